@@ -1,0 +1,36 @@
+using Parley.Crypto.Interop;
+
+namespace Parley.Crypto.KeyAgreement;
+
+/// <summary>The registry of negotiable groups, each backed by the fastest available implementation.</summary>
+public static class KeyAgreementAlgorithms
+{
+    public static KeyAgreementAlgorithm X25519 { get; } = LibCrypto.IsAvailable ? new X25519Native() : new X25519Managed();
+    public static KeyAgreementAlgorithm P256 { get; } = new P256KeyAgreement();
+    public static KeyAgreementAlgorithm Modp2048 { get; } = LibCrypto.IsAvailable ? new Modp2048Native() : new Modp2048Managed();
+
+    /// <summary>All groups, in Parley's default order of preference.</summary>
+    public static IReadOnlyList<KeyAgreementAlgorithm> All { get; } = [X25519, P256, Modp2048];
+
+    /// <summary>The portable implementations, for platforms without libcrypto and for differential tests.</summary>
+    internal static IReadOnlyList<KeyAgreementAlgorithm> Managed { get; } = [new X25519Managed(), P256, new Modp2048Managed()];
+
+    public static bool TryGet(string name, out KeyAgreementAlgorithm algorithm)
+    {
+        foreach (KeyAgreementAlgorithm candidate in All)
+        {
+            if (candidate.Name == name)
+            {
+                algorithm = candidate;
+                return true;
+            }
+        }
+        algorithm = null!;
+        return false;
+    }
+
+    public static KeyAgreementAlgorithm Get(string name) =>
+        TryGet(name, out KeyAgreementAlgorithm algorithm)
+            ? algorithm
+            : throw new ArgumentException($"Unknown key agreement group '{name}'. Known: {string.Join(", ", All.Select(a => a.Name))}.", nameof(name));
+}

@@ -1,0 +1,34 @@
+// Long-term identity signatures: ed25519 (RFC 8032, the default) and ecdsa-p256-sha256
+// (FIPS 186-4, IEEE P1363 r||s encoding, SEC1 uncompressed public keys).
+namespace Parley.Crypto.Signing;
+
+public abstract class SignatureAlgorithm
+{
+    /// <summary>The name used on the wire, in identity files and in known_hosts.</summary>
+    public abstract string Name { get; }
+    public abstract int PublicKeySize { get; }
+    public abstract int PrivateKeySize { get; }
+    public abstract int SignatureSize { get; }
+    public abstract string Implementation { get; }
+
+    public SigningKey GenerateKey() => GenerateKeyCore();
+
+    public SigningKey ImportPrivateKey(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != PrivateKeySize)
+        {
+            throw new ArgumentException($"A {Name} private key is {PrivateKeySize} bytes, not {privateKey.Length}.", nameof(privateKey));
+        }
+        return ImportPrivateKeyCore(privateKey);
+    }
+
+    /// <summary>True only for a well-formed signature by that key over exactly that data; malformed keys or signatures are just false.</summary>
+    public bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
+        publicKey.Length == PublicKeySize && signature.Length == SignatureSize && VerifyCore(publicKey, data, signature);
+
+    private protected abstract SigningKey GenerateKeyCore();
+    private protected abstract SigningKey ImportPrivateKeyCore(ReadOnlySpan<byte> privateKey);
+    private protected abstract bool VerifyCore(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature);
+
+    public override string ToString() => $"{Name} ({Implementation})";
+}
