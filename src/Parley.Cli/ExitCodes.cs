@@ -1,0 +1,13 @@
+namespace Parley.Cli;
+
+/// <summary>Exit codes shared by every subcommand, so scripts can tell failures apart.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int Usage = 2;
+    public const int ConnectionFailed = 3;
+    public const int AuthenticationFailed = 4;
+    public const int HostKeyMismatch = 5;
+    public const int ProtocolError = 6;
+}

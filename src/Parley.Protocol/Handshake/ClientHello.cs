@@ -1,0 +1,60 @@
+using Parley.Protocol.Wire;
+
+namespace Parley.Protocol.Handshake;
+
+/// <summary>PROTOCOL.md §5.1. Lists are in the client's order of preference.</summary>
+public sealed record ClientHello(
+    ushort Version,
+    byte[] Random,
+    IReadOnlyList<string> Groups,
+    IReadOnlyList<string> Suites,
+    IReadOnlyList<string> SignatureAlgorithms,
+    string ShareGroup,
+    byte[] KeyShare)
+{
+    public byte[] Encode()
+    {
+        WireWriter w = new();
+        w.WriteByte((byte)MessageType.ClientHello);
+        w.WriteUInt16(Version);
+        w.WriteBytes(Random);
+        w.WriteNameList(Groups);
+        w.WriteNameList(Suites);
+        w.WriteNameList(SignatureAlgorithms);
+        w.WriteName(ShareGroup);
+        w.WriteVector16(KeyShare);
+        return w.ToArray();
+    }
+
+    /// <summary>Parses a ClientHello body. The version is returned as sent, for the caller to judge.</summary>
+    public static ClientHello Decode(ReadOnlySpan<byte> body)
+    {
+        WireReader r = new(body, "ClientHello");
+        if (r.ReadByte("type") != (byte)MessageType.ClientHello)
+        {
+            throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, "expected a ClientHello");
+        }
+        ushort version = r.ReadUInt16("version");
+        if (version != ProtocolVersion.Current)
+        {
+            // Nothing after the version is read: a future version may lay the rest out differently.
+            throw new ParleyProtocolException(ProtocolError.UnsupportedVersion, $"client speaks version {version}, this server speaks version {ProtocolVersion.Current}");
+        }
+        byte[] random = r.ReadBytes(ProtocolVersion.RandomSize, "random").ToArray();
+        List<string> groups = r.ReadNameList("groups");
+        List<string> suites = r.ReadNameList("suites");
+        List<string> signatures = r.ReadNameList("signature_algorithms");
+        string shareGroup = r.ReadName("share_group");
+        byte[] share = r.ReadVector16("key_share").ToArray();
+        r.EnsureEnd();
+        return new ClientHello(version, random, groups, suites, signatures, shareGroup, share);
+    }
+
+    /// <summary>True when a retried hello repeats this one in everything but the key share.</summary>
+    internal bool SameOfferAs(ClientHello other) =>
+        Version == other.Version
+        && Random.AsSpan().SequenceEqual(other.Random)
+        && Groups.SequenceEqual(other.Groups)
+        && Suites.SequenceEqual(other.Suites)
+        && SignatureAlgorithms.SequenceEqual(other.SignatureAlgorithms);
+}

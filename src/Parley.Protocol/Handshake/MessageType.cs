@@ -1,0 +1,13 @@
+namespace Parley.Protocol.Handshake;
+
+/// <summary>The first byte of every handshake message and record (PROTOCOL.md §5).</summary>
+public enum MessageType : byte
+{
+    ClientHello = 0x01,
+    ServerHello = 0x02,
+    HelloRetryRequest = 0x03,
+    Finished = 0x14,
+    Alert = 0x15,
+    ApplicationData = 0x17,
+    KeyUpdate = 0x18,
+}

@@ -1,0 +1,23 @@
+namespace Parley.Protocol;
+
+/// <summary>
+/// A protocol failure with a specific code. <see cref="IsRemote"/> is true when the peer reported
+/// the error in an alert rather than this side detecting it. Messages never carry key material
+/// or message bodies.
+/// </summary>
+public sealed class ParleyProtocolException : Exception
+{
+    public ParleyProtocolException(ProtocolError error, string message, bool isRemote = false, Exception? inner = null)
+        : base($"{(isRemote ? "peer reported " : "")}{error.WireName()}: {message}", inner)
+    {
+        Error = error;
+        IsRemote = isRemote;
+        Detail = message;
+    }
+
+    public ProtocolError Error { get; }
+    public bool IsRemote { get; }
+
+    /// <summary>The human explanation without the error name prefix.</summary>
+    public string Detail { get; }
+}

@@ -1,0 +1,33 @@
+namespace Parley.Protocol;
+
+/// <summary>PROTOCOL.md §8: the limits each side enforces on records.</summary>
+public sealed record RecordLimits
+{
+    /// <summary>Default maximum plaintext of one record: 1 MiB.</summary>
+    public const int DefaultMaxPlaintextLength = 1 << 20;
+
+    /// <summary>
+    /// Default number of records sealed under one key before the sender moves to the next key.
+    /// 2^20 records of up to 1 MiB keeps AES-GCM far inside its per-key limits (NIST SP 800-38D;
+    /// RFC 8446 §5.5 allows 2^24.5 full-size records).
+    /// </summary>
+    public const ulong DefaultKeyUpdateInterval = 1UL << 20;
+
+    public static RecordLimits Default { get; } = new();
+
+    public int MaxPlaintextLength { get; init; } = DefaultMaxPlaintextLength;
+
+    public ulong KeyUpdateInterval { get; init; } = DefaultKeyUpdateInterval;
+
+    internal void Validate()
+    {
+        if (MaxPlaintextLength is < 1 or > 16 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPlaintextLength), "must be 1 byte to 16 MiB");
+        }
+        if (KeyUpdateInterval is < 1 or > ulong.MaxValue - 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeyUpdateInterval), "must be at least 1 record");
+        }
+    }
+}

@@ -1,0 +1,312 @@
+// The thin adapter that runs the sans-IO handshake and record layer over a Stream (a socket,
+// a pipe, anything). It owns the I/O, the deadlines and the send lock; it decides nothing
+// about the protocol itself.
+using System.Buffers;
+using Parley.Protocol;
+using Parley.Protocol.Framing;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Trust;
+
+namespace Parley.Transport.Channels;
+
+public sealed class SecureChannel : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Stream _stream;
+    private readonly SecureSession _session;
+    private readonly FrameDecoder _decoder;
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private bool _closeSent;
+    private bool _disposed;
+
+    private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, ServerIdentity? serverIdentity)
+    {
+        _stream = stream;
+        _session = session;
+        _decoder = decoder;
+        _decoder.MaxBodyLength = session.MaxFrameBodyLength;
+        ServerIdentity = serverIdentity;
+    }
+
+    /// <summary>On the client: the server key the handshake authenticated.</summary>
+    public ServerIdentity? ServerIdentity { get; }
+
+    public string Group => _session.Group;
+    public string Suite => _session.Suite.Name;
+    public int MaxMessageLength => _session.Limits.MaxPlaintextLength;
+
+    /// <summary>Runs the client side of the handshake over <paramref name="stream"/>.</summary>
+    /// <exception cref="ParleyProtocolException">The handshake failed; the server was told why where possible.</exception>
+    /// <exception cref="HostKeyMismatchException">The trust policy found a changed server key.</exception>
+    public static async Task<SecureChannel> ConnectAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        using ClientHandshake handshake = new(options.Handshake, options.Entropy);
+        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength);
+        try
+        {
+            await WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
+            using CancellationTokenSource deadline = Deadline(options.HandshakeTimeout, cancellationToken);
+            ServerIdentity? identity = null;
+            while (identity is null)
+            {
+                ReadOnlyMemory<byte> body = await ReadHandshakeFrameAsync(stream, decoder, deadline.Token, options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+                ClientHandshakeStep step = handshake.ReadMessage(body.Span);
+                if (step.Send is not null)
+                {
+                    await WriteAsync(stream, step.Send, deadline.Token, options.HandshakeTimeout).ConfigureAwait(false);
+                }
+                identity = step.ServerIdentity;
+            }
+            TrustDecision decision = await options.ServerTrust.CheckAsync(identity, cancellationToken).ConfigureAwait(false);
+            if (!decision.Trusted)
+            {
+                await TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client does not trust this server key")).ConfigureAwait(false);
+                throw new ParleyProtocolException(ProtocolError.UntrustedPeer, decision.Reason);
+            }
+            ClientHandshakeResult result = handshake.Confirm();
+            await WriteAsync(stream, result.Send, cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
+            return new SecureChannel(stream, result.Session, decoder, identity);
+        }
+        catch (ParleyProtocolException e) when (!e.IsRemote && handshake.State != ClientHandshakeState.Complete && e.Error != ProtocolError.UntrustedPeer)
+        {
+            await TrySendAsync(stream, Frame.Wrap(new Alert(e.Error, e.Detail).EncodeMessage())).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Runs the server side of the handshake over <paramref name="stream"/>.</summary>
+    public static async Task<SecureChannel> AcceptAsync(Stream stream, ServerHandshakeOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
+    {
+        TimeSpan timeout = handshakeTimeout ?? DefaultHandshakeTimeout;
+        using ServerHandshake handshake = new(options);
+        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength);
+        using CancellationTokenSource deadline = Deadline(timeout, cancellationToken);
+        try
+        {
+            while (true)
+            {
+                decoder.MaxBodyLength = handshake.MaxMessageLength;
+                ReadOnlyMemory<byte> body = await ReadHandshakeFrameAsync(stream, decoder, deadline.Token, timeout, cancellationToken).ConfigureAwait(false);
+                ServerHandshakeStep step = handshake.ReadMessage(body.Span);
+                if (step.Send is not null)
+                {
+                    await WriteAsync(stream, step.Send, deadline.Token, timeout).ConfigureAwait(false);
+                }
+                if (step.Session is not null)
+                {
+                    return new SecureChannel(stream, step.Session, decoder, null);
+                }
+            }
+        }
+        catch (ParleyProtocolException e) when (!e.IsRemote)
+        {
+            await TrySendAsync(stream, ServerHandshake.AlertFrame(e)).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Sends one message as one record. Safe to call from several tasks at once.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(_session.MaxSealedLength(message.Length));
+        try
+        {
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_closeSent)
+                {
+                    throw new InvalidOperationException("The channel was closed for sending.");
+                }
+                int length = _session.Seal(MessageType.ApplicationData, message.Span, buffer);
+                await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    /// <summary>The next record sent moves this direction to a fresh key.</summary>
+    public void RequestKeyUpdate() => _session.RequestKeyUpdate();
+
+    /// <summary>
+    /// Receives the next message; null when the peer closed cleanly (close_notify). An end of
+    /// stream without close_notify is a truncation and throws connection_closed.
+    /// </summary>
+    public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            ReadOnlyMemory<byte> body = await ReadFrameAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false)
+                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+            byte[] plaintext = new byte[body.Length];
+            OpenedRecord record;
+            try
+            {
+                record = _session.Open(body.Span, plaintext);
+            }
+            catch (ParleyProtocolException e)
+            {
+                await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
+                throw;
+            }
+            switch (record.Type)
+            {
+                case MessageType.ApplicationData:
+                    return record.Length == plaintext.Length ? plaintext : plaintext[..record.Length];
+                case MessageType.KeyUpdate:
+                    continue;
+                case MessageType.Alert:
+                    Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
+                    if (alert.Error == ProtocolError.CloseNotify)
+                    {
+                        return null;
+                    }
+                    throw alert.ToException();
+                default:
+                    await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
+                    throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
+            }
+        }
+    }
+
+    /// <summary>Sends close_notify: the peer's next receive returns null.</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken = default)
+    {
+        await SendAlertAsync(ProtocolError.CloseNotify, "", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SendAlertAsync(ProtocolError error, string reason, CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_closeSent || _disposed)
+            {
+                return;
+            }
+            _closeSent = true;
+            byte[] frame = _session.Seal(MessageType.Alert, new Alert(error, reason).EncodePayload());
+            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private async Task TrySendAlertAsync(ProtocolError error, string reason)
+    {
+        try
+        {
+            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            await SendAlertAsync(error, reason, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The peer is gone or misbehaving; the local error is what matters.
+        }
+    }
+
+    private static async Task TrySendAsync(Stream stream, byte[] frame)
+    {
+        try
+        {
+            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            await stream.WriteAsync(frame, cts.Token).ConfigureAwait(false);
+            await stream.FlushAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
+        {
+            // Best effort only.
+        }
+    }
+
+    private static CancellationTokenSource Deadline(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CancellationTokenSource cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        return cts;
+    }
+
+    private static async Task WriteAsync(Stream stream, byte[] frame, CancellationToken token, TimeSpan timeout)
+    {
+        try
+        {
+            await stream.WriteAsync(frame, token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadHandshakeFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken deadline, TimeSpan timeout, CancellationToken caller)
+    {
+        try
+        {
+            return await ReadFrameAsync(stream, decoder, deadline).ConfigureAwait(false)
+                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the peer closed the connection during the handshake");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !caller.IsCancellationRequested)
+        {
+            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (IOException e)
+        {
+            throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection failed during the handshake: " + e.Message, inner: e);
+        }
+    }
+
+    /// <summary>Null at a clean end of stream between frames.</summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (decoder.TryReadFrame(out ReadOnlyMemory<byte> body))
+            {
+                return body;
+            }
+            int read = await stream.ReadAsync(decoder.GetBuffer(16 * 1024), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                if (decoder.BufferedLength != 0)
+                {
+                    throw new ParleyProtocolException(ProtocolError.ConnectionClosed, $"the connection ended in the middle of a frame ({decoder.BufferedLength} bytes buffered)");
+                }
+                return null;
+            }
+            decoder.Advance(read);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            _session.Dispose();
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+}
