@@ -1,0 +1,70 @@
+using Parley.Protocol;
+using Parley.Protocol.Framing;
+
+namespace Parley.Tests.Protocol;
+
+public class FramingTests
+{
+    [Fact]
+    public void Frames_split_across_arbitrary_chunks_are_reassembled()
+    {
+        byte[] stream = [.. Frame.Wrap("one"u8), .. Frame.Wrap(new byte[3000]), .. Frame.Wrap("three"u8)];
+        for (int chunk = 1; chunk < 20; chunk++)
+        {
+            FrameDecoder decoder = new(4096, initialCapacity: 8);
+            List<int> lengths = [];
+            for (int i = 0; i < stream.Length; i += chunk)
+            {
+                decoder.Append(stream.AsSpan(i, Math.Min(chunk, stream.Length - i)));
+                while (decoder.TryReadFrame(out ReadOnlyMemory<byte> body))
+                {
+                    lengths.Add(body.Length);
+                }
+            }
+            Assert.Equal([3, 3000, 5], lengths);
+            Assert.Equal(0, decoder.BufferedLength);
+        }
+    }
+
+    [Fact]
+    public void Length_zero_is_an_empty_frame_error()
+    {
+        FrameDecoder decoder = new();
+        decoder.Append([0, 0, 0, 0]);
+        Assert.Equal(ProtocolError.EmptyFrame, Assert.Throws<ParleyProtocolException>(() => decoder.TryReadFrame(out _)).Error);
+    }
+
+    [Fact]
+    public void Length_two_to_the_32_minus_one_is_refused_before_any_allocation()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 1 << 20, initialCapacity: 16);
+        decoder.Append([0xFF, 0xFF, 0xFF, 0xFF]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<ParleyProtocolException>(() => decoder.TryReadFrame(out _));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(ProtocolError.FrameTooLarge, error.Error);
+        Assert.Contains("4294967295", error.Message);
+        Assert.True(allocated < 64 * 1024, $"{allocated} bytes allocated");
+    }
+
+    [Fact]
+    public void A_truncated_frame_is_not_returned()
+    {
+        FrameDecoder decoder = new();
+        byte[] frame = Frame.Wrap("partial"u8);
+        decoder.Append(frame.AsSpan(0, frame.Length - 1));
+        Assert.False(decoder.TryReadFrame(out _));
+        Assert.Equal(frame.Length - 1, decoder.BufferedLength);
+        decoder.Append(frame.AsSpan(frame.Length - 1));
+        Assert.True(decoder.TryReadFrame(out ReadOnlyMemory<byte> body));
+        Assert.Equal("partial"u8.ToArray(), body.ToArray());
+    }
+
+    [Fact]
+    public void The_limit_applies_to_the_header_alone()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 10);
+        decoder.Append([0, 0, 0, 11]);
+        Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ParleyProtocolException>(() => decoder.TryReadFrame(out _)).Error);
+    }
+}
