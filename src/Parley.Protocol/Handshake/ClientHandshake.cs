@@ -203,6 +203,9 @@ public sealed class ClientHandshake : IDisposable
         }
     }
 
+    /// <summary>For the vectors in PROTOCOL.md only: TH, the transcript hash through the ServerHello.</summary>
+    internal byte[]? TranscriptHashForTesting => _transcriptHash;
+
     public void Dispose()
     {
         if (State != ClientHandshakeState.Complete)

@@ -194,6 +194,9 @@ public sealed class ServerHandshake : IDisposable
         Dispose();
     }
 
+    /// <summary>For the vectors in PROTOCOL.md only: TH, the transcript hash through the ServerHello.</summary>
+    internal byte[]? TranscriptHashForTesting => _transcriptHash;
+
     public void Dispose()
     {
         _secrets?.Dispose();

@@ -174,6 +174,9 @@ public sealed class SecureSession : IDisposable
         return new OpenedRecord(type, length);
     }
 
+    /// <summary>For the vectors in PROTOCOL.md only: the current traffic secrets.</summary>
+    internal (byte[] Send, byte[] Receive) ExportSecretsForTesting() => (_send.ExportSecret(), _receive.ExportSecret());
+
     public void Dispose()
     {
         _send.Dispose();
@@ -211,6 +214,8 @@ public sealed class SecureSession : IDisposable
             BinaryPrimitives.WriteUInt64BigEndian(nonce[4..], tail);
             Sequence++;
         }
+
+        internal byte[] ExportSecret() => _secret.ExportForTesting();
 
         /// <summary>Moves to the next key epoch, wiping the old secret and key.</summary>
         internal void Advance()

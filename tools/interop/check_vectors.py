@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""An independent reading of PROTOCOL.md: recomputes every §10 vector with python-cryptography
+(OpenSSL underneath, none of Parley's code) from the fixed inputs and the spec's formulas.
+
+    python3 tools/interop/check_vectors.py [PROTOCOL.md]
+
+Needs python3 and the `cryptography` package (Debian: python3-cryptography)."""
+import hashlib, hmac, re, struct, sys
+from cryptography.hazmat.primitives.asymmetric import x25519, ec, ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives import padding
+
+P = int("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
+        "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+        "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF0598DA48361C55D39A69163FA8FD24CF5F"
+        "83655D23DCA3AD961C62F356208552BB9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B"
+        "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF6955817183995497CEA956AE515D2261898FA0510"
+        "15728E5A8AACAA68FFFFFFFFFFFFFFFF", 16)
+KEYLEN = {"aes-256-gcm": 32, "chacha20-poly1305": 32, "aes-256-cbc-hmac-sha256": 64}
+
+def hkdf_extract(salt, ikm): return hmac.new(salt, ikm, hashlib.sha256).digest()
+def hkdf_expand(prk, info, n):
+    out, t, i = b"", b"", 1
+    while len(out) < n:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest(); out += t; i += 1
+        if i > 255: raise ValueError
+    return out[:n]
+
+def agree(group, ours, theirs_public):
+    if group == "x25519":
+        return x25519.X25519PrivateKey.from_private_bytes(ours).exchange(x25519.X25519PublicKey.from_public_bytes(theirs_public))
+    if group == "p256":
+        k = ec.derive_private_key(int.from_bytes(ours, "big"), ec.SECP256R1())
+        return k.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), theirs_public))
+    y = int.from_bytes(theirs_public, "big"); assert 2 <= y <= P - 2
+    return pow(y, int.from_bytes(ours, "big"), P).to_bytes(256, "big")
+
+def public(group, private):
+    if group == "x25519":
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        return x25519.X25519PrivateKey.from_private_bytes(private).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if group == "p256":
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+        return ec.derive_private_key(int.from_bytes(private, "big"), ec.SECP256R1()).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return pow(2, int.from_bytes(private, "big"), P).to_bytes(256, "big")
+
+def open_record(suite, key, iv, seq, frame):
+    length = struct.unpack(">I", frame[:4])[0]; assert length == len(frame) - 4
+    rtype, ct = frame[4], frame[5:]
+    nonce = iv[:4] + (int.from_bytes(iv[4:], "big") ^ seq).to_bytes(8, "big")
+    aad = frame[:5]
+    if suite == "aes-256-gcm": return rtype, AESGCM(key).decrypt(nonce, ct, aad)
+    if suite == "chacha20-poly1305": return rtype, ChaCha20Poly1305(key).decrypt(nonce, ct, aad)
+    enc, mac = key[:32], key[32:]
+    body, tag = ct[:-32], ct[-32:]
+    assert hmac.compare_digest(tag, hmac.new(mac, nonce + struct.pack(">Q", len(aad)) + aad + body, hashlib.sha256).digest())
+    e = Cipher(algorithms.AES(enc), modes.ECB()).encryptor(); civ = e.update(nonce + b"\0" * 4) + e.finalize()
+    d = Cipher(algorithms.AES(enc), modes.CBC(civ)).decryptor(); padded = d.update(body) + d.finalize()
+    u = padding.PKCS7(128).unpadder(); return rtype, u.update(padded) + u.finalize()
+
+def name(buf, i): n = buf[i]; return buf[i + 1:i + 1 + n].decode(), i + 1 + n
+def vec16(buf, i): n = struct.unpack(">H", buf[i:i + 2])[0]; return buf[i + 2:i + 2 + n], i + 2 + n
+
+def check(title, v):
+    group, suite, _ = [s.strip() for s in title.split(",")]
+    ch, sh = v["client_hello_frame"], v["server_hello_frame"]
+    assert public(group, v["client_share_private"]) == ch[-len(public(group, v["client_share_private"])):]
+    # ServerHello fields (§5.2)
+    i = 4 + 1 + 2 + 32
+    g, i = name(sh, i); s, i = name(sh, i); share, i = vec16(sh, i); alg, i = name(sh, i); ident, i = vec16(sh, i)
+    signed_end = i; sig, i = vec16(sh, i); assert i == len(sh) and (g, s) == (group, suite)
+    assert share == public(group, v["server_share_private"])
+    ed25519.Ed25519PublicKey.from_public_bytes(ident).verify(
+        sig, b"parley/1 server signature\0" + hashlib.sha256(ch + sh[4:signed_end]).digest())
+    z = agree(group, v["client_share_private"], share); assert z == v["Z"]
+    th = hashlib.sha256(ch + sh).digest(); assert th == v["TH"]
+    prk = hkdf_extract(th, z); assert prk == v["PRK"]
+    c2s, s2c = hkdf_expand(prk, b"parley/1 c2s traffic", 32), hkdf_expand(prk, b"parley/1 s2c traffic", 32)
+    fk = hkdf_expand(prk, b"parley/1 c2s finished", 32)
+    assert (c2s, s2c, fk) == (v["c2s_traffic_secret"], v["s2c_traffic_secret"], v["finished_key"])
+    ck, civ = hkdf_expand(c2s, b"parley/1 key", KEYLEN[suite]), hkdf_expand(c2s, b"parley/1 iv", 12)
+    sk, siv = hkdf_expand(s2c, b"parley/1 key", KEYLEN[suite]), hkdf_expand(s2c, b"parley/1 iv", 12)
+    assert (ck, civ) == (v["c2s_key"], v["c2s_iv"])
+    assert open_record(suite, ck, civ, 0, v["client_finished_frame"]) == (0x14, hmac.new(fk, th, hashlib.sha256).digest())
+    assert open_record(suite, ck, civ, 1, v['client_record_1 ("hello, server")']) == (0x17, b"hello, server")
+    assert open_record(suite, sk, siv, 0, v['server_record_0 ("hello, client")']) == (0x17, b"hello, client")
+    print(f"OK  {title}")
+
+text = open(sys.argv[1] if len(sys.argv) > 1 else "PROTOCOL.md").read()
+count = 0
+for title, block in re.findall(r"### (.+?)\n\n```\n(.*?)```", text.split("<!-- BEGIN GENERATED VECTORS -->")[1], re.S):
+    values, key = {}, None
+    for line in block.splitlines():
+        if line.endswith(" ="): key = line[:-2]; values[key] = ""
+        else: values[key] += line.strip()
+    check(title, {k: bytes.fromhex(h) for k, h in values.items()}); count += 1
+assert count >= 5, count
+print(f"{count} vectors reproduced independently")
