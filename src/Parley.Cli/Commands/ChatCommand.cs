@@ -1,0 +1,299 @@
+using System.CommandLine;
+using System.Text;
+using Parley.Cli.Terminal;
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Channels;
+using Parley.Transport.Trust;
+
+namespace Parley.Cli.Commands;
+
+/// <summary><c>parley chat</c>: the interactive client of the first seed document, with passwords and pinned server keys.</summary>
+internal static class ChatCommand
+{
+    private const string Banner = """
+
+        === Secure Messaging Client ===
+        Commands:
+          send <username> <message>  - Send a message
+          list                       - List online users
+          broadcast <message>        - Send a message to everyone online
+          help                       - Show this help
+          quit | exit                - Disconnect and exit
+        ================================
+        """;
+
+    internal static Command Create()
+    {
+        Option<string?> user = new("--user", "-u") { Description = "Your username (prompted for when missing)" };
+        Option<string?> host = new("--host") { Description = "Server host (prompted for when missing; default localhost)" };
+        Option<int?> port = new("--port", "-p") { Description = "Server port (prompted for when missing; default 5555)" };
+        Option<string?> passwordFile = new("--password-file") { Description = "Read the password from this file (or set PARLEY_PASSWORD)" };
+        Option<string?> knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
+        Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };
+        Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the server only if its key has this fingerprint (SHA256:...)" };
+        Command command = new("chat", "Connect to a Parley server and chat") { user, host, port, passwordFile, knownHosts, trustNew, fingerprint };
+        command.SetAction((result, cancellationToken) => new Session(new ChatConsole()).RunAsync(new Settings(
+            result.GetValue(user), result.GetValue(host), result.GetValue(port), result.GetValue(passwordFile),
+            result.GetValue(knownHosts), result.GetValue(trustNew), result.GetValue(fingerprint)), cancellationToken));
+        return command;
+    }
+
+    private sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint);
+
+    private sealed class Session(ChatConsole console)
+    {
+        private ParleyHome _home = ParleyHome.Default();
+
+        public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
+        {
+            string? userInput = settings.User ?? console.Ask("Enter your username: ");
+            if (!Usernames.TryNormalize(userInput, out string user, out string nameError))
+            {
+                console.WriteError($"[ERROR] {nameError}");
+                return ExitCodes.Usage;
+            }
+            string host = settings.Host ?? Default(console.Ask("Server host (default: localhost): "), "localhost");
+            int port;
+            if (settings.Port is int given)
+            {
+                port = given;
+            }
+            else if (!int.TryParse(Default(console.Ask("Server port (default: 5555): "), "5555"), out port))
+            {
+                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
+                return ExitCodes.Usage;
+            }
+            if (port is < 1 or > 65535)
+            {
+                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
+                return ExitCodes.Usage;
+            }
+            string? filePassword = null;
+            if (settings.PasswordFile is not null)
+            {
+                try
+                {
+                    filePassword = File.ReadAllText(settings.PasswordFile).TrimEnd('\r', '\n');
+                }
+                catch (IOException e)
+                {
+                    console.WriteError($"[ERROR] Cannot read the password file: {e.Message}");
+                    return ExitCodes.Usage;
+                }
+            }
+            filePassword ??= Environment.GetEnvironmentVariable("PARLEY_PASSWORD");
+
+            KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
+            {
+                TrustNew = settings.TrustNew,
+                ExpectedFingerprint = settings.Fingerprint,
+                Prompt = console.Interactive ? AskToTrust : null,
+            };
+            ChatClient client;
+            try
+            {
+                client = await ChatClient.ConnectAsync(host, port, new ClientChannelOptions(trust), cancellationToken);
+            }
+            catch (ChatConnectionException e)
+            {
+                console.WriteError($"[ERROR] {Capitalise(e.Message)}");
+                return ExitCodes.ConnectionFailed;
+            }
+            catch (HostKeyMismatchException e)
+            {
+                console.WriteError(e.Message);
+                return ExitCodes.HostKeyMismatch;
+            }
+            catch (ParleyProtocolException e) when (e.Error == ProtocolError.UntrustedPeer)
+            {
+                console.WriteError($"[ERROR] Not connected: {e.Detail}");
+                return ExitCodes.HostKeyMismatch;
+            }
+            catch (ParleyProtocolException e)
+            {
+                console.WriteError($"[ERROR] Secure connection to {host}:{port} failed: {e.Message}");
+                return ExitCodes.ConnectionFailed;
+            }
+            await using (client)
+            {
+                console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
+                console.WriteLine($"[CLIENT] Key exchange completed successfully ({client.Group}, {client.Suite})");
+                int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
+                if (loginCode != ExitCodes.Success)
+                {
+                    return loginCode;
+                }
+                client.LastSeenId = _home.ReadLastSeen(host, port, user);
+                client.SaveLastSeen = id => _home.WriteLastSeen(host, port, user, id);
+                client.MessageHandler = message =>
+                {
+                    string text = Printable(message.ContentType.StartsWith("text/", StringComparison.Ordinal)
+                        ? Encoding.UTF8.GetString(message.Body)
+                        : $"({message.Body.Length} bytes of {message.ContentType})");
+                    console.WriteLine(message.Broadcast ? $"[BROADCAST] From {message.From}: {text}" : $"[NEW MESSAGE] From {message.From}: {text}");
+                    return ValueTask.CompletedTask;
+                };
+                client.NoticeHandler = notice => console.WriteLine($"[SERVER] {notice.Message}");
+                console.WriteLine(Banner);
+                return await CommandLoopAsync(client, cancellationToken);
+            }
+        }
+
+        private async Task<int> LoginAsync(ChatClient client, string host, int port, string user, string? password, CancellationToken cancellationToken)
+        {
+            try
+            {
+                string? token = _home.ReadToken(host, port, user);
+                if (token is not null)
+                {
+                    LoginResult byToken = await client.LoginAsync(user, null, token, cancellationToken);
+                    if (byToken.Success)
+                    {
+                        console.WriteLine($"[CLIENT] Authenticated as {byToken.User} (device token)");
+                        return ExitCodes.Success;
+                    }
+                    _home.DeleteToken(host, port, user);
+                }
+                password ??= console.Ask("Password: ", secret: true);
+                if (string.IsNullOrEmpty(password))
+                {
+                    console.WriteError("[ERROR] A password is required.");
+                    return ExitCodes.AuthenticationFailed;
+                }
+                LoginResult result = await client.LoginAsync(user, password, null, cancellationToken);
+                if (!result.Success)
+                {
+                    console.WriteError($"[ERROR] Login failed: {result.Error}");
+                    return ExitCodes.AuthenticationFailed;
+                }
+                if (result.DeviceToken is not null)
+                {
+                    _home.WriteToken(host, port, user, result.DeviceToken);
+                }
+                console.WriteLine($"[CLIENT] Authenticated as {result.User}{(result.Registered ? " (new account registered)" : "")}");
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+            {
+                console.WriteError($"[ERROR] Connection lost during login: {e.Message}");
+                return ExitCodes.ConnectionFailed;
+            }
+            catch (ChatException e)
+            {
+                console.WriteError($"[ERROR] Login failed: {e.Message}");
+                return ExitCodes.AuthenticationFailed;
+            }
+        }
+
+        private async Task<int> CommandLoopAsync(ChatClient client, CancellationToken cancellationToken)
+        {
+            using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task<int> connectionEnded = client.Completion.ContinueWith(t =>
+            {
+                done.Cancel();
+                return t.IsFaulted ? ExitCodes.ConnectionFailed : ExitCodes.Success;
+            }, TaskScheduler.Default);
+            while (true)
+            {
+                string? line;
+                try
+                {
+                    line = await console.ReadCommandAsync(done.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                if (line is null)
+                {
+                    await client.CloseAsync();
+                    return ExitCodes.Success;
+                }
+                string[] parts = line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 0)
+                {
+                    continue;
+                }
+                string verb = parts[0].ToLowerInvariant();
+                if (verb is "quit" or "exit")
+                {
+                    await client.CloseAsync();
+                    console.WriteLine("[CLIENT] Disconnected");
+                    return ExitCodes.Success;
+                }
+                try
+                {
+                    await ExecuteAsync(client, verb, parts.Length > 1 ? parts[1] : "", done.Token);
+                }
+                catch (ChatException e)
+                {
+                    console.WriteError($"[ERROR] {Capitalise(e.Message)}");
+                }
+                catch (Exception e) when (e is ChatConnectionException or OperationCanceledException or ParleyProtocolException or IOException)
+                {
+                    break;
+                }
+            }
+            int code = await connectionEnded;
+            string reason = client.Completion.Exception?.InnerException?.Message ?? "the server closed the connection";
+            console.WriteError($"[ERROR] Disconnected: {reason}");
+            return code == ExitCodes.Success ? ExitCodes.ConnectionFailed : code;
+        }
+
+        private async Task ExecuteAsync(ChatClient client, string verb, string rest, CancellationToken cancellationToken)
+        {
+            switch (verb)
+            {
+                case "send":
+                    string[] args = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                    if (args.Length < 2)
+                    {
+                        console.WriteError("[ERROR] Usage: send <username> <message>");
+                        return;
+                    }
+                    SendResult sent = await client.SendTextAsync(args[0], args[1], cancellationToken);
+                    console.WriteLine(sent.Status == DeliveryStatus.Delivered
+                        ? $"[STATUS] Message delivered to {sent.To}"
+                        : $"[STATUS] {sent.To} is offline; message queued for delivery");
+                    break;
+                case "list":
+                    console.WriteLine($"[ONLINE USERS] {string.Join(", ", await client.ListAsync(cancellationToken))}");
+                    break;
+                case "broadcast":
+                    if (rest.Length == 0)
+                    {
+                        console.WriteError("[ERROR] Usage: broadcast <message>");
+                        return;
+                    }
+                    int count = await client.BroadcastTextAsync(rest, cancellationToken);
+                    console.WriteLine($"[STATUS] Broadcast sent to {count} user{(count == 1 ? "" : "s")}");
+                    break;
+                case "help":
+                    console.WriteLine(Banner);
+                    break;
+                default:
+                    console.WriteError($"[ERROR] Unknown command '{Printable(verb)}'. Type 'help' for the commands.");
+                    break;
+            }
+        }
+
+        private ValueTask<bool> AskToTrust(ServerIdentity identity, CancellationToken cancellationToken)
+        {
+            console.WriteLine("The authenticity of this server can't be established.");
+            console.WriteLine($"{identity.Algorithm.Name} key fingerprint is {identity.Fingerprint}.");
+            console.WriteLine("Compare it with the fingerprint the server printed at start-up.");
+            string? answer = console.Ask("Are you sure you want to continue connecting (yes/no)? ");
+            return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
+        }
+
+        private static string Default(string? answer, string fallback) => string.IsNullOrWhiteSpace(answer) ? fallback : answer.Trim();
+
+        private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+        // Messages come from other people: never let them move the cursor or change the terminal.
+        private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+    }
+}

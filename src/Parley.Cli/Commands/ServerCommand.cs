@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Parley.Server.Hosting;
+
+namespace Parley.Cli.Commands;
+
+/// <summary><c>parley server</c>: runs the messenger server until Ctrl-C or SIGTERM.</summary>
+internal static class ServerCommand
+{
+    internal static Command Create()
+    {
+        Option<string> host = new("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "localhost" };
+        Option<int> port = new("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => 5555 };
+        Option<string> data = new("--data") { Description = "Data directory (database and server identity; created 0700)", DefaultValueFactory = _ => "parley-data" };
+        Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr)", DefaultValueFactory = _ => LogLevel.Information };
+        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel };
+        command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
+        {
+            Host = result.GetValue(host)!,
+            Port = result.GetValue(port),
+            DataDirectory = result.GetValue(data)!,
+        }, result.GetValue(logLevel), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
+    {
+        if (options.Port is < 0 or > 65535)
+        {
+            Console.Error.WriteLine($"parley server: --port must be 0-65535, not {options.Port}");
+            return ExitCodes.Usage;
+        }
+        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(level)
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            })
+            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        using CancellationTokenSource stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        ParleyServer server;
+        try
+        {
+            server = await ParleyServer.StartAsync(options, loggers, stop.Token);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            Console.Error.WriteLine($"parley server: cannot listen on {options.Host}:{options.Port}: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"parley server: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        await using (server)
+        {
+            Console.WriteLine($"[SERVER] Started on {options.Host}:{server.LocalEndPoint.Port}");
+            Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: ed25519 {server.Fingerprint}");
+            Console.WriteLine($"[SERVER] Data directory: {server.DataDirectory}");
+            Console.WriteLine("[SERVER] Waiting for connections...");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            Console.WriteLine("[SERVER] Shutting down...");
+            await server.StopAsync();
+            Console.WriteLine("[SERVER] Stopped");
+        }
+        return ExitCodes.Success;
+    }
+}

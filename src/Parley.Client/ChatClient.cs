@@ -1,0 +1,249 @@
+// The messenger client: connects over the secure channel, logs in, sends requests and matches
+// their results by reference, and hands incoming messages to a handler. A message is
+// acknowledged to the server only after the handler has run and the "last seen" id is saved, so
+// a crash re-delivers rather than loses, and the saved id lets the client drop the duplicate.
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Channels;
+
+namespace Parley.Client;
+
+public sealed class ChatClient : IAsyncDisposable
+{
+    private readonly SecureChannel _channel;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<ServerMessage>> _pending = new();
+    private readonly CancellationTokenSource _stop = new();
+    private long _nextRef;
+    private Task _readLoop = Task.CompletedTask;
+
+    private ChatClient(SecureChannel channel) => _channel = channel;
+
+    public string Group => _channel.Group;
+    public string Suite => _channel.Suite;
+    public ServerIdentity ServerIdentity => _channel.ServerIdentity!;
+    public string? User { get; private set; }
+
+    /// <summary>Ids at or below this were handled before (possibly in an earlier run); they are acknowledged again, not shown.</summary>
+    public long LastSeenId { get; set; }
+
+    /// <summary>Shows or stores an incoming message. Runs on the reader loop, one message at a time, in id order.</summary>
+    public Func<ChatMessage, ValueTask>? MessageHandler { get; set; }
+
+    /// <summary>Saves <see cref="LastSeenId"/> durably before the acknowledgement goes out.</summary>
+    public Action<long>? SaveLastSeen { get; set; }
+
+    /// <summary>Server notices not tied to a request (for example, logged in elsewhere, shutting down).</summary>
+    public Action<ErrorMessage>? NoticeHandler { get; set; }
+
+    /// <summary>Completes when the connection ends: normally, or with the error that ended it.</summary>
+    public Task Completion => _readLoop;
+
+    public static async Task<ChatClient> ConnectAsync(string host, int port, ClientChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        TcpClient tcp = new() { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            tcp.Dispose();
+            throw new ChatConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
+        }
+        try
+        {
+            SecureChannel channel = await SecureChannel.ConnectAsync(tcp.GetStream(), options, cancellationToken).ConfigureAwait(false);
+            return new ChatClient(channel);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Logs in with a password (registering the name on first use) or a device token.</summary>
+    public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, CancellationToken cancellationToken = default)
+    {
+        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken), cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            byte[] payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false)
+                ?? throw new ChatConnectionException("the server closed the connection during login");
+            ServerMessage message = MessengerCodec.DecodeServer(payload);
+            switch (message)
+            {
+                case LoginResult result:
+                    if (result.Success)
+                    {
+                        User = result.User;
+                        _readLoop = Task.Run(ReadLoopAsync);
+                    }
+                    return result;
+                case ErrorMessage error:
+                    throw new ChatException(error.Code, error.Message);
+            }
+        }
+    }
+
+    public async Task<SendResult> SendTextAsync(string to, string text, CancellationToken cancellationToken = default) =>
+        await SendMessageAsync(to, MessengerLimits.TextContentType, System.Text.Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
+
+    public async Task<SendResult> SendMessageAsync(string to, string contentType, byte[] body, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (SendResult)await RequestAsync(reference, new SendRequest(reference, to, contentType, body), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> BroadcastTextAsync(string text, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        BroadcastRequest request = new(reference, MessengerLimits.TextContentType, System.Text.Encoding.UTF8.GetBytes(text));
+        return ((BroadcastResult)await RequestAsync(reference, request, cancellationToken).ConfigureAwait(false)).Recipients;
+    }
+
+    public async Task<string[]> ListAsync(CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return ((UserList)await RequestAsync(reference, new ListRequest(reference), cancellationToken).ConfigureAwait(false)).Users;
+    }
+
+    private async Task<ServerMessage> RequestAsync(long reference, ClientMessage request, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<ServerMessage> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[reference] = completion;
+        try
+        {
+            await SendAsync(request, cancellationToken).ConfigureAwait(false);
+            ServerMessage reply = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return reply is ErrorMessage error ? throw new ChatException(error.Code, error.Message) : reply;
+        }
+        finally
+        {
+            _pending.TryRemove(reference, out _);
+        }
+    }
+
+    private ValueTask SendAsync(ClientMessage message, CancellationToken cancellationToken) =>
+        _channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);
+
+    private async Task ReadLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                byte[]? payload = await _channel.ReceiveAsync(_stop.Token).ConfigureAwait(false);
+                if (payload is null)
+                {
+                    return;
+                }
+                await DispatchAsync(MessengerCodec.DecodeServer(payload)).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is IOException or ParleyProtocolException or MessengerProtocolException)
+        {
+            FailPending(new ChatConnectionException("the connection to the server was lost: " + e.Message, e));
+            throw new ChatConnectionException("the connection to the server was lost: " + e.Message, e);
+        }
+        finally
+        {
+            FailPending(new ChatConnectionException("the connection to the server was closed"));
+        }
+    }
+
+    private async Task DispatchAsync(ServerMessage message)
+    {
+        switch (message)
+        {
+            case ChatMessage chat:
+                if (chat.MessageId > LastSeenId)
+                {
+                    if (MessageHandler is not null)
+                    {
+                        await MessageHandler(chat).ConfigureAwait(false);
+                    }
+                    LastSeenId = chat.MessageId;
+                    SaveLastSeen?.Invoke(chat.MessageId);
+                }
+                await SendAsync(new AckRequest([chat.MessageId]), _stop.Token).ConfigureAwait(false);
+                break;
+            case SendResult r:
+                Complete(r.Ref, r);
+                break;
+            case BroadcastResult r:
+                Complete(r.Ref, r);
+                break;
+            case UserList r:
+                Complete(r.Ref, r);
+                break;
+            case ErrorMessage { Ref: not 0 } error:
+                Complete(error.Ref, error);
+                break;
+            case ErrorMessage notice:
+                NoticeHandler?.Invoke(notice);
+                break;
+            case ServerPing:
+                await SendAsync(new PongMessage(), _stop.Token).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private void Complete(long reference, ServerMessage message)
+    {
+        if (_pending.TryRemove(reference, out TaskCompletionSource<ServerMessage>? completion))
+        {
+            completion.TrySetResult(message);
+        }
+    }
+
+    private void FailPending(Exception error)
+    {
+        foreach (long key in _pending.Keys)
+        {
+            if (_pending.TryRemove(key, out TaskCompletionSource<ServerMessage>? completion))
+            {
+                completion.TrySetException(error);
+            }
+        }
+    }
+
+    /// <summary>Says goodbye (close_notify) and waits for the reader to finish.</summary>
+    public async Task CloseAsync()
+    {
+        try
+        {
+            await _channel.CloseAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        _stop.Cancel();
+        try
+        {
+            await _readLoop.ConfigureAwait(false);
+        }
+        catch (ChatConnectionException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try
+        {
+            await _readLoop.ConfigureAwait(false);
+        }
+        catch (ChatConnectionException)
+        {
+        }
+        await _channel.DisposeAsync().ConfigureAwait(false);
+    }
+}

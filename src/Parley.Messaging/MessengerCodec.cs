@@ -1,0 +1,45 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Parley.Messaging;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ClientMessage))]
+[JsonSerializable(typeof(ServerMessage))]
+internal sealed partial class MessengerJsonContext : JsonSerializerContext;
+
+/// <summary>Thrown for a record that is not a valid messenger message; the text is safe to show.</summary>
+public sealed class MessengerProtocolException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Encodes and decodes messenger messages to and from record payloads (UTF-8 JSON).</summary>
+public static class MessengerCodec
+{
+    public static byte[] Encode(ClientMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ClientMessage);
+
+    public static byte[] Encode(ServerMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ServerMessage);
+
+    public static ClientMessage DecodeClient(ReadOnlySpan<byte> payload) =>
+        Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ClientMessage));
+
+    public static ServerMessage DecodeServer(ReadOnlySpan<byte> payload) =>
+        Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ServerMessage));
+
+    private delegate T? Parser<T>(ReadOnlySpan<byte> payload);
+
+    private static T Decode<T>(ReadOnlySpan<byte> payload, Parser<T> parse) where T : class
+    {
+        try
+        {
+            return parse(payload) ?? throw new MessengerProtocolException("an empty (null) message");
+        }
+        catch (JsonException e)
+        {
+            // The exception text can quote the payload; keep only the position.
+            throw new MessengerProtocolException($"not a valid {typeof(T).Name} (JSON error at byte {e.BytePositionInLine ?? 0})", null);
+        }
+        catch (NotSupportedException)
+        {
+            throw new MessengerProtocolException($"not a valid {typeof(T).Name} (unknown or missing \"type\")");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+// The messenger's application protocol (PROTOCOL.md §11): one JSON object per record, with a
+// "type" discriminator. The body of a chat message is opaque bytes (base64 in JSON) with a
+// content type, so the end-to-end layer can later carry ciphertext with no server change.
+using System.Text.Json.Serialization;
+
+namespace Parley.Messaging;
+
+// ── client → server ──
+
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(LoginRequest), "login")]
+[JsonDerivedType(typeof(SendRequest), "send")]
+[JsonDerivedType(typeof(BroadcastRequest), "broadcast")]
+[JsonDerivedType(typeof(AckRequest), "ack")]
+[JsonDerivedType(typeof(ListRequest), "list")]
+[JsonDerivedType(typeof(PingMessage), "ping")]
+[JsonDerivedType(typeof(PongMessage), "pong")]
+public abstract record ClientMessage;
+
+/// <summary>Password login (registers a new name on first use) or device-token login.</summary>
+public sealed record LoginRequest(string User, string? Password, string? DeviceToken) : ClientMessage
+{
+    // Never print the secret fields.
+    public override string ToString() => $"LoginRequest({User}, {(Password is null ? "token" : "password")})";
+}
+
+/// <summary><paramref name="Ref"/> is chosen by the client to match the <see cref="SendResult"/>.</summary>
+public sealed record SendRequest(long Ref, string To, string ContentType, byte[] Body) : ClientMessage
+{
+    public override string ToString() => $"SendRequest(ref {Ref}, to {To}, {ContentType}, {Body.Length} bytes)";
+}
+
+public sealed record BroadcastRequest(long Ref, string ContentType, byte[] Body) : ClientMessage
+{
+    public override string ToString() => $"BroadcastRequest(ref {Ref}, {ContentType}, {Body.Length} bytes)";
+}
+
+/// <summary>The client has durably processed these messages; the server may drop them from the inbox.</summary>
+public sealed record AckRequest(long[] MessageIds) : ClientMessage;
+
+public sealed record ListRequest(long Ref) : ClientMessage;
+
+public sealed record PingMessage : ClientMessage;
+
+public sealed record PongMessage : ClientMessage;
+
+// ── server → client ──
+
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(LoginResult), "login_result")]
+[JsonDerivedType(typeof(SendResult), "send_result")]
+[JsonDerivedType(typeof(BroadcastResult), "broadcast_result")]
+[JsonDerivedType(typeof(UserList), "users")]
+[JsonDerivedType(typeof(ChatMessage), "message")]
+[JsonDerivedType(typeof(ErrorMessage), "error")]
+[JsonDerivedType(typeof(ServerPing), "ping")]
+[JsonDerivedType(typeof(ServerPong), "pong")]
+public abstract record ServerMessage;
+
+/// <summary>
+/// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
+/// token for reconnects; <paramref name="Registered"/> says the name was new.
+/// </summary>
+public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds) : ServerMessage
+{
+    public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
+}
+
+public static class DeliveryStatus
+{
+    /// <summary>The recipient was online: the message went straight to its connection (it stays stored until acknowledged).</summary>
+    public const string Delivered = "delivered";
+
+    /// <summary>The recipient was offline: the message waits in its inbox.</summary>
+    public const string Queued = "queued";
+}
+
+public sealed record SendResult(long Ref, long MessageId, string To, string Status) : ServerMessage;
+
+public sealed record BroadcastResult(long Ref, int Recipients) : ServerMessage;
+
+public sealed record UserList(long Ref, string[] Users) : ServerMessage;
+
+/// <summary>A stored message, delivered in id order per recipient. Ids only grow, so a client drops any id it has already seen.</summary>
+public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast) : ServerMessage
+{
+    public override string ToString() => $"ChatMessage({MessageId}, {From} → {To}, {ContentType}, {Body.Length} bytes)";
+}
+
+/// <summary>A request failed; <paramref name="Ref"/> names it (0 when it is not about one request).</summary>
+public sealed record ErrorMessage(long Ref, string Code, string Message) : ServerMessage;
+
+public sealed record ServerPing : ServerMessage;
+
+public sealed record ServerPong : ServerMessage;
+
+public static class ErrorCodes
+{
+    public const string UnknownRecipient = "unknown_recipient";
+    public const string MessageTooLarge = "message_too_large";
+    public const string InvalidUsername = "invalid_username";
+    public const string BadRequest = "bad_request";
+    public const string NotLoggedIn = "not_logged_in";
+    public const string LoggedInElsewhere = "logged_in_elsewhere";
+    public const string ServerShuttingDown = "server_shutting_down";
+    public const string TooManyConnections = "too_many_connections";
+    public const string LoginTimeout = "login_timeout";
+    public const string Internal = "internal_error";
+}

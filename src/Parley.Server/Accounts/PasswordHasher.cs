@@ -1,0 +1,74 @@
+// Passwords: PBKDF2-HMAC-SHA256 (Rfc2898DeriveBytes.Pbkdf2), a random 16-byte salt per user,
+// ≥ 600,000 iterations (OWASP's 2023 figure for PBKDF2-SHA256), a 32-byte hash. The algorithm
+// and iteration count are stored with the hash, so they can be raised for new passwords without
+// breaking old ones. PBKDF2 is CPU-heavy by design: a gate limits how many run at once so a
+// login storm cannot starve message delivery.
+using System.Security.Cryptography;
+using System.Text;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Accounts;
+
+public sealed class PasswordHasher(int iterations)
+{
+    public const string Algorithm = "pbkdf2-sha256";
+    public const int RecommendedIterations = 600_000;
+    private const int SaltSize = 16;
+    private const int HashSize = 32;
+
+    private readonly SemaphoreSlim _gate = new(Math.Max(1, Environment.ProcessorCount));
+
+    public int Iterations { get; } = iterations;
+
+    public async Task<PasswordVerifier> HashAsync(string password, CancellationToken cancellationToken)
+    {
+        byte[] salt = RandomNumberGenerator.GetBytes(SaltSize);
+        byte[] hash = await DeriveAsync(password, salt, Iterations, cancellationToken).ConfigureAwait(false);
+        return new PasswordVerifier(Algorithm, Iterations, salt, hash);
+    }
+
+    public async Task<bool> VerifyAsync(string password, PasswordVerifier verifier, CancellationToken cancellationToken)
+    {
+        if (verifier.Algorithm != Algorithm || verifier.Hash.Length != HashSize)
+        {
+            return false;
+        }
+        byte[] candidate = await DeriveAsync(password, verifier.Salt, verifier.Iterations, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return CryptographicOperations.FixedTimeEquals(candidate, verifier.Hash);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(candidate);
+        }
+    }
+
+    /// <summary>Spends the same time as a real check, for a user that does not exist.</summary>
+    public Task BurnAsync(string password, CancellationToken cancellationToken) =>
+        DeriveAsync(password, new byte[SaltSize], Iterations, cancellationToken);
+
+    private async Task<byte[]> DeriveAsync(string password, byte[] salt, int iterations, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                byte[] passwordBytes = Encoding.UTF8.GetBytes(password);
+                try
+                {
+                    return Rfc2898DeriveBytes.Pbkdf2(passwordBytes, salt, iterations, HashAlgorithmName.SHA256, HashSize);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(passwordBytes);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Collections.Concurrent;
+
+namespace Parley.Server.Delivery;
+
+/// <summary>Who is online, and their connection. One connection per user: a new login replaces the old one.</summary>
+public sealed class Presence
+{
+    private readonly ConcurrentDictionary<string, ClientConnection> _online = new(StringComparer.Ordinal);
+
+    public int Count => _online.Count;
+
+    /// <summary>Registers <paramref name="connection"/>; returns the connection it replaced, if any.</summary>
+    public ClientConnection? Register(string user, ClientConnection connection)
+    {
+        ClientConnection? previous = null;
+        _online.AddOrUpdate(user, connection, (_, existing) =>
+        {
+            previous = existing;
+            return connection;
+        });
+        return previous;
+    }
+
+    public void Unregister(string user, ClientConnection connection) =>
+        _online.TryRemove(new KeyValuePair<string, ClientConnection>(user, connection));
+
+    public bool TryGet(string user, out ClientConnection connection) => _online.TryGetValue(user, out connection!);
+
+    public string[] OnlineUsers()
+    {
+        string[] users = [.. _online.Keys];
+        Array.Sort(users, StringComparer.Ordinal);
+        return users;
+    }
+
+    public ClientConnection[] Connections() => [.. _online.Values];
+}

@@ -1,0 +1,47 @@
+using Parley.Crypto.Aead;
+using Parley.Crypto.KeyAgreement;
+using Parley.Messaging;
+using Parley.Server.Accounts;
+
+namespace Parley.Server.Hosting;
+
+public sealed record ServerOptions
+{
+    public string Host { get; init; } = "localhost";
+
+    /// <summary>0 picks a free port (tests).</summary>
+    public int Port { get; init; } = 5555;
+
+    /// <summary>Holds the database and the server identity; created 0700 on first run.</summary>
+    public string DataDirectory { get; init; } = "parley-data";
+
+    public int PasswordIterations { get; init; } = PasswordHasher.RecommendedIterations;
+    public int MaxBodyLength { get; init; } = MessengerLimits.DefaultMaxBodyLength;
+    public int MaxConnectionsPerAddress { get; init; } = 256;
+
+    /// <summary>Handshake and login together must finish within this time.</summary>
+    public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection silent this long gets a ping; silent for <see cref="IdleTimeout"/>, it is closed.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// Messages queued for one connection before live delivery to it pauses. A message that does
+    /// not fit is not lost: it stays in the inbox and is re-read from the store once the
+    /// connection catches up, so a stalled client never slows anyone else.
+    /// </summary>
+    public int OutboxCapacity { get; init; } = 1024;
+
+    /// <summary>Requests one connection may have waiting for a commit at once (back-pressure on that client only).</summary>
+    public int MaxInFlightPerConnection { get; init; } = 256;
+
+    public IReadOnlyList<KeyAgreementAlgorithm> Groups { get; init; } = KeyAgreementAlgorithms.All;
+    public IReadOnlyList<AeadAlgorithm> Suites { get; init; } = AeadAlgorithms.All;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
+    internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
+}

@@ -1,0 +1,259 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit that
+// returned survives kill -9 and power loss alike. One connection writes (SQLite has one writer
+// anyway); reads use their own pooled connections, which WAL lets run beside the writer.
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Server.Storage;
+
+public sealed class SqliteMessageStore : IMessageStore
+{
+    private const int SchemaVersion = 1;
+
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    private SqliteMessageStore(string connectionString, SqliteConnection writer)
+    {
+        _connectionString = connectionString;
+        _writer = writer;
+    }
+
+    public string DatabasePath { get; private init; } = "";
+
+    public static async Task<SqliteMessageStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
+    {
+        string fullPath = Path.GetFullPath(databasePath);
+        if (!File.Exists(fullPath) && !OperatingSystem.IsWindows())
+        {
+            // Create the file owner-only before SQLite does, so messages are never world-readable.
+            using FileStream _ = new(fullPath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+        }
+        string connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
+        SqliteConnection writer = new(connectionString);
+        await writer.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(writer, """
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
+            PRAGMA foreign_keys = ON;
+            PRAGMA busy_timeout = 5000;
+            CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS accounts (
+                username            TEXT PRIMARY KEY,
+                password_algorithm  TEXT NOT NULL,
+                password_iterations INTEGER NOT NULL,
+                password_salt       BLOB NOT NULL,
+                password_hash       BLOB NOT NULL,
+                created_at          INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS device_tokens (
+                token_hash   BLOB PRIMARY KEY,
+                username     TEXT NOT NULL REFERENCES accounts(username),
+                created_at   INTEGER NOT NULL,
+                last_used_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS messages (
+                id           INTEGER PRIMARY KEY AUTOINCREMENT,
+                recipient    TEXT NOT NULL,
+                sender       TEXT NOT NULL,
+                created_at   INTEGER NOT NULL,
+                content_type TEXT NOT NULL,
+                body         BLOB NOT NULL,
+                broadcast    INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient, id);
+            """, cancellationToken).ConfigureAwait(false);
+        await using (SqliteCommand version = writer.CreateCommand())
+        {
+            version.CommandText = "SELECT version FROM schema_version";
+            object? current = await version.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                version.CommandText = $"INSERT INTO schema_version VALUES ({SchemaVersion})";
+                await version.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else if (Convert.ToInt32(current, System.Globalization.CultureInfo.InvariantCulture) != SchemaVersion)
+            {
+                throw new InvalidDataException($"{fullPath} has schema version {current}; this server understands version {SchemaVersion}.");
+            }
+        }
+        return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
+    }
+
+    public async Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT password_algorithm, password_iterations, password_salt, password_hash, created_at FROM accounts WHERE username = $u";
+        command.Parameters.AddWithValue("$u", username);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+        return new Account(username, new PasswordVerifier(reader.GetString(0), reader.GetInt32(1), (byte[])reader[2], (byte[])reader[3]), reader.GetInt64(4));
+    }
+
+    public async Task<bool> AccountExistsAsync(string username, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM accounts WHERE username = $u";
+        command.Parameters.AddWithValue("$u", username);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
+    public async Task<bool> TryCreateAccountAsync(Account account, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using SqliteCommand command = _writer.CreateCommand();
+            command.CommandText = """
+                INSERT INTO accounts (username, password_algorithm, password_iterations, password_salt, password_hash, created_at)
+                VALUES ($u, $a, $i, $s, $h, $c) ON CONFLICT (username) DO NOTHING
+                """;
+            command.Parameters.AddWithValue("$u", account.Username);
+            command.Parameters.AddWithValue("$a", account.Password.Algorithm);
+            command.Parameters.AddWithValue("$i", account.Password.Iterations);
+            command.Parameters.AddWithValue("$s", account.Password.Salt);
+            command.Parameters.AddWithValue("$h", account.Password.Hash);
+            command.Parameters.AddWithValue("$c", account.CreatedAt);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task AddDeviceTokenAsync(byte[] tokenHash, string username, long now, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using SqliteCommand command = _writer.CreateCommand();
+            command.CommandText = "INSERT INTO device_tokens (token_hash, username, created_at, last_used_at) VALUES ($t, $u, $n, $n)";
+            command.Parameters.AddWithValue("$t", tokenHash);
+            command.Parameters.AddWithValue("$u", username);
+            command.Parameters.AddWithValue("$n", now);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task<string?> FindDeviceTokenAsync(byte[] tokenHash, long now, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT username FROM device_tokens WHERE token_hash = $t";
+        command.Parameters.AddWithValue("$t", tokenHash);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    public async Task<IReadOnlyList<StoredMessage>> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken)
+    {
+        List<StoredMessage> stored = new(messages.Count);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            if (messages.Count > 0)
+            {
+                await using SqliteCommand insert = _writer.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = """
+                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast)
+                    VALUES ($r, $s, $c, $t, $b, $x) RETURNING id
+                    """;
+                SqliteParameter r = insert.Parameters.Add("$r", SqliteType.Text);
+                SqliteParameter s = insert.Parameters.Add("$s", SqliteType.Text);
+                SqliteParameter c = insert.Parameters.Add("$c", SqliteType.Integer);
+                SqliteParameter t = insert.Parameters.Add("$t", SqliteType.Text);
+                SqliteParameter b = insert.Parameters.Add("$b", SqliteType.Blob);
+                SqliteParameter x = insert.Parameters.Add("$x", SqliteType.Integer);
+                insert.Prepare();
+                foreach (NewMessage m in messages)
+                {
+                    r.Value = m.Recipient;
+                    s.Value = m.Sender;
+                    c.Value = m.Timestamp;
+                    t.Value = m.ContentType;
+                    b.Value = m.Body;
+                    x.Value = m.Broadcast ? 1 : 0;
+                    long id = (long)(await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                    stored.Add(new StoredMessage(id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast));
+                }
+            }
+            if (acknowledged.Count > 0)
+            {
+                await using SqliteCommand delete = _writer.CreateCommand();
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM messages WHERE id = $i AND recipient = $r";
+                SqliteParameter i = delete.Parameters.Add("$i", SqliteType.Integer);
+                SqliteParameter r = delete.Parameters.Add("$r", SqliteType.Text);
+                delete.Prepare();
+                foreach ((string recipient, long id) in acknowledged)
+                {
+                    i.Value = id;
+                    r.Value = recipient;
+                    await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        return stored;
+    }
+
+    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, sender, created_at, content_type, body, broadcast FROM messages
+            WHERE recipient = $r AND id > $a ORDER BY id LIMIT $l
+            """;
+        command.Parameters.AddWithValue("$r", recipient);
+        command.Parameters.AddWithValue("$a", afterId);
+        command.Parameters.AddWithValue("$l", limit);
+        List<StoredMessage> result = [];
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[4], reader.GetInt64(5) != 0));
+        }
+        return result;
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        SqliteConnection connection = new(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            SqliteConnection.ClearAllPools();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}
