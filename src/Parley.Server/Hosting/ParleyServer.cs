@@ -121,7 +121,7 @@ public sealed class ParleyServer : IAsyncDisposable
             {
                 socket = await _listener.AcceptSocketAsync(_stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
                 if (_stopping.IsCancellationRequested)
                 {

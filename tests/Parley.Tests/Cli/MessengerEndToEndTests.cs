@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Cli;
+
+/// <summary>The seed's three-terminal session and a crash test, through the real `parley` executable.</summary>
+public partial class MessengerEndToEndTests
+{
+    private static async Task<(ParleyProcess Server, int Port)> StartServerAsync(TempDirectory temp)
+    {
+        (ParleyProcess server, int port, _) = await StartServerWithFingerprintAsync(temp);
+        return (server, port);
+    }
+
+    private static async Task<(ParleyProcess Server, int Port, string Fingerprint)> StartServerWithFingerprintAsync(TempDirectory temp)
+    {
+        ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--port", "0", "--data", "data");
+        string started = await server.WaitForLineAsync("[SERVER] Started on");
+        string identity = await server.WaitForLineAsync("[SERVER] Identity");
+        await server.WaitForLineAsync("[SERVER] Waiting for connections...");
+        return (server, int.Parse(PortPattern().Match(started).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), identity.Split(' ')[^1]);
+    }
+
+    private static ParleyProcess StartChat(TempDirectory temp, string user, int port, params string[] extra)
+    {
+        File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
+        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
+        return ParleyProcess.Start(temp.Path, environment,
+            ["chat", "--user", user, "--host", "localhost", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--password-file", temp.File($"{user}.password"), "--trust-new", .. extra]);
+    }
+
+    [Fact]
+    public async Task The_seed_session_alice_lists_bob_sends_alice_receives()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port, string fingerprint) = await StartServerWithFingerprintAsync(temp);
+        await using (server)
+        {
+            Assert.StartsWith("SHA256:", fingerprint);
+
+            await using ParleyProcess alice = StartChat(temp, "alice", port);
+            await alice.WaitForLineAsync("[CLIENT] Connected to server at localhost:" + port);
+            await alice.WaitForLineAsync("[CLIENT] Key exchange completed successfully (x25519, aes-256-gcm)");
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            await alice.WaitForLineAsync("=== Secure Messaging Client ===");
+            await alice.WriteLineAsync("list");
+            Assert.Equal("[ONLINE USERS] alice", (await alice.WaitForLineAsync("[ONLINE USERS]")).Trim());
+
+            await using ParleyProcess bob = StartChat(temp, "bob", port);
+            await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            await bob.WriteLineAsync("send alice Hello Alice! This message is encrypted with AES-256!");
+            await bob.WaitForLineAsync("[STATUS] Message delivered to alice");
+            Assert.Contains("[NEW MESSAGE] From bob: Hello Alice! This message is encrypted with AES-256!",
+                await alice.WaitForLineAsync("[NEW MESSAGE]"));
+
+            await alice.WriteLineAsync("list");
+            Assert.Equal("[ONLINE USERS] alice, bob", (await alice.WaitForLineAsync("[ONLINE USERS]")).Trim());
+            await bob.WriteLineAsync("send carol are you there?");
+            await bob.WaitForLineAsync("[ERROR] There is no user 'carol'");
+
+            await bob.WriteLineAsync("quit");
+            Assert.Equal(0, await bob.WaitForExitAsync());
+            await alice.WriteLineAsync("exit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+
+            // The server key was pinned on first use, by the fingerprint the server printed.
+            Assert.Contains(fingerprint[7..], Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
+                [.. "ed25519"u8, 0, .. Convert.FromBase64String(File.ReadAllText(temp.File("home-alice/known_hosts")).Split(' ')[2])])).TrimEnd('='));
+
+            // Second login: the device token replaces the password.
+            File.Delete(temp.File("alice.password"));
+            Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File("home-alice") };
+            await using ParleyProcess again = ParleyProcess.Start(temp.Path, environment, "chat", "--user", "alice", "--host", "localhost", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await again.WaitForLineAsync("[CLIENT] Authenticated as alice (device token)");
+            again.CloseInput();
+            Assert.Equal(0, await again.WaitForExitAsync());
+
+            await SignalAsync(server, "TERM");
+            await server.WaitForLineAsync("[SERVER] Stopped");
+            Assert.Equal(0, await server.WaitForExitAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Wrong_password_and_changed_server_key_give_distinct_exit_codes()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            await using (ParleyProcess alice = StartChat(temp, "alice", port))
+            {
+                await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+                alice.CloseInput();
+                Assert.Equal(0, await alice.WaitForExitAsync());
+            }
+            File.WriteAllText(temp.File("wrong.password"), "not it\n");
+            Dictionary<string, string> fresh = new() { ["PARLEY_HOME"] = temp.File("home-mallory") };
+            await using (ParleyProcess mallory = ParleyProcess.Start(temp.Path, fresh, "chat", "--user", "alice", "--host", "localhost",
+                "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--password-file", temp.File("wrong.password"), "--trust-new"))
+            {
+                await mallory.WaitForLineAsync("[ERROR] Login failed: invalid username or password");
+                Assert.Equal(4, await mallory.WaitForExitAsync());
+            }
+            // No server at all: connection failure.
+            await using (ParleyProcess nowhere = ParleyProcess.Start(temp.Path, fresh, "chat", "--user", "alice", "--host", "127.0.0.1", "--port", "1", "--trust-new"))
+            {
+                await nowhere.WaitForLineAsync("[ERROR] Cannot connect to 127.0.0.1:1");
+                Assert.Equal(3, await nowhere.WaitForExitAsync());
+            }
+        }
+        // A new server identity on the same port: alice's pinned key no longer matches.
+        Directory.Delete(temp.File("data"), recursive: true);
+        await using ParleyProcess impostor = ParleyProcess.Start(temp.Path, null, "server", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data", "data");
+        await impostor.WaitForLineAsync("[SERVER] Waiting for connections...");
+        await using ParleyProcess victim = StartChat(temp, "alice", port);
+        Assert.Equal(5, await victim.WaitForExitAsync());
+        Assert.Contains("SERVER IDENTIFICATION HAS CHANGED", victim.Stdout);
+        Assert.Contains("remove line 1 from", victim.Stdout);
+    }
+
+    [Fact]
+    public async Task Every_message_the_server_acknowledged_survives_kill_9_exactly_once()
+    {
+        const int messages = 300;
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        // Alice registers, then goes offline so everything queues in her inbox.
+        await using (ParleyProcess alice = StartChat(temp, "alice", port))
+        {
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            alice.CloseInput();
+            await alice.WaitForExitAsync();
+        }
+        await using ParleyProcess bob = StartChat(temp, "bob", port);
+        await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+        Task writer = Task.Run(async () =>
+        {
+            for (int i = 0; i < messages; i++)
+            {
+                await bob.WriteLineAsync($"send alice msg-{i}");
+            }
+        });
+        // Let some messages be acknowledged, then kill the server without warning.
+        for (int i = 0; i < 50; i++)
+        {
+            await bob.WaitForLineAsync("[STATUS]");
+        }
+        server.Kill();
+        await server.WaitForExitAsync();
+        await server.DisposeAsync();
+        int bobExit = await bob.WaitForExitAsync();
+        Assert.Equal(3, bobExit);
+        await writer.ContinueWith(_ => { }, TaskScheduler.Default);
+        // Commands are handled in order, so the k-th status line acknowledges msg-(k-1).
+        int acknowledged = Regex.Matches(bob.Stdout, @"\[STATUS\] alice is offline; message queued").Count;
+        Assert.True(acknowledged >= 50, bob.Stdout);
+
+        // Restart on the same data; alice logs in and reads her inbox, then a marker.
+        (ParleyProcess restarted, int newPort) = await StartServerAsync(temp);
+        await using (restarted)
+        {
+            await using ParleyProcess aliceAgain = StartChat(temp, "alice", newPort);
+            await aliceAgain.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            await using ParleyProcess carol = StartChat(temp, "carol", newPort);
+            await carol.WaitForLineAsync("[CLIENT] Authenticated as carol");
+            await carol.WriteLineAsync("send alice END");
+            await aliceAgain.WaitForLineAsync("[NEW MESSAGE] From carol: END");
+            string[] received = aliceAgain.Stdout.Split('\n').Where(l => l.Contains("From bob: msg-")).Select(l => l.Trim()).ToArray();
+            for (int i = 0; i < acknowledged; i++)
+            {
+                Assert.Equal(1, received.Count(l => l.EndsWith($"From bob: msg-{i}", StringComparison.Ordinal)));
+            }
+            // Nothing is delivered twice, acknowledged or not, and order is kept.
+            Assert.Equal(received.Length, received.Distinct().Count());
+            Assert.Equal(received, received.OrderBy(l => int.Parse(l[(l.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        }
+    }
+
+    private static async Task SignalAsync(ParleyProcess process, string signal)
+    {
+        using Process kill = Process.Start("kill", [$"-{signal}", process.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+    }
+
+    [GeneratedRegex(@"Started on [^:]+:(\d+)")]
+    private static partial Regex PortPattern();
+}

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Protocol.Handshake;
+using Parley.Server.Hosting;
+using Parley.Transport.Channels;
+using Parley.Transport.Trust;
+
+namespace Parley.Tests.Support;
+
+/// <summary>
+/// A real server in-process on 127.0.0.1, port 0, with a temporary data directory. Fails the test
+/// (MQTTnet's habit) if the server logged an error.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly TempDirectory _data;
+    private readonly RecordingLoggerFactory _loggers = new();
+
+    private TestServer(TempDirectory data, ParleyServer server)
+    {
+        _data = data;
+        Server = server;
+    }
+
+    public ParleyServer Server { get; private set; }
+
+    public int Port => Server.LocalEndPoint.Port;
+
+    public string DataDirectory => _data.Path;
+
+    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, TempDirectory? data = null)
+    {
+        data ??= new TempDirectory();
+        ServerOptions options = new()
+        {
+            Port = 0,
+            Host = "127.0.0.1",
+            DataDirectory = Path.Combine(data.Path, "data"),
+            // Fast password hashing for tests only; the server command always uses ≥ 600,000.
+            PasswordIterations = 1000,
+            MaxConnectionsPerAddress = 4096,
+        };
+        options = configure?.Invoke(options) ?? options;
+        RecordingLoggerFactory loggers = new();
+        ParleyServer server = await ParleyServer.StartAsync(options, loggers);
+        return new TestServer(data, server) { _options = options };
+    }
+
+    private ServerOptions _options = null!;
+
+    /// <summary>Stops the server cleanly and starts it again on the same data.</summary>
+    public async Task RestartAsync()
+    {
+        await Server.StopAsync();
+        Server = await ParleyServer.StartAsync(_options, _loggers);
+    }
+
+    public ClientChannelOptions ClientOptions => new(new TrustAnyServer());
+
+    public async Task<ChatClient> LoginAsync(string user, string password = "correct horse", Channel<ChatMessage>? inbox = null, long lastSeen = 0)
+    {
+        ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", Port, ClientOptions).WithTimeout();
+        client.LastSeenId = lastSeen;
+        if (inbox is not null)
+        {
+            client.MessageHandler = message => inbox.Writer.WriteAsync(message);
+        }
+        LoginResult result = await client.LoginAsync(user, password, null).WithTimeout();
+        Assert.True(result.Success, result.Error);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.StopAsync();
+        string errors = _loggers.Errors();
+        _data.Dispose();
+        Assert.True(errors.Length == 0, "the server logged errors:\n" + errors);
+    }
+
+    private sealed class TrustAnyServer : IServerTrust
+    {
+        public ValueTask<TrustDecision> CheckAsync(ServerIdentity identity, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(TrustDecision.Accept("test"));
+    }
+}
+
+public sealed class RecordingLoggerFactory : ILoggerFactory
+{
+    private readonly ConcurrentQueue<string> _errors = new();
+
+    public string Errors() => string.Join('\n', _errors);
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(RecordingLoggerFactory owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error)
+            {
+                owner._errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
+            }
+        }
+    }
+}
+
+public static class InboxExtensions
+{
+    public static Channel<ChatMessage> NewInbox() => Channel.CreateUnbounded<ChatMessage>();
+
+    public static async Task<ChatMessage> NextAsync(this Channel<ChatMessage> inbox) =>
+        await inbox.Reader.ReadAsync().AsTask().WithTimeout();
+
+    public static string Text(this ChatMessage message) => System.Text.Encoding.UTF8.GetString(message.Body);
+}
