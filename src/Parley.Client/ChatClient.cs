@@ -29,7 +29,10 @@ public sealed class ChatClient : IAsyncDisposable
     /// <summary>Ids at or below this were handled before (possibly in an earlier run); they are acknowledged again, not shown.</summary>
     public long LastSeenId { get; set; }
 
-    /// <summary>Shows or stores an incoming message. Runs on the reader loop, one message at a time, in id order.</summary>
+    /// <summary>
+    /// Shows or stores an incoming message. Runs on the reader loop, one message at a time, in id
+    /// order. Set it before logging in: messages that arrive while it is null are not acknowledged.
+    /// </summary>
     public Func<ChatMessage, ValueTask>? MessageHandler { get; set; }
 
     /// <summary>Saves <see cref="LastSeenId"/> durably before the acknowledgement goes out.</summary>
@@ -163,12 +166,15 @@ public sealed class ChatClient : IAsyncDisposable
         switch (message)
         {
             case ChatMessage chat:
+                // Without a handler nothing was shown or stored, so nothing may be acknowledged:
+                // the message stays in the inbox for a client that will handle it.
+                if (MessageHandler is null)
+                {
+                    break;
+                }
                 if (chat.MessageId > LastSeenId)
                 {
-                    if (MessageHandler is not null)
-                    {
-                        await MessageHandler(chat).ConfigureAwait(false);
-                    }
+                    await MessageHandler(chat).ConfigureAwait(false);
                     LastSeenId = chat.MessageId;
                     SaveLastSeen?.Invoke(chat.MessageId);
                 }

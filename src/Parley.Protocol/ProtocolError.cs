@@ -25,6 +25,7 @@ public enum ProtocolError : byte
     BadFinished = 16,
     InternalError = 17,
     ConnectionClosed = 18,
+    ConnectionLimit = 19,
 }
 
 public static class ProtocolErrorNames
@@ -51,6 +52,7 @@ public static class ProtocolErrorNames
         ProtocolError.BadFinished => "bad_finished",
         ProtocolError.InternalError => "internal_error",
         ProtocolError.ConnectionClosed => "connection_closed",
+        ProtocolError.ConnectionLimit => "connection_limit",
         _ => $"unknown_error_{(byte)error}",
     };
 }

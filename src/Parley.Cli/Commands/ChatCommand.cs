@@ -121,11 +121,7 @@ internal static class ChatCommand
             {
                 console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
                 console.WriteLine($"[CLIENT] Key exchange completed successfully ({client.Group}, {client.Suite})");
-                int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
-                if (loginCode != ExitCodes.Success)
-                {
-                    return loginCode;
-                }
+                // Handlers first: the server starts sending the inbox the moment login succeeds.
                 client.LastSeenId = _home.ReadLastSeen(host, port, user);
                 client.SaveLastSeen = id => _home.WriteLastSeen(host, port, user, id);
                 client.MessageHandler = message =>
@@ -137,6 +133,11 @@ internal static class ChatCommand
                     return ValueTask.CompletedTask;
                 };
                 client.NoticeHandler = notice => console.WriteLine($"[SERVER] {notice.Message}");
+                int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
+                if (loginCode != ExitCodes.Success)
+                {
+                    return loginCode;
+                }
                 console.WriteLine(Banner);
                 return await CommandLoopAsync(client, cancellationToken);
             }

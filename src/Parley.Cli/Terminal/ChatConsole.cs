@@ -11,6 +11,7 @@ public sealed class ChatConsole
     private readonly object _lock = new();
     private readonly StringBuilder _line = new();
     private bool _promptShown;
+    private Task<string?>? _pendingRead;
 
     public bool Interactive { get; } = !Console.IsInputRedirected && !Console.IsOutputRedirected;
 
@@ -76,20 +77,33 @@ public sealed class ChatConsole
         }
     }
 
-    /// <summary>Reads one command line; null at end of input.</summary>
+    /// <summary>
+    /// Reads one command line; null at end of input. Cancellation really returns (the console's
+    /// own reads ignore it), so a lost connection ends the chat even while stdin is quiet; the
+    /// pending read is kept for the next call rather than started twice.
+    /// </summary>
     public async Task<string?> ReadCommandAsync(CancellationToken cancellationToken)
     {
-        if (!Interactive)
+        if (_pendingRead is null)
         {
-            return await Console.In.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (Interactive)
+            {
+                lock (_lock)
+                {
+                    _line.Clear();
+                    Console.Write(Prompt);
+                    _promptShown = true;
+                }
+                _pendingRead = Task.Run(ReadEditedLine, CancellationToken.None);
+            }
+            else
+            {
+                _pendingRead = Task.Run(Console.In.ReadLine, CancellationToken.None);
+            }
         }
-        lock (_lock)
-        {
-            _line.Clear();
-            Console.Write(Prompt);
-            _promptShown = true;
-        }
-        return await Task.Run(ReadEditedLine, cancellationToken).ConfigureAwait(false);
+        string? line = await _pendingRead.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _pendingRead = null;
+        return line;
     }
 
     private string? ReadEditedLine()

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Crypto.Signing;
 using Parley.Messaging;
 using Parley.Protocol;
+using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
 using Parley.Server.Accounts;
 using Parley.Server.Delivery;
@@ -147,9 +148,16 @@ public sealed class ParleyServer : IAsyncDisposable
             if (count > _options.MaxConnectionsPerAddress)
             {
                 _logger.LogWarning("Refused a connection from {Address}: {Count} connections exceed the limit of {Limit}", address, count, _options.MaxConnectionsPerAddress);
+                using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(2));
+                await stream.WriteAsync(Frame.Wrap(new Alert(ProtocolError.ConnectionLimit,
+                    $"too many connections from your address (limit {_options.MaxConnectionsPerAddress})").EncodeMessage()), timeout.Token).ConfigureAwait(false);
                 return;
             }
             await ServeAsync(stream, address).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
+        {
+            // The peer went away; nothing to report.
         }
         catch (Exception e)
         {

@@ -171,7 +171,8 @@ public partial class MessengerEndToEndTests
             string[] received = aliceAgain.Stdout.Split('\n').Where(l => l.Contains("From bob: msg-")).Select(l => l.Trim()).ToArray();
             for (int i = 0; i < acknowledged; i++)
             {
-                Assert.Equal(1, received.Count(l => l.EndsWith($"From bob: msg-{i}", StringComparison.Ordinal)));
+                int copies = received.Count(l => l.EndsWith($"From bob: msg-{i}", StringComparison.Ordinal));
+                Assert.True(copies == 1, $"msg-{i} (acknowledged, {acknowledged} in all) arrived {copies} times.\n--- bob ---\n{bob.Stdout}\n--- alice ---\n{aliceAgain.Stdout}");
             }
             // Nothing is delivered twice, acknowledged or not, and order is kept.
             Assert.Equal(received.Length, received.Distinct().Count());

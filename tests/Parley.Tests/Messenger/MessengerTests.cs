@@ -80,6 +80,23 @@ public class MessengerTests
     }
 
     [Fact]
+    public async Task A_client_without_a_message_handler_acknowledges_nothing()
+    {
+        // Regression: the chat used to set its handler after login, so the first inbox message
+        // could be acknowledged without ever being shown.
+        await using TestServer server = await TestServer.StartAsync();
+        await (await server.LoginAsync("alice")).DisposeAsync();
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await bob.SendTextAsync("alice", "first").WithTimeout();
+        ChatClient careless = await server.LoginAsync("alice");
+        await careless.ListAsync().WithTimeout(); // the inbox was sent before this reply
+        await careless.DisposeAsync();
+        Channel<ChatMessage> inbox = InboxExtensions.NewInbox();
+        await using ChatClient alice = await server.LoginAsync("alice", inbox: inbox);
+        Assert.Equal("first", (await inbox.NextAsync()).Text());
+    }
+
+    [Fact]
     public async Task Acknowledged_messages_leave_the_inbox()
     {
         await using TestServer server = await TestServer.StartAsync();

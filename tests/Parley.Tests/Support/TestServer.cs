@@ -29,6 +29,8 @@ public sealed class TestServer : IAsyncDisposable
 
     public int Port => Server.LocalEndPoint.Port;
 
+    public string Log => _loggers.All();
+
     public string DataDirectory => _data.Path;
 
     public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, TempDirectory? data = null)
@@ -44,9 +46,9 @@ public sealed class TestServer : IAsyncDisposable
             MaxConnectionsPerAddress = 4096,
         };
         options = configure?.Invoke(options) ?? options;
-        RecordingLoggerFactory loggers = new();
-        ParleyServer server = await ParleyServer.StartAsync(options, loggers);
-        return new TestServer(data, server) { _options = options };
+        TestServer test = new(data, null!) { _options = options };
+        test.Server = await ParleyServer.StartAsync(options, test._loggers);
+        return test;
     }
 
     private ServerOptions _options = null!;
@@ -91,8 +93,12 @@ public sealed class TestServer : IAsyncDisposable
 public sealed class RecordingLoggerFactory : ILoggerFactory
 {
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentQueue<string> _all = new();
 
     public string Errors() => string.Join('\n', _errors);
+
+    /// <summary>Everything logged at Information and above, for failure messages.</summary>
+    public string All() => string.Join('\n', _all);
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -108,10 +114,11 @@ public sealed class RecordingLoggerFactory : ILoggerFactory
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
+            owner._all.Enqueue($"{logLevel}: {formatter(state, exception)}");
             if (logLevel >= LogLevel.Error)
             {
                 owner._errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");

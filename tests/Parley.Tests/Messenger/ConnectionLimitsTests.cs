@@ -1,0 +1,105 @@
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Tests.Support;
+using Parley.Transport.Channels;
+
+namespace Parley.Tests.Messenger;
+
+/// <summary>Deadlines, keep-alives and per-address limits, each waited for as an event.</summary>
+public class ConnectionLimitsTests
+{
+    private static async Task<SecureChannel> RawChannelAsync(TestServer server)
+    {
+        System.Net.Sockets.TcpClient tcp = new();
+        await tcp.ConnectAsync("127.0.0.1", server.Port);
+        return await SecureChannel.ConnectAsync(tcp.GetStream(), server.ClientOptions).WithTimeout();
+    }
+
+    private static async Task<ServerMessage?> NextAsync(SecureChannel channel)
+    {
+        byte[]? payload = await channel.ReceiveAsync().AsTask().WithTimeout();
+        return payload is null ? null : MessengerCodec.DecodeServer(payload);
+    }
+
+    [Fact]
+    public async Task A_client_that_does_not_log_in_in_time_is_cut_off_with_a_reason()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { LoginTimeout = TimeSpan.FromMilliseconds(300) });
+        await using SecureChannel channel = await RawChannelAsync(server);
+        ErrorMessage error = Assert.IsType<ErrorMessage>(await NextAsync(channel));
+        Assert.Equal(ErrorCodes.LoginTimeout, error.Code);
+        Exception? end = await Record.ExceptionAsync(() => NextAsync(channel));
+        Assert.True(end is null or ParleyProtocolException, end?.ToString());
+    }
+
+    [Fact]
+    public async Task Requests_before_login_are_refused()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using SecureChannel channel = await RawChannelAsync(server);
+        await channel.SendAsync(MessengerCodec.Encode(new ListRequest(1)));
+        Assert.Equal(ErrorCodes.NotLoggedIn, Assert.IsType<ErrorMessage>(await NextAsync(channel)).Code);
+        await channel.SendAsync("{not json"u8.ToArray());
+        ErrorMessage garbage = Assert.IsType<ErrorMessage>(await NextAsync(channel));
+        Assert.Equal(ErrorCodes.BadRequest, garbage.Code);
+        Assert.DoesNotContain("not json", garbage.Message);
+    }
+
+    [Fact]
+    public async Task Quiet_connections_are_pinged_and_silent_ones_closed()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            KeepAliveInterval = TimeSpan.FromMilliseconds(200),
+            // Generous: a busy 2-core CI machine can pause a test thread for a while.
+            IdleTimeout = TimeSpan.FromSeconds(3),
+        });
+        await using SecureChannel channel = await RawChannelAsync(server);
+        await channel.SendAsync(MessengerCodec.Encode(new LoginRequest("quiet", "pw", null)));
+        Assert.True(Assert.IsType<LoginResult>(await NextAsync(channel)).Success);
+        // Answering pings keeps the connection open across several idle periods.
+        for (int i = 0; i < 3; i++)
+        {
+            try
+            {
+                Assert.IsType<ServerPing>(await NextAsync(channel));
+            }
+            catch (ParleyProtocolException e)
+            {
+                Assert.Fail($"closed while answering pings ({e.Message}); server log:\n{server.Log}");
+            }
+            await channel.SendAsync(MessengerCodec.Encode(new PongMessage()));
+        }
+        // Then silence: the server gives up on us.
+        ServerMessage? message;
+        do
+        {
+            try
+            {
+                message = await NextAsync(channel);
+            }
+            catch (ParleyProtocolException)
+            {
+                message = null;
+            }
+        }
+        while (message is ServerPing);
+        Assert.Null(message);
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_per_address_limit_are_refused_with_a_clear_error()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxConnectionsPerAddress = 2 });
+        await using ChatClient first = await server.LoginAsync("one");
+        await using ChatClient second = await server.LoginAsync("two");
+        ParleyProtocolException refused = await Assert.ThrowsAsync<ParleyProtocolException>(() =>
+            ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout());
+        Assert.True(refused.IsRemote);
+        Assert.Equal(ProtocolError.ConnectionLimit, refused.Error);
+        Assert.Contains("limit 2", refused.Message);
+        // The others are unaffected.
+        Assert.Equal(["one", "two"], await first.ListAsync().WithTimeout());
+    }
+}
