@@ -81,6 +81,24 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Library)] internal static partial int EVP_DigestVerifyInit(IntPtr ctx, IntPtr pctx, IntPtr md, IntPtr engine, IntPtr pkey);
     [LibraryImport(Library)] internal static partial int EVP_DigestVerify(IntPtr ctx, byte* sig, nuint sigLength, byte* tbs, nuint tbsLength);
 
+    // ── EC_KEY (P-256 ECDH) ──
+    internal const int NID_X9_62_prime256v1 = 415;
+    internal const int POINT_CONVERSION_UNCOMPRESSED = 4;
+    [LibraryImport(Library)] internal static partial IntPtr EC_KEY_new_by_curve_name(int nid);
+    [LibraryImport(Library)] internal static partial void EC_KEY_free(IntPtr key);
+    [LibraryImport(Library)] internal static partial int EC_KEY_generate_key(IntPtr key);
+    [LibraryImport(Library)] internal static partial int EC_KEY_oct2key(IntPtr key, byte* buffer, nuint length, IntPtr ctx);
+    [LibraryImport(Library)] internal static partial int EC_KEY_oct2priv(IntPtr key, byte* buffer, nuint length);
+    [LibraryImport(Library)] internal static partial int EC_KEY_set_public_key(IntPtr key, IntPtr point);
+    [LibraryImport(Library)] internal static partial IntPtr EC_KEY_get0_group(IntPtr key);
+    [LibraryImport(Library)] internal static partial IntPtr EC_KEY_get0_public_key(IntPtr key);
+    [LibraryImport(Library)] internal static partial IntPtr EC_KEY_get0_private_key(IntPtr key);
+    [LibraryImport(Library)] internal static partial IntPtr EC_POINT_new(IntPtr group);
+    [LibraryImport(Library)] internal static partial void EC_POINT_free(IntPtr point);
+    [LibraryImport(Library)] internal static partial int EC_POINT_mul(IntPtr group, IntPtr result, IntPtr scalar, IntPtr point, IntPtr pointScalar, IntPtr ctx);
+    [LibraryImport(Library)] internal static partial nuint EC_POINT_point2oct(IntPtr group, IntPtr point, int form, byte* buffer, nuint length, IntPtr ctx);
+    [LibraryImport(Library)] internal static partial int ECDH_compute_key(byte* output, nuint outputLength, IntPtr peerPoint, IntPtr key, IntPtr kdf);
+
     // ── BIGNUM (finite-field DH) ──
     [LibraryImport(Library)] internal static partial IntPtr BN_CTX_new();
     [LibraryImport(Library)] internal static partial void BN_CTX_free(IntPtr ctx);

@@ -6,14 +6,14 @@ namespace Parley.Crypto.KeyAgreement;
 public static class KeyAgreementAlgorithms
 {
     public static KeyAgreementAlgorithm X25519 { get; } = LibCrypto.IsAvailable ? new X25519Native() : new X25519Managed();
-    public static KeyAgreementAlgorithm P256 { get; } = new P256KeyAgreement();
+    public static KeyAgreementAlgorithm P256 { get; } = LibCrypto.IsAvailable ? new P256Native() : new P256KeyAgreement();
     public static KeyAgreementAlgorithm Modp2048 { get; } = LibCrypto.IsAvailable ? new Modp2048Native() : new Modp2048Managed();
 
     /// <summary>All groups, in Parley's default order of preference.</summary>
     public static IReadOnlyList<KeyAgreementAlgorithm> All { get; } = [X25519, P256, Modp2048];
 
     /// <summary>The portable implementations, for platforms without libcrypto and for differential tests.</summary>
-    internal static IReadOnlyList<KeyAgreementAlgorithm> Managed { get; } = [new X25519Managed(), P256, new Modp2048Managed()];
+    internal static IReadOnlyList<KeyAgreementAlgorithm> Managed { get; } = [new X25519Managed(), new P256KeyAgreement(), new Modp2048Managed()];
 
     public static bool TryGet(string name, out KeyAgreementAlgorithm algorithm)
     {

@@ -1,4 +1,5 @@
-// NIST P-256 ECDH through .NET's ECDiffieHellman. Public keys are SEC1 uncompressed points
+// NIST P-256 ECDH through .NET's ECDiffieHellman: the portable path (CNG on Windows, and the
+// fallback where libcrypto cannot be called directly; P256Native is preferred). Public keys are SEC1 uncompressed points
 // (0x04 || X || Y, 65 bytes); compressed points are refused. Importing a point makes the
 // platform check that it lies on the curve; the shared secret is the 32-byte X coordinate.
 using System.Security.Cryptography;
@@ -17,7 +18,7 @@ internal sealed class P256KeyAgreement : KeyAgreementAlgorithm
     public override int PublicKeySize => PointSize;
     public override int PrivateKeySize => CoordinateSize;
     public override int SharedSecretSize => CoordinateSize;
-    public override string Implementation => "native";
+    public override string Implementation => "dotnet";
 
     private protected override KeyAgreementPrivateKey GenerateKeyCore() =>
         new Key(this, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256));

@@ -5,30 +5,32 @@ namespace Parley.Tests.Crypto;
 
 public class P256EcdhTests
 {
-    private static readonly KeyAgreementAlgorithm P256 = KeyAgreementAlgorithms.P256;
+    public static TheoryData<string> Implementations() => new(KeyAgreementRegistry.Implementations("p256").Select(KeyAgreementRegistry.Key));
 
     /// <summary>
     /// Wycheproof raw-point vectors. Policy: only uncompressed points are accepted on the wire,
     /// so the one "acceptable" case (a compressed point) and every invalid case must be refused.
     /// </summary>
-    [Fact]
-    public void Wycheproof_ecpoint_vectors()
+    [Theory]
+    [MemberData(nameof(Implementations))]
+    public void Wycheproof_ecpoint_vectors(string implementation)
     {
+        KeyAgreementAlgorithm p256 = KeyAgreementRegistry.Resolve(implementation);
         int valid = 0, rejected = 0;
         foreach ((_, var test) in Vectors.WycheproofTests("ecdh_secp256r1_ecpoint_test.json"))
         {
             byte[] privateKey = LeftPad(test.Hex("private"), 32);
             byte[] publicKey = test.Hex("public");
-            using KeyAgreementPrivateKey key = P256.ImportPrivateKey(privateKey);
+            using KeyAgreementPrivateKey key = p256.ImportPrivateKey(privateKey);
             if (test.Result() == "valid")
             {
-                using SharedSecret secret = P256.Agree(key, publicKey);
+                using SharedSecret secret = p256.Agree(key, publicKey);
                 Assert.Equal(Convert.ToHexString(test.Hex("shared")), Convert.ToHexString(secret.ExportForTesting()));
                 valid++;
             }
             else
             {
-                Assert.Throws<InvalidPublicKeyException>(() => P256.Agree(key, publicKey));
+                Assert.Throws<InvalidPublicKeyException>(() => p256.Agree(key, publicKey));
                 rejected++;
             }
         }
