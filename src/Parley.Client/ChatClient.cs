@@ -23,7 +23,7 @@ public sealed class ChatClient : IAsyncDisposable
 
     public string Group => _channel.Group;
     public string Suite => _channel.Suite;
-    public ServerIdentity ServerIdentity => _channel.ServerIdentity!;
+    public PeerIdentity ServerIdentity => _channel.ServerIdentity!;
     public string? User { get; private set; }
 
     /// <summary>Ids at or below this were handled before (possibly in an earlier run); they are acknowledged again, not shown.</summary>

@@ -3,8 +3,8 @@ using System.Text;
 namespace Parley.Client;
 
 /// <summary>
-/// The user's Parley directory: $PARLEY_HOME, else ~/.parley (0700). It holds known_hosts, device
-/// tokens (0600) and the last message id seen per server and user.
+/// The user's Parley directory: $PARLEY_HOME, else ~/.parley (0700). It holds known_hosts,
+/// known_peers, the identity key, device tokens (0600) and the last message id seen per server and user.
 /// </summary>
 public sealed class ParleyHome(string path)
 {
@@ -21,6 +21,11 @@ public sealed class ParleyHome(string path)
     }
 
     public string KnownHostsPath => System.IO.Path.Combine(Path, "known_hosts");
+
+    public string KnownPeersPath => System.IO.Path.Combine(Path, "known_peers");
+
+    /// <summary>This person's long-term identity key for peer-to-peer chat (created on first use, 0600).</summary>
+    public string IdentityPath => System.IO.Path.Combine(Path, "identity.key");
 
     public string? ReadToken(string host, int port, string user) => ReadSecret(TokenPath(host, port, user));
 

@@ -26,6 +26,7 @@ public enum ProtocolError : byte
     InternalError = 17,
     ConnectionClosed = 18,
     ConnectionLimit = 19,
+    ClientIdentityRequired = 20,
 }
 
 public static class ProtocolErrorNames
@@ -53,6 +54,7 @@ public static class ProtocolErrorNames
         ProtocolError.InternalError => "internal_error",
         ProtocolError.ConnectionClosed => "connection_closed",
         ProtocolError.ConnectionLimit => "connection_limit",
+        ProtocolError.ClientIdentityRequired => "client_identity_required",
         _ => $"unknown_error_{(byte)error}",
     };
 }

@@ -63,7 +63,7 @@ def name(buf, i): n = buf[i]; return buf[i + 1:i + 1 + n].decode(), i + 1 + n
 def vec16(buf, i): n = struct.unpack(">H", buf[i:i + 2])[0]; return buf[i + 2:i + 2 + n], i + 2 + n
 
 def check(title, v):
-    group, suite, _ = [s.strip() for s in title.split(",")]
+    group, suite = [s.strip() for s in title.split(",")][:2]
     ch, sh = v["client_hello_frame"], v["server_hello_frame"]
     assert public(group, v["client_share_private"]) == ch[-len(public(group, v["client_share_private"])):]
     # ServerHello fields (§5.2)
@@ -82,8 +82,16 @@ def check(title, v):
     ck, civ = hkdf_expand(c2s, b"parley/1 key", KEYLEN[suite]), hkdf_expand(c2s, b"parley/1 iv", 12)
     sk, siv = hkdf_expand(s2c, b"parley/1 key", KEYLEN[suite]), hkdf_expand(s2c, b"parley/1 iv", 12)
     assert (ck, civ) == (v["c2s_key"], v["c2s_iv"])
-    assert open_record(suite, ck, civ, 0, v["client_finished_frame"]) == (0x14, hmac.new(fk, th, hashlib.sha256).digest())
-    assert open_record(suite, ck, civ, 1, v['client_record_1 ("hello, server")']) == (0x17, b"hello, server")
+    seq = 0
+    if "client_identity_frame" in v:   # §5.7: ClientIdentity first, under the c2s key at sequence 0
+        rtype, payload = open_record(suite, ck, civ, 0, v["client_identity_frame"]); assert rtype == 0x13
+        a, j = name(payload, 0); key, j = vec16(payload, j); csig, j = vec16(payload, j); assert j == len(payload) and a == "ed25519"
+        assert key == v["client_identity_public"]
+        ed25519.Ed25519PublicKey.from_public_bytes(key).verify(csig, b"parley/1 client signature\0" + th)
+        seq = 1
+    assert open_record(suite, ck, civ, seq, v["client_finished_frame"]) == (0x14, hmac.new(fk, th, hashlib.sha256).digest())
+    record = [k for k in v if k.startswith("client_record_")][0]
+    assert open_record(suite, ck, civ, seq + 1, v[record]) == (0x17, b"hello, server")
     assert open_record(suite, sk, siv, 0, v['server_record_0 ("hello, client")']) == (0x17, b"hello, client")
     print(f"OK  {title}")
 
@@ -95,5 +103,5 @@ for title, block in re.findall(r"### (.+?)\n\n```\n(.*?)```", text.split("<!-- B
         if line.endswith(" ="): key = line[:-2]; values[key] = ""
         else: values[key] += line.strip()
     check(title, {k: bytes.fromhex(h) for k, h in values.items()}); count += 1
-assert count >= 5, count
+assert count >= 6, count
 print(f"{count} vectors reproduced independently")

@@ -281,7 +281,7 @@ internal static class ChatCommand
             }
         }
 
-        private ValueTask<bool> AskToTrust(ServerIdentity identity, CancellationToken cancellationToken)
+        private ValueTask<bool> AskToTrust(PeerIdentity identity, CancellationToken cancellationToken)
         {
             console.WriteLine("The authenticity of this server can't be established.");
             console.WriteLine($"{identity.Algorithm.Name} key fingerprint is {identity.Fingerprint}.");

@@ -1,6 +1,7 @@
 // PROTOCOL.md §9.1: the client's state machine.
 //
 //   Start ──Start()──▶ WaitServerHello ──ServerHello──▶ ServerAuthenticated ──Confirm()──▶ Complete
+//                                          (Confirm sends ClientIdentity first when the client has an identity)
 //                       │  ▲                                    │
 //                       └──┘ HelloRetryRequest (once)          └──Reject()──▶ Failed
 //   any error ──▶ Failed
@@ -24,9 +25,9 @@ public enum ClientHandshakeState
 }
 
 /// <summary>What the client must do after reading a message: send bytes, or decide on the server's identity.</summary>
-public readonly record struct ClientHandshakeStep(byte[]? Send, ServerIdentity? ServerIdentity);
+public readonly record struct ClientHandshakeStep(byte[]? Send, PeerIdentity? ServerIdentity);
 
-/// <summary>The end of a client handshake: the Finished frame to send, and the session.</summary>
+/// <summary>The end of a client handshake: the frames to send (ClientIdentity if configured, then Finished), and the session.</summary>
 public sealed record ClientHandshakeResult(byte[] Send, SecureSession Session);
 
 public sealed class ClientHandshake : IDisposable
@@ -145,7 +146,7 @@ public sealed class ClientHandshake : IDisposable
         _share!.Dispose();
         _serverHello = hello;
         State = ClientHandshakeState.ServerAuthenticated;
-        return new ClientHandshakeStep(null, new ServerIdentity(signatureAlgorithm, hello.IdentityKey));
+        return new ClientHandshakeStep(null, new PeerIdentity(signatureAlgorithm, hello.IdentityKey));
     }
 
     /// <summary>ServerAuthenticated → Complete: the caller trusts the server; returns Finished and the session.</summary>
@@ -160,8 +161,14 @@ public sealed class ClientHandshake : IDisposable
             send: secrets.ClientToServer,
             receive: secrets.ServerToClient,
             _options.Limits);
+        byte[] identity = [];
+        if (_options.Identity is { } key)
+        {
+            ClientIdentityMessage proof = new(key.Algorithm.Name, key.PublicKey.ToArray(), key.Sign(KeySchedule.ClientSignatureInput(_transcriptHash!)));
+            identity = session.Seal(MessageType.ClientIdentity, proof.Encode());
+        }
         byte[] verifyData = KeySchedule.ComputeVerifyData(secrets.FinishedKey, _transcriptHash!);
-        byte[] finished = session.Seal(MessageType.Finished, verifyData);
+        byte[] finished = [.. identity, .. session.Seal(MessageType.Finished, verifyData)];
         CryptographicOperations.ZeroMemory(verifyData);
         secrets.Dispose();
         _secrets = null;

@@ -16,6 +16,12 @@ public sealed record ClientHandshakeOptions
 
     public RecordLimits Limits { get; init; } = RecordLimits.Default;
 
+    /// <summary>
+    /// When set, the client proves this long-term key after the ServerHello (ClientIdentity,
+    /// PROTOCOL.md §5.7): peer-to-peer chat authenticates both sides. Not owned.
+    /// </summary>
+    public SigningKey? Identity { get; init; }
+
     internal KeyAgreementAlgorithm EffectiveShareGroup => ShareGroup ?? Groups[0];
 
     internal void Validate()
@@ -43,6 +49,9 @@ public sealed record ServerHandshakeOptions
     public IReadOnlyList<KeyAgreementAlgorithm> Groups { get; init; } = KeyAgreementAlgorithms.All;
     public IReadOnlyList<AeadAlgorithm> Suites { get; init; } = AeadAlgorithms.All;
     public RecordLimits Limits { get; init; } = RecordLimits.Default;
+
+    /// <summary>The client must prove a long-term key (ClientIdentity) before its Finished.</summary>
+    public bool RequireClientIdentity { get; init; }
 
     internal void Validate()
     {

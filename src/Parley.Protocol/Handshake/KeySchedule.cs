@@ -19,6 +19,7 @@ internal static class KeySchedule
     internal static readonly byte[] ServerToClientLabel = Encoding.ASCII.GetBytes("parley/1 s2c traffic");
     internal static readonly byte[] FinishedLabel = Encoding.ASCII.GetBytes("parley/1 c2s finished");
     internal static readonly byte[] ServerSignatureContext = Encoding.ASCII.GetBytes("parley/1 server signature\0");
+    internal static readonly byte[] ClientSignatureContext = Encoding.ASCII.GetBytes("parley/1 client signature\0");
 
     internal const int FinishedSize = 32;
 
@@ -34,6 +35,9 @@ internal static class KeySchedule
 
     /// <summary>The bytes the server signs: a context string, then SHA-256(transcript || ServerHello signed part).</summary>
     internal static byte[] ServerSignatureInput(ReadOnlySpan<byte> hash) => [.. ServerSignatureContext, .. hash];
+
+    /// <summary>The bytes a client signs in ClientIdentity: a context string, then TH.</summary>
+    internal static byte[] ClientSignatureInput(ReadOnlySpan<byte> transcriptHash) => [.. ClientSignatureContext, .. transcriptHash];
 
     internal static byte[] ComputeVerifyData(ReadOnlySpan<byte> finishedKey, ReadOnlySpan<byte> transcriptHash) =>
         HMACSHA256.HashData(finishedKey, transcriptHash);

@@ -6,6 +6,7 @@ public enum MessageType : byte
     ClientHello = 0x01,
     ServerHello = 0x02,
     HelloRetryRequest = 0x03,
+    ClientIdentity = 0x13,
     Finished = 0x14,
     Alert = 0x15,
     ApplicationData = 0x17,

@@ -3,6 +3,9 @@
 //   WaitClientHello ──hello with an acceptable share──────────────▶ WaitFinished ──Finished──▶ Complete
 //        │                                                              ▲
 //        └──hello with another share──▶ WaitRetriedClientHello ──hello──┘   (one retry only)
+//
+//   With RequireClientIdentity, the ServerHello leads to WaitClientIdentity instead, and a valid
+//   ClientIdentity record to WaitFinished.
 //   any error ──▶ Failed
 using System.Security.Cryptography;
 using Parley.Crypto.Aead;
@@ -15,13 +18,17 @@ public enum ServerHandshakeState
 {
     WaitClientHello,
     WaitRetriedClientHello,
+    WaitClientIdentity,
     WaitFinished,
     Complete,
     Failed,
 }
 
-/// <summary>What the server must do after reading a message: send bytes, and/or use the finished session.</summary>
-public readonly record struct ServerHandshakeStep(byte[]? Send, SecureSession? Session);
+/// <summary>
+/// What the server must do after reading a message: send bytes, and/or use the finished session.
+/// <paramref name="ClientIdentity"/> is the key the client proved, when it sent one.
+/// </summary>
+public readonly record struct ServerHandshakeStep(byte[]? Send, SecureSession? Session, PeerIdentity? ClientIdentity = null);
 
 public sealed class ServerHandshake : IDisposable
 {
@@ -33,6 +40,7 @@ public sealed class ServerHandshake : IDisposable
     private HandshakeSecrets? _secrets;
     private SecureSession? _session;
     private byte[]? _transcriptHash;
+    private PeerIdentity? _clientIdentity;
 
     public ServerHandshake(ServerHandshakeOptions options, HandshakeEntropy? entropy = null)
     {
@@ -44,7 +52,9 @@ public sealed class ServerHandshake : IDisposable
     public ServerHandshakeState State { get; private set; } = ServerHandshakeState.WaitClientHello;
 
     /// <summary>Frames longer than this are refused before they are read.</summary>
-    public int MaxMessageLength => State == ServerHandshakeState.WaitFinished ? _session!.MaxFrameBodyLength : Frame.MaxHandshakeBodyLength;
+    public int MaxMessageLength => State is ServerHandshakeState.WaitFinished or ServerHandshakeState.WaitClientIdentity
+        ? _session!.MaxFrameBodyLength
+        : Frame.MaxHandshakeBodyLength;
 
     public ServerHandshakeStep ReadMessage(ReadOnlySpan<byte> body)
     {
@@ -54,6 +64,7 @@ public sealed class ServerHandshake : IDisposable
             {
                 ServerHandshakeState.WaitClientHello => OnClientHello(body),
                 ServerHandshakeState.WaitRetriedClientHello => OnRetriedClientHello(body),
+                ServerHandshakeState.WaitClientIdentity => OnClientIdentity(body),
                 ServerHandshakeState.WaitFinished => OnFinished(body),
                 _ => throw new InvalidOperationException($"The server handshake is in state {State} and reads no more messages."),
             };
@@ -156,8 +167,34 @@ public sealed class ServerHandshake : IDisposable
         _secrets = KeySchedule.Derive(sharedSecret, _transcriptHash);
         _session = new SecureSession(SessionRole.Server, group.Name, suite,
             send: _secrets.ServerToClient, receive: _secrets.ClientToServer, _options.Limits);
-        State = ServerHandshakeState.WaitFinished;
+        State = _options.RequireClientIdentity ? ServerHandshakeState.WaitClientIdentity : ServerHandshakeState.WaitFinished;
         return new ServerHandshakeStep(Frame.Wrap(body), null);
+    }
+
+    private ServerHandshakeStep OnClientIdentity(ReadOnlySpan<byte> body)
+    {
+        if (HandshakeFailures.PeekType(body) == MessageType.Alert)
+        {
+            throw HandshakeFailures.FromAlertMessage(body);
+        }
+        (MessageType type, byte[] payload) = _session!.Open(body);
+        if (type != MessageType.ClientIdentity)
+        {
+            throw new ParleyProtocolException(ProtocolError.ClientIdentityRequired,
+                $"this side requires the client to prove its identity, but a {type} record came first");
+        }
+        ClientIdentityMessage proof = ClientIdentityMessage.Decode(payload);
+        if (!Parley.Crypto.Signing.SignatureAlgorithms.TryGet(proof.SignatureAlgorithm, out Parley.Crypto.Signing.SignatureAlgorithm algorithm))
+        {
+            throw new ParleyProtocolException(ProtocolError.NoCommonSignatureAlgorithm, $"the client signed with unknown algorithm '{proof.SignatureAlgorithm}'");
+        }
+        if (!algorithm.Verify(proof.IdentityKey, KeySchedule.ClientSignatureInput(_transcriptHash!), proof.Signature))
+        {
+            throw new ParleyProtocolException(ProtocolError.BadSignature, "the client's identity signature over the handshake does not verify");
+        }
+        _clientIdentity = new PeerIdentity(algorithm, proof.IdentityKey);
+        State = ServerHandshakeState.WaitFinished;
+        return new ServerHandshakeStep(null, null);
     }
 
     private ServerHandshakeStep OnFinished(ReadOnlySpan<byte> body)
@@ -185,7 +222,7 @@ public sealed class ServerHandshake : IDisposable
         State = ServerHandshakeState.Complete;
         SecureSession session = _session;
         _session = null;
-        return new ServerHandshakeStep(null, session);
+        return new ServerHandshakeStep(null, session, _clientIdentity);
     }
 
     private void Fail()

@@ -20,8 +20,9 @@ public sealed class SecureChannel : IAsyncDisposable
     private bool _closeSent;
     private bool _disposed;
 
-    private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, ServerIdentity? serverIdentity)
+    private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null)
     {
+        ClientIdentity = clientIdentity;
         _stream = stream;
         _session = session;
         _decoder = decoder;
@@ -30,7 +31,15 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>On the client: the server key the handshake authenticated.</summary>
-    public ServerIdentity? ServerIdentity { get; }
+    public PeerIdentity? ServerIdentity { get; }
+
+    /// <summary>On the server: the key the client proved, when the handshake required one.</summary>
+    public PeerIdentity? ClientIdentity { get; }
+
+    /// <summary>The other side's proven key, whichever side this is.</summary>
+    public PeerIdentity? RemoteIdentity => ServerIdentity ?? ClientIdentity;
+
+    public SessionRole Role => _session.Role;
 
     public string Group => _session.Group;
     public string Suite => _session.Suite.Name;
@@ -47,7 +56,7 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             await WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
             using CancellationTokenSource deadline = Deadline(options.HandshakeTimeout, cancellationToken);
-            ServerIdentity? identity = null;
+            PeerIdentity? identity = null;
             while (identity is null)
             {
                 ReadOnlyMemory<byte> body = await ReadHandshakeFrameAsync(stream, decoder, deadline.Token, options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
@@ -95,7 +104,7 @@ public sealed class SecureChannel : IAsyncDisposable
                 }
                 if (step.Session is not null)
                 {
-                    return new SecureChannel(stream, step.Session, decoder, null);
+                    return new SecureChannel(stream, step.Session, decoder, null, step.ClientIdentity);
                 }
             }
         }

@@ -5,7 +5,7 @@ namespace Parley.Transport.Trust;
 /// <summary>Decides whether a server key that proved itself in the handshake is the one the user trusts.</summary>
 public interface IServerTrust
 {
-    ValueTask<TrustDecision> CheckAsync(ServerIdentity identity, CancellationToken cancellationToken);
+    ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken);
 }
 
 public readonly record struct TrustDecision(bool Trusted, string Reason)

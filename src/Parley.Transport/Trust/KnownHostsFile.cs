@@ -19,7 +19,7 @@ public sealed class KnownHostsFile(string path)
 {
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
-    public KnownHostLookup Lookup(string hostPort, ServerIdentity identity)
+    public KnownHostLookup Lookup(string hostPort, PeerIdentity identity)
     {
         if (!File.Exists(Path))
         {
@@ -45,7 +45,7 @@ public sealed class KnownHostsFile(string path)
         return new KnownHostLookup(KnownHostStatus.Unknown, 0, null);
     }
 
-    public void Add(string hostPort, ServerIdentity identity)
+    public void Add(string hostPort, PeerIdentity identity)
     {
         string? directory = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))

@@ -17,9 +17,9 @@ public sealed class KnownHostsTrust(KnownHostsFile file, string hostPort) : ISer
     public string? ExpectedFingerprint { get; init; }
 
     /// <summary>Asked about a new key (the fingerprint is in the identity); true to trust and record it.</summary>
-    public Func<ServerIdentity, CancellationToken, ValueTask<bool>>? Prompt { get; init; }
+    public Func<PeerIdentity, CancellationToken, ValueTask<bool>>? Prompt { get; init; }
 
-    public async ValueTask<TrustDecision> CheckAsync(ServerIdentity identity, CancellationToken cancellationToken)
+    public async ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken)
     {
         string presented = identity.Fingerprint;
         if (ExpectedFingerprint is not null && !Fingerprint.Matches(ExpectedFingerprint, presented))

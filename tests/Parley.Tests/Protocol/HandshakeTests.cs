@@ -28,7 +28,7 @@ public class HandshakeTests
     {
         KeyAgreementAlgorithm group = KeyAgreementAlgorithms.Get(groupName);
         AeadAlgorithm suite = AeadAlgorithms.Get(suiteName);
-        (SecureSession client, SecureSession server, ServerIdentity identity) = HandshakeHarness.Run(
+        (SecureSession client, SecureSession server, PeerIdentity identity) = HandshakeHarness.Run(
             HandshakeHarness.ClientOptions(group, suite), HandshakeHarness.ServerOptions(group, suite));
         using (client)
         using (server)
@@ -45,7 +45,7 @@ public class HandshakeTests
     public void Ecdsa_server_identity_is_accepted()
     {
         using SigningKey ecdsa = SignatureAlgorithms.EcdsaP256.GenerateKey();
-        (SecureSession client, SecureSession server, ServerIdentity identity) = HandshakeHarness.Run(
+        (SecureSession client, SecureSession server, PeerIdentity identity) = HandshakeHarness.Run(
             HandshakeHarness.ClientOptions(), HandshakeHarness.ServerOptions(identity: ecdsa));
         Assert.Equal("ecdsa-p256-sha256", identity.Algorithm.Name);
         client.Dispose();

@@ -56,16 +56,24 @@ public class ProtocolVectorTests
         }
         text.Append(GenerateOne(KeyAgreementAlgorithms.X25519, AeadAlgorithms.ChaCha20Poly1305));
         text.Append(GenerateOne(KeyAgreementAlgorithms.X25519, AeadAlgorithms.Aes256CbcHmacSha256));
+        text.Append(GenerateOne(KeyAgreementAlgorithms.X25519, AeadAlgorithms.Aes256Gcm, mutual: true));
         return text.ToString();
     }
 
-    private static string GenerateOne(KeyAgreementAlgorithm group, AeadAlgorithm suite)
+    private static string GenerateOne(KeyAgreementAlgorithm group, AeadAlgorithm suite, bool mutual = false)
     {
         using SigningKey identity = SignatureAlgorithms.Ed25519.ImportPrivateKey(Seed("server identity"));
+        using SigningKey clientIdentity = SignatureAlgorithms.Ed25519.ImportPrivateKey(Seed("client identity"));
         FixedEntropy clientEntropy = new(Seed("client random"), Seed($"client {group.Name} share"));
         FixedEntropy serverEntropy = new(Seed("server random"), Seed($"server {group.Name} share"));
-        ClientHandshakeOptions clientOptions = new() { Groups = [group], Suites = [suite], SignatureAlgorithms = [SignatureAlgorithms.Ed25519] };
-        ServerHandshakeOptions serverOptions = new(identity) { Groups = [group], Suites = [suite] };
+        ClientHandshakeOptions clientOptions = new()
+        {
+            Groups = [group],
+            Suites = [suite],
+            SignatureAlgorithms = [SignatureAlgorithms.Ed25519],
+            Identity = mutual ? clientIdentity : null,
+        };
+        ServerHandshakeOptions serverOptions = new(identity) { Groups = [group], Suites = [suite], RequireClientIdentity = mutual };
 
         using ClientHandshake client = new(clientOptions, clientEntropy);
         using ServerHandshake server = new(serverOptions, serverEntropy);
@@ -73,7 +81,17 @@ public class ProtocolVectorTests
         byte[] serverHello = server.ReadMessage(HandshakeHarness.Body(clientHello)).Send!;
         client.ReadMessage(HandshakeHarness.Body(serverHello));
         ClientHandshakeResult result = client.Confirm();
-        SecureSession serverSession = server.ReadMessage(HandshakeHarness.Body(result.Send)).Session!;
+        List<byte[]> clientFlight = SplitFrames(result.Send);
+        ServerHandshakeStep last = default;
+        foreach (byte[] frame in clientFlight)
+        {
+            last = server.ReadMessage(HandshakeHarness.Body(frame));
+        }
+        SecureSession serverSession = last.Session!;
+        if (mutual)
+        {
+            Assert.Equal(clientIdentity.PublicKey.ToArray(), last.ClientIdentity!.PublicKey);
+        }
         byte[] th = client.TranscriptHashForTesting!;
         Assert.Equal(th, server.TranscriptHashForTesting);
 
@@ -97,7 +115,7 @@ public class ProtocolVectorTests
         Assert.Equal("hello, client"u8.ToArray(), result.Session.Open(HandshakeHarness.Body(serverRecord)).Payload);
 
         StringBuilder s = new();
-        s.Append($"\n### {group.Name}, {suite.Name}, ed25519\n\n```\n");
+        s.Append($"\n### {group.Name}, {suite.Name}, ed25519{(mutual ? ", client identity" : "")}\n\n```\n");
         Line(s, "client_random", Seed("client random"));
         Line(s, "client_share_private", Seed($"client {group.Name} share")[..group.PrivateKeySize]);
         Line(s, "server_random", Seed("server random"));
@@ -115,13 +133,36 @@ public class ProtocolVectorTests
         Line(s, "c2s_key", Expand(c2sPrk, "parley/1 key", suite.KeySize));
         Line(s, "c2s_iv", Expand(c2sPrk, "parley/1 iv", 12));
         Line(s, "verify_data", HMACSHA256.HashData(finishedKey, th));
-        Line(s, "client_finished_frame", result.Send);
-        Line(s, "client_record_1 (\"hello, server\")", clientRecord);
+        if (mutual)
+        {
+            Line(s, "client_identity_seed", Seed("client identity"));
+            Line(s, "client_identity_public", clientIdentity.PublicKey.ToArray());
+            Line(s, "client_identity_frame", clientFlight[0]);
+            Line(s, "client_finished_frame", clientFlight[1]);
+            Line(s, "client_record_2 (\"hello, server\")", clientRecord);
+        }
+        else
+        {
+            Line(s, "client_finished_frame", result.Send);
+            Line(s, "client_record_1 (\"hello, server\")", clientRecord);
+        }
         Line(s, "server_record_0 (\"hello, client\")", serverRecord);
         s.Append("```\n");
         result.Session.Dispose();
         serverSession.Dispose();
         return s.ToString();
+    }
+
+    private static List<byte[]> SplitFrames(byte[] bytes)
+    {
+        List<byte[]> frames = [];
+        for (int offset = 0; offset < bytes.Length;)
+        {
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(offset));
+            frames.Add(bytes[offset..(offset + 4 + length)]);
+            offset += 4 + length;
+        }
+        return frames;
     }
 
     private static byte[] Expand(PseudoRandomKey prk, string label, int length)

@@ -39,7 +39,7 @@ public static class HandshakeHarness
     /// Runs a whole handshake. <paramref name="tamper"/> sees each message body by name
     /// ("ClientHello", "HelloRetryRequest", "ClientHello2", "ServerHello", "Finished") and returns what is delivered.
     /// </summary>
-    public static (SecureSession Client, SecureSession Server, ServerIdentity Identity) Run(
+    public static (SecureSession Client, SecureSession Server, PeerIdentity Identity) Run(
         ClientHandshakeOptions clientOptions,
         ServerHandshakeOptions serverOptions,
         Func<string, byte[], byte[]>? tamper = null,
@@ -61,7 +61,7 @@ public static class HandshakeHarness
             toClient = Body(serverStep.Send!);
         }
         clientStep = client.ReadMessage(tamper("ServerHello", toClient));
-        ServerIdentity identity = clientStep.ServerIdentity!;
+        PeerIdentity identity = clientStep.ServerIdentity!;
         ClientHandshakeResult result = client.Confirm();
         serverStep = server.ReadMessage(tamper("Finished", Body(result.Send)));
         Assert.Equal(ServerHandshakeState.Complete, server.State);

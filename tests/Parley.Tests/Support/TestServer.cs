@@ -85,7 +85,7 @@ public sealed class TestServer : IAsyncDisposable
 
     private sealed class TrustAnyServer : IServerTrust
     {
-        public ValueTask<TrustDecision> CheckAsync(ServerIdentity identity, CancellationToken cancellationToken) =>
+        public ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken) =>
             ValueTask.FromResult(TrustDecision.Accept("test"));
     }
 }

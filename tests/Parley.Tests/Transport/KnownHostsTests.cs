@@ -93,7 +93,7 @@ public class KnownHostsTests
     {
         using TempDirectory temp = new();
         using SigningKey key = SignatureAlgorithms.Ed25519.GenerateKey();
-        ServerIdentity identity = new(key.Algorithm, key.PublicKey.ToArray());
+        PeerIdentity identity = new(key.Algorithm, key.PublicKey.ToArray());
         File.WriteAllText(temp.File("known_hosts"), $"# comment\n\nother:1 ed25519 AAAA\nhost:2 ed25519 {identity.PublicKeyBase64}\n");
         KnownHostsFile file = new(temp.File("known_hosts"));
         Assert.Equal(new KnownHostLookup(KnownHostStatus.Match, 4, identity.Fingerprint), file.Lookup("host:2", identity));

@@ -15,7 +15,7 @@ public class SecureChannelTests
 {
     private sealed class TrustAll : IServerTrust
     {
-        public ValueTask<TrustDecision> CheckAsync(ServerIdentity identity, CancellationToken cancellationToken) =>
+        public ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken) =>
             ValueTask.FromResult(TrustDecision.Accept("test"));
     }
 

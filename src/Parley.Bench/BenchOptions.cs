@@ -1,0 +1,54 @@
+using Parley.Crypto.KeyAgreement;
+
+namespace Parley.Bench;
+
+public enum BenchScenario
+{
+    /// <summary>Clients send to random online clients; delivered rate, latency, exactly-once.</summary>
+    Messages,
+
+    /// <summary>One user offline receives a burst; the time to deliver it all on login.</summary>
+    Burst,
+
+    /// <summary>Clients connect, log in and stay idle for the duration (server memory per connection).</summary>
+    Idle,
+}
+
+public sealed record BenchOptions
+{
+    public string Host { get; init; } = "localhost";
+    public int Port { get; init; } = 5555;
+    public BenchScenario Scenario { get; init; } = BenchScenario.Messages;
+    public int Clients { get; init; } = 200;
+
+    /// <summary>Total messages; when null, <see cref="Duration"/> bounds the run.</summary>
+    public long? Messages { get; init; }
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
+    public int Size { get; init; } = 256;
+
+    /// <summary>Target total messages per second; null sends as fast as the server accepts.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Requests each client keeps in flight when sending as fast as possible.</summary>
+    public int Window { get; init; } = 8;
+
+    public KeyAgreementAlgorithm Group { get; init; } = KeyAgreementAlgorithms.X25519;
+
+    /// <summary>Accounts are named PREFIX-0 … PREFIX-(N-1); their device tokens are cached between runs.</summary>
+    public string UserPrefix { get; init; } = "bench";
+
+    /// <summary>Where device tokens are kept between runs (so only the first run pays for PBKDF2).</summary>
+    public string? TokenCachePath { get; init; }
+
+    /// <summary>Concurrent connection attempts during the login storm.</summary>
+    public int LoginConcurrency { get; init; } = 64;
+
+    /// <summary>How long to wait for stragglers after the last send before counting a message lost.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A server process on this machine whose resident memory to report (Linux /proc).</summary>
+    public int? ServerProcessId { get; init; }
+
+    /// <summary>Accept whatever server key is presented: a benchmark measures, it does not authenticate.</summary>
+    public string? Fingerprint { get; init; }
+}

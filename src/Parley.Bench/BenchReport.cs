@@ -1,0 +1,27 @@
+namespace Parley.Bench;
+
+public sealed record BenchReport
+{
+    public required string Scenario { get; init; }
+    public required int Clients { get; init; }
+    public required string Group { get; init; }
+    public required int Size { get; init; }
+    public double? TargetRate { get; init; }
+    public double LoginStormSeconds { get; init; }
+    public double LoginsPerSecond { get; init; }
+    public long LoginErrors { get; init; }
+    public long Sent { get; init; }
+    public long Acknowledged { get; init; }
+    public long Delivered { get; init; }
+    public long Lost { get; init; }
+    public long Duplicates { get; init; }
+    public long SendErrors { get; init; }
+    public double SendSeconds { get; init; }
+    public double DeliveredPerSecond { get; init; }
+    public LatencySummary Latency { get; init; } = new(0, 0, 0, 0, 0);
+    public double? BurstSeconds { get; init; }
+    public long? ServerRssBytes { get; init; }
+
+    /// <summary>Every acknowledged message delivered exactly once, and no errors.</summary>
+    public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0;
+}

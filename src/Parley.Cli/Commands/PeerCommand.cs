@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.Net;
+using Parley.Cli.Terminal;
+using Parley.Client;
+using Parley.Crypto.Signing;
+using Parley.Messaging;
+using Parley.Peer;
+using Parley.Protocol.Handshake;
+
+namespace Parley.Cli.Commands;
+
+/// <summary><c>parley peer</c>: direct, mutually authenticated chat between two people, no server.</summary>
+internal static class PeerCommand
+{
+    internal static Command Create()
+    {
+        Option<int?> listen = new("--listen", "-l") { Description = "Port to listen on (0 for any free port)" };
+        Option<string?> connect = new("--connect", "-c") { Description = "Peer to dial, host:port" };
+        Option<string?> name = new("--name", "-n") { Description = "The name your peer will see (default: your login name)" };
+        Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a peer key seen for the first time" };
+        Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the peer only if its key has this fingerprint (SHA256:...)" };
+        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, connect, name, trustNew, fingerprint };
+        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(connect), result.GetValue(name),
+            result.GetValue(trustNew), result.GetValue(fingerprint), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(int? listenPort, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
+    {
+        ChatConsole console = new();
+        ParleyHome home = ParleyHome.Default();
+        if (listenPort is null && connect is null)
+        {
+            string? listenAnswer = console.Ask("Enter port to listen on: ");
+            if (!string.IsNullOrWhiteSpace(listenAnswer))
+            {
+                if (!int.TryParse(listenAnswer.Trim(), out int parsed))
+                {
+                    console.WriteError("[!] The port must be a number from 0 to 65535.");
+                    return ExitCodes.Usage;
+                }
+                listenPort = parsed;
+            }
+            connect = console.Ask("Enter IP to connect to (leave blank to skip): ")?.Trim();
+            if (!string.IsNullOrEmpty(connect) && !connect.Contains(':', StringComparison.Ordinal))
+            {
+                connect += ":" + console.Ask("Enter port to connect to: ")?.Trim();
+            }
+            if (string.IsNullOrEmpty(connect))
+            {
+                connect = null;
+            }
+        }
+        if (listenPort is < 0 or > 65535)
+        {
+            console.WriteError("[!] The port must be a number from 0 to 65535.");
+            return ExitCodes.Usage;
+        }
+        DnsEndPoint? target = null;
+        if (connect is not null && !TryParseEndPoint(connect, out target))
+        {
+            console.WriteError($"[!] '{connect}' is not host:port.");
+            return ExitCodes.Usage;
+        }
+        if (listenPort is null && target is null)
+        {
+            console.WriteError("[!] Nothing to do: give a port to listen on, a peer to connect to, or both.");
+            return ExitCodes.Usage;
+        }
+        if (!Usernames.TryNormalize(nameOption ?? DefaultName(), out string name, out string nameError))
+        {
+            console.WriteError($"[!] Invalid --name: {nameError}");
+            return ExitCodes.Usage;
+        }
+
+        using SigningKey identity = IdCommand.LoadOrCreate(home, out bool created);
+        PeerTrust trust = new(new KnownPeersFile(home.KnownPeersPath))
+        {
+            TrustNew = trustNew,
+            ExpectedFingerprint = fingerprint,
+            Prompt = console.Interactive ? (peer, id, _) => AskToTrust(console, peer, id) : null,
+        };
+        console.WriteLine($"[*] {(created ? "Created your" : "Your")} identity: {identity.Algorithm.Name} {Fingerprint.Of(identity.Algorithm, identity.PublicKey)} (name: {name})");
+        await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target })
+        {
+            Notice = text => console.WriteLine("[*] " + text),
+        };
+        try
+        {
+            node.StartListening();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            console.WriteError($"[!] Cannot listen on port {listenPort}: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        if (node.ListeningPort is int port)
+        {
+            console.WriteLine($"[*] Listening on port {port}");
+        }
+        if (target is not null)
+        {
+            console.WriteLine($"[*] Connecting to {target.Host}:{target.Port}...");
+        }
+        if (node.ListeningPort is not null)
+        {
+            console.WriteLine("[*] Waiting for a peer. Press Ctrl+C to exit.");
+        }
+
+        PeerSession session;
+        try
+        {
+            session = await node.EstablishAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitCodes.Success;
+        }
+        catch (PeerConnectException e)
+        {
+            console.WriteError($"[!] {Capitalise(e.Message)}");
+            return ExitCodes.ConnectionFailed;
+        }
+        catch (PeerKeyMismatchException e)
+        {
+            console.WriteError(e.Message);
+            return ExitCodes.HostKeyMismatch;
+        }
+        catch (PeerRefusedException e)
+        {
+            console.WriteError($"[!] Session refused: {e.Message}");
+            return ExitCodes.HostKeyMismatch;
+        }
+        catch (PeerProtocolException e)
+        {
+            console.WriteError($"[!] {Capitalise(e.Message)}");
+            return ExitCodes.ProtocolError;
+        }
+        await using (session)
+        {
+            console.WriteLine($"[*] Secure session with {session.PeerName} ({session.PeerIdentity.Algorithm.Name} {session.PeerIdentity.Fingerprint}), {session.Group}, {session.Suite}");
+            console.WriteLine("[*] Type a message and press Enter to send; 'exit' to leave.");
+            return await ChatAsync(console, session, cancellationToken);
+        }
+    }
+
+    private static async Task<int> ChatAsync(ChatConsole console, PeerSession session, CancellationToken cancellationToken)
+    {
+        using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<int> receiving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                PeerEvent incoming = await session.ReceiveAsync(done.Token);
+                switch (incoming)
+                {
+                    case PeerTextReceived text:
+                        console.WriteLine($"[{session.PeerName}]: {Printable(text.Text)}");
+                        break;
+                    case PeerLeft left:
+                        console.WriteLine(left.Reason is null ? $"[*] {session.PeerName} left the chat." : $"[*] {session.PeerName} ended the session: {Printable(left.Reason)}");
+                        done.Cancel();
+                        return ExitCodes.Success;
+                    case PeerLost lost:
+                        console.WriteError($"[!] Connection to {session.PeerName} lost: {lost.Error.Message}");
+                        done.Cancel();
+                        return ExitCodes.ConnectionFailed;
+                }
+            }
+        }, CancellationToken.None);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await console.ReadCommandAsync(done.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return await receiving;
+            }
+            if (line is null || line.Trim() is "exit" or "quit")
+            {
+                await session.LeaveAsync(CancellationToken.None);
+                console.WriteLine("[*] You left the chat.");
+                return ExitCodes.Success;
+            }
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            try
+            {
+                await session.SendTextAsync(line, done.Token);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or Parley.Protocol.ParleyProtocolException or ObjectDisposedException or InvalidOperationException)
+            {
+                return await receiving;
+            }
+        }
+    }
+
+    private static ValueTask<bool> AskToTrust(ChatConsole console, string name, PeerIdentity identity)
+    {
+        console.WriteLine($"[*] New peer '{name}' with key {identity.Algorithm.Name} {identity.Fingerprint}.");
+        console.WriteLine($"[*] Compare this fingerprint with {name} out of band (they see it with 'parley id').");
+        string? answer = console.Ask($"Trust {name} and remember this key (yes/no)? ");
+        return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static bool TryParseEndPoint(string text, out DnsEndPoint? endPoint)
+    {
+        endPoint = null;
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], out int port) || port is < 1 or > 65535)
+        {
+            return false;
+        }
+        endPoint = new DnsEndPoint(text[..colon].Trim('[', ']'), port);
+        return true;
+    }
+
+    private static string DefaultName() =>
+        Usernames.TryNormalize(Environment.UserName, out string name, out _) ? name : "anonymous";
+
+    private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+    private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
+}

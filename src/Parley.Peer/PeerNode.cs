@@ -1,0 +1,279 @@
+// A peer: listens, dials, or both at once, and ends up with exactly one session.
+//
+// Both directions can succeed when two peers dial each other at the same moment. Every
+// connection runs the same steps: a mutually authenticated handshake, a hello naming each side,
+// the trust check on (name, key), a "ready" each way once trusted, and then the choice. The side whose identity key is smaller
+// (bytewise) decides: it selects the first connection that gets this far and marks any later one
+// a duplicate. The other side waits for that word on each connection. One side decides, so both
+// agree, whatever the timing.
+using System.Net;
+using System.Net.Sockets;
+using Parley.Crypto.Signing;
+using Parley.Protocol;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Channels;
+using Parley.Transport.Trust;
+
+namespace Parley.Peer;
+
+public sealed class PeerNode : IAsyncDisposable
+{
+    private readonly PeerOptions _options;
+    private readonly TaskCompletionSource<PeerSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _decision = new();
+    private TcpListener? _listener;
+    private bool _selected;
+    private Task _acceptLoop = Task.CompletedTask;
+
+    public PeerNode(PeerOptions options) => _options = options;
+
+    /// <summary>Human-readable progress and refusals ("[*] …" lines in the CLI).</summary>
+    public Action<string>? Notice { get; init; }
+
+    public int? ListeningPort => (_listener?.LocalEndpoint as IPEndPoint)?.Port;
+
+    public PeerIdentity Identity => new(_options.Identity.Algorithm, _options.Identity.PublicKey.ToArray());
+
+    /// <summary>Binds the listening socket (if any), so the port is known before anyone dials.</summary>
+    public void StartListening()
+    {
+        if (_options.ListenPort is not int port)
+        {
+            return;
+        }
+        _listener = new TcpListener(_options.ListenAddress, port);
+        _listener.Start();
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>
+    /// Dials (if configured) and waits for the one session. Fails with the dial error when not
+    /// listening; while listening, a failed dial is only a notice.
+    /// </summary>
+    public async Task<PeerSession> EstablishAsync(CancellationToken cancellationToken = default)
+    {
+        if (_listener is null && _options.ListenPort is not null)
+        {
+            StartListening();
+        }
+        if (_options.Connect is { } target)
+        {
+            Dial(target);
+        }
+        return await _session.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts one more outgoing connection attempt (the configured one is started by EstablishAsync).</summary>
+    public void Dial(DnsEndPoint target) => _ = Task.Run(() => DialAsync(target), CancellationToken.None);
+
+    private async Task DialAsync(DnsEndPoint target)
+    {
+        TcpClient tcp = new() { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(target.Host, target.Port, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            tcp.Dispose();
+            string reason = e is SocketException { SocketErrorCode: SocketError.ConnectionRefused } ? "connection refused" : e.Message;
+            PeerConnectException error = new($"could not connect to {target.Host}:{target.Port}: {reason}", e);
+            if (_listener is null)
+            {
+                _session.TrySetException(error);
+            }
+            else
+            {
+                Notice?.Invoke($"Could not connect to {target.Host}:{target.Port}: {reason}. Waiting for incoming connections.");
+            }
+            return;
+        }
+        await RunConnectionAsync(tcp.GetStream(), dialed: true, $"{target.Host}:{target.Port}").ConfigureAwait(false);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener!.AcceptSocketAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
+            {
+                return;
+            }
+            string from = socket.RemoteEndPoint?.ToString() ?? "unknown";
+            _ = Task.Run(() => RunConnectionAsync(new NetworkStream(socket, ownsSocket: true), dialed: false, from));
+        }
+    }
+
+    private async Task RunConnectionAsync(NetworkStream stream, bool dialed, string where)
+    {
+        SecureChannel? channel = null;
+        bool kept = false;
+        try
+        {
+            channel = dialed
+                ? await SecureChannel.ConnectAsync(stream, new ClientChannelOptions(new CheckedAfterHello())
+                {
+                    Handshake = new ClientHandshakeOptions { Identity = _options.Identity },
+                    HandshakeTimeout = _options.HandshakeTimeout,
+                }, _stop.Token).ConfigureAwait(false)
+                : await SecureChannel.AcceptAsync(stream, new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true },
+                    _options.HandshakeTimeout, _stop.Token).ConfigureAwait(false);
+            PeerIdentity peer = channel.RemoteIdentity!;
+            int order = _options.Identity.PublicKey.SequenceCompareTo(peer.PublicKey);
+            if (order == 0)
+            {
+                throw new PeerRefusedException("that is your own identity: refusing to chat with yourself");
+            }
+            await channel.SendAsync(PeerCodec.Encode(new PeerHello(_options.Name)), _stop.Token).ConfigureAwait(false);
+            PeerHello hello = await ReadAsync<PeerHello>(channel).ConfigureAwait(false);
+            if (!Messaging.Usernames.TryNormalize(hello.Name, out string name, out _))
+            {
+                throw new PeerRefusedException("the peer sent an invalid name");
+            }
+            TrustDecision trust = await _options.Trust.CheckAsync(name, peer, _stop.Token).ConfigureAwait(false);
+            if (!trust.Trusted)
+            {
+                await TrySendAsync(channel, new PeerBye("you are not trusted: " + trust.Reason)).ConfigureAwait(false);
+                throw new PeerRefusedException(trust.Reason);
+            }
+            // Both sides say they trust the other before either chooses, so no session starts one-sided.
+            await channel.SendAsync(PeerCodec.Encode(new PeerReady()), _stop.Token).ConfigureAwait(false);
+            await ReadAsync<PeerReady>(channel).ConfigureAwait(false);
+            kept = order < 0 ? await DecideAsync(channel).ConfigureAwait(false) : await AwaitDecisionAsync(channel).ConfigureAwait(false);
+            if (kept)
+            {
+                _session.TrySetResult(new PeerSession(channel, name, peer));
+            }
+        }
+        catch (PeerKeyMismatchException e)
+        {
+            if (channel is not null)
+            {
+                await TrySendAsync(channel, new PeerBye("your key does not match the one pinned for your name")).ConfigureAwait(false);
+            }
+            Fail(e, dialed);
+        }
+        catch (PeerRefusedException e)
+        {
+            Fail(e, dialed);
+        }
+        catch (ParleyProtocolException e)
+        {
+            Fail(new PeerProtocolException($"secure connection {(dialed ? "to" : "from")} {where} failed: {e.Message}", e), dialed);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or Messaging.MessengerProtocolException)
+        {
+            Fail(new PeerProtocolException($"connection {(dialed ? "to" : "from")} {where} failed: {e.Message}", e), dialed);
+        }
+        finally
+        {
+            if (!kept)
+            {
+                if (channel is not null)
+                {
+                    await channel.DisposeAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>The deciding side: the first connection to get here is the session.</summary>
+    private async Task<bool> DecideAsync(SecureChannel channel)
+    {
+        bool first;
+        lock (_decision)
+        {
+            first = !_selected;
+            _selected = true;
+        }
+        await channel.SendAsync(PeerCodec.Encode(first ? new PeerSelect() : new PeerDuplicate()), _stop.Token).ConfigureAwait(false);
+        return first;
+    }
+
+    /// <summary>The other side: the decider says which connection it keeps.</summary>
+    private async Task<bool> AwaitDecisionAsync(SecureChannel channel)
+    {
+        PeerMessage word = await ReadAsync<PeerMessage>(channel).ConfigureAwait(false);
+        return word switch
+        {
+            PeerSelect => true,
+            PeerDuplicate => false,
+            PeerBye bye => throw new PeerRefusedException($"the peer refused the session: {bye.Reason ?? "no reason given"}"),
+            _ => throw new PeerProtocolException($"expected the session choice, got {word.GetType().Name}"),
+        };
+    }
+
+    private async Task<T> ReadAsync<T>(SecureChannel channel) where T : PeerMessage
+    {
+        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_options.HandshakeTimeout);
+        byte[] payload = await channel.ReceiveAsync(deadline.Token).ConfigureAwait(false)
+            ?? throw new PeerProtocolException("the peer closed the connection before the session started");
+        PeerMessage message = PeerCodec.Decode(payload);
+        return message switch
+        {
+            T expected => expected,
+            PeerBye bye => throw new PeerRefusedException($"the peer refused the session: {bye.Reason ?? "no reason given"}"),
+            _ => throw new PeerProtocolException($"expected {typeof(T).Name}, got {message.GetType().Name}"),
+        };
+    }
+
+    private static async Task TrySendAsync(SecureChannel channel, PeerMessage message)
+    {
+        try
+        {
+            using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(2));
+            await channel.SendAsync(PeerCodec.Encode(message), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>A dial that fails ends the attempt when nothing else can succeed; a bad inbound connection is only a notice.</summary>
+    private void Fail(Exception error, bool dialed)
+    {
+        if (_session.Task.IsCompleted)
+        {
+            return;
+        }
+        if (error is PeerKeyMismatchException || (dialed && _listener is null))
+        {
+            _session.TrySetException(error);
+        }
+        else
+        {
+            Notice?.Invoke($"Rejected: {error.Message}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _listener?.Stop();
+        await _acceptLoop.ConfigureAwait(false);
+    }
+
+    /// <summary>The handshake proves the key; whether it is trusted is decided after the hello names it.</summary>
+    private sealed class CheckedAfterHello : IServerTrust
+    {
+        public ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(TrustDecision.Accept("checked with its name after the hello"));
+    }
+}
+
+public sealed class PeerConnectException(string message, Exception? inner = null) : Exception(message, inner);
+
+public sealed class PeerProtocolException(string message, Exception? inner = null) : Exception(message, inner);
+
+public sealed class PeerRefusedException(string message) : Exception(message);

@@ -1,0 +1,39 @@
+using Parley.Crypto.Signing;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Trust;
+
+namespace Parley.Peer;
+
+/// <summary>Decides whether a named peer's proven key is trusted: known and matching, or accepted now and pinned.</summary>
+public sealed class PeerTrust(KnownPeersFile file)
+{
+    public KnownPeersFile File { get; } = file;
+    public bool TrustNew { get; init; }
+    public string? ExpectedFingerprint { get; init; }
+    public Func<string, PeerIdentity, CancellationToken, ValueTask<bool>>? Prompt { get; init; }
+
+    /// <exception cref="PeerKeyMismatchException">The name is known with another key.</exception>
+    public async ValueTask<TrustDecision> CheckAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
+    {
+        if (ExpectedFingerprint is not null && !Fingerprint.Matches(ExpectedFingerprint, identity.Fingerprint))
+        {
+            return TrustDecision.Refuse($"{name} presented {identity.Fingerprint}, not the expected {ExpectedFingerprint}");
+        }
+        KnownHostLookup lookup = File.Lookup(name, identity);
+        switch (lookup.Status)
+        {
+            case KnownHostStatus.Match:
+                return TrustDecision.Accept("known");
+            case KnownHostStatus.Mismatch:
+                throw new PeerKeyMismatchException(name, identity.Fingerprint, lookup.StoredFingerprint!, File.Path, lookup.LineNumber);
+        }
+        bool accepted = ExpectedFingerprint is not null || TrustNew
+            || (Prompt is not null && await Prompt(name, identity, cancellationToken).ConfigureAwait(false));
+        if (!accepted)
+        {
+            return TrustDecision.Refuse($"{name}'s key {identity.Fingerprint} is not known; compare it with {name} and pass --trust-new or --fingerprint {identity.Fingerprint}");
+        }
+        File.Add(name, identity);
+        return TrustDecision.Accept("pinned");
+    }
+}
