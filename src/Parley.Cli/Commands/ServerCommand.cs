@@ -14,12 +14,14 @@ internal static class ServerCommand
         Option<int> port = new("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => 5555 };
         Option<string> data = new("--data") { Description = "Data directory (database and server identity; created 0700)", DefaultValueFactory = _ => "parley-data" };
         Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr)", DefaultValueFactory = _ => LogLevel.Information };
-        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel };
+        Option<int> perAddress = new("--max-connections-per-address") { Description = "Connections one address may hold (raise for load tests from one machine)", DefaultValueFactory = _ => 256 };
+        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress };
         command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
         {
             Host = result.GetValue(host)!,
             Port = result.GetValue(port),
             DataDirectory = result.GetValue(data)!,
+            MaxConnectionsPerAddress = result.GetValue(perAddress),
         }, result.GetValue(logLevel), cancellationToken));
         return command;
     }

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Parley.Bench;
+using Parley.Client;
+using Parley.Crypto.KeyAgreement;
+
+namespace Parley.Cli.Commands;
+
+/// <summary><c>parley bench</c>: a load generator against a running server, with exactly-once checking.</summary>
+internal static class BenchCommand
+{
+    internal static Command Create()
+    {
+        Option<string> host = new("--host") { Description = "Server host", DefaultValueFactory = _ => "localhost" };
+        Option<int> port = new("--port", "-p") { Description = "Server port", DefaultValueFactory = _ => 5555 };
+        Option<int> clients = new("--clients", "-c") { Description = "Number of clients", DefaultValueFactory = _ => 200 };
+        Option<long?> messages = new("--messages", "-n") { Description = "Total messages to send (instead of --duration)" };
+        Option<string> duration = new("--duration", "-d") { Description = "How long to send, e.g. 30s or 2m (when --messages is not given)", DefaultValueFactory = _ => "30s" };
+        Option<int> size = new("--size") { Description = "Message body size in bytes (at least 16)", DefaultValueFactory = _ => 256 };
+        Option<string> rate = new("--rate") { Description = "Target total messages per second, or 'max'", DefaultValueFactory = _ => "max" };
+        Option<int> window = new("--window") { Description = "Requests each client keeps in flight at --rate max", DefaultValueFactory = _ => 8 };
+        Option<string> group = new("--group") { Description = "Key agreement group for the clients' handshakes", DefaultValueFactory = _ => "x25519" };
+        group.AcceptOnlyFromAmong([.. KeyAgreementAlgorithms.All.Select(g => g.Name)]);
+        Option<string> scenario = new("--scenario") { Description = "messages | burst (offline inbox delivered on login) | idle (connections held open)", DefaultValueFactory = _ => "messages" };
+        scenario.AcceptOnlyFromAmong("messages", "burst", "idle");
+        Option<string> prefix = new("--user-prefix") { Description = "Benchmark accounts are PREFIX-0 … PREFIX-(N-1)", DefaultValueFactory = _ => "bench" };
+        Option<int?> serverPid = new("--server-pid") { Description = "Report this local server process's resident memory" };
+        Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
+        Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
+        Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
+        {
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, json,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (!TryParseDuration(result.GetValue(duration)!, out TimeSpan span))
+            {
+                Console.Error.WriteLine("parley bench: --duration must look like 30s, 2m or 500ms");
+                return ExitCodes.Usage;
+            }
+            string rateText = result.GetValue(rate)!;
+            double? targetRate = null;
+            if (rateText != "max")
+            {
+                if (!double.TryParse(rateText, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed) || parsed <= 0)
+                {
+                    Console.Error.WriteLine("parley bench: --rate must be a positive number of messages per second, or 'max'");
+                    return ExitCodes.Usage;
+                }
+                targetRate = parsed;
+            }
+            int clientCount = result.GetValue(clients);
+            if (clientCount < 2 || result.GetValue(size) < 16)
+            {
+                Console.Error.WriteLine("parley bench: --clients must be at least 2 and --size at least 16");
+                return ExitCodes.Usage;
+            }
+            string prefixValue = result.GetValue(prefix)!;
+            string hostValue = result.GetValue(host)!;
+            int portValue = result.GetValue(port);
+            BenchOptions options = new()
+            {
+                Host = hostValue,
+                Port = portValue,
+                Clients = clientCount,
+                Messages = result.GetValue(messages),
+                Duration = span,
+                Size = result.GetValue(size),
+                Rate = targetRate,
+                Window = Math.Max(1, result.GetValue(window)),
+                Group = KeyAgreementAlgorithms.Get(result.GetValue(group)!),
+                Scenario = Enum.Parse<BenchScenario>(result.GetValue(scenario)!, ignoreCase: true),
+                UserPrefix = prefixValue,
+                TokenCachePath = Path.Combine(ParleyHome.Default().Path, "bench", $"{hostValue}_{portValue}_{prefixValue}.tokens.json"),
+                ServerProcessId = result.GetValue(serverPid),
+                Fingerprint = result.GetValue(fingerprint),
+            };
+            bool asJson = result.GetValue(json);
+            BenchReport report;
+            try
+            {
+                report = await new BenchRunner(options, asJson ? null : line => Console.WriteLine(line)).RunAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is ChatConnectionException or InvalidOperationException or Parley.Protocol.ParleyProtocolException or ArgumentException)
+            {
+                Console.Error.WriteLine($"parley bench: {e.Message}");
+                return ExitCodes.ConnectionFailed;
+            }
+            if (asJson)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                PrintTable(report);
+            }
+            return report.Passed ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    private static void PrintTable(BenchReport r)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
+        Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors)");
+        if (r.Scenario != "idle")
+        {
+            Console.WriteLine($"  sent / acked        {r.Sent:N0} / {r.Acknowledged:N0} in {r.SendSeconds:0.00} s ({r.SendErrors} errors)");
+            Console.WriteLine($"  delivered           {r.Delivered:N0} ({r.DeliveredPerSecond:N0}/s)");
+            Console.WriteLine($"  lost / duplicated   {r.Lost} / {r.Duplicates}");
+            Console.WriteLine($"  latency (ms)        p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
+        }
+        if (r.BurstSeconds is double burst)
+        {
+            Console.WriteLine($"  offline burst       {r.Delivered:N0} delivered in {burst:0.00} s after login");
+        }
+        if (r.ServerRssBytes is long rss)
+        {
+            Console.WriteLine($"  server memory       {rss / (1024.0 * 1024):0.0} MiB resident");
+        }
+        Console.WriteLine($"  result              {(r.Passed ? "PASS: every acknowledged message delivered exactly once" : "FAIL")}");
+    }
+
+    private static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        duration = default;
+        (string number, double scale) = text switch
+        {
+            _ when text.EndsWith("ms", StringComparison.Ordinal) => (text[..^2], 0.001),
+            _ when text.EndsWith('s') => (text[..^1], 1),
+            _ when text.EndsWith('m') => (text[..^1], 60),
+            _ => (text, 1),
+        };
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || value <= 0)
+        {
+            return false;
+        }
+        duration = TimeSpan.FromSeconds(value * scale);
+        return true;
+    }
+}
