@@ -16,8 +16,11 @@ public sealed class ChatClient : IAsyncDisposable
     private readonly SecureChannel _channel;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ServerMessage>> _pending = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly System.Threading.Channels.Channel<long> _acks = System.Threading.Channels.Channel.CreateUnbounded<long>(
+        new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
     private long _nextRef;
     private Task _readLoop = Task.CompletedTask;
+    private Task _ackLoop = Task.CompletedTask;
 
     private ChatClient(SecureChannel channel) => _channel = channel;
 
@@ -84,6 +87,7 @@ public sealed class ChatClient : IAsyncDisposable
                     {
                         User = result.User;
                         _readLoop = Task.Run(ReadLoopAsync);
+                        _ackLoop = Task.Run(AckLoopAsync);
                     }
                     return result;
                 case ErrorMessage error:
@@ -178,7 +182,7 @@ public sealed class ChatClient : IAsyncDisposable
                     LastSeenId = chat.MessageId;
                     SaveLastSeen?.Invoke(chat.MessageId);
                 }
-                await SendAsync(new AckRequest([chat.MessageId]), _stop.Token).ConfigureAwait(false);
+                _acks.Writer.TryWrite(chat.MessageId);
                 break;
             case SendResult r:
                 Complete(r.Ref, r);
@@ -201,6 +205,32 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends acknowledgements in batches: whatever has been handled since the last one went out.
+    /// Under load that is one record for many messages; when idle, one per message, at once.
+    /// </summary>
+    private async Task AckLoopAsync()
+    {
+        System.Threading.Channels.ChannelReader<long> reader = _acks.Reader;
+        List<long> ids = [];
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                ids.Clear();
+                while (ids.Count < 4096 && reader.TryRead(out long id))
+                {
+                    ids.Add(id);
+                }
+                await SendAsync(new AckRequest([.. ids]), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ParleyProtocolException or OperationCanceledException)
+        {
+            // The connection is gone: unacknowledged messages stay in the inbox and come again.
+        }
+    }
+
     private void Complete(long reference, ServerMessage message)
     {
         if (_pending.TryRemove(reference, out TaskCompletionSource<ServerMessage>? completion))
@@ -220,9 +250,11 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Says goodbye (close_notify) and waits for the reader to finish.</summary>
+    /// <summary>Sends the acknowledgements still pending, says goodbye (close_notify) and waits for the reader to finish.</summary>
     public async Task CloseAsync()
     {
+        _acks.Writer.TryComplete();
+        await _ackLoop.ConfigureAwait(false);
         try
         {
             await _channel.CloseAsync().ConfigureAwait(false);
@@ -243,6 +275,7 @@ public sealed class ChatClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
+        _acks.Writer.TryComplete();
         try
         {
             await _readLoop.ConfigureAwait(false);

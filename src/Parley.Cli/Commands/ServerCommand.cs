@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Parley.Server.Accounts;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli.Commands;
@@ -15,19 +16,35 @@ internal static class ServerCommand
         Option<string> data = new("--data") { Description = "Data directory (database and server identity; created 0700)", DefaultValueFactory = _ => "parley-data" };
         Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr)", DefaultValueFactory = _ => LogLevel.Information };
         Option<int> perAddress = new("--max-connections-per-address") { Description = "Connections one address may hold (raise for load tests from one machine)", DefaultValueFactory = _ => 256 };
-        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress };
+        Option<int> iterations = new("--password-iterations")
+        {
+            Description = "PBKDF2 iterations for new passwords (default 600000; lower only for load tests, never in production)",
+            DefaultValueFactory = _ => PasswordHasher.RecommendedIterations,
+        };
+        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress, iterations };
         command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
         {
             Host = result.GetValue(host)!,
             Port = result.GetValue(port),
             DataDirectory = result.GetValue(data)!,
             MaxConnectionsPerAddress = result.GetValue(perAddress),
+            PasswordIterations = result.GetValue(iterations),
         }, result.GetValue(logLevel), cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
     {
+        if (options.PasswordIterations < 1000)
+        {
+            Console.Error.WriteLine("parley server: --password-iterations must be at least 1000");
+            return ExitCodes.Usage;
+        }
+        if (options.PasswordIterations < PasswordHasher.RecommendedIterations)
+        {
+            Console.Error.WriteLine($"parley server: WARNING: new passwords are hashed with only {options.PasswordIterations} PBKDF2 iterations " +
+                $"(recommended {PasswordHasher.RecommendedIterations}). Use this for load tests only, never in production.");
+        }
         if (options.Port is < 0 or > 65535)
         {
             Console.Error.WriteLine($"parley server: --port must be 0-65535, not {options.Port}");

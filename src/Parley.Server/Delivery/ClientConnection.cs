@@ -240,26 +240,38 @@ public sealed class ClientConnection
         }
     }
 
+    private const int MaxBatch = 256;
+
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
         await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
-        await foreach (ServerMessage message in _outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        ChannelReader<ServerMessage> reader = _outbox.Reader;
+        List<byte[]> batch = new(MaxBatch);
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            // Catch up from the store before sending anything newer, so ids stay in order.
-            if (_overflowed)
+            // Everything already queued goes out in one write.
+            bool closeAfter = false;
+            while (batch.Count < MaxBatch && !closeAfter && reader.TryRead(out ServerMessage? message))
             {
-                await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
-            }
-            if (message is ChatMessage chat)
-            {
-                if (chat.MessageId <= _deliveredUpTo)
+                // Catch up from the store before sending anything newer, so ids stay in order.
+                if (_overflowed)
                 {
-                    continue;
+                    await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                    await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
                 }
-                _deliveredUpTo = chat.MessageId;
+                if (message is ChatMessage chat)
+                {
+                    if (chat.MessageId <= _deliveredUpTo)
+                    {
+                        continue;
+                    }
+                    _deliveredUpTo = chat.MessageId;
+                }
+                batch.Add(MessengerCodec.Encode(message));
+                closeAfter = message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown };
             }
-            await SendAsync(message, cancellationToken).ConfigureAwait(false);
-            if (message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown })
+            await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+            if (closeAfter)
             {
                 await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
                 return;
@@ -272,6 +284,15 @@ public sealed class ClientConnection
         await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private async Task FlushAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count > 0)
+        {
+            await _channel.SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+            batch.Clear();
+        }
+    }
+
     /// <summary>Sends every stored, unacknowledged message above what this connection has sent, oldest first.</summary>
     private async Task SyncFromStoreAsync(CancellationToken cancellationToken)
     {
@@ -281,10 +302,15 @@ public sealed class ClientConnection
             while (true)
             {
                 IReadOnlyList<StoredMessage> page = await _context.Store.LoadInboxAsync(User, _deliveredUpTo, InboxPage, cancellationToken).ConfigureAwait(false);
+                List<byte[]> encoded = new(page.Count);
                 foreach (StoredMessage stored in page)
                 {
-                    await SendAsync(ToChatMessage(stored), cancellationToken).ConfigureAwait(false);
-                    _deliveredUpTo = stored.Id;
+                    encoded.Add(MessengerCodec.Encode(ToChatMessage(stored)));
+                }
+                await FlushAsync(encoded, cancellationToken).ConfigureAwait(false);
+                if (page.Count > 0)
+                {
+                    _deliveredUpTo = page[^1].Id;
                 }
                 if (page.Count < InboxPage)
                 {
@@ -294,9 +320,6 @@ public sealed class ClientConnection
         }
         while (_overflowed);
     }
-
-    private ValueTask SendAsync(ServerMessage message, CancellationToken cancellationToken) =>
-        _channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);
 
     private static ChatMessage ToChatMessage(StoredMessage m) =>
         new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast);

@@ -190,14 +190,26 @@ public sealed class ParleyServer : IAsyncDisposable
         }
         await using (channel.ConfigureAwait(false))
         {
-            string? user = await LoginAsync(channel, address, loginDeadline.Token).ConfigureAwait(false);
-            if (user is null)
+            LoginResult? login = await LoginAsync(channel, address, loginDeadline.Token).ConfigureAwait(false);
+            if (login is null)
             {
                 return;
             }
+            string user = login.User;
+            // Online before the client hears it is logged in, so a `list` or a message sent right
+            // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
             ClientConnection connection = new(channel, user, address, _context);
             ClientConnection? previous = _context.Presence.Register(user, connection);
             previous?.Close(ErrorCodes.LoggedInElsewhere, "you logged in from another connection");
+            try
+            {
+                await SendAsync(channel, login, loginDeadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException)
+            {
+                _context.Presence.Unregister(user, connection);
+                return;
+            }
             _logger.LogInformation("{User} logged in from {Address}", user, address);
             try
             {
@@ -211,7 +223,8 @@ public sealed class ParleyServer : IAsyncDisposable
         }
     }
 
-    private async Task<string?> LoginAsync(SecureChannel channel, string address, CancellationToken deadline)
+    /// <summary>Runs the login exchange; on success returns the result to send (not yet sent).</summary>
+    private async Task<LoginResult?> LoginAsync(SecureChannel channel, string address, CancellationToken deadline)
     {
         try
         {
@@ -243,8 +256,8 @@ public sealed class ParleyServer : IAsyncDisposable
                     continue;
                 }
                 LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
-                await SendAsync(channel, new LoginResult(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds)), deadline).ConfigureAwait(false);
+                LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);
@@ -252,8 +265,10 @@ public sealed class ParleyServer : IAsyncDisposable
                     {
                         _logger.LogInformation("Registered new user {User}", outcome.User);
                     }
-                    return outcome.User;
+                    // The caller sends it, once the user is online.
+                    return result;
                 }
+                await SendAsync(channel, result, deadline).ConfigureAwait(false);
                 _logger.LogInformation("Failed login for {User} from {Address}", outcome.User, address);
             }
         }
