@@ -7,6 +7,7 @@ namespace Parley.Protocol.Framing;
 /// </summary>
 public sealed class FrameDecoder
 {
+    private readonly int _initialCapacity;
     private byte[] _buffer;
     private int _start;
     private int _end;
@@ -14,7 +15,8 @@ public sealed class FrameDecoder
     public FrameDecoder(int maxBodyLength = Frame.MaxHandshakeBodyLength, int initialCapacity = 4096)
     {
         MaxBodyLength = maxBodyLength;
-        _buffer = new byte[Math.Max(initialCapacity, Frame.HeaderSize)];
+        _initialCapacity = Math.Max(initialCapacity, Frame.HeaderSize);
+        _buffer = new byte[_initialCapacity];
     }
 
     /// <summary>The largest body accepted; raised when the handshake ends.</summary>
@@ -28,6 +30,16 @@ public sealed class FrameDecoder
     {
         EnsureSpace(Math.Max(sizeHint, 1));
         return _buffer.AsMemory(_end);
+    }
+
+    /// <summary>Drops a buffer grown past its initial size, when nothing is buffered.</summary>
+    public void TrimExcess()
+    {
+        if (BufferedLength == 0 && _buffer.Length > _initialCapacity)
+        {
+            _buffer = new byte[_initialCapacity];
+            _start = _end = 0;
+        }
     }
 
     public void Advance(int count)

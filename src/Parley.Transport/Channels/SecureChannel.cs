@@ -13,6 +13,12 @@ public sealed class SecureChannel : IAsyncDisposable
 {
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
+    // Small on purpose: 10,000 idle connections each keep their decoder's buffer. A read takes
+    // whatever room the buffer has; a frame larger than the buffer grows it once its header has
+    // been checked against the limit.
+    private const int InitialBuffer = 2048;
+    private const int ReadChunk = 512;
+
     private readonly Stream _stream;
     private readonly SecureSession _session;
     private readonly FrameDecoder _decoder;
@@ -51,7 +57,7 @@ public sealed class SecureChannel : IAsyncDisposable
     public static async Task<SecureChannel> ConnectAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
     {
         using ClientHandshake handshake = new(options.Handshake, options.Entropy);
-        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength);
+        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, InitialBuffer);
         try
         {
             await WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
@@ -89,7 +95,7 @@ public sealed class SecureChannel : IAsyncDisposable
     {
         TimeSpan timeout = handshakeTimeout ?? DefaultHandshakeTimeout;
         using ServerHandshake handshake = new(options);
-        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength);
+        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, InitialBuffer);
         using CancellationTokenSource deadline = Deadline(timeout, cancellationToken);
         try
         {
@@ -332,7 +338,14 @@ public sealed class SecureChannel : IAsyncDisposable
             {
                 return body;
             }
-            int read = await stream.ReadAsync(decoder.GetBuffer(16 * 1024), cancellationToken).ConfigureAwait(false);
+            if (decoder.BufferedLength == 0)
+            {
+                // Wait for data with a zero-byte read, and release a buffer that a burst of large
+                // records grew: an idle connection then holds a few KiB, not what its peak needed.
+                decoder.TrimExcess();
+                await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
                 if (decoder.BufferedLength != 0)

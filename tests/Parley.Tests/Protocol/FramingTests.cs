@@ -67,4 +67,18 @@ public class FramingTests
         decoder.Append([0, 0, 0, 11]);
         Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ParleyProtocolException>(() => decoder.TryReadFrame(out _)).Error);
     }
+
+    [Fact]
+    public void A_buffer_grown_by_a_large_frame_is_released_once_empty()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 1 << 20, initialCapacity: 1024);
+        decoder.Append(Frame.Wrap(new byte[100_000]));
+        Assert.True(decoder.TryReadFrame(out ReadOnlyMemory<byte> body));
+        Assert.Equal(100_000, body.Length);
+        decoder.TrimExcess();
+        Assert.Equal(1024, decoder.GetBuffer(1).Length);
+        decoder.Append(Frame.Wrap("small"u8));
+        Assert.True(decoder.TryReadFrame(out body));
+        Assert.Equal("small"u8.ToArray(), body.ToArray());
+    }
 }
