@@ -166,6 +166,25 @@ public class MessengerTests
     }
 
     [Fact]
+    public async Task Repeated_failures_back_off_per_address_across_accounts()
+    {
+        // Guessing one password each for many accounts from one address is throttled too.
+        await using TestServer server = await TestServer.StartAsync();
+        for (int i = 0; i < 12; i++)
+        {
+            await (await server.LoginAsync($"victim{i}", "secret")).DisposeAsync();
+        }
+        await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
+        List<string?> errors = [];
+        for (int i = 0; i < 12; i++)
+        {
+            errors.Add((await client.LoginAsync($"victim{i}", "guess", null).WithTimeout()).Error);
+        }
+        Assert.All(errors.Take(10), e => Assert.Equal("invalid username or password", e));
+        Assert.Contains("too many failed logins", errors[11]);
+    }
+
+    [Fact]
     public async Task Invalid_usernames_get_a_specific_error()
     {
         await using TestServer server = await TestServer.StartAsync();

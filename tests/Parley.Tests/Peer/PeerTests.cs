@@ -80,6 +80,25 @@ public class PeerTests
     }
 
     [Fact]
+    public async Task A_peer_that_vanishes_mid_chat_is_reported_as_lost()
+    {
+        using TempDirectory temp = new();
+        using Person alice = new(temp, "alice"), bob = new(temp, "bob");
+        await using PeerNode listener = alice.Node(listen: 0);
+        listener.StartListening();
+        await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
+        Task<PeerSession> aliceSide = listener.EstablishAsync();
+        PeerSession bobSession = await dialer.EstablishAsync().WithTimeout();
+        await using PeerSession aliceSession = await aliceSide.WithTimeout();
+        await bobSession.SendTextAsync("brb");
+        Assert.Equal("brb", await NextTextAsync(aliceSession));
+        // Bob's process dies: the socket closes with no bye and no close_notify.
+        await bobSession.DisposeAsync();
+        PeerLost lost = Assert.IsType<PeerLost>(await aliceSession.ReceiveAsync().WithTimeout());
+        Assert.Equal(ProtocolError.ConnectionClosed, Assert.IsType<ParleyProtocolException>(lost.Error).Error);
+    }
+
+    [Fact]
     public async Task Simultaneous_dials_end_in_exactly_one_session()
     {
         using TempDirectory temp = new();
