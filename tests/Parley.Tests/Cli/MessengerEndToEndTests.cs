@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Parley.Tests.Support;
 
@@ -180,10 +179,17 @@ public partial class MessengerEndToEndTests
         }
     }
 
-    private static async Task SignalAsync(ParleyProcess process, string signal)
+    private const int SIGTERM = 15;
+
+    // libc's kill(2) directly: a fresh CI machine need not have procps' kill(1).
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
+    private static Task SignalAsync(ParleyProcess process, string signal)
     {
-        using Process kill = Process.Start("kill", [$"-{signal}", process.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
+        Assert.Equal("TERM", signal);
+        Assert.Equal(0, SendSignal(process.ProcessId, SIGTERM));
+        return Task.CompletedTask;
     }
 
     [GeneratedRegex(@"Started on [^:]+:(\d+)")]
