@@ -38,9 +38,17 @@ internal sealed class TokenCache(string? path)
             return;
         }
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
+        if (directory is not null && !Directory.Exists(directory))
         {
-            Directory.CreateDirectory(directory);
+            // Tokens are credentials: owner-only, like the rest of ~/.parley.
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+            }
+            else
+            {
+                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
         }
         string json;
         lock (_lock)

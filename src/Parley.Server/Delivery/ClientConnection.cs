@@ -246,7 +246,7 @@ public sealed class ClientConnection
     {
         await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
         ChannelReader<ServerMessage> reader = _outbox.Reader;
-        List<byte[]> batch = new(MaxBatch);
+        List<ReadOnlyMemory<byte>> batch = new(MaxBatch);
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             // Everything already queued goes out in one write.
@@ -284,7 +284,7 @@ public sealed class ClientConnection
         await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task FlushAsync(List<byte[]> batch, CancellationToken cancellationToken)
+    private async Task FlushAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
         if (batch.Count > 0)
         {
@@ -302,7 +302,7 @@ public sealed class ClientConnection
             while (true)
             {
                 IReadOnlyList<StoredMessage> page = await _context.Store.LoadInboxAsync(User, _deliveredUpTo, InboxPage, cancellationToken).ConfigureAwait(false);
-                List<byte[]> encoded = new(page.Count);
+                List<ReadOnlyMemory<byte>> encoded = new(page.Count);
                 foreach (StoredMessage stored in page)
                 {
                     encoded.Add(MessengerCodec.Encode(ToChatMessage(stored)));

@@ -122,46 +122,21 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>Sends one message as one record. Safe to call from several tasks at once.</summary>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(_session.MaxSealedLength(message.Length));
-        try
-        {
-            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_closeSent)
-                {
-                    throw new InvalidOperationException("The channel was closed for sending.");
-                }
-                int length = _session.Seal(MessageType.ApplicationData, message.Span, buffer);
-                await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sendLock.Release();
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
-        }
-    }
+    public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
+        SendBatchAsync([message], cancellationToken);
 
     /// <summary>
     /// Sends several messages, one record each, in a single write: under load a connection's
     /// queued replies and deliveries cost one system call instead of one each.
     /// </summary>
-    public async ValueTask SendBatchAsync(IReadOnlyList<byte[]> messages, CancellationToken cancellationToken = default)
+    public async ValueTask SendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken = default)
     {
         if (messages.Count == 0)
         {
             return;
         }
         int capacity = 0;
-        foreach (byte[] message in messages)
+        foreach (ReadOnlyMemory<byte> message in messages)
         {
             capacity = checked(capacity + _session.MaxSealedLength(message.Length));
         }
@@ -177,9 +152,9 @@ public sealed class SecureChannel : IAsyncDisposable
                     throw new InvalidOperationException("The channel was closed for sending.");
                 }
                 int length = 0;
-                foreach (byte[] message in messages)
+                foreach (ReadOnlyMemory<byte> message in messages)
                 {
-                    length += _session.Seal(MessageType.ApplicationData, message, buffer.AsSpan(length));
+                    length += _session.Seal(MessageType.ApplicationData, message.Span, buffer.AsSpan(length));
                 }
                 await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                 await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
