@@ -73,7 +73,17 @@ public sealed class SecureChannel : IAsyncDisposable
                 }
                 identity = step.ServerIdentity;
             }
-            TrustDecision decision = await options.ServerTrust.CheckAsync(identity, cancellationToken).ConfigureAwait(false);
+            TrustDecision decision;
+            try
+            {
+                decision = await options.ServerTrust.CheckAsync(identity, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HostKeyMismatchException)
+            {
+                // Tell the server why we are leaving, then let the loud local error through.
+                await TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client has a different key pinned for this server")).ConfigureAwait(false);
+                throw;
+            }
             if (!decision.Trusted)
             {
                 await TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client does not trust this server key")).ConfigureAwait(false);

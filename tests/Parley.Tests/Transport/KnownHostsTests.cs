@@ -53,6 +53,23 @@ public class KnownHostsTests
     }
 
     [Fact]
+    public async Task The_server_is_told_when_a_client_refuses_its_changed_key()
+    {
+        using Loopback loopback = new();
+        using TempDirectory temp = new();
+        using SigningKey pinned = SignatureAlgorithms.Ed25519.GenerateKey();
+        using SigningKey changed = SignatureAlgorithms.Ed25519.GenerateKey();
+        KnownHostsFile file = new(temp.File("known_hosts"));
+        file.Add(loopback.HostPort, new PeerIdentity(pinned.Algorithm, pinned.PublicKey.ToArray()));
+        (NetworkStream c, NetworkStream s) = await loopback.ConnectAsync();
+        Task<SecureChannel> accept = SecureChannel.AcceptAsync(s, HandshakeHarness.ServerOptions(identity: changed));
+        await Assert.ThrowsAsync<HostKeyMismatchException>(() => SecureChannel.ConnectAsync(c, new ClientChannelOptions(new KnownHostsTrust(file, loopback.HostPort))).WithTimeout());
+        var serverError = await Assert.ThrowsAsync<Parley.Protocol.ParleyProtocolException>(() => accept.WithTimeout());
+        Assert.True(serverError.IsRemote);
+        Assert.Equal(Parley.Protocol.ProtocolError.UntrustedPeer, serverError.Error);
+    }
+
+    [Fact]
     public async Task An_expected_fingerprint_admits_only_that_key()
     {
         using Loopback loopback = new();
