@@ -14,6 +14,17 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(IdCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
-        return root.Parse(args).Invoke();
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad usage has its own exit code (2), distinct from failures at run time.
+            foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
+            {
+                Console.Error.WriteLine($"parley: {error.Message}");
+            }
+            Console.Error.WriteLine("Run 'parley --help' (or 'parley <command> --help') for usage.");
+            return ExitCodes.Usage;
+        }
+        return parsed.Invoke();
     }
 }

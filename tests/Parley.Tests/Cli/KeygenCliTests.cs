@@ -45,6 +45,18 @@ public class KeygenCliTests
         Assert.Equal(before, File.ReadAllBytes(temp.File("parley-data/server-identity.key")));
     }
 
+    [Theory]
+    [InlineData("keygen", "--algorithm", "rsa")]
+    [InlineData("chat", "--port", "not-a-number")]
+    [InlineData("no-such-command")]
+    public async Task Bad_usage_exits_with_code_2_and_says_why(params string[] args)
+    {
+        using TempDirectory temp = new();
+        (int code, _, string stderr) = await ParleyProcess.RunAsync(temp.Path, args);
+        Assert.Equal(2, code);
+        Assert.Contains("parley --help", stderr);
+    }
+
     [Fact]
     public void Identity_files_readable_by_others_are_refused()
     {
