@@ -27,10 +27,11 @@ internal static class BenchCommand
         Option<string> prefix = new("--user-prefix") { Description = "Benchmark accounts are PREFIX-0 … PREFIX-(N-1)", DefaultValueFactory = _ => "bench" };
         Option<int?> serverPid = new("--server-pid") { Description = "Report this local server process's resident memory" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
+        Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, json,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, json,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -75,6 +76,7 @@ internal static class BenchCommand
                 TokenCachePath = Path.Combine(ParleyHome.Default().Path, "bench", $"{hostValue}_{portValue}_{prefixValue}.tokens.json"),
                 ServerProcessId = result.GetValue(serverPid),
                 Fingerprint = result.GetValue(fingerprint),
+                LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),
             };
             bool asJson = result.GetValue(json);
             BenchReport report;
