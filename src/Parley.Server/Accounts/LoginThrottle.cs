@@ -39,10 +39,37 @@ public sealed class LoginThrottle(TimeProvider time, int freeFailuresPerAccount 
         return wait;
     }
 
+    /// <summary>Above this many tracked names or addresses, entries whose back-off has expired are forgotten.</summary>
+    private const int PruneThreshold = 100_000;
+
     public void RecordFailure(string account, string address)
     {
         Fail(_accounts.GetOrAdd(account, _ => new Entry()), freeFailuresPerAccount);
         Fail(_addresses.GetOrAdd(address, _ => new Entry()), freeFailuresPerAddress);
+        // Failures for endless made-up names must not grow memory without bound.
+        Prune(_accounts);
+        Prune(_addresses);
+    }
+
+    private void Prune(ConcurrentDictionary<string, Entry> map)
+    {
+        if (map.Count <= PruneThreshold)
+        {
+            return;
+        }
+        DateTimeOffset now = time.GetUtcNow();
+        foreach (KeyValuePair<string, Entry> pair in map)
+        {
+            bool expired;
+            lock (pair.Value)
+            {
+                expired = pair.Value.LockedUntil <= now;
+            }
+            if (expired)
+            {
+                map.TryRemove(pair);
+            }
+        }
     }
 
     public void RecordSuccess(string account, string address)

@@ -166,7 +166,11 @@ public sealed class ParleyServer : IAsyncDisposable
         finally
         {
             await stream.DisposeAsync().ConfigureAwait(false);
-            _perAddress.AddOrUpdate(address, 0, (_, c) => c - 1);
+            // Drop the entry at zero, so addresses that come and go do not accumulate.
+            if (_perAddress.AddOrUpdate(address, 0, (_, c) => c - 1) == 0)
+            {
+                _perAddress.TryRemove(new KeyValuePair<string, int>(address, 0));
+            }
         }
     }
 
