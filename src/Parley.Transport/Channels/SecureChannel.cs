@@ -136,8 +136,10 @@ public sealed class SecureChannel : IAsyncDisposable
         SendBatchAsync([message], cancellationToken);
 
     /// <summary>
-    /// Sends several messages, one record each, in a single write: under load a connection's
-    /// queued replies and deliveries cost one system call instead of one each.
+    /// Sends several messages, one record each, in order. Concurrent senders are combined: whoever
+    /// holds the write lock seals everything queued so far and writes it with one system call, so
+    /// under load many records share a write. Completes once this batch has been written. If
+    /// cancelled while queued, the batch may still be written by another sender.
     /// </summary>
     public async ValueTask SendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken = default)
     {
@@ -145,38 +147,91 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             return;
         }
-        int capacity = 0;
-        foreach (ReadOnlyMemory<byte> message in messages)
+        TaskCompletionSource written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (int i = 0; i < messages.Count; i++)
         {
-            capacity = checked(capacity + _session.MaxSealedLength(message.Length));
+            _pending.Enqueue(new PendingRecord(messages[i], i == messages.Count - 1 ? written : null));
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            if (!written.Task.IsCompleted)
             {
-                ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_closeSent)
-                {
-                    throw new InvalidOperationException("The channel was closed for sending.");
-                }
-                int length = 0;
-                foreach (ReadOnlyMemory<byte> message in messages)
-                {
-                    length += _session.Seal(MessageType.ApplicationData, message.Span, buffer.AsSpan(length));
-                }
-                await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _sendLock.Release();
+                await WritePendingAsync(cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            _sendLock.Release();
+        }
+        await written.Task.ConfigureAwait(false);
+    }
+
+    private readonly record struct PendingRecord(ReadOnlyMemory<byte> Payload, TaskCompletionSource? Written);
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingRecord> _pending = new();
+
+    /// <summary>Seals and writes everything queued, in order. Call with the send lock held.</summary>
+    private async Task WritePendingAsync(CancellationToken cancellationToken)
+    {
+        const int MaxWrite = 256 * 1024;
+        List<TaskCompletionSource> completions = [];
+        while (!_pending.IsEmpty)
+        {
+            completions.Clear();
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxWrite);
+            int length = 0;
+            try
+            {
+                while (_pending.TryPeek(out PendingRecord next))
+                {
+                    int needed = _session.MaxSealedLength(next.Payload.Length);
+                    if (length > 0 && length + needed > buffer.Length)
+                    {
+                        break;
+                    }
+                    _pending.TryDequeue(out _);
+                    if (needed > buffer.Length)
+                    {
+                        // One large record: give it a buffer of its own size.
+                        ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                        buffer = ArrayPool<byte>.Shared.Rent(needed);
+                    }
+                    if (_disposed || _closeSent)
+                    {
+                        next.Written?.TrySetException(_disposed
+                            ? new ObjectDisposedException(nameof(SecureChannel))
+                            : new InvalidOperationException("The channel was closed for sending."));
+                        continue;
+                    }
+                    if (next.Written is not null)
+                    {
+                        completions.Add(next.Written);
+                    }
+                    length += _session.Seal(MessageType.ApplicationData, next.Payload.Span, buffer.AsSpan(length));
+                }
+                if (length > 0)
+                {
+                    await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                foreach (TaskCompletionSource completion in completions)
+                {
+                    completion.TrySetResult();
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (TaskCompletionSource completion in completions)
+                {
+                    completion.TrySetException(e);
+                }
+                throw;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            }
         }
     }
 
@@ -239,6 +294,8 @@ public sealed class SecureChannel : IAsyncDisposable
             {
                 return;
             }
+            // Records queued before the alert go out before it.
+            await WritePendingAsync(cancellationToken).ConfigureAwait(false);
             _closeSent = true;
             byte[] frame = _session.Seal(MessageType.Alert, new Alert(error, reason).EncodePayload());
             await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
