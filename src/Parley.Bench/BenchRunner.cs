@@ -213,17 +213,20 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
                 continue;
             }
             long[] counter = [0];
-            int window = options.Rate is null ? options.Window : Math.Max(1, options.Window);
+            // Paced runs use one loop per client (a timer each, not one per request in flight),
+            // with the clients' schedules spread over one interval so they do not fire in step.
+            int window = options.Rate is null ? options.Window : 1;
+            double phase = perSenderRate > 0 ? (double)loops.Count / Math.Max(1, active) / perSenderRate : 0;
             for (int w = 0; w < window; w++)
             {
-                loops.Add(SendLoopAsync(client, sender, fixedTarget(sender), counter, perSender, perSenderRate, clock, stop.Token));
+                loops.Add(SendLoopAsync(client, sender, fixedTarget(sender), counter, perSender, perSenderRate, phase, clock, stop.Token));
             }
         }
         await Task.WhenAll(loops).ConfigureAwait(false);
         return clock.Elapsed.TotalSeconds;
     }
 
-    private async Task SendLoopAsync(ChatClient client, int sender, int? fixedTarget, long[] counter, long limit, double rate, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task SendLoopAsync(ChatClient client, int sender, int? fixedTarget, long[] counter, long limit, double rate, double phaseSeconds, Stopwatch clock, CancellationToken cancellationToken)
     {
         Random random = new(HashCode.Combine(sender, Environment.TickCount));
         byte[] body = new byte[options.Size];
@@ -236,7 +239,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             }
             if (rate > 0)
             {
-                TimeSpan due = TimeSpan.FromSeconds(sequence / rate) - clock.Elapsed;
+                TimeSpan due = TimeSpan.FromSeconds(phaseSeconds + sequence / rate) - clock.Elapsed;
                 if (due > TimeSpan.Zero)
                 {
                     try

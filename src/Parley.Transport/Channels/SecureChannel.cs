@@ -171,66 +171,64 @@ public sealed class SecureChannel : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<PendingRecord> _pending = new();
 
-    /// <summary>Seals and writes everything queued, in order. Call with the send lock held.</summary>
+    /// <summary>Seals and writes everything queued, in order, up to 256 KiB per write. Call with the send lock held.</summary>
     private async Task WritePendingAsync(CancellationToken cancellationToken)
     {
         const int MaxWrite = 256 * 1024;
-        List<TaskCompletionSource> completions = [];
+        List<PendingRecord> batch = [];
         while (!_pending.IsEmpty)
         {
-            completions.Clear();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxWrite);
+            batch.Clear();
+            int capacity = 0;
+            while (_pending.TryPeek(out PendingRecord next))
+            {
+                int needed = _session.MaxSealedLength(next.Payload.Length);
+                if (capacity > 0 && capacity + needed > MaxWrite)
+                {
+                    break;
+                }
+                _pending.TryDequeue(out _);
+                batch.Add(next);
+                capacity += needed;
+            }
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
             int length = 0;
             try
             {
-                while (_pending.TryPeek(out PendingRecord next))
+                foreach (PendingRecord record in batch)
                 {
-                    int needed = _session.MaxSealedLength(next.Payload.Length);
-                    if (length > 0 && length + needed > buffer.Length)
-                    {
-                        break;
-                    }
-                    _pending.TryDequeue(out _);
-                    if (needed > buffer.Length)
-                    {
-                        // One large record: give it a buffer of its own size.
-                        ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
-                        buffer = ArrayPool<byte>.Shared.Rent(needed);
-                    }
                     if (_disposed || _closeSent)
                     {
-                        next.Written?.TrySetException(_disposed
+                        record.Written?.TrySetException(_disposed
                             ? new ObjectDisposedException(nameof(SecureChannel))
                             : new InvalidOperationException("The channel was closed for sending."));
                         continue;
                     }
-                    if (next.Written is not null)
-                    {
-                        completions.Add(next.Written);
-                    }
-                    length += _session.Seal(MessageType.ApplicationData, next.Payload.Span, buffer.AsSpan(length));
+                    length += _session.Seal(MessageType.ApplicationData, record.Payload.Span, buffer.AsSpan(length));
                 }
                 if (length > 0)
                 {
                     await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                     await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 }
-                foreach (TaskCompletionSource completion in completions)
+                foreach (PendingRecord record in batch)
                 {
-                    completion.TrySetResult();
+                    record.Written?.TrySetResult();
                 }
             }
             catch (Exception e)
             {
-                foreach (TaskCompletionSource completion in completions)
+                foreach (PendingRecord record in batch)
                 {
-                    completion.TrySetException(e);
+                    record.Written?.TrySetException(e);
                 }
                 throw;
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                // Sealed bytes are ciphertext, but clear what was used anyway before pooling.
+                buffer.AsSpan(0, length).Clear();
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
