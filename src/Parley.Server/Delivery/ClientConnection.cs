@@ -244,9 +244,12 @@ public sealed class ClientConnection
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
+        // Acknowledgements from this user's previous connection commit before its inbox is read.
+        await _context.Writer.BarrierAsync(cancellationToken).ConfigureAwait(false);
         await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
         ChannelReader<ServerMessage> reader = _outbox.Reader;
-        List<ReadOnlyMemory<byte>> batch = new(MaxBatch);
+        // Grows on demand: an idle connection keeps an empty list, not 256 slots.
+        List<ReadOnlyMemory<byte>> batch = [];
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             // Everything already queued goes out in one write.

@@ -27,6 +27,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private abstract record Operation;
     private sealed record Append(NewMessage Message, TaskCompletionSource<AppendResult> Completion) : Operation;
     private sealed record Acknowledge(string Recipient, long[] Ids) : Operation;
+    private sealed record Barrier(TaskCompletionSource Completion) : Operation;
 
     /// <param name="fanOut">Called after commit for each new message, in id order; true when the recipient was online.</param>
     public StoreWriter(IMessageStore store, Func<StoredMessage, bool> fanOut, ILogger logger)
@@ -45,6 +46,18 @@ public sealed class StoreWriter : IAsyncDisposable
         return await completion.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Completes once everything queued before it is committed. A login waits on this before it
+    /// reads the inbox, so acknowledgements sent on an earlier connection are never undone by a
+    /// redelivery to the next one.
+    /// </summary>
+    public async Task BarrierAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new Barrier(completion), cancellationToken).ConfigureAwait(false);
+        await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Queues the removal of acknowledged messages from an inbox.</summary>
     public ValueTask AcknowledgeAsync(string recipient, long[] ids, CancellationToken cancellationToken) =>
         _queue.Writer.WriteAsync(new Acknowledge(recipient, ids), cancellationToken);
@@ -55,11 +68,13 @@ public sealed class StoreWriter : IAsyncDisposable
         List<Append> appends = [];
         List<NewMessage> messages = [];
         List<(string, long)> acks = [];
+        List<TaskCompletionSource> barriers = [];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             appends.Clear();
             messages.Clear();
             acks.Clear();
+            barriers.Clear();
             while (appends.Count + acks.Count < MaxBatch && reader.TryRead(out Operation? operation))
             {
                 switch (operation)
@@ -73,6 +88,9 @@ public sealed class StoreWriter : IAsyncDisposable
                         {
                             acks.Add((ack.Recipient, id));
                         }
+                        break;
+                    case Barrier barrier:
+                        barriers.Add(barrier.Completion);
                         break;
                 }
             }
@@ -88,12 +106,20 @@ public sealed class StoreWriter : IAsyncDisposable
                 {
                     append.Completion.TrySetException(new IOException("the message could not be stored", e));
                 }
+                foreach (TaskCompletionSource barrier in barriers)
+                {
+                    barrier.TrySetException(new IOException("the store could not commit", e));
+                }
                 continue;
             }
             for (int i = 0; i < appends.Count; i++)
             {
                 bool delivered = _fanOut(stored[i]);
                 appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered));
+            }
+            foreach (TaskCompletionSource barrier in barriers)
+            {
+                barrier.TrySetResult();
             }
         }
     }

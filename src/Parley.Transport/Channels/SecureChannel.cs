@@ -147,10 +147,28 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             return;
         }
+        // Uncontended (the common case for a quiet connection): write directly, allocating nothing
+        // for coordination; then write whatever others queued meanwhile.
+        if (NothingPending && _sendLock.Wait(0))
+        {
+            try
+            {
+                await WriteDirectAsync(messages, cancellationToken).ConfigureAwait(false);
+                if (!NothingPending)
+                {
+                    await WritePendingAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+            return;
+        }
         TaskCompletionSource written = new(TaskCreationOptions.RunContinuationsAsynchronously);
         for (int i = 0; i < messages.Count; i++)
         {
-            _pending.Enqueue(new PendingRecord(messages[i], i == messages.Count - 1 ? written : null));
+            Pending.Enqueue(new PendingRecord(messages[i], i == messages.Count - 1 ? written : null));
         }
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -167,27 +185,67 @@ public sealed class SecureChannel : IAsyncDisposable
         await written.Task.ConfigureAwait(false);
     }
 
+    private async Task WriteDirectAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_closeSent)
+        {
+            throw new InvalidOperationException("The channel was closed for sending.");
+        }
+        int capacity = 0;
+        foreach (ReadOnlyMemory<byte> message in messages)
+        {
+            capacity = checked(capacity + _session.MaxSealedLength(message.Length));
+        }
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        int length = 0;
+        try
+        {
+            foreach (ReadOnlyMemory<byte> message in messages)
+            {
+                length += _session.Seal(MessageType.ApplicationData, message.Span, buffer.AsSpan(length));
+            }
+            await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            buffer.AsSpan(0, length).Clear();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private readonly record struct PendingRecord(ReadOnlyMemory<byte> Payload, TaskCompletionSource? Written);
 
-    private readonly System.Collections.Concurrent.ConcurrentQueue<PendingRecord> _pending = new();
+    // Created on first contention: 10,000 idle connections should not each carry a queue.
+    private System.Collections.Concurrent.ConcurrentQueue<PendingRecord>? _pendingQueue;
+
+    private System.Collections.Concurrent.ConcurrentQueue<PendingRecord> Pending =>
+        _pendingQueue ?? Interlocked.CompareExchange(ref _pendingQueue, new(), null) ?? _pendingQueue;
+
+    private bool NothingPending => _pendingQueue is null || _pendingQueue.IsEmpty;
 
     /// <summary>Seals and writes everything queued, in order, up to 256 KiB per write. Call with the send lock held.</summary>
     private async Task WritePendingAsync(CancellationToken cancellationToken)
     {
         const int MaxWrite = 256 * 1024;
         List<PendingRecord> batch = [];
-        while (!_pending.IsEmpty)
+        if (_pendingQueue is not { } pending)
+        {
+            return;
+        }
+        while (!pending.IsEmpty)
         {
             batch.Clear();
             int capacity = 0;
-            while (_pending.TryPeek(out PendingRecord next))
+            while (pending.TryPeek(out PendingRecord next))
             {
                 int needed = _session.MaxSealedLength(next.Payload.Length);
                 if (capacity > 0 && capacity + needed > MaxWrite)
                 {
                     break;
                 }
-                _pending.TryDequeue(out _);
+                pending.TryDequeue(out _);
                 batch.Add(next);
                 capacity += needed;
             }
