@@ -94,10 +94,14 @@ public sealed class StoreWriter : IAsyncDisposable
                         break;
                 }
             }
-            IReadOnlyList<StoredMessage> stored;
+            IReadOnlyList<StoredMessage> stored = [];
             try
             {
-                stored = await _store.CommitAsync(messages, acks, CancellationToken.None).ConfigureAwait(false);
+                // A batch of barriers alone needs no transaction: everything before it is committed.
+                if (messages.Count > 0 || acks.Count > 0)
+                {
+                    stored = await _store.CommitAsync(messages, acks, CancellationToken.None).ConfigureAwait(false);
+                }
             }
             catch (Exception e)
             {
