@@ -45,6 +45,31 @@ public class PeerTests
         public void Dispose() => Key.Dispose();
     }
 
+    /// <summary>A listener and a dialer that reached a session, and everything to dispose with them.</summary>
+    private sealed class Pair(PeerNode listener, PeerNode dialer, PeerSession listenerSession, PeerSession dialerSession) : IAsyncDisposable
+    {
+        public PeerSession Listener { get; } = listenerSession;
+        public PeerSession Dialer { get; } = dialerSession;
+
+        public async ValueTask DisposeAsync()
+        {
+            await Listener.DisposeAsync();
+            await Dialer.DisposeAsync();
+            await dialer.DisposeAsync();
+            await listener.DisposeAsync();
+        }
+    }
+
+    private static async Task<Pair> ConnectAsync(Person listening, Person dialing)
+    {
+        PeerNode listener = listening.Node(listen: 0);
+        listener.StartListening();
+        PeerNode dialer = dialing.Node(connectTo: listener.ListeningPort);
+        Task<PeerSession> listenerSide = listener.EstablishAsync();
+        PeerSession dialerSession = await dialer.EstablishAsync().WithTimeout();
+        return new Pair(listener, dialer, await listenerSide.WithTimeout(), dialerSession);
+    }
+
     private static async Task<string> NextTextAsync(PeerSession session) =>
         Assert.IsType<PeerTextReceived>(await session.ReceiveAsync().WithTimeout()).Text;
 
@@ -53,12 +78,8 @@ public class PeerTests
     {
         using TempDirectory temp = new();
         using Person alice = new(temp, "alice"), bob = new(temp, "bob");
-        await using PeerNode listener = alice.Node(listen: 0);
-        listener.StartListening();
-        await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
-        Task<PeerSession> aliceSide = listener.EstablishAsync();
-        await using PeerSession bobSession = await dialer.EstablishAsync().WithTimeout();
-        await using PeerSession aliceSession = await aliceSide.WithTimeout();
+        await using Pair pair = await ConnectAsync(alice, bob);
+        PeerSession aliceSession = pair.Listener, bobSession = pair.Dialer;
 
         Assert.Equal("alice", bobSession.PeerName);
         Assert.Equal("bob", aliceSession.PeerName);
@@ -84,12 +105,8 @@ public class PeerTests
     {
         using TempDirectory temp = new();
         using Person alice = new(temp, "alice"), bob = new(temp, "bob");
-        await using PeerNode listener = alice.Node(listen: 0);
-        listener.StartListening();
-        await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
-        Task<PeerSession> aliceSide = listener.EstablishAsync();
-        PeerSession bobSession = await dialer.EstablishAsync().WithTimeout();
-        await using PeerSession aliceSession = await aliceSide.WithTimeout();
+        await using Pair pair = await ConnectAsync(alice, bob);
+        PeerSession aliceSession = pair.Listener, bobSession = pair.Dialer;
         await bobSession.SendTextAsync("brb");
         Assert.Equal("brb", await NextTextAsync(aliceSession));
         // Bob's process dies: the socket closes with no bye and no close_notify.
@@ -141,14 +158,7 @@ public class PeerTests
     {
         using TempDirectory temp = new();
         using Person alice = new(temp, "alice"), bob = new(temp, "bob");
-        await using (PeerNode listener = alice.Node(listen: 0))
-        {
-            listener.StartListening();
-            await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
-            Task<PeerSession> first = listener.EstablishAsync();
-            await (await dialer.EstablishAsync().WithTimeout()).DisposeAsync();
-            await (await first.WithTimeout()).DisposeAsync();
-        }
+        await (await ConnectAsync(alice, bob)).DisposeAsync();
         // Someone else calls itself bob.
         using Person impostor = new(temp, "bob");
         await using PeerNode aliceAgain = alice.Node(listen: 0);

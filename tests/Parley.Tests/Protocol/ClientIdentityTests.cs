@@ -17,17 +17,7 @@ public class ClientIdentityTests
         return (client, server, client.Confirm());
     }
 
-    private static List<byte[]> Frames(byte[] bytes)
-    {
-        List<byte[]> frames = [];
-        for (int offset = 0; offset < bytes.Length;)
-        {
-            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(offset));
-            frames.Add(bytes[(offset + 4)..(offset + 4 + length)]);
-            offset += 4 + length;
-        }
-        return frames;
-    }
+    private static List<byte[]> Frames(byte[] bytes) => HandshakeHarness.SplitFrames(bytes).Select(HandshakeHarness.Body).ToList();
 
     [Theory]
     [InlineData("ed25519")]

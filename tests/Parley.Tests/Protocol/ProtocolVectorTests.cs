@@ -81,7 +81,7 @@ public class ProtocolVectorTests
         byte[] serverHello = server.ReadMessage(HandshakeHarness.Body(clientHello)).Send!;
         client.ReadMessage(HandshakeHarness.Body(serverHello));
         ClientHandshakeResult result = client.Confirm();
-        List<byte[]> clientFlight = SplitFrames(result.Send);
+        List<byte[]> clientFlight = HandshakeHarness.SplitFrames(result.Send);
         ServerHandshakeStep last = default;
         foreach (byte[] frame in clientFlight)
         {
@@ -151,18 +151,6 @@ public class ProtocolVectorTests
         result.Session.Dispose();
         serverSession.Dispose();
         return s.ToString();
-    }
-
-    private static List<byte[]> SplitFrames(byte[] bytes)
-    {
-        List<byte[]> frames = [];
-        for (int offset = 0; offset < bytes.Length;)
-        {
-            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(offset));
-            frames.Add(bytes[offset..(offset + 4 + length)]);
-            offset += 4 + length;
-        }
-        return frames;
     }
 
     private static byte[] Expand(PseudoRandomKey prk, string label, int length)

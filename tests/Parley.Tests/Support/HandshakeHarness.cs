@@ -35,6 +35,19 @@ public static class HandshakeHarness
         return frame[Frame.HeaderSize..];
     }
 
+    /// <summary>Splits bytes holding several whole frames into those frames (headers included).</summary>
+    public static List<byte[]> SplitFrames(byte[] bytes)
+    {
+        List<byte[]> frames = [];
+        for (int offset = 0; offset < bytes.Length;)
+        {
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(offset));
+            frames.Add(bytes[offset..(offset + 4 + length)]);
+            offset += 4 + length;
+        }
+        return frames;
+    }
+
     /// <summary>
     /// Runs a whole handshake. <paramref name="tamper"/> sees each message body by name
     /// ("ClientHello", "HelloRetryRequest", "ClientHello2", "ServerHello", "Finished") and returns what is delivered.
