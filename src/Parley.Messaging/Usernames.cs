@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Parley.Protocol.Text;
 
 namespace Parley.Messaging;
 
@@ -31,7 +32,7 @@ public static partial class Usernames
         }
         if (!Pattern().IsMatch(candidate))
         {
-            error = $"'{Printable(candidate)}' is not a valid username; " + Rules;
+            error = $"'{UntrustedText.Sanitize(candidate)}' is not a valid username; " + Rules;
             return false;
         }
         username = candidate;
@@ -42,7 +43,6 @@ public static partial class Usernames
     public static string Normalize(string input) =>
         TryNormalize(input, out string username, out string error) ? username : throw new ArgumentException(error, nameof(input));
 
-    private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,31}$")]
     private static partial Regex Pattern();

@@ -7,6 +7,7 @@ using Parley.Protocol;
 using Parley.Protocol.Handshake;
 using Parley.Transport.Channels;
 using Parley.Transport.Trust;
+using Parley.Protocol.Text;
 
 namespace Parley.Cli.Commands;
 
@@ -126,7 +127,7 @@ internal static class ChatCommand
                 client.SaveLastSeen = id => _home.WriteLastSeen(host, port, user, id);
                 client.MessageHandler = message =>
                 {
-                    string text = Printable(message.ContentType.StartsWith("text/", StringComparison.Ordinal)
+                    string text = UntrustedText.Sanitize(maxLength: int.MaxValue, value: message.ContentType.StartsWith("text/", StringComparison.Ordinal)
                         ? Encoding.UTF8.GetString(message.Body)
                         : $"({message.Body.Length} bytes of {message.ContentType})");
                     console.WriteLine(message.Broadcast ? $"[BROADCAST] From {message.From}: {text}" : $"[NEW MESSAGE] From {message.From}: {text}");
@@ -276,7 +277,7 @@ internal static class ChatCommand
                     console.WriteLine(Banner);
                     break;
                 default:
-                    console.WriteError($"[ERROR] Unknown command '{Printable(verb)}'. Type 'help' for the commands.");
+                    console.WriteError($"[ERROR] Unknown command '{UntrustedText.Sanitize(verb)}'. Type 'help' for the commands.");
                     break;
             }
         }
@@ -295,6 +296,5 @@ internal static class ChatCommand
         private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
         // Messages come from other people: never let them move the cursor or change the terminal.
-        private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
     }
 }

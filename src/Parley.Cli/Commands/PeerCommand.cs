@@ -6,6 +6,7 @@ using Parley.Crypto.Signing;
 using Parley.Messaging;
 using Parley.Peer;
 using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
 
 namespace Parley.Cli.Commands;
 
@@ -155,10 +156,10 @@ internal static class PeerCommand
                 switch (incoming)
                 {
                     case PeerTextReceived text:
-                        console.WriteLine($"[{session.PeerName}]: {Printable(text.Text)}");
+                        console.WriteLine($"[{session.PeerName}]: {UntrustedText.Sanitize(text.Text, maxLength: int.MaxValue)}");
                         break;
                     case PeerLeft left:
-                        console.WriteLine(left.Reason is null ? $"[*] {session.PeerName} left the chat." : $"[*] {session.PeerName} ended the session: {Printable(left.Reason)}");
+                        console.WriteLine(left.Reason is null ? $"[*] {session.PeerName} left the chat." : $"[*] {session.PeerName} ended the session: {UntrustedText.Sanitize(left.Reason)}");
                         done.Cancel();
                         return ExitCodes.Success;
                     case PeerLost lost:
@@ -225,5 +226,4 @@ internal static class PeerCommand
 
     private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
-    private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }
