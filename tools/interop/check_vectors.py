@@ -62,8 +62,19 @@ def open_record(suite, key, iv, seq, frame):
 def name(buf, i): n = buf[i]; return buf[i + 1:i + 1 + n].decode(), i + 1 + n
 def vec16(buf, i): n = struct.unpack(">H", buf[i:i + 2])[0]; return buf[i + 2:i + 2 + n], i + 2 + n
 
+def seed(label): return hashlib.sha256(b"parley/1 test vector " + label.encode()).digest()
+
 def check(title, v):
     group, suite = [s.strip() for s in title.split(",")][:2]
+    # §10: every fixed input is SHA-256("parley/1 test vector " || label), truncated to 32 bytes for keys
+    assert v["client_random"] == seed("client random") and v["server_random"] == seed("server random")
+    assert v["client_share_private"] == seed(f"client {group} share")[:32]
+    assert v["server_share_private"] == seed(f"server {group} share")[:32]
+    assert v["server_identity_seed"] == seed("server identity")
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    assert ed25519.Ed25519PrivateKey.from_private_bytes(v["server_identity_seed"]).public_key().public_bytes(
+        Encoding.Raw, PublicFormat.Raw) == v["server_identity_public"]
+    assert "client_identity_seed" not in v or v["client_identity_seed"] == seed("client identity")
     ch, sh = v["client_hello_frame"], v["server_hello_frame"]
     assert public(group, v["client_share_private"]) == ch[-len(public(group, v["client_share_private"])):]
     # ServerHello fields (§5.2)

@@ -3,12 +3,25 @@ using System.Text.RegularExpressions;
 
 namespace Parley.Tests.Support;
 
-/// <summary>Locates the repository and the shared external vectors (../shared/vectors beside the repo).</summary>
+/// <summary>
+/// Locates the repository and the external vectors vendored in it (tests/vectors, see its README),
+/// so a fresh clone needs nothing beside it.
+/// </summary>
 public static partial class Vectors
 {
     public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    public static string SharedDirectory => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "vectors"));
+    public static string VendoredDirectory { get; } = FindVendoredDirectory();
+
+    private static string FindVendoredDirectory()
+    {
+        string directory = Path.Combine(RepositoryRoot, "tests", "vectors");
+        if (!File.Exists(Path.Combine(directory, "README.md")))
+        {
+            throw new InvalidOperationException("The vendored test vectors are missing: expected " + directory);
+        }
+        return directory;
+    }
 
     private static string FindRepositoryRoot()
     {
@@ -23,10 +36,10 @@ public static partial class Vectors
     }
 
     public static JsonDocument Wycheproof(string file) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(SharedDirectory, "wycheproof", file)));
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(VendoredDirectory, "wycheproof", file)));
 
     public static JsonDocument Rfc(string file) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(SharedDirectory, "rfc", file)));
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(VendoredDirectory, "rfc", file)));
 
     /// <summary>Every test of a Wycheproof file with its group, as (group, test) pairs.</summary>
     public static IEnumerable<(JsonElement Group, JsonElement Test)> WycheproofTests(string file)
@@ -53,11 +66,11 @@ public static partial class Vectors
     public static int Id(this JsonElement test) => test.GetProperty("tcId").GetInt32();
 
     /// <summary>
-    /// The text of a fenced block named <paramref name="name"/> in shared/vectors/rfc/README.md.
+    /// The text of a fenced block named <paramref name="name"/> in tests/vectors/rfc/README.md.
     /// </summary>
     public static string RfcBlock(string name)
     {
-        string text = File.ReadAllText(Path.Combine(SharedDirectory, "rfc", "README.md"));
+        string text = File.ReadAllText(Path.Combine(VendoredDirectory, "rfc", "README.md"));
         Match match = Regex.Match(text, "```" + Regex.Escape(name) + "\\n(.*?)```", RegexOptions.Singleline);
         Assert.True(match.Success, $"block {name} not found");
         return match.Groups[1].Value;
