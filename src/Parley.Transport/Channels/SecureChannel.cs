@@ -33,6 +33,7 @@ public sealed class SecureChannel : IAsyncDisposable
         _session = session;
         _decoder = decoder;
         _decoder.MaxBodyLength = session.MaxFrameBodyLength;
+        _decoder.AllowSkipping(RecordLimits.MaxSkippableFrameBodyLength, session.Limits.MaxOversizeRecordsSkipped);
         ServerIdentity = serverIdentity;
     }
 
@@ -296,14 +297,35 @@ public sealed class SecureChannel : IAsyncDisposable
 
     /// <summary>
     /// Receives the next message; null when the peer closed cleanly (close_notify). An end of
-    /// stream without close_notify is a truncation and throws connection_closed.
+    /// stream without close_notify is a truncation and throws connection_closed. A record above
+    /// the limit is frame_too_large here; <see cref="ReceiveEventAsync"/> lets the caller go on.
     /// </summary>
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
+        ChannelEvent received = await ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
+        if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
+        {
+            string detail = $"a record of {received.Skipped.Length} bytes exceeds the limit of {received.Skipped.Limit} bytes";
+            await TrySendAlertAsync(ProtocolError.FrameTooLarge, detail).ConfigureAwait(false);
+            throw new ParleyProtocolException(ProtocolError.FrameTooLarge, detail);
+        }
+        return received.Message;
+    }
+
+    /// <summary>
+    /// Receives the next message, the peer's close_notify, or the news that a record above the
+    /// limit was skipped unread (PROTOCOL.md §4; only when the session's limits allow skipping).
+    /// After a skip the channel is in step and the next record opens normally.
+    /// </summary>
+    public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
+    {
         while (true)
         {
-            ReadOnlyMemory<byte> body = await ReadFrameAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false)
-                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+            (FrameEvent frameEvent, ReadOnlyMemory<byte> body) = await ReadRecordFrameAsync(cancellationToken).ConfigureAwait(false);
+            if (frameEvent == FrameEvent.OversizeFrameSkipped)
+            {
+                return ChannelEvent.OversizeRecordSkipped(_session.SkipOversizeRecord(_decoder.LastSkippedLength));
+            }
             byte[] plaintext = new byte[body.Length];
             OpenedRecord record;
             try
@@ -318,20 +340,35 @@ public sealed class SecureChannel : IAsyncDisposable
             switch (record.Type)
             {
                 case MessageType.ApplicationData:
-                    return record.Length == plaintext.Length ? plaintext : plaintext[..record.Length];
+                    return ChannelEvent.MessageReceived(record.Length == plaintext.Length ? plaintext : plaintext[..record.Length]);
                 case MessageType.KeyUpdate:
                     continue;
                 case MessageType.Alert:
                     Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
                     if (alert.Error == ProtocolError.CloseNotify)
                     {
-                        return null;
+                        return ChannelEvent.Closed;
                     }
                     throw alert.ToException();
                 default:
                     await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
                     throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
             }
+        }
+    }
+
+    private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadFrameEventAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false) is { } read
+                ? read
+                : throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+        }
+        catch (ParleyProtocolException e) when (e.Error is ProtocolError.FrameTooLarge or ProtocolError.EmptyFrame)
+        {
+            await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -430,13 +467,29 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>Null at a clean end of stream between frames.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
     {
+        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken).ConfigureAwait(false);
+        if (read is null)
+        {
+            return null;
+        }
+        // Skipping is enabled only once the handshake is over.
+        return read.Value.Event == FrameEvent.Frame ? read.Value.Body : throw new InvalidOperationException("a handshake decoder does not skip frames");
+    }
+
+    /// <summary>
+    /// The next frame or skipped frame; null at a clean end of stream between frames. While a
+    /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
+    /// </summary>
+    private static async Task<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            if (decoder.TryReadFrame(out ReadOnlyMemory<byte> body))
+            FrameEvent frameEvent = decoder.Read(out ReadOnlyMemory<byte> body);
+            if (frameEvent != FrameEvent.NeedMoreData)
             {
-                return body;
+                return (frameEvent, body);
             }
-            if (decoder.BufferedLength == 0)
+            if (!decoder.InsideFrame)
             {
                 // Wait for data with a zero-byte read, and release a buffer that a burst of large
                 // records grew: an idle connection then holds a few KiB, not what its peak needed.
@@ -446,7 +499,7 @@ public sealed class SecureChannel : IAsyncDisposable
             int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                if (decoder.BufferedLength != 0)
+                if (decoder.InsideFrame)
                 {
                     throw new ParleyProtocolException(ProtocolError.ConnectionClosed, $"the connection ended in the middle of a frame ({decoder.BufferedLength} bytes buffered)");
                 }
