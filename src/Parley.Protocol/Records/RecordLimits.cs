@@ -26,22 +26,11 @@ public sealed record RecordLimits
     /// </summary>
     public const int MaxSkippableFrameBodyLength = (16 << 20) + 1 + 64;
 
-    /// <summary>
-    /// Records above the limit the receiver skips unread (consuming their sequence numbers) and
-    /// reports to the application, per connection; the next one is <c>frame_too_large</c>.
-    /// 0, the default, refuses the first.
-    /// </summary>
-    public int MaxOversizeRecordsSkipped { get; init; }
-
     internal void Validate()
     {
         if (MaxPlaintextLength is < 1 or > 16 << 20)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxPlaintextLength), "must be 1 byte to 16 MiB");
-        }
-        if (MaxOversizeRecordsSkipped < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(MaxOversizeRecordsSkipped), "must not be negative");
         }
         if (KeyUpdateInterval is < 1 or > ulong.MaxValue - 1)
         {

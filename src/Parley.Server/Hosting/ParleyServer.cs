@@ -50,11 +50,7 @@ public sealed class ParleyServer : IAsyncDisposable
         {
             Groups = options.Groups,
             Suites = options.Suites,
-            Limits = new RecordLimits
-            {
-                MaxPlaintextLength = MessengerLimits.RecordLimitFor(options.MaxBodyLength),
-                MaxOversizeRecordsSkipped = options.MaxOversizeRecordsPerConnection,
-            },
+            Limits = new RecordLimits { MaxPlaintextLength = MessengerLimits.RecordLimitFor(options.MaxBodyLength) },
         };
     }
 
@@ -296,6 +292,9 @@ public sealed class ParleyServer : IAsyncDisposable
                 return;
             }
             loggedIn();
+            // Only a logged-in user may have requests skipped and answered; before that an
+            // oversize record ends the connection at its header.
+            channel.AllowOversizeRecords(_options.MaxOversizeRecordsPerConnection);
             string user = login.User;
             // Online before the client hears it is logged in, so a `list` or a message sent right
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.

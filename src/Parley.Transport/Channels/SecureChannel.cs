@@ -33,7 +33,6 @@ public sealed class SecureChannel : IAsyncDisposable
         _session = session;
         _decoder = decoder;
         _decoder.MaxBodyLength = session.MaxFrameBodyLength;
-        _decoder.AllowSkipping(RecordLimits.MaxSkippableFrameBodyLength, session.Limits.MaxOversizeRecordsSkipped);
         ServerIdentity = serverIdentity;
     }
 
@@ -51,6 +50,14 @@ public sealed class SecureChannel : IAsyncDisposable
     public string Group => _session.Group;
     public string Suite => _session.Suite.Name;
     public int MaxMessageLength => _session.Limits.MaxPlaintextLength;
+
+    /// <summary>
+    /// From now on up to <paramref name="maxRecords"/> records above the limit are skipped unread
+    /// and reported by <see cref="ReceiveEventAsync"/> (PROTOCOL.md §4); one more is frame_too_large.
+    /// Until this is called every oversize record is frame_too_large. Call it between receives.
+    /// </summary>
+    public void AllowOversizeRecords(int maxRecords) =>
+        _decoder.AllowSkipping(RecordLimits.MaxSkippableFrameBodyLength, maxRecords);
 
     /// <summary>Runs the client side of the handshake over <paramref name="stream"/>.</summary>
     /// <exception cref="ParleyProtocolException">The handshake failed; the server was told why where possible.</exception>
@@ -314,7 +321,7 @@ public sealed class SecureChannel : IAsyncDisposable
 
     /// <summary>
     /// Receives the next message, the peer's close_notify, or the news that a record above the
-    /// limit was skipped unread (PROTOCOL.md §4; only when the session's limits allow skipping).
+    /// limit was skipped unread (PROTOCOL.md §4; only after <see cref="AllowOversizeRecords"/>).
     /// After a skip the channel is in step and the next record opens normally.
     /// </summary>
     public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)

@@ -50,6 +50,19 @@ public class OversizeRequestTests
     }
 
     [Fact]
+    public async Task Before_login_an_oversize_record_ends_the_connection()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using TcpClient tcp = new();
+        await tcp.ConnectAsync("127.0.0.1", server.Port);
+        await using SecureChannel channel = await SecureChannel.ConnectAsync(tcp.GetStream(), server.ClientOptions).WithTimeout();
+
+        await channel.SendAsync(OversizeSend(1));
+        ParleyProtocolException end = await Assert.ThrowsAsync<ParleyProtocolException>(() => NextAsync(channel));
+        Assert.Equal(ProtocolError.FrameTooLarge, end.Error);
+    }
+
+    [Fact]
     public async Task A_client_that_keeps_sending_oversize_records_is_disconnected_after_the_bound()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxOversizeRecordsPerConnection = 2 });
