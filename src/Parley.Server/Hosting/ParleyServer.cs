@@ -207,8 +207,8 @@ public sealed class ParleyServer : IAsyncDisposable
     private static readonly TimeSpan AcceptFailurePause = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Refuses in the accept loop itself: one non-blocking send of a prepared alert into an empty
-    /// socket buffer, then close. No task, no buffer, no key agreement.
+    /// Refuses in the accept loop itself: one non-blocking send of a small alert into the new
+    /// socket's empty buffer, then close. No task, no read, no key agreement.
     /// </summary>
     private void Refuse(Socket socket, string source, AdmissionDecision decision)
     {
