@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Parley.Crypto.KeyAgreement;
+using Parley.Protocol.Text;
 using Parley.Server.Accounts;
 using Parley.Server.Hosting;
 
@@ -21,16 +23,89 @@ internal static class ServerCommand
             Description = "PBKDF2 iterations for new passwords (default 600000; lower only for load tests, never in production)",
             DefaultValueFactory = _ => PasswordHasher.RecommendedIterations,
         };
-        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress, iterations };
-        command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
+        ServerOptions defaults = new();
+        Option<string> groups = new("--groups")
         {
-            Host = result.GetValue(host)!,
-            Port = result.GetValue(port),
-            DataDirectory = result.GetValue(data)!,
-            MaxConnectionsPerAddress = result.GetValue(perAddress),
-            PasswordIterations = result.GetValue(iterations),
-        }, result.GetValue(logLevel), cancellationToken));
+            Description = "Key agreement groups to accept, in order of preference (e.g. x25519,p256 to refuse the costly modp2048)",
+            DefaultValueFactory = _ => string.Join(',', defaults.Groups.Select(g => g.Name)),
+        };
+        groups.Validators.Add(result =>
+        {
+            if (!TryParseGroups(result.GetValueOrDefault<string>(), out _, out string error))
+            {
+                result.AddError(error);
+            }
+        });
+        Option<double> handshakeRate = new("--handshake-rate-per-address")
+        {
+            Description = "New connections (handshakes) per second one address (IPv4, or IPv6 /64) may open; raise for load tests from one machine",
+            DefaultValueFactory = _ => defaults.HandshakesPerSecondPerSource,
+        };
+        Option<int> handshakeBurst = new("--handshake-burst-per-address")
+        {
+            Description = "New connections one address may open at once before the rate applies",
+            DefaultValueFactory = _ => defaults.HandshakeBurstPerSource,
+        };
+        Option<int> maxUnauthenticated = new("--max-unauthenticated")
+        {
+            Description = "Connections that have not logged in yet, from all addresses together",
+            DefaultValueFactory = _ => defaults.MaxUnauthenticatedConnections,
+        };
+        Option<int> maxUnauthenticatedPerAddress = new("--max-unauthenticated-per-address")
+        {
+            Description = "Connections that have not logged in yet, from one address",
+            DefaultValueFactory = _ => defaults.MaxUnauthenticatedPerSource,
+        };
+        Command command = new("server", "Run the Parley messenger server")
+        {
+            host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
+        };
+        command.SetAction((result, cancellationToken) =>
+        {
+            TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
+            return RunAsync(new ServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                DataDirectory = result.GetValue(data)!,
+                MaxConnectionsPerAddress = result.GetValue(perAddress),
+                PasswordIterations = result.GetValue(iterations),
+                Groups = acceptedGroups,
+                HandshakesPerSecondPerSource = result.GetValue(handshakeRate),
+                HandshakeBurstPerSource = result.GetValue(handshakeBurst),
+                MaxUnauthenticatedConnections = result.GetValue(maxUnauthenticated),
+                MaxUnauthenticatedPerSource = result.GetValue(maxUnauthenticatedPerAddress),
+            }, result.GetValue(logLevel), cancellationToken);
+        });
         return command;
+    }
+
+    /// <summary>"x25519,p256" to groups; at least one, each known, none twice.</summary>
+    internal static bool TryParseGroups(string? list, out IReadOnlyList<KeyAgreementAlgorithm> groups, out string error)
+    {
+        List<KeyAgreementAlgorithm> parsed = [];
+        groups = parsed;
+        error = "";
+        foreach (string name in (list ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!KeyAgreementAlgorithms.TryGet(name, out KeyAgreementAlgorithm group))
+            {
+                error = $"--groups: unknown group '{UntrustedText.Sanitize(name, 40)}'; known: {string.Join(", ", KeyAgreementAlgorithms.All.Select(g => g.Name))}";
+                return false;
+            }
+            if (parsed.Contains(group))
+            {
+                error = $"--groups: '{name}' is listed twice";
+                return false;
+            }
+            parsed.Add(group);
+        }
+        if (parsed.Count == 0)
+        {
+            error = "--groups: name at least one group";
+            return false;
+        }
+        return true;
     }
 
     private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
@@ -44,6 +119,11 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: WARNING: new passwords are hashed with only {options.PasswordIterations} PBKDF2 iterations " +
                 $"(recommended {PasswordHasher.RecommendedIterations}). Use this for load tests only, never in production.");
+        }
+        if (options.HandshakesPerSecondPerSource <= 0 || options.HandshakeBurstPerSource < 1 || options.MaxUnauthenticatedConnections < 1 || options.MaxUnauthenticatedPerSource < 1)
+        {
+            Console.Error.WriteLine("parley server: the handshake rate, burst and unauthenticated-connection limits must be positive");
+            return ExitCodes.Usage;
         }
         if (options.Port is < 0 or > 65535)
         {

@@ -1,4 +1,22 @@
+using System.Buffers.Binary;
+
 namespace Parley.Protocol.Framing;
+
+/// <summary>What <see cref="FrameDecoder.Read"/> found.</summary>
+public enum FrameEvent
+{
+    /// <summary>Nothing complete yet: append more bytes.</summary>
+    NeedMoreData,
+
+    /// <summary>A complete frame body within the limit.</summary>
+    Frame,
+
+    /// <summary>
+    /// A frame above the limit (but within the skipping limit) has been consumed and discarded
+    /// without being buffered; <see cref="FrameDecoder.LastSkippedLength"/> is its length.
+    /// </summary>
+    OversizeFrameSkipped,
+}
 
 /// <summary>
 /// Sans-IO frame splitter: the caller appends whatever bytes arrived, then takes complete frame
@@ -11,6 +29,9 @@ public sealed class FrameDecoder
     private byte[] _buffer;
     private int _start;
     private int _end;
+    private int _maxSkippableBodyLength;
+    private int _skipsLeft;
+    private long _skipRemaining;
 
     public FrameDecoder(int maxBodyLength = Frame.MaxHandshakeBodyLength, int initialCapacity = 4096)
     {
@@ -24,6 +45,25 @@ public sealed class FrameDecoder
 
     /// <summary>Bytes received but not yet returned as frames.</summary>
     public int BufferedLength => _end - _start;
+
+    /// <summary>True in the middle of a frame (buffered or being skipped): an end of stream now is a truncation.</summary>
+    public bool InsideFrame => BufferedLength != 0 || _skipRemaining != 0;
+
+    /// <summary>The body length of the frame most recently skipped.</summary>
+    public int LastSkippedLength { get; private set; }
+
+    /// <summary>
+    /// From now on, up to <paramref name="maxSkippedFrames"/> frames longer than <see cref="MaxBodyLength"/>
+    /// but at most <paramref name="maxSkippableBodyLength"/> are consumed and dropped as their
+    /// bytes arrive, never buffered, and reported as <see cref="FrameEvent.OversizeFrameSkipped"/>.
+    /// Beyond either bound a long frame is <c>frame_too_large</c>, as without skipping.
+    /// </summary>
+    public void AllowSkipping(int maxSkippableBodyLength, int maxSkippedFrames)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSkippedFrames);
+        _maxSkippableBodyLength = maxSkippableBodyLength;
+        _skipsLeft = maxSkippedFrames;
+    }
 
     /// <summary>Room for at least <paramref name="sizeHint"/> more bytes; call <see cref="Advance"/> after filling it.</summary>
     public Memory<byte> GetBuffer(int sizeHint = 4096)
@@ -61,27 +101,71 @@ public sealed class FrameDecoder
     /// Takes the next complete frame body. The returned memory is valid until the next call that
     /// changes this decoder. Throws <see cref="ParleyProtocolException"/> for a bad length.
     /// </summary>
-    public bool TryReadFrame(out ReadOnlyMemory<byte> body)
+    public bool TryReadFrame(out ReadOnlyMemory<byte> body) => Read(out body) switch
+    {
+        FrameEvent.Frame => true,
+        FrameEvent.NeedMoreData => false,
+        _ => throw new InvalidOperationException($"A frame was skipped; a decoder that allows skipping is read with {nameof(Read)}."),
+    };
+
+    /// <summary>
+    /// Takes the next complete frame body, or reports a skipped oversize frame. The returned memory
+    /// is valid until the next call that changes this decoder. Throws <see cref="ParleyProtocolException"/>
+    /// for a bad length.
+    /// </summary>
+    public FrameEvent Read(out ReadOnlyMemory<byte> body)
     {
         body = default;
+        if (_skipRemaining != 0)
+        {
+            return DiscardSkipped();
+        }
         if (BufferedLength < Frame.HeaderSize)
         {
-            return false;
+            return FrameEvent.NeedMoreData;
+        }
+        if (ShouldSkip(BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_start, Frame.HeaderSize)), out uint skipped))
+        {
+            _skipsLeft--;
+            _start += Frame.HeaderSize;
+            _skipRemaining = skipped;
+            LastSkippedLength = (int)skipped;
+            return DiscardSkipped();
         }
         int length = Frame.ReadAndCheckLength(_buffer.AsSpan(_start, Frame.HeaderSize), MaxBodyLength);
         if (BufferedLength < Frame.HeaderSize + length)
         {
             // Make sure the whole frame will fit, now that the length is known to be allowed.
             EnsureCapacityForFrame(Frame.HeaderSize + length);
-            return false;
+            return FrameEvent.NeedMoreData;
         }
         body = _buffer.AsMemory(_start + Frame.HeaderSize, length);
         _start += Frame.HeaderSize + length;
+        ResetIfEmpty();
+        return FrameEvent.Frame;
+    }
+
+    private bool ShouldSkip(uint length, out uint skipped)
+    {
+        skipped = length;
+        return length > (uint)MaxBodyLength && length <= (uint)_maxSkippableBodyLength && _skipsLeft > 0;
+    }
+
+    private FrameEvent DiscardSkipped()
+    {
+        int drop = (int)Math.Min(_skipRemaining, BufferedLength);
+        _start += drop;
+        _skipRemaining -= drop;
+        ResetIfEmpty();
+        return _skipRemaining == 0 ? FrameEvent.OversizeFrameSkipped : FrameEvent.NeedMoreData;
+    }
+
+    private void ResetIfEmpty()
+    {
         if (_start == _end)
         {
             _start = _end = 0;
         }
-        return true;
     }
 
     private void EnsureCapacityForFrame(int frameLength)

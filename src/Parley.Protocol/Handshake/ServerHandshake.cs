@@ -51,9 +51,12 @@ public sealed class ServerHandshake : IDisposable
 
     public ServerHandshakeState State { get; private set; } = ServerHandshakeState.WaitClientHello;
 
-    /// <summary>Frames longer than this are refused before they are read.</summary>
+    /// <summary>
+    /// Frames longer than this are refused before they are read. Until the client's Finished only
+    /// handshake-sized records are legal; the record limit applies once the channel is established.
+    /// </summary>
     public int MaxMessageLength => State is ServerHandshakeState.WaitFinished or ServerHandshakeState.WaitClientIdentity
-        ? _session!.MaxFrameBodyLength
+        ? HandshakeRecordLimits.MaxBodyBeforeFinished(_session!.Suite)
         : Frame.MaxHandshakeBodyLength;
 
     public ServerHandshakeStep ReadMessage(ReadOnlySpan<byte> body)

@@ -19,6 +19,13 @@ public sealed record RecordLimits
 
     public ulong KeyUpdateInterval { get; init; } = DefaultKeyUpdateInterval;
 
+    /// <summary>
+    /// The largest frame body a receiver skips rather than refuses (PROTOCOL.md §4): the biggest
+    /// record any sender can seal, 16 MiB of plaintext plus the type byte and at most 64 bytes of
+    /// AEAD expansion. Anything longer cannot be a record and ends the connection.
+    /// </summary>
+    public const int MaxSkippableFrameBodyLength = (16 << 20) + 1 + 64;
+
     internal void Validate()
     {
         if (MaxPlaintextLength is < 1 or > 16 << 20)

@@ -20,6 +20,9 @@ public enum SessionRole
 /// <summary>The result of opening a record: its type and the length of the payload written.</summary>
 public readonly record struct OpenedRecord(MessageType Type, int Length);
 
+/// <summary>A record the receiver skipped unread: its frame body length and the limit it exceeded.</summary>
+public readonly record struct SkippedRecord(int Length, int Limit);
+
 /// <summary>
 /// Both directions of an established channel. Not thread-safe: one writer seals and one reader
 /// opens (the directions are independent, so sealing and opening may run concurrently).
@@ -129,6 +132,31 @@ public sealed class SecureSession : IDisposable
             _receiveFailed = true;
             throw;
         }
+    }
+
+    /// <summary>
+    /// Accounts for a record the frame decoder skipped because it exceeded the limit (PROTOCOL.md
+    /// §4): its sequence number is consumed, so the record after it opens. Its bytes were never
+    /// authenticated and nothing is concluded from them.
+    /// </summary>
+    public SkippedRecord SkipOversizeRecord(int bodyLength)
+    {
+        if (_receiveFailed)
+        {
+            throw new InvalidOperationException("The session failed earlier and cannot skip more records.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bodyLength, MaxFrameBodyLength);
+        Span<byte> unused = stackalloc byte[AeadAlgorithm.NonceSize];
+        try
+        {
+            _receive.NextNonce(unused);
+        }
+        catch
+        {
+            _receiveFailed = true;
+            throw;
+        }
+        return new SkippedRecord(bodyLength, MaxFrameBodyLength);
     }
 
     public (MessageType Type, byte[] Payload) Open(ReadOnlySpan<byte> body)

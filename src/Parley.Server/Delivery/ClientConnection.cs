@@ -86,8 +86,14 @@ public sealed class ClientConnection
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            byte[]? payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            if (payload is null)
+            ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
+            if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
+            {
+                Touch();
+                await ReplyAsync(OversizeRecordReply.For(received.Skipped, _context.Options.MaxBodyLength)).ConfigureAwait(false);
+                continue;
+            }
+            if (received.Message is not { } payload)
             {
                 return;
             }

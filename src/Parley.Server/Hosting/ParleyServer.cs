@@ -10,6 +10,7 @@ using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
 using Parley.Server.Accounts;
 using Parley.Server.Delivery;
 using Parley.Server.Storage;
@@ -26,8 +27,11 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ServerContext _context;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    // Cancelled first when stopping: the accept loop ends quietly and handshakes in progress are dropped.
+    private readonly CancellationTokenSource _acceptStopping = new();
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
-    private readonly ConcurrentDictionary<string, int> _perAddress = new(StringComparer.Ordinal);
+    private readonly ConnectionAdmission _admission;
+    private readonly LogRateLimiter _log;
     private readonly ServerHandshakeOptions _handshake;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
@@ -40,6 +44,8 @@ public sealed class ParleyServer : IAsyncDisposable
         _identity = identity;
         _context = context;
         _logger = logger;
+        _admission = new ConnectionAdmission(options);
+        _log = new LogRateLimiter(logger, options.Time, options.LogLinesPerSecond);
         _handshake = new ServerHandshakeOptions(identity)
         {
             Groups = options.Groups,
@@ -58,23 +64,56 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public Presence Presence => _context.Presence;
 
-    /// <summary>Opens the data directory (creating it and the identity on first run) and starts listening.</summary>
+    /// <summary>Connections accepted that have not logged in yet (bounded by <see cref="ServerOptions.MaxUnauthenticatedConnections"/>).</summary>
+    public int UnauthenticatedConnections => _admission.Unauthenticated;
+
+    /// <summary>
+    /// Starts listening, then opens the data directory (creating it and the identity on first run).
+    /// Binding comes first so that a busy port fails before anything is written; a later failure
+    /// removes exactly what this start created.
+    /// </summary>
     public static async Task<ParleyServer> StartAsync(ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         ILogger logger = loggerFactory.CreateLogger("Parley.Server");
-        if (!Directory.Exists(options.DataDirectory))
+        IPAddress address = await ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
+        TcpListener listener = new(address, options.Port);
+        listener.Server.NoDelay = true;
+        listener.Start(backlog: 4096);
+        StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath);
+        SigningKey? identity = null;
+        IMessageStore? store = null;
+        try
         {
-            if (OperatingSystem.IsWindows())
+            if (footprint.CreatesDirectory)
             {
-                Directory.CreateDirectory(options.DataDirectory);
+                if (OperatingSystem.IsWindows())
+                {
+                    Directory.CreateDirectory(options.DataDirectory);
+                }
+                else
+                {
+                    Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
             }
-            else
-            {
-                Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
+            store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
+            return StartServing(options, listener, identity, created, store, logger);
         }
-        SigningKey identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
-        IMessageStore store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
+        catch
+        {
+            listener.Stop();
+            if (store is not null)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+            identity?.Dispose();
+            footprint.Undo(logger);
+            throw;
+        }
+    }
+
+    private static ParleyServer StartServing(ServerOptions options, TcpListener listener, SigningKey identity, bool createdIdentity, IMessageStore store, ILogger logger)
+    {
         Presence presence = new();
         AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time);
         ServerContext context = new(options, store, presence, accounts, logger);
@@ -87,12 +126,7 @@ public sealed class ParleyServer : IAsyncDisposable
             }
             return false;
         }, logger);
-
-        IPAddress address = await ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
-        TcpListener listener = new(address, options.Port);
-        listener.Server.NoDelay = true;
-        listener.Start(backlog: 4096);
-        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = created };
+        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = createdIdentity };
         server._acceptLoop = Task.Run(server.AcceptLoopAsync);
         server._keepAliveLoop = Task.Run(server.KeepAliveLoopAsync);
         logger.LogInformation("Listening on {EndPoint}", server.LocalEndPoint);
@@ -115,45 +149,106 @@ public sealed class ParleyServer : IAsyncDisposable
 
     private async Task AcceptLoopAsync()
     {
-        while (!_stopping.IsCancellationRequested)
+        CancellationToken stopping = _acceptStopping.Token;
+        while (!stopping.IsCancellationRequested)
         {
             Socket socket;
             try
             {
-                socket = await _listener.AcceptSocketAsync(_stopping.Token).ConfigureAwait(false);
+                socket = await _listener.AcceptSocketAsync(stopping).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                if (_stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-                _logger.LogWarning("Accept failed: {Message}", e.Message);
+                return;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+            {
+                // The listener is gone: retrying would only spin. StopAsync cancels first, so
+                // reaching this means something else closed it.
+                _logger.LogError("The listener closed unexpectedly; no longer accepting connections: {Message}", e.Message);
+                return;
+            }
+            catch (SocketException e)
+            {
+                // A connection reset before it was accepted, or descriptors exhausted: go on, but
+                // without spinning or flooding the log while the condition lasts.
+                _log.Write(LogKind.AcceptFailed, l => l.LogWarning("Accept failed: {Message}", e.Message));
+                await PauseAfterAcceptFailureAsync(e, stopping).ConfigureAwait(false);
                 continue;
             }
-            socket.NoDelay = true;
-            Task connection = HandleConnectionAsync(socket);
+            string source = AddressBlock.Of((socket.RemoteEndPoint as IPEndPoint)?.Address);
+            AdmissionDecision decision = _admission.TryAdmit(source);
+            if (decision != AdmissionDecision.Admitted)
+            {
+                Refuse(socket, source, decision);
+                continue;
+            }
+            Task connection = HandleConnectionAsync(socket, source);
             _connections.TryAdd(connection, true);
             _ = connection.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
         }
     }
 
-    private async Task HandleConnectionAsync(Socket socket)
+    private static async Task PauseAfterAcceptFailureAsync(SocketException e, CancellationToken stopping)
     {
-        string address = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
-        int count = _perAddress.AddOrUpdate(address, 1, (_, c) => c + 1);
-        NetworkStream stream = new(socket, ownsSocket: true);
+        if (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
+        {
+            return;
+        }
         try
         {
-            if (count > _options.MaxConnectionsPerAddress)
+            await Task.Delay(AcceptFailurePause, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static readonly TimeSpan AcceptFailurePause = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Refuses in the accept loop itself: one non-blocking send of a small alert into the new
+    /// socket's empty buffer, then close. No task, no read, no key agreement.
+    /// </summary>
+    private void Refuse(Socket socket, string source, AdmissionDecision decision)
+    {
+        string reason = decision switch
+        {
+            AdmissionDecision.HandshakeRateExceeded => $"too many new connections from your address (at most {_options.HandshakesPerSecondPerSource:0.#} per second)",
+            AdmissionDecision.TooManyFromSource => $"too many connections from your address (limit {_options.MaxConnectionsPerAddress})",
+            AdmissionDecision.TooManyUnauthenticatedFromSource => $"too many connections from your address that have not logged in (limit {_options.MaxUnauthenticatedPerSource})",
+            _ => "the server has too many connections that have not logged in; try again shortly",
+        };
+        _log.Write(LogKind.RefusedConnection, l => l.LogWarning("Refused a connection from {Source}: {Reason}", source, reason));
+        try
+        {
+            socket.Blocking = false;
+            socket.Send(Frame.Wrap(new Alert(ProtocolError.ConnectionLimit, reason).EncodeMessage()), SocketFlags.None, out _);
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Gone already; closing is all that is left.
+        }
+        finally
+        {
+            socket.Dispose();
+        }
+    }
+
+    private async Task HandleConnectionAsync(Socket socket, string source)
+    {
+        string address = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
+        socket.NoDelay = true;
+        NetworkStream stream = new(socket, ownsSocket: true);
+        bool authenticated = false;
+        try
+        {
+            await ServeAsync(stream, address, () =>
             {
-                _logger.LogWarning("Refused a connection from {Address}: {Count} connections exceed the limit of {Limit}", address, count, _options.MaxConnectionsPerAddress);
-                using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(2));
-                await stream.WriteAsync(Frame.Wrap(new Alert(ProtocolError.ConnectionLimit,
-                    $"too many connections from your address (limit {_options.MaxConnectionsPerAddress})").EncodeMessage()), timeout.Token).ConfigureAwait(false);
-                return;
-            }
-            await ServeAsync(stream, address).ConfigureAwait(false);
+                _admission.Authenticated(source);
+                authenticated = true;
+            }).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
         {
@@ -166,26 +261,23 @@ public sealed class ParleyServer : IAsyncDisposable
         finally
         {
             await stream.DisposeAsync().ConfigureAwait(false);
-            // Drop the entry at zero, so addresses that come and go do not accumulate.
-            if (_perAddress.AddOrUpdate(address, 0, (_, c) => c - 1) == 0)
-            {
-                _perAddress.TryRemove(new KeyValuePair<string, int>(address, 0));
-            }
+            _admission.Release(source, authenticated);
         }
     }
 
-    private async Task ServeAsync(NetworkStream stream, string address)
+    private async Task ServeAsync(NetworkStream stream, string address, Action loggedIn)
     {
         using CancellationTokenSource loginDeadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         loginDeadline.CancelAfter(_options.LoginTimeout);
         SecureChannel channel;
         try
         {
-            channel = await SecureChannel.AcceptAsync(stream, _handshake, _options.HandshakeTimeout, loginDeadline.Token).ConfigureAwait(false);
+            using CancellationTokenSource handshakeCancel = CancellationTokenSource.CreateLinkedTokenSource(loginDeadline.Token, _acceptStopping.Token);
+            channel = await SecureChannel.AcceptAsync(stream, _handshake, _options.HandshakeTimeout, handshakeCancel.Token).ConfigureAwait(false);
         }
         catch (ParleyProtocolException e)
         {
-            _logger.LogInformation("Handshake with {Address} failed: {Error}", address, e.Message);
+            _log.Write(LogKind.HandshakeFailed, l => l.LogInformation("Handshake with {Address} failed: {Error}", address, UntrustedText.Sanitize(e.Message)));
             return;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException)
@@ -199,6 +291,10 @@ public sealed class ParleyServer : IAsyncDisposable
             {
                 return;
             }
+            loggedIn();
+            // Only a logged-in user may have requests skipped and answered; before that an
+            // oversize record ends the connection at its header.
+            channel.AllowOversizeRecords(_options.MaxOversizeRecordsPerConnection);
             string user = login.User;
             // Online before the client hears it is logged in, so a `list` or a message sent right
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
@@ -312,6 +408,7 @@ public sealed class ParleyServer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
             {
+                _log.Flush();
                 foreach (ClientConnection connection in _context.Presence.Connections())
                 {
                     TimeSpan idle = connection.IdleFor;
@@ -340,6 +437,10 @@ public sealed class ParleyServer : IAsyncDisposable
             return;
         }
         _logger.LogInformation("Stopping");
+        // Cancel before closing the listener, so the accept loop sees a cancellation, not a
+        // closed socket to retry forever.
+        _acceptStopping.Cancel();
+        await _acceptLoop.ConfigureAwait(false);
         _listener.Stop();
         foreach (ClientConnection connection in _context.Presence.Connections())
         {
@@ -349,7 +450,6 @@ public sealed class ParleyServer : IAsyncDisposable
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         _stopping.Cancel();
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-        await _acceptLoop.ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);
         await _context.Store.DisposeAsync().ConfigureAwait(false);

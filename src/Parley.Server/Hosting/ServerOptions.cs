@@ -42,6 +42,27 @@ public sealed record ServerOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// New connections (each one handshake) one source (<see cref="AddressBlock"/>) may open per
+    /// second, as a token bucket of <see cref="HandshakeBurstPerSource"/>. Beyond it a connection
+    /// is refused before any key agreement: a modp2048 handshake costs the server about 1 ms of CPU.
+    /// </summary>
+    public double HandshakesPerSecondPerSource { get; init; } = 20;
+    public int HandshakeBurstPerSource { get; init; } = 64;
+
+    /// <summary>Connections not yet logged in, in all and from one source (so no source can take every slot).</summary>
+    public int MaxUnauthenticatedConnections { get; init; } = 1024;
+    public int MaxUnauthenticatedPerSource { get; init; } = 64;
+
+    /// <summary>Lines per second for each kind of log line an outsider can trigger; the rest are summarised.</summary>
+    public int LogLinesPerSecond { get; init; } = LogRateLimiter.DefaultLinesPerSecond;
+
+    /// <summary>
+    /// Records above the record limit one connection may send after login; each is skipped unread
+    /// and answered with <c>message_too_large</c>, and one more closes the connection.
+    /// </summary>
+    public int MaxOversizeRecordsPerConnection { get; init; } = 16;
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

@@ -51,6 +51,14 @@ public sealed class SecureChannel : IAsyncDisposable
     public string Suite => _session.Suite.Name;
     public int MaxMessageLength => _session.Limits.MaxPlaintextLength;
 
+    /// <summary>
+    /// From now on up to <paramref name="maxRecords"/> records above the limit are skipped unread
+    /// and reported by <see cref="ReceiveEventAsync"/> (PROTOCOL.md §4); one more is frame_too_large.
+    /// Until this is called every oversize record is frame_too_large. Call it between receives.
+    /// </summary>
+    public void AllowOversizeRecords(int maxRecords) =>
+        _decoder.AllowSkipping(RecordLimits.MaxSkippableFrameBodyLength, maxRecords);
+
     /// <summary>Runs the client side of the handshake over <paramref name="stream"/>.</summary>
     /// <exception cref="ParleyProtocolException">The handshake failed; the server was told why where possible.</exception>
     /// <exception cref="HostKeyMismatchException">The trust policy found a changed server key.</exception>
@@ -296,14 +304,35 @@ public sealed class SecureChannel : IAsyncDisposable
 
     /// <summary>
     /// Receives the next message; null when the peer closed cleanly (close_notify). An end of
-    /// stream without close_notify is a truncation and throws connection_closed.
+    /// stream without close_notify is a truncation and throws connection_closed. A record above
+    /// the limit is frame_too_large here; <see cref="ReceiveEventAsync"/> lets the caller go on.
     /// </summary>
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
+        ChannelEvent received = await ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
+        if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
+        {
+            string detail = $"a record of {received.Skipped.Length} bytes exceeds the limit of {received.Skipped.Limit} bytes";
+            await TrySendAlertAsync(ProtocolError.FrameTooLarge, detail).ConfigureAwait(false);
+            throw new ParleyProtocolException(ProtocolError.FrameTooLarge, detail);
+        }
+        return received.Message;
+    }
+
+    /// <summary>
+    /// Receives the next message, the peer's close_notify, or the news that a record above the
+    /// limit was skipped unread (PROTOCOL.md §4; only after <see cref="AllowOversizeRecords"/>).
+    /// After a skip the channel is in step and the next record opens normally.
+    /// </summary>
+    public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
+    {
         while (true)
         {
-            ReadOnlyMemory<byte> body = await ReadFrameAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false)
-                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+            (FrameEvent frameEvent, ReadOnlyMemory<byte> body) = await ReadRecordFrameAsync(cancellationToken).ConfigureAwait(false);
+            if (frameEvent == FrameEvent.OversizeFrameSkipped)
+            {
+                return ChannelEvent.OversizeRecordSkipped(_session.SkipOversizeRecord(_decoder.LastSkippedLength));
+            }
             byte[] plaintext = new byte[body.Length];
             OpenedRecord record;
             try
@@ -318,20 +347,35 @@ public sealed class SecureChannel : IAsyncDisposable
             switch (record.Type)
             {
                 case MessageType.ApplicationData:
-                    return record.Length == plaintext.Length ? plaintext : plaintext[..record.Length];
+                    return ChannelEvent.MessageReceived(record.Length == plaintext.Length ? plaintext : plaintext[..record.Length]);
                 case MessageType.KeyUpdate:
                     continue;
                 case MessageType.Alert:
                     Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
                     if (alert.Error == ProtocolError.CloseNotify)
                     {
-                        return null;
+                        return ChannelEvent.Closed;
                     }
                     throw alert.ToException();
                 default:
                     await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
                     throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
             }
+        }
+    }
+
+    private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadFrameEventAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false) is { } read
+                ? read
+                : throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+        }
+        catch (ParleyProtocolException e) when (e.Error is ProtocolError.FrameTooLarge or ProtocolError.EmptyFrame)
+        {
+            await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
+            throw;
         }
     }
 
@@ -430,13 +474,29 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>Null at a clean end of stream between frames.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
     {
+        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken).ConfigureAwait(false);
+        if (read is null)
+        {
+            return null;
+        }
+        // Skipping is enabled only once the handshake is over.
+        return read.Value.Event == FrameEvent.Frame ? read.Value.Body : throw new InvalidOperationException("a handshake decoder does not skip frames");
+    }
+
+    /// <summary>
+    /// The next frame or skipped frame; null at a clean end of stream between frames. While a
+    /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
+    /// </summary>
+    private static async Task<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            if (decoder.TryReadFrame(out ReadOnlyMemory<byte> body))
+            FrameEvent frameEvent = decoder.Read(out ReadOnlyMemory<byte> body);
+            if (frameEvent != FrameEvent.NeedMoreData)
             {
-                return body;
+                return (frameEvent, body);
             }
-            if (decoder.BufferedLength == 0)
+            if (!decoder.InsideFrame)
             {
                 // Wait for data with a zero-byte read, and release a buffer that a burst of large
                 // records grew: an idle connection then holds a few KiB, not what its peak needed.
@@ -446,7 +506,7 @@ public sealed class SecureChannel : IAsyncDisposable
             int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                if (decoder.BufferedLength != 0)
+                if (decoder.InsideFrame)
                 {
                     throw new ParleyProtocolException(ProtocolError.ConnectionClosed, $"the connection ended in the middle of a frame ({decoder.BufferedLength} bytes buffered)");
                 }

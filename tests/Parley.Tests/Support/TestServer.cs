@@ -44,6 +44,11 @@ public sealed class TestServer : IAsyncDisposable
             // Fast password hashing for tests only; the server command always uses ≥ 600,000.
             PasswordIterations = 1000,
             MaxConnectionsPerAddress = 4096,
+            // Tests connect many clients at once from 127.0.0.1; the admission tests set their own.
+            HandshakesPerSecondPerSource = 1_000_000,
+            HandshakeBurstPerSource = 1_000_000,
+            MaxUnauthenticatedConnections = 4096,
+            MaxUnauthenticatedPerSource = 4096,
         };
         options = configure?.Invoke(options) ?? options;
         TestServer test = new(data, null!) { _options = options };
