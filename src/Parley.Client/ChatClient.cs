@@ -33,7 +33,8 @@ public sealed class ChatClient : IAsyncDisposable
     public string? AccountId { get; private set; }
 
     /// <summary>The server's largest message body in bytes, from the login result; larger ones are refused before sending.</summary>
-    public int MaxBodyLength { get; private set; } = MessengerLimits.DefaultMaxBodyLength;
+    /// <remarks>Tests raise it to play a client that ignores the limit (the server must still refuse).</remarks>
+    public int MaxBodyLength { get; internal set; } = MessengerLimits.DefaultMaxBodyLength;
 
     /// <summary>
     /// Runs after a successful login and before any message is handled: the place to load what the
