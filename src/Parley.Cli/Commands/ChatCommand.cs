@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Messaging;

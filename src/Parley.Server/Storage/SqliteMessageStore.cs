@@ -60,7 +60,6 @@ public sealed class SqliteMessageStore : IMessageStore
                 broadcast    INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient, id);
             """, cancellationToken).ConfigureAwait(false);
-        await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         await using (SqliteCommand version = writer.CreateCommand())
         {
             version.CommandText = "SELECT version FROM schema_version";
@@ -75,6 +74,7 @@ public sealed class SqliteMessageStore : IMessageStore
                 throw new InvalidDataException($"{fullPath} has schema version {current}; this server understands version {SchemaVersion}.");
             }
         }
+        await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 
