@@ -29,7 +29,23 @@ public sealed class ChatClient : IAsyncDisposable
     public PeerIdentity ServerIdentity => _channel.ServerIdentity!;
     public string? User { get; private set; }
 
-    /// <summary>Ids at or below this were handled before (possibly in an earlier run); they are acknowledged again, not shown.</summary>
+    /// <summary>The account's random id from the login result (null when the server did not say).</summary>
+    public string? AccountId { get; private set; }
+
+    /// <summary>The server's largest message body in bytes, from the login result; larger ones are refused before sending.</summary>
+    /// <remarks>Tests raise it to play a client that ignores the limit (the server must still refuse).</remarks>
+    public int MaxBodyLength { get; internal set; } = MessengerLimits.DefaultMaxBodyLength;
+
+    /// <summary>
+    /// Runs after a successful login and before any message is handled: the place to load what the
+    /// client remembers about this server and account (<see cref="LastSeenId"/>, <see cref="SaveLastSeen"/>).
+    /// </summary>
+    public Action<LoginResult>? LoggedIn { get; set; }
+
+    /// <summary>
+    /// Ids at or below this were handled before (possibly in an earlier run); they are acknowledged
+    /// again, not shown. Only meaningful for one server key and account id: set it in <see cref="LoggedIn"/>.
+    /// </summary>
     public long LastSeenId { get; set; }
 
     /// <summary>
@@ -86,6 +102,9 @@ public sealed class ChatClient : IAsyncDisposable
                     if (result.Success)
                     {
                         User = result.User;
+                        AccountId = result.AccountId;
+                        MaxBodyLength = result.MaxBodyLength > 0 ? result.MaxBodyLength : MessengerLimits.DefaultMaxBodyLength;
+                        LoggedIn?.Invoke(result);
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);
                     }
@@ -99,8 +118,10 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task<SendResult> SendTextAsync(string to, string text, CancellationToken cancellationToken = default) =>
         await SendMessageAsync(to, MessengerLimits.TextContentType, System.Text.Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
 
+    /// <exception cref="MessageTooLargeException">The body is over <see cref="MaxBodyLength"/>; nothing was sent.</exception>
     public async Task<SendResult> SendMessageAsync(string to, string contentType, byte[] body, CancellationToken cancellationToken = default)
     {
+        CheckBodyLength(body);
         long reference = Interlocked.Increment(ref _nextRef);
         return (SendResult)await RequestAsync(reference, new SendRequest(reference, to, contentType, body), cancellationToken).ConfigureAwait(false);
     }
@@ -108,8 +129,20 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task<int> BroadcastTextAsync(string text, CancellationToken cancellationToken = default)
     {
         long reference = Interlocked.Increment(ref _nextRef);
-        BroadcastRequest request = new(reference, MessengerLimits.TextContentType, System.Text.Encoding.UTF8.GetBytes(text));
+        byte[] body = System.Text.Encoding.UTF8.GetBytes(text);
+        CheckBodyLength(body);
+        BroadcastRequest request = new(reference, MessengerLimits.TextContentType, body);
         return ((BroadcastResult)await RequestAsync(reference, request, cancellationToken).ConfigureAwait(false)).Recipients;
+    }
+
+    // A record over the server's limit is a protocol violation that ends the session (frame_too_large),
+    // so an oversized message is refused here, where the session can go on.
+    private void CheckBodyLength(byte[] body)
+    {
+        if (body.Length > MaxBodyLength)
+        {
+            throw new MessageTooLargeException(body.Length, MaxBodyLength);
+        }
     }
 
     public async Task<string[]> ListAsync(CancellationToken cancellationToken = default)
@@ -176,6 +209,9 @@ public sealed class ChatClient : IAsyncDisposable
                 {
                     break;
                 }
+                // An id at or below LastSeenId was shown before and its ack was lost: ack it again,
+                // silently. That holds only while LastSeenId belongs to this server key and account
+                // (see LoggedIn): ids restart when a database is reset.
                 if (chat.MessageId > LastSeenId)
                 {
                     await MessageHandler(chat).ConfigureAwait(false);

@@ -60,8 +60,13 @@ public abstract record ServerMessage;
 /// <summary>
 /// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
 /// token for reconnects; <paramref name="Registered"/> says the name was new.
+/// <paramref name="AccountId"/> (on success) is random per registration, so a client can tell a
+/// re-registered name (say, after the server's database was reset) from the account it knew.
+/// <paramref name="MaxBodyLength"/> is the server's largest message body in bytes (0: not said,
+/// assume <see cref="MessengerLimits.DefaultMaxBodyLength"/>).
 /// </summary>
-public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds) : ServerMessage
+public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds,
+    string? AccountId = null, int MaxBodyLength = 0) : ServerMessage
 {
     public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Messaging;
@@ -46,10 +45,19 @@ internal static class ChatCommand
 
     private sealed class Session(ChatConsole console)
     {
-        private ParleyHome _home = ParleyHome.Default();
+        private ParleyHome _home = null!;
 
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
         {
+            try
+            {
+                _home = ParleyHome.Default();
+            }
+            catch (ParleyHomeException e)
+            {
+                console.WriteError(ChatText.Error(e.Message));
+                return ExitCodes.Usage;
+            }
             string? userInput = settings.User ?? console.Ask("Enter your username: ");
             if (!Usernames.TryNormalize(userInput, out string user, out string nameError))
             {
@@ -100,7 +108,7 @@ internal static class ChatCommand
             }
             catch (ChatConnectionException e)
             {
-                console.WriteError($"[ERROR] {Capitalise(e.Message)}");
+                console.WriteError(ChatText.Error(e.Message));
                 return ExitCodes.ConnectionFailed;
             }
             catch (HostKeyMismatchException e)
@@ -110,30 +118,30 @@ internal static class ChatCommand
             }
             catch (ParleyProtocolException e) when (e.Error == ProtocolError.UntrustedPeer)
             {
-                console.WriteError($"[ERROR] Not connected: {e.Detail}");
+                console.WriteError(ChatText.Error("Not connected", e.Detail));
                 return ExitCodes.HostKeyMismatch;
             }
             catch (ParleyProtocolException e)
             {
-                console.WriteError($"[ERROR] Secure connection to {host}:{port} failed: {e.Message}");
+                console.WriteError(ChatText.Error($"Secure connection to {host}:{port} failed", e.Message));
                 return ExitCodes.ConnectionFailed;
             }
             await using (client)
             {
                 console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
                 console.WriteLine($"[CLIENT] Key exchange completed successfully ({client.Group}, {client.Suite})");
+                if (_home.RecordServerKey(host, port, client.ServerIdentity.Fingerprint))
+                {
+                    console.WriteLine($"[CLIENT] {host}:{port} has a new key: device tokens issued under its old key were deleted");
+                }
                 // Handlers first: the server starts sending the inbox the moment login succeeds.
-                client.LastSeenId = _home.ReadLastSeen(host, port, user);
-                client.SaveLastSeen = id => _home.WriteLastSeen(host, port, user, id);
+                client.BindSavedState(_home, user);
                 client.MessageHandler = message =>
                 {
-                    string text = UntrustedText.Sanitize(maxLength: int.MaxValue, value: message.ContentType.StartsWith("text/", StringComparison.Ordinal)
-                        ? Encoding.UTF8.GetString(message.Body)
-                        : $"({message.Body.Length} bytes of {message.ContentType})");
-                    console.WriteLine(message.Broadcast ? $"[BROADCAST] From {message.From}: {text}" : $"[NEW MESSAGE] From {message.From}: {text}");
+                    console.WriteLine(ChatText.Message(message));
                     return ValueTask.CompletedTask;
                 };
-                client.NoticeHandler = notice => console.WriteLine($"[SERVER] {notice.Message}");
+                client.NoticeHandler = notice => console.WriteLine(ChatText.Notice(notice));
                 int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
                 if (loginCode != ExitCodes.Success)
                 {
@@ -148,16 +156,17 @@ internal static class ChatCommand
         {
             try
             {
-                string? token = _home.ReadToken(host, port, user);
+                string server = client.ServerIdentity.Fingerprint;
+                string? token = _home.ReadToken(server, user);
                 if (token is not null)
                 {
                     LoginResult byToken = await client.LoginAsync(user, null, token, cancellationToken);
                     if (byToken.Success)
                     {
-                        console.WriteLine($"[CLIENT] Authenticated as {byToken.User} (device token)");
+                        console.WriteLine(ChatText.Authenticated(byToken, byToken: true));
                         return ExitCodes.Success;
                     }
-                    _home.DeleteToken(host, port, user);
+                    _home.DeleteToken(server, user);
                 }
                 password ??= console.Ask("Password: ", secret: true);
                 if (string.IsNullOrEmpty(password))
@@ -168,24 +177,24 @@ internal static class ChatCommand
                 LoginResult result = await client.LoginAsync(user, password, null, cancellationToken);
                 if (!result.Success)
                 {
-                    console.WriteError($"[ERROR] Login failed: {result.Error}");
+                    console.WriteError(ChatText.Error("Login failed", result.Error));
                     return ExitCodes.AuthenticationFailed;
                 }
                 if (result.DeviceToken is not null)
                 {
-                    _home.WriteToken(host, port, user, result.DeviceToken);
+                    _home.WriteToken(server, user, result.DeviceToken);
                 }
-                console.WriteLine($"[CLIENT] Authenticated as {result.User}{(result.Registered ? " (new account registered)" : "")}");
+                console.WriteLine(ChatText.Authenticated(result, byToken: false));
                 return ExitCodes.Success;
             }
             catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
-                console.WriteError($"[ERROR] Connection lost during login: {e.Message}");
+                console.WriteError(ChatText.Error("Connection lost during login", e.Message));
                 return ExitCodes.ConnectionFailed;
             }
             catch (ChatException e)
             {
-                console.WriteError($"[ERROR] Login failed: {e.Message}");
+                console.WriteError(ChatText.Error("Login failed", e.Message));
                 return ExitCodes.AuthenticationFailed;
             }
         }
@@ -232,7 +241,11 @@ internal static class ChatCommand
                 }
                 catch (ChatException e)
                 {
-                    console.WriteError($"[ERROR] {Capitalise(e.Message)}");
+                    console.WriteError(ChatText.Error(e.Message));
+                }
+                catch (MessageTooLargeException e)
+                {
+                    console.WriteError(ChatText.TooLarge(e));
                 }
                 catch (Exception e) when (e is ChatConnectionException or OperationCanceledException or ParleyProtocolException or IOException)
                 {
@@ -241,7 +254,7 @@ internal static class ChatCommand
             }
             int code = await connectionEnded;
             string reason = client.Completion.Exception?.InnerException?.Message ?? "the server closed the connection";
-            console.WriteError($"[ERROR] Disconnected: {reason}");
+            console.WriteError(ChatText.Error("Disconnected", reason));
             return code == ExitCodes.Success ? ExitCodes.ConnectionFailed : code;
         }
 
@@ -257,12 +270,10 @@ internal static class ChatCommand
                         return;
                     }
                     SendResult sent = await client.SendTextAsync(args[0], args[1], cancellationToken);
-                    console.WriteLine(sent.Status == DeliveryStatus.Delivered
-                        ? $"[STATUS] Message delivered to {sent.To}"
-                        : $"[STATUS] {sent.To} is offline; message queued for delivery");
+                    console.WriteLine(ChatText.SendStatus(sent));
                     break;
                 case "list":
-                    console.WriteLine($"[ONLINE USERS] {string.Join(", ", await client.ListAsync(cancellationToken))}");
+                    console.WriteLine(ChatText.OnlineUsers(await client.ListAsync(cancellationToken)));
                     break;
                 case "broadcast":
                     if (rest.Length == 0)
@@ -293,8 +304,5 @@ internal static class ChatCommand
 
         private static string Default(string? answer, string fallback) => string.IsNullOrWhiteSpace(answer) ? fallback : answer.Trim();
 
-        private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
-
-        // Messages come from other people: never let them move the cursor or change the terminal.
     }
 }

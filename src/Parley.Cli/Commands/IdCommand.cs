@@ -13,9 +13,9 @@ internal static class IdCommand
         Command command = new("id", "Show your identity key's fingerprint (created on first use in ~/.parley)");
         command.SetAction(result =>
         {
-            ParleyHome home = ParleyHome.Default();
             try
             {
+                ParleyHome home = ParleyHome.Default();
                 using SigningKey key = LoadOrCreate(home, out bool created);
                 if (created)
                 {
@@ -24,7 +24,7 @@ internal static class IdCommand
                 Console.WriteLine($"Your identity: {key.Algorithm.Name} {Fingerprint.Of(key.Algorithm, key.PublicKey)}");
                 return ExitCodes.Success;
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or ParleyHomeException)
             {
                 Console.Error.WriteLine($"parley id: {e.Message}");
                 return ExitCodes.Failure;

@@ -29,7 +29,16 @@ internal static class PeerCommand
     private static async Task<int> RunAsync(int? listenPort, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
     {
         ChatConsole console = new();
-        ParleyHome home = ParleyHome.Default();
+        ParleyHome home;
+        try
+        {
+            home = ParleyHome.Default();
+        }
+        catch (ParleyHomeException e)
+        {
+            console.WriteError($"[!] {e.Message}");
+            return ExitCodes.Usage;
+        }
         if (listenPort is null && connect is null)
         {
             string? listenAnswer = console.Ask("Enter port to listen on: ");

@@ -4,7 +4,8 @@ using Parley.Server.Storage;
 
 namespace Parley.Server.Accounts;
 
-public sealed record LoginOutcome(bool Success, string User, string? NewDeviceToken, bool Registered, string? Error, TimeSpan RetryAfter);
+/// <summary><paramref name="AccountId"/> (on success) is the account's random id, which changes when the name is registered anew.</summary>
+public sealed record LoginOutcome(bool Success, string User, string? NewDeviceToken, bool Registered, string? Error, TimeSpan RetryAfter, string? AccountId = null);
 
 /// <summary>
 /// Logins: first use of a name registers it with the password; later logins must match. A
@@ -47,14 +48,19 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         if (account is null)
         {
             PasswordVerifier verifier = await hasher.HashAsync(password, cancellationToken).ConfigureAwait(false);
-            registered = await store.TryCreateAccountAsync(new Account(user, verifier, time.GetUtcNow().ToUnixTimeMilliseconds()), cancellationToken).ConfigureAwait(false);
-            if (!registered)
+            Account created = new(user, verifier, time.GetUtcNow().ToUnixTimeMilliseconds(), AccountIdColumn.NewId());
+            registered = await store.TryCreateAccountAsync(created, cancellationToken).ConfigureAwait(false);
+            if (registered)
+            {
+                account = created;
+            }
+            else
             {
                 // Someone registered the name between our lookup and insert: check against theirs.
                 account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
             }
         }
-        if (!registered && (account is null || !await hasher.VerifyAsync(password, account.Password, cancellationToken).ConfigureAwait(false)))
+        if (account is null || (!registered && !await hasher.VerifyAsync(password, account.Password, cancellationToken).ConfigureAwait(false)))
         {
             throttle.RecordFailure(user, address);
             return new LoginOutcome(false, user, null, false, InvalidCredentials, TimeSpan.Zero);
@@ -62,7 +68,7 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         throttle.RecordSuccess(user, address);
         string token = NewToken(out byte[] tokenHash);
         await store.AddDeviceTokenAsync(tokenHash, user, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(true, user, token, registered, null, TimeSpan.Zero);
+        return new LoginOutcome(true, user, token, registered, null, TimeSpan.Zero, account.AccountId);
     }
 
     private async Task<LoginOutcome> TokenLoginAsync(string user, string token, string address, CancellationToken cancellationToken)
@@ -74,8 +80,9 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
             throttle.RecordFailure(user, address);
             return new LoginOutcome(false, user, null, false, InvalidToken, TimeSpan.Zero);
         }
+        Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
         throttle.RecordSuccess(user, address);
-        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero);
+        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, account?.AccountId);
     }
 
     private static string NewToken(out byte[] hash)

@@ -357,7 +357,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 }
                 LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength);
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);

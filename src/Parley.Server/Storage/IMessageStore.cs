@@ -3,7 +3,11 @@ namespace Parley.Server.Storage;
 /// <summary>An account's stored password verifier: algorithm and parameters travel with the hash so they can be raised later.</summary>
 public sealed record PasswordVerifier(string Algorithm, int Iterations, byte[] Salt, byte[] Hash);
 
-public sealed record Account(string Username, PasswordVerifier Password, long CreatedAt);
+/// <summary>
+/// <paramref name="AccountId"/> is random, made at registration: a client keys what it remembers
+/// about the account by it, so a wiped database and a re-registered name read as a new account.
+/// </summary>
+public sealed record Account(string Username, PasswordVerifier Password, long CreatedAt, string AccountId = "");
 
 /// <summary>A message before the store gives it an id.</summary>
 public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast);

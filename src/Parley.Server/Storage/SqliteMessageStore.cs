@@ -74,6 +74,7 @@ public sealed class SqliteMessageStore : IMessageStore
                 throw new InvalidDataException($"{fullPath} has schema version {current}; this server understands version {SchemaVersion}.");
             }
         }
+        await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 
@@ -81,14 +82,14 @@ public sealed class SqliteMessageStore : IMessageStore
     {
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT password_algorithm, password_iterations, password_salt, password_hash, created_at FROM accounts WHERE username = $u";
+        command.CommandText = "SELECT password_algorithm, password_iterations, password_salt, password_hash, created_at, account_id FROM accounts WHERE username = $u";
         command.Parameters.AddWithValue("$u", username);
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
-        return new Account(username, new PasswordVerifier(reader.GetString(0), reader.GetInt32(1), (byte[])reader[2], (byte[])reader[3]), reader.GetInt64(4));
+        return new Account(username, new PasswordVerifier(reader.GetString(0), reader.GetInt32(1), (byte[])reader[2], (byte[])reader[3]), reader.GetInt64(4), reader.IsDBNull(5) ? "" : reader.GetString(5));
     }
 
     public async Task<bool> AccountExistsAsync(string username, CancellationToken cancellationToken)
@@ -102,13 +103,14 @@ public sealed class SqliteMessageStore : IMessageStore
 
     public async Task<bool> TryCreateAccountAsync(Account account, CancellationToken cancellationToken)
     {
+        ArgumentException.ThrowIfNullOrEmpty(account.AccountId);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using SqliteCommand command = _writer.CreateCommand();
             command.CommandText = """
-                INSERT INTO accounts (username, password_algorithm, password_iterations, password_salt, password_hash, created_at)
-                VALUES ($u, $a, $i, $s, $h, $c) ON CONFLICT (username) DO NOTHING
+                INSERT INTO accounts (username, password_algorithm, password_iterations, password_salt, password_hash, created_at, account_id)
+                VALUES ($u, $a, $i, $s, $h, $c, $id) ON CONFLICT (username) DO NOTHING
                 """;
             command.Parameters.AddWithValue("$u", account.Username);
             command.Parameters.AddWithValue("$a", account.Password.Algorithm);
@@ -116,6 +118,7 @@ public sealed class SqliteMessageStore : IMessageStore
             command.Parameters.AddWithValue("$s", account.Password.Salt);
             command.Parameters.AddWithValue("$h", account.Password.Hash);
             command.Parameters.AddWithValue("$c", account.CreatedAt);
+            command.Parameters.AddWithValue("$id", account.AccountId);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
         finally

@@ -203,6 +203,7 @@ public class MessengerTests
         ChatException unknown = await Assert.ThrowsAsync<ChatException>(() => bob.SendTextAsync("nobody", "hi").WithTimeout());
         Assert.Equal(ErrorCodes.UnknownRecipient, unknown.Code);
         Assert.Contains("no user 'nobody'", unknown.Message);
+        bob.MaxBodyLength = int.MaxValue; // a client that ignores the advertised limit: the server still refuses
         ChatException large = await Assert.ThrowsAsync<ChatException>(() => bob.SendTextAsync("bob", new string('x', 1001)).WithTimeout());
         Assert.Equal(ErrorCodes.MessageTooLarge, large.Code);
         Assert.Contains("limit is 1000 bytes", large.Message);

@@ -1,0 +1,47 @@
+// What `parley chat` prints for things the server sent. A server (or whoever holds its key) chooses
+// every one of these strings, so each goes through the one sanitiser before it reaches the terminal.
+using System.Text;
+using Parley.Messaging;
+using Parley.Protocol.Text;
+
+namespace Parley.Cli.Terminal;
+
+public static class ChatText
+{
+    public static string Message(ChatMessage message)
+    {
+        // The body is what the user came for: never shortened, only cleaned.
+        string text = UntrustedText.Sanitize(maxLength: int.MaxValue, value: message.ContentType.StartsWith("text/", StringComparison.Ordinal)
+            ? Encoding.UTF8.GetString(message.Body)
+            : $"({message.Body.Length} bytes of {message.ContentType})");
+        string from = UntrustedText.Sanitize(message.From);
+        return message.Broadcast ? $"[BROADCAST] From {from}: {text}" : $"[NEW MESSAGE] From {from}: {text}";
+    }
+
+    public static string Notice(ErrorMessage notice) => $"[SERVER] {UntrustedText.Sanitize(notice.Message)}";
+
+    public static string OnlineUsers(IEnumerable<string> users) =>
+        $"[ONLINE USERS] {string.Join(", ", users.Select(user => UntrustedText.Sanitize(user)))}";
+
+    public static string SendStatus(SendResult sent)
+    {
+        string to = UntrustedText.Sanitize(sent.To);
+        return sent.Status == DeliveryStatus.Delivered
+            ? $"[STATUS] Message delivered to {to}"
+            : $"[STATUS] {to} is offline; message queued for delivery";
+    }
+
+    public static string Authenticated(LoginResult result, bool byToken) =>
+        $"[CLIENT] Authenticated as {UntrustedText.Sanitize(result.User)}{(byToken ? " (device token)" : result.Registered ? " (new account registered)" : "")}";
+
+    /// <summary>An error whose text came from the server or the connection: "[ERROR] " and the cleaned text, capitalised.</summary>
+    public static string Error(string? untrusted) => $"[ERROR] {Capitalise(UntrustedText.Sanitize(untrusted))}";
+
+    /// <summary>An error with a fixed lead-in of ours and a detail from outside, e.g. "Login failed: …".</summary>
+    public static string Error(string lead, string? untrusted) => $"[ERROR] {lead}: {UntrustedText.Sanitize(untrusted)}";
+
+    public static string TooLarge(Parley.Client.MessageTooLargeException e) =>
+        $"[ERROR] Not sent: the message is {e.Length} bytes; the server accepts at most {e.Limit} bytes.";
+
+    private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+}
