@@ -29,6 +29,9 @@ public sealed class ChatClient : IAsyncDisposable
     public PeerIdentity ServerIdentity => _channel.ServerIdentity!;
     public string? User { get; private set; }
 
+    /// <summary>The id of the device token this connection logged in with (or was just given), as <see cref="ListDevicesAsync"/> shows it.</summary>
+    public string? DeviceId { get; private set; }
+
     /// <summary>Ids at or below this were handled before (possibly in an earlier run); they are acknowledged again, not shown.</summary>
     public long LastSeenId { get; set; }
 
@@ -86,6 +89,7 @@ public sealed class ChatClient : IAsyncDisposable
                     if (result.Success)
                     {
                         User = result.User;
+                        DeviceId = result.DeviceId;
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);
                     }
@@ -116,6 +120,20 @@ public sealed class ChatClient : IAsyncDisposable
     {
         long reference = Interlocked.Increment(ref _nextRef);
         return ((UserList)await RequestAsync(reference, new ListRequest(reference), cancellationToken).ConfigureAwait(false)).Users;
+    }
+
+    /// <summary>This account's devices (live device tokens), most recently used first.</summary>
+    public async Task<DeviceInfo[]> ListDevicesAsync(CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return ((DeviceList)await RequestAsync(reference, new DevicesRequest(reference), cancellationToken).ConfigureAwait(false)).Devices;
+    }
+
+    /// <summary>Revokes one of this account's devices; revoking this connection's own device also ends the connection.</summary>
+    public async Task RevokeDeviceAsync(string deviceId, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        await RequestAsync(reference, new RevokeDeviceRequest(reference, deviceId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ServerMessage> RequestAsync(long reference, ClientMessage request, CancellationToken cancellationToken)
@@ -191,6 +209,12 @@ public sealed class ChatClient : IAsyncDisposable
                 Complete(r.Ref, r);
                 break;
             case UserList r:
+                Complete(r.Ref, r);
+                break;
+            case DeviceList r:
+                Complete(r.Ref, r);
+                break;
+            case DeviceRevoked r:
                 Complete(r.Ref, r);
                 break;
             case ErrorMessage { Ref: not 0 } error:

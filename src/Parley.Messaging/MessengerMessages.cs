@@ -15,6 +15,8 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(ListRequest), "list")]
 [JsonDerivedType(typeof(PingMessage), "ping")]
 [JsonDerivedType(typeof(PongMessage), "pong")]
+[JsonDerivedType(typeof(DevicesRequest), "devices")]
+[JsonDerivedType(typeof(RevokeDeviceRequest), "revoke_device")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -55,13 +57,16 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(ErrorMessage), "error")]
 [JsonDerivedType(typeof(ServerPing), "ping")]
 [JsonDerivedType(typeof(ServerPong), "pong")]
+[JsonDerivedType(typeof(DeviceList), "device_list")]
+[JsonDerivedType(typeof(DeviceRevoked), "device_revoked")]
 public abstract record ServerMessage;
 
 /// <summary>
 /// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
-/// token for reconnects; <paramref name="Registered"/> says the name was new.
+/// token for reconnects; <paramref name="Registered"/> says the name was new; <paramref name="DeviceId"/>
+/// names the device token this connection logged in with or was given (as in <see cref="DeviceList"/>).
 /// </summary>
-public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds) : ServerMessage
+public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds, string? DeviceId = null) : ServerMessage
 {
     public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
 }
@@ -106,4 +111,6 @@ public static class ErrorCodes
     public const string TooManyConnections = "too_many_connections";
     public const string LoginTimeout = "login_timeout";
     public const string Internal = "internal_error";
+    public const string UnknownDevice = "unknown_device";
+    public const string DeviceRevoked = "device_revoked";
 }

@@ -76,7 +76,10 @@ public sealed class ParleyServer : IAsyncDisposable
         SigningKey identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
         IMessageStore store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
         Presence presence = new();
-        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time);
+        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time)
+        {
+            Tokens = new DeviceTokens(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount),
+        };
         ServerContext context = new(options, store, presence, accounts, logger);
         context.Writer = new StoreWriter(store, message =>
         {
@@ -202,7 +205,7 @@ public sealed class ParleyServer : IAsyncDisposable
             string user = login.User;
             // Online before the client hears it is logged in, so a `list` or a message sent right
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
-            ClientConnection connection = new(channel, user, address, _context);
+            ClientConnection connection = new(channel, user, address, _context) { DeviceId = login.DeviceId };
             ClientConnection? previous = _context.Presence.Register(user, connection);
             previous?.Close(ErrorCodes.LoggedInElsewhere, "you logged in from another connection");
             try
@@ -261,7 +264,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 }
                 LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.DeviceId);
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);

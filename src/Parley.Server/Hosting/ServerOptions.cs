@@ -42,6 +42,12 @@ public sealed record ServerOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>A device token unused this long stops working (the client then asks for the password).</summary>
+    public TimeSpan DeviceTokenExpiry { get; init; } = DeviceTokens.DefaultExpireAfterUnused;
+
+    /// <summary>Device tokens one account may hold; a new one evicts the least recently used beyond this.</summary>
+    public int MaxDevicesPerAccount { get; init; } = DeviceTokens.DefaultMaxPerAccount;
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }
