@@ -171,11 +171,11 @@ public sealed class PeerNode : IAsyncDisposable
         }
         catch (PeerBusyException e)
         {
+            Notice?.Invoke($"Refused a connection {(dialed ? "to" : "from")} {where}: {e.Message}");
             if (channel is not null)
             {
                 await TrySendAsync(channel, new PeerBye(e.Message)).ConfigureAwait(false);
             }
-            Notice?.Invoke($"Refused a connection {(dialed ? "to" : "from")} {where}: {e.Message}");
         }
         catch (PeerKeyMismatchException e)
         {

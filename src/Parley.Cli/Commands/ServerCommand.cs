@@ -21,7 +21,19 @@ internal static class ServerCommand
             Description = "PBKDF2 iterations for new passwords (default 600000; lower only for load tests, never in production)",
             DefaultValueFactory = _ => PasswordHasher.RecommendedIterations,
         };
+        Option<int> tokenDays = new("--device-token-days")
+        {
+            Description = "A device token unused this many days stops working",
+            DefaultValueFactory = _ => (int)DeviceTokens.DefaultExpireAfterUnused.TotalDays,
+        };
+        Option<int> maxDevices = new("--max-devices-per-account")
+        {
+            Description = "Device tokens one account may hold (a new one evicts the least recently used)",
+            DefaultValueFactory = _ => DeviceTokens.DefaultMaxPerAccount,
+        };
         Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress, iterations };
+        command.Options.Add(tokenDays);
+        command.Options.Add(maxDevices);
         command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
         {
             Host = result.GetValue(host)!,
@@ -29,6 +41,8 @@ internal static class ServerCommand
             DataDirectory = result.GetValue(data)!,
             MaxConnectionsPerAddress = result.GetValue(perAddress),
             PasswordIterations = result.GetValue(iterations),
+            DeviceTokenExpiry = TimeSpan.FromDays(result.GetValue(tokenDays)),
+            MaxDevicesPerAccount = result.GetValue(maxDevices),
         }, result.GetValue(logLevel), cancellationToken));
         return command;
     }
@@ -44,6 +58,11 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: WARNING: new passwords are hashed with only {options.PasswordIterations} PBKDF2 iterations " +
                 $"(recommended {PasswordHasher.RecommendedIterations}). Use this for load tests only, never in production.");
+        }
+        if (options.DeviceTokenExpiry <= TimeSpan.Zero || options.MaxDevicesPerAccount < 1)
+        {
+            Console.Error.WriteLine("parley server: --device-token-days and --max-devices-per-account must be at least 1");
+            return ExitCodes.Usage;
         }
         if (options.Port is < 0 or > 65535)
         {
