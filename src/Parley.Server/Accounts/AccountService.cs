@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Parley.Messaging;
 using Parley.Server.Storage;
 
