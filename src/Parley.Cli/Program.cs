@@ -11,6 +11,7 @@ public static class Program
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(PeerCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(IdCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());

@@ -42,6 +42,9 @@ public sealed class ChatClient : IAsyncDisposable
     /// </summary>
     public Action<LoginResult>? LoggedIn { get; set; }
 
+    /// <summary>The id of the device token this connection logged in with (or was just given), as <see cref="ListDevicesAsync"/> shows it.</summary>
+    public string? DeviceId { get; private set; }
+
     /// <summary>
     /// Ids at or below this were handled before (possibly in an earlier run); they are acknowledged
     /// again, not shown. Only meaningful for one server key and account id: set it in <see cref="LoggedIn"/>.
@@ -104,6 +107,7 @@ public sealed class ChatClient : IAsyncDisposable
                         User = result.User;
                         AccountId = result.AccountId;
                         MaxBodyLength = result.MaxBodyLength > 0 ? result.MaxBodyLength : MessengerLimits.DefaultMaxBodyLength;
+                        DeviceId = result.DeviceId;
                         LoggedIn?.Invoke(result);
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);
@@ -149,6 +153,20 @@ public sealed class ChatClient : IAsyncDisposable
     {
         long reference = Interlocked.Increment(ref _nextRef);
         return ((UserList)await RequestAsync(reference, new ListRequest(reference), cancellationToken).ConfigureAwait(false)).Users;
+    }
+
+    /// <summary>This account's devices (live device tokens), most recently used first.</summary>
+    public async Task<DeviceInfo[]> ListDevicesAsync(CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return ((DeviceList)await RequestAsync(reference, new DevicesRequest(reference), cancellationToken).ConfigureAwait(false)).Devices;
+    }
+
+    /// <summary>Revokes one of this account's devices; revoking this connection's own device also ends the connection.</summary>
+    public async Task RevokeDeviceAsync(string deviceId, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        await RequestAsync(reference, new RevokeDeviceRequest(reference, deviceId), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ServerMessage> RequestAsync(long reference, ClientMessage request, CancellationToken cancellationToken)
@@ -227,6 +245,12 @@ public sealed class ChatClient : IAsyncDisposable
                 Complete(r.Ref, r);
                 break;
             case UserList r:
+                Complete(r.Ref, r);
+                break;
+            case DeviceList r:
+                Complete(r.Ref, r);
+                break;
+            case DeviceRevoked r:
                 Complete(r.Ref, r);
                 break;
             case ErrorMessage { Ref: not 0 } error:

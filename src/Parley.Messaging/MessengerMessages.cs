@@ -15,6 +15,8 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(ListRequest), "list")]
 [JsonDerivedType(typeof(PingMessage), "ping")]
 [JsonDerivedType(typeof(PongMessage), "pong")]
+[JsonDerivedType(typeof(DevicesRequest), "devices")]
+[JsonDerivedType(typeof(RevokeDeviceRequest), "revoke_device")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -55,6 +57,8 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(ErrorMessage), "error")]
 [JsonDerivedType(typeof(ServerPing), "ping")]
 [JsonDerivedType(typeof(ServerPong), "pong")]
+[JsonDerivedType(typeof(DeviceList), "device_list")]
+[JsonDerivedType(typeof(DeviceRevoked), "device_revoked")]
 public abstract record ServerMessage;
 
 /// <summary>
@@ -63,10 +67,11 @@ public abstract record ServerMessage;
 /// <paramref name="AccountId"/> (on success) is random per registration, so a client can tell a
 /// re-registered name (say, after the server's database was reset) from the account it knew.
 /// <paramref name="MaxBodyLength"/> is the server's largest message body in bytes (0: not said,
-/// assume <see cref="MessengerLimits.DefaultMaxBodyLength"/>).
+/// assume <see cref="MessengerLimits.DefaultMaxBodyLength"/>). <paramref name="DeviceId"/>
+/// names the device token this connection logged in with or was given (as in <see cref="DeviceList"/>).
 /// </summary>
 public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds,
-    string? AccountId = null, int MaxBodyLength = 0) : ServerMessage
+    string? AccountId = null, int MaxBodyLength = 0, string? DeviceId = null) : ServerMessage
 {
     public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
 }
@@ -111,4 +116,6 @@ public static class ErrorCodes
     public const string TooManyConnections = "too_many_connections";
     public const string LoginTimeout = "login_timeout";
     public const string Internal = "internal_error";
+    public const string UnknownDevice = "unknown_device";
+    public const string DeviceRevoked = "device_revoked";
 }

@@ -6,11 +6,15 @@
 // (bytewise) decides: it selects the first connection that gets this far and marks any later one
 // a duplicate. The other side waits for that word on each connection. One side decides, so both
 // agree, whatever the timing.
+//
+// Once the session exists the node stops listening, and a connection still in flight from anyone
+// but the session's peer is refused before its key can be pinned (known_peers poisoning).
 using System.Net;
 using System.Net.Sockets;
 using Parley.Crypto.Signing;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
 using Parley.Transport.Channels;
 using Parley.Transport.Trust;
 
@@ -21,8 +25,11 @@ public sealed class PeerNode : IAsyncDisposable
     private readonly PeerOptions _options;
     private readonly TaskCompletionSource<PeerSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
+    // Cancelled when the session starts: from then on nothing may be pinned.
+    private readonly CancellationTokenSource _pinning = new();
     private readonly object _decision = new();
     private TcpListener? _listener;
+    private int _listenerStopped;
     private bool _selected;
     private Task _acceptLoop = Task.CompletedTask;
 
@@ -83,7 +90,7 @@ public sealed class PeerNode : IAsyncDisposable
             {
                 _session.TrySetException(error);
             }
-            else
+            else if (!_session.Task.IsCompleted)
             {
                 Notice?.Invoke($"Could not connect to {target.Host}:{target.Port}: {reason}. Waiting for incoming connections.");
             }
@@ -130,13 +137,24 @@ public sealed class PeerNode : IAsyncDisposable
             {
                 throw new PeerRefusedException("that is your own identity: refusing to chat with yourself");
             }
+            ThrowIfBusyWithAnother(peer);
             await channel.SendAsync(PeerCodec.Encode(new PeerHello(_options.Name)), _stop.Token).ConfigureAwait(false);
             PeerHello hello = await ReadAsync<PeerHello>(channel).ConfigureAwait(false);
             if (!Messaging.Usernames.TryNormalize(hello.Name, out string name, out _))
             {
                 throw new PeerRefusedException("the peer sent an invalid name");
             }
-            TrustDecision trust = await _options.Trust.CheckAsync(name, peer, _stop.Token).ConfigureAwait(false);
+            ThrowIfBusyWithAnother(peer);
+            TrustDecision trust;
+            try
+            {
+                using CancellationTokenSource mayPin = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _pinning.Token);
+                trust = await _options.Trust.CheckAsync(name, peer, mayPin.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_pinning.IsCancellationRequested && !_stop.IsCancellationRequested)
+            {
+                throw new PeerBusyException();
+            }
             if (!trust.Trusted)
             {
                 await TrySendAsync(channel, new PeerBye("you are not trusted: " + trust.Reason)).ConfigureAwait(false);
@@ -148,7 +166,15 @@ public sealed class PeerNode : IAsyncDisposable
             kept = order < 0 ? await DecideAsync(channel).ConfigureAwait(false) : await AwaitDecisionAsync(channel).ConfigureAwait(false);
             if (kept)
             {
-                _session.TrySetResult(new PeerSession(channel, name, peer));
+                StartSession(new PeerSession(channel, name, peer));
+            }
+        }
+        catch (PeerBusyException e)
+        {
+            Notice?.Invoke($"Refused a connection {(dialed ? "to" : "from")} {where}: {e.Message}");
+            if (channel is not null)
+            {
+                await TrySendAsync(channel, new PeerBye(e.Message)).ConfigureAwait(false);
             }
         }
         catch (PeerKeyMismatchException e)
@@ -187,6 +213,34 @@ public sealed class PeerNode : IAsyncDisposable
         }
     }
 
+    /// <summary>The one session: no more listening, and no more pinning.</summary>
+    private void StartSession(PeerSession session)
+    {
+        if (!_session.TrySetResult(session))
+        {
+            return;
+        }
+        _pinning.Cancel();
+        StopListening();
+    }
+
+    private void StopListening()
+    {
+        if (Interlocked.Exchange(ref _listenerStopped, 1) == 0)
+        {
+            _listener?.Stop();
+        }
+    }
+
+    /// <summary>During a session, only a duplicate connection from the session's own peer may go on (to hear "duplicate").</summary>
+    private void ThrowIfBusyWithAnother(PeerIdentity peer)
+    {
+        if (_session.Task.IsCompletedSuccessfully && !_session.Task.Result.PeerIdentity.PublicKey.AsSpan().SequenceEqual(peer.PublicKey))
+        {
+            throw new PeerBusyException();
+        }
+    }
+
     /// <summary>The deciding side: the first connection to get here is the session.</summary>
     private async Task<bool> DecideAsync(SecureChannel channel)
     {
@@ -208,7 +262,7 @@ public sealed class PeerNode : IAsyncDisposable
         {
             PeerSelect => true,
             PeerDuplicate => false,
-            PeerBye bye => throw new PeerRefusedException($"the peer refused the session: {bye.Reason ?? "no reason given"}"),
+            PeerBye bye => throw RefusedBy(bye),
             _ => throw new PeerProtocolException($"expected the session choice, got {word.GetType().Name}"),
         };
     }
@@ -223,10 +277,14 @@ public sealed class PeerNode : IAsyncDisposable
         return message switch
         {
             T expected => expected,
-            PeerBye bye => throw new PeerRefusedException($"the peer refused the session: {bye.Reason ?? "no reason given"}"),
+            PeerBye bye => throw RefusedBy(bye),
             _ => throw new PeerProtocolException($"expected {typeof(T).Name}, got {message.GetType().Name}"),
         };
     }
+
+    /// <summary>The reason is the peer's own text, and the peer may not be trusted yet.</summary>
+    private static PeerRefusedException RefusedBy(PeerBye bye) =>
+        new($"the peer refused the session: {(bye.Reason is null ? "no reason given" : UntrustedText.Sanitize(bye.Reason))}");
 
     private static async Task TrySendAsync(SecureChannel channel, PeerMessage message)
     {
@@ -260,7 +318,7 @@ public sealed class PeerNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        _listener?.Stop();
+        StopListening();
         await _acceptLoop.ConfigureAwait(false);
     }
 
@@ -277,3 +335,6 @@ public sealed class PeerConnectException(string message, Exception? inner = null
 public sealed class PeerProtocolException(string message, Exception? inner = null) : Exception(message, inner);
 
 public sealed class PeerRefusedException(string message) : Exception(message);
+
+/// <summary>A connection from someone else while a session runs (or starts): refused before anything is pinned.</summary>
+internal sealed class PeerBusyException() : Exception("already in a session with another peer");

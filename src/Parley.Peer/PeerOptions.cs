@@ -11,7 +11,10 @@ public sealed record PeerOptions(SigningKey Identity, string Name, PeerTrust Tru
     /// <summary>Where to dial, or null not to dial.</summary>
     public DnsEndPoint? Connect { get; init; }
 
-    public IPAddress ListenAddress { get; init; } = IPAddress.Any;
+    /// <summary>Where to listen: this machine only unless told otherwise, so a peer session is never exposed to the network silently.</summary>
+    public IPAddress ListenAddress { get; init; } = DefaultListenAddress;
+
+    public static IPAddress DefaultListenAddress => IPAddress.Loopback;
 
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -33,6 +33,8 @@ public sealed class PeerTrust(KnownPeersFile file)
         {
             return TrustDecision.Refuse($"{name}'s key {identity.Fingerprint} is not known; compare it with {name} and pass --trust-new or --fingerprint {identity.Fingerprint}");
         }
+        // The node cancels this once a session exists: a late "yes" must not pin anyone.
+        cancellationToken.ThrowIfCancellationRequested();
         File.Add(name, identity);
         return TrustDecision.Accept("pinned");
     }

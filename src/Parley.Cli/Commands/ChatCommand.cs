@@ -20,6 +20,8 @@ internal static class ChatCommand
           send <username> <message>  - Send a message
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
+          devices                    - List your devices (logged-in clients)
+          revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help
           quit | exit                - Disconnect and exit
         ================================
@@ -27,27 +29,21 @@ internal static class ChatCommand
 
     internal static Command Create()
     {
-        Option<string?> user = new("--user", "-u") { Description = "Your username (prompted for when missing)" };
-        Option<string?> host = new("--host") { Description = "Server host (prompted for when missing; default localhost)" };
-        Option<int?> port = new("--port", "-p") { Description = "Server port (prompted for when missing; default 5555)" };
-        Option<string?> passwordFile = new("--password-file") { Description = "Read the password from this file (or set PARLEY_PASSWORD)" };
-        Option<string?> knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
-        Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };
-        Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the server only if its key has this fingerprint (SHA256:...)" };
-        Command command = new("chat", "Connect to a Parley server and chat") { user, host, port, passwordFile, knownHosts, trustNew, fingerprint };
-        command.SetAction((result, cancellationToken) => new Session(new ChatConsole()).RunAsync(new Settings(
-            result.GetValue(user), result.GetValue(host), result.GetValue(port), result.GetValue(passwordFile),
-            result.GetValue(knownHosts), result.GetValue(trustNew), result.GetValue(fingerprint)), cancellationToken));
+        ChatConnectOptions connect = new();
+        Command command = new("chat", "Connect to a Parley server and chat");
+        connect.AddTo(command);
+        command.SetAction((result, cancellationToken) => new Session(new ChatConsole()).RunAsync(connect.Read(result), cancellationToken));
         return command;
     }
 
-    private sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint);
+    internal sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint);
 
-    private sealed class Session(ChatConsole console)
+    internal sealed class Session(ChatConsole console)
     {
         private ParleyHome _home = null!;
 
-        public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken)
+        /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
+        public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
         {
             try
             {
@@ -142,10 +138,19 @@ internal static class ChatCommand
                     return ValueTask.CompletedTask;
                 };
                 client.NoticeHandler = notice => console.WriteLine(ChatText.Notice(notice));
+                if (afterLogin is not null)
+                {
+                    // Not a chat: take no messages, so none is acknowledged unseen.
+                    client.MessageHandler = null;
+                }
                 int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
                 if (loginCode != ExitCodes.Success)
                 {
                     return loginCode;
+                }
+                if (afterLogin is not null)
+                {
+                    return await afterLogin(client, cancellationToken);
                 }
                 console.WriteLine(Banner);
                 return await CommandLoopAsync(client, cancellationToken);
@@ -283,6 +288,12 @@ internal static class ChatCommand
                     }
                     int count = await client.BroadcastTextAsync(rest, cancellationToken);
                     console.WriteLine($"[STATUS] Broadcast sent to {count} user{(count == 1 ? "" : "s")}");
+                    break;
+                case "devices":
+                    await DevicesCommand.ListAsync(console, client, cancellationToken);
+                    break;
+                case "revoke":
+                    await DevicesCommand.RevokeAsync(console, client, rest.Trim(), cancellationToken);
                     break;
                 case "help":
                     console.WriteLine(Banner);

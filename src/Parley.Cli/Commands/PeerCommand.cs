@@ -16,17 +16,21 @@ internal static class PeerCommand
     internal static Command Create()
     {
         Option<int?> listen = new("--listen", "-l") { Description = "Port to listen on (0 for any free port)" };
+        Option<string?> listenHost = new("--listen-host")
+        {
+            Description = $"Address to listen on (default {PeerOptions.DefaultListenAddress}: this machine only; 0.0.0.0 or :: to accept peers from the network)",
+        };
         Option<string?> connect = new("--connect", "-c") { Description = "Peer to dial, host:port" };
         Option<string?> name = new("--name", "-n") { Description = "The name your peer will see (default: your login name)" };
         Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a peer key seen for the first time" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the peer only if its key has this fingerprint (SHA256:...)" };
-        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, connect, name, trustNew, fingerprint };
-        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(connect), result.GetValue(name),
+        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, listenHost, connect, name, trustNew, fingerprint };
+        command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(listenHost), result.GetValue(connect), result.GetValue(name),
             result.GetValue(trustNew), result.GetValue(fingerprint), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int? listenPort, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
     {
         ChatConsole console = new();
         ParleyHome home;
@@ -72,6 +76,12 @@ internal static class PeerCommand
             console.WriteError($"[!] '{connect}' is not host:port.");
             return ExitCodes.Usage;
         }
+        IPAddress listenAddress = PeerOptions.DefaultListenAddress;
+        if (listenHost is not null && !TryParseListenHost(listenHost, out listenAddress))
+        {
+            console.WriteError($"[!] --listen-host '{UntrustedText.Sanitize(listenHost)}' is not an IP address (for example 127.0.0.1, 0.0.0.0, ::1 or ::).");
+            return ExitCodes.Usage;
+        }
         if (listenPort is null && target is null)
         {
             console.WriteError("[!] Nothing to do: give a port to listen on, a peer to connect to, or both.");
@@ -91,9 +101,9 @@ internal static class PeerCommand
             Prompt = console.Interactive ? (peer, id, _) => AskToTrust(console, peer, id) : null,
         };
         console.WriteLine($"[*] {(created ? "Created your" : "Your")} identity: {identity.Algorithm.Name} {Fingerprint.Of(identity.Algorithm, identity.PublicKey)} (name: {name})");
-        await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target })
+        await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target, ListenAddress = listenAddress })
         {
-            Notice = text => console.WriteLine("[*] " + text),
+            Notice = text => console.WriteLine("[*] " + UntrustedText.Sanitize(text)),
         };
         try
         {
@@ -101,12 +111,12 @@ internal static class PeerCommand
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            console.WriteError($"[!] Cannot listen on port {listenPort}: {e.Message}");
+            console.WriteError($"[!] Cannot listen on {listenAddress} port {listenPort}: {e.Message}");
             return ExitCodes.Failure;
         }
         if (node.ListeningPort is int port)
         {
-            console.WriteLine($"[*] Listening on port {port}");
+            console.WriteLine($"[*] Listening on port {port} at {listenAddress} ({DescribeReach(listenAddress)})");
         }
         if (target is not null)
         {
@@ -128,7 +138,7 @@ internal static class PeerCommand
         }
         catch (PeerConnectException e)
         {
-            console.WriteError($"[!] {Capitalise(e.Message)}");
+            console.WriteError($"[!] {Capitalise(UntrustedText.Sanitize(e.Message))}");
             return ExitCodes.ConnectionFailed;
         }
         catch (PeerKeyMismatchException e)
@@ -138,17 +148,17 @@ internal static class PeerCommand
         }
         catch (PeerRefusedException e)
         {
-            console.WriteError($"[!] Session refused: {e.Message}");
+            console.WriteError($"[!] Session refused: {UntrustedText.Sanitize(e.Message)}");
             return ExitCodes.HostKeyMismatch;
         }
         catch (PeerProtocolException e)
         {
-            console.WriteError($"[!] {Capitalise(e.Message)}");
+            console.WriteError($"[!] {Capitalise(UntrustedText.Sanitize(e.Message))}");
             return ExitCodes.ProtocolError;
         }
         await using (session)
         {
-            console.WriteLine($"[*] Secure session with {session.PeerName} ({session.PeerIdentity.Algorithm.Name} {session.PeerIdentity.Fingerprint}), {session.Group}, {session.Suite}");
+            console.WriteLine($"[*] Secure session with {UntrustedText.Sanitize(session.PeerName)} ({session.PeerIdentity.Algorithm.Name} {session.PeerIdentity.Fingerprint}), {session.Group}, {session.Suite}");
             console.WriteLine("[*] Type a message and press Enter to send; 'exit' to leave.");
             return await ChatAsync(console, session, cancellationToken);
         }
@@ -157,6 +167,7 @@ internal static class PeerCommand
     private static async Task<int> ChatAsync(ChatConsole console, PeerSession session, CancellationToken cancellationToken)
     {
         using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        string peerName = UntrustedText.Sanitize(session.PeerName);
         Task<int> receiving = Task.Run(async () =>
         {
             while (true)
@@ -165,14 +176,14 @@ internal static class PeerCommand
                 switch (incoming)
                 {
                     case PeerTextReceived text:
-                        console.WriteLine($"[{session.PeerName}]: {UntrustedText.Sanitize(text.Text, maxLength: int.MaxValue)}");
+                        console.WriteLine($"[{peerName}]: {UntrustedText.Sanitize(text.Text, maxLength: int.MaxValue)}");
                         break;
                     case PeerLeft left:
-                        console.WriteLine(left.Reason is null ? $"[*] {session.PeerName} left the chat." : $"[*] {session.PeerName} ended the session: {UntrustedText.Sanitize(left.Reason)}");
+                        console.WriteLine(left.Reason is null ? $"[*] {peerName} left the chat." : $"[*] {peerName} ended the session: {UntrustedText.Sanitize(left.Reason)}");
                         done.Cancel();
                         return ExitCodes.Success;
                     case PeerLost lost:
-                        console.WriteError($"[!] Connection to {session.PeerName} lost: {lost.Error.Message}");
+                        console.WriteError($"[!] Connection to {peerName} lost: {UntrustedText.Sanitize(lost.Error.Message)}");
                         done.Cancel();
                         return ExitCodes.ConnectionFailed;
                 }
@@ -210,8 +221,9 @@ internal static class PeerCommand
         }
     }
 
-    private static ValueTask<bool> AskToTrust(ChatConsole console, string name, PeerIdentity identity)
+    private static ValueTask<bool> AskToTrust(ChatConsole console, string peerName, PeerIdentity identity)
     {
+        string name = UntrustedText.Sanitize(peerName);
         console.WriteLine($"[*] New peer '{name}' with key {identity.Algorithm.Name} {identity.Fingerprint}.");
         console.WriteLine($"[*] Compare this fingerprint with {name} out of band (they see it with 'parley id').");
         string? answer = console.Ask($"Trust {name} and remember this key (yes/no)? ");
@@ -229,6 +241,23 @@ internal static class PeerCommand
         endPoint = new DnsEndPoint(text[..colon].Trim('[', ']'), port);
         return true;
     }
+
+    private static bool TryParseListenHost(string text, out IPAddress address)
+    {
+        if (string.Equals(text, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            address = IPAddress.Loopback;
+            return true;
+        }
+        return IPAddress.TryParse(text.Trim('[', ']'), out address!);
+    }
+
+    private static string DescribeReach(IPAddress address) =>
+        IPAddress.IsLoopback(address)
+            ? "only this machine can connect; use --listen-host 0.0.0.0 to accept peers from the network"
+            : address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)
+                ? "reachable from every network this machine is on"
+                : "reachable at that address";
 
     private static string DefaultName() =>
         Usernames.TryNormalize(Environment.UserName, out string name, out _) ? name : "anonymous";

@@ -56,9 +56,20 @@ internal static class ServerCommand
             Description = "Connections that have not logged in yet, from one address",
             DefaultValueFactory = _ => defaults.MaxUnauthenticatedPerSource,
         };
+        Option<int> tokenDays = new("--device-token-days")
+        {
+            Description = "A device token unused this many days stops working",
+            DefaultValueFactory = _ => (int)DeviceTokens.DefaultExpireAfterUnused.TotalDays,
+        };
+        Option<int> maxDevices = new("--max-devices-per-account")
+        {
+            Description = "Device tokens one account may hold (a new one evicts the least recently used)",
+            DefaultValueFactory = _ => DeviceTokens.DefaultMaxPerAccount,
+        };
         Command command = new("server", "Run the Parley messenger server")
         {
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
+            tokenDays, maxDevices,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -75,6 +86,8 @@ internal static class ServerCommand
                 HandshakeBurstPerSource = result.GetValue(handshakeBurst),
                 MaxUnauthenticatedConnections = result.GetValue(maxUnauthenticated),
                 MaxUnauthenticatedPerSource = result.GetValue(maxUnauthenticatedPerAddress),
+                DeviceTokenExpiry = TimeSpan.FromDays(result.GetValue(tokenDays)),
+                MaxDevicesPerAccount = result.GetValue(maxDevices),
             }, result.GetValue(logLevel), cancellationToken);
         });
         return command;
@@ -123,6 +136,11 @@ internal static class ServerCommand
         if (options.HandshakesPerSecondPerSource <= 0 || options.HandshakeBurstPerSource < 1 || options.MaxUnauthenticatedConnections < 1 || options.MaxUnauthenticatedPerSource < 1)
         {
             Console.Error.WriteLine("parley server: the handshake rate, burst and unauthenticated-connection limits must be positive");
+            return ExitCodes.Usage;
+        }
+        if (options.DeviceTokenExpiry <= TimeSpan.Zero || options.MaxDevicesPerAccount < 1)
+        {
+            Console.Error.WriteLine("parley server: --device-token-days and --max-devices-per-account must be at least 1");
             return ExitCodes.Usage;
         }
         if (options.Port is < 0 or > 65535)

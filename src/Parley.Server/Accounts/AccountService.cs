@@ -1,11 +1,12 @@
-using System.Security.Cryptography;
 using Parley.Messaging;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Accounts;
 
-/// <summary><paramref name="AccountId"/> (on success) is the account's random id, which changes when the name is registered anew.</summary>
-public sealed record LoginOutcome(bool Success, string User, string? NewDeviceToken, bool Registered, string? Error, TimeSpan RetryAfter, string? AccountId = null);
+/// <summary><paramref name="AccountId"/> (on success) is the account's random id, which changes when the name is registered anew;
+/// <paramref name="DeviceId"/> names the device token used or issued.</summary>
+public sealed record LoginOutcome(bool Success, string User, string? NewDeviceToken, bool Registered, string? Error, TimeSpan RetryAfter,
+    string? AccountId = null, string? DeviceId = null);
 
 /// <summary>
 /// Logins: first use of a name registers it with the password; later logins must match. A
@@ -17,6 +18,9 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
     public const string InvalidCredentials = "invalid username or password";
     public const string InvalidToken = "invalid or revoked device token";
     public const int MaxPasswordLength = 1024;
+
+    /// <summary>Issues, checks, lists and revokes device tokens (expiry, per-account cap, last use).</summary>
+    public DeviceTokens Tokens { get; init; } = new(store, time, DeviceTokens.DefaultExpireAfterUnused, DeviceTokens.DefaultMaxPerAccount);
 
     public async Task<LoginOutcome> LoginAsync(LoginRequest request, string address, CancellationToken cancellationToken)
     {
@@ -66,48 +70,20 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
             return new LoginOutcome(false, user, null, false, InvalidCredentials, TimeSpan.Zero);
         }
         throttle.RecordSuccess(user, address);
-        string token = NewToken(out byte[] tokenHash);
-        await store.AddDeviceTokenAsync(tokenHash, user, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(true, user, token, registered, null, TimeSpan.Zero, account.AccountId);
+        IssuedDeviceToken issued = await Tokens.IssueAsync(user, cancellationToken).ConfigureAwait(false);
+        return new LoginOutcome(true, user, issued.Token, registered, null, TimeSpan.Zero, account.AccountId, issued.DeviceId);
     }
 
     private async Task<LoginOutcome> TokenLoginAsync(string user, string token, string address, CancellationToken cancellationToken)
     {
-        byte[]? hash = HashToken(token);
-        string? owner = hash is null ? null : await store.FindDeviceTokenAsync(hash, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
-        if (owner != user)
+        StoredDeviceToken? device = await Tokens.ValidateAsync(user, token, cancellationToken).ConfigureAwait(false);
+        if (device is null)
         {
             throttle.RecordFailure(user, address);
             return new LoginOutcome(false, user, null, false, InvalidToken, TimeSpan.Zero);
         }
         Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
         throttle.RecordSuccess(user, address);
-        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, account?.AccountId);
-    }
-
-    private static string NewToken(out byte[] hash)
-    {
-        byte[] token = RandomNumberGenerator.GetBytes(32);
-        hash = SHA256.HashData(token);
-        string text = Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        CryptographicOperations.ZeroMemory(token);
-        return text;
-    }
-
-    private static byte[]? HashToken(string token)
-    {
-        if (token.Length != 43)
-        {
-            return null;
-        }
-        try
-        {
-            byte[] raw = Convert.FromBase64String(token.Replace('-', '+').Replace('_', '/') + "=");
-            return raw.Length == 32 ? SHA256.HashData(raw) : null;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
+        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, account?.AccountId, device.DeviceId);
     }
 }

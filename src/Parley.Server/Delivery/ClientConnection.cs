@@ -10,7 +10,7 @@ using Parley.Transport.Channels;
 
 namespace Parley.Server.Delivery;
 
-public sealed class ClientConnection
+public sealed partial class ClientConnection
 {
     private const int InboxPage = 500;
 
@@ -132,6 +132,12 @@ public sealed class ClientConnection
                 await ReplyAsync(new ServerPong()).ConfigureAwait(false);
                 break;
             case PongMessage:
+                break;
+            case DevicesRequest devices:
+                await ListDevicesAsync(devices, cancellationToken).ConfigureAwait(false);
+                break;
+            case RevokeDeviceRequest revoke:
+                await RevokeDeviceAsync(revoke, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"'{request.GetType().Name}' is not allowed here")).ConfigureAwait(false);

@@ -115,7 +115,10 @@ public sealed class ParleyServer : IAsyncDisposable
     private static ParleyServer StartServing(ServerOptions options, TcpListener listener, SigningKey identity, bool createdIdentity, IMessageStore store, ILogger logger)
     {
         Presence presence = new();
-        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time);
+        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time)
+        {
+            Tokens = new DeviceTokens(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount),
+        };
         ServerContext context = new(options, store, presence, accounts, logger);
         context.Writer = new StoreWriter(store, message =>
         {
@@ -298,7 +301,7 @@ public sealed class ParleyServer : IAsyncDisposable
             string user = login.User;
             // Online before the client hears it is logged in, so a `list` or a message sent right
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
-            ClientConnection connection = new(channel, user, address, _context);
+            ClientConnection connection = new(channel, user, address, _context) { DeviceId = login.DeviceId };
             ClientConnection? previous = _context.Presence.Register(user, connection);
             previous?.Close(ErrorCodes.LoggedInElsewhere, "you logged in from another connection");
             try
@@ -357,7 +360,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 }
                 LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength);
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength, outcome.DeviceId);
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);

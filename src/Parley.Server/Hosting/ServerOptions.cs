@@ -62,6 +62,11 @@ public sealed record ServerOptions
     /// and answered with <c>message_too_large</c>, and one more closes the connection.
     /// </summary>
     public int MaxOversizeRecordsPerConnection { get; init; } = 16;
+    /// <summary>A device token unused this long stops working (the client then asks for the password).</summary>
+    public TimeSpan DeviceTokenExpiry { get; init; } = DeviceTokens.DefaultExpireAfterUnused;
+
+    /// <summary>Device tokens one account may hold; a new one evicts the least recently used beyond this.</summary>
+    public int MaxDevicesPerAccount { get; init; } = DeviceTokens.DefaultMaxPerAccount;
 
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");

@@ -9,6 +9,9 @@ public sealed record PasswordVerifier(string Algorithm, int Iterations, byte[] S
 /// </summary>
 public sealed record Account(string Username, PasswordVerifier Password, long CreatedAt, string AccountId = "");
 
+/// <summary>A device token as stored: never the token, only its hash (not exposed here) and a short random id.</summary>
+public sealed record StoredDeviceToken(string DeviceId, string Username, long CreatedAt, long LastUsedAt);
+
 /// <summary>A message before the store gives it an id.</summary>
 public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast);
 
@@ -30,10 +33,23 @@ public interface IMessageStore : IAsyncDisposable
 
     Task<bool> AccountExistsAsync(string username, CancellationToken cancellationToken);
 
-    Task AddDeviceTokenAsync(byte[] tokenHash, string username, long now, CancellationToken cancellationToken);
+    /// <summary>
+    /// In one transaction: stores a device token (by its SHA-256) under <paramref name="deviceId"/>,
+    /// then drops the account's least recently used tokens beyond <paramref name="maxPerAccount"/>.
+    /// False (nothing stored) when the account already has a device with that id.
+    /// </summary>
+    Task<bool> TryAddDeviceTokenAsync(byte[] tokenHash, string deviceId, string username, long now, int maxPerAccount, CancellationToken cancellationToken);
 
-    /// <summary>The user a device token (by its SHA-256) belongs to, or null.</summary>
-    Task<string?> FindDeviceTokenAsync(byte[] tokenHash, long now, CancellationToken cancellationToken);
+    /// <summary>A device token by its SHA-256, or null.</summary>
+    Task<StoredDeviceToken?> FindDeviceTokenAsync(byte[] tokenHash, CancellationToken cancellationToken);
+
+    Task TouchDeviceTokenAsync(string username, string deviceId, long now, CancellationToken cancellationToken);
+
+    /// <summary>The account's device tokens used at or after <paramref name="usedSince"/>, most recently used first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredDeviceToken>> ListDeviceTokensAsync(string username, long usedSince, int limit, CancellationToken cancellationToken);
+
+    /// <summary>False when the account has no device with that id.</summary>
+    Task<bool> DeleteDeviceTokenAsync(string username, string deviceId, CancellationToken cancellationToken);
 
     /// <summary>In one transaction: append <paramref name="messages"/> (ids assigned in order) and delete acknowledged ones.</summary>
     Task<IReadOnlyList<StoredMessage>> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken);

@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 
 namespace Parley.Server.Storage;
 
-public sealed class SqliteMessageStore : IMessageStore
+public sealed partial class SqliteMessageStore : IMessageStore
 {
     private const int SchemaVersion = 1;
 
@@ -60,6 +60,7 @@ public sealed class SqliteMessageStore : IMessageStore
                 broadcast    INTEGER NOT NULL);
             CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient, id);
             """, cancellationToken).ConfigureAwait(false);
+        await AddDeviceIdsAsync(writer, cancellationToken).ConfigureAwait(false);
         await using (SqliteCommand version = writer.CreateCommand())
         {
             version.CommandText = "SELECT version FROM schema_version";
@@ -125,33 +126,6 @@ public sealed class SqliteMessageStore : IMessageStore
         {
             _writeLock.Release();
         }
-    }
-
-    public async Task AddDeviceTokenAsync(byte[] tokenHash, string username, long now, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using SqliteCommand command = _writer.CreateCommand();
-            command.CommandText = "INSERT INTO device_tokens (token_hash, username, created_at, last_used_at) VALUES ($t, $u, $n, $n)";
-            command.Parameters.AddWithValue("$t", tokenHash);
-            command.Parameters.AddWithValue("$u", username);
-            command.Parameters.AddWithValue("$n", now);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    public async Task<string?> FindDeviceTokenAsync(byte[] tokenHash, long now, CancellationToken cancellationToken)
-    {
-        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT username FROM device_tokens WHERE token_hash = $t";
-        command.Parameters.AddWithValue("$t", tokenHash);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
     public async Task<IReadOnlyList<StoredMessage>> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken)

@@ -70,6 +70,51 @@ public partial class PeerEndToEndTests
         Assert.Contains("Enter IP to connect to (leave blank to skip):", alice.Stdout);
     }
 
+    [Fact]
+    public async Task By_default_a_listening_peer_is_reachable_from_this_machine_only_and_says_so()
+    {
+        using TempDirectory temp = new();
+        await using ParleyProcess alice = Peer(temp, "alice", "--listen", "0");
+        string line = await alice.WaitForLineAsync("[*] Listening on port");
+        Assert.Contains("at 127.0.0.1", line);
+        Assert.Contains("--listen-host", line);
+        int port = int.Parse(PortLine().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        // 127.0.0.2 is this machine too, but not the address listened on: a socket bound to
+        // 0.0.0.0 (the old default) would accept it.
+        using System.Net.Sockets.TcpClient other = new();
+        System.Net.Sockets.SocketException refused = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(
+            () => other.ConnectAsync(System.Net.IPAddress.Parse("127.0.0.2"), port).WithTimeout());
+        Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Listen_host_binds_where_asked()
+    {
+        using TempDirectory temp = new();
+        await using ParleyProcess alice = Peer(temp, "alice", "--listen", "0", "--listen-host", "127.0.0.2");
+        string line = await alice.WaitForLineAsync("[*] Listening on port");
+        Assert.Contains("at 127.0.0.2", line);
+        int port = int.Parse(PortLine().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        using (System.Net.Sockets.TcpClient other = new())
+        {
+            System.Net.Sockets.SocketException refused = await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(
+                () => other.ConnectAsync(System.Net.IPAddress.Loopback, port).WithTimeout());
+            Assert.Equal(System.Net.Sockets.SocketError.ConnectionRefused, refused.SocketErrorCode);
+        }
+        await using ParleyProcess bob = Peer(temp, "bob", "--connect", $"127.0.0.2:{port}");
+        await bob.WaitForLineAsync("[*] Secure session with alice");
+        await alice.WaitForLineAsync("[*] Secure session with bob");
+    }
+
+    [Fact]
+    public async Task A_listen_host_that_is_not_an_address_is_a_usage_error()
+    {
+        using TempDirectory temp = new();
+        await using ParleyProcess alice = Peer(temp, "alice", "--listen", "0", "--listen-host", "not an address[2J");
+        Assert.Equal(2, await alice.WaitForExitAsync());
+        Assert.DoesNotContain("", alice.Stdout + alice.Stderr);
+    }
+
     private static async Task<string> FingerprintAsync(TempDirectory temp, Dictionary<string, string> home)
     {
         await using ParleyProcess id = ParleyProcess.Start(temp.Path, home, "id");

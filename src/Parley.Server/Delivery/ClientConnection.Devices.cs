@@ -1,0 +1,41 @@
+// The account's devices, from a logged-in connection: list them, revoke one. Revoking deletes the
+// token at once (no later login can use it) and closes the connection that logged in with it.
+using Parley.Messaging;
+using Parley.Server.Accounts;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Delivery;
+
+public sealed partial class ClientConnection
+{
+    /// <summary>The device token this connection logged in with, or was issued at its password login.</summary>
+    internal string? DeviceId { get; init; }
+
+    private async Task ListDevicesAsync(DevicesRequest request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredDeviceToken> devices = await _context.Accounts.Tokens.ListAsync(User, cancellationToken).ConfigureAwait(false);
+        DeviceInfo[] list = [.. devices.Select(d => new DeviceInfo(d.DeviceId, d.CreatedAt, d.LastUsedAt, d.DeviceId == DeviceId))];
+        await ReplyAsync(new DeviceList(request.Ref, list)).ConfigureAwait(false);
+    }
+
+    private async Task RevokeDeviceAsync(RevokeDeviceRequest request, CancellationToken cancellationToken)
+    {
+        if (!DeviceTokens.IsWellFormedDeviceId(request.DeviceId))
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.BadRequest,
+                $"a device id is {DeviceTokens.DeviceIdBytes * 2} lower-case hexadecimal characters, as 'devices' lists them")).ConfigureAwait(false);
+            return;
+        }
+        // Only this account's devices match, so another account's id reads exactly like a missing one.
+        if (!await _context.Accounts.Tokens.RevokeAsync(User, request.DeviceId, cancellationToken).ConfigureAwait(false))
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.UnknownDevice, $"your account has no device '{request.DeviceId}'")).ConfigureAwait(false);
+            return;
+        }
+        await ReplyAsync(new DeviceRevoked(request.Ref, request.DeviceId)).ConfigureAwait(false);
+        if (_context.Presence.TryGet(User, out ClientConnection online) && online.DeviceId == request.DeviceId)
+        {
+            online.Close(ErrorCodes.DeviceRevoked, "this device was revoked; log in with your password to use it again");
+        }
+    }
+}
