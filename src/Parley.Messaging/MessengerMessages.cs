@@ -61,9 +61,10 @@ public abstract record ServerMessage;
 /// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
 /// token for reconnects; <paramref name="Registered"/> says the name was new.
 /// </summary>
-public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds) : ServerMessage
+/// <summary><paramref name="Code"/> says why a login failed, for programs (<see cref="ErrorCodes"/>); null on success.</summary>
+public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds, string? Code = null) : ServerMessage
 {
-    public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
+    public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Code}, {Error})";
 }
 
 public static class DeliveryStatus
@@ -106,4 +107,11 @@ public static class ErrorCodes
     public const string TooManyConnections = "too_many_connections";
     public const string LoginTimeout = "login_timeout";
     public const string Internal = "internal_error";
+
+    // login_result codes (PROTOCOL.md §11.2). Only invalid_token means "forget the stored token".
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string InvalidToken = "invalid_token";
+    public const string RateLimited = "rate_limited";
+    public const string WeakPassword = "weak_password";
+    public const string RegistrationLimited = "registration_limited";
 }

@@ -10,6 +10,7 @@ using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
 using Parley.Server.Accounts;
 using Parley.Server.Delivery;
 using Parley.Server.Storage;
@@ -58,6 +59,9 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public Presence Presence => _context.Presence;
 
+    /// <summary>The PBKDF2 engine, for tests that count what an attacker's guesses cost.</summary>
+    internal PasswordHasher PasswordHasher => _context.Accounts.Hasher;
+
     /// <summary>Opens the data directory (creating it and the identity on first run) and starts listening.</summary>
     public static async Task<ParleyServer> StartAsync(ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
@@ -76,7 +80,9 @@ public sealed class ParleyServer : IAsyncDisposable
         SigningKey identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
         IMessageStore store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
         Presence presence = new();
-        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time);
+        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations, options.MaxConcurrentPasswordHashes),
+            new LoginThrottle(options.Time, failuresPerMinute: options.LoginFailuresPerMinute),
+            new RegistrationLimiter(options.Time, options.RegistrationsPerSourcePerHour, options.RegistrationsPerMinute), options.Time);
         ServerContext context = new(options, store, presence, accounts, logger);
         context.Writer = new StoreWriter(store, message =>
         {
@@ -214,7 +220,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 _context.Presence.Unregister(user, connection);
                 return;
             }
-            _logger.LogInformation("{User} logged in from {Address}", user, address);
+            _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(user), address);
             try
             {
                 await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
@@ -259,21 +265,21 @@ public sealed class ParleyServer : IAsyncDisposable
                     await SendAsync(channel, new ErrorMessage(0, ErrorCodes.NotLoggedIn, "log in first"), deadline).ConfigureAwait(false);
                     continue;
                 }
-                LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
+                LoginOutcome outcome = await _context.Accounts.LoginAsync(login, SourceOf(address), deadline).ConfigureAwait(false);
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.Code);
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);
                     if (outcome.Registered)
                     {
-                        _logger.LogInformation("Registered new user {User}", outcome.User);
+                        _logger.LogInformation("Registered new user {User}", UntrustedText.Sanitize(outcome.User));
                     }
                     // The caller sends it, once the user is online.
                     return result;
                 }
                 await SendAsync(channel, result, deadline).ConfigureAwait(false);
-                _logger.LogInformation("Failed login for {User} from {Address}", outcome.User, address);
+                _logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
             }
         }
         catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
@@ -287,6 +293,10 @@ public sealed class ParleyServer : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>Back-off and registration limits count per source (IPv6 by /64), not per raw address.</summary>
+    private static string SourceOf(string address) =>
+        IPAddress.TryParse(address, out IPAddress? ip) ? AddressBlock.Of(ip) : address;
 
     private static ValueTask SendAsync(SecureChannel channel, ServerMessage message, CancellationToken cancellationToken) =>
         channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);

@@ -42,6 +42,18 @@ public sealed record ServerOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>Password checks (PBKDF2) running at once; below the core count so delivery keeps a core.</summary>
+    public int MaxConcurrentPasswordHashes { get; init; } = PasswordHasher.DefaultMaxConcurrent;
+
+    /// <summary>New accounts one source (IPv4 address or IPv6 /64) may register per hour.</summary>
+    public int RegistrationsPerSourcePerHour { get; init; } = RegistrationLimiter.DefaultPerSourcePerHour;
+
+    /// <summary>New accounts the whole server registers per minute.</summary>
+    public int RegistrationsPerMinute { get; init; } = RegistrationLimiter.DefaultPerMinute;
+
+    /// <summary>Server-wide failed password logins per minute before unknown sources are slowed (PROTOCOL.md §11.4).</summary>
+    public int LoginFailuresPerMinute { get; init; } = LoginThrottle.DefaultFailuresPerMinute;
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

@@ -172,7 +172,7 @@ public class MessengerTests
         await using TestServer server = await TestServer.StartAsync();
         for (int i = 0; i < 12; i++)
         {
-            await (await server.LoginAsync($"victim{i}", "secret")).DisposeAsync();
+            await (await server.LoginAsync($"victim{i}", "victim secret")).DisposeAsync();
         }
         await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
         List<string?> errors = [];
@@ -215,7 +215,7 @@ public class MessengerTests
     {
         await using TestServer server = await TestServer.StartAsync();
         ChatClient first = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
-        LoginResult registered = await first.LoginAsync("alice", "pw", null).WithTimeout();
+        LoginResult registered = await first.LoginAsync("alice", "alice password", null).WithTimeout();
         Assert.True(registered.Registered);
         string token = registered.DeviceToken!;
         Assert.Equal(43, token.Length);

@@ -44,6 +44,9 @@ public sealed class TestServer : IAsyncDisposable
             // Fast password hashing for tests only; the server command always uses ≥ 600,000.
             PasswordIterations = 1000,
             MaxConnectionsPerAddress = 4096,
+            // Tests register many accounts from 127.0.0.1 at once; the limits have their own tests.
+            RegistrationsPerMinute = 100_000,
+            RegistrationsPerSourcePerHour = 100_000,
         };
         options = configure?.Invoke(options) ?? options;
         TestServer test = new(data, null!) { _options = options };
