@@ -93,10 +93,13 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
                     ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
                     client.MessageHandler = handler(i);
                     LoginResult result = await client.LoginAsync(UserName(i), null, _tokens.Get(UserName(i)), ct).ConfigureAwait(false);
-                    if (!result.Success)
+                    if (!result.Success && result.Code == ErrorCodes.InvalidToken)
                     {
                         result = await client.LoginAsync(UserName(i), Password(i), null, ct).ConfigureAwait(false);
-                        _tokens.Set(UserName(i), result.DeviceToken);
+                        if (result.Success)
+                        {
+                            _tokens.Set(UserName(i), result.DeviceToken);
+                        }
                     }
                     if (!result.Success)
                     {

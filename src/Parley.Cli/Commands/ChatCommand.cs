@@ -157,7 +157,11 @@ internal static class ChatCommand
                         console.WriteLine($"[CLIENT] Authenticated as {byToken.User} (device token)");
                         return ExitCodes.Success;
                     }
-                    _home.DeleteToken(host, port, user);
+                    // Only a token the server calls invalid or revoked is dropped; being throttled is not a reason.
+                    if (byToken.Code == ErrorCodes.InvalidToken)
+                    {
+                        _home.DeleteToken(host, port, user);
+                    }
                 }
                 password ??= console.Ask("Password: ", secret: true);
                 if (string.IsNullOrEmpty(password))

@@ -21,7 +21,25 @@ internal static class ServerCommand
             Description = "PBKDF2 iterations for new passwords (default 600000; lower only for load tests, never in production)",
             DefaultValueFactory = _ => PasswordHasher.RecommendedIterations,
         };
-        Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress, iterations };
+        Option<int> registrationsPerMinute = new("--registrations-per-minute")
+        {
+            Description = $"New accounts the server registers per minute (default {RegistrationLimiter.DefaultPerMinute}; raise for load tests)",
+            DefaultValueFactory = _ => RegistrationLimiter.DefaultPerMinute,
+        };
+        Option<int> registrationsPerSource = new("--registrations-per-source-per-hour")
+        {
+            Description = $"New accounts one address (IPv6: one /64) may register per hour (default {RegistrationLimiter.DefaultPerSourcePerHour}; raise for load tests)",
+            DefaultValueFactory = _ => RegistrationLimiter.DefaultPerSourcePerHour,
+        };
+        Option<int> hashThreads = new("--password-hash-threads")
+        {
+            Description = "Password checks (PBKDF2) run at once (default: cores - 1, at least 1)",
+            DefaultValueFactory = _ => PasswordHasher.DefaultMaxConcurrent,
+        };
+        Command command = new("server", "Run the Parley messenger server")
+        {
+            host, port, data, logLevel, perAddress, iterations, registrationsPerMinute, registrationsPerSource, hashThreads,
+        };
         command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
         {
             Host = result.GetValue(host)!,
@@ -29,6 +47,9 @@ internal static class ServerCommand
             DataDirectory = result.GetValue(data)!,
             MaxConnectionsPerAddress = result.GetValue(perAddress),
             PasswordIterations = result.GetValue(iterations),
+            RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
+            RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
+            MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
         }, result.GetValue(logLevel), cancellationToken));
         return command;
     }
@@ -44,6 +65,11 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: WARNING: new passwords are hashed with only {options.PasswordIterations} PBKDF2 iterations " +
                 $"(recommended {PasswordHasher.RecommendedIterations}). Use this for load tests only, never in production.");
+        }
+        if (options.RegistrationsPerMinute < 1 || options.RegistrationsPerSourcePerHour < 1 || options.MaxConcurrentPasswordHashes < 1)
+        {
+            Console.Error.WriteLine("parley server: --registrations-per-minute, --registrations-per-source-per-hour and --password-hash-threads must be at least 1");
+            return ExitCodes.Usage;
         }
         if (options.Port is < 0 or > 65535)
         {
