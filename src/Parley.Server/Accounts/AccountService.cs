@@ -43,6 +43,10 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         {
             return Failure(user, $"a password of 1 to {MaxPasswordLength} characters is required", ErrorCodes.BadRequest);
         }
+        if (throttle.Peek(user, source) is { } early && early > TimeSpan.Zero)
+        {
+            return RateLimited(user, early);
+        }
         using (await _gates.EnterAsync(user, cancellationToken).ConfigureAwait(false))
         {
             return await PasswordLoginAsync(user, request.Password, source, cancellationToken).ConfigureAwait(false);
@@ -74,7 +78,7 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         // Reserved before PBKDF2 runs, so the failure of this attempt is already counted while it runs.
         if (!throttle.TryBegin(user, source, out TimeSpan wait))
         {
-            return Failure(user, $"too many failed logins; try again in {Seconds(wait)} s", ErrorCodes.RateLimited, wait);
+            return RateLimited(user, wait);
         }
         bool right = false;
         try
@@ -120,6 +124,9 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
 
     private static LoginOutcome Failure(string user, string error, string code, TimeSpan retryAfter = default) =>
         new(false, user, null, false, error, retryAfter, code);
+
+    private static LoginOutcome RateLimited(string user, TimeSpan wait) =>
+        Failure(user, $"too many failed logins; try again in {Seconds(wait)} s", ErrorCodes.RateLimited, wait);
 
     private static int Seconds(TimeSpan wait) => (int)Math.Ceiling(wait.TotalSeconds);
 

@@ -74,9 +74,8 @@ public sealed class LoginThrottle(
             Prune(_sources, now);
             Entry pair = GetOrAdd(_pairs, pairKey, now);
             Entry origin = GetOrAdd(_sources, source, now);
-            bool trusted = _trustedPairs.TryGetValue(pairKey, out DateTimeOffset since) && now - since < TrustedPairLifetime;
             retryAfter = Wait(pair, freeFailuresPerPair, now);
-            if (!trusted)
+            if (!IsTrusted(pairKey, now))
             {
                 retryAfter = Max(retryAfter, Wait(origin, freeFailuresPerSource, now));
                 if (retryAfter == TimeSpan.Zero && BudgetSpent)
@@ -96,6 +95,29 @@ public sealed class LoginThrottle(
             origin.Pending++;
             _pending++;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// How long an attempt would have to wait now, reserving nothing: throttled attempts are
+    /// turned away before they queue for their account, so they cannot delay anyone's turn.
+    /// </summary>
+    public TimeSpan Peek(string account, string source)
+    {
+        DateTimeOffset now = time.GetUtcNow();
+        string pairKey = PairKey(account, source);
+        lock (_lock)
+        {
+            TimeSpan wait = _pairs.TryGetValue(pairKey, out Entry? pair) ? Wait(pair, freeFailuresPerPair, now) : TimeSpan.Zero;
+            if (!IsTrusted(pairKey, now) && _sources.TryGetValue(source, out Entry? origin))
+            {
+                wait = Max(wait, Wait(origin, freeFailuresPerSource, now));
+                if (BudgetSpent && origin.NextStrainedAttempt > now)
+                {
+                    wait = Max(wait, origin.NextStrainedAttempt - now);
+                }
+            }
+            return wait;
         }
     }
 
@@ -153,6 +175,9 @@ public sealed class LoginThrottle(
             }
         }
     }
+
+    private bool IsTrusted(string pairKey, DateTimeOffset now) =>
+        _trustedPairs.TryGetValue(pairKey, out DateTimeOffset since) && now - since < TrustedPairLifetime;
 
     private void Settle(string pairKey, string source)
     {

@@ -149,4 +149,20 @@ public class LoginThrottleTests
         Assert.False(throttle.BudgetSpent);
         Assert.True(throttle.TryBegin("bob", "192.0.2.1", out _));
     }
+
+    [Fact]
+    public void Peeking_reports_the_wait_but_reserves_nothing()
+    {
+        ManualTime time = new();
+        LoginThrottle throttle = new(time, failuresPerMinute: 1);
+        Assert.Equal(TimeSpan.Zero, throttle.Peek("alice", "10.0.0.1"));
+        Assert.True(Attempt(throttle, "bob", "10.0.0.2", right: false, out _));
+        // Budget spent: peeking does not use up the source's one attempt per window.
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(TimeSpan.Zero, throttle.Peek("alice", "10.0.0.1"));
+        }
+        Assert.True(Attempt(throttle, "alice", "10.0.0.1", right: false, out _));
+        Assert.Equal(LoginThrottle.BudgetWindow, throttle.Peek("alice", "10.0.0.1"));
+    }
 }
