@@ -59,9 +59,9 @@ public abstract record ServerMessage;
 
 /// <summary>
 /// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
-/// token for reconnects; <paramref name="Registered"/> says the name was new.
+/// token for reconnects; <paramref name="Registered"/> says the name was new. <paramref name="Code"/>
+/// says why a login failed, for programs (<see cref="ErrorCodes"/>); null on success.
 /// </summary>
-/// <summary><paramref name="Code"/> says why a login failed, for programs (<see cref="ErrorCodes"/>); null on success.</summary>
 public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds, string? Code = null) : ServerMessage
 {
     public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Code}, {Error})";

@@ -30,6 +30,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
     private readonly ConcurrentDictionary<string, int> _perAddress = new(StringComparer.Ordinal);
     private readonly ServerHandshakeOptions _handshake;
+    private readonly LogRateLimit _failedLoginLog;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
     private int _stopped;
@@ -41,6 +42,7 @@ public sealed class ParleyServer : IAsyncDisposable
         _identity = identity;
         _context = context;
         _logger = logger;
+        _failedLoginLog = new LogRateLimit(options.Time, LogRateLimit.DefaultFailedLoginLinesPerMinute);
         _handshake = new ServerHandshakeOptions(identity)
         {
             Groups = options.Groups,
@@ -278,8 +280,16 @@ public sealed class ParleyServer : IAsyncDisposable
                     // The caller sends it, once the user is online.
                     return result;
                 }
+                // Logged before the answer goes out, so the log is complete once the client has it.
+                if (_failedLoginLog.TryTake(out long suppressed))
+                {
+                    if (suppressed > 0)
+                    {
+                        _logger.LogInformation("{Count} failed logins were not logged (more than {Limit} a minute)", suppressed, LogRateLimit.DefaultFailedLoginLinesPerMinute);
+                    }
+                    _logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
+                }
                 await SendAsync(channel, result, deadline).ConfigureAwait(false);
-                _logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
             }
         }
         catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)

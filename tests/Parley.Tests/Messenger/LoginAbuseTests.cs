@@ -188,6 +188,28 @@ public class LoginAbuseTests
         });
     }
 
+    [Fact]
+    public async Task Failed_logins_cannot_flood_the_log()
+    {
+        ManualTime time = new();
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = time });
+        await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        int limit = LogRateLimit.DefaultFailedLoginLinesPerMinute;
+        // Malformed names cost the attacker nothing: no PBKDF2, no back-off.
+        for (int i = 0; i < limit + 140; i++)
+        {
+            Assert.Equal(ErrorCodes.InvalidUsername, (await client.LoginAsync("bad name " + i, "whatever password", null).WithTimeout()).Code);
+        }
+        Assert.Equal(limit, server.Log.Split('\n').Count(l => l.Contains("Failed login for", StringComparison.Ordinal)));
+
+        // A minute later one line says how many were held back, then logging goes on.
+        time.Advance(TimeSpan.FromMinutes(1));
+        await client.LoginAsync("bad name again", "whatever password", null).WithTimeout();
+        string[] lines = server.Log.Split('\n');
+        Assert.Contains(lines, l => l.Contains("140 failed logins were not logged", StringComparison.Ordinal));
+        Assert.Equal(limit + 1, lines.Count(l => l.Contains("Failed login for", StringComparison.Ordinal)));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using CancellationTokenSource timeout = new(TestTimeouts.Event);
