@@ -305,7 +305,7 @@ public sealed class ParleyServer : IAsyncDisposable
     }
 
     /// <summary>Back-off and registration limits count per source (IPv6 by /64), not per raw address.</summary>
-    private static string SourceOf(string address) =>
+    internal static string SourceOf(string address) =>
         IPAddress.TryParse(address, out IPAddress? ip) ? AddressBlock.Of(ip) : address;
 
     private static ValueTask SendAsync(SecureChannel channel, ServerMessage message, CancellationToken cancellationToken) =>

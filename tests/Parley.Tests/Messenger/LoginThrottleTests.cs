@@ -165,4 +165,20 @@ public class LoginThrottleTests
         Assert.True(Attempt(throttle, "alice", "10.0.0.1", right: false, out _));
         Assert.Equal(LoginThrottle.BudgetWindow, throttle.Peek("alice", "10.0.0.1"));
     }
+
+    [Fact]
+    public void Rotating_addresses_inside_one_ipv6_64_does_not_escape_the_back_off()
+    {
+        ManualTime time = new();
+        LoginThrottle throttle = new(time);
+        // The server keys the throttle by ParleyServer.SourceOf(the connection's address).
+        for (int i = 0; i < 20; i++)
+        {
+            string rotated = Parley.Server.Hosting.ParleyServer.SourceOf($"2001:db8:1:2::{i + 1:x}");
+            Attempt(throttle, $"victim{i}", rotated, right: false, out _);
+        }
+        Assert.True(WaitFor(throttle, "victim99", Parley.Server.Hosting.ParleyServer.SourceOf("2001:db8:1:2:ffff:ffff:ffff:ffff")) > TimeSpan.Zero);
+        Assert.True(throttle.TryBegin("victim99", Parley.Server.Hosting.ParleyServer.SourceOf("2001:db8:1:3::1"), out _));
+        Assert.Equal("192.0.2.7", Parley.Server.Hosting.ParleyServer.SourceOf("::ffff:192.0.2.7"));
+    }
 }
