@@ -66,7 +66,10 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
                 LoginResult result = await client.LoginAsync(UserName(i), Password(i), null, ct).ConfigureAwait(false);
                 if (!result.Success)
                 {
-                    throw new InvalidOperationException($"cannot log in as {UserName(i)}: {result.Error}");
+                    string hint = result.Code == ErrorCodes.RegistrationLimited
+                        ? " (for benchmarks, start the server with --registrations-per-minute and --registrations-per-source-per-hour raised)"
+                        : "";
+                    throw new InvalidOperationException($"cannot log in as {UserName(i)}: {result.Error}{hint}");
                 }
                 _tokens.Set(UserName(i), result.DeviceToken);
                 await client.CloseAsync().ConfigureAwait(false);
@@ -93,10 +96,13 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
                     ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
                     client.MessageHandler = handler(i);
                     LoginResult result = await client.LoginAsync(UserName(i), null, _tokens.Get(UserName(i)), ct).ConfigureAwait(false);
-                    if (!result.Success)
+                    if (!result.Success && result.Code == ErrorCodes.InvalidToken)
                     {
                         result = await client.LoginAsync(UserName(i), Password(i), null, ct).ConfigureAwait(false);
-                        _tokens.Set(UserName(i), result.DeviceToken);
+                        if (result.Success)
+                        {
+                            _tokens.Set(UserName(i), result.DeviceToken);
+                        }
                     }
                     if (!result.Success)
                     {

@@ -63,7 +63,8 @@ public abstract record ServerMessage;
 
 /// <summary>
 /// Outcome of a login. On success after a password login, <paramref name="DeviceToken"/> is a new
-/// token for reconnects; <paramref name="Registered"/> says the name was new.
+/// token for reconnects; <paramref name="Registered"/> says the name was new. <paramref name="Code"/>
+/// says why a login failed, for programs (<see cref="ErrorCodes"/>); null on success.
 /// <paramref name="AccountId"/> (on success) is random per registration, so a client can tell a
 /// re-registered name (say, after the server's database was reset) from the account it knew.
 /// <paramref name="MaxBodyLength"/> is the server's largest message body in bytes (0: not said,
@@ -71,9 +72,9 @@ public abstract record ServerMessage;
 /// names the device token this connection logged in with or was given (as in <see cref="DeviceList"/>).
 /// </summary>
 public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds,
-    string? AccountId = null, int MaxBodyLength = 0, string? DeviceId = null) : ServerMessage
+    string? AccountId = null, int MaxBodyLength = 0, string? DeviceId = null, string? Code = null) : ServerMessage
 {
-    public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Error})";
+    public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Code}, {Error})";
 }
 
 public static class DeliveryStatus
@@ -118,4 +119,11 @@ public static class ErrorCodes
     public const string Internal = "internal_error";
     public const string UnknownDevice = "unknown_device";
     public const string DeviceRevoked = "device_revoked";
+
+    // login_result codes (PROTOCOL.md §11.2). Only invalid_token means "forget the stored token".
+    public const string InvalidCredentials = "invalid_credentials";
+    public const string InvalidToken = "invalid_token";
+    public const string RateLimited = "rate_limited";
+    public const string WeakPassword = "weak_password";
+    public const string RegistrationLimited = "registration_limited";
 }

@@ -171,7 +171,11 @@ internal static class ChatCommand
                         console.WriteLine(ChatText.Authenticated(byToken, byToken: true));
                         return ExitCodes.Success;
                     }
-                    _home.DeleteToken(server, user);
+                    // Only a token the server calls invalid or revoked is dropped; being throttled is not a reason.
+                    if (byToken.Code == ErrorCodes.InvalidToken)
+                    {
+                        _home.DeleteToken(server, user);
+                    }
                 }
                 password ??= console.Ask("Password: ", secret: true);
                 if (string.IsNullOrEmpty(password))

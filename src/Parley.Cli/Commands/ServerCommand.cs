@@ -66,10 +66,25 @@ internal static class ServerCommand
             Description = "Device tokens one account may hold (a new one evicts the least recently used)",
             DefaultValueFactory = _ => DeviceTokens.DefaultMaxPerAccount,
         };
+        Option<int> registrationsPerMinute = new("--registrations-per-minute")
+        {
+            Description = $"New accounts the server registers per minute (default {RegistrationLimiter.DefaultPerMinute}; raise for load tests)",
+            DefaultValueFactory = _ => RegistrationLimiter.DefaultPerMinute,
+        };
+        Option<int> registrationsPerSource = new("--registrations-per-source-per-hour")
+        {
+            Description = $"New accounts one address (IPv6: one /64) may register per hour (default {RegistrationLimiter.DefaultPerSourcePerHour}; raise for load tests)",
+            DefaultValueFactory = _ => RegistrationLimiter.DefaultPerSourcePerHour,
+        };
+        Option<int> hashThreads = new("--password-hash-threads")
+        {
+            Description = "Password checks (PBKDF2) run at once (default: cores - 1, at least 1)",
+            DefaultValueFactory = _ => PasswordHasher.DefaultMaxConcurrent,
+        };
         Command command = new("server", "Run the Parley messenger server")
         {
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
-            tokenDays, maxDevices,
+            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -88,6 +103,9 @@ internal static class ServerCommand
                 MaxUnauthenticatedPerSource = result.GetValue(maxUnauthenticatedPerAddress),
                 DeviceTokenExpiry = TimeSpan.FromDays(result.GetValue(tokenDays)),
                 MaxDevicesPerAccount = result.GetValue(maxDevices),
+                RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
+                RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
+                MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
             }, result.GetValue(logLevel), cancellationToken);
         });
         return command;
@@ -141,6 +159,11 @@ internal static class ServerCommand
         if (options.DeviceTokenExpiry <= TimeSpan.Zero || options.MaxDevicesPerAccount < 1)
         {
             Console.Error.WriteLine("parley server: --device-token-days and --max-devices-per-account must be at least 1");
+            return ExitCodes.Usage;
+        }
+        if (options.RegistrationsPerMinute < 1 || options.RegistrationsPerSourcePerHour < 1 || options.MaxConcurrentPasswordHashes < 1)
+        {
+            Console.Error.WriteLine("parley server: --registrations-per-minute, --registrations-per-source-per-hour and --password-hash-threads must be at least 1");
             return ExitCodes.Usage;
         }
         if (options.Port is < 0 or > 65535)

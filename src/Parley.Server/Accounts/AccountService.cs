@@ -1,89 +1,139 @@
 using Parley.Messaging;
+using Parley.Protocol.Text;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Accounts;
 
-/// <summary><paramref name="AccountId"/> (on success) is the account's random id, which changes when the name is registered anew;
-/// <paramref name="DeviceId"/> names the device token used or issued.</summary>
+/// <summary>
+/// <paramref name="Code"/> is one of the login codes of <see cref="ErrorCodes"/>; null on success.
+/// <paramref name="AccountId"/> (on success) is the account's random id, which changes when the name
+/// is registered anew; <paramref name="DeviceId"/> names the device token used or issued.
+/// </summary>
 public sealed record LoginOutcome(bool Success, string User, string? NewDeviceToken, bool Registered, string? Error, TimeSpan RetryAfter,
-    string? AccountId = null, string? DeviceId = null);
+    string? Code = null, string? AccountId = null, string? DeviceId = null);
 
 /// <summary>
 /// Logins: first use of a name registers it with the password; later logins must match. A
 /// successful password login returns a new device token (256 random bits; only its SHA-256 is
-/// stored) so reconnects of that client skip PBKDF2. Every failure gives the same message.
+/// stored) so reconnects of that client skip PBKDF2. Every wrong password gives the same message.
+/// <paramref name="source"/> in the methods below is the client's <see cref="Hosting.AddressBlock"/>.
 /// </summary>
-public sealed class AccountService(IMessageStore store, PasswordHasher hasher, LoginThrottle throttle, TimeProvider time)
+public sealed class AccountService(IMessageStore store, PasswordHasher hasher, LoginThrottle throttle, RegistrationLimiter registrations, TimeProvider time)
 {
     public const string InvalidCredentials = "invalid username or password";
     public const string InvalidToken = "invalid or revoked device token";
     public const int MaxPasswordLength = 1024;
 
+    /// <summary>Longest echo of a rejected name (sanitised): enough to recognise it, never a flood.</summary>
+    public const int MaxEchoedNameLength = 64;
+
+    private readonly AccountGates _gates = new();
+
     /// <summary>Issues, checks, lists and revokes device tokens (expiry, per-account cap, last use).</summary>
     public DeviceTokens Tokens { get; init; } = new(store, time, DeviceTokens.DefaultExpireAfterUnused, DeviceTokens.DefaultMaxPerAccount);
 
-    public async Task<LoginOutcome> LoginAsync(LoginRequest request, string address, CancellationToken cancellationToken)
+    public PasswordHasher Hasher => hasher;
+
+    public async Task<LoginOutcome> LoginAsync(LoginRequest request, string source, CancellationToken cancellationToken)
     {
         if (!Usernames.TryNormalize(request.User, out string user, out string nameError))
         {
-            return new LoginOutcome(false, request.User ?? "", null, false, nameError, TimeSpan.Zero);
-        }
-        TimeSpan wait = throttle.RetryAfter(user, address);
-        if (wait > TimeSpan.Zero)
-        {
-            int seconds = (int)Math.Ceiling(wait.TotalSeconds);
-            return new LoginOutcome(false, user, null, false, $"too many failed logins; try again in {seconds} s", wait);
+            return Failure(UntrustedText.Sanitize(request.User, MaxEchoedNameLength), nameError, ErrorCodes.InvalidUsername);
         }
         if (request.DeviceToken is not null)
         {
-            return await TokenLoginAsync(user, request.DeviceToken, address, cancellationToken).ConfigureAwait(false);
+            // Never throttled by password back-off: a real user's device keeps working while
+            // someone else guesses their password.
+            return await TokenLoginAsync(user, request.DeviceToken, cancellationToken).ConfigureAwait(false);
         }
         if (string.IsNullOrEmpty(request.Password) || request.Password.Length > MaxPasswordLength)
         {
-            return new LoginOutcome(false, user, null, false, $"a password of 1 to {MaxPasswordLength} characters is required", TimeSpan.Zero);
+            return Failure(user, $"a password of 1 to {MaxPasswordLength} characters is required", ErrorCodes.BadRequest);
         }
-        return await PasswordLoginAsync(user, request.Password, address, cancellationToken).ConfigureAwait(false);
+        if (throttle.Peek(user, source) is { } early && early > TimeSpan.Zero)
+        {
+            return RateLimited(user, early);
+        }
+        using (await _gates.EnterAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            return await PasswordLoginAsync(user, request.Password, source, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    private async Task<LoginOutcome> PasswordLoginAsync(string user, string password, string address, CancellationToken cancellationToken)
+    /// <summary>Runs with this account's gate held: no other password check for it is in flight.</summary>
+    private async Task<LoginOutcome> PasswordLoginAsync(string user, string password, string source, CancellationToken cancellationToken)
     {
         Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
-        bool registered = false;
         if (account is null)
         {
+            if (PasswordPolicy.RejectForNewAccount(password) is { } weak)
+            {
+                return Failure(user, weak, ErrorCodes.WeakPassword);
+            }
+            if (!registrations.TryTake(source, out TimeSpan registrationWait))
+            {
+                return Failure(user, $"too many new accounts; try again in {Seconds(registrationWait)} s", ErrorCodes.RegistrationLimited, registrationWait);
+            }
             PasswordVerifier verifier = await hasher.HashAsync(password, cancellationToken).ConfigureAwait(false);
             Account created = new(user, verifier, time.GetUtcNow().ToUnixTimeMilliseconds(), AccountIdColumn.NewId());
-            registered = await store.TryCreateAccountAsync(created, cancellationToken).ConfigureAwait(false);
-            if (registered)
+            if (await store.TryCreateAccountAsync(created, cancellationToken).ConfigureAwait(false))
             {
-                account = created;
+                return await IssueTokenAsync(created, registered: true, cancellationToken).ConfigureAwait(false);
+            }
+            // Someone registered the name between our lookup and insert: check against theirs.
+            account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
+        }
+        // Reserved before PBKDF2 runs, so the failure of this attempt is already counted while it runs.
+        if (!throttle.TryBegin(user, source, out TimeSpan wait))
+        {
+            return RateLimited(user, wait);
+        }
+        bool right = false;
+        try
+        {
+            right = account is not null && await hasher.VerifyAsync(password, account.Password, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An attempt abandoned mid-check counts as a failure: hanging up must not buy free guesses.
+            if (right)
+            {
+                throttle.Succeeded(user, source);
             }
             else
             {
-                // Someone registered the name between our lookup and insert: check against theirs.
-                account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
+                throttle.Failed(user, source);
             }
         }
-        if (account is null || (!registered && !await hasher.VerifyAsync(password, account.Password, cancellationToken).ConfigureAwait(false)))
+        if (!right || account is null)
         {
-            throttle.RecordFailure(user, address);
-            return new LoginOutcome(false, user, null, false, InvalidCredentials, TimeSpan.Zero);
+            return Failure(user, InvalidCredentials, ErrorCodes.InvalidCredentials);
         }
-        throttle.RecordSuccess(user, address);
-        IssuedDeviceToken issued = await Tokens.IssueAsync(user, cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(true, user, issued.Token, registered, null, TimeSpan.Zero, account.AccountId, issued.DeviceId);
+        return await IssueTokenAsync(account, registered: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<LoginOutcome> TokenLoginAsync(string user, string token, string address, CancellationToken cancellationToken)
+    private async Task<LoginOutcome> IssueTokenAsync(Account account, bool registered, CancellationToken cancellationToken)
+    {
+        IssuedDeviceToken issued = await Tokens.IssueAsync(account.Username, cancellationToken).ConfigureAwait(false);
+        return new LoginOutcome(true, account.Username, issued.Token, registered, null, TimeSpan.Zero, AccountId: account.AccountId, DeviceId: issued.DeviceId);
+    }
+
+    private async Task<LoginOutcome> TokenLoginAsync(string user, string token, CancellationToken cancellationToken)
     {
         StoredDeviceToken? device = await Tokens.ValidateAsync(user, token, cancellationToken).ConfigureAwait(false);
         if (device is null)
         {
-            throttle.RecordFailure(user, address);
-            return new LoginOutcome(false, user, null, false, InvalidToken, TimeSpan.Zero);
+            return Failure(user, InvalidToken, ErrorCodes.InvalidToken);
         }
         Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
-        throttle.RecordSuccess(user, address);
-        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, account?.AccountId, device.DeviceId);
+        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, AccountId: account?.AccountId, DeviceId: device.DeviceId);
     }
+
+    private static LoginOutcome Failure(string user, string error, string code, TimeSpan retryAfter = default) =>
+        new(false, user, null, false, error, retryAfter, code);
+
+    private static LoginOutcome RateLimited(string user, TimeSpan wait) =>
+        Failure(user, $"too many failed logins; try again in {Seconds(wait)} s", ErrorCodes.RateLimited, wait);
+
+    private static int Seconds(TimeSpan wait) => (int)Math.Ceiling(wait.TotalSeconds);
 }

@@ -33,6 +33,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ConnectionAdmission _admission;
     private readonly LogRateLimiter _log;
     private readonly ServerHandshakeOptions _handshake;
+    private readonly LogRateLimit _failedLoginLog;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
     private int _stopped;
@@ -46,6 +47,7 @@ public sealed class ParleyServer : IAsyncDisposable
         _logger = logger;
         _admission = new ConnectionAdmission(options);
         _log = new LogRateLimiter(logger, options.Time, options.LogLinesPerSecond);
+        _failedLoginLog = new LogRateLimit(options.Time, LogRateLimit.DefaultFailedLoginLinesPerMinute);
         _handshake = new ServerHandshakeOptions(identity)
         {
             Groups = options.Groups,
@@ -66,6 +68,9 @@ public sealed class ParleyServer : IAsyncDisposable
 
     /// <summary>Connections accepted that have not logged in yet (bounded by <see cref="ServerOptions.MaxUnauthenticatedConnections"/>).</summary>
     public int UnauthenticatedConnections => _admission.Unauthenticated;
+
+    /// <summary>The PBKDF2 engine, for tests that count what an attacker's guesses cost.</summary>
+    internal PasswordHasher PasswordHasher => _context.Accounts.Hasher;
 
     /// <summary>
     /// Starts listening, then opens the data directory (creating it and the identity on first run).
@@ -115,7 +120,9 @@ public sealed class ParleyServer : IAsyncDisposable
     private static ParleyServer StartServing(ServerOptions options, TcpListener listener, SigningKey identity, bool createdIdentity, IMessageStore store, ILogger logger)
     {
         Presence presence = new();
-        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations), new LoginThrottle(options.Time), options.Time)
+        AccountService accounts = new(store, new PasswordHasher(options.PasswordIterations, options.MaxConcurrentPasswordHashes),
+            new LoginThrottle(options.Time, failuresPerMinute: options.LoginFailuresPerMinute),
+            new RegistrationLimiter(options.Time, options.RegistrationsPerSourcePerHour, options.RegistrationsPerMinute), options.Time)
         {
             Tokens = new DeviceTokens(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount),
         };
@@ -313,7 +320,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 _context.Presence.Unregister(user, connection);
                 return;
             }
-            _logger.LogInformation("{User} logged in from {Address}", user, address);
+            _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(user), address);
             try
             {
                 await connection.RunAsync(_stopping.Token).ConfigureAwait(false);
@@ -358,21 +365,29 @@ public sealed class ParleyServer : IAsyncDisposable
                     await SendAsync(channel, new ErrorMessage(0, ErrorCodes.NotLoggedIn, "log in first"), deadline).ConfigureAwait(false);
                     continue;
                 }
-                LoginOutcome outcome = await _context.Accounts.LoginAsync(login, address, deadline).ConfigureAwait(false);
+                LoginOutcome outcome = await _context.Accounts.LoginAsync(login, SourceOf(address), deadline).ConfigureAwait(false);
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength, outcome.DeviceId);
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength, outcome.DeviceId, outcome.Code);
                 if (outcome.Success)
                 {
                     _context.RememberAccount(outcome.User);
                     if (outcome.Registered)
                     {
-                        _logger.LogInformation("Registered new user {User}", outcome.User);
+                        _logger.LogInformation("Registered new user {User}", UntrustedText.Sanitize(outcome.User));
                     }
                     // The caller sends it, once the user is online.
                     return result;
                 }
+                // Logged before the answer goes out, so the log is complete once the client has it.
+                if (_failedLoginLog.TryTake(out long suppressed))
+                {
+                    if (suppressed > 0)
+                    {
+                        _logger.LogInformation("{Count} failed logins were not logged (more than {Limit} a minute)", suppressed, LogRateLimit.DefaultFailedLoginLinesPerMinute);
+                    }
+                    _logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
+                }
                 await SendAsync(channel, result, deadline).ConfigureAwait(false);
-                _logger.LogInformation("Failed login for {User} from {Address}", outcome.User, address);
             }
         }
         catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
@@ -386,6 +401,10 @@ public sealed class ParleyServer : IAsyncDisposable
             return null;
         }
     }
+
+    /// <summary>Back-off and registration limits count per source (IPv6 by /64), not per raw address.</summary>
+    internal static string SourceOf(string address) =>
+        IPAddress.TryParse(address, out IPAddress? ip) ? AddressBlock.Of(ip) : address;
 
     private static ValueTask SendAsync(SecureChannel channel, ServerMessage message, CancellationToken cancellationToken) =>
         channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);

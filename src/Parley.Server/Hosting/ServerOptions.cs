@@ -68,6 +68,18 @@ public sealed record ServerOptions
     /// <summary>Device tokens one account may hold; a new one evicts the least recently used beyond this.</summary>
     public int MaxDevicesPerAccount { get; init; } = DeviceTokens.DefaultMaxPerAccount;
 
+    /// <summary>Password checks (PBKDF2) running at once; below the core count so delivery keeps a core.</summary>
+    public int MaxConcurrentPasswordHashes { get; init; } = PasswordHasher.DefaultMaxConcurrent;
+
+    /// <summary>New accounts one source (IPv4 address or IPv6 /64) may register per hour.</summary>
+    public int RegistrationsPerSourcePerHour { get; init; } = RegistrationLimiter.DefaultPerSourcePerHour;
+
+    /// <summary>New accounts the whole server registers per minute.</summary>
+    public int RegistrationsPerMinute { get; init; } = RegistrationLimiter.DefaultPerMinute;
+
+    /// <summary>Server-wide failed password logins per minute before unknown sources are slowed (PROTOCOL.md §11.4).</summary>
+    public int LoginFailuresPerMinute { get; init; } = LoginThrottle.DefaultFailuresPerMinute;
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

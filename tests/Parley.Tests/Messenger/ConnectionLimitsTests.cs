@@ -57,7 +57,7 @@ public class ConnectionLimitsTests
             IdleTimeout = TimeSpan.FromSeconds(3),
         });
         await using SecureChannel channel = await RawChannelAsync(server);
-        await channel.SendAsync(MessengerCodec.Encode(new LoginRequest("quiet", "pw", null)));
+        await channel.SendAsync(MessengerCodec.Encode(new LoginRequest("quiet", "quiet password", null)));
         Assert.True(Assert.IsType<LoginResult>(await NextAsync(channel)).Success);
         // Answering pings keeps the connection open across several idle periods.
         for (int i = 0; i < 3; i++)

@@ -32,7 +32,7 @@ public class LoadTests
                 }
                 return ValueTask.CompletedTask;
             };
-            Assert.True((await client.LoginAsync($"user{i}", "pw", null)).Success);
+            Assert.True((await client.LoginAsync($"user{i}", "user password", null)).Success);
             connected[i] = client;
         }).WithTimeout();
 
@@ -71,7 +71,7 @@ public class LoadTests
                 sawLast.TrySetResult();
             }
         };
-        Assert.True((await stalled.LoginAsync("sloth", "pw", null).WithTimeout()).Success);
+        Assert.True((await stalled.LoginAsync("sloth", "sloth password", null).WithTimeout()).Success);
 
         await using ChatClient flood = await server.LoginAsync("flood");
         string big = new('x', 60_000);

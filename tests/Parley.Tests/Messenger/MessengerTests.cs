@@ -150,7 +150,8 @@ public class MessengerTests
     [Fact]
     public async Task Repeated_failures_back_off_per_account()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        // The clock stands still: a 1 s back-off must not expire on a slow machine mid-test.
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualTime() });
         await (await server.LoginAsync("alice", "right password")).DisposeAsync();
         await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
         for (int i = 0; i < 4; i++)
@@ -169,10 +170,11 @@ public class MessengerTests
     public async Task Repeated_failures_back_off_per_address_across_accounts()
     {
         // Guessing one password each for many accounts from one address is throttled too.
-        await using TestServer server = await TestServer.StartAsync();
+        // The clock stands still: a 1 s back-off must not expire on a slow machine mid-test.
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualTime() });
         for (int i = 0; i < 12; i++)
         {
-            await (await server.LoginAsync($"victim{i}", "secret")).DisposeAsync();
+            await (await server.LoginAsync($"victim{i}", "victim secret")).DisposeAsync();
         }
         await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
         List<string?> errors = [];
@@ -216,7 +218,7 @@ public class MessengerTests
     {
         await using TestServer server = await TestServer.StartAsync();
         ChatClient first = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
-        LoginResult registered = await first.LoginAsync("alice", "pw", null).WithTimeout();
+        LoginResult registered = await first.LoginAsync("alice", "alice password", null).WithTimeout();
         Assert.True(registered.Registered);
         string token = registered.DeviceToken!;
         Assert.Equal(43, token.Length);

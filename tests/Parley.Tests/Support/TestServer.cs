@@ -49,6 +49,9 @@ public sealed class TestServer : IAsyncDisposable
             HandshakeBurstPerSource = 1_000_000,
             MaxUnauthenticatedConnections = 4096,
             MaxUnauthenticatedPerSource = 4096,
+            // Tests register many accounts from 127.0.0.1 at once; the limits have their own tests.
+            RegistrationsPerMinute = 100_000,
+            RegistrationsPerSourcePerHour = 100_000,
         };
         options = configure?.Invoke(options) ?? options;
         TestServer test = new(data, null!) { _options = options };
