@@ -31,6 +31,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ServerHandshakeOptions _handshake;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
+    private Task _maintenanceLoop = Task.CompletedTask;
     private int _stopped;
 
     private ParleyServer(ServerOptions options, TcpListener listener, SigningKey identity, ServerContext context, ILogger logger)
@@ -58,10 +59,13 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public Presence Presence => _context.Presence;
 
+    internal Maintenance Maintenance { get; private init; } = null!;
+
     /// <summary>Opens the data directory (creating it and the identity on first run) and starts listening.</summary>
     public static async Task<ParleyServer> StartAsync(ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         ILogger logger = loggerFactory.CreateLogger("Parley.Server");
+        DeliveryLimits.Validate(options);
         if (!Directory.Exists(options.DataDirectory))
         {
             if (OperatingSystem.IsWindows())
@@ -86,15 +90,16 @@ public sealed class ParleyServer : IAsyncDisposable
                 return true;
             }
             return false;
-        }, logger);
+        }, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
 
         IPAddress address = await ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
         TcpListener listener = new(address, options.Port);
         listener.Server.NoDelay = true;
         listener.Start(backlog: 4096);
-        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = created };
+        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = created, Maintenance = new Maintenance(context) };
         server._acceptLoop = Task.Run(server.AcceptLoopAsync);
         server._keepAliveLoop = Task.Run(server.KeepAliveLoopAsync);
+        server._maintenanceLoop = server.Maintenance.Start(server._stopping.Token);
         logger.LogInformation("Listening on {EndPoint}", server.LocalEndPoint);
         return server;
     }
@@ -351,6 +356,7 @@ public sealed class ParleyServer : IAsyncDisposable
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         await _acceptLoop.ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
+        await _maintenanceLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);
         await _context.Store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();
