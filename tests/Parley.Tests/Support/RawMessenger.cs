@@ -46,7 +46,9 @@ public sealed class RawMessenger(SecureChannel channel) : IAsyncDisposable
     public Task<ServerMessage> SendAsync(string to, byte[] body) =>
         RequestAsync(reference => new SendRequest(reference, to, "application/octet-stream", body));
 
-    private async Task<ServerMessage> NextAsync()
+    public async Task SendRawAsync(ClientMessage message) => await channel.SendAsync(MessengerCodec.Encode(message));
+
+    public async Task<ServerMessage> NextAsync()
     {
         byte[] payload = await channel.ReceiveAsync().AsTask().WithTimeout() ?? throw new InvalidOperationException("the server closed the connection");
         return MessengerCodec.DecodeServer(payload);

@@ -1,0 +1,71 @@
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Messenger;
+
+/// <summary>Replies whose size grows with what others do (who is online) must stay within one record.</summary>
+public class ListPagingTests
+{
+    [Fact]
+    public async Task List_works_with_thousands_of_users_online_a_page_at_a_time()
+    {
+        // 3,000 names of 32 characters: one unpaged reply would be ~105 KB, over the 95,572-byte record limit.
+        const int users = 3000;
+        await using TestServer server = await TestServer.StartAsync();
+        ChatClient[] online = new ChatClient[users];
+        await Parallel.ForEachAsync(Enumerable.Range(0, users), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
+        {
+            ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
+            Assert.True((await client.LoginAsync(Name(i), "pw", null)).Success);
+            online[i] = client;
+        }).WithTimeout();
+        try
+        {
+            string[] expected = [.. Enumerable.Range(0, users).Select(Name)];
+            Assert.Equal(expected, await online[0].ListAsync().WithTimeout());
+            Assert.Equal(expected, await online[^1].ListAsync().WithTimeout());
+
+            await using RawMessenger raw = await RawMessenger.LoginAsync(server, "zed");
+            UserList first = Assert.IsType<UserList>(await raw.RequestAsync(r => new ListRequest(r)));
+            Assert.True(first.More);
+            Assert.True(first.Users.Length < users);
+            Assert.True(MessengerCodec.Encode(first).Length < MessengerLimits.RecordLimitFor(MessengerLimits.DefaultMaxBodyLength));
+            UserList next = Assert.IsType<UserList>(await raw.RequestAsync(r => new ListRequest(r, first.Users[^1])));
+            Assert.Equal(expected[first.Users.Length], next.Users[0]);
+            UserList last = Assert.IsType<UserList>(await raw.RequestAsync(r => new ListRequest(r, expected[^1])));
+            Assert.Equal(["zed"], last.Users);
+            Assert.False(last.More);
+        }
+        finally
+        {
+            await Task.WhenAll(online.Select(c => c.DisposeAsync().AsTask())).WithTimeout();
+        }
+    }
+
+    private static string Name(int i) => $"online-user-with-long-name-{i:D5}";
+
+    [Fact]
+    public async Task Size_errors_are_replies_and_the_session_goes_on()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await (await server.LoginAsync("alice")).DisposeAsync();
+        await using RawMessenger mallory = await RawMessenger.LoginAsync(server, "mallory");
+
+        // A body one byte over the limit, in a record within the record limit.
+        ErrorMessage tooLarge = Assert.IsType<ErrorMessage>(await mallory.SendAsync("alice", new byte[MessengerLimits.DefaultMaxBodyLength + 1]));
+        Assert.Equal(ErrorCodes.MessageTooLarge, tooLarge.Code);
+        ErrorMessage broadcastTooLarge = Assert.IsType<ErrorMessage>(await mallory.RequestAsync(r => new BroadcastRequest(r, "text/plain", new byte[MessengerLimits.DefaultMaxBodyLength + 1])));
+        Assert.Equal(ErrorCodes.MessageTooLarge, broadcastTooLarge.Code);
+        ErrorMessage longType = Assert.IsType<ErrorMessage>(await mallory.RequestAsync(r => new SendRequest(r, "alice", new string('t', 129), [1])));
+        Assert.Equal(ErrorCodes.BadRequest, longType.Code);
+
+        await mallory.SendRawAsync(new AckRequest([.. Enumerable.Range(1, 5000).Select(i => (long)i)]));
+        ErrorMessage tooManyAcks = Assert.IsType<ErrorMessage>(await mallory.NextAsync());
+        Assert.Equal(ErrorCodes.BadRequest, tooManyAcks.Code);
+        Assert.Contains("4096", tooManyAcks.Message);
+
+        Assert.IsType<SendResult>(await mallory.SendAsync("alice", new byte[MessengerLimits.DefaultMaxBodyLength]));
+        Assert.Equal(["mallory"], Assert.IsType<UserList>(await mallory.RequestAsync(r => new ListRequest(r))).Users);
+    }
+}
