@@ -22,14 +22,16 @@ internal static class ServerCommand
             DefaultValueFactory = _ => PasswordHasher.RecommendedIterations,
         };
         Command command = new("server", "Run the Parley messenger server") { host, port, data, logLevel, perAddress, iterations };
-        command.SetAction((result, cancellationToken) => RunAsync(new ServerOptions
+        DeliveryLimitOptions deliveryLimits = new();
+        deliveryLimits.AddTo(command);
+        command.SetAction((result, cancellationToken) => RunAsync(deliveryLimits.Apply(result, new ServerOptions
         {
             Host = result.GetValue(host)!,
             Port = result.GetValue(port),
             DataDirectory = result.GetValue(data)!,
             MaxConnectionsPerAddress = result.GetValue(perAddress),
             PasswordIterations = result.GetValue(iterations),
-        }, result.GetValue(logLevel), cancellationToken));
+        }), result.GetValue(logLevel), cancellationToken));
         return command;
     }
 
@@ -79,6 +81,12 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: {e.Message}");
             return ExitCodes.Failure;
+        }
+        catch (ArgumentException e)
+        {
+            // A delivery or storage bound out of range (ServerOptions checks them before anything is created).
+            Console.Error.WriteLine($"parley server: {e.Message}");
+            return ExitCodes.Usage;
         }
         await using (server)
         {
