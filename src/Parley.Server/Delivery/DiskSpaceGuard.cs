@@ -1,10 +1,11 @@
 // Refuses new messages while the data directory's disk is nearly full, so a flood fails its own
 // requests with `storage_full` instead of making every commit (acknowledgements included) fail.
 using System.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class DiskSpaceGuard(string directory, long minFreeBytes)
+internal sealed class DiskSpaceGuard(string directory, long minFreeBytes, ILogger logger)
 {
     // Free space is a system call away; once a second is enough to notice a filling disk.
     private static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(1);
@@ -28,7 +29,21 @@ internal sealed class DiskSpaceGuard(string directory, long minFreeBytes)
             {
                 Interlocked.Exchange(ref _checkedAt, Stopwatch.GetTimestamp());
                 Volatile.Write(ref _checked, 1);
-                _low = FreeBytes() < minFreeBytes;
+                long free = FreeBytes();
+                bool low = free < minFreeBytes;
+                // Logged on each change only, so a flood against a full disk adds no log lines.
+                if (low != _low)
+                {
+                    _low = low;
+                    if (low)
+                    {
+                        logger.LogWarning("Refusing new messages: {Free} bytes free on the data disk, below the watermark of {Watermark}", free, minFreeBytes);
+                    }
+                    else
+                    {
+                        logger.LogInformation("Taking new messages again: {Free} bytes free on the data disk", free);
+                    }
+                }
             }
             return _low;
         }

@@ -15,6 +15,9 @@ public sealed class StoreWriter : IAsyncDisposable
 {
     private const int MaxBatch = 4096;
 
+    /// <summary>Body bytes committed in one transaction at most (the rest waits for the next), to bound each commit's log growth.</summary>
+    private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
+
     private readonly IMessageStore _store;
     private readonly Func<StoredMessage, bool> _fanOut;
     private readonly ILogger _logger;
@@ -93,7 +96,8 @@ public sealed class StoreWriter : IAsyncDisposable
             acks.Clear();
             barriers.Clear();
             expiries.Clear();
-            while (appends.Count + acks.Count < MaxBatch && reader.TryRead(out Operation? operation))
+            long batchBodyBytes = 0;
+            while (appends.Count + acks.Count < MaxBatch && batchBodyBytes < MaxBatchBodyBytes && reader.TryRead(out Operation? operation))
             {
                 switch (operation)
                 {
@@ -104,6 +108,7 @@ public sealed class StoreWriter : IAsyncDisposable
                         }
                         appends.Add(append);
                         messages.Add(append.Message);
+                        batchBodyBytes += append.Message.Body.Length;
                         break;
                     case Acknowledge ack:
                         foreach (long id in ack.Ids)
