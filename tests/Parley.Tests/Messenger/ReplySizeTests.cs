@@ -4,8 +4,11 @@ using Parley.Tests.Support;
 
 namespace Parley.Tests.Messenger;
 
-/// <summary>Replies whose size grows with what others do (who is online) must stay within one record.</summary>
-public class ListPagingTests
+/// <summary>
+/// Every reply must fit in one record: one that would not (a list of thousands, a message stored
+/// under a larger limit) is paged or answered with an error, never a disconnect.
+/// </summary>
+public class ReplySizeTests
 {
     [Fact]
     public async Task List_works_with_thousands_of_users_online_a_page_at_a_time()
@@ -72,5 +75,38 @@ public class ListPagingTests
 
         Assert.IsType<SendResult>(await mallory.SendAsync("alice", new byte[MessengerLimits.DefaultMaxBodyLength]));
         Assert.Equal(["mallory"], Assert.IsType<UserList>(await mallory.RequestAsync(r => new ListRequest(r))).Users);
+    }
+
+    [Fact]
+    public async Task A_stored_message_over_a_lowered_record_limit_is_answered_with_an_error_not_a_disconnect()
+    {
+        TempDirectory data = new();
+        TestServer before = await TestServer.StartAsync(data: data);
+        await (await before.LoginAsync("alice")).DisposeAsync();
+        await using (ChatClient bob = await before.LoginAsync("bob"))
+        {
+            await bob.SendMessageAsync("alice", "application/octet-stream", new byte[60_000]).WithTimeout();
+        }
+        await before.Server.StopAsync();
+
+        // The operator lowers the body limit: the stored message no longer fits in a record.
+        await using TestServer after = await TestServer.StartAsync(o => o with { MaxBodyLength = 16 * 1024 }, data);
+        TaskCompletionSource<ErrorMessage> notice = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        System.Threading.Channels.Channel<ChatMessage> inbox = InboxExtensions.NewInbox();
+        ChatClient alice = await ChatClient.ConnectAsync("127.0.0.1", after.Port, after.ClientOptions);
+        await using (alice)
+        {
+            alice.MessageHandler = message => inbox.Writer.WriteAsync(message);
+            alice.NoticeHandler = error => notice.TrySetResult(error);
+            Assert.True((await alice.LoginAsync("alice", "correct horse", null).WithTimeout()).Success);
+            ErrorMessage error = await notice.Task.WithTimeout();
+            Assert.Equal(ErrorCodes.ReplyTooLarge, error.Code);
+
+            // The session goes on.
+            await using ChatClient bob = await after.LoginAsync("bob");
+            await bob.SendTextAsync("alice", "small").WithTimeout();
+            Assert.Equal("small", (await inbox.NextAsync()).Text());
+        }
+        Assert.Contains("over the record limit", after.Log);
     }
 }
