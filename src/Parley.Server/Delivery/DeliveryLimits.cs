@@ -5,6 +5,8 @@ namespace Parley.Server.Delivery;
 /// <summary>Checks that the delivery and storage bounds in <see cref="ServerOptions"/> can work together.</summary>
 internal static class DeliveryLimits
 {
+    public static readonly TimeSpan MaxMessageExpiry = TimeSpan.FromDays(36_500);
+
     /// <exception cref="ArgumentException">A bound is out of range; the message names the option.</exception>
     public static void Validate(ServerOptions options)
     {
@@ -16,7 +18,7 @@ internal static class DeliveryLimits
         Require(options.SenderByteBurst >= options.MaxBodyLength, $"the sender byte burst ({options.SenderByteBurst}) must allow one maximal body ({options.MaxBodyLength} bytes)");
         Require(options.MaxBroadcastRecipients is >= 1 && options.MaxBroadcastRecipients <= options.SenderMessageBurst,
             $"broadcast recipients ({options.MaxBroadcastRecipients}) must be 1 to the sender message burst ({options.SenderMessageBurst})");
-        Require(options.MessageExpiry > TimeSpan.Zero, "the message expiry must be positive");
+        Require(options.MessageExpiry > TimeSpan.Zero && options.MessageExpiry <= MaxMessageExpiry, "the message expiry must be more than 0 and at most 36,500 days");
         Require(options.SweepInterval > TimeSpan.Zero, "the sweep interval must be positive");
         Require(options.MinFreeDiskBytes >= 0, "the free-disk watermark cannot be negative");
     }
