@@ -282,11 +282,13 @@ public sealed class ClientConnection
             return;
         }
         long now = _context.Options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        string[] recipients = _context.Presence.OnlineUsers().Where(u => u != User).ToArray();
-        if (recipients.Length > _context.Options.MaxBroadcastRecipients)
+        // Counted before the names are copied and sorted: refusing costs nothing per user online.
+        int others = _context.Presence.Count - 1;
+        string[] recipients = others > _context.Options.MaxBroadcastRecipients ? [] : _context.Presence.OnlineUsers().Where(u => u != User).ToArray();
+        if (others > _context.Options.MaxBroadcastRecipients || recipients.Length > _context.Options.MaxBroadcastRecipients)
         {
             await ReplyAsync(new ErrorMessage(broadcast.Ref, ErrorCodes.TooManyRecipients,
-                $"{recipients.Length} users are online; a broadcast may reach at most {_context.Options.MaxBroadcastRecipients}")).ConfigureAwait(false);
+                $"{Math.Max(others, recipients.Length)} other users are online; a broadcast may reach at most {_context.Options.MaxBroadcastRecipients}")).ConfigureAwait(false);
             return;
         }
         // Every copy counts: against the sender's rate here, and against each recipient's quota when stored.
