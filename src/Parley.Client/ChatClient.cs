@@ -149,10 +149,27 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Pages a <c>list</c> asks for at most: with the server's 128 names a page, 12,800 users.</summary>
+    public const int MaxListPages = 100;
+
+    /// <summary>Who is online, sorted: every page the server has, up to <see cref="MaxListPages"/>.</summary>
     public async Task<string[]> ListAsync(CancellationToken cancellationToken = default)
     {
-        long reference = Interlocked.Increment(ref _nextRef);
-        return ((UserList)await RequestAsync(reference, new ListRequest(reference), cancellationToken).ConfigureAwait(false)).Users;
+        List<string> users = [];
+        string? after = null;
+        for (int page = 0; page < MaxListPages; page++)
+        {
+            long reference = Interlocked.Increment(ref _nextRef);
+            UserList reply = (UserList)await RequestAsync(reference, new ListRequest(reference, after), cancellationToken).ConfigureAwait(false);
+            users.AddRange(reply.Users);
+            // A page that does not move forward would loop for ever: stop on it.
+            if (!reply.More || reply.Users.Length == 0 || (after is not null && string.CompareOrdinal(reply.Users[^1], after) <= 0))
+            {
+                break;
+            }
+            after = reply.Users[^1];
+        }
+        return [.. users];
     }
 
     /// <summary>This account's devices (live device tokens), most recently used first.</summary>

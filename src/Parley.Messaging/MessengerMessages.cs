@@ -40,7 +40,8 @@ public sealed record BroadcastRequest(long Ref, string ContentType, byte[] Body)
 /// <summary>The client has durably processed these messages; the server may drop them from the inbox.</summary>
 public sealed record AckRequest(long[] MessageIds) : ClientMessage;
 
-public sealed record ListRequest(long Ref) : ClientMessage;
+/// <summary>One page of online users, those sorted after <paramref name="After"/> (from the start when null).</summary>
+public sealed record ListRequest(long Ref, string? After = null) : ClientMessage;
 
 public sealed record PingMessage : ClientMessage;
 
@@ -90,7 +91,8 @@ public sealed record SendResult(long Ref, long MessageId, string To, string Stat
 
 public sealed record BroadcastResult(long Ref, int Recipients) : ServerMessage;
 
-public sealed record UserList(long Ref, string[] Users) : ServerMessage;
+/// <summary>One page of online users, sorted; <paramref name="More"/> says a further page follows the last name.</summary>
+public sealed record UserList(long Ref, string[] Users, bool More = false) : ServerMessage;
 
 /// <summary>A stored message, delivered in id order per recipient. Ids only grow, so a client drops any id it has already seen.</summary>
 public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast) : ServerMessage
@@ -98,8 +100,11 @@ public sealed record ChatMessage(long MessageId, string From, string To, long Ti
     public override string ToString() => $"ChatMessage({MessageId}, {From} → {To}, {ContentType}, {Body.Length} bytes)";
 }
 
-/// <summary>A request failed; <paramref name="Ref"/> names it (0 when it is not about one request).</summary>
-public sealed record ErrorMessage(long Ref, string Code, string Message) : ServerMessage;
+/// <summary>
+/// A request failed; <paramref name="Ref"/> names it (0 when it is not about one request).
+/// <paramref name="RetryAfterSeconds"/> is set when the same request will succeed after waiting that long.
+/// </summary>
+public sealed record ErrorMessage(long Ref, string Code, string Message, int? RetryAfterSeconds = null) : ServerMessage;
 
 public sealed record ServerPing : ServerMessage;
 
@@ -126,4 +131,8 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string WeakPassword = "weak_password";
     public const string RegistrationLimited = "registration_limited";
+    public const string InboxFull = "inbox_full";
+    public const string StorageFull = "storage_full";
+    public const string TooManyRecipients = "too_many_recipients";
+    public const string ReplyTooLarge = "reply_too_large";
 }

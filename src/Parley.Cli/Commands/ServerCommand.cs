@@ -86,10 +86,12 @@ internal static class ServerCommand
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
             tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads,
         };
+        DeliveryLimitOptions deliveryLimits = new();
+        deliveryLimits.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
-            return RunAsync(new ServerOptions
+            return RunAsync(deliveryLimits.Apply(result, new ServerOptions
             {
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
@@ -106,7 +108,7 @@ internal static class ServerCommand
                 RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
                 RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
-            }, result.GetValue(logLevel), cancellationToken);
+            }), result.GetValue(logLevel), cancellationToken);
         });
         return command;
     }
@@ -200,6 +202,12 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: {e.Message}");
             return ExitCodes.Failure;
+        }
+        catch (ArgumentException e)
+        {
+            // A delivery or storage bound out of range (ServerOptions checks them before anything is created).
+            Console.Error.WriteLine($"parley server: {e.Message}");
+            return ExitCodes.Usage;
         }
         await using (server)
         {

@@ -1,6 +1,10 @@
 // One logged-in connection: a reader loop that handles requests and a writer loop that sends
 // replies and messages from a bounded outbox. Sessions don't outlive connections; the inbox in
 // the store does: everything not acknowledged is re-sent on the next login.
+// Memory per connection is bounded in bytes: message bodies held for it (outbox, send batch,
+// inbox pages read back) never exceed ServerOptions.MaxOutboxBytes. Live delivery may use all but
+// a reserve; reading the inbox back uses only the reserve; a message that does not fit stays in
+// the store and is read back once the connection drains.
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
@@ -13,15 +17,33 @@ namespace Parley.Server.Delivery;
 public sealed partial class ClientConnection
 {
     private const int InboxPage = 500;
+    private const int MaxBatch = 256;
+
+    /// <summary>Encoded bytes gathered into one write before it goes out.</summary>
+    private const int MaxBatchBytes = 256 * 1024;
+
+    /// <summary>Names in one page of a <c>list</c> reply: at most 128 × 34 bytes, far below any record limit.</summary>
+    internal const int ListPageSize = 128;
 
     private readonly SecureChannel _channel;
     private readonly ServerContext _context;
     private readonly Channel<ServerMessage> _outbox;
     private readonly SemaphoreSlim _inFlight;
     private readonly CancellationTokenSource _closed = new();
+    private readonly long _liveBudget;
+    private readonly long _syncBudget;
+    private readonly int _recordLimit;
     private volatile bool _overflowed;
     private long _deliveredUpTo;
     private long _lastActivityTicks;
+    private long _heldBodyBytes;
+    private long _peakHeldBodyBytes;
+
+    /// <summary>Wakes the writer loop after live delivery overflowed into the store.</summary>
+    private sealed record OverflowSignal : ServerMessage
+    {
+        public static readonly OverflowSignal Instance = new();
+    }
 
     internal ClientConnection(SecureChannel channel, string user, string address, ServerContext context)
     {
@@ -35,7 +57,56 @@ public sealed partial class ClientConnection
             FullMode = BoundedChannelFullMode.Wait,
         });
         _inFlight = new SemaphoreSlim(context.Options.MaxInFlightPerConnection);
+        _syncBudget = SyncBudgetFor(context.Options);
+        _liveBudget = context.Options.MaxOutboxBytes - _syncBudget;
+        _recordLimit = MessengerLimits.RecordLimitFor(context.Options.MaxBodyLength);
         Touch();
+    }
+
+    /// <summary>The part of the outbox bound kept for reading the inbox back: a quarter, and room for one maximal body.</summary>
+    internal static long SyncBudgetFor(Hosting.ServerOptions options) => Math.Max(options.MaxOutboxBytes / 4, options.MaxBodyLength);
+
+    /// <summary>Message body bytes this connection holds in memory now.</summary>
+    internal long HeldBodyBytes => Interlocked.Read(ref _heldBodyBytes);
+
+    /// <summary>The most <see cref="HeldBodyBytes"/> has ever been (tests check it against the bound).</summary>
+    internal long PeakHeldBodyBytes => Interlocked.Read(ref _peakHeldBodyBytes);
+
+    private bool TryHold(long bytes, long budget)
+    {
+        long held = Interlocked.Read(ref _heldBodyBytes);
+        while (true)
+        {
+            if (held + bytes > budget)
+            {
+                return false;
+            }
+            long seen = Interlocked.CompareExchange(ref _heldBodyBytes, held + bytes, held);
+            if (seen == held)
+            {
+                RecordPeak(held + bytes);
+                return true;
+            }
+            held = seen;
+        }
+    }
+
+    private void Hold(long bytes) => RecordPeak(Interlocked.Add(ref _heldBodyBytes, bytes));
+
+    private void Release(long bytes) => Interlocked.Add(ref _heldBodyBytes, -bytes);
+
+    private void RecordPeak(long held)
+    {
+        long peak = Interlocked.Read(ref _peakHeldBodyBytes);
+        while (held > peak)
+        {
+            long seen = Interlocked.CompareExchange(ref _peakHeldBodyBytes, held, peak);
+            if (seen == peak)
+            {
+                return;
+            }
+            peak = seen;
+        }
     }
 
     public string User { get; }
@@ -47,13 +118,24 @@ public sealed partial class ClientConnection
 
     /// <summary>
     /// Called by the store writer after commit, in id order. Never blocks: if the outbox is full
-    /// the message stays in the store and the writer loop re-reads it (see <see cref="SendAsync"/>).
+    /// (in messages or in bytes) the message stays in the store and the writer loop re-reads it.
     /// </summary>
     internal void Deliver(StoredMessage message)
     {
-        if (!_outbox.Writer.TryWrite(ToChatMessage(message)))
+        // Once overflowed, everything newer is read back from the store anyway, in order.
+        if (!_overflowed && TryHold(message.Body.Length, _liveBudget))
+        {
+            if (_outbox.Writer.TryWrite(ToChatMessage(message)))
+            {
+                return;
+            }
+            Release(message.Body.Length);
+        }
+        if (!_overflowed)
         {
             _overflowed = true;
+            // The outbox may hold no message at all (only bytes in flight): make sure the writer wakes.
+            _outbox.Writer.TryWrite(OverflowSignal.Instance);
         }
     }
 
@@ -122,11 +204,15 @@ public sealed partial class ClientConnection
             case BroadcastRequest broadcast:
                 await AcceptBroadcastAsync(broadcast, cancellationToken).ConfigureAwait(false);
                 break;
-            case AckRequest ack when ack.MessageIds is { Length: > 0 and <= 4096 }:
+            case AckRequest ack when ack.MessageIds is { Length: > 0 and <= MaxAckIds }:
                 await _context.Writer.AcknowledgeAsync(User, ack.MessageIds, cancellationToken).ConfigureAwait(false);
                 break;
+            case AckRequest:
+                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MaxAckIds} message ids")).ConfigureAwait(false);
+                break;
             case ListRequest list:
-                await ReplyAsync(new UserList(list.Ref, _context.Presence.OnlineUsers())).ConfigureAwait(false);
+                (string[] page, bool more) = _context.Presence.OnlineUsersAfter(list.After, ListPageSize);
+                await ReplyAsync(new UserList(list.Ref, page, more)).ConfigureAwait(false);
                 break;
             case PingMessage:
                 await ReplyAsync(new ServerPong()).ConfigureAwait(false);
@@ -161,6 +247,10 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(send.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{recipient}'")).ConfigureAwait(false);
             return;
         }
+        if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
+        {
+            return;
+        }
         NewMessage message = new(User, recipient, _context.Options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false);
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Not awaited here: the reader goes on to the next request while this one commits with
@@ -175,6 +265,12 @@ public sealed partial class ClientConnection
             AppendResult result = await _context.Writer.AppendAsync(message, cancellationToken).ConfigureAwait(false);
             await ReplyAsync(new SendResult(reference, result.Message.Id, message.Recipient,
                 result.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued)).ConfigureAwait(false);
+        }
+        catch (InboxFullException)
+        {
+            await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
+                $"the inbox of '{message.Recipient}' is full (at most {_context.Options.MaxInboxMessages} messages, " +
+                $"{_context.Options.MaxInboxBytes} bytes); the message was not stored")).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -198,7 +294,20 @@ public sealed partial class ClientConnection
             return;
         }
         long now = _context.Options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        string[] recipients = _context.Presence.OnlineUsers().Where(u => u != User).ToArray();
+        // Counted before the names are copied and sorted: refusing costs nothing per user online.
+        int others = _context.Presence.Count - 1;
+        string[] recipients = others > _context.Options.MaxBroadcastRecipients ? [] : _context.Presence.OnlineUsers().Where(u => u != User).ToArray();
+        if (others > _context.Options.MaxBroadcastRecipients || recipients.Length > _context.Options.MaxBroadcastRecipients)
+        {
+            await ReplyAsync(new ErrorMessage(broadcast.Ref, ErrorCodes.TooManyRecipients,
+                $"{Math.Max(others, recipients.Length)} other users are online; a broadcast may reach at most {_context.Options.MaxBroadcastRecipients}")).ConfigureAwait(false);
+            return;
+        }
+        // Every copy counts: against the sender's rate here, and against each recipient's quota when stored.
+        if (!await CheckCapacityAsync(broadcast.Ref, recipients.Length, (long)recipients.Length * broadcast.Body.Length).ConfigureAwait(false))
+        {
+            return;
+        }
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         _ = CompleteBroadcastAsync(broadcast, recipients, now, cancellationToken);
     }
@@ -207,9 +316,12 @@ public sealed partial class ClientConnection
     {
         try
         {
-            await Task.WhenAll(recipients.Select(r => _context.Writer.AppendAsync(
-                new NewMessage(User, r, now, broadcast.ContentType, broadcast.Body, Broadcast: true), cancellationToken))).ConfigureAwait(false);
-            await ReplyAsync(new BroadcastResult(broadcast.Ref, recipients.Length)).ConfigureAwait(false);
+            Task<AppendResult>[] copies = recipients.Select(r => _context.Writer.AppendAsync(
+                new NewMessage(User, r, now, broadcast.ContentType, broadcast.Body, Broadcast: true), cancellationToken)).ToArray();
+            await Task.WhenAll(copies.Select(IgnoreFullInbox)).ConfigureAwait(false);
+            // A recipient whose inbox is full is skipped; the count says how many copies were stored.
+            int stored = copies.Count(c => c.IsCompletedSuccessfully);
+            await ReplyAsync(new BroadcastResult(broadcast.Ref, stored)).ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -223,6 +335,43 @@ public sealed partial class ClientConnection
         {
             _inFlight.Release();
         }
+    }
+
+    private static async Task IgnoreFullInbox(Task<AppendResult> copy)
+    {
+        try
+        {
+            await copy.ConfigureAwait(false);
+        }
+        catch (InboxFullException)
+        {
+        }
+    }
+
+    /// <summary>Refuses new messages while the disk is nearly full or the sender is over its rate (nothing is stored).</summary>
+    private async Task<bool> CheckCapacityAsync(long reference, int messages, long bodyBytes)
+    {
+        if (_context.DiskSpace.IsLow)
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageFull,
+                "the server is low on disk space and takes no new messages; the message was not stored")).ConfigureAwait(false);
+            return false;
+        }
+        if (!_context.RateLimiter.CanEverAllow(messages, bodyBytes))
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited,
+                $"{messages} messages of {bodyBytes} bytes in all exceed what this server accepts from one sender at once " +
+                $"({_context.Options.SenderMessageBurst} messages, {_context.Options.SenderByteBurst} bytes)")).ConfigureAwait(false);
+            return false;
+        }
+        if (!_context.RateLimiter.TryTake(User, messages, bodyBytes, out TimeSpan retryAfter))
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited,
+                $"you are sending too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
+            return false;
+        }
+        return true;
     }
 
     private async Task<bool> CheckBodyAsync(long reference, byte[]? body, string? contentType)
@@ -252,7 +401,7 @@ public sealed partial class ClientConnection
         }
     }
 
-    private const int MaxBatch = 256;
+    private const int MaxAckIds = 4096;
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
@@ -262,30 +411,49 @@ public sealed partial class ClientConnection
         ChannelReader<ServerMessage> reader = _outbox.Reader;
         // Grows on demand: an idle connection keeps an empty list, not 256 slots.
         List<ReadOnlyMemory<byte>> batch = [];
+        long batchBodyBytes = 0;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            // Everything already queued goes out in one write.
+            // Everything already queued goes out in one write, up to a batch in count and bytes.
             bool closeAfter = false;
-            while (batch.Count < MaxBatch && !closeAfter && reader.TryRead(out ServerMessage? message))
+            int encodedBytes = 0;
+            while (batch.Count < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message))
             {
                 // Catch up from the store before sending anything newer, so ids stay in order.
                 if (_overflowed)
                 {
                     await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                    Release(batchBodyBytes);
+                    batchBodyBytes = 0;
+                    encodedBytes = 0;
                     await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+                }
+                if (message is OverflowSignal)
+                {
+                    continue;
                 }
                 if (message is ChatMessage chat)
                 {
                     if (chat.MessageId <= _deliveredUpTo)
                     {
+                        Release(chat.Body.Length);
                         continue;
                     }
                     _deliveredUpTo = chat.MessageId;
+                    batchBodyBytes += chat.Body.Length;
                 }
-                batch.Add(MessengerCodec.Encode(message));
+                byte[] encoded = EncodeWithinLimit(message);
+                batch.Add(encoded);
+                encodedBytes += encoded.Length;
                 closeAfter = message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown };
             }
             await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+            Release(batchBodyBytes);
+            batchBodyBytes = 0;
+            if (_overflowed)
+            {
+                await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+            }
             if (closeAfter)
             {
                 await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
@@ -297,6 +465,32 @@ public sealed partial class ClientConnection
             await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
         }
         await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Encodes a reply; one that would not fit in a record (which would end the connection) is
+    /// answered with an error instead.
+    /// </summary>
+    private byte[] EncodeWithinLimit(ServerMessage message)
+    {
+        byte[] encoded = MessengerCodec.Encode(message);
+        if (encoded.Length <= _recordLimit)
+        {
+            return encoded;
+        }
+        _context.Logger.LogWarning("A {Type} for {User} was {Length} bytes, over the record limit of {Limit}; sent an error instead",
+            message.GetType().Name, User, encoded.Length, _recordLimit);
+        long reference = message switch
+        {
+            UserList list => list.Ref,
+            SendResult result => result.Ref,
+            BroadcastResult result => result.Ref,
+            ErrorMessage error => error.Ref,
+            _ => 0,
+        };
+        string what = message is ChatMessage chat ? $"message {chat.MessageId}" : "the reply";
+        return MessengerCodec.Encode(new ErrorMessage(reference, ErrorCodes.ReplyTooLarge,
+            $"{what} is {encoded.Length} bytes, over the record limit of {_recordLimit} bytes; it was not sent"));
     }
 
     private async Task FlushAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
@@ -316,21 +510,28 @@ public sealed partial class ClientConnection
             _overflowed = false;
             while (true)
             {
-                IReadOnlyList<StoredMessage> page = await _context.Store.LoadInboxAsync(User, _deliveredUpTo, InboxPage, cancellationToken).ConfigureAwait(false);
-                List<ReadOnlyMemory<byte>> encoded = new(page.Count);
-                foreach (StoredMessage stored in page)
+                // A page is held only within the reserve that live delivery cannot take.
+                IReadOnlyList<StoredMessage> page = await _context.Store.LoadInboxAsync(User, _deliveredUpTo, InboxPage, _syncBudget, cancellationToken).ConfigureAwait(false);
+                long pageBytes = page.Sum(m => (long)m.Body.Length);
+                Hold(pageBytes);
+                try
                 {
-                    encoded.Add(MessengerCodec.Encode(ToChatMessage(stored)));
+                    List<ReadOnlyMemory<byte>> encoded = new(page.Count);
+                    foreach (StoredMessage stored in page)
+                    {
+                        encoded.Add(EncodeWithinLimit(ToChatMessage(stored)));
+                    }
+                    await FlushAsync(encoded, cancellationToken).ConfigureAwait(false);
                 }
-                await FlushAsync(encoded, cancellationToken).ConfigureAwait(false);
-                if (page.Count > 0)
+                finally
                 {
-                    _deliveredUpTo = page[^1].Id;
+                    Release(pageBytes);
                 }
-                if (page.Count < InboxPage)
+                if (page.Count == 0)
                 {
                     break;
                 }
+                _deliveredUpTo = page[^1].Id;
             }
         }
         while (_overflowed);

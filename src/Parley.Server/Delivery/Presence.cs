@@ -33,5 +33,23 @@ public sealed class Presence
         return users;
     }
 
+    /// <summary>
+    /// Up to <paramref name="max"/> online users sorted after <paramref name="after"/> (all when null),
+    /// and whether more follow: one page of a <c>list</c> reply, bounded whatever the number online.
+    /// </summary>
+    public (string[] Users, bool More) OnlineUsersAfter(string? after, int max)
+    {
+        List<string> users = [];
+        foreach (string user in _online.Keys)
+        {
+            if (after is null || string.CompareOrdinal(user, after) > 0)
+            {
+                users.Add(user);
+            }
+        }
+        users.Sort(StringComparer.Ordinal);
+        return users.Count > max ? ([.. users.Take(max)], true) : ([.. users], false);
+    }
+
     public ClientConnection[] Connections() => [.. _online.Values];
 }

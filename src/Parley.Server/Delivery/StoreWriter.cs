@@ -1,7 +1,8 @@
 // Group commit: every durable write (new messages, acknowledgements) goes through one queue.
 // A single loop takes whatever has queued up (up to a batch), commits it in one transaction,
 // and only then completes the callers and fans new messages out to online recipients, in id
-// order. Nothing is acknowledged to a sender before its transaction has committed.
+// order. Nothing is acknowledged to a sender before its transaction has committed. The inbox
+// quota is checked here, in the one loop that commits, so concurrent senders cannot overshoot it.
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Storage;
@@ -14,9 +15,13 @@ public sealed class StoreWriter : IAsyncDisposable
 {
     private const int MaxBatch = 4096;
 
+    /// <summary>Body bytes committed in one transaction at most (the rest waits for the next), to bound each commit's log growth.</summary>
+    private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
+
     private readonly IMessageStore _store;
     private readonly Func<StoredMessage, bool> _fanOut;
     private readonly ILogger _logger;
+    private readonly InboxQuota? _quota;
     private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(64 * 1024)
     {
         SingleReader = true,
@@ -28,17 +33,23 @@ public sealed class StoreWriter : IAsyncDisposable
     private sealed record Append(NewMessage Message, TaskCompletionSource<AppendResult> Completion) : Operation;
     private sealed record Acknowledge(string Recipient, long[] Ids) : Operation;
     private sealed record Barrier(TaskCompletionSource Completion) : Operation;
+    private sealed record Expire(long CreatedBefore, TaskCompletionSource<int> Completion) : Operation;
 
     /// <param name="fanOut">Called after commit for each new message, in id order; true when the recipient was online.</param>
-    public StoreWriter(IMessageStore store, Func<StoredMessage, bool> fanOut, ILogger logger)
+    /// <param name="quota">Inbox bounds; a message over them fails with <see cref="InboxFullException"/>.</param>
+    internal StoreWriter(IMessageStore store, Func<StoredMessage, bool> fanOut, ILogger logger, InboxQuota? quota = null)
     {
         _store = store;
         _fanOut = fanOut;
         _logger = logger;
+        _quota = quota;
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Completes once the message is committed (and handed to its recipient if online).</summary>
+    /// <summary>
+    /// Completes once the message is committed (and handed to its recipient if online); fails with
+    /// <see cref="InboxFullException"/> when the recipient's inbox is at its quota (nothing stored).
+    /// </summary>
     public async Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         TaskCompletionSource<AppendResult> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,6 +73,14 @@ public sealed class StoreWriter : IAsyncDisposable
     public ValueTask AcknowledgeAsync(string recipient, long[] ids, CancellationToken cancellationToken) =>
         _queue.Writer.WriteAsync(new Acknowledge(recipient, ids), cancellationToken);
 
+    /// <summary>Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms), then empties the log.</summary>
+    public async Task<int> ExpireAsync(long createdBefore, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<int> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new Expire(createdBefore, completion), cancellationToken).ConfigureAwait(false);
+        return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task RunAsync()
     {
         ChannelReader<Operation> reader = _queue.Reader;
@@ -69,19 +88,27 @@ public sealed class StoreWriter : IAsyncDisposable
         List<NewMessage> messages = [];
         List<(string, long)> acks = [];
         List<TaskCompletionSource> barriers = [];
+        List<Expire> expiries = [];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             appends.Clear();
             messages.Clear();
             acks.Clear();
             barriers.Clear();
-            while (appends.Count + acks.Count < MaxBatch && reader.TryRead(out Operation? operation))
+            expiries.Clear();
+            long batchBodyBytes = 0;
+            while (appends.Count + acks.Count < MaxBatch && batchBodyBytes < MaxBatchBodyBytes && reader.TryRead(out Operation? operation))
             {
                 switch (operation)
                 {
                     case Append append:
+                        if (_quota is not null && !await AdmitAsync(append).ConfigureAwait(false))
+                        {
+                            break;
+                        }
                         appends.Add(append);
                         messages.Add(append.Message);
+                        batchBodyBytes += append.Message.Body.Length;
                         break;
                     case Acknowledge ack:
                         foreach (long id in ack.Ids)
@@ -92,6 +119,9 @@ public sealed class StoreWriter : IAsyncDisposable
                     case Barrier barrier:
                         barriers.Add(barrier.Completion);
                         break;
+                    case Expire expire:
+                        expiries.Add(expire);
+                        break;
                 }
             }
             IReadOnlyList<StoredMessage> stored = [];
@@ -100,11 +130,18 @@ public sealed class StoreWriter : IAsyncDisposable
                 // A batch of barriers alone needs no transaction: everything before it is committed.
                 if (messages.Count > 0 || acks.Count > 0)
                 {
-                    stored = await _store.CommitAsync(messages, acks, CancellationToken.None).ConfigureAwait(false);
+                    CommitResult result = await _store.CommitAsync(messages, acks, CancellationToken.None).ConfigureAwait(false);
+                    stored = result.Stored;
+                    foreach (RemovedMessage removed in result.Removed)
+                    {
+                        _quota?.Removed(removed);
+                    }
                 }
             }
             catch (Exception e)
             {
+                // The admitted messages were not stored: re-read the usage rather than guess it.
+                _quota?.Forget();
                 _logger.LogError(e, "Commit of {Messages} messages and {Acks} acknowledgements failed", messages.Count, acks.Count);
                 foreach (Append append in appends)
                 {
@@ -114,6 +151,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 {
                     barrier.TrySetException(new IOException("the store could not commit", e));
                 }
+                await RunExpiriesAsync(expiries).ConfigureAwait(false);
                 continue;
             }
             for (int i = 0; i < appends.Count; i++)
@@ -124,6 +162,46 @@ public sealed class StoreWriter : IAsyncDisposable
             foreach (TaskCompletionSource barrier in barriers)
             {
                 barrier.TrySetResult();
+            }
+            await RunExpiriesAsync(expiries).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<bool> AdmitAsync(Append append)
+    {
+        try
+        {
+            if (await _quota!.TryAdmitAsync(append.Message, CancellationToken.None).ConfigureAwait(false))
+            {
+                return true;
+            }
+            append.Completion.TrySetException(new InboxFullException(append.Message.Recipient));
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Reading the inbox usage of a recipient failed");
+            append.Completion.TrySetException(new IOException("the inbox quota could not be checked", e));
+        }
+        return false;
+    }
+
+    private async Task RunExpiriesAsync(List<Expire> expiries)
+    {
+        foreach (Expire expire in expiries)
+        {
+            try
+            {
+                int count = await _store.DeleteExpiredAsync(expire.CreatedBefore, CancellationToken.None).ConfigureAwait(false);
+                await _store.CheckpointAsync(CancellationToken.None).ConfigureAwait(false);
+                expire.Completion.TrySetResult(count);
+            }
+            catch (Exception e)
+            {
+                expire.Completion.TrySetException(new IOException("expired messages could not be deleted: " + e.Message, e));
+            }
+            finally
+            {
+                _quota?.Forget();
             }
         }
     }

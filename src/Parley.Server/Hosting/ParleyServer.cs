@@ -36,6 +36,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly LogRateLimit _failedLoginLog;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
+    private Task _maintenanceLoop = Task.CompletedTask;
     private int _stopped;
 
     private ParleyServer(ServerOptions options, TcpListener listener, SigningKey identity, ServerContext context, ILogger logger)
@@ -66,6 +67,8 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public Presence Presence => _context.Presence;
 
+    internal Maintenance Maintenance { get; private init; } = null!;
+
     /// <summary>Connections accepted that have not logged in yet (bounded by <see cref="ServerOptions.MaxUnauthenticatedConnections"/>).</summary>
     public int UnauthenticatedConnections => _admission.Unauthenticated;
 
@@ -80,6 +83,7 @@ public sealed class ParleyServer : IAsyncDisposable
     public static async Task<ParleyServer> StartAsync(ServerOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         ILogger logger = loggerFactory.CreateLogger("Parley.Server");
+        DeliveryLimits.Validate(options);
         IPAddress address = await ResolveAsync(options.Host, cancellationToken).ConfigureAwait(false);
         TcpListener listener = new(address, options.Port);
         listener.Server.NoDelay = true;
@@ -135,10 +139,11 @@ public sealed class ParleyServer : IAsyncDisposable
                 return true;
             }
             return false;
-        }, logger);
-        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = createdIdentity };
+        }, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
+        ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = createdIdentity, Maintenance = new Maintenance(context) };
         server._acceptLoop = Task.Run(server.AcceptLoopAsync);
         server._keepAliveLoop = Task.Run(server.KeepAliveLoopAsync);
+        server._maintenanceLoop = server.Maintenance.Start(server._stopping.Token);
         logger.LogInformation("Listening on {EndPoint}", server.LocalEndPoint);
         return server;
     }
@@ -473,6 +478,7 @@ public sealed class ParleyServer : IAsyncDisposable
         _stopping.Cancel();
         await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
+        await _maintenanceLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);
         await _context.Store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();

@@ -18,6 +18,8 @@ internal sealed class ServerContext(Hosting.ServerOptions options, IMessageStore
     public AccountService Accounts { get; } = accounts;
     public ILogger Logger { get; } = logger;
     public StoreWriter Writer { get; set; } = null!;
+    public SenderRateLimiter RateLimiter { get; } = new(options);
+    public DiskSpaceGuard DiskSpace { get; } = new(options.DataDirectory, options.MinFreeDiskBytes, logger);
 
     public async ValueTask<bool> AccountExistsAsync(string user, CancellationToken cancellationToken)
     {

@@ -80,6 +80,41 @@ public sealed record ServerOptions
     /// <summary>Server-wide failed password logins per minute before unknown sources are slowed (PROTOCOL.md §11.4).</summary>
     public int LoginFailuresPerMinute { get; init; } = LoginThrottle.DefaultFailuresPerMinute;
 
+    // ── Delivery and storage bounds (PROTOCOL.md §11.4). Each answers with its own error code. ──
+
+    /// <summary>
+    /// Message body bytes one connection may hold in memory (outbox, send batch and inbox pages
+    /// read back from the store). A quarter is kept for reading the inbox back; live delivery that
+    /// does not fit in the rest pauses and the message is re-read from the store later.
+    /// </summary>
+    public long MaxOutboxBytes { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary>Undelivered messages one recipient's inbox may hold; beyond it senders get <c>inbox_full</c>.</summary>
+    public int MaxInboxMessages { get; init; } = 10_000;
+
+    /// <summary>Body bytes one recipient's inbox may hold; beyond it senders get <c>inbox_full</c>.</summary>
+    public long MaxInboxBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Sustained messages per second one sender (account) may send; beyond the burst it gets <c>rate_limited</c>.</summary>
+    public double SenderMessagesPerSecond { get; init; } = 100;
+    public int SenderMessageBurst { get; init; } = 1_000;
+
+    /// <summary>Sustained body bytes per second one sender may send, and the burst above it.</summary>
+    public long SenderBytesPerSecond { get; init; } = 1024 * 1024;
+    public long SenderByteBurst { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>Recipients one broadcast may have; a broadcast to more online users gets <c>too_many_recipients</c>.</summary>
+    public int MaxBroadcastRecipients { get; init; } = 256;
+
+    /// <summary>Undelivered messages older than this are deleted by the periodic sweep.</summary>
+    public TimeSpan MessageExpiry { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often (on <see cref="Time"/>) expired messages are swept and idle sender rate state is dropped.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Below this much free space on the data directory's disk, new messages get <c>storage_full</c>.</summary>
+    public long MinFreeDiskBytes { get; init; } = 64L * 1024 * 1024;
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

@@ -18,6 +18,14 @@ public sealed record NewMessage(string Sender, string Recipient, long Timestamp,
 /// <summary>A committed message: <see cref="Id"/> only grows, and is never reused.</summary>
 public sealed record StoredMessage(long Id, string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast);
 
+/// <summary>An acknowledged message the commit removed, with its body size (inbox quota accounting).</summary>
+public readonly record struct RemovedMessage(string Recipient, long BodyBytes);
+
+public sealed record CommitResult(IReadOnlyList<StoredMessage> Stored, IReadOnlyList<RemovedMessage> Removed);
+
+/// <summary>What one recipient's inbox holds now.</summary>
+public readonly record struct InboxUsage(int Messages, long Bytes);
+
 /// <summary>
 /// Everything the server keeps. One implementation per database (SQLite now; PostgreSQL for
 /// several server nodes later); the rest of the server sees only this interface.
@@ -51,9 +59,25 @@ public interface IMessageStore : IAsyncDisposable
     /// <summary>False when the account has no device with that id.</summary>
     Task<bool> DeleteDeviceTokenAsync(string username, string deviceId, CancellationToken cancellationToken);
 
-    /// <summary>In one transaction: append <paramref name="messages"/> (ids assigned in order) and delete acknowledged ones.</summary>
-    Task<IReadOnlyList<StoredMessage>> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken);
+    /// <summary>
+    /// In one transaction: append <paramref name="messages"/> (ids assigned in order) and delete
+    /// acknowledged ones. Deleted bodies are overwritten (secure_delete), not just unlinked.
+    /// </summary>
+    Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken);
 
-    /// <summary>Unacknowledged messages for <paramref name="recipient"/> with id above <paramref name="afterId"/>, oldest first.</summary>
-    Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Unacknowledged messages for <paramref name="recipient"/> with id above <paramref name="afterId"/>,
+    /// oldest first: at most <paramref name="limit"/> messages and, beyond the first, at most
+    /// <paramref name="maxBodyBytes"/> of bodies in all.
+    /// </summary>
+    Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken);
+
+    /// <summary>What <paramref name="recipient"/>'s inbox holds, as of the last commit.</summary>
+    Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken);
+
+    /// <summary>Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms); returns how many.</summary>
+    Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken);
+
+    /// <summary>Copies the log into the database and empties it, so no old copy of a deleted body stays in the log file.</summary>
+    Task CheckpointAsync(CancellationToken cancellationToken);
 }

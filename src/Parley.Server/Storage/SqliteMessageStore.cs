@@ -1,6 +1,8 @@
 // The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit that
 // returned survives kill -9 and power loss alike. One connection writes (SQLite has one writer
 // anyway); reads use their own pooled connections, which WAL lets run beside the writer.
+// secure_delete is set on the writer, the only connection that deletes: an acknowledged or
+// expired body is overwritten with zeros, so it cannot be recovered from the file afterwards.
 using Microsoft.Data.Sqlite;
 
 namespace Parley.Server.Storage;
@@ -37,6 +39,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             PRAGMA synchronous = FULL;
             PRAGMA foreign_keys = ON;
             PRAGMA busy_timeout = 5000;
+            PRAGMA secure_delete = ON;
             CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS accounts (
                 username            TEXT PRIMARY KEY,
@@ -128,9 +131,10 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
-    public async Task<IReadOnlyList<StoredMessage>> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken)
+    public async Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken)
     {
         List<StoredMessage> stored = new(messages.Count);
+        List<RemovedMessage> removed = [];
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -166,7 +170,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             {
                 await using SqliteCommand delete = _writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM messages WHERE id = $i AND recipient = $r";
+                delete.CommandText = "DELETE FROM messages WHERE id = $i AND recipient = $r RETURNING length(body)";
                 SqliteParameter i = delete.Parameters.Add("$i", SqliteType.Integer);
                 SqliteParameter r = delete.Parameters.Add("$r", SqliteType.Text);
                 delete.Prepare();
@@ -174,7 +178,10 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 {
                     i.Value = id;
                     r.Value = recipient;
-                    await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    if (await delete.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long bytes)
+                    {
+                        removed.Add(new RemovedMessage(recipient, bytes));
+                    }
                 }
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -183,27 +190,74 @@ public sealed partial class SqliteMessageStore : IMessageStore
         {
             _writeLock.Release();
         }
-        return stored;
+        return new CommitResult(stored, removed);
     }
 
-    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
-            SELECT id, sender, created_at, content_type, body, broadcast FROM messages
+            SELECT id, sender, created_at, content_type, broadcast, length(body), body FROM messages
             WHERE recipient = $r AND id > $a ORDER BY id LIMIT $l
             """;
         command.Parameters.AddWithValue("$r", recipient);
         command.Parameters.AddWithValue("$a", afterId);
         command.Parameters.AddWithValue("$l", limit);
         List<StoredMessage> result = [];
+        long bytes = 0;
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[4], reader.GetInt64(5) != 0));
+            // The size is known before the body is read, so a page never holds more than asked.
+            bytes += reader.GetInt64(5);
+            if (result.Count > 0 && bytes > maxBodyBytes)
+            {
+                break;
+            }
+            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0));
         }
         return result;
+    }
+
+    public async Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages WHERE recipient = $r";
+        command.Parameters.AddWithValue("$r", recipient);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new InboxUsage(reader.GetInt32(0), reader.GetInt64(1));
+    }
+
+    public async Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using SqliteCommand command = _writer.CreateCommand();
+            command.CommandText = "DELETE FROM messages WHERE created_at < $c";
+            command.Parameters.AddWithValue("$c", createdBefore);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ExecuteAsync(_writer, "PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)

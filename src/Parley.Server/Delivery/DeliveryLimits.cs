@@ -1,0 +1,33 @@
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Delivery;
+
+/// <summary>Checks that the delivery and storage bounds in <see cref="ServerOptions"/> can work together.</summary>
+internal static class DeliveryLimits
+{
+    public static readonly TimeSpan MaxMessageExpiry = TimeSpan.FromDays(36_500);
+
+    /// <exception cref="ArgumentException">A bound is out of range; the message names the option.</exception>
+    public static void Validate(ServerOptions options)
+    {
+        Require(options.MaxOutboxBytes >= 2L * options.MaxBodyLength, $"the outbox bound ({options.MaxOutboxBytes} bytes) must hold at least two maximal bodies ({2L * options.MaxBodyLength} bytes)");
+        Require(options.MaxInboxMessages >= 1, "the inbox quota must allow at least 1 message");
+        Require(options.MaxInboxBytes >= options.MaxBodyLength, $"the inbox quota ({options.MaxInboxBytes} bytes) must hold one maximal body ({options.MaxBodyLength} bytes)");
+        Require(options.SenderMessagesPerSecond > 0 && options.SenderBytesPerSecond > 0, "sender rates must be positive");
+        Require(options.SenderMessageBurst >= 1, "the sender message burst must be at least 1");
+        Require(options.SenderByteBurst >= options.MaxBodyLength, $"the sender byte burst ({options.SenderByteBurst}) must allow one maximal body ({options.MaxBodyLength} bytes)");
+        Require(options.MaxBroadcastRecipients is >= 1 && options.MaxBroadcastRecipients <= options.SenderMessageBurst,
+            $"broadcast recipients ({options.MaxBroadcastRecipients}) must be 1 to the sender message burst ({options.SenderMessageBurst})");
+        Require(options.MessageExpiry > TimeSpan.Zero && options.MessageExpiry <= MaxMessageExpiry, "the message expiry must be more than 0 and at most 36,500 days");
+        Require(options.SweepInterval > TimeSpan.Zero, "the sweep interval must be positive");
+        Require(options.MinFreeDiskBytes >= 0, "the free-disk watermark cannot be negative");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

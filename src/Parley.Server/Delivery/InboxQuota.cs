@@ -1,0 +1,49 @@
+// Per-recipient inbox bounds. Used only by the store writer's single loop, so admitting a message
+// and committing it cannot race with another admission: the count never overshoots.
+using Parley.Server.Storage;
+
+namespace Parley.Server.Delivery;
+
+internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes)
+{
+    private readonly Dictionary<string, Usage> _usage = new(StringComparer.Ordinal);
+
+    private sealed class Usage(InboxUsage current)
+    {
+        public int Messages = current.Messages;
+        public long Bytes = current.Bytes;
+    }
+
+    /// <summary>Counts <paramref name="message"/> into its recipient's inbox if it fits; false when the inbox is full.</summary>
+    public async ValueTask<bool> TryAdmitAsync(NewMessage message, CancellationToken cancellationToken)
+    {
+        if (!_usage.TryGetValue(message.Recipient, out Usage? usage))
+        {
+            usage = new Usage(await store.GetInboxUsageAsync(message.Recipient, cancellationToken).ConfigureAwait(false));
+            _usage[message.Recipient] = usage;
+        }
+        if (usage.Messages >= maxMessages || usage.Bytes + message.Body.Length > maxBytes)
+        {
+            return false;
+        }
+        usage.Messages++;
+        usage.Bytes += message.Body.Length;
+        return true;
+    }
+
+    public void Removed(RemovedMessage removed)
+    {
+        if (_usage.TryGetValue(removed.Recipient, out Usage? usage))
+        {
+            usage.Messages--;
+            usage.Bytes -= removed.BodyBytes;
+        }
+    }
+
+    /// <summary>
+    /// Drops what is cached; it is re-read from the store on the next message to each recipient.
+    /// Called after a failed commit (the admitted messages were not stored), after expiry, and
+    /// periodically, so the cache holds only recipients written to since the last sweep.
+    /// </summary>
+    public void Forget() => _usage.Clear();
+}

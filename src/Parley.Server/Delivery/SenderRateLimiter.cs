@@ -1,0 +1,70 @@
+// Per-sender (account) token buckets, one for messages and one for body bytes. Keyed by account,
+// not connection, so reconnecting does not refill them. A request takes from both or from neither.
+using System.Collections.Concurrent;
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Delivery;
+
+internal sealed class SenderRateLimiter(ServerOptions options)
+{
+    private readonly ConcurrentDictionary<string, Buckets> _senders = new(StringComparer.Ordinal);
+
+    private sealed class Buckets(double messages, double bytes, DateTimeOffset at)
+    {
+        public double Messages = messages;
+        public double Bytes = bytes;
+        public DateTimeOffset RefilledAt = at;
+    }
+
+    /// <summary>Whether a request of this size can ever pass (it is not larger than the bursts).</summary>
+    public bool CanEverAllow(int messages, long bytes) => messages <= options.SenderMessageBurst && bytes <= options.SenderByteBurst;
+
+    /// <summary>Takes the cost from <paramref name="sender"/>'s buckets, or returns false and how long until it would fit.</summary>
+    public bool TryTake(string sender, int messages, long bytes, out TimeSpan retryAfter)
+    {
+        DateTimeOffset now = options.Time.GetUtcNow();
+        Buckets buckets = _senders.GetOrAdd(sender, _ => new Buckets(options.SenderMessageBurst, options.SenderByteBurst, now));
+        lock (buckets)
+        {
+            Refill(buckets, now);
+            if (buckets.Messages >= messages && buckets.Bytes >= bytes)
+            {
+                buckets.Messages -= messages;
+                buckets.Bytes -= bytes;
+                retryAfter = TimeSpan.Zero;
+                return true;
+            }
+            double messageWait = Math.Max(0, messages - buckets.Messages) / options.SenderMessagesPerSecond;
+            double byteWait = Math.Max(0, bytes - buckets.Bytes) / options.SenderBytesPerSecond;
+            retryAfter = TimeSpan.FromSeconds(Math.Max(messageWait, byteWait));
+            return false;
+        }
+    }
+
+    /// <summary>Drops senders whose buckets are full again: a new bucket would be identical.</summary>
+    public void ForgetIdle()
+    {
+        DateTimeOffset now = options.Time.GetUtcNow();
+        foreach ((string sender, Buckets buckets) in _senders)
+        {
+            lock (buckets)
+            {
+                Refill(buckets, now);
+                if (buckets.Messages >= options.SenderMessageBurst && buckets.Bytes >= options.SenderByteBurst)
+                {
+                    _senders.TryRemove(new KeyValuePair<string, Buckets>(sender, buckets));
+                }
+            }
+        }
+    }
+
+    internal int TrackedSenders => _senders.Count;
+
+    private void Refill(Buckets buckets, DateTimeOffset now)
+    {
+        double seconds = Math.Max(0, (now - buckets.RefilledAt).TotalSeconds);
+        buckets.Messages = Math.Min(options.SenderMessageBurst, buckets.Messages + seconds * options.SenderMessagesPerSecond);
+        buckets.Bytes = Math.Min(options.SenderByteBurst, buckets.Bytes + seconds * options.SenderBytesPerSecond);
+        buckets.RefilledAt = now;
+    }
+}
