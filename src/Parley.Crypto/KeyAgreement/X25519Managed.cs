@@ -27,14 +27,14 @@ internal sealed class X25519Managed : KeyAgreementAlgorithm
     private Key Create(byte[] scalar)
     {
         byte[] publicKey = new byte[KeySize];
-        Bc.X25519.ScalarMultBase(scalar, 0, publicKey, 0);
+        Bc.X25519.ScalarMultBase(scalar, publicKey);
         return new Key(this, scalar, publicKey);
     }
 
     private protected override SharedSecret AgreeCore(KeyAgreementPrivateKey ourKey, ReadOnlySpan<byte> theirPublicKey)
     {
         byte[] secret = new byte[KeySize];
-        bool nonZero = Bc.X25519.CalculateAgreement(((Key)ourKey).Scalar, 0, theirPublicKey.ToArray(), 0, secret, 0);
+        bool nonZero = Bc.X25519.CalculateAgreement(((Key)ourKey).Scalar, theirPublicKey, secret);
         if (!nonZero || X25519Native.IsAllZero(secret))
         {
             CryptographicOperations.ZeroMemory(secret);
