@@ -98,7 +98,7 @@ internal sealed unsafe class P256Native : KeyAgreementAlgorithm
                 CryptographicOperations.ZeroMemory(secret);
                 throw new InvalidPublicKeyException(Name, "the agreement failed");
             }
-            return new SharedSecret(secret);
+            return new SharedSecret(secret, Name);
         }
         finally
         {

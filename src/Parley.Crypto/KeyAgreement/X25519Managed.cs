@@ -40,7 +40,7 @@ internal sealed class X25519Managed : KeyAgreementAlgorithm
             CryptographicOperations.ZeroMemory(secret);
             throw new InvalidPublicKeyException(Name, "low-order point (the shared secret would be all zero)");
         }
-        return new SharedSecret(secret);
+        return new SharedSecret(secret, Name);
     }
 
     private sealed class Key(X25519Managed algorithm, byte[] scalar, byte[] publicKey)

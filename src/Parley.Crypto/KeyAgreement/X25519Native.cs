@@ -64,7 +64,7 @@ internal sealed class X25519Native : KeyAgreementAlgorithm
                 CryptographicOperations.ZeroMemory(secret);
                 throw new InvalidPublicKeyException(Name, "low-order point (the shared secret would be all zero)");
             }
-            return new SharedSecret(secret);
+            return new SharedSecret(secret, Name);
         }
         finally
         {
