@@ -66,6 +66,8 @@ internal sealed class Modp2048Managed : KeyAgreementAlgorithm
     {
         internal byte[] Exponent { get; } = exponent;
 
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Exponent.Clone();
+
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Exponent);
     }
 }

@@ -134,6 +134,8 @@ internal sealed unsafe class Modp2048Native : KeyAgreementAlgorithm
     {
         internal byte[] Exponent { get; } = exponent;
 
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Exponent.Clone();
+
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Exponent);
     }
 }

@@ -87,6 +87,12 @@ internal sealed class P256KeyAgreement : KeyAgreementAlgorithm
     {
         internal ECDiffieHellman Ecdh { get; } = ecdh;
 
+        private protected override byte[] ExportPrivateKeyCore()
+        {
+            ECParameters parameters = Ecdh.ExportParameters(includePrivateParameters: true);
+            return parameters.D!;
+        }
+
         private protected override void DisposeCore() => Ecdh.Dispose();
     }
 }

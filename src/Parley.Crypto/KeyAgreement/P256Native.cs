@@ -132,6 +132,19 @@ internal sealed unsafe class P256Native : KeyAgreementAlgorithm
     {
         internal IntPtr Handle { get; } = handle;
 
+        private protected override unsafe byte[] ExportPrivateKeyCore()
+        {
+            byte[] scalar = new byte[P256KeyAgreement.CoordinateSize];
+            fixed (byte* p = scalar)
+            {
+                if (LibCrypto.BN_bn2binpad(LibCrypto.EC_KEY_get0_private_key(Handle), p, scalar.Length) != scalar.Length)
+                {
+                    LibCrypto.ThrowIfFailed(0, "BN_bn2binpad");
+                }
+            }
+            return scalar;
+        }
+
         // EC_KEY_free clears the private scalar (BN_clear_free) before releasing it.
         private protected override void DisposeCore() => LibCrypto.EC_KEY_free(Handle);
     }

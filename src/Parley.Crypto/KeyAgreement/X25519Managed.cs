@@ -48,6 +48,8 @@ internal sealed class X25519Managed : KeyAgreementAlgorithm
     {
         internal byte[] Scalar { get; } = scalar;
 
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Scalar.Clone();
+
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Scalar);
     }
 }

@@ -84,6 +84,8 @@ internal sealed class X25519Native : KeyAgreementAlgorithm
     {
         internal EvpPkeyHandle Handle { get; } = handle;
 
+        private protected override byte[] ExportPrivateKeyCore() => Handle.GetRawPrivateKey(KeySize);
+
         private protected override void DisposeCore() => Handle.Dispose();
     }
 }

@@ -11,15 +11,27 @@ public abstract class SignatureAlgorithm
     public abstract int SignatureSize { get; }
     public abstract string Implementation { get; }
 
-    public SigningKey GenerateKey() => GenerateKeyCore();
-
-    public SigningKey ImportPrivateKey(ReadOnlySpan<byte> privateKey)
+    /// <summary>A new key; its private part can be exported only with <see cref="KeyExportPolicy.AllowExport"/>.</summary>
+    public SigningKey GenerateKey(KeyExportPolicy exportPolicy = KeyExportPolicy.None)
     {
+        KeyExportPolicyChecks.Validate(exportPolicy);
+        SigningKey key = GenerateKeyCore();
+        key.ExportPolicy = exportPolicy;
+        return key;
+    }
+
+    /// <summary>Builds a key from its encoding, checking length and range (a P-256 scalar must lie in [1, n-1]).</summary>
+    /// <exception cref="ArgumentException">The encoding is not a valid private key of this algorithm.</exception>
+    public SigningKey ImportPrivateKey(ReadOnlySpan<byte> privateKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        KeyExportPolicyChecks.Validate(exportPolicy);
         if (privateKey.Length != PrivateKeySize)
         {
             throw new ArgumentException($"A {Name} private key is {PrivateKeySize} bytes, not {privateKey.Length}.", nameof(privateKey));
         }
-        return ImportPrivateKeyCore(privateKey);
+        SigningKey key = ImportPrivateKeyCore(privateKey);
+        key.ExportPolicy = exportPolicy;
+        return key;
     }
 
     /// <summary>True only for a well-formed signature by that key over exactly that data; malformed keys or signatures are just false.</summary>

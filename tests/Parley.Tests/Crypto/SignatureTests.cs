@@ -1,3 +1,4 @@
+using Parley.Crypto;
 using Parley.Crypto.Signing;
 using Parley.Tests.Support;
 
@@ -47,7 +48,7 @@ public class SignatureTests
     public void Sign_verify_export_import_round_trip(string name)
     {
         SignatureAlgorithm algorithm = SignatureAlgorithms.Get(name);
-        using SigningKey key = algorithm.GenerateKey();
+        using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
         byte[] data = "transcript"u8.ToArray();
         byte[] signature = key.Sign(data);
         Assert.Equal(algorithm.SignatureSize, signature.Length);
