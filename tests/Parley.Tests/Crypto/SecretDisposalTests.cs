@@ -120,13 +120,15 @@ public class SecretDisposalTests
         Assert.Throws<ObjectDisposedException>(() => managed.Agree(key, peer.PublicKey));
     }
 
-    public static TheoryData<string> Ed25519Implementations() => ["native", "managed"];
+    /// <summary>The implementations that hold the seed in a managed array; libsodium keeps it in its own guarded memory.</summary>
+    public static TheoryData<string> Ed25519ManagedMemoryImplementations() =>
+        new(SignatureAlgorithms.Ed25519Implementations.Select(a => a.Implementation).Where(i => i != "sodium"));
 
     [Theory]
-    [MemberData(nameof(Ed25519Implementations))]
+    [MemberData(nameof(Ed25519ManagedMemoryImplementations))]
     public void Ed25519_seed_is_wiped_on_dispose(string implementation)
     {
-        SignatureAlgorithm ed25519 = implementation == "managed" ? SignatureAlgorithms.Ed25519Managed : SignatureAlgorithms.Ed25519;
+        SignatureAlgorithm ed25519 = SignatureAlgorithms.Ed25519Implementations.Single(a => a.Implementation == implementation);
         SigningKey key = ed25519.GenerateKey();
         byte[][] buffers = OwnBuffers(key);
 
@@ -134,5 +136,17 @@ public class SecretDisposalTests
 
         AssertWiped(buffers);
         Assert.Throws<ObjectDisposedException>(() => key.Sign("data"u8));
+    }
+
+    [Fact]
+    public void Every_ed25519_key_is_unusable_after_dispose()
+    {
+        foreach (SignatureAlgorithm ed25519 in SignatureAlgorithms.Ed25519Implementations)
+        {
+            SigningKey key = ed25519.GenerateKey(Parley.Crypto.KeyExportPolicy.AllowExport);
+            key.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => key.Sign("data"u8));
+            Assert.Throws<ObjectDisposedException>(() => key.ExportPrivateKey());
+        }
     }
 }
