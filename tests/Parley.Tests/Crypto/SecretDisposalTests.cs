@@ -149,4 +149,22 @@ public class SecretDisposalTests
             Assert.Throws<ObjectDisposedException>(() => key.ExportPrivateKey());
         }
     }
+
+    public static TheoryData<string> AeadSuites() => new(Parley.Crypto.Aead.AeadAlgorithms.All.Select(a => a.Name));
+
+    [Theory]
+    [MemberData(nameof(AeadSuites))]
+    public void Aead_keys_are_unusable_after_dispose(string suite)
+    {
+        Parley.Crypto.Aead.AeadAlgorithm algorithm = Parley.Crypto.Aead.AeadAlgorithms.Get(suite);
+        Parley.Crypto.Aead.AeadKey key = algorithm.CreateKey(new byte[algorithm.KeySize]);
+        byte[] nonce = new byte[Parley.Crypto.Aead.AeadAlgorithm.NonceSize];
+        byte[] ciphertext = new byte[algorithm.CiphertextLength(4)];
+        key.Seal(nonce, "data"u8, [], ciphertext);
+
+        key.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => key.Seal(nonce, "data"u8, [], ciphertext));
+        Assert.Throws<ObjectDisposedException>(() => key.TryOpen(nonce, ciphertext, [], new byte[ciphertext.Length], out _));
+    }
 }
