@@ -47,6 +47,23 @@ public abstract class KeyAgreementAlgorithm
         return key;
     }
 
+    /// <summary>
+    /// Imports a stored key pair (a prekey kept with its public key), refusing it when the private
+    /// key does not produce <paramref name="expectedPublicKey"/>: a corrupted or mixed-up store
+    /// fails here, not later as an unexplained handshake failure on the peer's side.
+    /// </summary>
+    /// <exception cref="ArgumentException">The private key is invalid or does not match the public key.</exception>
+    public KeyAgreementPrivateKey ImportKeyPair(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> expectedPublicKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        KeyAgreementPrivateKey key = ImportPrivateKey(privateKey, exportPolicy);
+        if (!key.PublicKey.SequenceEqual(expectedPublicKey))
+        {
+            key.Dispose();
+            throw new ArgumentException($"The {Name} private key does not belong to the given public key.", nameof(expectedPublicKey));
+        }
+        return key;
+    }
+
     /// <summary>Agrees on a shared secret with a peer's public key, validating that key first.</summary>
     /// <exception cref="InvalidPublicKeyException">The peer's key is malformed, off the group or degenerate.</exception>
     public SharedSecret Agree(KeyAgreementPrivateKey ourKey, ReadOnlySpan<byte> theirPublicKey)

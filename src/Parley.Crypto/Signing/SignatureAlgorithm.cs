@@ -34,6 +34,22 @@ public abstract class SignatureAlgorithm
         return key;
     }
 
+    /// <summary>
+    /// Imports a stored key pair, refusing it when the private key does not produce
+    /// <paramref name="expectedPublicKey"/> (a corrupted or mixed-up store fails here).
+    /// </summary>
+    /// <exception cref="ArgumentException">The private key is invalid or does not match the public key.</exception>
+    public SigningKey ImportKeyPair(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> expectedPublicKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        SigningKey key = ImportPrivateKey(privateKey, exportPolicy);
+        if (!key.PublicKey.SequenceEqual(expectedPublicKey))
+        {
+            key.Dispose();
+            throw new ArgumentException($"The {Name} private key does not belong to the given public key.", nameof(expectedPublicKey));
+        }
+        return key;
+    }
+
     /// <summary>True only for a well-formed signature by that key over exactly that data; malformed keys or signatures are just false.</summary>
     public bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
         publicKey.Length == PublicKeySize && signature.Length == SignatureSize && VerifyCore(publicKey, data, signature);

@@ -161,4 +161,38 @@ public class KeyExportPolicyTests
         Assert.True(key.Algorithm.Verify(key.PublicKey, "data"u8, key.Sign("data"u8)));
         Assert.Throws<InvalidOperationException>(() => key.ExportPrivateKey());
     }
+
+    [Theory]
+    [MemberData(nameof(KeyAgreementImplementations))]
+    public void A_stored_prekey_pair_imports_only_when_its_halves_match(string implementation)
+    {
+        KeyAgreementAlgorithm algorithm = KeyAgreementRegistry.Resolve(implementation);
+        using KeyAgreementPrivateKey prekey = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
+        using KeyAgreementPrivateKey other = algorithm.GenerateKey();
+        byte[] stored = prekey.ExportPrivateKey();
+
+        using KeyAgreementPrivateKey restored = algorithm.ImportKeyPair(stored, prekey.PublicKey, KeyExportPolicy.AllowExport);
+        Assert.Equal(stored, restored.ExportPrivateKey());
+
+        var error = Assert.Throws<ArgumentException>(() => algorithm.ImportKeyPair(stored, other.PublicKey));
+        Assert.Contains("does not belong", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(SignatureAlgorithmNames))]
+    public void A_stored_signing_key_pair_imports_only_when_its_halves_match(string name)
+    {
+        SignatureAlgorithm algorithm = SignatureAlgorithms.Get(name);
+        using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
+        using SigningKey other = algorithm.GenerateKey();
+        byte[] stored = key.ExportPrivateKey();
+
+        using SigningKey restored = algorithm.ImportKeyPair(stored, key.PublicKey);
+        Assert.Equal(key.PublicKey.ToArray(), restored.PublicKey.ToArray());
+        Assert.Equal(KeyExportPolicy.None, restored.ExportPolicy);
+
+        var error = Assert.Throws<ArgumentException>(() => algorithm.ImportKeyPair(stored, other.PublicKey));
+        Assert.Contains("does not belong", error.Message);
+        Assert.Throws<ArgumentException>(() => algorithm.ImportKeyPair(stored, key.PublicKey[..^1]));
+    }
 }
