@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Crypto;
 using Parley.Crypto.Signing;
 using Parley.Transport.Identity;
 
@@ -36,7 +37,7 @@ internal static class KeygenCommand
             return ExitCodes.Failure;
         }
         SignatureAlgorithm algorithm = SignatureAlgorithms.Get(algorithmName);
-        using SigningKey key = algorithm.GenerateKey();
+        using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
         try
         {
             IdentityFile.Write(path, key);

@@ -55,7 +55,8 @@ internal sealed class Aes256CbcHmacSha256Algorithm : AeadAlgorithm
         internal Key(AeadAlgorithm algorithm, ReadOnlySpan<byte> encryptionKey, ReadOnlySpan<byte> macKey) : base(algorithm)
         {
             _aes = Aes.Create();
-            _aes.Key = encryptionKey.ToArray();
+            // SetKey copies from the span; the Key setter would need an array we could not wipe.
+            _aes.SetKey(encryptionKey);
             _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, macKey);
         }
 

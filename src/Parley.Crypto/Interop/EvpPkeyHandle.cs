@@ -42,6 +42,23 @@ internal sealed class EvpPkeyHandle : SafeHandle
         }
     }
 
+    /// <summary>The raw private key (RFC 7748/8032 encoding); the caller must wipe it.</summary>
+    internal unsafe byte[] GetRawPrivateKey(int length)
+    {
+        byte[] output = new byte[length];
+        nuint written = (nuint)length;
+        fixed (byte* p = output)
+        {
+            LibCrypto.ThrowIfFailed(LibCrypto.EVP_PKEY_get_raw_private_key(handle, p, &written), "EVP_PKEY_get_raw_private_key");
+        }
+        if (written != (nuint)length)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(output);
+            throw new System.Security.Cryptography.CryptographicException("libcrypto: unexpected private key length");
+        }
+        return output;
+    }
+
     internal unsafe byte[] GetRawPublicKey(int length)
     {
         byte[] output = new byte[length];

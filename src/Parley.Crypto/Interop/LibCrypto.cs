@@ -68,6 +68,7 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Library)] internal static partial IntPtr EVP_PKEY_new_raw_private_key(int type, IntPtr engine, byte* key, nuint keyLength);
     [LibraryImport(Library)] internal static partial IntPtr EVP_PKEY_new_raw_public_key(int type, IntPtr engine, byte* key, nuint keyLength);
     [LibraryImport(Library)] internal static partial int EVP_PKEY_get_raw_public_key(IntPtr pkey, byte* pub, nuint* length);
+    [LibraryImport(Library)] internal static partial int EVP_PKEY_get_raw_private_key(IntPtr pkey, byte* priv, nuint* length);
     [LibraryImport(Library)] internal static partial void EVP_PKEY_free(IntPtr pkey);
     [LibraryImport(Library)] internal static partial IntPtr EVP_PKEY_CTX_new(IntPtr pkey, IntPtr engine);
     [LibraryImport(Library)] internal static partial void EVP_PKEY_CTX_free(IntPtr ctx);

@@ -3,7 +3,10 @@ using System.Security.Cryptography;
 
 namespace Parley.Crypto.Kdf;
 
-/// <summary>An HKDF-SHA256 pseudorandom key: the output of Extract, the input of Expand.</summary>
+/// <summary>
+/// An HKDF-SHA256 pseudorandom key: the output of Extract, the input of Expand. Using it after
+/// Dispose throws <see cref="ObjectDisposedException"/>.
+/// </summary>
 public sealed class PseudoRandomKey : IDisposable
 {
     public const int Size = 32;
@@ -49,7 +52,11 @@ public sealed class PseudoRandomKey : IDisposable
     }
 
     /// <summary>For test vectors only.</summary>
-    internal byte[] ExportForTesting() => (byte[])_prk.Clone();
+    internal byte[] ExportForTesting()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return (byte[])_prk.Clone();
+    }
 
     public void Dispose()
     {

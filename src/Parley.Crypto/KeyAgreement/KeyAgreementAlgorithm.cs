@@ -21,16 +21,47 @@ public abstract class KeyAgreementAlgorithm
     /// <summary>"native" (OpenSSL libcrypto) or "managed": which implementation does the work.</summary>
     public abstract string Implementation { get; }
 
-    public KeyAgreementPrivateKey GenerateKey() => GenerateKeyCore();
-
-    /// <summary>Builds a private key from its encoding: a seam for test vectors, not for general use.</summary>
-    public KeyAgreementPrivateKey ImportPrivateKey(ReadOnlySpan<byte> privateKey)
+    /// <summary>A new key; its private part can be exported only with <see cref="KeyExportPolicy.AllowExport"/>.</summary>
+    public KeyAgreementPrivateKey GenerateKey(KeyExportPolicy exportPolicy = KeyExportPolicy.None)
     {
+        KeyExportPolicyChecks.Validate(exportPolicy);
+        KeyAgreementPrivateKey key = GenerateKeyCore();
+        key.ExportPolicy = exportPolicy;
+        return key;
+    }
+
+    /// <summary>
+    /// Builds a private key from its encoding (a stored prekey, or a test vector), checking its
+    /// length and, where the group has one, its range.
+    /// </summary>
+    /// <exception cref="ArgumentException">The encoding is not a valid private key of this group.</exception>
+    public KeyAgreementPrivateKey ImportPrivateKey(ReadOnlySpan<byte> privateKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        KeyExportPolicyChecks.Validate(exportPolicy);
         if (!IsValidPrivateKeyLength(privateKey.Length))
         {
             throw new ArgumentException($"A {Name} private key is {PrivateKeySize} bytes, not {privateKey.Length}.", nameof(privateKey));
         }
-        return ImportPrivateKeyCore(privateKey);
+        KeyAgreementPrivateKey key = ImportPrivateKeyCore(privateKey);
+        key.ExportPolicy = exportPolicy;
+        return key;
+    }
+
+    /// <summary>
+    /// Imports a stored key pair (a prekey kept with its public key), refusing it when the private
+    /// key does not produce <paramref name="expectedPublicKey"/>: a corrupted or mixed-up store
+    /// fails here, not later as an unexplained handshake failure on the peer's side.
+    /// </summary>
+    /// <exception cref="ArgumentException">The private key is invalid or does not match the public key.</exception>
+    public KeyAgreementPrivateKey ImportKeyPair(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> expectedPublicKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        KeyAgreementPrivateKey key = ImportPrivateKey(privateKey, exportPolicy);
+        if (!key.PublicKey.SequenceEqual(expectedPublicKey))
+        {
+            key.Dispose();
+            throw new ArgumentException($"The {Name} private key does not belong to the given public key.", nameof(expectedPublicKey));
+        }
+        return key;
     }
 
     /// <summary>Agrees on a shared secret with a peer's public key, validating that key first.</summary>

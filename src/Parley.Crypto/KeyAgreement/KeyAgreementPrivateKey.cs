@@ -1,8 +1,10 @@
 namespace Parley.Crypto.KeyAgreement;
 
 /// <summary>
-/// An ephemeral key-agreement private key and its public key. Dispose wipes the private part;
-/// ToString never shows key material.
+/// A key-agreement private key and its public key: ephemeral for the channel handshake, long-term
+/// for prekeys. Dispose wipes the private part; ToString never shows key material. The private key
+/// can be exported (to store a prekey) only if it was generated or imported with
+/// <see cref="KeyExportPolicy.AllowExport"/>.
 /// </summary>
 public abstract class KeyAgreementPrivateKey : IDisposable
 {
@@ -20,6 +22,20 @@ public abstract class KeyAgreementPrivateKey : IDisposable
     public ReadOnlySpan<byte> PublicKey => _publicKey;
 
     public bool IsDisposed { get; private set; }
+
+    /// <summary>Fixed at generation or import.</summary>
+    public KeyExportPolicy ExportPolicy { get; internal set; }
+
+    /// <summary>The private key's encoding (the input of ImportPrivateKey). The caller must wipe it.</summary>
+    /// <exception cref="InvalidOperationException">The key's <see cref="ExportPolicy"/> does not allow export.</exception>
+    public byte[] ExportPrivateKey()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        KeyExportPolicyChecks.ThrowIfNotExportable(ExportPolicy, $"{Algorithm.Name} private key");
+        return ExportPrivateKeyCore();
+    }
+
+    private protected abstract byte[] ExportPrivateKeyCore();
 
     public void Dispose()
     {

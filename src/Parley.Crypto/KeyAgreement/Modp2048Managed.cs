@@ -50,7 +50,7 @@ internal sealed class Modp2048Managed : KeyAgreementAlgorithm
         Modp2048Group.ValidatePublicValue(theirPublicKey);
         byte[] secret = new byte[Modp2048Group.ElementSize];
         ModPow(new BigInteger(theirPublicKey, isUnsigned: true, isBigEndian: true), ((Key)ourKey).Exponent, secret);
-        return new SharedSecret(secret);
+        return new SharedSecret(secret, Name);
     }
 
     private static void ModPow(BigInteger @base, ReadOnlySpan<byte> exponent, Span<byte> output)
@@ -65,6 +65,8 @@ internal sealed class Modp2048Managed : KeyAgreementAlgorithm
         : KeyAgreementPrivateKey(algorithm, publicKey)
     {
         internal byte[] Exponent { get; } = exponent;
+
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Exponent.Clone();
 
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Exponent);
     }

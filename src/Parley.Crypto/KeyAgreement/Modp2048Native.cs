@@ -79,7 +79,7 @@ internal sealed unsafe class Modp2048Native : KeyAgreementAlgorithm
         {
             LibCrypto.BN_free(peer);
         }
-        return new SharedSecret(secret);
+        return new SharedSecret(secret, Name);
     }
 
     /// <summary>output = base^exponent mod p, left-padded to 256 bytes.</summary>
@@ -133,6 +133,8 @@ internal sealed unsafe class Modp2048Native : KeyAgreementAlgorithm
         : KeyAgreementPrivateKey(algorithm, publicKey)
     {
         internal byte[] Exponent { get; } = exponent;
+
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Exponent.Clone();
 
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Exponent);
     }

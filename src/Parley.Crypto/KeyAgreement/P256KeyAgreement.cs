@@ -48,7 +48,7 @@ internal sealed class P256KeyAgreement : KeyAgreementAlgorithm
         using ECDiffieHellman peer = ImportPublicKey(theirPublicKey, Name);
         using ECDiffieHellmanPublicKey peerPublic = peer.PublicKey;
         byte[] secret = ((Key)ourKey).Ecdh.DeriveRawSecretAgreement(peerPublic);
-        return new SharedSecret(secret);
+        return new SharedSecret(secret, Name);
     }
 
     /// <summary>Imports a SEC1 uncompressed point; the platform rejects points off the curve.</summary>
@@ -86,6 +86,12 @@ internal sealed class P256KeyAgreement : KeyAgreementAlgorithm
         : KeyAgreementPrivateKey(algorithm, EncodePoint(ecdh.ExportParameters(includePrivateParameters: false)))
     {
         internal ECDiffieHellman Ecdh { get; } = ecdh;
+
+        private protected override byte[] ExportPrivateKeyCore()
+        {
+            ECParameters parameters = Ecdh.ExportParameters(includePrivateParameters: true);
+            return parameters.D!;
+        }
 
         private protected override void DisposeCore() => Ecdh.Dispose();
     }

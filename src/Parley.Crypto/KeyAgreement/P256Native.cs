@@ -98,7 +98,7 @@ internal sealed unsafe class P256Native : KeyAgreementAlgorithm
                 CryptographicOperations.ZeroMemory(secret);
                 throw new InvalidPublicKeyException(Name, "the agreement failed");
             }
-            return new SharedSecret(secret);
+            return new SharedSecret(secret, Name);
         }
         finally
         {
@@ -131,6 +131,19 @@ internal sealed unsafe class P256Native : KeyAgreementAlgorithm
     private sealed class Key(P256Native algorithm, IntPtr handle, byte[] publicKey) : KeyAgreementPrivateKey(algorithm, publicKey)
     {
         internal IntPtr Handle { get; } = handle;
+
+        private protected override unsafe byte[] ExportPrivateKeyCore()
+        {
+            byte[] scalar = new byte[P256KeyAgreement.CoordinateSize];
+            fixed (byte* p = scalar)
+            {
+                if (LibCrypto.BN_bn2binpad(LibCrypto.EC_KEY_get0_private_key(Handle), p, scalar.Length) != scalar.Length)
+                {
+                    LibCrypto.ThrowIfFailed(0, "BN_bn2binpad");
+                }
+            }
+            return scalar;
+        }
 
         // EC_KEY_free clears the private scalar (BN_clear_free) before releasing it.
         private protected override void DisposeCore() => LibCrypto.EC_KEY_free(Handle);

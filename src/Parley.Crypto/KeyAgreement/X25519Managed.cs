@@ -27,26 +27,28 @@ internal sealed class X25519Managed : KeyAgreementAlgorithm
     private Key Create(byte[] scalar)
     {
         byte[] publicKey = new byte[KeySize];
-        Bc.X25519.ScalarMultBase(scalar, 0, publicKey, 0);
+        Bc.X25519.ScalarMultBase(scalar, publicKey);
         return new Key(this, scalar, publicKey);
     }
 
     private protected override SharedSecret AgreeCore(KeyAgreementPrivateKey ourKey, ReadOnlySpan<byte> theirPublicKey)
     {
         byte[] secret = new byte[KeySize];
-        bool nonZero = Bc.X25519.CalculateAgreement(((Key)ourKey).Scalar, 0, theirPublicKey.ToArray(), 0, secret, 0);
+        bool nonZero = Bc.X25519.CalculateAgreement(((Key)ourKey).Scalar, theirPublicKey, secret);
         if (!nonZero || X25519Native.IsAllZero(secret))
         {
             CryptographicOperations.ZeroMemory(secret);
             throw new InvalidPublicKeyException(Name, "low-order point (the shared secret would be all zero)");
         }
-        return new SharedSecret(secret);
+        return new SharedSecret(secret, Name);
     }
 
     private sealed class Key(X25519Managed algorithm, byte[] scalar, byte[] publicKey)
         : KeyAgreementPrivateKey(algorithm, publicKey)
     {
         internal byte[] Scalar { get; } = scalar;
+
+        private protected override byte[] ExportPrivateKeyCore() => (byte[])Scalar.Clone();
 
         private protected override void DisposeCore() => CryptographicOperations.ZeroMemory(Scalar);
     }

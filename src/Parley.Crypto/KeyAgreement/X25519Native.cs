@@ -64,7 +64,7 @@ internal sealed class X25519Native : KeyAgreementAlgorithm
                 CryptographicOperations.ZeroMemory(secret);
                 throw new InvalidPublicKeyException(Name, "low-order point (the shared secret would be all zero)");
             }
-            return new SharedSecret(secret);
+            return new SharedSecret(secret, Name);
         }
         finally
         {
@@ -83,6 +83,8 @@ internal sealed class X25519Native : KeyAgreementAlgorithm
         : KeyAgreementPrivateKey(algorithm, publicKey)
     {
         internal EvpPkeyHandle Handle { get; } = handle;
+
+        private protected override byte[] ExportPrivateKeyCore() => Handle.GetRawPrivateKey(KeySize);
 
         private protected override void DisposeCore() => Handle.Dispose();
     }

@@ -28,23 +28,19 @@ internal sealed class Ed25519Managed : SignatureAlgorithm
     private Key Create(byte[] seed)
     {
         byte[] publicKey = new byte[KeySize];
-        Bc.Ed25519.GeneratePublicKey(seed, 0, publicKey, 0);
+        Bc.Ed25519.GeneratePublicKey(seed, publicKey);
         return new Key(this, seed, publicKey);
     }
 
-    private protected override bool VerifyCore(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
-    {
-        byte[] message = data.ToArray();
-        return Bc.Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message, 0, message.Length);
-    }
+    private protected override bool VerifyCore(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
+        Bc.Ed25519.Verify(signature, publicKey, data);
 
     private sealed class Key(Ed25519Managed algorithm, byte[] seed, byte[] publicKey) : SigningKey(algorithm, publicKey)
     {
         private protected override byte[] SignCore(ReadOnlySpan<byte> data)
         {
-            byte[] message = data.ToArray();
             byte[] signature = new byte[SigSize];
-            Bc.Ed25519.Sign(seed, 0, message, 0, message.Length, signature, 0);
+            Bc.Ed25519.Sign(seed, data, signature);
             return signature;
         }
 

@@ -11,15 +11,43 @@ public abstract class SignatureAlgorithm
     public abstract int SignatureSize { get; }
     public abstract string Implementation { get; }
 
-    public SigningKey GenerateKey() => GenerateKeyCore();
-
-    public SigningKey ImportPrivateKey(ReadOnlySpan<byte> privateKey)
+    /// <summary>A new key; its private part can be exported only with <see cref="KeyExportPolicy.AllowExport"/>.</summary>
+    public SigningKey GenerateKey(KeyExportPolicy exportPolicy = KeyExportPolicy.None)
     {
+        KeyExportPolicyChecks.Validate(exportPolicy);
+        SigningKey key = GenerateKeyCore();
+        key.ExportPolicy = exportPolicy;
+        return key;
+    }
+
+    /// <summary>Builds a key from its encoding, checking length and range (a P-256 scalar must lie in [1, n-1]).</summary>
+    /// <exception cref="ArgumentException">The encoding is not a valid private key of this algorithm.</exception>
+    public SigningKey ImportPrivateKey(ReadOnlySpan<byte> privateKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        KeyExportPolicyChecks.Validate(exportPolicy);
         if (privateKey.Length != PrivateKeySize)
         {
             throw new ArgumentException($"A {Name} private key is {PrivateKeySize} bytes, not {privateKey.Length}.", nameof(privateKey));
         }
-        return ImportPrivateKeyCore(privateKey);
+        SigningKey key = ImportPrivateKeyCore(privateKey);
+        key.ExportPolicy = exportPolicy;
+        return key;
+    }
+
+    /// <summary>
+    /// Imports a stored key pair, refusing it when the private key does not produce
+    /// <paramref name="expectedPublicKey"/> (a corrupted or mixed-up store fails here).
+    /// </summary>
+    /// <exception cref="ArgumentException">The private key is invalid or does not match the public key.</exception>
+    public SigningKey ImportKeyPair(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> expectedPublicKey, KeyExportPolicy exportPolicy = KeyExportPolicy.None)
+    {
+        SigningKey key = ImportPrivateKey(privateKey, exportPolicy);
+        if (!key.PublicKey.SequenceEqual(expectedPublicKey))
+        {
+            key.Dispose();
+            throw new ArgumentException($"The {Name} private key does not belong to the given public key.", nameof(expectedPublicKey));
+        }
+        return key;
     }
 
     /// <summary>True only for a well-formed signature by that key over exactly that data; malformed keys or signatures are just false.</summary>

@@ -1,6 +1,9 @@
 namespace Parley.Crypto.Signing;
 
-/// <summary>A long-term signing key. Dispose wipes it; ToString never shows key material.</summary>
+/// <summary>
+/// A long-term signing key. Dispose wipes it; ToString never shows key material. Its private key
+/// can be exported only if it was generated or imported with <see cref="KeyExportPolicy.AllowExport"/>.
+/// </summary>
 public abstract class SigningKey : IDisposable
 {
     private readonly byte[] _publicKey;
@@ -17,6 +20,9 @@ public abstract class SigningKey : IDisposable
 
     public bool IsDisposed { get; private set; }
 
+    /// <summary>Fixed at generation or import.</summary>
+    public KeyExportPolicy ExportPolicy { get; internal set; }
+
     public byte[] Sign(ReadOnlySpan<byte> data)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
@@ -24,9 +30,11 @@ public abstract class SigningKey : IDisposable
     }
 
     /// <summary>The private key's encoding, to store in an identity file. The caller must wipe it.</summary>
+    /// <exception cref="InvalidOperationException">The key's <see cref="ExportPolicy"/> does not allow export.</exception>
     public byte[] ExportPrivateKey()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        KeyExportPolicyChecks.ThrowIfNotExportable(ExportPolicy, $"{Algorithm.Name} signing key");
         return ExportPrivateKeyCore();
     }
 

@@ -9,6 +9,10 @@ using Parley.Crypto.Kdf;
 
 namespace Parley.Protocol;
 
+/// <summary>
+/// One direction's traffic secret. Using it after Dispose throws <see cref="ObjectDisposedException"/>
+/// (a key update disposes the old epoch's secret, so a stale reference fails closed).
+/// </summary>
 public sealed class TrafficSecret : IDisposable
 {
     public const int Size = 32;
@@ -18,6 +22,7 @@ public sealed class TrafficSecret : IDisposable
     private static readonly byte[] s_updateLabel = Encoding.ASCII.GetBytes("parley/1 key update");
 
     private readonly byte[] _secret;
+    private bool _disposed;
 
     private TrafficSecret(byte[] secret) => _secret = secret;
 
@@ -31,12 +36,14 @@ public sealed class TrafficSecret : IDisposable
     /// <summary>The secret for the next key epoch; this one should be disposed after.</summary>
     internal TrafficSecret Next()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         using PseudoRandomKey prk = PseudoRandomKey.FromUniformSecret(_secret);
         return Expand(prk, s_updateLabel);
     }
 
     internal AeadKey DeriveKey(AeadAlgorithm suite, Span<byte> iv)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         using PseudoRandomKey prk = PseudoRandomKey.FromUniformSecret(_secret);
         byte[] key = new byte[suite.KeySize];
         try
@@ -52,9 +59,17 @@ public sealed class TrafficSecret : IDisposable
     }
 
     /// <summary>For the vectors in PROTOCOL.md only.</summary>
-    internal byte[] ExportForTesting() => (byte[])_secret.Clone();
+    internal byte[] ExportForTesting()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return (byte[])_secret.Clone();
+    }
 
-    public void Dispose() => CryptographicOperations.ZeroMemory(_secret);
+    public void Dispose()
+    {
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_secret);
+    }
 
     public override string ToString() => nameof(TrafficSecret);
 }

@@ -6,6 +6,7 @@
 // "UNPROTECTED PRIVATE KEY FILE".
 using System.Security.Cryptography;
 using System.Text;
+using Parley.Crypto;
 using Parley.Crypto.Signing;
 
 namespace Parley.Transport.Identity;
@@ -16,7 +17,7 @@ public static class IdentityFile
 
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Writes a new key; refuses to overwrite an existing file.</summary>
+    /// <summary>Writes a new key (created with KeyExportPolicy.AllowExport); refuses to overwrite an existing file.</summary>
     public static void Write(string path, SigningKey key)
     {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -96,7 +97,7 @@ public static class IdentityFile
         created = !File.Exists(path);
         if (created)
         {
-            using SigningKey key = algorithm.GenerateKey();
+            using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
             Write(path, key);
         }
         return Read(path);

@@ -1,3 +1,4 @@
+using Parley.Crypto;
 using Parley.Crypto.Signing;
 using Parley.Tests.Support;
 using Parley.Transport.Identity;
@@ -30,7 +31,9 @@ public class KeygenCliTests
         using SigningKey key = IdentityFile.Read(path);
         Assert.Equal(algorithm, key.Algorithm.Name);
         Assert.Contains($"Fingerprint: {Fingerprint.Of(key.Algorithm, key.PublicKey)}", stdout);
-        Assert.DoesNotContain(Convert.ToBase64String(key.ExportPrivateKey()), stdout);
+        // Identity files load with KeyExportPolicy.None, so the stored private key is read from the file itself.
+        string storedPrivateKey = File.ReadAllLines(path)[2]["private-key ".Length..];
+        Assert.DoesNotContain(storedPrivateKey, stdout);
     }
 
     [Fact]
@@ -61,7 +64,7 @@ public class KeygenCliTests
     public void Identity_files_readable_by_others_are_refused()
     {
         using TempDirectory temp = new();
-        using SigningKey key = SignatureAlgorithms.Ed25519.GenerateKey();
+        using SigningKey key = SignatureAlgorithms.Ed25519.GenerateKey(KeyExportPolicy.AllowExport);
         string path = temp.File("id.key");
         IdentityFile.Write(path, key);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);

@@ -1,3 +1,4 @@
+using Parley.Crypto;
 using Parley.Crypto.Signing;
 using Parley.Tests.Support;
 
@@ -5,10 +6,10 @@ namespace Parley.Tests.Crypto;
 
 public class SignatureTests
 {
-    public static TheoryData<string> Ed25519Implementations() => ["native", "managed"];
+    public static TheoryData<string> Ed25519Implementations() => new(SignatureAlgorithms.Ed25519Implementations.Select(a => a.Implementation));
 
     private static SignatureAlgorithm Ed25519(string implementation) =>
-        implementation == SignatureAlgorithms.Ed25519.Implementation ? SignatureAlgorithms.Ed25519 : SignatureAlgorithms.Ed25519Managed;
+        SignatureAlgorithms.Ed25519Implementations.Single(a => a.Implementation == implementation);
 
     [Theory]
     [MemberData(nameof(Ed25519Implementations))]
@@ -47,7 +48,7 @@ public class SignatureTests
     public void Sign_verify_export_import_round_trip(string name)
     {
         SignatureAlgorithm algorithm = SignatureAlgorithms.Get(name);
-        using SigningKey key = algorithm.GenerateKey();
+        using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
         byte[] data = "transcript"u8.ToArray();
         byte[] signature = key.Sign(data);
         Assert.Equal(algorithm.SignatureSize, signature.Length);
@@ -63,14 +64,39 @@ public class SignatureTests
         Assert.DoesNotContain(Convert.ToHexString(exported), key.ToString(), StringComparison.OrdinalIgnoreCase);
     }
 
-    [Fact]
-    public void Native_and_managed_ed25519_produce_identical_signatures()
+    [Theory]
+    [MemberData(nameof(Ed25519Implementations))]
+    public void Native_and_managed_ed25519_produce_identical_signatures(string implementation)
     {
         byte[] seed = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
-        using SigningKey a = SignatureAlgorithms.Ed25519.ImportPrivateKey(seed);
+        using SigningKey a = Ed25519(implementation).ImportPrivateKey(seed);
         using SigningKey b = SignatureAlgorithms.Ed25519Managed.ImportPrivateKey(seed);
         Assert.Equal(a.PublicKey.ToArray(), b.PublicKey.ToArray());
         Assert.Equal(a.Sign("abc"u8), b.Sign("abc"u8));
+    }
+
+    [Fact]
+    public void Ed25519_prefers_libsodium_then_libcrypto_then_managed()
+    {
+        string[] order = SignatureAlgorithms.Ed25519Implementations.Select(a => a.Implementation).ToArray();
+        Assert.Equal(order, new[] { "sodium", "native", "managed" }.Where(order.Contains));
+        Assert.Same(SignatureAlgorithms.Ed25519Implementations[0], SignatureAlgorithms.Ed25519);
+        Assert.Equal("managed", order[^1]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Ed25519Implementations))]
+    public void Every_ed25519_implementation_round_trips_an_exportable_key(string implementation)
+    {
+        SignatureAlgorithm ed25519 = Ed25519(implementation);
+        using SigningKey key = ed25519.GenerateKey(Parley.Crypto.KeyExportPolicy.AllowExport);
+        byte[] seed = key.ExportPrivateKey();
+        foreach (SignatureAlgorithm other in SignatureAlgorithms.Ed25519Implementations)
+        {
+            using SigningKey twin = other.ImportPrivateKey(seed);
+            Assert.Equal(key.PublicKey.ToArray(), twin.PublicKey.ToArray());
+            Assert.True(ed25519.Verify(key.PublicKey, "m"u8, twin.Sign("m"u8)));
+        }
     }
 
     [Fact]
