@@ -60,6 +60,7 @@ public sealed class ParleyServer : IAsyncDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
     public string Fingerprint => Crypto.Signing.Fingerprint.Of(_identity.Algorithm, _identity.PublicKey);
+    public string IdentityAlgorithm => _identity.Algorithm.Name;
 
     public bool CreatedIdentity { get; private init; }
 
