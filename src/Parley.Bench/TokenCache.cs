@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Parley.Transport.Files;
 
 namespace Parley.Bench;
 
@@ -38,29 +39,17 @@ internal sealed class TokenCache(string? path)
             return;
         }
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory))
+        if (directory is not null)
         {
             // Tokens are credentials: owner-only, like the rest of ~/.parley.
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            OwnerOnly.CreateDirectory(directory);
         }
         string json;
         lock (_lock)
         {
             json = JsonSerializer.Serialize(_tokens);
         }
-        FileStreamOptions options = new() { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-        using FileStream stream = new(path, options);
+        using FileStream stream = OwnerOnly.OpenWrite(path, FileMode.Create);
         using StreamWriter writer = new(stream);
         writer.Write(json);
     }

@@ -1,4 +1,5 @@
 using System.Text;
+using Parley.Transport.Files;
 
 namespace Parley.Client;
 
@@ -10,8 +11,6 @@ namespace Parley.Client;
 /// </summary>
 public sealed class ParleyHome(string path)
 {
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
     /// <summary>Longest account id used in a file name; a longer (or odd) one from a server is not used.</summary>
     public const int MaxAccountIdLength = 64;
 
@@ -150,42 +149,13 @@ public sealed class ParleyHome(string path)
     private void WriteSecret(string path, string value)
     {
         // Every folder from the home down is created owner-only, not just the last one.
-        string directory = System.IO.Path.GetDirectoryName(path)!;
-        EnsureDirectory(Path);
-        string relative = System.IO.Path.GetRelativePath(Path, directory);
-        string current = Path;
-        foreach (string part in relative.Split(System.IO.Path.DirectorySeparatorChar))
-        {
-            current = System.IO.Path.Combine(current, part);
-            EnsureDirectory(current);
-        }
+        OwnerOnly.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         string temporary = path + ".tmp";
-        FileStreamOptions options = new() { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = OwnerOnly;
-        }
-        using (FileStream stream = new(temporary, options))
+        using (FileStream stream = OwnerOnly.OpenWrite(temporary, FileMode.Create))
         {
             stream.Write(Encoding.UTF8.GetBytes(value));
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);
-    }
-
-    private static void EnsureDirectory(string directory)
-    {
-        if (Directory.Exists(directory))
-        {
-            return;
-        }
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory);
-        }
-        else
-        {
-            Directory.CreateDirectory(directory, OwnerOnly | UnixFileMode.UserExecute);
-        }
     }
 }

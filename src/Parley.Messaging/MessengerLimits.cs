@@ -12,4 +12,13 @@ public static class MessengerLimits
     public static int RecordLimitFor(int maxBodyLength) => checked(maxBodyLength / 3 * 4 + 8 * 1024);
 
     public const string TextContentType = "text/plain; charset=utf-8";
+
+    /// <summary>Longest <c>contentType</c> of a message, in UTF-16 code units (PROTOCOL.md §11).</summary>
+    public const int MaxContentTypeLength = 128;
+
+    /// <summary>Message ids one <c>ack</c> may name (PROTOCOL.md §11); a client batches its acks up to this.</summary>
+    public const int MaxAckIds = 4096;
+
+    /// <summary>Names in one page of a <c>users</c> reply: at most 128 × 34 bytes, far below any record limit.</summary>
+    public const int ListPageSize = 128;
 }

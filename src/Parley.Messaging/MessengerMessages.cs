@@ -119,7 +119,6 @@ public static class ErrorCodes
     public const string NotLoggedIn = "not_logged_in";
     public const string LoggedInElsewhere = "logged_in_elsewhere";
     public const string ServerShuttingDown = "server_shutting_down";
-    public const string TooManyConnections = "too_many_connections";
     public const string LoginTimeout = "login_timeout";
     public const string Internal = "internal_error";
     public const string UnknownDevice = "unknown_device";

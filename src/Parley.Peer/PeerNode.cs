@@ -15,6 +15,7 @@ using Parley.Crypto.Signing;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
 using Parley.Protocol.Text;
+using Parley.Transport;
 using Parley.Transport.Channels;
 using Parley.Transport.Trust;
 
@@ -269,8 +270,8 @@ public sealed class PeerNode : IAsyncDisposable
 
     private async Task<T> ReadAsync<T>(SecureChannel channel) where T : PeerMessage
     {
-        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        deadline.CancelAfter(_options.HandshakeTimeout);
+        using CancellationTokenSource timeout = new(_options.HandshakeTimeout, _options.Time);
+        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token);
         byte[] payload = await channel.ReceiveAsync(deadline.Token).ConfigureAwait(false)
             ?? throw new PeerProtocolException("the peer closed the connection before the session started");
         PeerMessage message = PeerCodec.Decode(payload);
@@ -290,7 +291,7 @@ public sealed class PeerNode : IAsyncDisposable
     {
         try
         {
-            using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(2));
+            using CancellationTokenSource timeout = new(TransportTimeouts.FarewellSend);
             await channel.SendAsync(PeerCodec.Encode(message), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)

@@ -17,4 +17,7 @@ public sealed record PeerOptions(SigningKey Identity, string Name, PeerTrust Tru
     public static IPAddress DefaultListenAddress => IPAddress.Loopback;
 
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock the session-start deadline runs on (a fake one in tests).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -212,7 +212,7 @@ internal static class ServerCommand
         await using (server)
         {
             Console.WriteLine($"[SERVER] Started on {options.Host}:{server.LocalEndPoint.Port}");
-            Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: ed25519 {server.Fingerprint}");
+            Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: {server.IdentityAlgorithm} {server.Fingerprint}");
             Console.WriteLine($"[SERVER] Data directory: {server.DataDirectory}");
             Console.WriteLine("[SERVER] Waiting for connections...");
             try

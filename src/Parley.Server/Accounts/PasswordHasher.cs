@@ -54,10 +54,6 @@ public sealed class PasswordHasher(int iterations, int maxConcurrent)
         }
     }
 
-    /// <summary>Spends the same time as a real check, for a user that does not exist.</summary>
-    public Task BurnAsync(string password, CancellationToken cancellationToken) =>
-        DeriveAsync(password, new byte[SaltSize], Iterations, HashPriority.Login, cancellationToken);
-
     private async Task<byte[]> DeriveAsync(string password, byte[] salt, int iterations, HashPriority priority, CancellationToken cancellationToken)
     {
         await Gate.WaitAsync(priority, cancellationToken).ConfigureAwait(false);

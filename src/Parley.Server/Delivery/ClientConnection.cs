@@ -22,9 +22,6 @@ public sealed partial class ClientConnection
     /// <summary>Encoded bytes gathered into one write before it goes out.</summary>
     private const int MaxBatchBytes = 256 * 1024;
 
-    /// <summary>Names in one page of a <c>list</c> reply: at most 128 × 34 bytes, far below any record limit.</summary>
-    internal const int ListPageSize = 128;
-
     private readonly SecureChannel _channel;
     private readonly ServerContext _context;
     private readonly Channel<ServerMessage> _outbox;
@@ -204,14 +201,14 @@ public sealed partial class ClientConnection
             case BroadcastRequest broadcast:
                 await AcceptBroadcastAsync(broadcast, cancellationToken).ConfigureAwait(false);
                 break;
-            case AckRequest ack when ack.MessageIds is { Length: > 0 and <= MaxAckIds }:
+            case AckRequest ack when ack.MessageIds is { Length: > 0 and <= MessengerLimits.MaxAckIds }:
                 await _context.Writer.AcknowledgeAsync(User, ack.MessageIds, cancellationToken).ConfigureAwait(false);
                 break;
             case AckRequest:
-                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MaxAckIds} message ids")).ConfigureAwait(false);
+                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MessengerLimits.MaxAckIds} message ids")).ConfigureAwait(false);
                 break;
             case ListRequest list:
-                (string[] page, bool more) = _context.Presence.OnlineUsersAfter(list.After, ListPageSize);
+                (string[] page, bool more) = _context.Presence.OnlineUsersAfter(list.After, MessengerLimits.ListPageSize);
                 await ReplyAsync(new UserList(list.Ref, page, more)).ConfigureAwait(false);
                 break;
             case PingMessage:
@@ -376,9 +373,9 @@ public sealed partial class ClientConnection
 
     private async Task<bool> CheckBodyAsync(long reference, byte[]? body, string? contentType)
     {
-        if (body is null || string.IsNullOrEmpty(contentType) || contentType.Length > 128)
+        if (body is null || string.IsNullOrEmpty(contentType) || contentType.Length > MessengerLimits.MaxContentTypeLength)
         {
-            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, "a message needs a body and a content type (at most 128 characters)")).ConfigureAwait(false);
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, $"a message needs a body and a content type (at most {MessengerLimits.MaxContentTypeLength} characters)")).ConfigureAwait(false);
             return false;
         }
         if (body.Length > _context.Options.MaxBodyLength)
@@ -400,8 +397,6 @@ public sealed partial class ClientConnection
         {
         }
     }
-
-    private const int MaxAckIds = 4096;
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {

@@ -13,7 +13,11 @@ public readonly record struct AppendResult(StoredMessage Message, bool Delivered
 
 public sealed class StoreWriter : IAsyncDisposable
 {
+    /// <summary>Operations committed in one transaction at most.</summary>
     private const int MaxBatch = 4096;
+
+    /// <summary>Operations waiting for the writer before producers wait; each connection's in-flight cap keeps a share of it.</summary>
+    private const int QueueCapacity = 64 * 1024;
 
     /// <summary>Body bytes committed in one transaction at most (the rest waits for the next), to bound each commit's log growth.</summary>
     private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
@@ -22,7 +26,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly Func<StoredMessage, bool> _fanOut;
     private readonly ILogger _logger;
     private readonly InboxQuota? _quota;
-    private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(64 * 1024)
+    private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(QueueCapacity)
     {
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,

@@ -60,6 +60,7 @@ public sealed class ParleyServer : IAsyncDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndpoint;
 
     public string Fingerprint => Crypto.Signing.Fingerprint.Of(_identity.Algorithm, _identity.PublicKey);
+    public string IdentityAlgorithm => _identity.Algorithm.Name;
 
     public bool CreatedIdentity { get; private init; }
 
@@ -283,7 +284,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private async Task ServeAsync(NetworkStream stream, string address, Action loggedIn)
     {
         using CancellationTokenSource loginDeadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        loginDeadline.CancelAfter(_options.LoginTimeout);
+        using ITimer loginTimer = Transport.Deadline.CancelAfter(loginDeadline, _options.LoginTimeout, _options.Time);
         SecureChannel channel;
         try
         {

@@ -115,6 +115,9 @@ public sealed record ServerOptions
     /// <summary>Below this much free space on the data directory's disk, new messages get <c>storage_full</c>.</summary>
     public long MinFreeDiskBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>On stop, how long connections get to finish, first after the goodbye and again after being closed.</summary>
+    public TimeSpan ShutdownDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

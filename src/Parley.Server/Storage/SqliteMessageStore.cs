@@ -4,6 +4,7 @@
 // secure_delete is set on the writer, the only connection that deletes: an acknowledged or
 // expired body is overwritten with zeros, so it cannot be recovered from the file afterwards.
 using Microsoft.Data.Sqlite;
+using Parley.Transport.Files;
 
 namespace Parley.Server.Storage;
 
@@ -29,7 +30,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         if (!File.Exists(fullPath) && !OperatingSystem.IsWindows())
         {
             // Create the file owner-only before SQLite does, so messages are never world-readable.
-            using FileStream _ = new(fullPath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+            using FileStream _ = OwnerOnly.OpenWrite(fullPath, FileMode.CreateNew);
         }
         string connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
         SqliteConnection writer = new(connectionString);

@@ -8,6 +8,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Parley.Crypto;
 using Parley.Crypto.Signing;
+using Parley.Transport.Files;
 
 namespace Parley.Transport.Identity;
 
@@ -15,33 +16,19 @@ public static class IdentityFile
 {
     private const string Magic = "parley-identity-v1";
 
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-
     /// <summary>Writes a new key (created with KeyExportPolicy.AllowExport); refuses to overwrite an existing file.</summary>
     public static void Write(string path, SigningKey key)
     {
         string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        if (!string.IsNullOrEmpty(directory))
         {
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, OwnerOnly | UnixFileMode.UserExecute);
-            }
+            OwnerOnly.CreateDirectory(directory);
         }
         byte[] privateKey = key.ExportPrivateKey();
         byte[] content = Encoding.ASCII.GetBytes($"{Magic}\nalgorithm {key.Algorithm.Name}\nprivate-key {Convert.ToBase64String(privateKey)}\n");
         try
         {
-            FileStreamOptions options = new() { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = OwnerOnly;
-            }
-            using FileStream stream = new(path, options);
+            using FileStream stream = OwnerOnly.OpenWrite(path, FileMode.CreateNew);
             stream.Write(content);
         }
         finally
@@ -54,7 +41,7 @@ public static class IdentityFile
     /// <exception cref="InvalidDataException">The file is not an identity file, or is readable by others.</exception>
     public static SigningKey Read(string path)
     {
-        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & ~(OwnerOnly | UnixFileMode.UserExecute)) != 0)
+        if (OwnerOnly.IsExposed(path))
         {
             throw new InvalidDataException($"{path} is readable by other users; run 'chmod 600 {path}' (private keys must be owner-only).");
         }

@@ -3,6 +3,7 @@
 // Blank lines and lines starting with '#' are ignored. The file is created 0600, its folder 0700.
 using Parley.Crypto.Signing;
 using Parley.Protocol.Handshake;
+using Parley.Transport.Files;
 
 namespace Parley.Transport.Trust;
 
@@ -48,23 +49,11 @@ public sealed class KnownHostsFile(string path)
     public void Add(string hostPort, PeerIdentity identity)
     {
         string? directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        if (!string.IsNullOrEmpty(directory))
         {
-            if (OperatingSystem.IsWindows())
-            {
-                Directory.CreateDirectory(directory);
-            }
-            else
-            {
-                Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
+            OwnerOnly.CreateDirectory(directory);
         }
-        FileStreamOptions options = new() { Mode = FileMode.Append, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-        using FileStream stream = new(Path, options);
+        using FileStream stream = OwnerOnly.OpenWrite(Path, FileMode.Append);
         using StreamWriter writer = new(stream);
         writer.WriteLine($"{hostPort} {identity.Algorithm.Name} {identity.PublicKeyBase64}");
     }

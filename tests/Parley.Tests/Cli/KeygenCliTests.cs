@@ -71,4 +71,19 @@ public class KeygenCliTests
         var error = Assert.Throws<InvalidDataException>(() => IdentityFile.Read(path));
         Assert.Contains("chmod 600", error.Message);
     }
+
+    [Theory]
+    [InlineData("ed25519")]
+    [InlineData("ecdsa-p256-sha256")]
+    public async Task The_server_start_up_line_names_the_identity_algorithm_it_loaded(string algorithm)
+    {
+        using TempDirectory temp = new();
+        (int code, _, string stderr) = await ParleyProcess.RunAsync(temp.Path, "keygen", "--algorithm", algorithm, "--out", "data/server-identity.key");
+        Assert.True(code == 0, stderr);
+        using SigningKey key = IdentityFile.Read(temp.File("data/server-identity.key"));
+
+        await using ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--host", "127.0.0.1", "--port", "0", "--data", "data");
+        string identity = await server.WaitForLineAsync("[SERVER] Identity");
+        Assert.EndsWith($"[SERVER] Identity loaded: {algorithm} {Fingerprint.Of(key.Algorithm, key.PublicKey)}", identity.TrimEnd());
+    }
 }

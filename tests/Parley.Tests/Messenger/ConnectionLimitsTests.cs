@@ -25,9 +25,14 @@ public class ConnectionLimitsTests
     [Fact]
     public async Task A_client_that_does_not_log_in_in_time_is_cut_off_with_a_reason()
     {
-        // Long enough for a handshake on a busy CI machine, short enough to wait for.
-        await using TestServer server = await TestServer.StartAsync(o => o with { LoginTimeout = TimeSpan.FromSeconds(2) });
+        // The deadline runs on the server's clock: it passes when the test says so, not after a wait.
+        ManualClock clock = new();
+        await using TestServer server = await TestServer.StartAsync(o => o with { LoginTimeout = TimeSpan.FromSeconds(2), Time = clock });
         await using SecureChannel channel = await RawChannelAsync(server);
+        // A pong proves the server finished its side of the handshake and waits for the login.
+        await channel.SendAsync(MessengerCodec.Encode(new PingMessage()));
+        Assert.IsType<ServerPong>(await NextAsync(channel));
+        clock.Advance(TimeSpan.FromSeconds(2));
         ErrorMessage error = Assert.IsType<ErrorMessage>(await NextAsync(channel));
         Assert.Equal(ErrorCodes.LoginTimeout, error.Code);
         Exception? end = await Record.ExceptionAsync(() => NextAsync(channel));

@@ -101,6 +101,15 @@ public partial class ProtocolDocumentTests
         Assert.Contains($"the handshake alone within {defaults.HandshakeTimeout.TotalSeconds:0} s", text);
     }
 
+    [Fact]
+    public void The_stated_message_limits_are_the_named_constants()
+    {
+        string text = Regex.Replace(Document, @"\s+", " ");
+        Assert.Contains($"`messageIds` (1–{MessengerLimits.MaxAckIds})", text);
+        Assert.Contains($"any non-empty string of at most {MessengerLimits.MaxContentTypeLength} UTF-16 code units", text);
+        Assert.Contains($"one page (at most {MessengerLimits.ListPageSize} names)", text);
+    }
+
     private static byte[] Seed(string label) => ProtocolVectorTests.Seed(label);
 
     private static IEnumerable<string> Names(string list) => NameInBackticks().Matches(list).Select(m => m.Groups[1].Value);
