@@ -11,17 +11,6 @@ namespace Parley.Tests.Messenger;
 /// <summary>Device tokens: expiry, last use, the per-account cap, listing and revoking devices.</summary>
 public class DeviceTokenTests
 {
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero).UtcTicks;
-
-        public DateTimeOffset Now => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static async Task<(ChatClient Client, LoginResult Result)> ConnectAsync(TestServer server, string user, string? password, string? token = null)
     {
         ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
@@ -59,7 +48,7 @@ public class DeviceTokenTests
     [Fact]
     public async Task A_token_unused_for_longer_than_the_expiry_is_refused_as_invalid()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await TestServer.StartAsync(o => o with { Time = time, DeviceTokenExpiry = TimeSpan.FromDays(90) });
         string token = await NewDeviceAsync(server, "alice");
 
@@ -81,7 +70,7 @@ public class DeviceTokenTests
     [Fact]
     public async Task Last_use_is_recorded_on_token_login_at_most_once_per_resolution()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await TestServer.StartAsync(o => o with { Time = time });
         long created = time.Now.ToUnixTimeMilliseconds();
         string token = await NewDeviceAsync(server, "alice");
@@ -112,7 +101,7 @@ public class DeviceTokenTests
     [Fact]
     public async Task The_per_account_cap_evicts_the_least_recently_used_token()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await TestServer.StartAsync(o => o with { Time = time, MaxDevicesPerAccount = 3 });
         List<string> tokens = [];
         for (int i = 0; i < 3; i++)

@@ -33,7 +33,7 @@ public class LoginThrottleTests
     [Fact]
     public void Waits_double_after_the_free_failures_and_end_when_the_time_has_passed()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time, freeFailuresPerPair: 3, freeFailuresPerSource: 100);
         for (int i = 0; i < 3; i++)
         {
@@ -56,7 +56,7 @@ public class LoginThrottleTests
     [Fact]
     public void The_wait_is_capped_at_five_minutes()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time);
         for (int i = 0; i < 40; i++)
         {
@@ -70,7 +70,7 @@ public class LoginThrottleTests
     [Fact]
     public void An_attackers_failures_do_not_lock_the_user_out_from_their_own_source()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time);
         for (int i = 0; i < 30; i++)
         {
@@ -84,7 +84,7 @@ public class LoginThrottleTests
     [Fact]
     public void A_success_on_one_account_does_not_pay_for_failures_on_others()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time, freeFailuresPerPair: 3, freeFailuresPerSource: 10);
         for (int i = 0; i < 11; i++)
         {
@@ -106,7 +106,7 @@ public class LoginThrottleTests
     [Fact]
     public void Concurrent_reservations_past_the_free_failures_run_one_at_a_time()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time, freeFailuresPerPair: 100, freeFailuresPerSource: 10);
         int reserved = 0;
         for (int i = 0; i < 30; i++)
@@ -123,7 +123,7 @@ public class LoginThrottleTests
     [Fact]
     public void A_spent_global_budget_slows_unknown_sources_but_not_users_with_a_recent_success()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time, failuresPerMinute: 5);
         Assert.True(Attempt(throttle, "alice", "198.51.100.7", right: true, out _));
         // A distributed attacker spends the budget: one failure each from five sources.
@@ -153,7 +153,7 @@ public class LoginThrottleTests
     [Fact]
     public void Peeking_reports_the_wait_but_reserves_nothing()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time, failuresPerMinute: 1);
         Assert.Equal(TimeSpan.Zero, throttle.Peek("alice", "10.0.0.1"));
         Assert.True(Attempt(throttle, "bob", "10.0.0.2", right: false, out _));
@@ -169,7 +169,7 @@ public class LoginThrottleTests
     [Fact]
     public void Rotating_addresses_inside_one_ipv6_64_does_not_escape_the_back_off()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         LoginThrottle throttle = new(time);
         // The server keys the throttle by ParleyServer.SourceOf(the connection's address).
         for (int i = 0; i < 20; i++)

@@ -151,7 +151,7 @@ public class MessengerTests
     public async Task Repeated_failures_back_off_per_account()
     {
         // The clock stands still: a 1 s back-off must not expire on a slow machine mid-test.
-        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualTime() });
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualClock() });
         await (await server.LoginAsync("alice", "right password")).DisposeAsync();
         await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions);
         for (int i = 0; i < 4; i++)
@@ -171,7 +171,7 @@ public class MessengerTests
     {
         // Guessing one password each for many accounts from one address is throttled too.
         // The clock stands still: a 1 s back-off must not expire on a slow machine mid-test.
-        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualTime() });
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = new ManualClock() });
         for (int i = 0; i < 12; i++)
         {
             await (await server.LoginAsync($"victim{i}", "victim secret")).DisposeAsync();

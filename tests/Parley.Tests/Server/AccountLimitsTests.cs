@@ -52,7 +52,7 @@ public class AccountLimitsTests
     [Fact]
     public void Registrations_are_limited_per_source_and_server_wide()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         RegistrationLimiter limiter = new(time, perSourcePerHour: 2, perMinute: 3);
         Assert.True(limiter.TryTake("203.0.113.1", out _));
         Assert.True(limiter.TryTake("203.0.113.1", out _));

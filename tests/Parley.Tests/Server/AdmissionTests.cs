@@ -19,15 +19,7 @@ namespace Parley.Tests.Server;
 /// </summary>
 public partial class AdmissionTests
 {
-    /// <summary>A clock that moves only when told: token buckets and log windows are exact.</summary>
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
-    private static Task<TestServer> StartAsync(ManualTime time, Func<ServerOptions, ServerOptions> configure) =>
+    private static Task<TestServer> StartAsync(ManualClock time, Func<ServerOptions, ServerOptions> configure) =>
         TestServer.StartAsync(o => configure(o with
         {
             Time = time,
@@ -79,7 +71,7 @@ public partial class AdmissionTests
     [Fact]
     public async Task A_burst_beyond_the_bucket_is_refused_before_any_key_agreement()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { HandshakeBurstPerSource = 3 });
         List<TcpClient> admitted = [];
         for (int i = 0; i < 3; i++)
@@ -107,7 +99,7 @@ public partial class AdmissionTests
     [Fact]
     public async Task The_pre_login_cap_holds_while_a_client_from_another_source_logs_in()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { MaxUnauthenticatedConnections = 4, MaxUnauthenticatedPerSource = 3 });
         List<TcpClient> held = [];
         for (int i = 0; i < 3; i++)
@@ -136,7 +128,7 @@ public partial class AdmissionTests
     [Fact]
     public async Task A_flood_of_refusals_leaves_a_bounded_log_with_a_summary()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { HandshakeBurstPerSource = 1, HandshakesPerSecondPerSource = 0.001, LogLinesPerSecond = 5 });
         using TcpClient admitted = await ConnectFromAsync("127.0.0.1", server.Port);
         for (int i = 0; i < 60; i++)

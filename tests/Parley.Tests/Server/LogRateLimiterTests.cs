@@ -8,19 +8,12 @@ namespace Parley.Tests.Server;
 /// <summary>The small limiters behind issue 8.1, driven by a clock that moves only when told.</summary>
 public class LogRateLimiterTests
 {
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2026, 11, 22, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private static int Count(string log, string text) => log.Split('\n').Count(line => line.Contains(text, StringComparison.Ordinal));
 
     [Fact]
     public void Each_kind_gets_its_quota_and_a_summary_when_the_second_ends()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         RecordingLoggerFactory loggers = new();
         LogRateLimiter limiter = new(loggers.CreateLogger("test"), time, linesPerSecond: 3);
         for (int i = 0; i < 1000; i++)
@@ -45,7 +38,7 @@ public class LogRateLimiterTests
     [Fact]
     public void One_IPv6_64_shares_one_bucket_and_the_bucket_refills()
     {
-        ManualTime time = new();
+        ManualClock time = new();
         ConnectionAdmission admission = new(new ServerOptions { Time = time, HandshakesPerSecondPerSource = 2, HandshakeBurstPerSource = 2 });
         string first = AddressBlock.Of(IPAddress.Parse("2001:db8:1:2::1"));
         string rotated = AddressBlock.Of(IPAddress.Parse("2001:db8:1:2:ffff:ffff:ffff:ffff"));

@@ -18,6 +18,13 @@ public sealed class ManualClock : TimeProvider
         }
     }
 
+    /// <summary>The clock's time; setting it forward is <see cref="Advance"/> (due timers run).</summary>
+    public DateTimeOffset Now
+    {
+        get => GetUtcNow();
+        set => Advance(value - GetUtcNow());
+    }
+
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
@@ -25,6 +32,7 @@ public sealed class ManualClock : TimeProvider
     /// <summary>Moves time forward and runs each timer that came due (once, however far it moved).</summary>
     public void Advance(TimeSpan by)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
         List<ManualTimer> due;
         lock (_lock)
         {
