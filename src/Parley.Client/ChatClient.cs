@@ -149,7 +149,7 @@ public sealed class ChatClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Pages a <c>list</c> asks for at most: with the server's 128 names a page, 12,800 users.</summary>
+    /// <summary>Pages a <c>list</c> asks for at most: with <see cref="MessengerLimits.ListPageSize"/> names a page, 12,800 users.</summary>
     public const int MaxListPages = 100;
 
     /// <summary>Who is online, sorted: every page the server has, up to <see cref="MaxListPages"/>.</summary>
@@ -295,7 +295,7 @@ public sealed class ChatClient : IAsyncDisposable
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 ids.Clear();
-                while (ids.Count < 4096 && reader.TryRead(out long id))
+                while (ids.Count < MessengerLimits.MaxAckIds && reader.TryRead(out long id))
                 {
                     ids.Add(id);
                 }

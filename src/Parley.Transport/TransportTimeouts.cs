@@ -6,7 +6,7 @@ public static class TransportTimeouts
     /// <summary>
     /// How long a last, best-effort message (an error before closing, a bye, a close notify) may
     /// take to go out: a peer that stopped reading must not hold a closing connection open.
-    /// Used by PeerNode and, for the merge, by ParleyServer.TrySendAsync and SecureChannel's close.
+    /// Used by PeerNode, ParleyServer.TrySendAsync and SecureChannel's close.
     /// </summary>
     public static readonly TimeSpan FarewellSend = TimeSpan.FromSeconds(2);
 }

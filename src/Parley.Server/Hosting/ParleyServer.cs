@@ -14,6 +14,7 @@ using Parley.Protocol.Text;
 using Parley.Server.Accounts;
 using Parley.Server.Delivery;
 using Parley.Server.Storage;
+using Parley.Transport;
 using Parley.Transport.Channels;
 using Parley.Transport.Identity;
 
@@ -419,7 +420,7 @@ public sealed class ParleyServer : IAsyncDisposable
     {
         try
         {
-            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
             await SendAsync(channel, message, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
@@ -475,9 +476,9 @@ public sealed class ParleyServer : IAsyncDisposable
             connection.Close(ErrorCodes.ServerShuttingDown, "the server is shutting down");
         }
         Task all = Task.WhenAll(_connections.Keys);
-        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownDrainTimeout)).ConfigureAwait(false);
         _stopping.Cancel();
-        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownDrainTimeout)).ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
         await _maintenanceLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);

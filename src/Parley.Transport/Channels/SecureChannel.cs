@@ -411,7 +411,7 @@ public sealed class SecureChannel : IAsyncDisposable
     {
         try
         {
-            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
             await SendAlertAsync(error, reason, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
@@ -424,7 +424,7 @@ public sealed class SecureChannel : IAsyncDisposable
     {
         try
         {
-            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
             await stream.WriteAsync(frame, cts.Token).ConfigureAwait(false);
             await stream.FlushAsync(cts.Token).ConfigureAwait(false);
         }
