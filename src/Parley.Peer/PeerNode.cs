@@ -293,8 +293,9 @@ public sealed class PeerNode : IAsyncDisposable
             using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(2));
             await channel.SendAsync(PeerCodec.Encode(message), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
         {
+            // Best effort on the way out; the timeout above is ours.
         }
     }
 
