@@ -129,8 +129,10 @@ public sealed class PeerNode : IAsyncDisposable
                     Handshake = new ClientHandshakeOptions { Identity = _options.Identity },
                     HandshakeTimeout = _options.HandshakeTimeout,
                 }, _stop.Token).ConfigureAwait(false)
-                : await SecureChannel.AcceptAsync(stream, new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true },
-                    _options.HandshakeTimeout, _stop.Token).ConfigureAwait(false);
+                : await SecureChannel.AcceptAsync(stream, new ServerChannelOptions(new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true })
+                {
+                    HandshakeTimeout = _options.HandshakeTimeout,
+                }, _stop.Token).ConfigureAwait(false);
             PeerIdentity peer = channel.RemoteIdentity!;
             int order = _options.Identity.PublicKey.SequenceCompareTo(peer.PublicKey);
             if (order == 0)

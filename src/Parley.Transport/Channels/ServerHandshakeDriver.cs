@@ -3,7 +3,6 @@
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
-using Parley.Transport.Trust;
 
 namespace Parley.Transport.Channels;
 
