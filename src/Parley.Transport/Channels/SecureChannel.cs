@@ -146,11 +146,11 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             throw new InvalidOperationException("The channel was closed for sending.");
         }
-        await SealAndWriteAsync(messages, cancellationToken).ConfigureAwait(false);
+        await SealAndWriteAsync(MessageType.ApplicationData, messages, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The one path that turns payloads into records on the wire: seal each in order into one pooled buffer, one write, one flush.</summary>
-    private async Task SealAndWriteAsync(IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
+    private async Task SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
         int capacity = 0;
         foreach (ReadOnlyMemory<byte> payload in payloads)
@@ -163,7 +163,7 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             foreach (ReadOnlyMemory<byte> payload in payloads)
             {
-                length += _session.Seal(MessageType.ApplicationData, payload.Span, buffer.AsSpan(length));
+                length += _session.Seal(type, payload.Span, buffer.AsSpan(length));
             }
             await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -226,7 +226,7 @@ public sealed class SecureChannel : IAsyncDisposable
                 }
                 if (payloads.Count > 0)
                 {
-                    await SealAndWriteAsync(payloads, cancellationToken).ConfigureAwait(false);
+                    await SealAndWriteAsync(MessageType.ApplicationData, payloads, cancellationToken).ConfigureAwait(false);
                 }
                 foreach (PendingRecord record in batch)
                 {
@@ -369,9 +369,7 @@ public sealed class SecureChannel : IAsyncDisposable
             // Records queued before the alert go out before it.
             await WritePendingAsync(cancellationToken).ConfigureAwait(false);
             _closeSent = true;
-            byte[] frame = _session.Seal(MessageType.Alert, new Alert(error, reason).EncodePayload());
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await SealAndWriteAsync(MessageType.Alert, [new Alert(error, reason).EncodePayload()], cancellationToken).ConfigureAwait(false);
         }
         finally
         {
