@@ -222,7 +222,7 @@ public sealed class ChatClient : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is IOException or ParleyProtocolException or MessengerProtocolException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or MessengerProtocolException)
         {
             FailPending(new ChatConnectionException("the connection to the server was lost: " + e.Message, e));
             throw new ChatConnectionException("the connection to the server was lost: " + e.Message, e);
@@ -302,7 +302,7 @@ public sealed class ChatClient : IAsyncDisposable
                 await SendAsync(new AckRequest([.. ids]), CancellationToken.None).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ParleyProtocolException or OperationCanceledException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException)
         {
             // The connection is gone: unacknowledged messages stay in the inbox and come again.
         }
@@ -336,7 +336,7 @@ public sealed class ChatClient : IAsyncDisposable
         {
             await _channel.CloseAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (ChannelException)
         {
         }
         _stop.Cancel();

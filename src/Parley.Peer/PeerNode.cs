@@ -130,8 +130,10 @@ public sealed class PeerNode : IAsyncDisposable
                     Handshake = new ClientHandshakeOptions { Identity = _options.Identity },
                     HandshakeTimeout = _options.HandshakeTimeout,
                 }, _stop.Token).ConfigureAwait(false)
-                : await SecureChannel.AcceptAsync(stream, new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true },
-                    _options.HandshakeTimeout, _stop.Token).ConfigureAwait(false);
+                : await SecureChannel.AcceptAsync(stream, new ServerChannelOptions(new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true })
+                {
+                    HandshakeTimeout = _options.HandshakeTimeout,
+                }, _stop.Token).ConfigureAwait(false);
             PeerIdentity peer = channel.RemoteIdentity!;
             int order = _options.Identity.PublicKey.SequenceCompareTo(peer.PublicKey);
             if (order == 0)
@@ -294,8 +296,9 @@ public sealed class PeerNode : IAsyncDisposable
             using CancellationTokenSource timeout = new(TransportTimeouts.FarewellSend);
             await channel.SendAsync(PeerCodec.Encode(message), timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
         {
+            // Best effort on the way out; the timeout above is ours.
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class PeerSession : IAsyncDisposable
             {
                 payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is ParleyProtocolException or IOException)
+            catch (Exception e) when (e is ChannelException or ParleyProtocolException)
             {
                 return new PeerLost(e);
             }
@@ -89,7 +89,7 @@ public sealed class PeerSession : IAsyncDisposable
             await _channel.SendAsync(PeerCodec.Encode(new PeerBye(null)), cancellationToken).ConfigureAwait(false);
             await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ParleyProtocolException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException)
         {
             // The peer is already gone.
         }

@@ -1,6 +1,6 @@
-// The thin adapter that runs the sans-IO handshake and record layer over a Stream (a socket,
-// a pipe, anything). It owns the I/O, the deadlines and the send lock; it decides nothing
-// about the protocol itself.
+// The record channel over a Stream (a socket, a pipe, anything) once a handshake driver
+// (ClientHandshakeDriver / ServerHandshakeDriver) has produced a session: send, receive, close
+// and key update. It owns the I/O and the send lock; it decides nothing about the protocol itself.
 using System.Buffers;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
@@ -13,18 +13,15 @@ public sealed class SecureChannel : IAsyncDisposable
 {
     public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(10);
 
-    // Small on purpose: 10,000 idle connections each keep their decoder's buffer. A read takes
-    // whatever room the buffer has; a frame larger than the buffer grows it once its header has
-    // been checked against the limit.
-    private const int InitialBuffer = 2048;
-    private const int ReadChunk = 512;
-
     private readonly Stream _stream;
     private readonly SecureSession _session;
     private readonly FrameDecoder _decoder;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private bool _closeSent;
     private bool _disposed;
+
+    internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null) =>
+        new(stream, session, decoder, serverIdentity, clientIdentity);
 
     private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null)
     {
@@ -62,84 +59,20 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>Runs the client side of the handshake over <paramref name="stream"/>.</summary>
     /// <exception cref="ParleyProtocolException">The handshake failed; the server was told why where possible.</exception>
     /// <exception cref="HostKeyMismatchException">The trust policy found a changed server key.</exception>
-    public static async Task<SecureChannel> ConnectAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
-    {
-        using ClientHandshake handshake = new(options.Handshake, options.Entropy);
-        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, InitialBuffer);
-        try
-        {
-            await WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
-            using CancellationTokenSource deadline = Deadline(options.HandshakeTimeout, cancellationToken);
-            PeerIdentity? identity = null;
-            while (identity is null)
-            {
-                ReadOnlyMemory<byte> body = await ReadHandshakeFrameAsync(stream, decoder, deadline.Token, options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
-                ClientHandshakeStep step = handshake.ReadMessage(body.Span);
-                if (step.Send is not null)
-                {
-                    await WriteAsync(stream, step.Send, deadline.Token, options.HandshakeTimeout).ConfigureAwait(false);
-                }
-                identity = step.ServerIdentity;
-            }
-            TrustDecision decision;
-            try
-            {
-                decision = await options.ServerTrust.CheckAsync(identity, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HostKeyMismatchException)
-            {
-                // Tell the server why we are leaving, then let the loud local error through.
-                await TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client has a different key pinned for this server")).ConfigureAwait(false);
-                throw;
-            }
-            if (!decision.Trusted)
-            {
-                await TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client does not trust this server key")).ConfigureAwait(false);
-                throw new ParleyProtocolException(ProtocolError.UntrustedPeer, decision.Reason);
-            }
-            ClientHandshakeResult result = handshake.Confirm();
-            await WriteAsync(stream, result.Send, cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
-            return new SecureChannel(stream, result.Session, decoder, identity);
-        }
-        catch (ParleyProtocolException e) when (!e.IsRemote && handshake.State != ClientHandshakeState.Complete && e.Error != ProtocolError.UntrustedPeer)
-        {
-            await TrySendAsync(stream, Frame.Wrap(new Alert(e.Error, e.Detail).EncodeMessage())).ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<SecureChannel> ConnectAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default) =>
+        ClientHandshakeDriver.RunAsync(stream, options, cancellationToken);
 
     /// <summary>Runs the server side of the handshake over <paramref name="stream"/>.</summary>
-    public static async Task<SecureChannel> AcceptAsync(Stream stream, ServerHandshakeOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
-    {
-        TimeSpan timeout = handshakeTimeout ?? DefaultHandshakeTimeout;
-        using ServerHandshake handshake = new(options);
-        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, InitialBuffer);
-        using CancellationTokenSource deadline = Deadline(timeout, cancellationToken);
-        try
-        {
-            while (true)
-            {
-                decoder.MaxBodyLength = handshake.MaxMessageLength;
-                ReadOnlyMemory<byte> body = await ReadHandshakeFrameAsync(stream, decoder, deadline.Token, timeout, cancellationToken).ConfigureAwait(false);
-                ServerHandshakeStep step = handshake.ReadMessage(body.Span);
-                if (step.Send is not null)
-                {
-                    await WriteAsync(stream, step.Send, deadline.Token, timeout).ConfigureAwait(false);
-                }
-                if (step.Session is not null)
-                {
-                    return new SecureChannel(stream, step.Session, decoder, null, step.ClientIdentity);
-                }
-            }
-        }
-        catch (ParleyProtocolException e) when (!e.IsRemote)
-        {
-            await TrySendAsync(stream, ServerHandshake.AlertFrame(e)).ConfigureAwait(false);
-            throw;
-        }
-    }
+    /// <exception cref="ParleyProtocolException">The handshake failed; the client was told why where possible.</exception>
+    public static Task<SecureChannel> AcceptAsync(Stream stream, ServerChannelOptions options, CancellationToken cancellationToken = default) =>
+        ServerHandshakeDriver.RunAsync(stream, options, cancellationToken);
+
+    /// <summary>Kept for callers that pass the handshake options and timeout separately; prefer <see cref="ServerChannelOptions"/>.</summary>
+    public static Task<SecureChannel> AcceptAsync(Stream stream, ServerHandshakeOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default) =>
+        AcceptAsync(stream, new ServerChannelOptions(options) { HandshakeTimeout = handshakeTimeout ?? DefaultHandshakeTimeout }, cancellationToken);
 
     /// <summary>Sends one message as one record. Safe to call from several tasks at once.</summary>
+    /// <exception cref="ChannelException">The connection failed, or the channel was closed or disposed.</exception>
     public ValueTask SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
         SendBatchAsync([message], cancellationToken);
 
@@ -149,7 +82,20 @@ public sealed class SecureChannel : IAsyncDisposable
     /// under load many records share a write. Completes once this batch has been written. If
     /// cancelled while queued, the batch may still be written by another sender.
     /// </summary>
+    /// <exception cref="ChannelException">The connection failed, or the channel was closed or disposed.</exception>
     public async ValueTask SendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await SendBatchCoreAsync(messages, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ChannelException.Wrap(e, "sending", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async ValueTask SendBatchCoreAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
     {
         if (messages.Count == 0)
         {
@@ -200,24 +146,31 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             throw new InvalidOperationException("The channel was closed for sending.");
         }
+        await SealAndWriteAsync(MessageType.ApplicationData, messages, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The one path that turns payloads into records on the wire: seal each in order into one pooled buffer, one write, one flush.</summary>
+    private async Task SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
+    {
         int capacity = 0;
-        foreach (ReadOnlyMemory<byte> message in messages)
+        foreach (ReadOnlyMemory<byte> payload in payloads)
         {
-            capacity = checked(capacity + _session.MaxSealedLength(message.Length));
+            capacity = checked(capacity + _session.MaxSealedLength(payload.Length));
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
         int length = 0;
         try
         {
-            foreach (ReadOnlyMemory<byte> message in messages)
+            foreach (ReadOnlyMemory<byte> payload in payloads)
             {
-                length += _session.Seal(MessageType.ApplicationData, message.Span, buffer.AsSpan(length));
+                length += _session.Seal(type, payload.Span, buffer.AsSpan(length));
             }
             await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            // Sealed bytes are ciphertext, but clear what was used anyway before pooling.
             buffer.AsSpan(0, length).Clear();
             ArrayPool<byte>.Shared.Return(buffer);
         }
@@ -257,8 +210,7 @@ public sealed class SecureChannel : IAsyncDisposable
                 batch.Add(next);
                 capacity += needed;
             }
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
-            int length = 0;
+            List<ReadOnlyMemory<byte>> payloads = new(batch.Count);
             try
             {
                 foreach (PendingRecord record in batch)
@@ -270,12 +222,11 @@ public sealed class SecureChannel : IAsyncDisposable
                             : new InvalidOperationException("The channel was closed for sending."));
                         continue;
                     }
-                    length += _session.Seal(MessageType.ApplicationData, record.Payload.Span, buffer.AsSpan(length));
+                    payloads.Add(record.Payload);
                 }
-                if (length > 0)
+                if (payloads.Count > 0)
                 {
-                    await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                    await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await SealAndWriteAsync(MessageType.ApplicationData, payloads, cancellationToken).ConfigureAwait(false);
                 }
                 foreach (PendingRecord record in batch)
                 {
@@ -289,12 +240,6 @@ public sealed class SecureChannel : IAsyncDisposable
                     record.Written?.TrySetException(e);
                 }
                 throw;
-            }
-            finally
-            {
-                // Sealed bytes are ciphertext, but clear what was used anyway before pooling.
-                buffer.AsSpan(0, length).Clear();
-                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
@@ -324,7 +269,21 @@ public sealed class SecureChannel : IAsyncDisposable
     /// limit was skipped unread (PROTOCOL.md §4; only after <see cref="AllowOversizeRecords"/>).
     /// After a skip the channel is in step and the next record opens normally.
     /// </summary>
+    /// <exception cref="ParleyProtocolException">A protocol error, or the peer's alert.</exception>
+    /// <exception cref="ChannelException">The connection failed, the peer vanished mid-record, or the channel was disposed.</exception>
     public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ReceiveEventCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ChannelException.Wrap(e, "receiving", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async ValueTask<ChannelEvent> ReceiveEventCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -368,9 +327,14 @@ public sealed class SecureChannel : IAsyncDisposable
     {
         try
         {
-            return await ReadFrameEventAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false) is { } read
+            return await FrameIo.ReadFrameEventAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false) is { } read
                 ? read
                 : throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
+        }
+        catch (ParleyProtocolException e) when (e.Error == ProtocolError.ConnectionClosed && _decoder.InsideFrame)
+        {
+            // Not a protocol violation anyone can be told about: the peer is gone with half a record sent.
+            throw new ChannelException("the peer vanished in the middle of a record: " + e.Detail, e);
         }
         catch (ParleyProtocolException e) when (e.Error is ProtocolError.FrameTooLarge or ProtocolError.EmptyFrame)
         {
@@ -380,9 +344,17 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>Sends close_notify: the peer's next receive returns null.</summary>
+    /// <exception cref="ChannelException">The connection failed while sending it.</exception>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
-        await SendAlertAsync(ProtocolError.CloseNotify, "", cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendAlertAsync(ProtocolError.CloseNotify, "", cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ChannelException.Wrap(e, "closing", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
     }
 
     private async Task SendAlertAsync(ProtocolError error, string reason, CancellationToken cancellationToken)
@@ -397,9 +369,7 @@ public sealed class SecureChannel : IAsyncDisposable
             // Records queued before the alert go out before it.
             await WritePendingAsync(cancellationToken).ConfigureAwait(false);
             _closeSent = true;
-            byte[] frame = _session.Seal(MessageType.Alert, new Alert(error, reason).EncodePayload());
-            await _stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await SealAndWriteAsync(MessageType.Alert, [new Alert(error, reason).EncodePayload()], cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -417,102 +387,6 @@ public sealed class SecureChannel : IAsyncDisposable
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             // The peer is gone or misbehaving; the local error is what matters.
-        }
-    }
-
-    private static async Task TrySendAsync(Stream stream, byte[] frame)
-    {
-        try
-        {
-            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
-            await stream.WriteAsync(frame, cts.Token).ConfigureAwait(false);
-            await stream.FlushAsync(cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
-        {
-            // Best effort only.
-        }
-    }
-
-    private static CancellationTokenSource Deadline(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        CancellationTokenSource cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        cts.CancelAfter(timeout);
-        return cts;
-    }
-
-    private static async Task WriteAsync(Stream stream, byte[] frame, CancellationToken token, TimeSpan timeout)
-    {
-        try
-        {
-            await stream.WriteAsync(frame, token).ConfigureAwait(false);
-            await stream.FlushAsync(token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
-        }
-    }
-
-    private static async Task<ReadOnlyMemory<byte>> ReadHandshakeFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken deadline, TimeSpan timeout, CancellationToken caller)
-    {
-        try
-        {
-            return await ReadFrameAsync(stream, decoder, deadline).ConfigureAwait(false)
-                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the peer closed the connection during the handshake");
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !caller.IsCancellationRequested)
-        {
-            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
-        }
-        catch (IOException e)
-        {
-            throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection failed during the handshake: " + e.Message, inner: e);
-        }
-    }
-
-    /// <summary>Null at a clean end of stream between frames.</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
-    {
-        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken).ConfigureAwait(false);
-        if (read is null)
-        {
-            return null;
-        }
-        // Skipping is enabled only once the handshake is over.
-        return read.Value.Event == FrameEvent.Frame ? read.Value.Body : throw new InvalidOperationException("a handshake decoder does not skip frames");
-    }
-
-    /// <summary>
-    /// The next frame or skipped frame; null at a clean end of stream between frames. While a
-    /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
-    /// </summary>
-    private static async Task<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            FrameEvent frameEvent = decoder.Read(out ReadOnlyMemory<byte> body);
-            if (frameEvent != FrameEvent.NeedMoreData)
-            {
-                return (frameEvent, body);
-            }
-            if (!decoder.InsideFrame)
-            {
-                // Wait for data with a zero-byte read, and release a buffer that a burst of large
-                // records grew: an idle connection then holds a few KiB, not what its peak needed.
-                decoder.TrimExcess();
-                await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-            }
-            int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                if (decoder.InsideFrame)
-                {
-                    throw new ParleyProtocolException(ProtocolError.ConnectionClosed, $"the connection ended in the middle of a frame ({decoder.BufferedLength} bytes buffered)");
-                }
-                return null;
-            }
-            decoder.Advance(read);
         }
     }
 

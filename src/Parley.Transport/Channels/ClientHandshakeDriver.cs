@@ -1,0 +1,60 @@
+// The I/O loop around the sans-IO ClientHandshake: it moves handshake frames between the stream and the
+// state machine under the handshake deadline, and on success hands the session to a SecureChannel.
+using Parley.Protocol;
+using Parley.Protocol.Framing;
+using Parley.Protocol.Handshake;
+using Parley.Transport.Trust;
+
+namespace Parley.Transport.Channels;
+
+internal static class ClientHandshakeDriver
+{
+    /// <summary>Runs the client side of the handshake over <paramref name="stream"/>.</summary>
+    /// <exception cref="ParleyProtocolException">The handshake failed; the server was told why where possible.</exception>
+    /// <exception cref="HostKeyMismatchException">The trust policy found a changed server key.</exception>
+    public static async Task<SecureChannel> RunAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        using ClientHandshake handshake = new(options.Handshake, options.Entropy);
+        FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, FrameIo.InitialBuffer);
+        try
+        {
+            await FrameIo.WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
+            using CancellationTokenSource deadline = FrameIo.Deadline(options.HandshakeTimeout, cancellationToken);
+            PeerIdentity? identity = null;
+            while (identity is null)
+            {
+                ReadOnlyMemory<byte> body = await FrameIo.ReadHandshakeFrameAsync(stream, decoder, deadline.Token, options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+                ClientHandshakeStep step = handshake.ReadMessage(body.Span);
+                if (step.Send is not null)
+                {
+                    await FrameIo.WriteAsync(stream, step.Send, deadline.Token, options.HandshakeTimeout).ConfigureAwait(false);
+                }
+                identity = step.ServerIdentity;
+            }
+            TrustDecision decision;
+            try
+            {
+                decision = await options.ServerTrust.CheckAsync(identity, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HostKeyMismatchException)
+            {
+                // Tell the server why we are leaving, then let the loud local error through.
+                await FrameIo.TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client has a different key pinned for this server")).ConfigureAwait(false);
+                throw;
+            }
+            if (!decision.Trusted)
+            {
+                await FrameIo.TrySendAsync(stream, handshake.Reject(ProtocolError.UntrustedPeer, "the client does not trust this server key")).ConfigureAwait(false);
+                throw new ParleyProtocolException(ProtocolError.UntrustedPeer, decision.Reason);
+            }
+            ClientHandshakeResult result = handshake.Confirm();
+            await FrameIo.WriteAsync(stream, result.Send, cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
+            return SecureChannel.Create(stream, result.Session, decoder, identity);
+        }
+        catch (ParleyProtocolException e) when (!e.IsRemote && handshake.State != ClientHandshakeState.Complete && e.Error != ProtocolError.UntrustedPeer)
+        {
+            await FrameIo.TrySendAsync(stream, Frame.Wrap(new Alert(e.Error, e.Detail).EncodeMessage())).ConfigureAwait(false);
+            throw;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+// Frame-level reads and writes on a raw stream, shared by the handshake drivers and the record channel.
+using Parley.Protocol;
+using Parley.Protocol.Framing;
+
+namespace Parley.Transport.Channels;
+
+internal static class FrameIo
+{
+    // Small on purpose: 10,000 idle connections each keep their decoder's buffer. A read takes
+    // whatever room the buffer has; a frame larger than the buffer grows it once its header has
+    // been checked against the limit.
+    internal const int InitialBuffer = 2048;
+    private const int ReadChunk = 512;
+
+    internal static async Task TrySendAsync(Stream stream, byte[] frame)
+    {
+        try
+        {
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
+            await stream.WriteAsync(frame, cts.Token).ConfigureAwait(false);
+            await stream.FlushAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
+        {
+            // Best effort only.
+        }
+    }
+
+    internal static CancellationTokenSource Deadline(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        CancellationTokenSource cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        return cts;
+    }
+
+    internal static async Task WriteAsync(Stream stream, byte[] frame, CancellationToken token, TimeSpan timeout)
+    {
+        try
+        {
+            await stream.WriteAsync(frame, token).ConfigureAwait(false);
+            await stream.FlushAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    internal static async Task<ReadOnlyMemory<byte>> ReadHandshakeFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken deadline, TimeSpan timeout, CancellationToken caller)
+    {
+        try
+        {
+            return await ReadFrameAsync(stream, decoder, deadline).ConfigureAwait(false)
+                ?? throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the peer closed the connection during the handshake");
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !caller.IsCancellationRequested)
+        {
+            throw new ParleyProtocolException(ProtocolError.HandshakeTimeout, $"the handshake did not finish within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (IOException e)
+        {
+            throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection failed during the handshake: " + e.Message, inner: e);
+        }
+    }
+
+    /// <summary>Null at a clean end of stream between frames.</summary>
+    internal static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    {
+        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken).ConfigureAwait(false);
+        if (read is null)
+        {
+            return null;
+        }
+        // Skipping is enabled only once the handshake is over.
+        return read.Value.Event == FrameEvent.Frame ? read.Value.Body : throw new InvalidOperationException("a handshake decoder does not skip frames");
+    }
+
+    /// <summary>
+    /// The next frame or skipped frame; null at a clean end of stream between frames. While a
+    /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
+    /// </summary>
+    internal static async Task<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            FrameEvent frameEvent = decoder.Read(out ReadOnlyMemory<byte> body);
+            if (frameEvent != FrameEvent.NeedMoreData)
+            {
+                return (frameEvent, body);
+            }
+            if (!decoder.InsideFrame)
+            {
+                // Wait for data with a zero-byte read, and release a buffer that a burst of large
+                // records grew: an idle connection then holds a few KiB, not what its peak needed.
+                decoder.TrimExcess();
+                await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            }
+            int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                if (decoder.InsideFrame)
+                {
+                    throw new ParleyProtocolException(ProtocolError.ConnectionClosed, $"the connection ended in the middle of a frame ({decoder.BufferedLength} bytes buffered)");
+                }
+                return null;
+            }
+            decoder.Advance(read);
+        }
+    }
+}
