@@ -26,6 +26,9 @@ public static class Program
             Console.Error.WriteLine("Run 'parley --help' (or 'parley <command> --help') for usage.");
             return ExitCodes.Usage;
         }
-        return parsed.Invoke();
+        // System.CommandLine kills the process 2 s after Ctrl-C or SIGTERM by default: too soon for a
+        // server draining its connections (up to twice ServerOptions.ShutdownDrainTimeout), which
+        // must still commit what it acknowledged and print "[SERVER] Stopped".
+        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = ServerCommand.ShutdownBudget });
     }
 }

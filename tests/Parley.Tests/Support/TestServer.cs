@@ -91,7 +91,7 @@ public sealed class TestServer : IAsyncDisposable
         Assert.True(errors.Length == 0, "the server logged errors:\n" + errors);
     }
 
-    private sealed class TrustAnyServer : IServerTrust
+    internal sealed class TrustAnyServer : IServerTrust
     {
         public ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken) =>
             ValueTask.FromResult(TrustDecision.Accept("test"));
