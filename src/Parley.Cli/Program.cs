@@ -26,6 +26,8 @@ public static class Program
             Console.Error.WriteLine("Run 'parley --help' (or 'parley <command> --help') for usage.");
             return ExitCodes.Usage;
         }
-        return parsed.Invoke();
+        // The default 2 s termination timeout would end the process in the middle of the server's
+        // graceful stop; give it the whole shutdown (both grace periods) and a margin to close the store.
+        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = ServerCommand.ProcessTerminationTimeout });
     }
 }

@@ -141,6 +141,9 @@ internal static class ServerCommand
         return true;
     }
 
+    /// <summary>How long System.CommandLine lets Ctrl-C/SIGTERM handling run before it ends the process: past <c>[SERVER] Stopped</c>.</summary>
+    internal static readonly TimeSpan ProcessTerminationTimeout = (ServerOptions.DefaultShutdownGracePeriod * 2) + TimeSpan.FromSeconds(10);
+
     private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
     {
         if (options.PasswordIterations < 1000)

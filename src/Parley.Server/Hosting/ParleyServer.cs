@@ -131,15 +131,7 @@ public sealed class ParleyServer : IAsyncDisposable
             Tokens = new DeviceTokens(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount),
         };
         ServerContext context = new(options, store, presence, accounts, logger);
-        context.Writer = new StoreWriter(store, message =>
-        {
-            if (presence.TryGet(message.Recipient, out ClientConnection connection))
-            {
-                connection.Deliver(message);
-                return true;
-            }
-            return false;
-        }, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
+        context.Writer = new StoreWriter(store, presence, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
         ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = createdIdentity, Maintenance = new Maintenance(context) };
         server._acceptLoop = Task.Run(server.AcceptLoopAsync);
         server._keepAliveLoop = Task.Run(server.KeepAliveLoopAsync);
@@ -474,9 +466,9 @@ public sealed class ParleyServer : IAsyncDisposable
             connection.Close(ErrorCodes.ServerShuttingDown, "the server is shutting down");
         }
         Task all = Task.WhenAll(_connections.Keys);
-        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod)).ConfigureAwait(false);
         _stopping.Cancel();
-        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod)).ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
         await _maintenanceLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);

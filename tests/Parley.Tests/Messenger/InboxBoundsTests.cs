@@ -59,7 +59,7 @@ public class InboxBoundsTests
     {
         using TempDirectory directory = new();
         await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(directory.File("parley.db"));
-        await using StoreWriter writer = new(store, _ => false, NullLogger.Instance, new InboxQuota(store, maxMessages: 2, maxBytes: long.MaxValue));
+        await using StoreWriter writer = new(store, new Presence(), NullLogger.Instance, new InboxQuota(store, maxMessages: 2, maxBytes: long.MaxValue));
         NewMessage Message(long at) => new("mallory", "alice", at, "text/plain", [1, 2, 3], Broadcast: false);
 
         StoredMessage first = (await writer.AppendAsync(Message(1), CancellationToken.None)).Message;
