@@ -176,6 +176,7 @@ public class InboxBoundsTests
         long free = new DriveInfo(data.Path).AvailableFreeSpace;
         Assert.True(free > 0);
         await using TestServer server = await TestServer.StartAsync(o => o with { MinFreeDiskBytes = free + (1L << 30) }, data);
+        server.ExpectWarnings = true; // the watermark warning is the point
         await (await server.LoginAsync("alice")).DisposeAsync();
         await using ChatClient mallory = await server.LoginAsync("mallory");
         await using ChatClient bob = await server.LoginAsync("bob");
