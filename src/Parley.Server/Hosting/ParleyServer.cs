@@ -227,19 +227,9 @@ public sealed class ParleyServer : IAsyncDisposable
             _ => "the server has too many connections that have not logged in; try again shortly",
         };
         _log.Write(LogKind.RefusedConnection, l => l.LogWarning("Refused a connection from {Source}: {Reason}", source, reason));
-        try
+        using (socket)
         {
-            socket.Blocking = false;
-            socket.Send(Frame.Wrap(new Alert(ProtocolError.ConnectionLimit, reason).EncodeMessage()), SocketFlags.None, out _);
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Gone already; closing is all that is left.
-        }
-        finally
-        {
-            socket.Dispose();
+            PlaintextAlert.TrySendAndShutdown(socket, ProtocolError.ConnectionLimit, reason);
         }
     }
 
