@@ -26,9 +26,8 @@ public static class Program
             Console.Error.WriteLine("Run 'parley --help' (or 'parley <command> --help') for usage.");
             return ExitCodes.Usage;
         }
-        // System.CommandLine kills the process 2 s after Ctrl-C or SIGTERM by default: too soon for a
-        // server draining its connections (up to twice ServerOptions.ShutdownDrainTimeout), which
-        // must still commit what it acknowledged and print "[SERVER] Stopped".
-        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = ServerCommand.ShutdownBudget });
+        // The default 2 s termination timeout would end the process in the middle of the server's
+        // graceful stop; give it the whole shutdown (both grace periods) and a margin to close the store.
+        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = ServerCommand.ProcessTerminationTimeout });
     }
 }

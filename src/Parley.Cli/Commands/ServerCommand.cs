@@ -11,12 +11,6 @@ namespace Parley.Cli.Commands;
 /// <summary><c>parley server</c>: runs the messenger server until Ctrl-C or SIGTERM.</summary>
 internal static class ServerCommand
 {
-    /// <summary>
-    /// How long a stopping server may take before the process is ended anyway: its two drain waits
-    /// (connections, then cancelled work) and a margin for the final commit and closing the store.
-    /// </summary>
-    internal static readonly TimeSpan ShutdownBudget = 2 * new ServerOptions().ShutdownDrainTimeout + TimeSpan.FromSeconds(5);
-
     internal static Command Create()
     {
         Option<string> host = new("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "localhost" };
@@ -146,6 +140,9 @@ internal static class ServerCommand
         }
         return true;
     }
+
+    /// <summary>How long System.CommandLine lets Ctrl-C/SIGTERM handling run before it ends the process: past <c>[SERVER] Stopped</c>.</summary>
+    internal static readonly TimeSpan ProcessTerminationTimeout = (ServerOptions.DefaultShutdownGracePeriod * 2) + TimeSpan.FromSeconds(10);
 
     private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
     {

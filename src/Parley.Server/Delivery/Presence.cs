@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
+using Parley.Server.Storage;
 
 namespace Parley.Server.Delivery;
 
 /// <summary>Who is online, and their connection. One connection per user: a new login replaces the old one.</summary>
-public sealed class Presence
+public sealed class Presence : IMessageFanOut
 {
     private readonly ConcurrentDictionary<string, ClientConnection> _online = new(StringComparer.Ordinal);
 
@@ -49,6 +50,17 @@ public sealed class Presence
         }
         users.Sort(StringComparer.Ordinal);
         return users.Count > max ? ([.. users.Take(max)], true) : ([.. users], false);
+    }
+
+    /// <summary>Hands a committed message to its recipient's connection when the recipient is online here.</summary>
+    public bool TryDeliver(StoredMessage message)
+    {
+        if (!_online.TryGetValue(message.Recipient, out ClientConnection? connection))
+        {
+            return false;
+        }
+        connection.Deliver(message);
+        return true;
     }
 
     public ClientConnection[] Connections() => [.. _online.Values];

@@ -23,7 +23,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
 
     private readonly IMessageStore _store;
-    private readonly Func<StoredMessage, bool> _fanOut;
+    private readonly IMessageFanOut _fanOut;
     private readonly ILogger _logger;
     private readonly InboxQuota? _quota;
     private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(QueueCapacity)
@@ -39,9 +39,9 @@ public sealed class StoreWriter : IAsyncDisposable
     private sealed record Barrier(TaskCompletionSource Completion) : Operation;
     private sealed record Expire(long CreatedBefore, TaskCompletionSource<int> Completion) : Operation;
 
-    /// <param name="fanOut">Called after commit for each new message, in id order; true when the recipient was online.</param>
+    /// <param name="fanOut">Told after commit of each new message, in id order.</param>
     /// <param name="quota">Inbox bounds; a message over them fails with <see cref="InboxFullException"/>.</param>
-    internal StoreWriter(IMessageStore store, Func<StoredMessage, bool> fanOut, ILogger logger, InboxQuota? quota = null)
+    internal StoreWriter(IMessageStore store, IMessageFanOut fanOut, ILogger logger, InboxQuota? quota = null)
     {
         _store = store;
         _fanOut = fanOut;
@@ -160,7 +160,7 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             for (int i = 0; i < appends.Count; i++)
             {
-                bool delivered = _fanOut(stored[i]);
+                bool delivered = _fanOut.TryDeliver(stored[i]);
                 appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered));
             }
             foreach (TaskCompletionSource barrier in barriers)

@@ -34,7 +34,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ConnectionAdmission _admission;
     private readonly LogRateLimiter _log;
     private readonly ServerHandshakeOptions _handshake;
-    private readonly LogRateLimit _failedLoginLog;
+    private readonly LoginExchange _login;
     private Task _acceptLoop = Task.CompletedTask;
     private Task _keepAliveLoop = Task.CompletedTask;
     private Task _maintenanceLoop = Task.CompletedTask;
@@ -49,7 +49,7 @@ public sealed class ParleyServer : IAsyncDisposable
         _logger = logger;
         _admission = new ConnectionAdmission(options);
         _log = new LogRateLimiter(logger, options.Time, options.LogLinesPerSecond);
-        _failedLoginLog = new LogRateLimit(options.Time, LogRateLimit.DefaultFailedLoginLinesPerMinute);
+        _login = new LoginExchange(context.Accounts, logger, options.Time, options.LoginTimeout, options.MaxBodyLength, context.RememberAccount);
         _handshake = new ServerHandshakeOptions(identity)
         {
             Groups = options.Groups,
@@ -133,15 +133,7 @@ public sealed class ParleyServer : IAsyncDisposable
             Tokens = new DeviceTokens(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount),
         };
         ServerContext context = new(options, store, presence, accounts, logger);
-        context.Writer = new StoreWriter(store, message =>
-        {
-            if (presence.TryGet(message.Recipient, out ClientConnection connection))
-            {
-                connection.Deliver(message);
-                return true;
-            }
-            return false;
-        }, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
+        context.Writer = new StoreWriter(store, presence, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
         ParleyServer server = new(options, listener, identity, context, logger) { CreatedIdentity = createdIdentity, Maintenance = new Maintenance(context) };
         server._acceptLoop = Task.Run(server.AcceptLoopAsync);
         server._keepAliveLoop = Task.Run(server.KeepAliveLoopAsync);
@@ -237,19 +229,9 @@ public sealed class ParleyServer : IAsyncDisposable
             _ => "the server has too many connections that have not logged in; try again shortly",
         };
         _log.Write(LogKind.RefusedConnection, l => l.LogWarning("Refused a connection from {Source}: {Reason}", source, reason));
-        try
+        using (socket)
         {
-            socket.Blocking = false;
-            socket.Send(Frame.Wrap(new Alert(ProtocolError.ConnectionLimit, reason).EncodeMessage()), SocketFlags.None, out _);
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Gone already; closing is all that is left.
-        }
-        finally
-        {
-            socket.Dispose();
+            PlaintextAlert.TrySendAndShutdown(socket, ProtocolError.ConnectionLimit, reason);
         }
     }
 
@@ -341,73 +323,8 @@ public sealed class ParleyServer : IAsyncDisposable
     }
 
     /// <summary>Runs the login exchange; on success returns the result to send (not yet sent).</summary>
-    private async Task<LoginResult?> LoginAsync(SecureChannel channel, string address, CancellationToken deadline)
-    {
-        try
-        {
-            while (true)
-            {
-                byte[]? payload = await channel.ReceiveAsync(deadline).ConfigureAwait(false);
-                if (payload is null)
-                {
-                    return null;
-                }
-                ClientMessage message;
-                try
-                {
-                    message = MessengerCodec.DecodeClient(payload);
-                }
-                catch (MessengerProtocolException e)
-                {
-                    await SendAsync(channel, new ErrorMessage(0, ErrorCodes.BadRequest, e.Message), deadline).ConfigureAwait(false);
-                    continue;
-                }
-                if (message is PingMessage)
-                {
-                    await SendAsync(channel, new ServerPong(), deadline).ConfigureAwait(false);
-                    continue;
-                }
-                if (message is not LoginRequest login)
-                {
-                    await SendAsync(channel, new ErrorMessage(0, ErrorCodes.NotLoggedIn, "log in first"), deadline).ConfigureAwait(false);
-                    continue;
-                }
-                LoginOutcome outcome = await _context.Accounts.LoginAsync(login, SourceOf(address), deadline).ConfigureAwait(false);
-                LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, _options.MaxBodyLength, outcome.DeviceId, outcome.Code);
-                if (outcome.Success)
-                {
-                    _context.RememberAccount(outcome.User);
-                    if (outcome.Registered)
-                    {
-                        _logger.LogInformation("Registered new user {User}", UntrustedText.Sanitize(outcome.User));
-                    }
-                    // The caller sends it, once the user is online.
-                    return result;
-                }
-                // Logged before the answer goes out, so the log is complete once the client has it.
-                if (_failedLoginLog.TryTake(out long suppressed))
-                {
-                    if (suppressed > 0)
-                    {
-                        _logger.LogInformation("{Count} failed logins were not logged (more than {Limit} a minute)", suppressed, LogRateLimit.DefaultFailedLoginLinesPerMinute);
-                    }
-                    _logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
-                }
-                await SendAsync(channel, result, deadline).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-        {
-            _logger.LogInformation("{Address} did not log in within {Seconds} s", address, _options.LoginTimeout.TotalSeconds);
-            await TrySendAsync(channel, new ErrorMessage(0, ErrorCodes.LoginTimeout, $"log in within {_options.LoginTimeout.TotalSeconds:0} s")).ConfigureAwait(false);
-            return null;
-        }
-        catch (Exception e) when (e is ParleyProtocolException or IOException or OperationCanceledException)
-        {
-            return null;
-        }
-    }
+    private Task<LoginResult?> LoginAsync(SecureChannel channel, string address, CancellationToken deadline) =>
+        _login.RunAsync(channel, address, SourceOf(address), deadline, _stopping.Token);
 
     /// <summary>Back-off and registration limits count per source (IPv6 by /64), not per raw address.</summary>
     internal static string SourceOf(string address) =>
@@ -476,9 +393,9 @@ public sealed class ParleyServer : IAsyncDisposable
             connection.Close(ErrorCodes.ServerShuttingDown, "the server is shutting down");
         }
         Task all = Task.WhenAll(_connections.Keys);
-        await Task.WhenAny(all, Task.Delay(_options.ShutdownDrainTimeout)).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod)).ConfigureAwait(false);
         _stopping.Cancel();
-        await Task.WhenAny(all, Task.Delay(_options.ShutdownDrainTimeout)).ConfigureAwait(false);
+        await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod)).ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
         await _maintenanceLoop.ConfigureAwait(false);
         await _context.Writer.DisposeAsync().ConfigureAwait(false);

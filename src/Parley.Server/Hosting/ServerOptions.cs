@@ -115,8 +115,14 @@ public sealed record ServerOptions
     /// <summary>Below this much free space on the data directory's disk, new messages get <c>storage_full</c>.</summary>
     public long MinFreeDiskBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>On stop, how long connections get to finish, first after the goodbye and again after being closed.</summary>
-    public TimeSpan ShutdownDrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The one shutdown grace period: how long stopping waits for connections to end on their own, and again after cancelling them.</summary>
+    public TimeSpan ShutdownGracePeriod { get; init; } = DefaultShutdownGracePeriod;
+
+    /// <summary>Default of <see cref="ShutdownGracePeriod"/>; the CLI sizes its process-termination timeout from it.</summary>
+    public static readonly TimeSpan DefaultShutdownGracePeriod = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest a whole <c>StopAsync</c> waits for connections: the grace period twice (drain, then cancel).</summary>
+    public TimeSpan LongestShutdown => ShutdownGracePeriod * 2;
 
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");

@@ -98,6 +98,7 @@ public class ConnectionLimitsTests
     public async Task Connections_beyond_the_per_address_limit_are_refused_with_a_clear_error()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxConnectionsPerAddress = 2 });
+        server.ExpectWarnings = true; // refusals are logged as warnings
         await using ChatClient first = await server.LoginAsync("one");
         await using ChatClient second = await server.LoginAsync("two");
         ParleyProtocolException refused = await Assert.ThrowsAsync<ParleyProtocolException>(() =>

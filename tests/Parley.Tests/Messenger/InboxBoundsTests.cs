@@ -59,7 +59,7 @@ public class InboxBoundsTests
     {
         using TempDirectory directory = new();
         await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(directory.File("parley.db"));
-        await using StoreWriter writer = new(store, _ => false, NullLogger.Instance, new InboxQuota(store, maxMessages: 2, maxBytes: long.MaxValue));
+        await using StoreWriter writer = new(store, new Presence(), NullLogger.Instance, new InboxQuota(store, maxMessages: 2, maxBytes: long.MaxValue));
         NewMessage Message(long at) => new("mallory", "alice", at, "text/plain", [1, 2, 3], Broadcast: false);
 
         StoredMessage first = (await writer.AppendAsync(Message(1), CancellationToken.None)).Message;
@@ -176,6 +176,7 @@ public class InboxBoundsTests
         long free = new DriveInfo(data.Path).AvailableFreeSpace;
         Assert.True(free > 0);
         await using TestServer server = await TestServer.StartAsync(o => o with { MinFreeDiskBytes = free + (1L << 30) }, data);
+        server.ExpectWarnings = true; // the watermark warning is the point
         await (await server.LoginAsync("alice")).DisposeAsync();
         await using ChatClient mallory = await server.LoginAsync("mallory");
         await using ChatClient bob = await server.LoginAsync("bob");

@@ -73,6 +73,7 @@ public partial class AdmissionTests
     {
         ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { HandshakeBurstPerSource = 3 });
+        server.ExpectWarnings = true; // refusals are logged as warnings
         List<TcpClient> admitted = [];
         for (int i = 0; i < 3; i++)
         {
@@ -101,6 +102,7 @@ public partial class AdmissionTests
     {
         ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { MaxUnauthenticatedConnections = 4, MaxUnauthenticatedPerSource = 3 });
+        server.ExpectWarnings = true; // refusals are logged as warnings
         List<TcpClient> held = [];
         for (int i = 0; i < 3; i++)
         {
@@ -130,6 +132,7 @@ public partial class AdmissionTests
     {
         ManualClock time = new();
         await using TestServer server = await StartAsync(time, o => o with { HandshakeBurstPerSource = 1, HandshakesPerSecondPerSource = 0.001, LogLinesPerSecond = 5 });
+        server.ExpectWarnings = true; // refusals are logged as warnings
         using TcpClient admitted = await ConnectFromAsync("127.0.0.1", server.Port);
         for (int i = 0; i < 60; i++)
         {

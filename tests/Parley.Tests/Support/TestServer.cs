@@ -12,7 +12,8 @@ namespace Parley.Tests.Support;
 
 /// <summary>
 /// A real server in-process on 127.0.0.1, port 0, with a temporary data directory. Fails the test
-/// (MQTTnet's habit) if the server logged an error.
+/// (MQTTnet's habit) if the server logged an error, a warning the test did not expect
+/// (<see cref="ExpectWarnings"/>), or a task exception nobody observed.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
@@ -26,6 +27,14 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     public ParleyServer Server { get; private set; }
+
+    /// <summary>Set by tests that provoke warnings on purpose (admission, flood, abuse); errors still fail.</summary>
+    public bool ExpectWarnings { get; set; }
+
+    private readonly ConcurrentQueue<string> _unobserved = new();
+
+    private void OnUnobservedTaskException(object? sender, UnobservedTaskExceptionEventArgs e) =>
+        _unobserved.Enqueue(e.Exception.ToString());
 
     public int Port => Server.LocalEndPoint.Port;
 
@@ -55,6 +64,7 @@ public sealed class TestServer : IAsyncDisposable
         };
         options = configure?.Invoke(options) ?? options;
         TestServer test = new(data, null!) { _options = options };
+        TaskScheduler.UnobservedTaskException += test.OnUnobservedTaskException;
         test.Server = await ParleyServer.StartAsync(options, test._loggers);
         return test;
     }
@@ -86,9 +96,16 @@ public sealed class TestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Server.StopAsync();
+        // Faulted tasks report as unobserved only when finalised.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        TaskScheduler.UnobservedTaskException -= OnUnobservedTaskException;
         string errors = _loggers.Errors();
+        string warnings = _loggers.Warnings();
         _data.Dispose();
         Assert.True(errors.Length == 0, "the server logged errors:\n" + errors);
+        Assert.True(ExpectWarnings || warnings.Length == 0, "the server logged warnings the test did not expect:\n" + warnings);
+        Assert.True(_unobserved.IsEmpty, "unobserved task exceptions:\n" + string.Join('\n', _unobserved));
     }
 
     internal sealed class TrustAnyServer : IServerTrust
@@ -101,9 +118,12 @@ public sealed class TestServer : IAsyncDisposable
 public sealed class RecordingLoggerFactory : ILoggerFactory
 {
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentQueue<string> _warnings = new();
     private readonly ConcurrentQueue<string> _all = new();
 
     public string Errors() => string.Join('\n', _errors);
+
+    public string Warnings() => string.Join('\n', _warnings);
 
     /// <summary>Everything logged at Information and above, for failure messages.</summary>
     public string All() => string.Join('\n', _all);
@@ -127,6 +147,10 @@ public sealed class RecordingLoggerFactory : ILoggerFactory
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             owner._all.Enqueue($"{logLevel}: {formatter(state, exception)}");
+            if (logLevel == LogLevel.Warning)
+            {
+                owner._warnings.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");
+            }
             if (logLevel >= LogLevel.Error)
             {
                 owner._errors.Enqueue($"{logLevel}: {formatter(state, exception)} {exception}");

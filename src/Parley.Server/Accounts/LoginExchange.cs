@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Logging;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.Text;
+using Parley.Transport.Channels;
+
+namespace Parley.Server.Accounts;
+
+/// <summary>
+/// The messenger login on a fresh channel (PROTOCOL.md §11): answers pings, refuses anything but a
+/// login with <c>not_logged_in</c>, asks <see cref="AccountService"/>, and logs failures at a bounded rate.
+/// </summary>
+internal sealed class LoginExchange(AccountService accounts, ILogger logger, TimeProvider time, TimeSpan loginTimeout, int maxBodyLength, Action<string> rememberAccount)
+{
+    private readonly LogRateLimit _failedLoginLog = new(time, LogRateLimit.DefaultFailedLoginLinesPerMinute);
+
+    /// <summary>The successful login, to be sent once the user is online; null when the client left, failed or ran out of time.</summary>
+    public async Task<LoginResult?> RunAsync(SecureChannel channel, string address, string source, CancellationToken deadline, CancellationToken stopping)
+    {
+        try
+        {
+            while (true)
+            {
+                byte[]? payload = await channel.ReceiveAsync(deadline).ConfigureAwait(false);
+                if (payload is null)
+                {
+                    return null;
+                }
+                ClientMessage message;
+                try
+                {
+                    message = MessengerCodec.DecodeClient(payload);
+                }
+                catch (MessengerProtocolException e)
+                {
+                    await SendAsync(channel, new ErrorMessage(0, ErrorCodes.BadRequest, e.Message), deadline).ConfigureAwait(false);
+                    continue;
+                }
+                if (message is PingMessage)
+                {
+                    await SendAsync(channel, new ServerPong(), deadline).ConfigureAwait(false);
+                    continue;
+                }
+                if (message is not LoginRequest login)
+                {
+                    await SendAsync(channel, new ErrorMessage(0, ErrorCodes.NotLoggedIn, "log in first"), deadline).ConfigureAwait(false);
+                    continue;
+                }
+                LoginOutcome outcome = await accounts.LoginAsync(login, source, deadline).ConfigureAwait(false);
+                LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, maxBodyLength, outcome.DeviceId, outcome.Code);
+                if (outcome.Success)
+                {
+                    rememberAccount(outcome.User);
+                    if (outcome.Registered)
+                    {
+                        logger.LogInformation("Registered new user {User}", UntrustedText.Sanitize(outcome.User));
+                    }
+                    return result;
+                }
+                // Logged before the answer goes out, so the log is complete once the client has it.
+                if (_failedLoginLog.TryTake(out long suppressed))
+                {
+                    if (suppressed > 0)
+                    {
+                        logger.LogInformation("{Count} failed logins were not logged (more than {Limit} a minute)", suppressed, LogRateLimit.DefaultFailedLoginLinesPerMinute);
+                    }
+                    logger.LogInformation("Failed login for {User} from {Address}: {Code}", UntrustedText.Sanitize(outcome.User), address, outcome.Code);
+                }
+                await SendAsync(channel, result, deadline).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            logger.LogInformation("{Address} did not log in within {Seconds} s", address, loginTimeout.TotalSeconds);
+            await TrySendAsync(channel, new ErrorMessage(0, ErrorCodes.LoginTimeout, $"log in within {loginTimeout.TotalSeconds:0} s")).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is ParleyProtocolException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static ValueTask SendAsync(SecureChannel channel, ServerMessage message, CancellationToken cancellationToken) =>
+        channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);
+
+    private static async Task TrySendAsync(SecureChannel channel, ServerMessage message)
+    {
+        try
+        {
+            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            await SendAsync(channel, message, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
+        {
+        }
+    }
+}
