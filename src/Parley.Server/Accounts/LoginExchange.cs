@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Text;
+using Parley.Transport;
 using Parley.Transport.Channels;
 
 namespace Parley.Server.Accounts;
@@ -89,7 +90,7 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
     {
         try
         {
-            using CancellationTokenSource cts = new(TimeSpan.FromSeconds(2));
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
             await SendAsync(channel, message, cts.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
