@@ -37,8 +37,12 @@ public sealed record BenchOptions
     /// <summary>Accounts are named PREFIX-0 … PREFIX-(N-1); their device tokens are cached between runs.</summary>
     public string UserPrefix { get; init; } = "bench";
 
-    /// <summary>Where device tokens are kept between runs (so only the first run pays for PBKDF2).</summary>
-    public string? TokenCachePath { get; init; }
+    /// <summary>
+    /// The benchmark's own Parley home, where its accounts' device tokens are kept between runs (so
+    /// only the first run pays for PBKDF2), per server key like `parley chat`'s; null keeps them
+    /// for this run only, in a temporary folder.
+    /// </summary>
+    public string? HomePath { get; init; }
 
     /// <summary>Concurrent connection attempts during the login storm.</summary>
     public int LoginConcurrency { get; init; } = 64;

@@ -18,7 +18,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
     private const string ContentType = "application/x-parley-bench";
     private const int HeaderSize = 16;
 
-    private readonly TokenCache _tokens = new(options.TokenCachePath);
+    private ClientLogin _login = null!;
     private readonly ConcurrentDictionary<long, byte> _received = new();
     private readonly LatencyRecorder _latency = new();
     private long _sent;
@@ -38,22 +38,39 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         {
             throw new ArgumentException($"--size must be at least {HeaderSize} bytes (the benchmark's own header).");
         }
-        await EnsureAccountsAsync(options.Clients, cancellationToken).ConfigureAwait(false);
-        return options.Scenario switch
+        DirectoryInfo? temporaryHome = options.HomePath is null ? Directory.CreateTempSubdirectory("parley-bench-") : null;
+        // The bench counts and de-duplicates messages itself: no last-seen file written per message.
+        _login = new ClientLogin(new ParleyHome(options.HomePath ?? temporaryHome!.FullName)) { KeepsLastSeen = false };
+        try
         {
-            BenchScenario.Messages => await MessagesAsync(cancellationToken).ConfigureAwait(false),
-            BenchScenario.Burst => await BurstAsync(cancellationToken).ConfigureAwait(false),
-            BenchScenario.Idle => await IdleAsync(cancellationToken).ConfigureAwait(false),
-            _ => throw new ArgumentOutOfRangeException(nameof(options)),
-        };
+            await EnsureAccountsAsync(options.Clients, cancellationToken).ConfigureAwait(false);
+            return options.Scenario switch
+            {
+                BenchScenario.Messages => await MessagesAsync(cancellationToken).ConfigureAwait(false),
+                BenchScenario.Burst => await BurstAsync(cancellationToken).ConfigureAwait(false),
+                BenchScenario.Idle => await IdleAsync(cancellationToken).ConfigureAwait(false),
+                _ => throw new ArgumentOutOfRangeException(nameof(options)),
+            };
+        }
+        finally
+        {
+            temporaryHome?.Delete(recursive: true);
+        }
     }
 
     // ── accounts and logins ──
 
-    /// <summary>Registers the accounts that have no cached token (password login, PBKDF2 on the server), once.</summary>
+    /// <summary>Registers the accounts that have no saved token for this server key (password login, PBKDF2 on the server), once.</summary>
     private async Task EnsureAccountsAsync(int count, CancellationToken cancellationToken)
     {
-        int[] missing = Enumerable.Range(0, count).Where(i => _tokens.Get(UserName(i)) is null).ToArray();
+        int[] missing;
+        // Tokens belong to a server key: learn it (and drop the tokens of a key this host:port had before).
+        await using (ChatClient probe = await ConnectAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _login.RecordServerKey(probe, options.Host, options.Port);
+            missing = Enumerable.Range(0, count).Where(i => !_login.HasToken(probe, UserName(i))).ToArray();
+            await probe.CloseAsync().ConfigureAwait(false);
+        }
         if (missing.Length == 0)
         {
             return;
@@ -63,19 +80,21 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             async (i, ct) =>
             {
                 await using ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
-                LoginResult result = await client.LoginAsync(UserName(i), Password(i), null, ct).ConfigureAwait(false);
+                LoginResult result = (await LoginAsync(client, i, ct).ConfigureAwait(false)).Result!;
                 if (!result.Success)
                 {
                     string hint = result.Code == ErrorCodes.RegistrationLimited
                         ? " (for benchmarks, start the server with --registrations-per-minute and --registrations-per-source-per-hour raised)"
                         : "";
-                    throw new InvalidOperationException($"cannot log in as {UserName(i)}: {result.Error}{hint}");
+                    throw new InvalidOperationException($"cannot log in as {UserName(i)}: {Parley.Protocol.Text.UntrustedText.Sanitize(result.Error)}{hint}");
                 }
-                _tokens.Set(UserName(i), result.DeviceToken);
                 await client.CloseAsync().ConfigureAwait(false);
             }).ConfigureAwait(false);
-        _tokens.Save();
     }
+
+    /// <summary>The same policy as `parley chat`: the saved token, else the account's password (whose token is then saved).</summary>
+    private Task<LoginOutcome> LoginAsync(ChatClient client, int index, CancellationToken cancellationToken) =>
+        _login.LoginAsync(client, UserName(index), _ => ValueTask.FromResult<string?>(Password(index)), cancellationToken);
 
     private async Task<ChatClient> ConnectAsync(CancellationToken cancellationToken) =>
         await ChatClient.ConnectAsync(options.Host, options.Port, new ClientChannelOptions(new BenchTrust(options.Fingerprint))
@@ -95,16 +114,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
                 {
                     ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
                     client.MessageHandler = handler(i);
-                    LoginResult result = await client.LoginAsync(UserName(i), null, _tokens.Get(UserName(i)), ct).ConfigureAwait(false);
-                    if (!result.Success && result.Code == ErrorCodes.InvalidToken)
-                    {
-                        result = await client.LoginAsync(UserName(i), Password(i), null, ct).ConfigureAwait(false);
-                        if (result.Success)
-                        {
-                            _tokens.Set(UserName(i), result.DeviceToken);
-                        }
-                    }
-                    if (!result.Success)
+                    if (!(await LoginAsync(client, i, ct).ConfigureAwait(false)).Success)
                     {
                         Interlocked.Increment(ref _loginErrors);
                         await client.DisposeAsync().ConfigureAwait(false);
@@ -367,7 +377,6 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             await client!.CloseAsync().ConfigureAwait(false);
             await client.DisposeAsync().ConfigureAwait(false);
         }).ConfigureAwait(false);
-        _tokens.Save();
     }
 
     /// <summary>Accepts the server key, or only the given fingerprint.</summary>

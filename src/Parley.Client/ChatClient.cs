@@ -80,14 +80,25 @@ public sealed class ChatClient : IAsyncDisposable
         }
         try
         {
-            SecureChannel channel = await SecureChannel.ConnectAsync(tcp.GetStream(), options, cancellationToken).ConfigureAwait(false);
-            return new ChatClient(channel);
+            return await ConnectAsync(tcp.GetStream(), options, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
             tcp.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Runs the secure-channel handshake over any connected byte stream (TCP, a WebSocket, an
+    /// in-memory pipe) and returns the client. Once connected, the client owns the stream and
+    /// disposes it with itself; if the handshake fails, the stream stays the caller's to dispose.
+    /// </summary>
+    public static async Task<ChatClient> ConnectAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        SecureChannel channel = await SecureChannel.ConnectAsync(stream, options, cancellationToken).ConfigureAwait(false);
+        return new ChatClient(channel);
     }
 
     /// <summary>Logs in with a password (registering the name on first use) or a device token.</summary>

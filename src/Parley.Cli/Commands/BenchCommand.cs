@@ -73,7 +73,7 @@ internal static class BenchCommand
                 Group = KeyAgreementAlgorithms.Get(result.GetValue(group)!),
                 Scenario = Enum.Parse<BenchScenario>(result.GetValue(scenario)!, ignoreCase: true),
                 UserPrefix = prefixValue,
-                TokenCachePath = Path.Combine(ParleyHome.Default().Path, "bench", $"{hostValue}_{portValue}_{prefixValue}.tokens.json"),
+                HomePath = Path.Combine(ParleyHome.Default().Path, "bench"),
                 ServerProcessId = result.GetValue(serverPid),
                 Fingerprint = result.GetValue(fingerprint),
                 LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),

@@ -41,6 +41,7 @@ internal static class ChatCommand
     internal sealed class Session(ChatConsole console)
     {
         private ParleyHome _home = null!;
+        private ClientLogin _login = null!;
 
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
@@ -48,6 +49,7 @@ internal static class ChatCommand
             try
             {
                 _home = ParleyHome.Default();
+                _login = new ClientLogin(_home);
             }
             catch (ParleyHomeException e)
             {
@@ -126,12 +128,11 @@ internal static class ChatCommand
             {
                 console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
                 console.WriteLine($"[CLIENT] Key exchange completed successfully ({client.Group}, {client.Suite})");
-                if (_home.RecordServerKey(host, port, client.ServerIdentity.Fingerprint))
+                if (_login.RecordServerKey(client, host, port))
                 {
                     console.WriteLine($"[CLIENT] {host}:{port} has a new key: device tokens issued under its old key were deleted");
                 }
                 // Handlers first: the server starts sending the inbox the moment login succeeds.
-                client.BindSavedState(_home, user);
                 client.MessageHandler = message =>
                 {
                     console.WriteLine(ChatText.Message(message));
@@ -143,7 +144,7 @@ internal static class ChatCommand
                     // Not a chat: take no messages, so none is acknowledged unseen.
                     client.MessageHandler = null;
                 }
-                int loginCode = await LoginAsync(client, host, port, user, filePassword, cancellationToken);
+                int loginCode = await LoginAsync(client, user, filePassword, cancellationToken);
                 if (loginCode != ExitCodes.Success)
                 {
                     return loginCode;
@@ -157,43 +158,23 @@ internal static class ChatCommand
             }
         }
 
-        private async Task<int> LoginAsync(ChatClient client, string host, int port, string user, string? password, CancellationToken cancellationToken)
+        private async Task<int> LoginAsync(ChatClient client, string user, string? password, CancellationToken cancellationToken)
         {
             try
             {
-                string server = client.ServerIdentity.Fingerprint;
-                string? token = _home.ReadToken(server, user);
-                if (token is not null)
-                {
-                    LoginResult byToken = await client.LoginAsync(user, null, token, cancellationToken);
-                    if (byToken.Success)
-                    {
-                        console.WriteLine(ChatText.Authenticated(byToken, byToken: true));
-                        return ExitCodes.Success;
-                    }
-                    // Only a token the server calls invalid or revoked is dropped; being throttled is not a reason.
-                    if (byToken.Code == ErrorCodes.InvalidToken)
-                    {
-                        _home.DeleteToken(server, user);
-                    }
-                }
-                password ??= console.Ask("Password: ", secret: true);
-                if (string.IsNullOrEmpty(password))
+                LoginOutcome outcome = await _login.LoginAsync(client, user,
+                    _ => ValueTask.FromResult(password ?? console.Ask("Password: ", secret: true)), cancellationToken);
+                if (outcome.PasswordMissing)
                 {
                     console.WriteError("[ERROR] A password is required.");
                     return ExitCodes.AuthenticationFailed;
                 }
-                LoginResult result = await client.LoginAsync(user, password, null, cancellationToken);
-                if (!result.Success)
+                if (!outcome.Success)
                 {
-                    console.WriteError(ChatText.Error("Login failed", result.Error));
+                    console.WriteError(ChatText.Error("Login failed", outcome.Result!.Error));
                     return ExitCodes.AuthenticationFailed;
                 }
-                if (result.DeviceToken is not null)
-                {
-                    _home.WriteToken(server, user, result.DeviceToken);
-                }
-                console.WriteLine(ChatText.Authenticated(result, byToken: false));
+                console.WriteLine(ChatText.Authenticated(outcome.Result!, outcome.ByToken));
                 return ExitCodes.Success;
             }
             catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)

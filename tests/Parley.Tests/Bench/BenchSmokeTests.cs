@@ -19,7 +19,7 @@ public class BenchSmokeTests
             Clients = 5,
             Messages = 300,
             Size = 64,
-            TokenCachePath = temp.File("tokens.json"),
+            HomePath = temp.File("bench-home"),
         };
         List<string> lines = [];
         BenchReport first = await new BenchRunner(options, lines.Add).RunAsync().WithTimeout();
@@ -51,7 +51,7 @@ public class BenchSmokeTests
             Clients = 3,
             Messages = 400,
             Size = 32,
-            TokenCachePath = temp.File("tokens.json"),
+            HomePath = temp.File("bench-home"),
         }).RunAsync().WithTimeout();
         Assert.True(report.Passed);
         Assert.Equal(400, report.Delivered);

@@ -1,0 +1,83 @@
+// The client's login policy, shared by `parley chat`, `parley devices` and `parley bench`: the
+// device token saved for this server key and user first, then the password; a saved token is
+// deleted only when the server calls it invalid or revoked (invalid_token), never because logins
+// are throttled; tokens and last-seen state live in a ParleyHome, per server key and account id.
+using Parley.Messaging;
+
+namespace Parley.Client;
+
+public sealed class ClientLogin(ParleyHome home)
+{
+    /// <summary>
+    /// Whether to load and save the highest message id shown (<see cref="SavedState"/>). A client
+    /// that counts its messages itself (the benchmark) turns it off: it would write a file per message.
+    /// </summary>
+    public bool KeepsLastSeen { get; init; } = true;
+
+    public ParleyHome Home => home;
+
+    /// <summary>
+    /// Notes which key answered at <paramref name="host"/>:<paramref name="port"/>; a host that now
+    /// answers with another key is a new server, and the old key's tokens are deleted (first-contact
+    /// and re-pin clean-up). Returns true when tokens were deleted.
+    /// </summary>
+    public bool RecordServerKey(ChatClient client, string host, int port) =>
+        home.RecordServerKey(host, port, client.ServerIdentity.Fingerprint);
+
+    /// <summary>Whether a device token is saved for <paramref name="user"/> on the server <paramref name="client"/> is connected to.</summary>
+    public bool HasToken(ChatClient client, string user) => home.ReadToken(client.ServerIdentity.Fingerprint, user) is not null;
+
+    /// <summary>
+    /// Logs <paramref name="client"/> in as <paramref name="user"/>: with the saved token if there is
+    /// one, else (or when the token is refused) with the password <paramref name="password"/> supplies,
+    /// asked for only then. A token the server issues is saved. Set the client's handlers first: the
+    /// server sends the inbox as soon as the login succeeds.
+    /// </summary>
+    /// <param name="password">Supplies the password when it is needed; null or empty means none is to be had.</param>
+    public async Task<LoginOutcome> LoginAsync(ChatClient client, string user, Func<CancellationToken, ValueTask<string?>> password, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(password);
+        string server = client.ServerIdentity.Fingerprint;
+        if (KeepsLastSeen)
+        {
+            client.BindSavedState(home, user);
+        }
+        string? token = home.ReadToken(server, user);
+        if (token is not null)
+        {
+            LoginResult byToken = await client.LoginAsync(user, null, token, cancellationToken).ConfigureAwait(false);
+            if (byToken.Success)
+            {
+                return new LoginOutcome(byToken, ByToken: true);
+            }
+            // Only a token the server calls invalid or revoked is dropped; being throttled is not a reason.
+            if (byToken.Code == ErrorCodes.InvalidToken)
+            {
+                home.DeleteToken(server, user);
+            }
+        }
+        string? secret = await password(cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(secret))
+        {
+            return new LoginOutcome(null, ByToken: false);
+        }
+        LoginResult result = await client.LoginAsync(user, secret, null, cancellationToken).ConfigureAwait(false);
+        if (result.Success && result.DeviceToken is not null)
+        {
+            home.WriteToken(server, user, result.DeviceToken);
+        }
+        return new LoginOutcome(result, ByToken: false);
+    }
+}
+
+/// <summary>How a <see cref="ClientLogin"/> ended.</summary>
+/// <param name="Result">The server's answer to the last login request; null when a password was needed and none was supplied.</param>
+/// <param name="ByToken">Whether <paramref name="Result"/> answers a device-token login.</param>
+public sealed record LoginOutcome(LoginResult? Result, bool ByToken)
+{
+    public bool Success => Result?.Success == true;
+
+    /// <summary>A password was needed (no token, or it was refused) and the provider had none.</summary>
+    public bool PasswordMissing => Result is null;
+}
