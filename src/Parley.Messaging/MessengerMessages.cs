@@ -27,9 +27,13 @@ public sealed record LoginRequest(string User, string? Password, string? DeviceT
 }
 
 /// <summary><paramref name="Ref"/> is chosen by the client to match the <see cref="SendResult"/>.</summary>
-public sealed record SendRequest(long Ref, string To, string ContentType, byte[] Body) : ClientMessage
+/// <summary>
+/// <paramref name="ToDevice"/>, when set, names one device of <paramref name="To"/>: only that
+/// device receives the message (end-to-end ciphertexts are made per device); null for the account.
+/// </summary>
+public sealed record SendRequest(long Ref, string To, string ContentType, byte[] Body, string? ToDevice = null) : ClientMessage
 {
-    public override string ToString() => $"SendRequest(ref {Ref}, to {To}, {ContentType}, {Body.Length} bytes)";
+    public override string ToString() => $"SendRequest(ref {Ref}, to {To}{(ToDevice is null ? "" : "/" + ToDevice)}, {ContentType}, {Body.Length} bytes)";
 }
 
 public sealed record BroadcastRequest(long Ref, string ContentType, byte[] Body) : ClientMessage
@@ -95,7 +99,8 @@ public sealed record BroadcastResult(long Ref, int Recipients) : ServerMessage;
 public sealed record UserList(long Ref, string[] Users, bool More = false) : ServerMessage;
 
 /// <summary>A stored message, delivered in id order per recipient. Ids only grow, so a client drops any id it has already seen.</summary>
-public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast) : ServerMessage
+/// <summary><paramref name="MessageId"/> is the message's place in this account's inbox; <paramref name="ToDevice"/> is set when it was sent to this device alone.</summary>
+public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string? ToDevice = null) : ServerMessage
 {
     public override string ToString() => $"ChatMessage({MessageId}, {From} → {To}, {ContentType}, {Body.Length} bytes)";
 }

@@ -8,12 +8,9 @@ namespace Parley.Server.Delivery;
 
 public sealed partial class ClientConnection
 {
-    /// <summary>The device token this connection logged in with, or was issued at its password login.</summary>
-    internal string? DeviceId { get; init; }
-
     private async Task ListDevicesAsync(DevicesRequest request, CancellationToken cancellationToken)
     {
-        IReadOnlyList<StoredDeviceToken> devices = await _context.Accounts.Tokens.ListAsync(User, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<StoredDeviceToken> devices = await _tokens.ListAsync(User, cancellationToken).ConfigureAwait(false);
         DeviceInfo[] list = [.. devices.Select(d => new DeviceInfo(d.DeviceId, d.CreatedAt, d.LastUsedAt, d.DeviceId == DeviceId))];
         await ReplyAsync(new DeviceList(request.Ref, list)).ConfigureAwait(false);
     }
@@ -27,13 +24,13 @@ public sealed partial class ClientConnection
             return;
         }
         // Only this account's devices match, so another account's id reads exactly like a missing one.
-        if (!await _context.Accounts.Tokens.RevokeAsync(User, request.DeviceId, cancellationToken).ConfigureAwait(false))
+        if (!await _tokens.RevokeAsync(User, request.DeviceId, cancellationToken).ConfigureAwait(false))
         {
             await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.UnknownDevice, $"your account has no device '{request.DeviceId}'")).ConfigureAwait(false);
             return;
         }
         await ReplyAsync(new DeviceRevoked(request.Ref, request.DeviceId)).ConfigureAwait(false);
-        if (_context.Presence.TryGet(User, out ClientConnection online) && online.DeviceId == request.DeviceId)
+        if (_presence.TryGetDevice(User, request.DeviceId, out ClientConnection online))
         {
             online.Close(ErrorCodes.DeviceRevoked, "this device was revoked; log in with your password to use it again");
         }

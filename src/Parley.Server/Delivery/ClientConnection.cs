@@ -9,6 +9,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
 using Parley.Protocol;
+using Parley.Protocol.Text;
+using Parley.Server.Accounts;
+using Parley.Server.Hosting;
 using Parley.Server.Storage;
 using Parley.Transport.Channels;
 
@@ -23,7 +26,15 @@ public sealed partial class ClientConnection
     private const int MaxBatchBytes = 256 * 1024;
 
     private readonly SecureChannel _channel;
-    private readonly ServerContext _context;
+    private readonly ServerOptions _options;
+    private readonly StoreWriter _writer;
+    private readonly IMessageStore _store;
+    private readonly Presence _presence;
+    private readonly KnownAccounts _accounts;
+    private readonly DeviceTokens _tokens;
+    private readonly SenderRateLimiter _rateLimiter;
+    private readonly DiskSpaceGuard _diskSpace;
+    private readonly ILogger _logger;
     private readonly Channel<ServerMessage> _outbox;
     private readonly SemaphoreSlim _inFlight;
     private readonly CancellationTokenSource _closed = new();
@@ -42,26 +53,41 @@ public sealed partial class ClientConnection
         public static readonly OverflowSignal Instance = new();
     }
 
-    internal ClientConnection(SecureChannel channel, string user, string address, ServerContext context)
+    /// <param name="device">Who logged in: the user and the device (its token's id).</param>
+    /// <param name="writer">Commits sends and acknowledgements (group commit).</param>
+    /// <param name="store">Read for this device's inbox.</param>
+    /// <param name="presence">Who is online, for <c>list</c>, broadcasts and revoking a device's connection.</param>
+    internal ClientConnection(SecureChannel channel, LoggedInDevice device, string address, ServerOptions options,
+        StoreWriter writer, IMessageStore store, Presence presence, KnownAccounts accounts, DeviceTokens tokens,
+        SenderRateLimiter rateLimiter, DiskSpaceGuard diskSpace, ILogger logger)
     {
         _channel = channel;
-        User = user;
+        User = device.User;
+        DeviceId = device.DeviceId;
         Address = address;
-        _context = context;
-        _outbox = Channel.CreateBounded<ServerMessage>(new BoundedChannelOptions(context.Options.OutboxCapacity)
+        _options = options;
+        _writer = writer;
+        _store = store;
+        _presence = presence;
+        _accounts = accounts;
+        _tokens = tokens;
+        _rateLimiter = rateLimiter;
+        _diskSpace = diskSpace;
+        _logger = logger;
+        _outbox = Channel.CreateBounded<ServerMessage>(new BoundedChannelOptions(options.OutboxCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _inFlight = new SemaphoreSlim(context.Options.MaxInFlightPerConnection);
-        _syncBudget = SyncBudgetFor(context.Options);
-        _liveBudget = context.Options.MaxOutboxBytes - _syncBudget;
-        _recordLimit = MessengerLimits.RecordLimitFor(context.Options.MaxBodyLength);
+        _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection);
+        _syncBudget = SyncBudgetFor(options);
+        _liveBudget = options.MaxOutboxBytes - _syncBudget;
+        _recordLimit = MessengerLimits.RecordLimitFor(options.MaxBodyLength);
         Touch();
     }
 
     /// <summary>The part of the outbox bound kept for reading the inbox back: a quarter, and room for one maximal body.</summary>
-    internal static long SyncBudgetFor(Hosting.ServerOptions options) => Math.Max(options.MaxOutboxBytes / 4, options.MaxBodyLength);
+    internal static long SyncBudgetFor(ServerOptions options) => Math.Max(options.MaxOutboxBytes / 4, options.MaxBodyLength);
 
     /// <summary>Message body bytes this connection holds in memory now.</summary>
     internal long HeldBodyBytes => Interlocked.Read(ref _heldBodyBytes);
@@ -107,11 +133,15 @@ public sealed partial class ClientConnection
     }
 
     public string User { get; }
+
+    /// <summary>The device token this connection logged in with, or was issued at its password login.</summary>
+    public string DeviceId { get; }
+
     public string Address { get; }
 
-    internal TimeSpan IdleFor => _context.Options.Time.GetElapsedTime(Interlocked.Read(ref _lastActivityTicks));
+    internal TimeSpan IdleFor => _options.Time.GetElapsedTime(Interlocked.Read(ref _lastActivityTicks));
 
-    private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, _context.Options.Time.GetTimestamp());
+    private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, _options.Time.GetTimestamp());
 
     /// <summary>
     /// Called by the store writer after commit, in id order. Never blocks: if the outbox is full
@@ -169,7 +199,7 @@ public sealed partial class ClientConnection
             if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
             {
                 Touch();
-                await ReplyAsync(OversizeRecordReply.For(received.Skipped, _context.Options.MaxBodyLength)).ConfigureAwait(false);
+                await ReplyAsync(OversizeRecordReply.For(received.Skipped, _options.MaxBodyLength)).ConfigureAwait(false);
                 continue;
             }
             if (received.Message is not { } payload)
@@ -202,13 +232,13 @@ public sealed partial class ClientConnection
                 await AcceptBroadcastAsync(broadcast, cancellationToken).ConfigureAwait(false);
                 break;
             case AckRequest ack when ack.MessageIds is { Length: > 0 and <= MessengerLimits.MaxAckIds }:
-                await _context.Writer.AcknowledgeAsync(User, ack.MessageIds, cancellationToken).ConfigureAwait(false);
+                await _writer.AcknowledgeAsync(User, DeviceId, ack.MessageIds, cancellationToken).ConfigureAwait(false);
                 break;
             case AckRequest:
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MessengerLimits.MaxAckIds} message ids")).ConfigureAwait(false);
                 break;
             case ListRequest list:
-                (string[] page, bool more) = _context.Presence.OnlineUsersAfter(list.After, MessengerLimits.ListPageSize);
+                (string[] page, bool more) = _presence.OnlineUsersAfter(list.After, MessengerLimits.ListPageSize);
                 await ReplyAsync(new UserList(list.Ref, page, more)).ConfigureAwait(false);
                 break;
             case PingMessage:
@@ -239,16 +269,21 @@ public sealed partial class ClientConnection
         {
             return;
         }
-        if (!await _context.AccountExistsAsync(recipient, cancellationToken).ConfigureAwait(false))
+        if (!await _accounts.ExistsAsync(recipient, cancellationToken).ConfigureAwait(false))
         {
             await ReplyAsync(new ErrorMessage(send.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{recipient}'")).ConfigureAwait(false);
+            return;
+        }
+        if (send.ToDevice is not null && !await CheckDeviceAsync(send.Ref, recipient, send.ToDevice, cancellationToken).ConfigureAwait(false))
+        {
             return;
         }
         if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
         {
             return;
         }
-        NewMessage message = new(User, recipient, _context.Options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false);
+        NewMessage message = new(User, recipient, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false,
+            RecipientDevice: send.ToDevice ?? "");
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Not awaited here: the reader goes on to the next request while this one commits with
         // others (group commit); the in-flight gate bounds how far it can run ahead.
@@ -259,19 +294,19 @@ public sealed partial class ClientConnection
     {
         try
         {
-            AppendResult result = await _context.Writer.AppendAsync(message, cancellationToken).ConfigureAwait(false);
+            AppendResult result = await _writer.AppendAsync(message, cancellationToken).ConfigureAwait(false);
             await ReplyAsync(new SendResult(reference, result.Message.Id, message.Recipient,
                 result.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued)).ConfigureAwait(false);
         }
         catch (InboxFullException)
         {
             await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
-                $"the inbox of '{message.Recipient}' is full (at most {_context.Options.MaxInboxMessages} messages, " +
-                $"{_context.Options.MaxInboxBytes} bytes); the message was not stored")).ConfigureAwait(false);
+                $"the inbox of '{message.Recipient}' is full (at most {_options.MaxInboxMessages} messages, " +
+                $"{_options.MaxInboxBytes} bytes); the message was not stored")).ConfigureAwait(false);
         }
         catch (IOException e)
         {
-            _context.Logger.LogError(e, "Storing a message from {User} failed", User);
+            _logger.LogError(e, "Storing a message from {User} failed", User);
             await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.Internal, "the server could not store the message; it was not sent")).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
@@ -290,14 +325,14 @@ public sealed partial class ClientConnection
         {
             return;
         }
-        long now = _context.Options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         // Counted before the names are copied and sorted: refusing costs nothing per user online.
-        int others = _context.Presence.Count - 1;
-        string[] recipients = others > _context.Options.MaxBroadcastRecipients ? [] : _context.Presence.OnlineUsers().Where(u => u != User).ToArray();
-        if (others > _context.Options.MaxBroadcastRecipients || recipients.Length > _context.Options.MaxBroadcastRecipients)
+        int others = _presence.Count - 1;
+        string[] recipients = others > _options.MaxBroadcastRecipients ? [] : _presence.OnlineUsers().Where(u => u != User).ToArray();
+        if (others > _options.MaxBroadcastRecipients || recipients.Length > _options.MaxBroadcastRecipients)
         {
             await ReplyAsync(new ErrorMessage(broadcast.Ref, ErrorCodes.TooManyRecipients,
-                $"{Math.Max(others, recipients.Length)} other users are online; a broadcast may reach at most {_context.Options.MaxBroadcastRecipients}")).ConfigureAwait(false);
+                $"{Math.Max(others, recipients.Length)} other users are online; a broadcast may reach at most {_options.MaxBroadcastRecipients}")).ConfigureAwait(false);
             return;
         }
         // Every copy counts: against the sender's rate here, and against each recipient's quota when stored.
@@ -313,7 +348,7 @@ public sealed partial class ClientConnection
     {
         try
         {
-            Task<AppendResult>[] copies = recipients.Select(r => _context.Writer.AppendAsync(
+            Task<AppendResult>[] copies = recipients.Select(r => _writer.AppendAsync(
                 new NewMessage(User, r, now, broadcast.ContentType, broadcast.Body, Broadcast: true), cancellationToken)).ToArray();
             await Task.WhenAll(copies.Select(IgnoreFullInbox)).ConfigureAwait(false);
             // A recipient whose inbox is full is skipped; the count says how many copies were stored.
@@ -322,7 +357,7 @@ public sealed partial class ClientConnection
         }
         catch (IOException e)
         {
-            _context.Logger.LogError(e, "Storing a broadcast from {User} failed", User);
+            _logger.LogError(e, "Storing a broadcast from {User} failed", User);
             await TryReplyAsync(new ErrorMessage(broadcast.Ref, ErrorCodes.Internal, "the server could not store the broadcast")).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
@@ -345,23 +380,35 @@ public sealed partial class ClientConnection
         }
     }
 
+    /// <summary>A message for one device needs a device of the recipient's that exists; any other is <c>unknown_device</c>.</summary>
+    private async Task<bool> CheckDeviceAsync(long reference, string recipient, string device, CancellationToken cancellationToken)
+    {
+        if (DeviceTokens.IsWellFormedDeviceId(device) && await _store.DeviceExistsAsync(recipient, device, cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+        await ReplyAsync(new ErrorMessage(reference, ErrorCodes.UnknownDevice,
+            $"'{recipient}' has no device '{UntrustedText.Sanitize(device, 64)}'")).ConfigureAwait(false);
+        return false;
+    }
+
     /// <summary>Refuses new messages while the disk is nearly full or the sender is over its rate (nothing is stored).</summary>
     private async Task<bool> CheckCapacityAsync(long reference, int messages, long bodyBytes)
     {
-        if (_context.DiskSpace.IsLow)
+        if (_diskSpace.IsLow)
         {
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageFull,
                 "the server is low on disk space and takes no new messages; the message was not stored")).ConfigureAwait(false);
             return false;
         }
-        if (!_context.RateLimiter.CanEverAllow(messages, bodyBytes))
+        if (!_rateLimiter.CanEverAllow(messages, bodyBytes))
         {
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited,
                 $"{messages} messages of {bodyBytes} bytes in all exceed what this server accepts from one sender at once " +
-                $"({_context.Options.SenderMessageBurst} messages, {_context.Options.SenderByteBurst} bytes)")).ConfigureAwait(false);
+                $"({_options.SenderMessageBurst} messages, {_options.SenderByteBurst} bytes)")).ConfigureAwait(false);
             return false;
         }
-        if (!_context.RateLimiter.TryTake(User, messages, bodyBytes, out TimeSpan retryAfter))
+        if (!_rateLimiter.TryTake(User, messages, bodyBytes, out TimeSpan retryAfter))
         {
             int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited,
@@ -378,10 +425,10 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, $"a message needs a body and a content type (at most {MessengerLimits.MaxContentTypeLength} characters)")).ConfigureAwait(false);
             return false;
         }
-        if (body.Length > _context.Options.MaxBodyLength)
+        if (body.Length > _options.MaxBodyLength)
         {
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.MessageTooLarge,
-                $"the message is {body.Length} bytes; the limit is {_context.Options.MaxBodyLength} bytes")).ConfigureAwait(false);
+                $"the message is {body.Length} bytes; the limit is {_options.MaxBodyLength} bytes")).ConfigureAwait(false);
             return false;
         }
         return true;
@@ -401,7 +448,7 @@ public sealed partial class ClientConnection
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
         // Acknowledgements from this user's previous connection commit before its inbox is read.
-        await _context.Writer.BarrierAsync(cancellationToken).ConfigureAwait(false);
+        await _writer.BarrierAsync(cancellationToken).ConfigureAwait(false);
         await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
         ChannelReader<ServerMessage> reader = _outbox.Reader;
         // Grows on demand: an idle connection keeps an empty list, not 256 slots.
@@ -473,7 +520,7 @@ public sealed partial class ClientConnection
         {
             return encoded;
         }
-        _context.Logger.LogWarning("A {Type} for {User} was {Length} bytes, over the record limit of {Limit}; sent an error instead",
+        _logger.LogWarning("A {Type} for {User} was {Length} bytes, over the record limit of {Limit}; sent an error instead",
             message.GetType().Name, User, encoded.Length, _recordLimit);
         long reference = message switch
         {
@@ -506,7 +553,7 @@ public sealed partial class ClientConnection
             while (true)
             {
                 // A page is held only within the reserve that live delivery cannot take.
-                IReadOnlyList<StoredMessage> page = await _context.Store.LoadInboxAsync(User, _deliveredUpTo, InboxPage, _syncBudget, cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<StoredMessage> page = await _store.LoadInboxAsync(User, DeviceId, _deliveredUpTo, InboxPage, _syncBudget, cancellationToken).ConfigureAwait(false);
                 long pageBytes = page.Sum(m => (long)m.Body.Length);
                 Hold(pageBytes);
                 try
@@ -533,7 +580,7 @@ public sealed partial class ClientConnection
     }
 
     private static ChatMessage ToChatMessage(StoredMessage m) =>
-        new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast);
+        new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice.Length == 0 ? null : m.RecipientDevice);
 
     private async Task Quietly(Task task)
     {
@@ -545,7 +592,7 @@ public sealed partial class ClientConnection
         {
             if (e is ParleyProtocolException p && p.Error != ProtocolError.ConnectionClosed)
             {
-                _context.Logger.LogInformation("Connection of {User} from {Address} ended: {Error}", User, Address, p.Error.WireName());
+                _logger.LogInformation("Connection of {User} from {Address} ended: {Error}", User, Address, p.Error.WireName());
             }
         }
     }

@@ -1,11 +1,10 @@
 // Refuses new messages while the data directory's disk is nearly full, so a flood fails its own
 // requests with `storage_full` instead of making every commit (acknowledgements included) fail.
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class DiskSpaceGuard(string directory, long minFreeBytes, ILogger logger)
+internal sealed class DiskSpaceGuard(string directory, long minFreeBytes, ILogger logger, TimeProvider time)
 {
     // Free space is a system call away; once a second is enough to notice a filling disk.
     private static readonly TimeSpan RecheckAfter = TimeSpan.FromSeconds(1);
@@ -25,9 +24,9 @@ internal sealed class DiskSpaceGuard(string directory, long minFreeBytes, ILogge
             {
                 return false;
             }
-            if (Volatile.Read(ref _checked) == 0 || Stopwatch.GetElapsedTime(Interlocked.Read(ref _checkedAt)) >= RecheckAfter)
+            if (Volatile.Read(ref _checked) == 0 || time.GetElapsedTime(Interlocked.Read(ref _checkedAt)) >= RecheckAfter)
             {
-                Interlocked.Exchange(ref _checkedAt, Stopwatch.GetTimestamp());
+                Interlocked.Exchange(ref _checkedAt, time.GetTimestamp());
                 Volatile.Write(ref _checked, 1);
                 long free = FreeBytes();
                 bool low = free < minFreeBytes;

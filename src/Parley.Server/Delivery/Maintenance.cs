@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class Maintenance(ServerContext context)
+internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter writer, SenderRateLimiter rateLimiter, ILogger logger)
 {
     private TaskCompletionSource _nextSweep = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -15,7 +15,7 @@ internal sealed class Maintenance(ServerContext context)
     /// <summary>Starts the periodic sweep. The timer exists when this returns, so time moved after it counts.</summary>
     public Task Start(CancellationToken stopping)
     {
-        PeriodicTimer timer = new(context.Options.SweepInterval, context.Options.Time);
+        PeriodicTimer timer = new(options.SweepInterval, options.Time);
         return Task.Run(() => RunAsync(timer, stopping), CancellationToken.None);
     }
 
@@ -38,20 +38,20 @@ internal sealed class Maintenance(ServerContext context)
     {
         try
         {
-            long cutoff = (context.Options.Time.GetUtcNow() - context.Options.MessageExpiry).ToUnixTimeMilliseconds();
-            int expired = await context.Writer.ExpireAsync(cutoff, cancellationToken).ConfigureAwait(false);
+            long cutoff = (options.Time.GetUtcNow() - options.MessageExpiry).ToUnixTimeMilliseconds();
+            int expired = await writer.ExpireAsync(cutoff, cancellationToken).ConfigureAwait(false);
             if (expired > 0)
             {
-                context.Logger.LogInformation("Deleted {Count} undelivered messages older than {Days:0.#} days", expired, context.Options.MessageExpiry.TotalDays);
+                logger.LogInformation("Deleted {Count} undelivered messages older than {Days:0.#} days", expired, options.MessageExpiry.TotalDays);
             }
         }
         catch (IOException e)
         {
-            context.Logger.LogWarning("The expiry sweep failed: {Message}", e.Message);
+            logger.LogWarning("The expiry sweep failed: {Message}", e.Message);
         }
         finally
         {
-            context.RateLimiter.ForgetIdle();
+            rateLimiter.ForgetIdle();
             Interlocked.Exchange(ref _nextSweep, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }

@@ -1,31 +1,107 @@
+// Who is online, per device: a user may be online on several devices at once (a phone and a
+// laptop), each with its own connection, inbox cursor and acknowledgements. A new login of the
+// same device replaces its old connection; another device's login does not.
 using System.Collections.Concurrent;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Delivery;
 
-/// <summary>Who is online, and their connection. One connection per user: a new login replaces the old one.</summary>
 public sealed class Presence : IMessageFanOut
 {
-    private readonly ConcurrentDictionary<string, ClientConnection> _online = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, OnlineUser> _online = new(StringComparer.Ordinal);
 
-    public int Count => _online.Count;
-
-    /// <summary>Registers <paramref name="connection"/>; returns the connection it replaced, if any.</summary>
-    public ClientConnection? Register(string user, ClientConnection connection)
+    /// <summary>The connections of one user; removed from the map once empty, and then never reused.</summary>
+    private sealed class OnlineUser
     {
-        ClientConnection? previous = null;
-        _online.AddOrUpdate(user, connection, (_, existing) =>
-        {
-            previous = existing;
-            return connection;
-        });
-        return previous;
+        public readonly List<ClientConnection> Devices = new(1);
+        public bool Removed;
     }
 
-    public void Unregister(string user, ClientConnection connection) =>
-        _online.TryRemove(new KeyValuePair<string, ClientConnection>(user, connection));
+    /// <summary>Users online (each counted once, however many devices).</summary>
+    public int Count => _online.Count;
 
-    public bool TryGet(string user, out ClientConnection connection) => _online.TryGetValue(user, out connection!);
+    /// <summary>Registers <paramref name="connection"/>; returns the connection of the same device it replaced, if any.</summary>
+    public ClientConnection? Register(ClientConnection connection)
+    {
+        while (true)
+        {
+            OnlineUser user = _online.GetOrAdd(connection.User, static _ => new OnlineUser());
+            lock (user)
+            {
+                if (user.Removed)
+                {
+                    continue;
+                }
+                int same = user.Devices.FindIndex(c => c.DeviceId == connection.DeviceId);
+                if (same < 0)
+                {
+                    user.Devices.Add(connection);
+                    return null;
+                }
+                ClientConnection previous = user.Devices[same];
+                user.Devices[same] = connection;
+                return previous;
+            }
+        }
+    }
+
+    public void Unregister(ClientConnection connection)
+    {
+        if (!_online.TryGetValue(connection.User, out OnlineUser? user))
+        {
+            return;
+        }
+        lock (user)
+        {
+            user.Devices.Remove(connection);
+            if (user.Devices.Count == 0 && !user.Removed)
+            {
+                user.Removed = true;
+                _online.TryRemove(new KeyValuePair<string, OnlineUser>(connection.User, user));
+            }
+        }
+    }
+
+    /// <summary>The connection of <paramref name="user"/>'s device <paramref name="deviceId"/>, if it is online here.</summary>
+    public bool TryGetDevice(string user, string deviceId, out ClientConnection connection)
+    {
+        connection = null!;
+        if (!_online.TryGetValue(user, out OnlineUser? online))
+        {
+            return false;
+        }
+        lock (online)
+        {
+            ClientConnection? found = online.Devices.Find(c => c.DeviceId == deviceId);
+            if (found is null)
+            {
+                return false;
+            }
+            connection = found;
+            return true;
+        }
+    }
+
+    /// <summary>One of <paramref name="user"/>'s connections here (the first to log in), if any.</summary>
+    public bool TryGet(string user, out ClientConnection connection)
+    {
+        connection = null!;
+        if (!_online.TryGetValue(user, out OnlineUser? online))
+        {
+            return false;
+        }
+        lock (online)
+        {
+            if (online.Devices.Count == 0)
+            {
+                return false;
+            }
+            connection = online.Devices[0];
+            return true;
+        }
+    }
+
+    public bool IsOnline(string user) => _online.ContainsKey(user);
 
     public string[] OnlineUsers()
     {
@@ -52,16 +128,41 @@ public sealed class Presence : IMessageFanOut
         return users.Count > max ? ([.. users.Take(max)], true) : ([.. users], false);
     }
 
-    /// <summary>Hands a committed message to its recipient's connection when the recipient is online here.</summary>
+    /// <summary>
+    /// Hands a committed message to every connection here that may take it: all of the recipient's
+    /// devices for a message to the account, the one device it names otherwise.
+    /// </summary>
     public bool TryDeliver(StoredMessage message)
     {
-        if (!_online.TryGetValue(message.Recipient, out ClientConnection? connection))
+        if (!_online.TryGetValue(message.Recipient, out OnlineUser? user))
         {
             return false;
         }
-        connection.Deliver(message);
-        return true;
+        bool delivered = false;
+        lock (user)
+        {
+            foreach (ClientConnection connection in user.Devices)
+            {
+                if (message.RecipientDevice.Length == 0 || message.RecipientDevice == connection.DeviceId)
+                {
+                    connection.Deliver(message);
+                    delivered = true;
+                }
+            }
+        }
+        return delivered;
     }
 
-    public ClientConnection[] Connections() => [.. _online.Values];
+    public ClientConnection[] Connections()
+    {
+        List<ClientConnection> all = new(_online.Count);
+        foreach (OnlineUser user in _online.Values)
+        {
+            lock (user)
+            {
+                all.AddRange(user.Devices);
+            }
+        }
+        return [.. all];
+    }
 }

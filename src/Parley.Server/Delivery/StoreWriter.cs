@@ -35,11 +35,11 @@ public sealed class StoreWriter : IAsyncDisposable
 
     private abstract record Operation;
     private sealed record Append(NewMessage Message, TaskCompletionSource<AppendResult> Completion) : Operation;
-    private sealed record Acknowledge(string Recipient, long[] Ids) : Operation;
+    private sealed record Acknowledge(string Recipient, string Device, long[] Ids) : Operation;
     private sealed record Barrier(TaskCompletionSource Completion) : Operation;
     private sealed record Expire(long CreatedBefore, TaskCompletionSource<int> Completion) : Operation;
 
-    /// <param name="fanOut">Told after commit of each new message, in id order.</param>
+    /// <param name="fanOut">Told after commit of each new message, in commit order (so in id order per recipient).</param>
     /// <param name="quota">Inbox bounds; a message over them fails with <see cref="InboxFullException"/>.</param>
     internal StoreWriter(IMessageStore store, IMessageFanOut fanOut, ILogger logger, InboxQuota? quota = null)
     {
@@ -73,9 +73,9 @@ public sealed class StoreWriter : IAsyncDisposable
         await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Queues the removal of acknowledged messages from an inbox.</summary>
-    public ValueTask AcknowledgeAsync(string recipient, long[] ids, CancellationToken cancellationToken) =>
-        _queue.Writer.WriteAsync(new Acknowledge(recipient, ids), cancellationToken);
+    /// <summary>Queues the removal of acknowledged messages from an inbox, as <paramref name="device"/> of the recipient may remove them.</summary>
+    public ValueTask AcknowledgeAsync(string recipient, string device, long[] ids, CancellationToken cancellationToken) =>
+        _queue.Writer.WriteAsync(new Acknowledge(recipient, device, ids), cancellationToken);
 
     /// <summary>Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms), then empties the log.</summary>
     public async Task<int> ExpireAsync(long createdBefore, CancellationToken cancellationToken)
@@ -90,7 +90,7 @@ public sealed class StoreWriter : IAsyncDisposable
         ChannelReader<Operation> reader = _queue.Reader;
         List<Append> appends = [];
         List<NewMessage> messages = [];
-        List<(string, long)> acks = [];
+        List<InboxAck> acks = [];
         List<TaskCompletionSource> barriers = [];
         List<Expire> expiries = [];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -117,7 +117,7 @@ public sealed class StoreWriter : IAsyncDisposable
                     case Acknowledge ack:
                         foreach (long id in ack.Ids)
                         {
-                            acks.Add((ack.Recipient, id));
+                            acks.Add(new InboxAck(ack.Recipient, ack.Device, id));
                         }
                         break;
                     case Barrier barrier:

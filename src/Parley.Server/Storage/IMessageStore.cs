@@ -12,11 +12,21 @@ public sealed record Account(string Username, PasswordVerifier Password, long Cr
 /// <summary>A device token as stored: never the token, only its hash (not exposed here) and a short random id.</summary>
 public sealed record StoredDeviceToken(string DeviceId, string Username, long CreatedAt, long LastUsedAt);
 
-/// <summary>A message before the store gives it an id.</summary>
-public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast);
+/// <summary>
+/// A message before the store gives it an id. <paramref name="RecipientDevice"/> is empty for a
+/// message to the account (every device may take it) or names the one device it is for.
+/// </summary>
+public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "");
 
-/// <summary>A committed message: <see cref="Id"/> only grows, and is never reused.</summary>
-public sealed record StoredMessage(long Id, string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast);
+/// <summary>
+/// A committed message. <see cref="Id"/> is its place in <see cref="Recipient"/>'s inbox: assigned
+/// inside the committing transaction from that recipient's own sequence, so per recipient ids
+/// grow in commit order and are never reused, whatever other recipients' transactions do.
+/// </summary>
+public sealed record StoredMessage(long Id, string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "");
+
+/// <summary>An acknowledgement: <paramref name="Device"/> may remove its own messages and the account's, never another device's.</summary>
+public readonly record struct InboxAck(string Recipient, string Device, long Id);
 
 /// <summary>An acknowledged message the commit removed, with its body size (inbox quota accounting).</summary>
 public readonly record struct RemovedMessage(string Recipient, long BodyBytes);
@@ -60,22 +70,34 @@ public interface IMessageStore : IAsyncDisposable
     Task<bool> DeleteDeviceTokenAsync(string username, string deviceId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// In one transaction: append <paramref name="messages"/> (ids assigned in order) and delete
-    /// acknowledged ones. Deleted bodies are overwritten (secure_delete), not just unlinked.
+    /// In one transaction: append <paramref name="messages"/> and delete acknowledged ones.
+    /// The delivery-cursor contract every implementation keeps: each message's id is the next
+    /// value of its recipient's own sequence, taken inside this transaction under a lock on that
+    /// recipient (SQLite: the single writer; PostgreSQL: the recipient's sequence row), so a
+    /// reader that has seen id n of a recipient has seen every committed id below n. Ids are
+    /// never reused, even after the messages are deleted. Deleted bodies are overwritten
+    /// (secure_delete), not just unlinked.
     /// </summary>
-    Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken);
+    Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<InboxAck> acknowledged, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Unacknowledged messages for <paramref name="recipient"/> with id above <paramref name="afterId"/>,
-    /// oldest first: at most <paramref name="limit"/> messages and, beyond the first, at most
-    /// <paramref name="maxBodyBytes"/> of bodies in all.
+    /// Unacknowledged messages <paramref name="device"/> of <paramref name="recipient"/> may take
+    /// (the account's and its own) with id above <paramref name="afterId"/>, oldest first: at most
+    /// <paramref name="limit"/> messages and, beyond the first, at most <paramref name="maxBodyBytes"/>
+    /// of bodies in all.
     /// </summary>
-    Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken);
+    Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken);
+
+    /// <summary>True when <paramref name="username"/> has a live device <paramref name="deviceId"/>.</summary>
+    Task<bool> DeviceExistsAsync(string username, string deviceId, CancellationToken cancellationToken);
 
     /// <summary>What <paramref name="recipient"/>'s inbox holds, as of the last commit.</summary>
     Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken);
 
-    /// <summary>Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms); returns how many.</summary>
+    /// <summary>
+    /// Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms), and
+    /// those for a device that no longer exists; returns how many.
+    /// </summary>
     Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken);
 
     /// <summary>Copies the log into the database and empties it, so no old copy of a deleted body stays in the log file.</summary>

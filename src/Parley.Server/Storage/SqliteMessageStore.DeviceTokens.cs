@@ -80,6 +80,16 @@ public sealed partial class SqliteMessageStore
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDeviceToken(reader) : null;
     }
 
+    public async Task<bool> DeviceExistsAsync(string username, string deviceId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM device_tokens WHERE username = $u AND device_id = $d";
+        command.Parameters.AddWithValue("$u", username);
+        command.Parameters.AddWithValue("$d", deviceId);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+    }
+
     public async Task TouchDeviceTokenAsync(string username, string deviceId, long now, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);

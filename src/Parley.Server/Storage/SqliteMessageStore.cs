@@ -62,7 +62,9 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 content_type TEXT NOT NULL,
                 body         BLOB NOT NULL,
                 broadcast    INTEGER NOT NULL);
-            CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (recipient, id);
+            CREATE TABLE IF NOT EXISTS inbox_heads (
+                recipient    TEXT PRIMARY KEY,
+                last_seq     INTEGER NOT NULL);
             """, cancellationToken).ConfigureAwait(false);
         await AddDeviceIdsAsync(writer, cancellationToken).ConfigureAwait(false);
         await using (SqliteCommand version = writer.CreateCommand())
@@ -80,6 +82,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             }
         }
         await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
+        await InboxSequenceColumns.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 
@@ -132,7 +135,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
-    public async Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<(string Recipient, long Id)> acknowledged, CancellationToken cancellationToken)
+    public async Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<InboxAck> acknowledged, CancellationToken cancellationToken)
     {
         List<StoredMessage> stored = new(messages.Count);
         List<RemovedMessage> removed = [];
@@ -142,11 +145,21 @@ public sealed partial class SqliteMessageStore : IMessageStore
             await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             if (messages.Count > 0)
             {
+                // The recipient's next id comes from its own row, inside this transaction: the
+                // contract of IMessageStore.CommitAsync, which a store with many writers keeps too.
+                await using SqliteCommand next = _writer.CreateCommand();
+                next.Transaction = transaction;
+                next.CommandText = """
+                    INSERT INTO inbox_heads (recipient, last_seq) VALUES ($r, 1)
+                    ON CONFLICT (recipient) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq
+                    """;
+                SqliteParameter nr = next.Parameters.Add("$r", SqliteType.Text);
+                next.Prepare();
                 await using SqliteCommand insert = _writer.CreateCommand();
                 insert.Transaction = transaction;
                 insert.CommandText = """
-                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast)
-                    VALUES ($r, $s, $c, $t, $b, $x) RETURNING id
+                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device)
+                    VALUES ($r, $s, $c, $t, $b, $x, $q, $d)
                     """;
                 SqliteParameter r = insert.Parameters.Add("$r", SqliteType.Text);
                 SqliteParameter s = insert.Parameters.Add("$s", SqliteType.Text);
@@ -154,34 +167,43 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 SqliteParameter t = insert.Parameters.Add("$t", SqliteType.Text);
                 SqliteParameter b = insert.Parameters.Add("$b", SqliteType.Blob);
                 SqliteParameter x = insert.Parameters.Add("$x", SqliteType.Integer);
+                SqliteParameter q = insert.Parameters.Add("$q", SqliteType.Integer);
+                SqliteParameter d = insert.Parameters.Add("$d", SqliteType.Text);
                 insert.Prepare();
                 foreach (NewMessage m in messages)
                 {
+                    nr.Value = m.Recipient;
+                    long seq = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
                     r.Value = m.Recipient;
                     s.Value = m.Sender;
                     c.Value = m.Timestamp;
                     t.Value = m.ContentType;
                     b.Value = m.Body;
                     x.Value = m.Broadcast ? 1 : 0;
-                    long id = (long)(await insert.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                    stored.Add(new StoredMessage(id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast));
+                    q.Value = seq;
+                    d.Value = m.RecipientDevice;
+                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice));
                 }
             }
             if (acknowledged.Count > 0)
             {
                 await using SqliteCommand delete = _writer.CreateCommand();
                 delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM messages WHERE id = $i AND recipient = $r RETURNING length(body)";
+                // A device removes the account's messages and its own, never another device's.
+                delete.CommandText = "DELETE FROM messages WHERE recipient = $r AND seq = $i AND recipient_device IN ('', $d) RETURNING length(body)";
                 SqliteParameter i = delete.Parameters.Add("$i", SqliteType.Integer);
                 SqliteParameter r = delete.Parameters.Add("$r", SqliteType.Text);
+                SqliteParameter d = delete.Parameters.Add("$d", SqliteType.Text);
                 delete.Prepare();
-                foreach ((string recipient, long id) in acknowledged)
+                foreach (InboxAck ack in acknowledged)
                 {
-                    i.Value = id;
-                    r.Value = recipient;
+                    i.Value = ack.Id;
+                    r.Value = ack.Recipient;
+                    d.Value = ack.Device;
                     if (await delete.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long bytes)
                     {
-                        removed.Add(new RemovedMessage(recipient, bytes));
+                        removed.Add(new RemovedMessage(ack.Recipient, bytes));
                     }
                 }
             }
@@ -194,15 +216,16 @@ public sealed partial class SqliteMessageStore : IMessageStore
         return new CommitResult(stored, removed);
     }
 
-    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
-            SELECT id, sender, created_at, content_type, broadcast, length(body), body FROM messages
-            WHERE recipient = $r AND id > $a ORDER BY id LIMIT $l
+            SELECT seq, sender, created_at, content_type, broadcast, length(body), body, recipient_device FROM messages
+            WHERE recipient = $r AND seq > $a AND recipient_device IN ('', $d) ORDER BY seq LIMIT $l
             """;
         command.Parameters.AddWithValue("$r", recipient);
+        command.Parameters.AddWithValue("$d", device);
         command.Parameters.AddWithValue("$a", afterId);
         command.Parameters.AddWithValue("$l", limit);
         List<StoredMessage> result = [];
@@ -216,7 +239,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             {
                 break;
             }
-            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0));
+            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0, reader.GetString(7)));
         }
         return result;
     }
@@ -238,7 +261,12 @@ public sealed partial class SqliteMessageStore : IMessageStore
         try
         {
             await using SqliteCommand command = _writer.CreateCommand();
-            command.CommandText = "DELETE FROM messages WHERE created_at < $c";
+            // Messages for a device that is gone (revoked, evicted or expired) go too: nobody can take them.
+            command.CommandText = """
+                DELETE FROM messages WHERE created_at < $c
+                OR (recipient_device <> '' AND NOT EXISTS (
+                    SELECT 1 FROM device_tokens WHERE username = messages.recipient AND device_id = messages.recipient_device))
+                """;
             command.Parameters.AddWithValue("$c", createdBefore);
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
+using Parley.Transport;
 
 namespace Parley.Transport.Channels;
 
@@ -27,6 +28,26 @@ public static class PlaintextAlert
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // Gone already; closing is all that is left.
+        }
+    }
+
+    /// <summary>
+    /// The same refusal on any stream (a WebSocket, a test pipe): written with a short deadline so
+    /// a peer that does not read cannot hold the caller; a peer already gone is not an error.
+    /// The caller disposes the stream.
+    /// </summary>
+    public static async Task TrySendAsync(Stream stream, ProtocolError error, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        try
+        {
+            using CancellationTokenSource deadline = new(TransportTimeouts.FarewellSend);
+            await stream.WriteAsync(Frame.Wrap(new Alert(error, reason).EncodeMessage()), deadline.Token).ConfigureAwait(false);
+            await stream.FlushAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
+        {
+            // Gone already, or not reading: closing is all that is left.
         }
     }
 }

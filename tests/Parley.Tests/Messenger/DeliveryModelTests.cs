@@ -136,7 +136,8 @@ public class DeliveryModelTests
     private sealed class Model
     {
         private readonly object _lock = new();
-        private readonly Dictionary<long, (string From, string To, string Body)> _sent = [];
+        // Keyed by recipient and id: ids are per recipient inbox (PROTOCOL.md §11.3), not global.
+        private readonly Dictionary<(string To, long Id), (string From, string To, string Body)> _sent = [];
         private readonly Dictionary<string, HashSet<long>> _received = [];
         private readonly Dictionary<string, HashSet<long>> _committedAcks = [];
         private readonly Dictionary<(string From, string To), long> _lastInPair = [];
@@ -161,9 +162,9 @@ public class DeliveryModelTests
         {
             lock (_lock)
             {
-                if (!_sent.TryAdd(id, (from, to, body)))
+                if (!_sent.TryAdd((to, id), (from, to, body)))
                 {
-                    _violations.Enqueue($"message id {id} acknowledged twice");
+                    _violations.Enqueue($"message id {id} of {to} acknowledged twice");
                 }
                 NotifyLocked(to);
             }
@@ -191,7 +192,7 @@ public class DeliveryModelTests
                     _violations.Enqueue($"{user} got message {message.MessageId} '{body}' from {message.From} to {message.To}, which nobody sent to {user}");
                     return;
                 }
-                if (_sent.TryGetValue(message.MessageId, out (string From, string To, string Body) sent) && sent.Body != body)
+                if (_sent.TryGetValue((user, message.MessageId), out (string From, string To, string Body) sent) && sent.Body != body)
                 {
                     _violations.Enqueue($"message {message.MessageId} arrived as '{body}' but was sent as '{sent.Body}'");
                 }
@@ -257,7 +258,7 @@ public class DeliveryModelTests
         }
 
         private List<long> Missing(string user) =>
-            [.. _sent.Where(s => s.Value.To == user && !Get(_received, user).Contains(s.Key)).Select(s => s.Key).Order()];
+            [.. _sent.Where(s => s.Value.To == user && !Get(_received, user).Contains(s.Key.Id)).Select(s => s.Key.Id).Order()];
 
         private void NotifyLocked(string user)
         {

@@ -66,7 +66,7 @@ public class InboxBoundsTests
         await writer.AppendAsync(Message(2), CancellationToken.None);
         await Assert.ThrowsAsync<InboxFullException>(() => writer.AppendAsync(Message(3), CancellationToken.None));
 
-        await writer.AcknowledgeAsync("alice", [first.Id], CancellationToken.None);
+        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
         // The quota frees once the acknowledgement has committed.
         await writer.BarrierAsync(CancellationToken.None);
         await writer.AppendAsync(Message(4), CancellationToken.None);

@@ -171,14 +171,14 @@ public class LoginThrottleTests
     {
         ManualClock time = new();
         LoginThrottle throttle = new(time);
-        // The server keys the throttle by ParleyServer.SourceOf(the connection's address).
+        // The server keys the throttle by RemoteParty.Of(the connection's address).Source.
         for (int i = 0; i < 20; i++)
         {
-            string rotated = Parley.Server.Hosting.ParleyServer.SourceOf($"2001:db8:1:2::{i + 1:x}");
+            string rotated = Parley.Server.Hosting.RemoteParty.Of($"2001:db8:1:2::{i + 1:x}").Source;
             Attempt(throttle, $"victim{i}", rotated, right: false, out _);
         }
-        Assert.True(WaitFor(throttle, "victim99", Parley.Server.Hosting.ParleyServer.SourceOf("2001:db8:1:2:ffff:ffff:ffff:ffff")) > TimeSpan.Zero);
-        Assert.True(throttle.TryBegin("victim99", Parley.Server.Hosting.ParleyServer.SourceOf("2001:db8:1:3::1"), out _));
-        Assert.Equal("192.0.2.7", Parley.Server.Hosting.ParleyServer.SourceOf("::ffff:192.0.2.7"));
+        Assert.True(WaitFor(throttle, "victim99", Parley.Server.Hosting.RemoteParty.Of("2001:db8:1:2:ffff:ffff:ffff:ffff").Source) > TimeSpan.Zero);
+        Assert.True(throttle.TryBegin("victim99", Parley.Server.Hosting.RemoteParty.Of("2001:db8:1:3::1").Source, out _));
+        Assert.Equal("192.0.2.7", Parley.Server.Hosting.RemoteParty.Of("::ffff:192.0.2.7").Source);
     }
 }

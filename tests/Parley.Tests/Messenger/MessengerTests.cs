@@ -235,13 +235,15 @@ public class MessengerTests
     }
 
     [Fact]
-    public async Task A_second_login_replaces_the_first_connection()
+    public async Task A_second_login_of_the_same_device_replaces_the_first_connection()
     {
         await using TestServer server = await TestServer.StartAsync();
-        ChatClient first = await server.LoginAsync("alice");
+        ChatClient first = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        string token = (await first.LoginAsync("alice", "correct horse", null).WithTimeout()).DeviceToken!;
         TaskCompletionSource<ErrorMessage> notice = new(TaskCreationOptions.RunContinuationsAsynchronously);
         first.NoticeHandler = n => notice.TrySetResult(n);
-        await using ChatClient second = await server.LoginAsync("alice");
+        await using ChatClient second = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        Assert.True((await second.LoginAsync("alice", null, token).WithTimeout()).Success);
         Assert.Equal(ErrorCodes.LoggedInElsewhere, (await notice.Task.WithTimeout()).Code);
         await first.Completion.WithTimeout();
         await first.DisposeAsync();

@@ -1,0 +1,198 @@
+// Serves one connection over any Stream: admission accounting, the secure channel's handshake,
+// the login exchange, then the logged-in ClientConnection. Transports (the TCP acceptor today,
+// a WebSocket endpoint later) only accept and hand over a stream and its RemoteParty, so every
+// limit, timeout and back-off applies the same whatever carried the bytes.
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
+using Parley.Server.Accounts;
+using Parley.Server.Delivery;
+using Parley.Server.Storage;
+using Parley.Transport;
+using Parley.Transport.Channels;
+
+namespace Parley.Server.Hosting;
+
+internal sealed class ConnectionHandler
+{
+    private readonly ServerOptions _options;
+    private readonly ServerHandshakeOptions _handshake;
+    private readonly LoginExchange _login;
+    private readonly ConnectionAdmission _admission;
+    private readonly LogRateLimiter _log;
+    private readonly ILogger _logger;
+    private readonly StoreWriter _writer;
+    private readonly IMessageStore _store;
+    private readonly Presence _presence;
+    private readonly KnownAccounts _accounts;
+    private readonly DeviceTokens _tokens;
+    private readonly SenderRateLimiter _rateLimiter;
+    private readonly DiskSpaceGuard _diskSpace;
+    private readonly CancellationToken _handshakesStopping;
+    private readonly CancellationToken _serverStopping;
+    private readonly ConcurrentDictionary<Task, bool> _connections = new();
+
+    /// <param name="handshakesStopping">Cancelled first when the server stops: handshakes in progress are dropped.</param>
+    /// <param name="serverStopping">Cancelled once the grace period is over: logged-in connections end.</param>
+    public ConnectionHandler(ServerOptions options, ServerHandshakeOptions handshake, LoginExchange login, ConnectionAdmission admission,
+        LogRateLimiter log, ILogger logger, StoreWriter writer, IMessageStore store, Presence presence, KnownAccounts accounts,
+        DeviceTokens tokens, SenderRateLimiter rateLimiter, DiskSpaceGuard diskSpace,
+        CancellationToken handshakesStopping, CancellationToken serverStopping)
+    {
+        _options = options;
+        _handshake = handshake;
+        _login = login;
+        _admission = admission;
+        _log = log;
+        _logger = logger;
+        _writer = writer;
+        _store = store;
+        _presence = presence;
+        _accounts = accounts;
+        _tokens = tokens;
+        _rateLimiter = rateLimiter;
+        _diskSpace = diskSpace;
+        _handshakesStopping = handshakesStopping;
+        _serverStopping = serverStopping;
+    }
+
+    /// <summary>Connections being served now (tracked so a stop can wait for them).</summary>
+    public ICollection<Task> Connections => _connections.Keys;
+
+    /// <summary>
+    /// Admits a new connection from <paramref name="source"/> before any key agreement, or says
+    /// why not (logged at a bounded rate). The transport sends the refusal, as cheaply as it can.
+    /// </summary>
+    public bool TryAdmit(string source, out string refusal)
+    {
+        AdmissionDecision decision = _admission.TryAdmit(source);
+        if (decision == AdmissionDecision.Admitted)
+        {
+            refusal = "";
+            return true;
+        }
+        refusal = decision switch
+        {
+            AdmissionDecision.HandshakeRateExceeded => $"too many new connections from your address (at most {_options.HandshakesPerSecondPerSource:0.#} per second)",
+            AdmissionDecision.TooManyFromSource => $"too many connections from your address (limit {_options.MaxConnectionsPerAddress})",
+            AdmissionDecision.TooManyUnauthenticatedFromSource => $"too many connections from your address that have not logged in (limit {_options.MaxUnauthenticatedPerSource})",
+            _ => "the server has too many connections that have not logged in; try again shortly",
+        };
+        string reason = refusal;
+        _log.Write(LogKind.RefusedConnection, l => l.LogWarning("Refused a connection from {Source}: {Reason}", source, reason));
+        return false;
+    }
+
+    /// <summary>
+    /// For a transport with no cheaper way to refuse: admits, or sends the refusal as a plaintext
+    /// alert on the stream and disposes it. Then serves the admitted connection.
+    /// </summary>
+    public async Task AdmitAndServeAsync(Stream stream, RemoteParty remote)
+    {
+        if (!TryAdmit(remote.Source, out string refusal))
+        {
+            await using (stream.ConfigureAwait(false))
+            {
+                await PlaintextAlert.TrySendAsync(stream, ProtocolError.ConnectionLimit, refusal).ConfigureAwait(false);
+            }
+            return;
+        }
+        await Serve(stream, remote).ConfigureAwait(false);
+    }
+
+    /// <summary>Serves an admitted connection in the background; the handler owns and disposes the stream.</summary>
+    public Task Serve(Stream stream, RemoteParty remote)
+    {
+        Task connection = ServeAdmittedAsync(stream, remote);
+        _connections.TryAdd(connection, true);
+        _ = connection.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
+        return connection;
+    }
+
+    private async Task ServeAdmittedAsync(Stream stream, RemoteParty remote)
+    {
+        bool authenticated = false;
+        try
+        {
+            await ServeAsync(stream, remote, () =>
+            {
+                _admission.Authenticated(remote.Source);
+                authenticated = true;
+            }).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The peer went away (ChannelException is an IOException); nothing to report.
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "Connection from {Address} failed unexpectedly", remote.Address);
+        }
+        finally
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            _admission.Release(remote.Source, authenticated);
+        }
+    }
+
+    private async Task ServeAsync(Stream stream, RemoteParty remote, Action loggedIn)
+    {
+        using CancellationTokenSource loginDeadline = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
+        using ITimer loginTimer = Deadline.CancelAfter(loginDeadline, _options.LoginTimeout, _options.Time);
+        SecureChannel channel;
+        try
+        {
+            using CancellationTokenSource handshakeCancel = CancellationTokenSource.CreateLinkedTokenSource(loginDeadline.Token, _handshakesStopping);
+            channel = await SecureChannel.AcceptAsync(stream, _handshake, _options.HandshakeTimeout, handshakeCancel.Token).ConfigureAwait(false);
+        }
+        catch (ParleyProtocolException e)
+        {
+            _log.Write(LogKind.HandshakeFailed, l => l.LogInformation("Handshake with {Address} failed: {Error}", remote.Address, UntrustedText.Sanitize(e.Message)));
+            return;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            return;
+        }
+        await using (channel.ConfigureAwait(false))
+        {
+            LoginResult? login = await _login.RunAsync(channel, remote.Address, remote.Source, loginDeadline.Token, _serverStopping).ConfigureAwait(false);
+            if (login is null)
+            {
+                return;
+            }
+            loggedIn();
+            // Only a logged-in user may have requests skipped and answered; before that an
+            // oversize record ends the connection at its header.
+            channel.AllowOversizeRecords(_options.MaxOversizeRecordsPerConnection);
+            // Online before the client hears it is logged in, so a `list` or a message sent right
+            // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
+            ClientConnection connection = new(channel, new LoggedInDevice(login.User, login.DeviceId ?? ""), remote.Address, _options,
+                _writer, _store, _presence, _accounts, _tokens, _rateLimiter, _diskSpace, _logger);
+            ClientConnection? previous = _presence.Register(connection);
+            previous?.Close(ErrorCodes.LoggedInElsewhere, "you logged in on this device from another connection");
+            try
+            {
+                await channel.SendAsync(MessengerCodec.Encode(login), loginDeadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException)
+            {
+                _presence.Unregister(connection);
+                return;
+            }
+            _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
+            try
+            {
+                await connection.RunAsync(_serverStopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                _presence.Unregister(connection);
+                _logger.LogInformation("{User} disconnected", UntrustedText.Sanitize(login.User));
+            }
+        }
+    }
+}
