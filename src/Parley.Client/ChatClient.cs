@@ -141,6 +141,16 @@ public sealed class ChatClient : IAsyncDisposable
         return (SendResult)await RequestAsync(reference, new SendRequest(reference, to, contentType, body), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sends to one device of <paramref name="to"/> alone (as end-to-end ciphertexts are sent); <c>unknown_device</c> when it has none by that id.</summary>
+    /// <exception cref="MessageTooLargeException">The body is over <see cref="MaxBodyLength"/>; nothing was sent.</exception>
+    public async Task<SendResult> SendToDeviceAsync(string to, string deviceId, string contentType, byte[] body, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(deviceId);
+        CheckBodyLength(body);
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (SendResult)await RequestAsync(reference, new SendRequest(reference, to, contentType, body, deviceId), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<int> BroadcastTextAsync(string text, CancellationToken cancellationToken = default)
     {
         long reference = Interlocked.Increment(ref _nextRef);
