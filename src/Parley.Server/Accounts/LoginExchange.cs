@@ -77,7 +77,7 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
             await TrySendAsync(channel, new ErrorMessage(0, ErrorCodes.LoginTimeout, $"log in within {loginTimeout.TotalSeconds:0} s")).ConfigureAwait(false);
             return null;
         }
-        catch (Exception e) when (e is ParleyProtocolException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
         {
             return null;
         }
@@ -93,7 +93,7 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
             using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
             await SendAsync(channel, message, cts.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException or ObjectDisposedException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
         {
         }
     }

@@ -588,7 +588,7 @@ public sealed partial class ClientConnection
         {
             await task.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ParleyProtocolException or ObjectDisposedException or ChannelClosedException or InvalidOperationException)
+        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException or ChannelClosedException)
         {
             if (e is ParleyProtocolException p && p.Error != ProtocolError.ConnectionClosed)
             {

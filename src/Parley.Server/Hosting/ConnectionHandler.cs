@@ -178,7 +178,7 @@ internal sealed class ConnectionHandler
             {
                 await channel.SendAsync(MessengerCodec.Encode(login), loginDeadline.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ParleyProtocolException)
+            catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
             {
                 _presence.Unregister(connection);
                 return;
