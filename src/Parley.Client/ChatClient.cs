@@ -193,6 +193,22 @@ public sealed class ChatClient : IAsyncDisposable
         return [.. users];
     }
 
+    /// <summary>Publishes this device's public end-to-end keys (PROTOCOL.md §11.5); returns the one-time keys it has left on the server.</summary>
+    public async Task<KeysPublished> PublishKeysAsync(byte[] identityKey, byte[]? signedPrekey, byte[]? lastResortKemPrekey,
+        byte[][]? oneTimePrekeys, byte[][]? oneTimeKemPrekeys, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        PublishKeysRequest request = new(reference, identityKey, signedPrekey, lastResortKemPrekey, oneTimePrekeys, oneTimeKemPrekeys);
+        return (KeysPublished)await RequestAsync(reference, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One bundle per device of <paramref name="user"/> that has published keys; each fetch uses up one-time keys.</summary>
+    public async Task<BundleList> FetchBundlesAsync(string user, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (BundleList)await RequestAsync(reference, new FetchBundlesRequest(reference, user), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>This account's devices (live device tokens), most recently used first.</summary>
     public async Task<DeviceInfo[]> ListDevicesAsync(CancellationToken cancellationToken = default)
     {
@@ -289,6 +305,12 @@ public sealed class ChatClient : IAsyncDisposable
                 Complete(r.Ref, r);
                 break;
             case DeviceRevoked r:
+                Complete(r.Ref, r);
+                break;
+            case KeysPublished r:
+                Complete(r.Ref, r);
+                break;
+            case BundleList r:
                 Complete(r.Ref, r);
                 break;
             case ErrorMessage { Ref: not 0 } error:

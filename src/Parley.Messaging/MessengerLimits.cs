@@ -21,4 +21,16 @@ public static class MessengerLimits
 
     /// <summary>Names in one page of a <c>users</c> reply: at most 128 × 34 bytes, far below any record limit.</summary>
     public const int ListPageSize = 128;
+
+    /// <summary>Largest public key blob in the key directory (an ML-KEM-768 encapsulation key of 1,184 bytes with its id and signature fits).</summary>
+    public const int MaxPublicKeyBytes = 2048;
+
+    /// <summary>One-time prekeys a device may hold on the server, of each kind (X25519 and ML-KEM).</summary>
+    public const int MaxOneTimePrekeysPerDevice = 200;
+
+    /// <summary>X25519 one-time prekeys in one publish: with the KEM ones below, a publish stays well inside one record.</summary>
+    public const int MaxOneTimePrekeysPerPublish = 100;
+
+    /// <summary>ML-KEM one-time prekeys in one publish (about 1.3 KB each before base64).</summary>
+    public const int MaxOneTimeKemPrekeysPerPublish = 32;
 }

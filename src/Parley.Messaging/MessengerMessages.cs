@@ -17,6 +17,8 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(PongMessage), "pong")]
 [JsonDerivedType(typeof(DevicesRequest), "devices")]
 [JsonDerivedType(typeof(RevokeDeviceRequest), "revoke_device")]
+[JsonDerivedType(typeof(PublishKeysRequest), "publish_keys")]
+[JsonDerivedType(typeof(FetchBundlesRequest), "fetch_bundles")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -64,6 +66,8 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(ServerPong), "pong")]
 [JsonDerivedType(typeof(DeviceList), "device_list")]
 [JsonDerivedType(typeof(DeviceRevoked), "device_revoked")]
+[JsonDerivedType(typeof(KeysPublished), "keys_published")]
+[JsonDerivedType(typeof(BundleList), "bundles")]
 public abstract record ServerMessage;
 
 /// <summary>
@@ -139,4 +143,6 @@ public static class ErrorCodes
     public const string StorageFull = "storage_full";
     public const string TooManyRecipients = "too_many_recipients";
     public const string ReplyTooLarge = "reply_too_large";
+    public const string IdentityKeyChanged = "identity_key_changed";
+    public const string TooManyKeys = "too_many_keys";
 }

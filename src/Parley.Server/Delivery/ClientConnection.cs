@@ -252,6 +252,12 @@ public sealed partial class ClientConnection
             case RevokeDeviceRequest revoke:
                 await RevokeDeviceAsync(revoke, cancellationToken).ConfigureAwait(false);
                 break;
+            case PublishKeysRequest publish:
+                await AnswerStoreFailureAsync(publish.Ref, "publishing keys", () => PublishKeysAsync(publish, cancellationToken)).ConfigureAwait(false);
+                break;
+            case FetchBundlesRequest fetch:
+                await AnswerStoreFailureAsync(fetch.Ref, "fetching keys", () => FetchBundlesAsync(fetch, cancellationToken)).ConfigureAwait(false);
+                break;
             default:
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"'{request.GetType().Name}' is not allowed here")).ConfigureAwait(false);
                 break;
@@ -525,6 +531,7 @@ public sealed partial class ClientConnection
         long reference = message switch
         {
             UserList list => list.Ref,
+            BundleList bundles => bundles.Ref,
             SendResult result => result.Ref,
             BroadcastResult result => result.Ref,
             ErrorMessage error => error.Ref,

@@ -102,4 +102,18 @@ public interface IMessageStore : IAsyncDisposable
 
     /// <summary>Copies the log into the database and empties it, so no old copy of a deleted body stays in the log file.</summary>
     Task CheckpointAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one transaction: checks the device's identity key (fixed once published), replaces its
+    /// signed keys when given, and adds its one-time keys, at most <paramref name="maxOneTimePerKind"/>
+    /// of each kind held in all. Any refusal stores nothing.
+    /// </summary>
+    Task<PublishResult> PublishDeviceKeysAsync(DeviceKeysUpload upload, int maxOneTimePerKind, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one transaction: one bundle per live device of <paramref name="username"/> that has
+    /// published keys, each with one of its one-time keys of each kind, which are deleted (handed
+    /// out exactly once); with none left, no X25519 one-time key and the last-resort KEM key.
+    /// </summary>
+    Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, CancellationToken cancellationToken);
 }

@@ -83,6 +83,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
         await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         await InboxSequenceColumns.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
+        await CreateKeyDirectoryAsync(writer, cancellationToken).ConfigureAwait(false);
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 
@@ -268,7 +269,16 @@ public sealed partial class SqliteMessageStore : IMessageStore
                     SELECT 1 FROM device_tokens WHERE username = messages.recipient AND device_id = messages.recipient_device))
                 """;
             command.Parameters.AddWithValue("$c", createdBefore);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            int deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            // Keys of devices that are gone are never handed out; the sweep drops them too.
+            command.CommandText = """
+                DELETE FROM one_time_prekeys WHERE NOT EXISTS (
+                    SELECT 1 FROM device_tokens t WHERE t.username = one_time_prekeys.username AND t.device_id = one_time_prekeys.device_id);
+                DELETE FROM device_keys WHERE NOT EXISTS (
+                    SELECT 1 FROM device_tokens t WHERE t.username = device_keys.username AND t.device_id = device_keys.device_id);
+                """;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return deleted;
         }
         finally
         {

@@ -110,6 +110,15 @@ public partial class ProtocolDocumentTests
         Assert.Contains($"one page (at most {MessengerLimits.ListPageSize} names)", text);
     }
 
+    [Fact]
+    public void The_stated_key_directory_limits_are_the_named_constants()
+    {
+        string text = Regex.Replace(Document, @"\s+", " ");
+        Assert.Contains($"every key is opaque bytes (base64 in JSON), 1 to {MessengerLimits.MaxPublicKeyBytes:N0} bytes", text);
+        Assert.Contains($"at most {MessengerLimits.MaxOneTimePrekeysPerPublish} one-time prekeys and {MessengerLimits.MaxOneTimeKemPrekeysPerPublish} one-time KEM prekeys", text);
+        Assert.Contains($"a device holds at most {MessengerLimits.MaxOneTimePrekeysPerDevice} of each kind", text);
+    }
+
     private static byte[] Seed(string label) => ProtocolVectorTests.Seed(label);
 
     private static IEnumerable<string> Names(string list) => NameInBackticks().Matches(list).Select(m => m.Groups[1].Value);

@@ -1,0 +1,88 @@
+// The key directory from a logged-in connection (PROTOCOL.md §11.5): a device publishes its own
+// public keys; anyone logged in fetches a user's bundles. Keys are opaque to the server and
+// bounded in size and count; fetching costs from the sender's rate budget, because each fetch
+// uses up one-time keys an attacker would otherwise drain for free.
+using Microsoft.Extensions.Logging;
+using Parley.Messaging;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Delivery;
+
+public sealed partial class ClientConnection
+{
+    private async Task PublishKeysAsync(PublishKeysRequest request, CancellationToken cancellationToken)
+    {
+        byte[][] oneTime = request.OneTimePrekeys ?? [];
+        byte[][] oneTimeKem = request.OneTimeKemPrekeys ?? [];
+        if (!IsKey(request.IdentityKey) || (request.SignedPrekey is not null && !IsKey(request.SignedPrekey))
+            || (request.LastResortKemPrekey is not null && !IsKey(request.LastResortKemPrekey))
+            || !oneTime.All(IsKey) || !oneTimeKem.All(IsKey))
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.BadRequest,
+                $"every key is 1 to {MessengerLimits.MaxPublicKeyBytes} bytes, and the identity key is required")).ConfigureAwait(false);
+            return;
+        }
+        if (oneTime.Length > MessengerLimits.MaxOneTimePrekeysPerPublish || oneTimeKem.Length > MessengerLimits.MaxOneTimeKemPrekeysPerPublish)
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.TooManyKeys,
+                $"one publish carries at most {MessengerLimits.MaxOneTimePrekeysPerPublish} one-time prekeys and " +
+                $"{MessengerLimits.MaxOneTimeKemPrekeysPerPublish} one-time KEM prekeys")).ConfigureAwait(false);
+            return;
+        }
+        DeviceKeysUpload upload = new(User, DeviceId, request.IdentityKey, request.SignedPrekey, request.LastResortKemPrekey,
+            oneTime, oneTimeKem, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        PublishResult result = await _store.PublishDeviceKeysAsync(upload, MessengerLimits.MaxOneTimePrekeysPerDevice, cancellationToken).ConfigureAwait(false);
+        ServerMessage reply = result.Outcome switch
+        {
+            PublishOutcome.Stored => new KeysPublished(request.Ref, result.OneTimePrekeys, result.OneTimeKemPrekeys),
+            PublishOutcome.IdentityKeyChanged => new ErrorMessage(request.Ref, ErrorCodes.IdentityKeyChanged,
+                "this device already published another identity key; a new identity needs a new device (log in with your password)"),
+            PublishOutcome.MissingSignedKeys => new ErrorMessage(request.Ref, ErrorCodes.BadRequest,
+                "a device's first publish carries its signed prekey and its last-resort KEM prekey"),
+            _ => new ErrorMessage(request.Ref, ErrorCodes.TooManyKeys,
+                $"a device holds at most {MessengerLimits.MaxOneTimePrekeysPerDevice} one-time keys of each kind on the server " +
+                $"(it has {result.OneTimePrekeys} and {result.OneTimeKemPrekeys})"),
+        };
+        await ReplyAsync(reply).ConfigureAwait(false);
+    }
+
+    private static bool IsKey(byte[]? key) => key is { Length: > 0 and <= MessengerLimits.MaxPublicKeyBytes };
+
+    private async Task FetchBundlesAsync(FetchBundlesRequest request, CancellationToken cancellationToken)
+    {
+        if (!Usernames.TryNormalize(request.User, out string user, out string nameError))
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.InvalidUsername, nameError)).ConfigureAwait(false);
+            return;
+        }
+        if (!await _accounts.ExistsAsync(user, cancellationToken).ConfigureAwait(false))
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{user}'")).ConfigureAwait(false);
+            return;
+        }
+        if (!_rateLimiter.TryTake(User, 1, 0, out TimeSpan retryAfter))
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.RateLimited,
+                $"you are fetching keys too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
+            return;
+        }
+        IReadOnlyList<TakenBundle> taken = await _store.TakeBundlesAsync(user, cancellationToken).ConfigureAwait(false);
+        DeviceBundle[] bundles = [.. taken.Select(b => new DeviceBundle(b.DeviceId, b.IdentityKey, b.SignedPrekey, b.OneTimePrekey, b.KemPrekey, b.KemPrekeyIsLastResort))];
+        await ReplyAsync(new BundleList(request.Ref, user, bundles)).ConfigureAwait(false);
+    }
+
+    /// <summary>A store that fails (disk, corruption) fails this request with <c>internal_error</c>, not the connection.</summary>
+    private async Task AnswerStoreFailureAsync(long reference, string what, Func<Task> request)
+    {
+        try
+        {
+            await request().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException and not Transport.Channels.ChannelException)
+        {
+            _logger.LogError(e, "The store failed while {What} for a device", what);
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.Internal, $"the server failed while {what}; nothing was changed")).ConfigureAwait(false);
+        }
+    }
+}
