@@ -7,6 +7,7 @@ using Parley.Messaging;
 using Parley.Peer;
 using Parley.Protocol.Handshake;
 using Parley.Protocol.Text;
+using Parley.Transport.Channels;
 
 namespace Parley.Cli.Commands;
 
@@ -214,7 +215,7 @@ internal static class PeerCommand
             {
                 await session.SendTextAsync(line, done.Token);
             }
-            catch (Exception e) when (e is IOException or OperationCanceledException or Parley.Protocol.ParleyProtocolException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (e is ChannelException or Parley.Protocol.ParleyProtocolException or OperationCanceledException or InvalidOperationException)
             {
                 return await receiving;
             }
