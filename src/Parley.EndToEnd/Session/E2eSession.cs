@@ -48,6 +48,9 @@ public sealed class E2eSession : IDisposable
 
     public IdentityPublicKey TheirIdentity { get; }
 
+    /// <summary>How many skipped message keys are stored (for tests and diagnostics; never the keys).</summary>
+    internal int SkippedMessageKeyCount => _ratchet.Skipped.Count;
+
     // ── Starting a session ──
 
     /// <summary>The initiator: runs PQXDH against a fetched bundle (signatures verified, fail closed).</summary>
