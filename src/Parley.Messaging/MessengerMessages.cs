@@ -103,8 +103,13 @@ public sealed record BroadcastResult(long Ref, int Recipients) : ServerMessage;
 public sealed record UserList(long Ref, string[] Users, bool More = false) : ServerMessage;
 
 /// <summary>A stored message, delivered in id order per recipient. Ids only grow, so a client drops any id it has already seen.</summary>
-/// <summary><paramref name="MessageId"/> is the message's place in this account's inbox; <paramref name="ToDevice"/> is set when it was sent to this device alone.</summary>
-public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string? ToDevice = null) : ServerMessage
+/// <summary>
+/// <paramref name="MessageId"/> is the message's place in this account's inbox; <paramref name="ToDevice"/>
+/// is set when it was sent to this device alone; <paramref name="FromDevice"/> is the sender's device
+/// as the server authenticated it (absent for messages stored before devices were recorded).
+/// </summary>
+public sealed record ChatMessage(long MessageId, string From, string To, long Timestamp, string ContentType, byte[] Body, bool Broadcast,
+    string? ToDevice = null, string? FromDevice = null) : ServerMessage
 {
     public override string ToString() => $"ChatMessage({MessageId}, {From} → {To}, {ContentType}, {Body.Length} bytes)";
 }

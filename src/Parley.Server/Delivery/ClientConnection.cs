@@ -289,7 +289,7 @@ public sealed partial class ClientConnection
             return;
         }
         NewMessage message = new(User, recipient, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false,
-            RecipientDevice: send.ToDevice ?? "");
+            RecipientDevice: send.ToDevice ?? "", SenderDevice: DeviceId);
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Not awaited here: the reader goes on to the next request while this one commits with
         // others (group commit); the in-flight gate bounds how far it can run ahead.
@@ -355,7 +355,7 @@ public sealed partial class ClientConnection
         try
         {
             Task<AppendResult>[] copies = recipients.Select(r => _writer.AppendAsync(
-                new NewMessage(User, r, now, broadcast.ContentType, broadcast.Body, Broadcast: true), cancellationToken)).ToArray();
+                new NewMessage(User, r, now, broadcast.ContentType, broadcast.Body, Broadcast: true, SenderDevice: DeviceId), cancellationToken)).ToArray();
             await Task.WhenAll(copies.Select(IgnoreFullInbox)).ConfigureAwait(false);
             // A recipient whose inbox is full is skipped; the count says how many copies were stored.
             int stored = copies.Count(c => c.IsCompletedSuccessfully);
@@ -587,7 +587,8 @@ public sealed partial class ClientConnection
     }
 
     private static ChatMessage ToChatMessage(StoredMessage m) =>
-        new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice.Length == 0 ? null : m.RecipientDevice);
+        new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice.Length == 0 ? null : m.RecipientDevice,
+            m.SenderDevice.Length == 0 ? null : m.SenderDevice);
 
     private async Task Quietly(Task task)
     {

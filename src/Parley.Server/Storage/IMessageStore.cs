@@ -14,16 +14,18 @@ public sealed record StoredDeviceToken(string DeviceId, string Username, long Cr
 
 /// <summary>
 /// A message before the store gives it an id. <paramref name="RecipientDevice"/> is empty for a
-/// message to the account (every device may take it) or names the one device it is for.
+/// message to the account (every device may take it) or names the one device it is for;
+/// <paramref name="SenderDevice"/> is the device the sender logged in with (the server's word,
+/// so a recipient knows which end-to-end session a message belongs to).
 /// </summary>
-public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "");
+public sealed record NewMessage(string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "", string SenderDevice = "");
 
 /// <summary>
 /// A committed message. <see cref="Id"/> is its place in <see cref="Recipient"/>'s inbox: assigned
 /// inside the committing transaction from that recipient's own sequence, so per recipient ids
 /// grow in commit order and are never reused, whatever other recipients' transactions do.
 /// </summary>
-public sealed record StoredMessage(long Id, string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "");
+public sealed record StoredMessage(long Id, string Sender, string Recipient, long Timestamp, string ContentType, byte[] Body, bool Broadcast, string RecipientDevice = "", string SenderDevice = "");
 
 /// <summary>An acknowledgement: <paramref name="Device"/> may remove its own messages and the account's, never another device's.</summary>
 public readonly record struct InboxAck(string Recipient, string Device, long Id);

@@ -1,4 +1,4 @@
-// messages.seq and messages.recipient_device, with one sequence row per recipient (inbox_heads).
+// messages.seq, messages.recipient_device and messages.sender_device, with one sequence row per recipient (inbox_heads).
 // Before these existed, the global AUTOINCREMENT id was also the delivery cursor: right for
 // SQLite's single writer, wrong for any store with concurrent transactions (issue 15). A database
 // made before is migrated each time the store opens (additive and idempotent): old rows keep
@@ -30,6 +30,12 @@ internal static class InboxSequenceColumns
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             command.Transaction = null;
+        }
+        command.CommandText = "SELECT 1 FROM pragma_table_info('messages') WHERE name = 'sender_device'";
+        if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+        {
+            command.CommandText = "ALTER TABLE messages ADD COLUMN sender_device TEXT NOT NULL DEFAULT ''";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         command.CommandText = """
             DROP INDEX IF EXISTS messages_by_recipient;

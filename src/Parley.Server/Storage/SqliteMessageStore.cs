@@ -159,8 +159,8 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 await using SqliteCommand insert = _writer.CreateCommand();
                 insert.Transaction = transaction;
                 insert.CommandText = """
-                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device)
-                    VALUES ($r, $s, $c, $t, $b, $x, $q, $d)
+                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device)
+                    VALUES ($r, $s, $c, $t, $b, $x, $q, $d, $f)
                     """;
                 SqliteParameter r = insert.Parameters.Add("$r", SqliteType.Text);
                 SqliteParameter s = insert.Parameters.Add("$s", SqliteType.Text);
@@ -170,6 +170,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 SqliteParameter x = insert.Parameters.Add("$x", SqliteType.Integer);
                 SqliteParameter q = insert.Parameters.Add("$q", SqliteType.Integer);
                 SqliteParameter d = insert.Parameters.Add("$d", SqliteType.Text);
+                SqliteParameter f = insert.Parameters.Add("$f", SqliteType.Text);
                 insert.Prepare();
                 foreach (NewMessage m in messages)
                 {
@@ -183,8 +184,9 @@ public sealed partial class SqliteMessageStore : IMessageStore
                     x.Value = m.Broadcast ? 1 : 0;
                     q.Value = seq;
                     d.Value = m.RecipientDevice;
+                    f.Value = m.SenderDevice;
                     await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice));
+                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
                 }
             }
             if (acknowledged.Count > 0)
@@ -222,7 +224,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
-            SELECT seq, sender, created_at, content_type, broadcast, length(body), body, recipient_device FROM messages
+            SELECT seq, sender, created_at, content_type, broadcast, length(body), body, recipient_device, sender_device FROM messages
             WHERE recipient = $r AND seq > $a AND recipient_device IN ('', $d) ORDER BY seq LIMIT $l
             """;
         command.Parameters.AddWithValue("$r", recipient);
@@ -240,7 +242,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
             {
                 break;
             }
-            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0, reader.GetString(7)));
+            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0, reader.GetString(7), reader.GetString(8)));
         }
         return result;
     }

@@ -1,0 +1,304 @@
+// One device's end-to-end state on the client: its identity and prekeys, a session per peer
+// device, and the identity key first seen for each peer device (trust on first use, as OpenSSH
+// pins host keys). Sends encrypt once per device of the recipient and once per other device of
+// our own account, each addressed to that device (PROTOCOL.md §11.1 toDevice), so the server
+// carries only ciphertext. The cryptography is Parley.EndToEnd's sans-IO core; this class only
+// decides which session a message belongs to and talks to the key directory through ChatClient.
+//
+// Not yet here (issue 9 goes on): persistence of this state across restarts (sessions serialise
+// already; the encrypted local store does not exist yet), replenishing one-time prekeys when the
+// server reports them low, signed-prekey rotation, and telling about a contact's new device
+// without a fresh fetch.
+using Parley.EndToEnd;
+using Parley.EndToEnd.Identity;
+using Parley.EndToEnd.Prekeys;
+using Parley.EndToEnd.SafetyNumbers;
+using Parley.EndToEnd.Session;
+using Parley.Messaging;
+
+namespace Parley.Client.EndToEnd;
+
+public sealed class E2eDevice : IDisposable
+{
+    /// <summary>The content type of an end-to-end envelope; the server treats it like any other.</summary>
+    public const string ContentType = "application/vnd.parley.e2e";
+
+    private readonly object _lock = new();
+    private readonly IdentityKeyPair _identity;
+    private readonly SignedPrekeyPair _signedPrekey;
+    private readonly KemPrekeyPair _lastResortKem;
+    private readonly Dictionary<uint, OneTimePrekeyPair> _oneTime = [];
+    private readonly Dictionary<uint, KemPrekeyPair> _oneTimeKem = [];
+    private readonly Dictionary<(string User, string Device), E2eSession> _sessions = [];
+    private readonly Dictionary<(string User, string Device), IdentityPublicKey> _pinned = [];
+    private readonly HashSet<(string User, string Device)> _trustChanged = [];
+
+    private E2eDevice(string user, IdentityKeyPair identity, SignedPrekeyPair signedPrekey, KemPrekeyPair lastResortKem)
+    {
+        User = user;
+        _identity = identity;
+        _signedPrekey = signedPrekey;
+        _lastResortKem = lastResortKem;
+    }
+
+    public string User { get; }
+
+    public IdentityPublicKey Identity => _identity.PublicKey;
+
+    /// <summary>The identity's private half, for tests that play an impostor with a device of their own.</summary>
+    internal IdentityKeyPair IdentityPair() => _identity;
+
+    /// <summary>A new device identity with its signed prekey, last-resort KEM prekey and the given number of one-time keys.</summary>
+    public static E2eDevice Create(string user, int oneTimePrekeys = 20, int oneTimeKemPrekeys = 5)
+    {
+        IdentityKeyPair identity = IdentityKeyPair.Generate();
+        E2eDevice device = new(user, identity, SignedPrekeyPair.Generate(identity, 1), KemPrekeyPair.Generate(identity, 1, KemPrekeyKind.LastResort));
+        for (uint id = 1; id <= oneTimePrekeys; id++)
+        {
+            device._oneTime[id] = OneTimePrekeyPair.Generate(id);
+        }
+        for (uint id = 2; id <= oneTimeKemPrekeys + 1; id++)
+        {
+            device._oneTimeKem[id] = KemPrekeyPair.Generate(identity, id, KemPrekeyKind.OneTime);
+        }
+        return device;
+    }
+
+    /// <summary>Publishes this device's public keys to the server's key directory (all of them; the server keeps the rest).</summary>
+    public Task<KeysPublished> PublishAsync(ChatClient client, CancellationToken cancellationToken = default)
+    {
+        byte[][] oneTime;
+        byte[][] oneTimeKem;
+        lock (_lock)
+        {
+            oneTime = [.. _oneTime.Values.Select(k => KeyDirectoryBlobs.OneTimePrekey(k.Public))];
+            oneTimeKem = [.. _oneTimeKem.Values.Select(k => KeyDirectoryBlobs.KemPrekey(k.Public))];
+        }
+        return client.PublishKeysAsync(_identity.PublicKey.Encode(), KeyDirectoryBlobs.SignedPrekey(_signedPrekey.Public),
+            KeyDirectoryBlobs.KemPrekey(_lastResortKem.Public), oneTime, oneTimeKem, cancellationToken);
+    }
+
+    /// <summary>
+    /// Encrypts <paramref name="text"/> to every device of <paramref name="to"/> and to our own other
+    /// devices, and sends each copy to its device. Returns how many devices of <paramref name="to"/>
+    /// it went to; 0 when none has published keys (nothing is sent in plaintext instead).
+    /// </summary>
+    /// <exception cref="IdentityChangedException">A device of the recipient presents a new identity key; nothing was sent.</exception>
+    public async Task<int> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default)
+    {
+        byte[] plaintext = System.Text.Encoding.UTF8.GetBytes(text);
+        List<(string User, string Device, byte[] Envelope)> copies = [];
+        int recipientDevices = 0;
+        foreach (string user in to == User ? new[] { to } : [to, User])
+        {
+            await EnsureSessionsAsync(client, user, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                foreach (((string u, string device), E2eSession session) in _sessions)
+                {
+                    if (u != user || (u == User && device == client.DeviceId))
+                    {
+                        continue;
+                    }
+                    if (_trustChanged.Contains((u, device)))
+                    {
+                        throw new IdentityChangedException(u, device);
+                    }
+                    copies.Add((u, device, session.Encrypt(plaintext)));
+                    if (u == to)
+                    {
+                        recipientDevices++;
+                    }
+                }
+            }
+        }
+        foreach ((string user, string device, byte[] envelope) in copies)
+        {
+            await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
+        }
+        return recipientDevices;
+    }
+
+    /// <summary>Starts a session with each device of <paramref name="user"/> we have none with yet (one fetch, only when needed).</summary>
+    private async Task EnsureSessionsAsync(ChatClient client, string user, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_sessions.Keys.Any(k => k.User == user))
+            {
+                return;
+            }
+        }
+        BundleList bundles = await client.FetchBundlesAsync(user, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            foreach (DeviceBundle entry in bundles.Devices)
+            {
+                if (user == User && entry.DeviceId == client.DeviceId)
+                {
+                    continue;
+                }
+                PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(entry);
+                if (!Pin(bundles.User, entry.DeviceId, bundle.Identity))
+                {
+                    continue;
+                }
+                // Initiate verifies both prekey signatures and every public key before use.
+                _sessions[(bundles.User, entry.DeviceId)] = E2eSession.Initiate(_identity, bundle);
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="identity"/> is the pinned key (or the first seen); a different one is marked and held.</summary>
+    private bool Pin(string user, string device, IdentityPublicKey identity)
+    {
+        if (_pinned.TryGetValue((user, device), out IdentityPublicKey? pinned))
+        {
+            if (pinned.Equals(identity))
+            {
+                return true;
+            }
+            _trustChanged.Add((user, device));
+            return false;
+        }
+        _pinned[(user, device)] = identity;
+        return true;
+    }
+
+    /// <summary>Opens an end-to-end message; a message that cannot be read says why, and changes no session.</summary>
+    public E2eIncoming Open(ChatMessage message)
+    {
+        string device = message.FromDevice ?? "";
+        if (message.ContentType != ContentType || device.Length == 0)
+        {
+            return new E2eIncoming(message.From, device, null, E2eError.MalformedData, "not an end-to-end message");
+        }
+        lock (_lock)
+        {
+            try
+            {
+                E2eError error = E2eError.UnexpectedMessage;
+                bool known = _sessions.TryGetValue((message.From, device), out E2eSession? session);
+                if (known && session!.TryDecrypt(message.Body, out byte[] plaintext, out error))
+                {
+                    return Text(message, device, plaintext);
+                }
+                // A prekey envelope the session does not take starts a new session (a reinstall, or both sides started at once).
+                if (!IsPrekeyEnvelope(message.Body))
+                {
+                    return new E2eIncoming(message.From, device, null, error, known ? "the message did not decrypt" : "no session with this device");
+                }
+                return Accept(message, device);
+            }
+            catch (E2eProtocolException e)
+            {
+                return new E2eIncoming(message.From, device, null, e.Error, e.Reason);
+            }
+        }
+    }
+
+    private static bool IsPrekeyEnvelope(byte[] envelope)
+    {
+        try
+        {
+            E2eSession.ReadInitialHeader(envelope);
+            return true;
+        }
+        catch (E2eProtocolException)
+        {
+            return false;
+        }
+    }
+
+    private E2eIncoming Accept(ChatMessage message, string device)
+    {
+        Parley.EndToEnd.Pqxdh.PqxdhInitialHeader header = E2eSession.ReadInitialHeader(message.Body);
+        if (header.SignedPrekeyId != _signedPrekey.Id)
+        {
+            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a signed prekey this device does not have");
+        }
+        OneTimePrekeyPair? oneTime = null;
+        if (header.OneTimePrekeyId is uint oneTimeId && !_oneTime.TryGetValue(oneTimeId, out oneTime))
+        {
+            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a one-time prekey already used");
+        }
+        KemPrekeyPair? kem = header.KemPrekeyId == _lastResortKem.Id ? _lastResortKem : _oneTimeKem.GetValueOrDefault(header.KemPrekeyId);
+        if (kem is null)
+        {
+            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a KEM prekey already used");
+        }
+        E2eSessionAcceptance accepted = E2eSession.Accept(_identity, _signedPrekey, oneTime, kem, message.Body);
+        if (!Pin(message.From, device, accepted.Session.TheirIdentity))
+        {
+            accepted.Session.Dispose();
+            return new E2eIncoming(message.From, device, null, E2eError.InvalidSignature,
+                $"{message.From}'s device {device} presents a new identity key; trust it before reading its messages");
+        }
+        // The session authenticated: only now are the one-time keys it used deleted.
+        if (accepted.ConsumedPrekeys.OneTimePrekeyId is uint usedOneTime && _oneTime.Remove(usedOneTime, out OneTimePrekeyPair? used))
+        {
+            used.Dispose();
+        }
+        if (accepted.ConsumedPrekeys.KemPrekeyId is uint usedKem && usedKem != _lastResortKem.Id && _oneTimeKem.Remove(usedKem, out KemPrekeyPair? usedPair))
+        {
+            usedPair.Dispose();
+        }
+        if (_sessions.Remove((message.From, device), out E2eSession? replaced))
+        {
+            replaced.Dispose();
+        }
+        _sessions[(message.From, device)] = accepted.Session;
+        return Text(message, device, accepted.Plaintext);
+    }
+
+    private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
+        new(message.From, device, System.Text.Encoding.UTF8.GetString(plaintext), null, null);
+
+    /// <summary>The 60-digit safety number with the identity pinned for <paramref name="user"/>'s device (both sides compute the same).</summary>
+    public string SafetyNumberWith(string user, string deviceId)
+    {
+        lock (_lock)
+        {
+            IdentityPublicKey theirs = _pinned.TryGetValue((user, deviceId), out IdentityPublicKey? pinned)
+                ? pinned
+                : throw new InvalidOperationException($"no identity is known for {user}'s device {deviceId}");
+            return SafetyNumber.ForIdentities(_identity.PublicKey, User, theirs, user);
+        }
+    }
+
+    /// <summary>Accepts a changed identity: the next send fetches the device's new keys.</summary>
+    public void TrustNewIdentity(string user, string deviceId)
+    {
+        lock (_lock)
+        {
+            _trustChanged.Remove((user, deviceId));
+            _pinned.Remove((user, deviceId));
+            if (_sessions.Remove((user, deviceId), out E2eSession? old))
+            {
+                old.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (E2eSession session in _sessions.Values)
+            {
+                session.Dispose();
+            }
+            foreach (OneTimePrekeyPair key in _oneTime.Values)
+            {
+                key.Dispose();
+            }
+            foreach (KemPrekeyPair key in _oneTimeKem.Values)
+            {
+                key.Dispose();
+            }
+            _lastResortKem.Dispose();
+            _signedPrekey.Dispose();
+            _identity.Dispose();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using Parley.EndToEnd;
+
+namespace Parley.Client.EndToEnd;
+
+/// <summary>
+/// An end-to-end message as opened: the text, or why it could not be read (never the garbage).
+/// <paramref name="From"/> and <paramref name="FromDevice"/> are the server's word for the sender.
+/// </summary>
+public sealed record E2eIncoming(string From, string FromDevice, string? Text, E2eError? Error, string? Reason)
+{
+    public bool Opened => Text is not null;
+}

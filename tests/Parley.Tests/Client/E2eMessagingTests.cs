@@ -1,0 +1,171 @@
+using System.Threading.Channels;
+using Parley.Client;
+using Parley.Client.EndToEnd;
+using Parley.EndToEnd;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Client;
+
+/// <summary>
+/// End-to-end messages through a real server and its real SQLite files: keys from the key
+/// directory, PQXDH then the Double Ratchet per device, and a server that only ever holds ciphertext.
+/// </summary>
+public class E2eMessagingTests
+{
+    private sealed class Device(ChatClient client, E2eDevice keys, Channel<E2eIncoming> inbox, string token) : IAsyncDisposable
+    {
+        public ChatClient Client { get; } = client;
+        public E2eDevice Keys { get; } = keys;
+        public Channel<E2eIncoming> Inbox { get; } = inbox;
+        public string Token { get; } = token;
+        public string Id => Client.DeviceId!;
+
+        public async Task<E2eIncoming> NextAsync() => await Inbox.Reader.ReadAsync().AsTask().WithTimeout();
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+
+    /// <summary>Logs a device in (a new one, or again with its token) and opens what arrives with its keys.</summary>
+    private static async Task<Device> ConnectAsync(TestServer server, string user, E2eDevice? keys = null, string? token = null, Channel<E2eIncoming>? inbox = null)
+    {
+        keys ??= E2eDevice.Create(user);
+        inbox ??= Channel.CreateUnbounded<E2eIncoming>();
+        ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        E2eDevice opener = keys;
+        Channel<E2eIncoming> target = inbox;
+        client.MessageHandler = m => target.Writer.WriteAsync(opener.Open(m));
+        LoginResult login = await client.LoginAsync(user, token is null ? "correct horse" : null, token).WithTimeout();
+        Assert.True(login.Success, login.Error);
+        if (token is null)
+        {
+            await keys.PublishAsync(client).WithTimeout();
+        }
+        return new Device(client, keys, inbox, token ?? login.DeviceToken!);
+    }
+
+    [Fact]
+    public async Task Two_users_talk_both_ways_and_compute_the_same_safety_number()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+
+        Assert.Equal(1, await alice.Keys.SendTextAsync(alice.Client, "bob", "hello bob").WithTimeout());
+        E2eIncoming first = await bob.NextAsync();
+        Assert.Equal(("alice", "hello bob"), (first.From, first.Text));
+        Assert.Equal(alice.Id, first.FromDevice);
+
+        for (int i = 0; i < 5; i++)
+        {
+            await bob.Keys.SendTextAsync(bob.Client, "alice", $"reply {i}").WithTimeout();
+            Assert.Equal($"reply {i}", (await alice.NextAsync()).Text);
+            await alice.Keys.SendTextAsync(alice.Client, "bob", $"again {i}").WithTimeout();
+            Assert.Equal($"again {i}", (await bob.NextAsync()).Text);
+        }
+
+        string onAlice = alice.Keys.SafetyNumberWith("bob", bob.Id);
+        string onBob = bob.Keys.SafetyNumberWith("alice", alice.Id);
+        Assert.Equal(60, onAlice.Length);
+        Assert.Equal(onAlice, onBob);
+    }
+
+    [Fact]
+    public async Task A_message_for_an_offline_user_is_only_ciphertext_in_the_servers_files_and_decrypts_at_login()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        Device bob = await ConnectAsync(server, "bob");
+        E2eDevice bobKeys = bob.Keys;
+        string bobToken = bob.Token;
+        await bob.DisposeAsync();
+
+        await using Device alice = await ConnectAsync(server, "alice");
+        const string Marker = "MARKER-7f3a9c-the-server-must-never-see-this";
+        await alice.Keys.SendTextAsync(alice.Client, "bob", Marker).WithTimeout();
+        Assert.Equal(1, await StoredMessages.CountForAsync(server, "bob"));
+        Assert.False(ServerFilesContain(server, System.Text.Encoding.UTF8.GetBytes(Marker)), "the plaintext is in the server's files");
+
+        await using Device bobAgain = await ConnectAsync(server, "bob", bobKeys, bobToken);
+        E2eIncoming arrived = await bobAgain.NextAsync();
+        Assert.Equal(Marker, arrived.Text);
+    }
+
+    [Fact]
+    public async Task A_tampered_message_is_reported_with_its_sender_and_the_session_goes_on()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "genuine").WithTimeout();
+        Assert.Equal("genuine", (await bob.NextAsync()).Text);
+        await bob.Keys.SendTextAsync(bob.Client, "alice", "ack").WithTimeout();
+        Assert.Equal("ack", (await alice.NextAsync()).Text);
+
+        // Alice's client sends garbage in an envelope's clothes: bob is told, sees no garbage.
+        await alice.Client.SendToDeviceAsync("bob", bob.Id, E2eDevice.ContentType, [1, 2, 3, 4, 5, 6, 7, 8, 9]).WithTimeout();
+        E2eIncoming bad = await bob.NextAsync();
+        Assert.False(bad.Opened);
+        Assert.Equal("alice", bad.From);
+        Assert.NotNull(bad.Error);
+
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "still fine").WithTimeout();
+        Assert.Equal("still fine", (await bob.NextAsync()).Text);
+    }
+
+    [Fact]
+    public async Task Every_device_gets_its_own_copy_including_the_senders_other_device()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device phone = await ConnectAsync(server, "alice");
+        await using Device laptop = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+
+        Assert.Equal(2, await bob.Keys.SendTextAsync(bob.Client, "alice", "to both of alice's devices").WithTimeout());
+        Assert.Equal("to both of alice's devices", (await phone.NextAsync()).Text);
+        Assert.Equal("to both of alice's devices", (await laptop.NextAsync()).Text);
+
+        await phone.Keys.SendTextAsync(phone.Client, "bob", "from the phone").WithTimeout();
+        Assert.Equal("from the phone", (await bob.NextAsync()).Text);
+        E2eIncoming mirrored = await laptop.NextAsync();
+        Assert.Equal(("alice", "from the phone"), (mirrored.From, mirrored.Text));
+    }
+
+    [Fact]
+    public async Task A_changed_identity_on_a_known_device_is_held_until_trusted()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "hi").WithTimeout();
+        Assert.Equal("hi", (await bob.NextAsync()).Text);
+
+        // Someone (a server, a thief) starts a session as alice's device with another identity.
+        using E2eDevice impostor = E2eDevice.Create("alice");
+        BundleList bobs = await alice.Client.FetchBundlesAsync("bob").WithTimeout();
+        Parley.EndToEnd.Session.E2eSession forged = Parley.EndToEnd.Session.E2eSession.Initiate(impostor.IdentityPair(), KeyDirectoryBlobs.ToBundle(bobs.Devices[0]));
+        await alice.Client.SendToDeviceAsync("bob", bob.Id, E2eDevice.ContentType, forged.Encrypt("trust me"u8)).WithTimeout();
+        E2eIncoming held = await bob.NextAsync();
+        Assert.False(held.Opened);
+        Assert.Contains("new identity key", held.Reason);
+        forged.Dispose();
+    }
+
+    private static bool ServerFilesContain(TestServer server, byte[] marker)
+    {
+        string database = StoredMessages.DatabasePath(server);
+        foreach (string path in new[] { database, database + "-wal" })
+        {
+            if (File.Exists(path))
+            {
+                using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using MemoryStream copy = new();
+                stream.CopyTo(copy);
+                if (copy.ToArray().AsSpan().IndexOf(marker) >= 0)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}
