@@ -18,7 +18,7 @@ using Parley.Messaging;
 
 namespace Parley.Client.EndToEnd;
 
-public sealed class E2eDevice : IDisposable
+public sealed partial class E2eDevice : IDisposable
 {
     /// <summary>The content type of an end-to-end envelope; the server treats it like any other.</summary>
     public const string ContentType = "application/vnd.parley.e2e";
