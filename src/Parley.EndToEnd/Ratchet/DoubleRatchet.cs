@@ -88,9 +88,13 @@ internal static class DoubleRatchet
         }
         SkipMessageKeys(state, header.MessageNumber);
 
+        if (state.ReceiveCount == uint.MaxValue)
+        {
+            throw new E2eProtocolException(E2eError.CounterExhausted, "the receiving chain is exhausted");
+        }
         (MessageKey messageKey, ChainKey next) = state.ReceivingChain!.Step();
         state.ReceivingChain = next;
-        state.ReceiveCount = checked(state.ReceiveCount + 1);
+        state.ReceiveCount++;
         using (messageKey)
         {
             return DecryptWith(messageKey, ciphertext, fullAssociatedData);

@@ -55,15 +55,14 @@ public static class SafetyNumber
     public static string Half(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stableId, int iterations = Iterations)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
-        byte[] buffer = new byte[Math.Max(2 + key.Length + stableId.Length, SHA512.HashSizeInBytes + key.Length)];
+        byte[] buffer = new byte[2 + key.Length + stableId.Length];
         buffer[0] = (byte)(FingerprintVersion >> 8);
         buffer[1] = (byte)FingerprintVersion;
         key.CopyTo(buffer.AsSpan(2));
         stableId.CopyTo(buffer.AsSpan(2 + key.Length));
-        int length = 2 + key.Length + stableId.Length;
         Span<byte> hash = stackalloc byte[SHA512.HashSizeInBytes];
         using IncrementalHash sha512 = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-        sha512.AppendData(buffer, 0, length);
+        sha512.AppendData(buffer);
         sha512.AppendData(key);
         sha512.GetHashAndReset(hash);
         for (int i = 1; i < iterations; i++)

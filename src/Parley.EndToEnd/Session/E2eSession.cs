@@ -4,6 +4,7 @@
 // forged, replayed, truncated or out-of-bound message changes nothing (Serialize before == after).
 // Not responsible for: storing sessions or prekeys, deciding whether to trust an identity
 // (compare SafetyNumber), delivery, or any IO. Serialize's output holds secrets: encrypt it at rest.
+// An instance is not thread-safe: one caller at a time per session (the caller's per-peer lock).
 using Parley.EndToEnd.Wire;
 using Parley.EndToEnd.Identity;
 using Parley.EndToEnd.Pqxdh;

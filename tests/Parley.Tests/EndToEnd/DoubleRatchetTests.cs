@@ -106,6 +106,78 @@ public sealed class DoubleRatchetTests : IDisposable
         Assert.Equal(RatchetLimits.MaxSkip, _bobSession.SkippedMessageKeyCount);
     }
 
+    [Fact]
+    public void Past_the_store_limit_the_oldest_skipped_key_is_discarded_and_its_message_reported()
+    {
+        byte[]? oldest = null;
+        for (int chain = 0; chain < 3; chain++)
+        {
+            int lost = chain < 2 ? RatchetLimits.MaxSkip : 1;
+            for (int i = 0; i < lost; i++)
+            {
+                byte[] envelope = _aliceSession.Encrypt(Utf8("lost"));
+                oldest ??= envelope;
+            }
+            Assert.Equal(Utf8("kept"), _bobSession.Decrypt(_aliceSession.Encrypt(Utf8("kept"))));
+            Assert.Equal(Utf8("turn"), _aliceSession.Decrypt(_bobSession.Encrypt(Utf8("turn"))));
+        }
+        Assert.Equal(RatchetLimits.MaxSkippedMessageKeys, _bobSession.SkippedMessageKeyCount);
+        AssertUnchangedOnFailure(_bobSession, oldest!, E2eError.DuplicateMessage);
+    }
+
+    [Fact]
+    public void A_seeded_random_schedule_of_loss_reordering_replay_and_restarts_delivers_each_message_once()
+    {
+        Random random = new(20261203);
+        E2eSession alice = _aliceSession, bob = _bobSession;
+        List<(bool ToBob, byte[] Envelope, string Text)> inFlight = [];
+        HashSet<string> delivered = [];
+        List<E2eSession> restored = [];
+        for (int step = 0; step < 400; step++)
+        {
+            int action = random.Next(10);
+            if (action < 4)
+            {
+                bool toBob = random.Next(2) == 0;
+                string text = $"m{step}";
+                inFlight.Add((toBob, (toBob ? alice : bob).Encrypt(Utf8(text)), text));
+            }
+            else if (action < 8 && inFlight.Count > 0)
+            {
+                int index = random.Next(inFlight.Count);
+                (bool toBob, byte[] envelope, string text) = inFlight[index];
+                if (random.Next(4) > 0)
+                {
+                    inFlight.RemoveAt(index); // else it stays in flight: delivered again later, a replay
+                }
+                E2eSession receiver = toBob ? bob : alice;
+                if (receiver.TryDecrypt(envelope, out byte[] plaintext, out E2eError error))
+                {
+                    Assert.True(delivered.Add(text), $"{text} delivered twice");
+                    Assert.Equal(Utf8(text), plaintext);
+                }
+                else
+                {
+                    Assert.Equal(E2eError.DuplicateMessage, error);
+                    Assert.Contains(text, delivered);
+                }
+            }
+            else if (action == 8 && inFlight.Count > 0)
+            {
+                inFlight.RemoveAt(random.Next(inFlight.Count)); // lost
+            }
+            else
+            {
+                alice = E2eSession.Deserialize(alice.Serialize());
+                bob = E2eSession.Deserialize(bob.Serialize());
+                restored.Add(alice);
+                restored.Add(bob);
+            }
+        }
+        Assert.True(delivered.Count > 100, $"only {delivered.Count} delivered");
+        restored.ForEach(s => s.Dispose());
+    }
+
     [Theory]
     [InlineData(-1)]    // tag
     [InlineData(-17)]   // last ciphertext byte
