@@ -68,7 +68,8 @@ public sealed partial class E2eDevice
     /// <summary>The device <see cref="ExportState"/> wrote; a malformed state is an E2eProtocolException (MalformedData), never a partial device.</summary>
     public static E2eDevice ImportState(ReadOnlySpan<byte> state)
     {
-        using MemoryStream buffer = new(state.ToArray(), writable: false);
+        byte[] copy = state.ToArray();
+        using MemoryStream buffer = new(copy, writable: false);
         using BinaryReader reader = new(buffer);
         E2eDevice? device = null;
         try
@@ -128,7 +129,7 @@ public sealed partial class E2eDevice
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(buffer.GetBuffer());
+            CryptographicOperations.ZeroMemory(copy);
         }
     }
 
