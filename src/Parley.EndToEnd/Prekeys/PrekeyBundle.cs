@@ -1,6 +1,6 @@
 // What the server hands out for a device (PQXDH rev 3 §3.3): identity key, signed prekey, an
-// optional one-time prekey and one ML-KEM prekey. The binary encoding (docs/e2e-protocol-draft.md
-// §3), version 1, big-endian:
+// optional one-time prekey and one ML-KEM prekey. The binary encoding (PROTOCOL.md
+// §13.3), version 1, big-endian:
 //   u8 version = 1 || identity (128) || u32 spk id || spk (32) || spk signature (64)
 //   || u8 has-opk (0/1) || [u32 opk id || opk (32)]
 //   || u32 kem id || u8 kem kind || u16 kem key length (= 1184) || kem key || kem signature (64)

@@ -1,4 +1,4 @@
-// The two kinds of envelope (docs/e2e-protocol-draft.md §6).
+// The two kinds of envelope (PROTOCOL.md §13.6).
 namespace Parley.EndToEnd.Session;
 
 public enum EnvelopeType : byte

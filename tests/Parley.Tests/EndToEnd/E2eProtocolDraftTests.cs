@@ -5,10 +5,10 @@ using Parley.Tests.Support;
 
 namespace Parley.Tests.EndToEnd;
 
-/// <summary>Numbers and labels docs/e2e-protocol-draft.md states in prose, checked against the code.</summary>
+/// <summary>Numbers and labels PROTOCOL.md §13 states in prose, checked against the code.</summary>
 public class E2eProtocolDraftTests
 {
-    private static readonly string Draft = File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "docs", "e2e-protocol-draft.md"));
+    private static readonly string Draft = File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "PROTOCOL.md"));
 
     [Fact]
     public void The_stated_limits_are_the_codes()
