@@ -80,11 +80,12 @@ public sealed partial class E2eDevice : IDisposable
 
     /// <summary>
     /// Encrypts <paramref name="text"/> to every device of <paramref name="to"/> and to our own other
-    /// devices, and sends each copy to its device. Returns how many devices of <paramref name="to"/>
-    /// it went to; 0 when none has published keys (nothing is sent in plaintext instead).
+    /// devices, and sends each copy to its device. Says how many devices of <paramref name="to"/> it
+    /// went to (0 when none has published keys: nothing is sent in plaintext instead) and whether
+    /// any of them was online.
     /// </summary>
     /// <exception cref="IdentityChangedException">A device of the recipient presents a new identity key; nothing was sent.</exception>
-    public async Task<int> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default)
+    public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default)
     {
         byte[] plaintext = System.Text.Encoding.UTF8.GetBytes(text);
         List<(string User, string Device, byte[] Envelope)> copies = [];
@@ -112,11 +113,13 @@ public sealed partial class E2eDevice : IDisposable
                 }
             }
         }
+        bool delivered = false;
         foreach ((string user, string device, byte[] envelope) in copies)
         {
-            await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
+            SendResult result = await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
+            delivered |= user == to && result.Status == DeliveryStatus.Delivered;
         }
-        return recipientDevices;
+        return new E2eSent(recipientDevices, delivered);
     }
 
     /// <summary>Starts a session with each device of <paramref name="user"/> we have none with yet (one fetch, only when needed).</summary>

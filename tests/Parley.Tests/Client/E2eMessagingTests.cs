@@ -51,7 +51,8 @@ public class E2eMessagingTests
         await using Device alice = await ConnectAsync(server, "alice");
         await using Device bob = await ConnectAsync(server, "bob");
 
-        Assert.Equal(1, await alice.Keys.SendTextAsync(alice.Client, "bob", "hello bob").WithTimeout());
+        E2eSent sent = await alice.Keys.SendTextAsync(alice.Client, "bob", "hello bob").WithTimeout();
+        Assert.Equal(new E2eSent(1, Delivered: true), sent);
         E2eIncoming first = await bob.NextAsync();
         Assert.Equal(("alice", "hello bob"), (first.From, first.Text));
         Assert.Equal(alice.Id, first.FromDevice);
@@ -81,7 +82,7 @@ public class E2eMessagingTests
 
         await using Device alice = await ConnectAsync(server, "alice");
         const string Marker = "MARKER-7f3a9c-the-server-must-never-see-this";
-        await alice.Keys.SendTextAsync(alice.Client, "bob", Marker).WithTimeout();
+        Assert.Equal(new E2eSent(1, Delivered: false), await alice.Keys.SendTextAsync(alice.Client, "bob", Marker).WithTimeout());
         Assert.Equal(1, await StoredMessages.CountForAsync(server, "bob"));
         Assert.False(ServerFilesContain(server, System.Text.Encoding.UTF8.GetBytes(Marker)), "the plaintext is in the server's files");
 
@@ -120,7 +121,7 @@ public class E2eMessagingTests
         await using Device laptop = await ConnectAsync(server, "alice");
         await using Device bob = await ConnectAsync(server, "bob");
 
-        Assert.Equal(2, await bob.Keys.SendTextAsync(bob.Client, "alice", "to both of alice's devices").WithTimeout());
+        Assert.Equal(2, (await bob.Keys.SendTextAsync(bob.Client, "alice", "to both of alice's devices").WithTimeout()).RecipientDevices);
         Assert.Equal("to both of alice's devices", (await phone.NextAsync()).Text);
         Assert.Equal("to both of alice's devices", (await laptop.NextAsync()).Text);
 
@@ -148,6 +149,16 @@ public class E2eMessagingTests
         Assert.False(held.Opened);
         Assert.Contains("new identity key", held.Reason);
         forged.Dispose();
+    }
+
+    [Fact]
+    public async Task A_user_without_keys_gets_nothing_rather_than_plaintext()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await (await server.LoginAsync("legacy")).DisposeAsync();
+        Assert.Equal(new E2eSent(0, Delivered: false), await alice.Keys.SendTextAsync(alice.Client, "legacy", "secret").WithTimeout());
+        Assert.Equal(0, await StoredMessages.CountForAsync(server, "legacy"));
     }
 
     private static bool ServerFilesContain(TestServer server, byte[] marker)
