@@ -90,6 +90,10 @@ public sealed class ParleyHome(string path)
     public void WriteLastSeen(string serverFingerprint, string user, string accountId, long id) =>
         WriteSecret(StatePath(serverFingerprint, user, accountId), id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>Where the end-to-end state of one device (user and device id, on one server key) is kept, encrypted (E2eDeviceFile).</summary>
+    public string EndToEndStatePath(string serverFingerprint, string user, string deviceId) =>
+        System.IO.Path.Combine(Path, "e2e", ServerDirectoryName(serverFingerprint), Key(user), Key(deviceId) + ".state");
+
     private string TokenPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "tokens", ServerDirectoryName(serverFingerprint), Key(user));
 

@@ -17,7 +17,9 @@ internal static class ChatCommand
 
         === Secure Messaging Client ===
         Commands:
-          send <username> <message>  - Send a message
+          send <username> <message>  - Send a message (end-to-end encrypted to each of their devices)
+          verify <username>          - Show the safety number to compare with them out of band
+          trust <username>           - Accept a changed identity key after verifying it
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
           devices                    - List your devices (logged-in clients)
@@ -133,10 +135,12 @@ internal static class ChatCommand
                     console.WriteLine($"[CLIENT] {host}:{port} has a new key: device tokens issued under its old key were deleted");
                 }
                 // Handlers first: the server starts sending the inbox the moment login succeeds.
-                client.MessageHandler = message =>
+                // Messages wait for the end-to-end keys, which are loaded right after login.
+                TaskCompletionSource<ChatEndToEnd?> endToEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                client.MessageHandler = async message =>
                 {
-                    console.WriteLine(ChatText.Message(message));
-                    return ValueTask.CompletedTask;
+                    ChatEndToEnd? keys = await endToEnd.Task;
+                    console.WriteLine(keys is null ? ChatText.Message(message) : keys.Show(message));
                 };
                 client.NoticeHandler = notice => console.WriteLine(ChatText.Notice(notice));
                 if (afterLogin is not null)
@@ -144,21 +148,65 @@ internal static class ChatCommand
                     // Not a chat: take no messages, so none is acknowledged unseen.
                     client.MessageHandler = null;
                 }
-                int loginCode = await LoginAsync(client, user, filePassword, cancellationToken);
+                (int loginCode, string? authenticated) = await LoginAsync(client, user, filePassword, cancellationToken);
                 if (loginCode != ExitCodes.Success)
                 {
+                    endToEnd.TrySetResult(null);
                     return loginCode;
                 }
                 if (afterLogin is not null)
                 {
+                    endToEnd.TrySetResult(null);
+                    console.WriteLine(authenticated!);
                     return await afterLogin(client, cancellationToken);
                 }
-                console.WriteLine(Banner);
-                return await CommandLoopAsync(client, cancellationToken);
+                if (client.DeviceId is null)
+                {
+                    // A server from before devices: it has no key directory, so nothing can be sent end to end.
+                    endToEnd.TrySetResult(null);
+                    console.WriteLine(authenticated!);
+                    console.WriteError("[ERROR] This server does not support end-to-end encryption; 'send' is disabled.");
+                    console.WriteLine(Banner);
+                    return await CommandLoopAsync(client, null, cancellationToken);
+                }
+                ChatEndToEnd keys;
+                try
+                {
+                    keys = ChatEndToEnd.Open(_home, client, user);
+                }
+                catch (Exception e) when (e is EndToEnd.E2eProtocolException or IOException or UnauthorizedAccessException)
+                {
+                    endToEnd.TrySetResult(null);
+                    console.WriteError(ChatText.Error("Cannot open this device's end-to-end keys", e.Message));
+                    return ExitCodes.Usage;
+                }
+                using (keys)
+                {
+                    endToEnd.TrySetResult(keys);
+                    // Published before "Authenticated" is printed: whoever sees it can already be sent to.
+                    string? problem;
+                    try
+                    {
+                        problem = await keys.PublishIfNewAsync(client, cancellationToken);
+                    }
+                    catch (Exception e) when (e is ChatConnectionException or ChatException or ParleyProtocolException or IOException)
+                    {
+                        console.WriteError(ChatText.Error("Could not publish this device's end-to-end keys", e.Message));
+                        return ExitCodes.ConnectionFailed;
+                    }
+                    console.WriteLine(authenticated!);
+                    if (problem is not null)
+                    {
+                        console.WriteError(problem);
+                    }
+                    console.WriteLine(Banner);
+                    return await CommandLoopAsync(client, keys, cancellationToken);
+                }
             }
         }
 
-        private async Task<int> LoginAsync(ChatClient client, string user, string? password, CancellationToken cancellationToken)
+        /// <summary>Logs in; on success the "Authenticated" line is in <paramref name="announce"/>, printed once the device is ready to chat.</summary>
+        private async Task<(int Code, string? Announce)> LoginAsync(ChatClient client, string user, string? password, CancellationToken cancellationToken)
         {
             try
             {
@@ -167,29 +215,28 @@ internal static class ChatCommand
                 if (outcome.PasswordMissing)
                 {
                     console.WriteError("[ERROR] A password is required.");
-                    return ExitCodes.AuthenticationFailed;
+                    return (ExitCodes.AuthenticationFailed, null);
                 }
                 if (!outcome.Success)
                 {
                     console.WriteError(ChatText.Error("Login failed", outcome.Result!.Error));
-                    return ExitCodes.AuthenticationFailed;
+                    return (ExitCodes.AuthenticationFailed, null);
                 }
-                console.WriteLine(ChatText.Authenticated(outcome.Result!, outcome.ByToken));
-                return ExitCodes.Success;
+                return (ExitCodes.Success, ChatText.Authenticated(outcome.Result!, outcome.ByToken));
             }
             catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
                 console.WriteError(ChatText.Error("Connection lost during login", e.Message));
-                return ExitCodes.ConnectionFailed;
+                return (ExitCodes.ConnectionFailed, null);
             }
             catch (ChatException e)
             {
                 console.WriteError(ChatText.Error("Login failed", e.Message));
-                return ExitCodes.AuthenticationFailed;
+                return (ExitCodes.AuthenticationFailed, null);
             }
         }
 
-        private async Task<int> CommandLoopAsync(ChatClient client, CancellationToken cancellationToken)
+        private async Task<int> CommandLoopAsync(ChatClient client, ChatEndToEnd? keys, CancellationToken cancellationToken)
         {
             using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             Task<int> connectionEnded = client.Completion.ContinueWith(t =>
@@ -227,7 +274,7 @@ internal static class ChatCommand
                 }
                 try
                 {
-                    await ExecuteAsync(client, verb, parts.Length > 1 ? parts[1] : "", done.Token);
+                    await ExecuteAsync(client, keys, verb, parts.Length > 1 ? parts[1] : "", done.Token);
                 }
                 catch (ChatException e)
                 {
@@ -248,7 +295,7 @@ internal static class ChatCommand
             return code == ExitCodes.Success ? ExitCodes.ConnectionFailed : code;
         }
 
-        private async Task ExecuteAsync(ChatClient client, string verb, string rest, CancellationToken cancellationToken)
+        private async Task ExecuteAsync(ChatClient client, ChatEndToEnd? keys, string verb, string rest, CancellationToken cancellationToken)
         {
             switch (verb)
             {
@@ -259,8 +306,26 @@ internal static class ChatCommand
                         console.WriteError("[ERROR] Usage: send <username> <message>");
                         return;
                     }
-                    SendResult sent = await client.SendTextAsync(args[0], args[1], cancellationToken);
-                    console.WriteLine(ChatText.SendStatus(sent));
+                    if (keys is null)
+                    {
+                        console.WriteError("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
+                        return;
+                    }
+                    string status = await keys.SendAsync(client, args[0], args[1], cancellationToken);
+                    if (status.StartsWith("[STATUS]", StringComparison.Ordinal))
+                    {
+                        console.WriteLine(status);
+                    }
+                    else
+                    {
+                        console.WriteError(status);
+                    }
+                    break;
+                case "verify":
+                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: verify <username>" : keys?.Verify(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
+                    break;
+                case "trust":
+                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: trust <username>" : keys?.Trust(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
                     break;
                 case "list":
                     console.WriteLine(ChatText.OnlineUsers(await client.ListAsync(cancellationToken)));

@@ -269,6 +269,15 @@ public sealed partial class E2eDevice : IDisposable
         }
     }
 
+    /// <summary>The devices of <paramref name="user"/> with a pinned identity, and whether each presents a changed one.</summary>
+    public IReadOnlyList<(string DeviceId, bool IdentityChanged)> KnownDevicesOf(string user)
+    {
+        lock (_lock)
+        {
+            return [.. _pinned.Keys.Where(k => k.User == user).Select(k => (k.Device, _trustChanged.Contains(k))).OrderBy(d => d.Device, StringComparer.Ordinal)];
+        }
+    }
+
     /// <summary>Accepts a changed identity: the next send fetches the device's new keys.</summary>
     public void TrustNewIdentity(string user, string deviceId)
     {

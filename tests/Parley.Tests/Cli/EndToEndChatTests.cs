@@ -1,0 +1,67 @@
+using System.Text.RegularExpressions;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Cli;
+
+/// <summary>parley chat end to end through the real executable: the server's files hold only ciphertext, and safety numbers agree.</summary>
+public partial class MessengerEndToEndTests
+{
+    [Fact]
+    public async Task A_message_to_an_offline_user_is_ciphertext_on_the_server_and_both_sides_verify_the_same_safety_number()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            // Bob registers (and publishes his keys), then leaves.
+            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            {
+                await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+                await bob.WriteLineAsync("quit");
+                Assert.Equal(0, await bob.WaitForExitAsync());
+            }
+            const string Marker = "MARKER-cli-5d1e-only-bob-may-read-this";
+            await using ParleyProcess alice = StartChat(temp, "alice", port);
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            await alice.WriteLineAsync($"send bob {Marker}");
+            await alice.WaitForLineAsync("[STATUS] bob is offline; message queued for delivery");
+            string database = Path.Combine(temp.Path, "data", "parley.db");
+            foreach (string file in new[] { database, database + "-wal" })
+            {
+                Assert.False(FileContains(file, Marker), $"{Path.GetFileName(file)} holds the plaintext");
+            }
+
+            await using ParleyProcess bobAgain = StartChat(temp, "bob", port);
+            await bobAgain.WaitForLineAsync($"[NEW MESSAGE] From alice: {Marker}");
+            await bobAgain.WriteLineAsync("send alice got it");
+            await alice.WaitForLineAsync("[NEW MESSAGE] From bob: got it");
+
+            await alice.WriteLineAsync("verify bob");
+            string onAlice = Digits(await alice.WaitForLineAsync("[VERIFY] bob device"));
+            await bobAgain.WriteLineAsync("verify alice");
+            string onBob = Digits(await bobAgain.WaitForLineAsync("[VERIFY] alice device"));
+            Assert.Equal(60, onAlice.Length);
+            Assert.Equal(onAlice, onBob);
+
+            await alice.WriteLineAsync("quit");
+            Assert.Equal(0, await alice.WaitForExitAsync());
+            await bobAgain.WriteLineAsync("quit");
+            Assert.Equal(0, await bobAgain.WaitForExitAsync());
+        }
+    }
+
+    /// <summary>The 60 digits after the device id (grouped in fives on screen).</summary>
+    private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");
+
+    private static bool FileContains(string path, string text)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+        using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using MemoryStream copy = new();
+        stream.CopyTo(copy);
+        return copy.ToArray().AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+    }
+}
