@@ -336,8 +336,12 @@ internal static class ChatCommand
                         console.WriteError("[ERROR] Usage: broadcast <message>");
                         return;
                     }
-                    int count = await client.BroadcastTextAsync(rest, cancellationToken);
-                    console.WriteLine($"[STATUS] Broadcast sent to {count} user{(count == 1 ? "" : "s")}");
+                    if (keys is null)
+                    {
+                        console.WriteError("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
+                        return;
+                    }
+                    console.WriteLine(await keys.BroadcastAsync(client, rest, cancellationToken));
                     break;
                 case "devices":
                     await DevicesCommand.ListAsync(console, client, cancellationToken);

@@ -74,7 +74,12 @@ internal sealed class ChatEndToEnd : IDisposable
         {
             return $"[ERROR] A message from {from} could not be decrypted ({UntrustedText.Sanitize(opened.Reason)}); it is not shown";
         }
-        return ChatText.Message(message with { ContentType = MessengerLimits.TextContentType, Body = System.Text.Encoding.UTF8.GetBytes(opened.Text!) });
+        return ChatText.Message(message with
+        {
+            ContentType = MessengerLimits.TextContentType,
+            Body = System.Text.Encoding.UTF8.GetBytes(opened.Text!),
+            Broadcast = opened.Broadcast,
+        });
     }
 
     /// <summary>Room an envelope needs around the text: the PQXDH header of a first message, the ratchet header and the tag.</summary>
@@ -118,6 +123,49 @@ internal sealed class ChatEndToEnd : IDisposable
         {
             Save();
         }
+    }
+
+    /// <summary>
+    /// A broadcast end to end: one encrypted copy per device of every other user online now (the
+    /// fan-out is on this client, so the server never sees the text). Users without keys are skipped.
+    /// </summary>
+    public async Task<string> BroadcastAsync(ChatClient client, string text, CancellationToken cancellationToken)
+    {
+        int length = System.Text.Encoding.UTF8.GetByteCount(text);
+        int limit = client.MaxBodyLength - EnvelopeOverhead;
+        if (length > limit)
+        {
+            throw new MessageTooLargeException(length, limit);
+        }
+        int reached = 0;
+        List<string> held = [];
+        try
+        {
+            foreach (string user in await client.ListAsync(cancellationToken))
+            {
+                if (user == _device.User)
+                {
+                    continue;
+                }
+                try
+                {
+                    if ((await _device.SendBroadcastCopyAsync(client, user, text, cancellationToken)).RecipientDevices > 0)
+                    {
+                        reached++;
+                    }
+                }
+                catch (IdentityChangedException)
+                {
+                    held.Add(user);
+                }
+            }
+        }
+        finally
+        {
+            Save();
+        }
+        string status = $"[STATUS] Broadcast sent to {reached} user{(reached == 1 ? "" : "s")}";
+        return held.Count == 0 ? status : status + $"; not to {string.Join(", ", held)}, whose identity key changed (verify, then trust)";
     }
 
     /// <summary>The safety number with each known device of <paramref name="user"/>, in Signal's 60-digit form.</summary>

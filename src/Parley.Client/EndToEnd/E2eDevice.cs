@@ -85,9 +85,16 @@ public sealed partial class E2eDevice : IDisposable
     /// any of them was online.
     /// </summary>
     /// <exception cref="IdentityChangedException">A device of the recipient presents a new identity key; nothing was sent.</exception>
-    public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default)
+    public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
+        await SendAsync(client, to, E2ePayload.Text, text, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>One copy of a broadcast, end to end: like a text, marked as a broadcast inside the encryption.</summary>
+    public async Task<E2eSent> SendBroadcastCopyAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
+        await SendAsync(client, to, E2ePayload.Broadcast, text, cancellationToken).ConfigureAwait(false);
+
+    private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken)
     {
-        byte[] plaintext = System.Text.Encoding.UTF8.GetBytes(text);
+        byte[] plaintext = E2ePayload.Encode(kind, text);
         List<(string User, string Device, byte[] Envelope)> copies = [];
         int recipientDevices = 0;
         foreach (string user in to == User ? new[] { to } : [to, User])
@@ -255,7 +262,9 @@ public sealed partial class E2eDevice : IDisposable
     }
 
     private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
-        new(message.From, device, System.Text.Encoding.UTF8.GetString(plaintext), null, null);
+        E2ePayload.TryDecode(plaintext, out byte kind, out string text)
+            ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast }
+            : new(message.From, device, null, E2eError.MalformedData, "the decrypted message is not a text this client knows");
 
     /// <summary>The 60-digit safety number with the identity pinned for <paramref name="user"/>'s device (both sides compute the same).</summary>
     public string SafetyNumberWith(string user, string deviceId)

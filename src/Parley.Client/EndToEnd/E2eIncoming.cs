@@ -9,4 +9,7 @@ namespace Parley.Client.EndToEnd;
 public sealed record E2eIncoming(string From, string FromDevice, string? Text, E2eError? Error, string? Reason)
 {
     public bool Opened => Text is not null;
+
+    /// <summary>The sender marked it, inside the encryption, as a copy of a broadcast.</summary>
+    public bool Broadcast { get; init; }
 }

@@ -50,6 +50,37 @@ public partial class MessengerEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task A_broadcast_is_end_to_end_and_reaches_everyone_online_marked_as_a_broadcast()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            await using ParleyProcess bob = StartChat(temp, "bob", port);
+            await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            await using ParleyProcess carol = StartChat(temp, "carol", port);
+            await carol.WaitForLineAsync("[CLIENT] Authenticated as carol");
+            await using ParleyProcess alice = StartChat(temp, "alice", port);
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            const string Marker = "MARKER-broadcast-9b2c-for-everyone-but-the-server";
+            await alice.WriteLineAsync($"broadcast {Marker}");
+            await alice.WaitForLineAsync("[STATUS] Broadcast sent to 2 users");
+            await bob.WaitForLineAsync($"[BROADCAST] From alice: {Marker}");
+            await carol.WaitForLineAsync($"[BROADCAST] From alice: {Marker}");
+            string database = Path.Combine(temp.Path, "data", "parley.db");
+            foreach (string file in new[] { database, database + "-wal" })
+            {
+                Assert.False(FileContains(file, Marker), $"{Path.GetFileName(file)} holds the plaintext");
+            }
+            foreach (ParleyProcess chat in new[] { alice, bob, carol })
+            {
+                await chat.WriteLineAsync("quit");
+                Assert.Equal(0, await chat.WaitForExitAsync());
+            }
+        }
+    }
+
     /// <summary>The 60 digits after the device id (grouped in fives on screen).</summary>
     private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");
 

@@ -152,6 +152,24 @@ public class E2eMessagingTests
     }
 
     [Fact]
+    public async Task A_decrypted_payload_of_an_unknown_kind_is_reported_not_shown()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "first").WithTimeout();
+        Assert.Equal("first", (await bob.NextAsync()).Text);
+        Assert.False(E2ePayload.TryDecode([9, (byte)'x'], out _, out _));
+        Assert.False(E2ePayload.TryDecode([E2ePayload.Text, 0xC3], out _, out _));
+        Assert.True(E2ePayload.TryDecode(E2ePayload.Encode(E2ePayload.Broadcast, "hi"), out byte kind, out string text));
+        Assert.Equal((E2ePayload.Broadcast, "hi"), (kind, text));
+        await alice.Keys.SendBroadcastCopyAsync(alice.Client, "bob", "to all").WithTimeout();
+        E2eIncoming copy = await bob.NextAsync();
+        Assert.True(copy.Broadcast);
+        Assert.Equal("to all", copy.Text);
+    }
+
+    [Fact]
     public async Task A_user_without_keys_gets_nothing_rather_than_plaintext()
     {
         await using TestServer server = await TestServer.StartAsync();
