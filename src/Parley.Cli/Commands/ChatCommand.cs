@@ -187,7 +187,7 @@ internal static class ChatCommand
                     string? problem;
                     try
                     {
-                        problem = await keys.PublishIfNewAsync(client, cancellationToken);
+                        problem = await keys.PublishOrReplenishAsync(client, cancellationToken);
                     }
                     catch (Exception e) when (e is ChatConnectionException or ChatException or ParleyProtocolException or IOException)
                     {

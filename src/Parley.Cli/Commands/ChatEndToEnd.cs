@@ -41,16 +41,19 @@ internal sealed class ChatEndToEnd : IDisposable
         return chat;
     }
 
-    /// <summary>Publishes keys made in this run; null on success, else what to tell the user.</summary>
-    public async Task<string?> PublishIfNewAsync(ChatClient client, CancellationToken cancellationToken)
+    /// <summary>Publishes keys made in this run, or tops up the one-time keys of a known device; null on success, else what to tell the user.</summary>
+    public async Task<string?> PublishOrReplenishAsync(ChatClient client, CancellationToken cancellationToken)
     {
-        if (!Created)
-        {
-            return null;
-        }
         try
         {
-            await _device.PublishAsync(client, cancellationToken);
+            if (Created)
+            {
+                await _device.PublishAsync(client, cancellationToken);
+            }
+            else
+            {
+                await _device.ReplenishAsync(client, Save, cancellationToken);
+            }
             return null;
         }
         catch (ChatException e) when (e.Code == ErrorCodes.IdentityKeyChanged)

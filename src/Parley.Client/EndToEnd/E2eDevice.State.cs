@@ -11,7 +11,8 @@ namespace Parley.Client.EndToEnd;
 
 public sealed partial class E2eDevice
 {
-    private const byte StateVersion = 1;
+    // Version 2 added the next one-time key ids, so a replenished key never reuses an id handed out before.
+    private const byte StateVersion = 2;
 
     /// <summary>Everything this device must keep to go on after a restart. Secret: wipe it when done.</summary>
     public byte[] ExportState()
@@ -30,6 +31,8 @@ public sealed partial class E2eDevice
             writer.Write(_lastResortKem.Id);
             WriteSecret(writer, _lastResortKem.ExportSeed());
             WriteBytes(writer, _lastResortKem.Public.Signature);
+            writer.Write(_nextOneTimeId);
+            writer.Write(_nextKemId);
             writer.Write(_oneTime.Count);
             foreach (OneTimePrekeyPair key in _oneTime.Values)
             {
@@ -84,7 +87,11 @@ public sealed partial class E2eDevice
             SignedPrekeyPair signed = SignedPrekeyPair.Import(identity.PublicKey, spkId, ReadSecret(reader), ReadBytes(reader));
             uint kemId = reader.ReadUInt32();
             KemPrekeyPair lastResort = KemPrekeyPair.Import(identity.PublicKey, kemId, KemPrekeyKind.LastResort, ReadSecret(reader), ReadBytes(reader));
-            device = new E2eDevice(user, identity, signed, lastResort);
+            device = new E2eDevice(user, identity, signed, lastResort)
+            {
+                _nextOneTimeId = reader.ReadUInt32(),
+                _nextKemId = reader.ReadUInt32(),
+            };
             for (int i = ReadCount(reader); i > 0; i--)
             {
                 uint id = reader.ReadUInt32();

@@ -32,6 +32,20 @@ public sealed partial class E2eDevice : IDisposable
     private readonly Dictionary<(string User, string Device), E2eSession> _sessions = [];
     private readonly Dictionary<(string User, string Device), IdentityPublicKey> _pinned = [];
     private readonly HashSet<(string User, string Device)> _trustChanged = [];
+    private uint _nextOneTimeId = 1;
+    private uint _nextKemId = 2;
+
+    /// <summary>Below this many one-time keys of a kind on the server, a login tops them up (<see cref="ReplenishAsync"/>).</summary>
+    public const int OneTimeLowWater = 10;
+    public const int OneTimeTarget = 20;
+    public const int KemLowWater = 2;
+    public const int KemTarget = 5;
+
+    /// <summary>
+    /// One-time private keys kept at most, of each kind: keys handed out to senders who never wrote
+    /// (or to someone draining them) would otherwise pile up here; the oldest go first.
+    /// </summary>
+    public const int MaxLocalOneTimeKeys = 400;
 
     private E2eDevice(string user, IdentityKeyPair identity, SignedPrekeyPair signedPrekey, KemPrekeyPair lastResortKem)
     {
@@ -53,15 +67,76 @@ public sealed partial class E2eDevice : IDisposable
     {
         IdentityKeyPair identity = IdentityKeyPair.Generate();
         E2eDevice device = new(user, identity, SignedPrekeyPair.Generate(identity, 1), KemPrekeyPair.Generate(identity, 1, KemPrekeyKind.LastResort));
-        for (uint id = 1; id <= oneTimePrekeys; id++)
-        {
-            device._oneTime[id] = OneTimePrekeyPair.Generate(id);
-        }
-        for (uint id = 2; id <= oneTimeKemPrekeys + 1; id++)
-        {
-            device._oneTimeKem[id] = KemPrekeyPair.Generate(identity, id, KemPrekeyKind.OneTime);
-        }
+        device.AddOneTimeKeys(oneTimePrekeys, oneTimeKemPrekeys);
         return device;
+    }
+
+    /// <summary>Makes new one-time keys with ids never used before; returns their public halves for publishing.</summary>
+    private (byte[][] OneTime, byte[][] Kem) AddOneTimeKeys(int oneTime, int kem)
+    {
+        lock (_lock)
+        {
+            List<byte[]> newOneTime = [];
+            List<byte[]> newKem = [];
+            for (int i = 0; i < oneTime; i++)
+            {
+                OneTimePrekeyPair key = OneTimePrekeyPair.Generate(_nextOneTimeId++);
+                _oneTime[key.Id] = key;
+                newOneTime.Add(KeyDirectoryBlobs.OneTimePrekey(key.Public));
+            }
+            for (int i = 0; i < kem; i++)
+            {
+                KemPrekeyPair key = KemPrekeyPair.Generate(_identity, _nextKemId++, KemPrekeyKind.OneTime);
+                _oneTimeKem[key.Id] = key;
+                newKem.Add(KeyDirectoryBlobs.KemPrekey(key.Public));
+            }
+            DropOldest(_oneTime);
+            DropOldest(_oneTimeKem);
+            return ([.. newOneTime], [.. newKem]);
+        }
+    }
+
+    private static void DropOldest<T>(Dictionary<uint, T> keys) where T : IDisposable
+    {
+        foreach (uint id in keys.Keys.Order().Take(Math.Max(0, keys.Count - MaxLocalOneTimeKeys)).ToArray())
+        {
+            keys.Remove(id, out T? key);
+            key?.Dispose();
+        }
+    }
+
+    /// <summary>One-time keys of each kind this device holds privately (for tests of the bounds).</summary>
+    internal (int OneTime, int Kem) LocalOneTimeKeys
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_oneTime.Count, _oneTimeKem.Count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asks the server how many one-time keys it has left for this device and tops them up to
+    /// <see cref="OneTimeTarget"/> / <see cref="KemTarget"/> when below the low-water marks.
+    /// Returns how many keys were added. <paramref name="saveBeforePublishing"/> runs once the new
+    /// private keys exist and before their public halves leave: a crash in between must not leave
+    /// the server handing out keys this device no longer has.
+    /// </summary>
+    public async Task<int> ReplenishAsync(ChatClient client, Action saveBeforePublishing, CancellationToken cancellationToken = default)
+    {
+        KeysPublished left = await client.PublishKeysAsync(_identity.PublicKey.Encode(), null, null, null, null, cancellationToken).ConfigureAwait(false);
+        int oneTime = left.OneTimePrekeys < OneTimeLowWater ? OneTimeTarget - left.OneTimePrekeys : 0;
+        int kem = left.OneTimeKemPrekeys < KemLowWater ? KemTarget - left.OneTimeKemPrekeys : 0;
+        if (oneTime == 0 && kem == 0)
+        {
+            return 0;
+        }
+        (byte[][] newOneTime, byte[][] newKem) = AddOneTimeKeys(oneTime, kem);
+        saveBeforePublishing();
+        await client.PublishKeysAsync(_identity.PublicKey.Encode(), null, null, newOneTime, newKem, cancellationToken).ConfigureAwait(false);
+        return oneTime + kem;
     }
 
     /// <summary>Publishes this device's public keys to the server's key directory (all of them; the server keeps the rest).</summary>

@@ -170,6 +170,44 @@ public class E2eMessagingTests
     }
 
     [Fact]
+    public async Task One_time_keys_used_up_by_senders_are_topped_up_with_fresh_ids_and_still_work()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using E2eDevice bobKeys = E2eDevice.Create("bob", oneTimePrekeys: 3, oneTimeKemPrekeys: 1);
+        Device bob = await ConnectAsync(server, "bob", bobKeys);
+        // Three senders use up bob's one-time keys (and more than the KEM one).
+        for (int i = 0; i < 3; i++)
+        {
+            await using Device sender = await ConnectAsync(server, $"sender{i}");
+            await sender.Keys.SendTextAsync(sender.Client, "bob", $"from {i}").WithTimeout();
+            Assert.Equal($"from {i}", (await bob.NextAsync()).Text);
+        }
+        int saves = 0;
+        int added = await bobKeys.ReplenishAsync(bob.Client, () => saves++).WithTimeout();
+        Assert.Equal(E2eDevice.OneTimeTarget + E2eDevice.KemTarget, added);
+        Assert.Equal(1, saves);
+        KeysPublished left = await bob.Client.PublishKeysAsync(bobKeys.Identity.Encode(), null, null, null, null).WithTimeout();
+        Assert.Equal((E2eDevice.OneTimeTarget, E2eDevice.KemTarget), (left.OneTimePrekeys, left.OneTimeKemPrekeys));
+        // Above the low-water mark nothing more is added.
+        Assert.Equal(0, await bobKeys.ReplenishAsync(bob.Client, () => saves++).WithTimeout());
+
+        // A new sender gets one of the fresh keys, and bob can open it.
+        await using Device late = await ConnectAsync(server, "late");
+        BundleList peek = await late.Client.FetchBundlesAsync("bob").WithTimeout();
+        Assert.NotNull(Assert.Single(peek.Devices).OneTimePrekey);
+        await late.Keys.SendTextAsync(late.Client, "bob", "after the top-up").WithTimeout();
+        Assert.Equal("after the top-up", (await bob.NextAsync()).Text);
+        await bob.DisposeAsync();
+    }
+
+    [Fact]
+    public void A_device_keeps_a_bounded_number_of_one_time_private_keys()
+    {
+        using E2eDevice many = E2eDevice.Create("hoarder", oneTimePrekeys: E2eDevice.MaxLocalOneTimeKeys + 50, oneTimeKemPrekeys: 1);
+        Assert.Equal(E2eDevice.MaxLocalOneTimeKeys, many.LocalOneTimeKeys.OneTime);
+    }
+
+    [Fact]
     public async Task A_user_without_keys_gets_nothing_rather_than_plaintext()
     {
         await using TestServer server = await TestServer.StartAsync();
