@@ -32,7 +32,12 @@ public sealed partial class E2eDevice : IDisposable
     private readonly Dictionary<(string User, string Device), E2eSession> _sessions = [];
     private readonly Dictionary<(string User, string Device), IdentityPublicKey> _pinned = [];
     private readonly HashSet<(string User, string Device)> _trustChanged = [];
+    private readonly Dictionary<string, long> _lastFetch = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refetch = new(StringComparer.Ordinal);
     private uint _nextOneTimeId = 1;
+
+    /// <summary>A user with no session after a fetch (no keys yet, or only this device) is asked again at most this often.</summary>
+    private static readonly TimeSpan s_refetchAfter = TimeSpan.FromMinutes(1);
     private uint _nextKemId = 2;
 
     /// <summary>Below this many one-time keys of a kind on the server, a login tops them up (<see cref="ReplenishAsync"/>).</summary>
@@ -209,17 +214,24 @@ public sealed partial class E2eDevice : IDisposable
     {
         lock (_lock)
         {
-            if (_sessions.Keys.Any(k => k.User == user))
+            // Each fetch uses up one-time keys of the user's devices: ask only when no session
+            // exists, and not again on every send to someone who has no keys.
+            bool hasSession = _sessions.Keys.Any(k => k.User == user);
+            bool askedRecently = _lastFetch.TryGetValue(user, out long at) && System.Diagnostics.Stopwatch.GetElapsedTime(at) < s_refetchAfter;
+            if (hasSession ? !_refetch.Contains(user) : askedRecently)
             {
                 return;
             }
+            _refetch.Remove(user);
+            _lastFetch[user] = System.Diagnostics.Stopwatch.GetTimestamp();
         }
         BundleList bundles = await client.FetchBundlesAsync(user, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             foreach (DeviceBundle entry in bundles.Devices)
             {
-                if (user == User && entry.DeviceId == client.DeviceId)
+                // Our own device, or a device we already have a session with: keep what we have.
+                if ((user == User && entry.DeviceId == client.DeviceId) || _sessions.ContainsKey((bundles.User, entry.DeviceId)))
                 {
                     continue;
                 }
@@ -369,6 +381,7 @@ public sealed partial class E2eDevice : IDisposable
         {
             _trustChanged.Remove((user, deviceId));
             _pinned.Remove((user, deviceId));
+            _refetch.Add(user);
             if (_sessions.Remove((user, deviceId), out E2eSession? old))
             {
                 old.Dispose();

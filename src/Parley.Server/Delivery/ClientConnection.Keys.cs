@@ -1,7 +1,7 @@
 // The key directory from a logged-in connection (PROTOCOL.md §11.5): a device publishes its own
 // public keys; anyone logged in fetches a user's bundles. Keys are opaque to the server and
-// bounded in size and count; fetching costs from the sender's rate budget, because each fetch
-// uses up one-time keys an attacker would otherwise drain for free.
+// bounded in size and count; both requests cost from the sender's rate budget: a publish is a
+// write transaction, and a fetch uses up one-time keys an attacker would otherwise drain for free.
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
 using Parley.Server.Storage;
@@ -27,6 +27,16 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.TooManyKeys,
                 $"one publish carries at most {MessengerLimits.MaxOneTimePrekeysPerPublish} one-time prekeys and " +
                 $"{MessengerLimits.MaxOneTimeKemPrekeysPerPublish} one-time KEM prekeys")).ConfigureAwait(false);
+            return;
+        }
+        // Every publish is a write transaction: it costs from the sender's budget like a message.
+        long bytes = request.IdentityKey.Length + (request.SignedPrekey?.Length ?? 0) + (request.LastResortKemPrekey?.Length ?? 0)
+            + oneTime.Sum(k => (long)k.Length) + oneTimeKem.Sum(k => (long)k.Length);
+        if (!_rateLimiter.TryTake(User, 1, bytes, out TimeSpan retryAfter))
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.RateLimited,
+                $"you are publishing keys too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
             return;
         }
         DeviceKeysUpload upload = new(User, DeviceId, request.IdentityKey, request.SignedPrekey, request.LastResortKemPrekey,
@@ -67,7 +77,7 @@ public sealed partial class ClientConnection
                 $"you are fetching keys too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
             return;
         }
-        IReadOnlyList<TakenBundle> taken = await _store.TakeBundlesAsync(user, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<TakenBundle> taken = await _store.TakeBundlesAsync(user, user == User ? DeviceId : null, cancellationToken).ConfigureAwait(false);
         DeviceBundle[] bundles = [.. taken.Select(b => new DeviceBundle(b.DeviceId, b.IdentityKey, b.SignedPrekey, b.OneTimePrekey, b.KemPrekey, b.KemPrekeyIsLastResort))];
         await ReplyAsync(new BundleList(request.Ref, user, bundles)).ConfigureAwait(false);
     }

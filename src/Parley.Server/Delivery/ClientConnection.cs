@@ -280,11 +280,12 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(send.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{recipient}'")).ConfigureAwait(false);
             return;
         }
-        if (send.ToDevice is not null && !await CheckDeviceAsync(send.Ref, recipient, send.ToDevice, cancellationToken).ConfigureAwait(false))
+        if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
         {
             return;
         }
-        if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
+        // After the rate check: looking a device up reads the store, which must not come free.
+        if (send.ToDevice is not null && !await CheckDeviceAsync(send.Ref, recipient, send.ToDevice, cancellationToken).ConfigureAwait(false))
         {
             return;
         }

@@ -116,6 +116,8 @@ public interface IMessageStore : IAsyncDisposable
     /// In one transaction: one bundle per live device of <paramref name="username"/> that has
     /// published keys, each with one of its one-time keys of each kind, which are deleted (handed
     /// out exactly once); with none left, no X25519 one-time key and the last-resort KEM key.
+    /// <paramref name="exceptDevice"/> (the fetching device, when it fetches its own account) is
+    /// left out, so a device never uses up its own keys.
     /// </summary>
-    Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, CancellationToken cancellationToken);
+    Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, CancellationToken cancellationToken);
 }

@@ -117,7 +117,7 @@ public sealed partial class SqliteMessageStore
         return (reader.GetInt32(0), reader.GetInt32(1));
     }
 
-    public async Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, CancellationToken cancellationToken)
     {
         List<TakenBundle> bundles = [];
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -132,9 +132,10 @@ public sealed partial class SqliteMessageStore
                 select.CommandText = """
                     SELECT k.device_id, k.identity_key, k.signed_prekey, k.kem_last_resort FROM device_keys k
                     JOIN device_tokens t ON t.username = k.username AND t.device_id = k.device_id
-                    WHERE k.username = $u ORDER BY k.device_id
+                    WHERE k.username = $u AND k.device_id <> $x ORDER BY k.device_id
                     """;
                 select.Parameters.AddWithValue("$u", username);
+                select.Parameters.AddWithValue("$x", exceptDevice ?? "");
                 await using SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {

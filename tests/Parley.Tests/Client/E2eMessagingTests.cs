@@ -201,6 +201,24 @@ public class E2eMessagingTests
     }
 
     [Fact]
+    public async Task Many_sends_fetch_keys_once_and_use_up_none_of_the_senders_own()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+        int before = (await bob.Client.PublishKeysAsync(bob.Keys.Identity.Encode(), null, null, null, null).WithTimeout()).OneTimePrekeys;
+        for (int i = 0; i < 5; i++)
+        {
+            await alice.Keys.SendTextAsync(alice.Client, "bob", $"n{i}").WithTimeout();
+            Assert.Equal($"n{i}", (await bob.NextAsync()).Text);
+        }
+        KeysPublished aliceLeft = await alice.Client.PublishKeysAsync(alice.Keys.Identity.Encode(), null, null, null, null).WithTimeout();
+        KeysPublished bobLeft = await bob.Client.PublishKeysAsync(bob.Keys.Identity.Encode(), null, null, null, null).WithTimeout();
+        Assert.Equal(20, aliceLeft.OneTimePrekeys);
+        Assert.Equal(before - 1, bobLeft.OneTimePrekeys);
+    }
+
+    [Fact]
     public void A_device_keeps_a_bounded_number_of_one_time_private_keys()
     {
         using E2eDevice many = E2eDevice.Create("hoarder", oneTimePrekeys: E2eDevice.MaxLocalOneTimeKeys + 50, oneTimeKemPrekeys: 1);

@@ -148,6 +148,32 @@ public class KeyDirectoryTests
     }
 
     [Fact]
+    public async Task A_device_fetching_its_own_account_never_uses_up_its_own_keys()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient phone = await server.LoginAsync("alice");
+        await phone.PublishKeysAsync(Key("phone-ik"), Key("spk"), Key("kem"), Keys("otk", 2), null).WithTimeout();
+        Assert.Empty((await phone.FetchBundlesAsync("alice").WithTimeout()).Devices);
+        await using ChatClient laptop = await server.LoginAsync("alice");
+        await laptop.PublishKeysAsync(Key("laptop-ik"), Key("spk"), Key("kem"), null, null).WithTimeout();
+        Assert.Equal(Key("laptop-ik"), Assert.Single((await phone.FetchBundlesAsync("alice").WithTimeout()).Devices).IdentityKey);
+        Assert.Equal(2, (await phone.PublishKeysAsync(Key("phone-ik"), null, null, null, null).WithTimeout()).OneTimePrekeys);
+    }
+
+    [Fact]
+    public async Task Publishing_in_a_loop_is_bounded_by_the_senders_rate()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 4, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4 });
+        await using ChatClient alice = await server.LoginAsync("alice");
+        for (int i = 0; i < 4; i++)
+        {
+            await alice.PublishKeysAsync(Key("ik"), Key("spk"), Key("kem"), null, null).WithTimeout();
+        }
+        ChatException limited = await Assert.ThrowsAsync<ChatException>(() => alice.PublishKeysAsync(Key("ik"), null, null, null, null).WithTimeout());
+        Assert.Equal(ErrorCodes.RateLimited, limited.Code);
+    }
+
+    [Fact]
     public async Task Fetching_an_unknown_or_malformed_user_is_a_clear_error()
     {
         await using TestServer server = await TestServer.StartAsync();
