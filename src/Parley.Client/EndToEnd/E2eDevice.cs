@@ -64,6 +64,9 @@ public sealed partial class E2eDevice : IDisposable
 
     public IdentityPublicKey Identity => _identity.PublicKey;
 
+    /// <summary>Bundles refused as malformed or badly signed since this device was loaded (each gets no session).</summary>
+    public int InvalidBundles { get; private set; }
+
     /// <summary>The identity's private half, for tests that play an impostor with a device of their own.</summary>
     internal IdentityKeyPair IdentityPair() => _identity;
 
@@ -235,13 +238,21 @@ public sealed partial class E2eDevice : IDisposable
                 {
                     continue;
                 }
-                PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(entry);
-                if (!Pin(bundles.User, entry.DeviceId, bundle.Identity))
+                try
                 {
-                    continue;
+                    PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(entry);
+                    if (!Pin(bundles.User, entry.DeviceId, bundle.Identity))
+                    {
+                        continue;
+                    }
+                    // Initiate verifies both prekey signatures and every public key before use.
+                    _sessions[(bundles.User, entry.DeviceId)] = E2eSession.Initiate(_identity, bundle);
                 }
-                // Initiate verifies both prekey signatures and every public key before use.
-                _sessions[(bundles.User, entry.DeviceId)] = E2eSession.Initiate(_identity, bundle);
+                catch (E2eProtocolException)
+                {
+                    // A malformed or forged bundle gets no session (fail closed); the other devices still do.
+                    InvalidBundles++;
+                }
             }
         }
     }

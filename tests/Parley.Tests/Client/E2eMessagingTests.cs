@@ -219,6 +219,56 @@ public class E2eMessagingTests
     }
 
     [Fact]
+    public async Task Garbage_and_mutated_envelopes_are_reported_never_thrown_and_the_session_survives()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using Device bob = await ConnectAsync(server, "bob");
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "genuine").WithTimeout();
+        Assert.Equal("genuine", (await bob.NextAsync()).Text);
+
+        // Opened directly: random bodies, then single-byte changes of a real first envelope from carol.
+        Random random = new(20261203);
+        for (int length = 0; length < 300; length += 7)
+        {
+            byte[] body = new byte[length];
+            random.NextBytes(body);
+            Assert.False(bob.Keys.Open(new ChatMessage(1, "alice", "bob", 0, E2eDevice.ContentType, body, false, bob.Id, alice.Id)).Opened);
+        }
+        await using Device carol = await ConnectAsync(server, "carol");
+        DeviceBundle bobs = Assert.Single((await carol.Client.FetchBundlesAsync("bob").WithTimeout()).Devices);
+        byte[] real;
+        using (Parley.EndToEnd.Session.E2eSession probe = Parley.EndToEnd.Session.E2eSession.Initiate(carol.Keys.IdentityPair(), KeyDirectoryBlobs.ToBundle(bobs)))
+        {
+            real = probe.Encrypt(E2ePayload.Encode(E2ePayload.Text, "probe"));
+        }
+        for (int i = 0; i < real.Length; i += Math.Max(1, real.Length / 97))
+        {
+            byte[] mutated = (byte[])real.Clone();
+            mutated[i] ^= 0x40;
+            Assert.False(bob.Keys.Open(new ChatMessage(1, "carol", "bob", 0, E2eDevice.ContentType, mutated, false, bob.Id, carol.Id)).Opened);
+        }
+        // The unchanged one opens: the mutations failed because of the change, not the set-up.
+        Assert.Equal("probe", bob.Keys.Open(new ChatMessage(1, "carol", "bob", 0, E2eDevice.ContentType, real, false, bob.Id, carol.Id)).Text);
+        await alice.Keys.SendTextAsync(alice.Client, "bob", "still genuine").WithTimeout();
+        Assert.Equal("still genuine", (await bob.NextAsync()).Text);
+    }
+
+    [Fact]
+    public async Task A_forged_or_malformed_bundle_gets_no_session_and_no_exception()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using Device alice = await ConnectAsync(server, "alice");
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        // The server treats keys as opaque, so a device can publish anything: here a valid identity with garbage prekeys.
+        using E2eDevice real = E2eDevice.Create("mallory");
+        await mallory.PublishKeysAsync(real.Identity.Encode(), new byte[100], new byte[1253], null, null).WithTimeout();
+        Assert.Equal(new E2eSent(0, Delivered: false), await alice.Keys.SendTextAsync(alice.Client, "mallory", "hi").WithTimeout());
+        Assert.Equal(1, alice.Keys.InvalidBundles);
+        Assert.Equal(0, await StoredMessages.CountForAsync(server, "mallory"));
+    }
+
+    [Fact]
     public void A_device_keeps_a_bounded_number_of_one_time_private_keys()
     {
         using E2eDevice many = E2eDevice.Create("hoarder", oneTimePrekeys: E2eDevice.MaxLocalOneTimeKeys + 50, oneTimeKemPrekeys: 1);
