@@ -203,10 +203,14 @@ public sealed class ChatClient : IAsyncDisposable
     }
 
     /// <summary>One bundle per device of <paramref name="user"/> that has published keys; each fetch uses up one-time keys.</summary>
-    public async Task<BundleList> FetchBundlesAsync(string user, CancellationToken cancellationToken = default)
+    public async Task<BundleList> FetchBundlesAsync(string user, CancellationToken cancellationToken = default) =>
+        await FetchBundlesAsync(user, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Bundles of only <paramref name="devices"/> of <paramref name="user"/> (all of them when null).</summary>
+    public async Task<BundleList> FetchBundlesAsync(string user, IReadOnlyCollection<string>? devices, CancellationToken cancellationToken = default)
     {
         long reference = Interlocked.Increment(ref _nextRef);
-        return (BundleList)await RequestAsync(reference, new FetchBundlesRequest(reference, user), cancellationToken).ConfigureAwait(false);
+        return (BundleList)await RequestAsync(reference, new FetchBundlesRequest(reference, user, devices?.ToArray()), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>This account's devices (live device tokens), most recently used first.</summary>

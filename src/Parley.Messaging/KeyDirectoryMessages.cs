@@ -21,8 +21,11 @@ public sealed record PublishKeysRequest(long Ref, byte[] IdentityKey, byte[]? Si
 /// <summary>One-time keys this device has left on the server after the publish.</summary>
 public sealed record KeysPublished(long Ref, int OneTimePrekeys, int OneTimeKemPrekeys) : ServerMessage;
 
-/// <summary>Asks for one bundle per device of <paramref name="User"/> (each takes that device's one-time keys).</summary>
-public sealed record FetchBundlesRequest(long Ref, string User) : ClientMessage;
+/// <summary>
+/// Asks for one bundle per device of <paramref name="User"/> (each takes that device's one-time keys),
+/// or only for the listed <paramref name="Devices"/> (a sender that learned of a new device).
+/// </summary>
+public sealed record FetchBundlesRequest(long Ref, string User, string[]? Devices = null) : ClientMessage;
 
 /// <summary>
 /// One device's keys as handed to a sender. <paramref name="OneTimePrekey"/> is null when the

@@ -33,4 +33,7 @@ public static class MessengerLimits
 
     /// <summary>ML-KEM one-time prekeys in one publish (about 1.3 KB each before base64).</summary>
     public const int MaxOneTimeKemPrekeysPerPublish = 32;
+
+    /// <summary>Devices one <c>fetch_bundles</c> may name (more than an account can have).</summary>
+    public const int MaxFetchDevices = 64;
 }

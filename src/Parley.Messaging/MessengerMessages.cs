@@ -95,7 +95,12 @@ public static class DeliveryStatus
     public const string Queued = "queued";
 }
 
-public sealed record SendResult(long Ref, long MessageId, string To, string Status) : ServerMessage;
+/// <summary>
+/// <paramref name="Devices"/> answers a send with <c>toDevice</c>: the recipient's devices that have
+/// published end-to-end keys now, sorted, so a sender learns of a device it does not encrypt to
+/// yet (or of one that is gone) without fetching keys.
+/// </summary>
+public sealed record SendResult(long Ref, long MessageId, string To, string Status, string[]? Devices = null) : ServerMessage;
 
 public sealed record BroadcastResult(long Ref, int Recipients) : ServerMessage;
 

@@ -325,7 +325,8 @@ internal static class ChatCommand
                     console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: verify <username>" : keys?.Verify(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
                     break;
                 case "trust":
-                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: trust <username>" : keys?.Trust(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
+                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: trust <username>"
+                        : keys is null ? "[ERROR] No end-to-end encryption on this server" : await keys.TrustAsync(client, rest.Trim(), cancellationToken));
                     break;
                 case "list":
                     console.WriteLine(ChatText.OnlineUsers(await client.ListAsync(cancellationToken)));

@@ -17,6 +17,10 @@ internal sealed class ChatEndToEnd : IDisposable
     private readonly E2eDevice _device;
     private readonly E2eDeviceFile _file;
     private readonly object _saveLock = new();
+    private readonly Dictionary<string, List<string>> _heldOutgoing = new(StringComparer.Ordinal);
+
+    /// <summary>Texts to a user with a changed identity kept (in memory, for this run) until 'trust'; beyond it they are refused.</summary>
+    internal const int MaxHeldPerUser = 20;
 
     private ChatEndToEnd(E2eDevice device, E2eDeviceFile file, bool created)
     {
@@ -72,17 +76,43 @@ internal sealed class ChatEndToEnd : IDisposable
         }
         E2eIncoming opened = _device.Open(message);
         Save();
+        return Describe(message, opened);
+    }
+
+    private static string Describe(ChatMessage message, E2eIncoming opened)
+    {
         string from = UntrustedText.Sanitize(message.From);
+        if (opened.HeldUntilTrusted)
+        {
+            return IdentityWarning(message.From, $"A message from {from} is kept unread: 'verify {from}', then 'trust {from}' to read it.");
+        }
         if (!opened.Opened)
         {
             return $"[ERROR] A message from {from} could not be decrypted ({UntrustedText.Sanitize(opened.Reason)}); it is not shown";
         }
-        return ChatText.Message(message with
+        string line = ChatText.Message(message with
         {
             ContentType = MessengerLimits.TextContentType,
             Body = System.Text.Encoding.UTF8.GetBytes(opened.Text!),
             Broadcast = opened.Broadcast,
         });
+        return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) + Environment.NewLine + line : line;
+    }
+
+    private static string NewDeviceNotice(string user, string device) =>
+        $"[STATUS] {UntrustedText.Sanitize(user)} has a new device ({UntrustedText.Sanitize(device, 64)}); compare safety numbers with 'verify {UntrustedText.Sanitize(user)}'";
+
+    private static string IdentityWarning(string user, string whatNow)
+    {
+        string name = UntrustedText.Sanitize(user);
+        return $"""
+            @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+            @    WARNING: {name.ToUpperInvariant()}'S IDENTITY KEY HAS CHANGED!    @
+            @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
+            Someone may be reading your messages to {name}, or {name} reinstalled.
+            Compare safety numbers with {name} out of band ('verify {name}'), then 'trust {name}'.
+            {whatNow}
+            """;
     }
 
     /// <summary>Room an envelope needs around the text: the PQXDH header of a first message, the ratchet header and the tag.</summary>
@@ -105,26 +135,49 @@ internal sealed class ChatEndToEnd : IDisposable
         try
         {
             E2eSent sent = await _device.SendTextAsync(client, user, text, cancellationToken);
-            if (sent.RecipientDevices == 0)
-            {
-                return $"[ERROR] {user} has no device with end-to-end keys yet; nothing was sent (messages are never sent in the clear)";
-            }
-            return ChatText.SendStatus(new SendResult(0, 0, user, sent.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued));
+            List<string> lines = [.. DeviceChanges(sent)];
+            lines.Add(sent.RecipientDevices == 0
+                ? $"[ERROR] {user} has no device with end-to-end keys yet; nothing was sent (messages are never sent in the clear)"
+                : ChatText.SendStatus(new SendResult(0, 0, user, sent.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued)));
+            return string.Join(Environment.NewLine, lines);
         }
         catch (IdentityChangedException)
         {
-            return $"""
-                @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
-                @    WARNING: {user.ToUpperInvariant()}'S IDENTITY KEY HAS CHANGED!    @
-                @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@
-                Someone may be reading your messages to {user}, or {user} reinstalled.
-                Compare safety numbers with {user} out of band ('verify {user}'), then 'trust {user}'.
-                Nothing was sent.
-                """;
+            List<string> held = HeldFor(user);
+            if (held.Count >= MaxHeldPerUser)
+            {
+                return IdentityWarning(user, $"Not sent: {MaxHeldPerUser} messages to {user} are already held.");
+            }
+            held.Add(text);
+            return IdentityWarning(user, $"Your message is held ({held.Count} waiting) and is sent when you 'trust {user}'; quitting discards it.");
         }
         finally
         {
             Save();
+        }
+    }
+
+    private List<string> HeldFor(string user)
+    {
+        lock (_heldOutgoing)
+        {
+            if (!_heldOutgoing.TryGetValue(user, out List<string>? held))
+            {
+                _heldOutgoing[user] = held = [];
+            }
+            return held;
+        }
+    }
+
+    private static IEnumerable<string> DeviceChanges(E2eSent sent)
+    {
+        foreach (PeerDevice device in sent.NewDevices)
+        {
+            yield return NewDeviceNotice(device.User, device.DeviceId) + " (this message went to it too)";
+        }
+        foreach (PeerDevice device in sent.RemovedDevices)
+        {
+            yield return $"[STATUS] {UntrustedText.Sanitize(device.User)}'s device {UntrustedText.Sanitize(device.DeviceId, 64)} is gone (revoked or expired); it gets no more messages";
         }
     }
 
@@ -193,23 +246,39 @@ internal sealed class ChatEndToEnd : IDisposable
         return string.Join(Environment.NewLine, lines);
     }
 
-    public string Trust(string user)
+    /// <summary>Accepts the changed identities of <paramref name="user"/>'s devices, shows the messages held from them, and sends the ones held for them.</summary>
+    public async Task<string> TrustAsync(ChatClient client, string user, CancellationToken cancellationToken)
     {
         if (!Usernames.TryNormalize(user, out string name, out string error))
         {
             return $"[ERROR] {error}";
         }
+        List<string> lines = [];
         int accepted = 0;
         foreach ((string deviceId, bool changed) in _device.KnownDevicesOf(name))
         {
             if (changed)
             {
-                _device.TrustNewIdentity(name, deviceId);
+                IReadOnlyList<E2eIncoming> opened = _device.TrustNewIdentity(name, deviceId);
+                Save();
                 accepted++;
+                foreach (E2eIncoming message in opened)
+                {
+                    lines.Add(Describe(new ChatMessage(0, message.From, _device.User, message.Timestamp, E2eDevice.ContentType, [], false, null, message.FromDevice), message));
+                }
             }
         }
-        Save();
-        return accepted == 0 ? $"[STATUS] No changed identity for {name}" : $"[STATUS] Trusted the new identity of {accepted} device(s) of {name}";
+        lines.Insert(0, accepted == 0 ? $"[STATUS] No changed identity for {name}" : $"[STATUS] Trusted the new identity of {accepted} device(s) of {name}");
+        string[] held;
+        lock (_heldOutgoing)
+        {
+            held = _heldOutgoing.Remove(name, out List<string>? waiting) ? [.. waiting] : [];
+        }
+        foreach (string text in held)
+        {
+            lines.Add(await SendAsync(client, name, text, cancellationToken));
+        }
+        return string.Join(Environment.NewLine, lines);
     }
 
     private void Save()

@@ -1,4 +1,4 @@
-// The device's end-to-end state as bytes (version 1, little-endian, for this client's own files
+// The device's end-to-end state as bytes (version 3, little-endian, for this client's own files
 // only): identity, prekeys, sessions and pinned identities. E2eDeviceFile encrypts it; these
 // bytes hold private keys and are wiped by the caller after use.
 using System.Security.Cryptography;
@@ -6,13 +6,17 @@ using Parley.EndToEnd;
 using Parley.EndToEnd.Identity;
 using Parley.EndToEnd.Prekeys;
 using Parley.EndToEnd.Session;
+using Parley.Messaging;
 
 namespace Parley.Client.EndToEnd;
 
 public sealed partial class E2eDevice
 {
-    // Version 2 added the next one-time key ids, so a replenished key never reuses an id handed out before.
-    private const byte StateVersion = 2;
+    // Version 2 added the next one-time key ids, so a replenished key never reuses an id handed out
+    // before. Version 3 added the signed prekeys' age and the retired ones, several sessions per
+    // peer device, and the messages held until a changed identity is trusted. Version 2 still loads.
+    private const byte StateVersion = 3;
+    private const byte StateVersion2 = 2;
 
     /// <summary>Everything this device must keep to go on after a restart. Secret: wipe it when done.</summary>
     public byte[] ExportState()
@@ -25,12 +29,9 @@ public sealed partial class E2eDevice
             writer.Write(User);
             WriteSecret(writer, _identity.ExportSigningPrivateKey());
             WriteSecret(writer, _identity.ExportAgreementPrivateKey());
-            writer.Write(_signedPrekey.Id);
-            WriteSecret(writer, _signedPrekey.ExportPrivateKey());
-            WriteBytes(writer, _signedPrekey.Public.Signature);
-            writer.Write(_lastResortKem.Id);
-            WriteSecret(writer, _lastResortKem.ExportSeed());
-            WriteBytes(writer, _lastResortKem.Public.Signature);
+            WriteSignedPrekey(writer, _signedPrekey);
+            WriteKemPrekey(writer, _lastResortKem);
+            writer.Write(_signedPrekeysMadeAt.ToUnixTimeMilliseconds());
             writer.Write(_nextOneTimeId);
             writer.Write(_nextKemId);
             writer.Write(_oneTime.Count);
@@ -42,16 +43,27 @@ public sealed partial class E2eDevice
             writer.Write(_oneTimeKem.Count);
             foreach (KemPrekeyPair key in _oneTimeKem.Values)
             {
-                writer.Write(key.Id);
-                WriteSecret(writer, key.ExportSeed());
-                WriteBytes(writer, key.Public.Signature);
+                WriteKemPrekey(writer, key);
             }
+            writer.Write(_retired.Count);
+            foreach (RetiredPrekeys retired in _retired)
+            {
+                WriteSignedPrekey(writer, retired.Signed);
+                WriteKemPrekey(writer, retired.LastResort);
+                writer.Write(retired.RetiredAt.ToUnixTimeMilliseconds());
+            }
+            // Least recently used first, so the import rebuilds the same order for the cap.
             writer.Write(_sessions.Count);
-            foreach (((string user, string device), E2eSession session) in _sessions)
+            foreach (((string user, string device), PeerSessions sessions) in _sessions.OrderBy(s => s.Value.LastUsed))
             {
                 writer.Write(user);
                 writer.Write(device);
-                WriteSecret(writer, session.Serialize());
+                E2eSession[] all = [.. sessions.All];
+                writer.Write(all.Length);
+                foreach (E2eSession session in all)
+                {
+                    WriteSecret(writer, session.Serialize());
+                }
             }
             writer.Write(_pinned.Count);
             foreach (((string user, string device), IdentityPublicKey identity) in _pinned)
@@ -61,6 +73,16 @@ public sealed partial class E2eDevice
                 WriteBytes(writer, identity.Encode());
                 writer.Write(_trustChanged.Contains((user, device)));
             }
+            writer.Write(_held.Count);
+            foreach (ChatMessage held in _held)
+            {
+                writer.Write(held.MessageId);
+                writer.Write(held.From);
+                writer.Write(held.FromDevice ?? "");
+                writer.Write(held.To);
+                writer.Write(held.Timestamp);
+                WriteBytes(writer, held.Body);
+            }
             writer.Flush();
             byte[] state = buffer.ToArray();
             CryptographicOperations.ZeroMemory(buffer.GetBuffer());
@@ -69,25 +91,27 @@ public sealed partial class E2eDevice
     }
 
     /// <summary>The device <see cref="ExportState"/> wrote; a malformed state is an E2eProtocolException (MalformedData), never a partial device.</summary>
-    public static E2eDevice ImportState(ReadOnlySpan<byte> state)
+    public static E2eDevice ImportState(ReadOnlySpan<byte> state, TimeProvider? clock = null)
     {
+        clock ??= TimeProvider.System;
         byte[] copy = state.ToArray();
         using MemoryStream buffer = new(copy, writable: false);
         using BinaryReader reader = new(buffer);
         E2eDevice? device = null;
         try
         {
-            if (reader.ReadByte() != StateVersion)
+            byte version = reader.ReadByte();
+            if (version is not (StateVersion or StateVersion2))
             {
                 throw new E2eProtocolException(E2eError.UnsupportedVersion, "end-to-end state: unknown version");
             }
             string user = reader.ReadString();
             IdentityKeyPair identity = IdentityKeyPair.Import(ReadSecret(reader), ReadSecret(reader));
-            uint spkId = reader.ReadUInt32();
-            SignedPrekeyPair signed = SignedPrekeyPair.Import(identity.PublicKey, spkId, ReadSecret(reader), ReadBytes(reader));
-            uint kemId = reader.ReadUInt32();
-            KemPrekeyPair lastResort = KemPrekeyPair.Import(identity.PublicKey, kemId, KemPrekeyKind.LastResort, ReadSecret(reader), ReadBytes(reader));
-            device = new E2eDevice(user, identity, signed, lastResort)
+            SignedPrekeyPair signed = ReadSignedPrekey(reader, identity.PublicKey);
+            KemPrekeyPair lastResort = ReadKemPrekey(reader, identity.PublicKey, KemPrekeyKind.LastResort);
+            // A version-2 device never rotated: its keys count as made now, so the first rotation is a week away.
+            DateTimeOffset madeAt = version == StateVersion ? DateTimeOffset.FromUnixTimeMilliseconds(reader.ReadInt64()) : clock.GetUtcNow();
+            device = new E2eDevice(user, identity, signed, lastResort, madeAt, clock)
             {
                 _nextOneTimeId = reader.ReadUInt32(),
                 _nextKemId = reader.ReadUInt32(),
@@ -99,14 +123,41 @@ public sealed partial class E2eDevice
             }
             for (int i = ReadCount(reader); i > 0; i--)
             {
-                uint id = reader.ReadUInt32();
-                device._oneTimeKem[id] = KemPrekeyPair.Import(identity.PublicKey, id, KemPrekeyKind.OneTime, ReadSecret(reader), ReadBytes(reader));
+                KemPrekeyPair key = ReadKemPrekey(reader, identity.PublicKey, KemPrekeyKind.OneTime);
+                device._oneTimeKem[key.Id] = key;
+            }
+            if (version == StateVersion)
+            {
+                for (int i = ReadCount(reader); i > 0; i--)
+                {
+                    SignedPrekeyPair oldSigned = ReadSignedPrekey(reader, identity.PublicKey);
+                    KemPrekeyPair oldLastResort = ReadKemPrekey(reader, identity.PublicKey, KemPrekeyKind.LastResort);
+                    device._retired.Add(new RetiredPrekeys(oldSigned, oldLastResort, DateTimeOffset.FromUnixTimeMilliseconds(reader.ReadInt64())));
+                }
             }
             for (int i = ReadCount(reader); i > 0; i--)
             {
                 string peer = reader.ReadString();
                 string peerDevice = reader.ReadString();
-                device._sessions[(peer, peerDevice)] = E2eSession.Deserialize(ReadSecret(reader));
+                int count = version == StateVersion ? ReadCount(reader) : 1;
+                List<E2eSession> sessions = [];
+                try
+                {
+                    for (int j = 0; j < count; j++)
+                    {
+                        sessions.Add(E2eSession.Deserialize(ReadSecret(reader)));
+                    }
+                }
+                catch
+                {
+                    sessions.ForEach(s => s.Dispose());
+                    throw;
+                }
+                if (sessions.Count == 0)
+                {
+                    throw new FormatException("a peer device without sessions");
+                }
+                device.AddSessions(peer, peerDevice, PeerSessions.FromStored(sessions));
             }
             for (int i = ReadCount(reader); i > 0; i--)
             {
@@ -116,6 +167,18 @@ public sealed partial class E2eDevice
                 if (reader.ReadBoolean())
                 {
                     device._trustChanged.Add((peer, peerDevice));
+                }
+            }
+            if (version == StateVersion)
+            {
+                for (int i = ReadCount(reader); i > 0; i--)
+                {
+                    long id = reader.ReadInt64();
+                    string from = reader.ReadString();
+                    string fromDevice = reader.ReadString();
+                    string to = reader.ReadString();
+                    long timestamp = reader.ReadInt64();
+                    device.Hold(new ChatMessage(id, from, to, timestamp, ContentType, ReadBytes(reader), false, null, fromDevice));
                 }
             }
             if (buffer.Position != buffer.Length)
@@ -138,6 +201,32 @@ public sealed partial class E2eDevice
         {
             CryptographicOperations.ZeroMemory(copy);
         }
+    }
+
+    private static void WriteSignedPrekey(BinaryWriter writer, SignedPrekeyPair key)
+    {
+        writer.Write(key.Id);
+        WriteSecret(writer, key.ExportPrivateKey());
+        WriteBytes(writer, key.Public.Signature);
+    }
+
+    private static SignedPrekeyPair ReadSignedPrekey(BinaryReader reader, IdentityPublicKey owner)
+    {
+        uint id = reader.ReadUInt32();
+        return SignedPrekeyPair.Import(owner, id, ReadSecret(reader), ReadBytes(reader));
+    }
+
+    private static void WriteKemPrekey(BinaryWriter writer, KemPrekeyPair key)
+    {
+        writer.Write(key.Id);
+        WriteSecret(writer, key.ExportSeed());
+        WriteBytes(writer, key.Public.Signature);
+    }
+
+    private static KemPrekeyPair ReadKemPrekey(BinaryReader reader, IdentityPublicKey owner, KemPrekeyKind kind)
+    {
+        uint id = reader.ReadUInt32();
+        return KemPrekeyPair.Import(owner, id, kind, ReadSecret(reader), ReadBytes(reader));
     }
 
     /// <summary>Counts are bounded by what a device ever holds, so a corrupt count cannot make us loop for long.</summary>

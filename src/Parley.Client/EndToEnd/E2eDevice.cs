@@ -1,14 +1,14 @@
-// One device's end-to-end state on the client: its identity and prekeys, a session per peer
-// device, and the identity key first seen for each peer device (trust on first use, as OpenSSH
-// pins host keys). Sends encrypt once per device of the recipient and once per other device of
-// our own account, each addressed to that device (PROTOCOL.md §11.1 toDevice), so the server
-// carries only ciphertext. The cryptography is Parley.EndToEnd's sans-IO core; this class only
-// decides which session a message belongs to and talks to the key directory through ChatClient.
+// One device's end-to-end state on the client: its identity and prekeys, the sessions with each
+// peer device, and the identity key first seen for each peer device (trust on first use, as
+// OpenSSH pins host keys). Sends encrypt once per device of the recipient and once per other
+// device of our own account, each addressed to that device (PROTOCOL.md §11.1 toDevice), so the
+// server carries only ciphertext. The cryptography is Parley.EndToEnd's sans-IO core; this class
+// only decides which session a message belongs to and talks to the key directory through ChatClient.
 //
-// Not yet here (issue 9 goes on): persistence of this state across restarts (sessions serialise
-// already; the encrypted local store does not exist yet), replenishing one-time prekeys when the
-// server reports them low, signed-prekey rotation, and telling about a contact's new device
-// without a fresh fetch.
+// Devices come and go: each addressed send's result lists the recipient's devices with keys now
+// (§11.1), so a device added after our first session is found on the next send, gets its own
+// session and the same message, and is reported (E2eSent.NewDevices); a device no longer listed
+// loses its session. A first message from an unknown device of a known user is reported too.
 using Parley.EndToEnd;
 using Parley.EndToEnd.Identity;
 using Parley.EndToEnd.Prekeys;
@@ -23,22 +23,33 @@ public sealed partial class E2eDevice : IDisposable
     /// <summary>The content type of an end-to-end envelope; the server treats it like any other.</summary>
     public const string ContentType = "application/vnd.parley.e2e";
 
+    /// <summary>Peer devices with sessions kept at most; beyond it the least recently used one is forgotten (its next message starts over).</summary>
+    public const int MaxPeerDevices = 1000;
+
+    /// <summary>Messages from a device with a changed identity kept unread until the user decides; beyond it the oldest are dropped.</summary>
+    public const int MaxHeldMessages = 100;
+
     private readonly object _lock = new();
+    private readonly TimeProvider _clock;
     private readonly IdentityKeyPair _identity;
-    private readonly SignedPrekeyPair _signedPrekey;
-    private readonly KemPrekeyPair _lastResortKem;
+    private SignedPrekeyPair _signedPrekey;
+    private KemPrekeyPair _lastResortKem;
+    private DateTimeOffset _signedPrekeysMadeAt;
+    private readonly List<RetiredPrekeys> _retired = [];
     private readonly Dictionary<uint, OneTimePrekeyPair> _oneTime = [];
     private readonly Dictionary<uint, KemPrekeyPair> _oneTimeKem = [];
-    private readonly Dictionary<(string User, string Device), E2eSession> _sessions = [];
+    private readonly Dictionary<(string User, string Device), PeerSessions> _sessions = [];
     private readonly Dictionary<(string User, string Device), IdentityPublicKey> _pinned = [];
     private readonly HashSet<(string User, string Device)> _trustChanged = [];
+    private readonly List<ChatMessage> _held = [];
     private readonly Dictionary<string, long> _lastFetch = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refetch = new(StringComparer.Ordinal);
     private uint _nextOneTimeId = 1;
+    private uint _nextKemId = 2;
+    private long _uses;
 
     /// <summary>A user with no session after a fetch (no keys yet, or only this device) is asked again at most this often.</summary>
     private static readonly TimeSpan s_refetchAfter = TimeSpan.FromMinutes(1);
-    private uint _nextKemId = 2;
 
     /// <summary>Below this many one-time keys of a kind on the server, a login tops them up (<see cref="ReplenishAsync"/>).</summary>
     public const int OneTimeLowWater = 10;
@@ -52,12 +63,15 @@ public sealed partial class E2eDevice : IDisposable
     /// </summary>
     public const int MaxLocalOneTimeKeys = 400;
 
-    private E2eDevice(string user, IdentityKeyPair identity, SignedPrekeyPair signedPrekey, KemPrekeyPair lastResortKem)
+    private E2eDevice(string user, IdentityKeyPair identity, SignedPrekeyPair signedPrekey, KemPrekeyPair lastResortKem,
+        DateTimeOffset signedPrekeysMadeAt, TimeProvider clock)
     {
         User = user;
         _identity = identity;
         _signedPrekey = signedPrekey;
         _lastResortKem = lastResortKem;
+        _signedPrekeysMadeAt = signedPrekeysMadeAt;
+        _clock = clock;
     }
 
     public string User { get; }
@@ -70,102 +84,34 @@ public sealed partial class E2eDevice : IDisposable
     /// <summary>The identity's private half, for tests that play an impostor with a device of their own.</summary>
     internal IdentityKeyPair IdentityPair() => _identity;
 
-    /// <summary>A new device identity with its signed prekey, last-resort KEM prekey and the given number of one-time keys.</summary>
-    public static E2eDevice Create(string user, int oneTimePrekeys = 20, int oneTimeKemPrekeys = 5)
-    {
-        IdentityKeyPair identity = IdentityKeyPair.Generate();
-        E2eDevice device = new(user, identity, SignedPrekeyPair.Generate(identity, 1), KemPrekeyPair.Generate(identity, 1, KemPrekeyKind.LastResort));
-        device.AddOneTimeKeys(oneTimePrekeys, oneTimeKemPrekeys);
-        return device;
-    }
-
-    /// <summary>Makes new one-time keys with ids never used before; returns their public halves for publishing.</summary>
-    private (byte[][] OneTime, byte[][] Kem) AddOneTimeKeys(int oneTime, int kem)
-    {
-        lock (_lock)
-        {
-            List<byte[]> newOneTime = [];
-            List<byte[]> newKem = [];
-            for (int i = 0; i < oneTime; i++)
-            {
-                OneTimePrekeyPair key = OneTimePrekeyPair.Generate(_nextOneTimeId++);
-                _oneTime[key.Id] = key;
-                newOneTime.Add(KeyDirectoryBlobs.OneTimePrekey(key.Public));
-            }
-            for (int i = 0; i < kem; i++)
-            {
-                KemPrekeyPair key = KemPrekeyPair.Generate(_identity, _nextKemId++, KemPrekeyKind.OneTime);
-                _oneTimeKem[key.Id] = key;
-                newKem.Add(KeyDirectoryBlobs.KemPrekey(key.Public));
-            }
-            DropOldest(_oneTime);
-            DropOldest(_oneTimeKem);
-            return ([.. newOneTime], [.. newKem]);
-        }
-    }
-
-    private static void DropOldest<T>(Dictionary<uint, T> keys) where T : IDisposable
-    {
-        foreach (uint id in keys.Keys.Order().Take(Math.Max(0, keys.Count - MaxLocalOneTimeKeys)).ToArray())
-        {
-            keys.Remove(id, out T? key);
-            key?.Dispose();
-        }
-    }
-
-    /// <summary>One-time keys of each kind this device holds privately (for tests of the bounds).</summary>
-    internal (int OneTime, int Kem) LocalOneTimeKeys
+    /// <summary>Peer devices with a session (for tests of the cap).</summary>
+    internal int PeerDeviceCount
     {
         get
         {
             lock (_lock)
             {
-                return (_oneTime.Count, _oneTimeKem.Count);
+                return _sessions.Count;
             }
         }
     }
 
-    /// <summary>
-    /// Asks the server how many one-time keys it has left for this device and tops them up to
-    /// <see cref="OneTimeTarget"/> / <see cref="KemTarget"/> when below the low-water marks.
-    /// Returns how many keys were added. <paramref name="saveBeforePublishing"/> runs once the new
-    /// private keys exist and before their public halves leave: a crash in between must not leave
-    /// the server handing out keys this device no longer has.
-    /// </summary>
-    public async Task<int> ReplenishAsync(ChatClient client, Action saveBeforePublishing, CancellationToken cancellationToken = default)
+    /// <summary>A new device identity with its signed prekey, last-resort KEM prekey and the given number of one-time keys.</summary>
+    public static E2eDevice Create(string user, int oneTimePrekeys = 20, int oneTimeKemPrekeys = 5, TimeProvider? clock = null)
     {
-        KeysPublished left = await client.PublishKeysAsync(_identity.PublicKey.Encode(), null, null, null, null, cancellationToken).ConfigureAwait(false);
-        int oneTime = left.OneTimePrekeys < OneTimeLowWater ? OneTimeTarget - left.OneTimePrekeys : 0;
-        int kem = left.OneTimeKemPrekeys < KemLowWater ? KemTarget - left.OneTimeKemPrekeys : 0;
-        if (oneTime == 0 && kem == 0)
-        {
-            return 0;
-        }
-        (byte[][] newOneTime, byte[][] newKem) = AddOneTimeKeys(oneTime, kem);
-        saveBeforePublishing();
-        await client.PublishKeysAsync(_identity.PublicKey.Encode(), null, null, newOneTime, newKem, cancellationToken).ConfigureAwait(false);
-        return oneTime + kem;
-    }
-
-    /// <summary>Publishes this device's public keys to the server's key directory (all of them; the server keeps the rest).</summary>
-    public Task<KeysPublished> PublishAsync(ChatClient client, CancellationToken cancellationToken = default)
-    {
-        byte[][] oneTime;
-        byte[][] oneTimeKem;
-        lock (_lock)
-        {
-            oneTime = [.. _oneTime.Values.Select(k => KeyDirectoryBlobs.OneTimePrekey(k.Public))];
-            oneTimeKem = [.. _oneTimeKem.Values.Select(k => KeyDirectoryBlobs.KemPrekey(k.Public))];
-        }
-        return client.PublishKeysAsync(_identity.PublicKey.Encode(), KeyDirectoryBlobs.SignedPrekey(_signedPrekey.Public),
-            KeyDirectoryBlobs.KemPrekey(_lastResortKem.Public), oneTime, oneTimeKem, cancellationToken);
+        clock ??= TimeProvider.System;
+        IdentityKeyPair identity = IdentityKeyPair.Generate();
+        E2eDevice device = new(user, identity, SignedPrekeyPair.Generate(identity, 1), KemPrekeyPair.Generate(identity, 1, KemPrekeyKind.LastResort),
+            clock.GetUtcNow(), clock);
+        device.AddOneTimeKeys(oneTimePrekeys, oneTimeKemPrekeys);
+        return device;
     }
 
     /// <summary>
     /// Encrypts <paramref name="text"/> to every device of <paramref name="to"/> and to our own other
     /// devices, and sends each copy to its device. Says how many devices of <paramref name="to"/> it
-    /// went to (0 when none has published keys: nothing is sent in plaintext instead) and whether
-    /// any of them was online.
+    /// went to (0 when none has published keys: nothing is sent in plaintext instead), whether any
+    /// of them was online, and which devices it found new or gone.
     /// </summary>
     /// <exception cref="IdentityChangedException">A device of the recipient presents a new identity key; nothing was sent.</exception>
     public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
@@ -177,58 +123,125 @@ public sealed partial class E2eDevice : IDisposable
 
     private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(client);
         byte[] plaintext = E2ePayload.Encode(kind, text);
-        List<(string User, string Device, byte[] Envelope)> copies = [];
-        int recipientDevices = 0;
-        foreach (string user in to == User ? new[] { to } : [to, User])
+        string[] users = to == User ? [to] : [to, User];
+        foreach (string user in users)
         {
-            await EnsureSessionsAsync(client, user, cancellationToken).ConfigureAwait(false);
-            lock (_lock)
-            {
-                foreach (((string u, string device), E2eSession session) in _sessions)
-                {
-                    if (u != user || (u == User && device == client.DeviceId))
-                    {
-                        continue;
-                    }
-                    if (_trustChanged.Contains((u, device)))
-                    {
-                        throw new IdentityChangedException(u, device);
-                    }
-                    copies.Add((u, device, session.Encrypt(plaintext)));
-                    if (u == to)
-                    {
-                        recipientDevices++;
-                    }
-                }
-            }
+            await EnsureSessionsAsync(client, user, null, cancellationToken).ConfigureAwait(false);
         }
+        // All copies are made before any leaves: a changed identity anywhere sends nothing.
+        List<(string User, string Device, byte[] Envelope)> copies = Encrypt(users, plaintext, client.DeviceId, only: null);
+        List<PeerDevice> added = [];
+        List<PeerDevice> removed = [];
+        (Dictionary<string, string[]> listed, bool delivered) = await SendCopiesAsync(client, to, copies, cancellationToken).ConfigureAwait(false);
+        int recipientDevices = copies.Count(c => c.User == to);
+        foreach ((string user, string[] devices) in listed)
+        {
+            string[] missing = ReconcileDevices(user, devices, client.DeviceId, removed);
+            if (missing.Length == 0)
+            {
+                continue;
+            }
+            await EnsureSessionsAsync(client, user, missing, cancellationToken).ConfigureAwait(false);
+            List<(string User, string Device, byte[] Envelope)> more = Encrypt([user], plaintext, client.DeviceId, only: missing);
+            (_, bool deliveredToNew) = await SendCopiesAsync(client, to, more, cancellationToken).ConfigureAwait(false);
+            delivered |= deliveredToNew;
+            recipientDevices += more.Count(c => c.User == to);
+            added.AddRange(more.Select(c => new PeerDevice(c.User, c.Device)));
+        }
+        return new E2eSent(recipientDevices, delivered) { NewDevices = added, RemovedDevices = removed };
+    }
+
+    /// <summary>Sends each copy; returns, per user, the devices with keys the server listed, and whether a copy to <paramref name="to"/> was delivered online.</summary>
+    private static async Task<(Dictionary<string, string[]> Listed, bool Delivered)> SendCopiesAsync(ChatClient client, string to,
+        List<(string User, string Device, byte[] Envelope)> copies, CancellationToken cancellationToken)
+    {
+        Dictionary<string, string[]> listed = new(StringComparer.Ordinal);
         bool delivered = false;
         foreach ((string user, string device, byte[] envelope) in copies)
         {
             SendResult result = await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
             delivered |= user == to && result.Status == DeliveryStatus.Delivered;
+            if (result.Devices is not null)
+            {
+                listed[user] = result.Devices;
+            }
         }
-        return new E2eSent(recipientDevices, delivered);
+        return (listed, delivered);
     }
 
-    /// <summary>Starts a session with each device of <paramref name="user"/> we have none with yet (one fetch, only when needed).</summary>
-    private async Task EnsureSessionsAsync(ChatClient client, string user, CancellationToken cancellationToken)
+    /// <summary>One envelope per device of <paramref name="users"/> we hold a session with (or only <paramref name="only"/>), never to ourselves.</summary>
+    private List<(string User, string Device, byte[] Envelope)> Encrypt(string[] users, byte[] plaintext, string? ourDevice, string[]? only)
+    {
+        List<(string User, string Device, byte[] Envelope)> copies = [];
+        lock (_lock)
+        {
+            foreach (string user in users)
+            {
+                if (_trustChanged.Any(k => k.User == user))
+                {
+                    throw new IdentityChangedException(user, _trustChanged.First(k => k.User == user).Device);
+                }
+            }
+            foreach (((string user, string device), PeerSessions sessions) in _sessions)
+            {
+                if (!users.Contains(user) || (user == User && device == ourDevice) || (only is not null && !only.Contains(device)))
+                {
+                    continue;
+                }
+                copies.Add((user, device, sessions.Current.Encrypt(plaintext)));
+                sessions.LastUsed = ++_uses;
+            }
+        }
+        return copies;
+    }
+
+    /// <summary>
+    /// Compares the devices the server lists for <paramref name="user"/> with ours: sessions of
+    /// devices no longer listed are deleted (added to <paramref name="removed"/>); returns listed
+    /// devices we have no session with (and do not hold back for trust).
+    /// </summary>
+    private string[] ReconcileDevices(string user, string[] listed, string? ourDevice, List<PeerDevice> removed)
     {
         lock (_lock)
         {
-            // Each fetch uses up one-time keys of the user's devices: ask only when no session
-            // exists, and not again on every send to someone who has no keys.
-            bool hasSession = _sessions.Keys.Any(k => k.User == user);
-            bool askedRecently = _lastFetch.TryGetValue(user, out long at) && System.Diagnostics.Stopwatch.GetElapsedTime(at) < s_refetchAfter;
-            if (hasSession ? !_refetch.Contains(user) : askedRecently)
+            HashSet<string> now = new(listed, StringComparer.Ordinal);
+            foreach ((string u, string device) in _sessions.Keys.Where(k => k.User == user && !now.Contains(k.Device)).ToArray())
             {
-                return;
+                _sessions.Remove((u, device), out PeerSessions? gone);
+                gone?.Dispose();
+                _pinned.Remove((u, device));
+                removed.Add(new PeerDevice(u, device));
             }
-            _refetch.Remove(user);
-            _lastFetch[user] = System.Diagnostics.Stopwatch.GetTimestamp();
+            return [.. listed.Where(d => !(user == User && d == ourDevice) && !_sessions.ContainsKey((user, d)) && !_trustChanged.Contains((user, d)))
+                .Take(MessengerLimits.MaxFetchDevices)];
         }
-        BundleList bundles = await client.FetchBundlesAsync(user, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts a session with each device of <paramref name="user"/> we have none with yet: with
+    /// <paramref name="devices"/> null, one fetch of all devices, only when needed; else only those.
+    /// </summary>
+    private async Task EnsureSessionsAsync(ChatClient client, string user, string[]? devices, CancellationToken cancellationToken)
+    {
+        if (devices is null)
+        {
+            lock (_lock)
+            {
+                // Each fetch uses up one-time keys of the user's devices: ask only when no session
+                // exists, and not again on every send to someone who has no keys.
+                bool hasSession = _sessions.Keys.Any(k => k.User == user);
+                bool askedRecently = _lastFetch.TryGetValue(user, out long at) && System.Diagnostics.Stopwatch.GetElapsedTime(at) < s_refetchAfter;
+                if (hasSession ? !_refetch.Contains(user) : askedRecently)
+                {
+                    return;
+                }
+                _refetch.Remove(user);
+                _lastFetch[user] = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+        }
+        BundleList bundles = await client.FetchBundlesAsync(user, devices, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
             foreach (DeviceBundle entry in bundles.Devices)
@@ -241,12 +254,12 @@ public sealed partial class E2eDevice : IDisposable
                 try
                 {
                     PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(entry);
-                    if (!Pin(bundles.User, entry.DeviceId, bundle.Identity))
+                    if (Pin(bundles.User, entry.DeviceId, bundle.Identity) == PinResult.Changed)
                     {
                         continue;
                     }
                     // Initiate verifies both prekey signatures and every public key before use.
-                    _sessions[(bundles.User, entry.DeviceId)] = E2eSession.Initiate(_identity, bundle);
+                    AddSessions(bundles.User, entry.DeviceId, new PeerSessions(E2eSession.Initiate(_identity, bundle)));
                 }
                 catch (E2eProtocolException)
                 {
@@ -257,112 +270,160 @@ public sealed partial class E2eDevice : IDisposable
         }
     }
 
-    /// <summary>True when <paramref name="identity"/> is the pinned key (or the first seen); a different one is marked and held.</summary>
-    private bool Pin(string user, string device, IdentityPublicKey identity)
+    /// <summary>Adds a peer device's sessions; past <see cref="MaxPeerDevices"/> the least recently used peer device is forgotten.</summary>
+    private void AddSessions(string user, string device, PeerSessions sessions)
+    {
+        sessions.LastUsed = ++_uses;
+        _sessions[(user, device)] = sessions;
+        while (_sessions.Count > MaxPeerDevices)
+        {
+            (string User, string Device) oldest = _sessions.MinBy(s => s.Value.LastUsed).Key;
+            _sessions.Remove(oldest, out PeerSessions? evicted);
+            evicted?.Dispose();
+        }
+    }
+
+    private enum PinResult
+    {
+        Known,
+        FirstSeen,
+        Changed,
+    }
+
+    /// <summary>Pins the first identity seen for a device; a different one later is marked and held.</summary>
+    private PinResult Pin(string user, string device, IdentityPublicKey identity)
     {
         if (_pinned.TryGetValue((user, device), out IdentityPublicKey? pinned))
         {
             if (pinned.Equals(identity))
             {
-                return true;
+                return PinResult.Known;
             }
             _trustChanged.Add((user, device));
-            return false;
+            return PinResult.Changed;
         }
         _pinned[(user, device)] = identity;
-        return true;
+        return PinResult.FirstSeen;
     }
 
     /// <summary>Opens an end-to-end message; a message that cannot be read says why, and changes no session.</summary>
     public E2eIncoming Open(ChatMessage message)
     {
+        ArgumentNullException.ThrowIfNull(message);
         string device = message.FromDevice ?? "";
         if (message.ContentType != ContentType || device.Length == 0)
         {
-            return new E2eIncoming(message.From, device, null, E2eError.MalformedData, "not an end-to-end message");
+            return new E2eIncoming(message.From, device, null, E2eError.MalformedData, "not an end-to-end message") { Timestamp = message.Timestamp };
         }
         lock (_lock)
         {
             try
             {
                 E2eError error = E2eError.UnexpectedMessage;
-                bool known = _sessions.TryGetValue((message.From, device), out E2eSession? session);
-                if (known && session!.TryDecrypt(message.Body, out byte[] plaintext, out error))
+                bool known = _sessions.TryGetValue((message.From, device), out PeerSessions? sessions);
+                if (known && sessions!.TryDecrypt(message.Body, out byte[] plaintext, out error))
                 {
+                    sessions.LastUsed = ++_uses;
                     return Text(message, device, plaintext);
                 }
-                // A prekey envelope the session does not take starts a new session (a reinstall, or both sides started at once).
-                if (!IsPrekeyEnvelope(message.Body))
+                Parley.EndToEnd.Pqxdh.PqxdhInitialHeader? header = InitialHeaderOf(message.Body);
+                if (header is null)
                 {
-                    return new E2eIncoming(message.From, device, null, error, known ? "the message did not decrypt" : "no session with this device");
+                    return Failed(message, device, error, known ? "the message did not decrypt" : "no session with this device");
                 }
-                return Accept(message, device);
+                // A prekey envelope of a session we already have is a repeat (a replay, or a copy
+                // that arrived twice), never a reason to start that session again.
+                if (known && sessions!.StartedBy(header))
+                {
+                    return Failed(message, device, error, "the message was already read, or is not from this session");
+                }
+                // Otherwise it starts a new session: a reinstall, a new device, or both sides starting at once.
+                return Accept(message, device, header);
             }
             catch (E2eProtocolException e)
             {
-                return new E2eIncoming(message.From, device, null, e.Error, e.Reason);
+                return Failed(message, device, e.Error, e.Reason);
             }
         }
     }
 
-    private static bool IsPrekeyEnvelope(byte[] envelope)
+    private static E2eIncoming Failed(ChatMessage message, string device, E2eError error, string reason) =>
+        new(message.From, device, null, error, reason) { Timestamp = message.Timestamp };
+
+    private static Parley.EndToEnd.Pqxdh.PqxdhInitialHeader? InitialHeaderOf(byte[] envelope)
     {
         try
         {
-            E2eSession.ReadInitialHeader(envelope);
-            return true;
+            return E2eSession.ReadInitialHeader(envelope);
         }
         catch (E2eProtocolException)
         {
-            return false;
+            return null;
         }
     }
 
-    private E2eIncoming Accept(ChatMessage message, string device)
+    private E2eIncoming Accept(ChatMessage message, string device, Parley.EndToEnd.Pqxdh.PqxdhInitialHeader header)
     {
-        Parley.EndToEnd.Pqxdh.PqxdhInitialHeader header = E2eSession.ReadInitialHeader(message.Body);
-        if (header.SignedPrekeyId != _signedPrekey.Id)
+        if (_trustChanged.Contains((message.From, device)) || (_pinned.TryGetValue((message.From, device), out IdentityPublicKey? pinned) && !pinned.Equals(header.InitiatorIdentity)))
         {
-            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a signed prekey this device does not have");
+            // Checked before any prekey is used: the message stays readable once the user trusts the key.
+            _trustChanged.Add((message.From, device));
+            Hold(message);
+            return Failed(message, device, E2eError.InvalidSignature,
+                $"{message.From}'s device {device} presents a new identity key; the message is kept unread until you trust it") with { HeldUntilTrusted = true };
+        }
+        SignedPrekeyPair? signed = FindSignedPrekey(header.SignedPrekeyId);
+        if (signed is null)
+        {
+            return Failed(message, device, E2eError.PrekeyMismatch, "the message names a signed prekey this device does not have (or no longer keeps)");
         }
         OneTimePrekeyPair? oneTime = null;
         if (header.OneTimePrekeyId is uint oneTimeId && !_oneTime.TryGetValue(oneTimeId, out oneTime))
         {
-            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a one-time prekey already used");
+            return Failed(message, device, E2eError.PrekeyMismatch, "the message names a one-time prekey already used");
         }
-        KemPrekeyPair? kem = header.KemPrekeyId == _lastResortKem.Id ? _lastResortKem : _oneTimeKem.GetValueOrDefault(header.KemPrekeyId);
+        KemPrekeyPair? kem = FindKemPrekey(header.KemPrekeyId);
         if (kem is null)
         {
-            return new E2eIncoming(message.From, device, null, E2eError.PrekeyMismatch, "the message names a KEM prekey already used");
+            return Failed(message, device, E2eError.PrekeyMismatch, "the message names a KEM prekey already used");
         }
-        E2eSessionAcceptance accepted = E2eSession.Accept(_identity, _signedPrekey, oneTime, kem, message.Body);
-        if (!Pin(message.From, device, accepted.Session.TheirIdentity))
-        {
-            accepted.Session.Dispose();
-            return new E2eIncoming(message.From, device, null, E2eError.InvalidSignature,
-                $"{message.From}'s device {device} presents a new identity key; trust it before reading its messages");
-        }
+        E2eSessionAcceptance accepted = E2eSession.Accept(_identity, signed, oneTime, kem, message.Body);
+        bool otherDevicesKnown = _pinned.Keys.Any(k => k.User == message.From && k.Device != device);
+        PinResult pin = Pin(message.From, device, accepted.Session.TheirIdentity);
         // The session authenticated: only now are the one-time keys it used deleted.
         if (accepted.ConsumedPrekeys.OneTimePrekeyId is uint usedOneTime && _oneTime.Remove(usedOneTime, out OneTimePrekeyPair? used))
         {
             used.Dispose();
         }
-        if (accepted.ConsumedPrekeys.KemPrekeyId is uint usedKem && usedKem != _lastResortKem.Id && _oneTimeKem.Remove(usedKem, out KemPrekeyPair? usedPair))
+        if (accepted.ConsumedPrekeys.KemPrekeyId is uint usedKem && _oneTimeKem.Remove(usedKem, out KemPrekeyPair? usedPair))
         {
             usedPair.Dispose();
         }
-        if (_sessions.Remove((message.From, device), out E2eSession? replaced))
+        if (_sessions.TryGetValue((message.From, device), out PeerSessions? existing))
         {
-            replaced.Dispose();
+            existing.Promote(accepted.Session);
+            existing.LastUsed = ++_uses;
         }
-        _sessions[(message.From, device)] = accepted.Session;
-        return Text(message, device, accepted.Plaintext);
+        else
+        {
+            AddSessions(message.From, device, new PeerSessions(accepted.Session));
+        }
+        return Text(message, device, accepted.Plaintext) with { FromNewDevice = pin == PinResult.FirstSeen && (otherDevicesKnown || message.From == User) };
+    }
+
+    private void Hold(ChatMessage message)
+    {
+        _held.Add(message);
+        if (_held.Count > MaxHeldMessages)
+        {
+            _held.RemoveAt(0);
+        }
     }
 
     private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
         E2ePayload.TryDecode(plaintext, out byte kind, out string text)
-            ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast }
-            : new(message.From, device, null, E2eError.MalformedData, "the decrypted message is not a text this client knows");
+            ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp }
+            : Failed(message, device, E2eError.MalformedData, "the decrypted message is not a text this client knows");
 
     /// <summary>The 60-digit safety number with the identity pinned for <paramref name="user"/>'s device (both sides compute the same).</summary>
     public string SafetyNumberWith(string user, string deviceId)
@@ -381,21 +442,41 @@ public sealed partial class E2eDevice : IDisposable
     {
         lock (_lock)
         {
-            return [.. _pinned.Keys.Where(k => k.User == user).Select(k => (k.Device, _trustChanged.Contains(k))).OrderBy(d => d.Device, StringComparer.Ordinal)];
+            return [.. _pinned.Keys.Where(k => k.User == user).Select(k => k.Device)
+                .Union(_trustChanged.Where(k => k.User == user).Select(k => k.Device))
+                .Select(d => (d, _trustChanged.Contains((user, d)))).OrderBy(d => d.Item1, StringComparer.Ordinal)];
         }
     }
 
-    /// <summary>Accepts a changed identity: the next send fetches the device's new keys.</summary>
-    public void TrustNewIdentity(string user, string deviceId)
+    /// <summary>
+    /// Accepts a changed identity: the next send fetches the device's new keys, and the messages
+    /// held from it are opened now (returned in the order they arrived).
+    /// </summary>
+    public IReadOnlyList<E2eIncoming> TrustNewIdentity(string user, string deviceId)
     {
         lock (_lock)
         {
             _trustChanged.Remove((user, deviceId));
             _pinned.Remove((user, deviceId));
             _refetch.Add(user);
-            if (_sessions.Remove((user, deviceId), out E2eSession? old))
+            if (_sessions.Remove((user, deviceId), out PeerSessions? old))
             {
                 old.Dispose();
+            }
+            ChatMessage[] held = [.. _held.Where(m => m.From == user && m.FromDevice == deviceId)];
+            _held.RemoveAll(m => m.From == user && m.FromDevice == deviceId);
+            return [.. held.Select(Open)];
+        }
+    }
+
+    /// <summary>Messages kept unread from devices with a changed identity (for tests and the trust prompt).</summary>
+    public int HeldMessageCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _held.Count;
             }
         }
     }
@@ -404,9 +485,9 @@ public sealed partial class E2eDevice : IDisposable
     {
         lock (_lock)
         {
-            foreach (E2eSession session in _sessions.Values)
+            foreach (PeerSessions sessions in _sessions.Values)
             {
-                session.Dispose();
+                sessions.Dispose();
             }
             foreach (OneTimePrekeyPair key in _oneTime.Values)
             {
@@ -415,6 +496,10 @@ public sealed partial class E2eDevice : IDisposable
             foreach (KemPrekeyPair key in _oneTimeKem.Values)
             {
                 key.Dispose();
+            }
+            foreach (RetiredPrekeys retired in _retired)
+            {
+                retired.Dispose();
             }
             _lastResortKem.Dispose();
             _signedPrekey.Dispose();

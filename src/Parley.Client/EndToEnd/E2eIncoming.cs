@@ -12,4 +12,13 @@ public sealed record E2eIncoming(string From, string FromDevice, string? Text, E
 
     /// <summary>The sender marked it, inside the encryption, as a copy of a broadcast.</summary>
     public bool Broadcast { get; init; }
+
+    /// <summary>The first message from a device of a user who already had other devices here: tell the user.</summary>
+    public bool FromNewDevice { get; init; }
+
+    /// <summary>The sending device presents a changed identity key; the message is kept unread until the user trusts it.</summary>
+    public bool HeldUntilTrusted { get; init; }
+
+    /// <summary>When the server stored the message (Unix ms), for held messages opened later.</summary>
+    public long Timestamp { get; init; }
 }

@@ -70,6 +70,17 @@ public sealed class E2eSession : IDisposable
             ?? throw new E2eProtocolException(E2eError.UnexpectedMessage, "not a prekey envelope");
 
     /// <summary>
+    /// True when this is the responder session <paramref name="header"/> started: a prekey envelope
+    /// with it is a later (or replayed) message of this session, never a reason to start a new one.
+    /// </summary>
+    public bool WasStartedBy(PqxdhInitialHeader header)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        return Role == E2eRole.Responder
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(header.EphemeralKey, _initiatorBaseKey);
+    }
+
+    /// <summary>
     /// The responder: PQXDH with the prekeys the header names, then the first message is decrypted.
     /// Only if it authenticates is a session returned, with the prekeys to delete.
     /// </summary>

@@ -70,6 +70,12 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{user}'")).ConfigureAwait(false);
             return;
         }
+        if (request.Devices is { Length: > MessengerLimits.MaxFetchDevices })
+        {
+            await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.BadRequest,
+                $"a fetch names at most {MessengerLimits.MaxFetchDevices} devices")).ConfigureAwait(false);
+            return;
+        }
         if (!_rateLimiter.TryTake(User, 1, 0, out TimeSpan retryAfter))
         {
             int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
@@ -77,7 +83,8 @@ public sealed partial class ClientConnection
                 $"you are fetching keys too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
             return;
         }
-        IReadOnlyList<TakenBundle> taken = await _store.TakeBundlesAsync(user, user == User ? DeviceId : null, cancellationToken).ConfigureAwait(false);
+        HashSet<string>? only = request.Devices is null ? null : new HashSet<string>(request.Devices.Where(d => d is not null), StringComparer.Ordinal);
+        IReadOnlyList<TakenBundle> taken = await _store.TakeBundlesAsync(user, user == User ? DeviceId : null, only, cancellationToken).ConfigureAwait(false);
         DeviceBundle[] bundles = [.. taken.Select(b => new DeviceBundle(b.DeviceId, b.IdentityKey, b.SignedPrekey, b.OneTimePrekey, b.KemPrekey, b.KemPrekeyIsLastResort))];
         await ReplyAsync(new BundleList(request.Ref, user, bundles)).ConfigureAwait(false);
     }

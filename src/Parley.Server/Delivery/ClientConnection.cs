@@ -285,25 +285,30 @@ public sealed partial class ClientConnection
             return;
         }
         // After the rate check: looking a device up reads the store, which must not come free.
-        if (send.ToDevice is not null && !await CheckDeviceAsync(send.Ref, recipient, send.ToDevice, cancellationToken).ConfigureAwait(false))
+        string[]? keyedDevices = null;
+        if (send.ToDevice is not null)
         {
-            return;
+            keyedDevices = await CheckDeviceAsync(send.Ref, recipient, send.ToDevice, cancellationToken).ConfigureAwait(false);
+            if (keyedDevices is null)
+            {
+                return;
+            }
         }
         NewMessage message = new(User, recipient, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false,
             RecipientDevice: send.ToDevice ?? "", SenderDevice: DeviceId);
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Not awaited here: the reader goes on to the next request while this one commits with
         // others (group commit); the in-flight gate bounds how far it can run ahead.
-        _ = CompleteSendAsync(send.Ref, message, cancellationToken);
+        _ = CompleteSendAsync(send.Ref, message, keyedDevices, cancellationToken);
     }
 
-    private async Task CompleteSendAsync(long reference, NewMessage message, CancellationToken cancellationToken)
+    private async Task CompleteSendAsync(long reference, NewMessage message, string[]? keyedDevices, CancellationToken cancellationToken)
     {
         try
         {
             AppendResult result = await _writer.AppendAsync(message, cancellationToken).ConfigureAwait(false);
             await ReplyAsync(new SendResult(reference, result.Message.Id, message.Recipient,
-                result.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued)).ConfigureAwait(false);
+                result.Delivered ? DeliveryStatus.Delivered : DeliveryStatus.Queued, keyedDevices)).ConfigureAwait(false);
         }
         catch (InboxFullException)
         {
@@ -387,16 +392,24 @@ public sealed partial class ClientConnection
         }
     }
 
-    /// <summary>A message for one device needs a device of the recipient's that exists; any other is <c>unknown_device</c>.</summary>
-    private async Task<bool> CheckDeviceAsync(long reference, string recipient, string device, CancellationToken cancellationToken)
+    /// <summary>
+    /// A message for one device needs a device of the recipient's that exists; any other is
+    /// <c>unknown_device</c> (null). Otherwise the recipient's devices with keys, for the send's result.
+    /// </summary>
+    private async Task<string[]?> CheckDeviceAsync(long reference, string recipient, string device, CancellationToken cancellationToken)
     {
-        if (DeviceTokens.IsWellFormedDeviceId(device) && await _store.DeviceExistsAsync(recipient, device, cancellationToken).ConfigureAwait(false))
+        if (DeviceTokens.IsWellFormedDeviceId(device))
         {
-            return true;
+            string[] keyed = [.. await _store.KeyedDevicesAsync(recipient, cancellationToken).ConfigureAwait(false)];
+            // A device without keys (a client from before end-to-end) can still be written to.
+            if (keyed.Contains(device, StringComparer.Ordinal) || await _store.DeviceExistsAsync(recipient, device, cancellationToken).ConfigureAwait(false))
+            {
+                return keyed;
+            }
         }
         await ReplyAsync(new ErrorMessage(reference, ErrorCodes.UnknownDevice,
             $"'{recipient}' has no device '{UntrustedText.Sanitize(device, 64)}'")).ConfigureAwait(false);
-        return false;
+        return null;
     }
 
     /// <summary>Refuses new messages while the disk is nearly full or the sender is over its rate (nothing is stored).</summary>

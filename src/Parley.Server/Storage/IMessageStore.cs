@@ -117,7 +117,11 @@ public interface IMessageStore : IAsyncDisposable
     /// published keys, each with one of its one-time keys of each kind, which are deleted (handed
     /// out exactly once); with none left, no X25519 one-time key and the last-resort KEM key.
     /// <paramref name="exceptDevice"/> (the fetching device, when it fetches its own account) is
-    /// left out, so a device never uses up its own keys.
+    /// left out, so a device never uses up its own keys. With <paramref name="onlyDevices"/>, only
+    /// those devices (the others keep their one-time keys).
     /// </summary>
-    Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, CancellationToken cancellationToken);
+    Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, IReadOnlyCollection<string>? onlyDevices, CancellationToken cancellationToken);
+
+    /// <summary>The devices of <paramref name="username"/> whose keys <see cref="TakeBundlesAsync"/> would hand out, sorted; reads only.</summary>
+    Task<IReadOnlyList<string>> KeyedDevicesAsync(string username, CancellationToken cancellationToken);
 }

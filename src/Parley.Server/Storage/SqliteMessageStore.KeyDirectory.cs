@@ -117,7 +117,7 @@ public sealed partial class SqliteMessageStore
         return (reader.GetInt32(0), reader.GetInt32(1));
     }
 
-    public async Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, IReadOnlyCollection<string>? onlyDevices, CancellationToken cancellationToken)
     {
         List<TakenBundle> bundles = [];
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -139,7 +139,11 @@ public sealed partial class SqliteMessageStore
                 await using SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    devices.Add((reader.GetString(0), (byte[])reader[1], (byte[])reader[2], (byte[])reader[3]));
+                    string deviceId = reader.GetString(0);
+                    if (onlyDevices is null || onlyDevices.Contains(deviceId))
+                    {
+                        devices.Add((deviceId, (byte[])reader[1], (byte[])reader[2], (byte[])reader[3]));
+                    }
                 }
             }
             await using SqliteCommand take = _writer.CreateCommand();
@@ -168,5 +172,25 @@ public sealed partial class SqliteMessageStore
             _writeLock.Release();
         }
         return bundles;
+    }
+
+    public async Task<IReadOnlyList<string>> KeyedDevicesAsync(string username, CancellationToken cancellationToken)
+    {
+        List<string> devices = [];
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand select = connection.CreateCommand();
+        // The same join as TakeBundlesAsync: a device is listed exactly when its keys can be fetched.
+        select.CommandText = """
+            SELECT k.device_id FROM device_keys k
+            JOIN device_tokens t ON t.username = k.username AND t.device_id = k.device_id
+            WHERE k.username = $u ORDER BY k.device_id
+            """;
+        select.Parameters.AddWithValue("$u", username);
+        await using SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            devices.Add(reader.GetString(0));
+        }
+        return devices;
     }
 }
