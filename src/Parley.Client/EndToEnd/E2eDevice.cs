@@ -84,6 +84,9 @@ public sealed partial class E2eDevice : IDisposable
     /// <summary>The identity's private half, for tests that play an impostor with a device of their own.</summary>
     internal IdentityKeyPair IdentityPair() => _identity;
 
+    /// <summary><see cref="MaxPeerDevices"/>, lowered by tests of the cap.</summary>
+    internal int PeerDeviceLimit { get; set; } = MaxPeerDevices;
+
     /// <summary>Peer devices with a session (for tests of the cap).</summary>
     internal int PeerDeviceCount
     {
@@ -134,9 +137,10 @@ public sealed partial class E2eDevice : IDisposable
         List<(string User, string Device, byte[] Envelope)> copies = Encrypt(users, plaintext, client.DeviceId, only: null);
         List<PeerDevice> added = [];
         List<PeerDevice> removed = [];
-        (Dictionary<string, string[]> listed, bool delivered) = await SendCopiesAsync(client, to, copies, cancellationToken).ConfigureAwait(false);
-        int recipientDevices = copies.Count(c => c.User == to);
-        foreach ((string user, string[] devices) in listed)
+        CopiesSent sent = await SendCopiesAsync(client, to, copies, removed, cancellationToken).ConfigureAwait(false);
+        int recipientDevices = sent.ToRecipient;
+        bool delivered = sent.Delivered;
+        foreach ((string user, string[] devices) in sent.Listed)
         {
             string[] missing = ReconcileDevices(user, devices, client.DeviceId, removed);
             if (missing.Length == 0)
@@ -145,31 +149,65 @@ public sealed partial class E2eDevice : IDisposable
             }
             await EnsureSessionsAsync(client, user, missing, cancellationToken).ConfigureAwait(false);
             List<(string User, string Device, byte[] Envelope)> more = Encrypt([user], plaintext, client.DeviceId, only: missing);
-            (_, bool deliveredToNew) = await SendCopiesAsync(client, to, more, cancellationToken).ConfigureAwait(false);
-            delivered |= deliveredToNew;
-            recipientDevices += more.Count(c => c.User == to);
-            added.AddRange(more.Select(c => new PeerDevice(c.User, c.Device)));
+            CopiesSent extra = await SendCopiesAsync(client, to, more, removed, cancellationToken).ConfigureAwait(false);
+            delivered |= extra.Delivered;
+            recipientDevices += extra.ToRecipient;
+            added.AddRange(more.Select(c => new PeerDevice(c.User, c.Device)).Except(removed));
         }
         return new E2eSent(recipientDevices, delivered) { NewDevices = added, RemovedDevices = removed };
     }
 
-    /// <summary>Sends each copy; returns, per user, the devices with keys the server listed, and whether a copy to <paramref name="to"/> was delivered online.</summary>
-    private static async Task<(Dictionary<string, string[]> Listed, bool Delivered)> SendCopiesAsync(ChatClient client, string to,
-        List<(string User, string Device, byte[] Envelope)> copies, CancellationToken cancellationToken)
+    private readonly record struct CopiesSent(Dictionary<string, string[]> Listed, bool Delivered, int ToRecipient);
+
+    /// <summary>
+    /// Sends each copy; returns, per user, the devices with keys the server listed, whether a copy
+    /// to <paramref name="to"/> was delivered online, and how many copies to it were stored. A device
+    /// the server no longer knows (revoked) loses its session and is added to <paramref name="removed"/>;
+    /// the other copies still go.
+    /// </summary>
+    private async Task<CopiesSent> SendCopiesAsync(ChatClient client, string to,
+        List<(string User, string Device, byte[] Envelope)> copies, List<PeerDevice> removed, CancellationToken cancellationToken)
     {
         Dictionary<string, string[]> listed = new(StringComparer.Ordinal);
         bool delivered = false;
+        int toRecipient = 0;
         foreach ((string user, string device, byte[] envelope) in copies)
         {
-            SendResult result = await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
+            SendResult result;
+            try
+            {
+                result = await client.SendToDeviceAsync(user, device, ContentType, envelope, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChatException e) when (e.Code == ErrorCodes.UnknownDevice)
+            {
+                Forget(user, device);
+                removed.Add(new PeerDevice(user, device));
+                continue;
+            }
+            toRecipient += user == to ? 1 : 0;
             delivered |= user == to && result.Status == DeliveryStatus.Delivered;
             if (result.Devices is not null)
             {
                 listed[user] = result.Devices;
             }
         }
-        return (listed, delivered);
+        return new CopiesSent(listed, delivered, toRecipient);
     }
+
+    private void Forget(string user, string device)
+    {
+        lock (_lock)
+        {
+            if (_sessions.Remove((user, device), out PeerSessions? gone))
+            {
+                gone.Dispose();
+            }
+            _pinned.Remove((user, device));
+        }
+    }
+
+    /// <summary>The envelope the current session with <paramref name="user"/>'s first device makes, not sent (tests that play the network).</summary>
+    internal byte[] EncryptForTest(string user, byte[] plaintext) => Encrypt([user], plaintext, null, null)[0].Envelope;
 
     /// <summary>One envelope per device of <paramref name="users"/> we hold a session with (or only <paramref name="only"/>), never to ourselves.</summary>
     private List<(string User, string Device, byte[] Envelope)> Encrypt(string[] users, byte[] plaintext, string? ourDevice, string[]? only)
@@ -209,9 +247,7 @@ public sealed partial class E2eDevice : IDisposable
             HashSet<string> now = new(listed, StringComparer.Ordinal);
             foreach ((string u, string device) in _sessions.Keys.Where(k => k.User == user && !now.Contains(k.Device)).ToArray())
             {
-                _sessions.Remove((u, device), out PeerSessions? gone);
-                gone?.Dispose();
-                _pinned.Remove((u, device));
+                Forget(u, device);
                 removed.Add(new PeerDevice(u, device));
             }
             return [.. listed.Where(d => !(user == User && d == ourDevice) && !_sessions.ContainsKey((user, d)) && !_trustChanged.Contains((user, d)))
@@ -275,7 +311,7 @@ public sealed partial class E2eDevice : IDisposable
     {
         sessions.LastUsed = ++_uses;
         _sessions[(user, device)] = sessions;
-        while (_sessions.Count > MaxPeerDevices)
+        while (_sessions.Count > PeerDeviceLimit)
         {
             (string User, string Device) oldest = _sessions.MinBy(s => s.Value.LastUsed).Key;
             _sessions.Remove(oldest, out PeerSessions? evicted);

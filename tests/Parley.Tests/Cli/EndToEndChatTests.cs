@@ -81,6 +81,41 @@ public partial class MessengerEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task A_contacts_new_device_is_announced_and_gets_the_next_message()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            await using ParleyProcess phone = StartChat(temp, "bob", port);
+            await phone.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            await using ParleyProcess alice = StartChat(temp, "alice", port);
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            await alice.WriteLineAsync("send bob one");
+            await phone.WaitForLineAsync("[NEW MESSAGE] From alice: one");
+
+            // Bob logs in from a second machine (its own Parley home): a new device with its own keys.
+            await using ParleyProcess laptop = StartChatIn(temp, "home-bob-laptop", "bob", port);
+            await laptop.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            await alice.WriteLineAsync("send bob two");
+            string notice = await alice.WaitForLineAsync("[STATUS] bob has a new device");
+            Assert.Contains("verify bob", notice);
+            await laptop.WaitForLineAsync("[NEW MESSAGE] From alice: two");
+            await phone.WaitForLineAsync("[NEW MESSAGE] From alice: two");
+            // The phone sees what the laptop sends (the sender's own other devices get a copy).
+            await laptop.WriteLineAsync("send alice from the laptop");
+            await alice.WaitForLineAsync("[NEW MESSAGE] From bob: from the laptop");
+            await phone.WaitForLineAsync("[STATUS] bob has a new device");
+
+            foreach (ParleyProcess chat in new[] { alice, phone, laptop })
+            {
+                await chat.WriteLineAsync("quit");
+                Assert.Equal(0, await chat.WaitForExitAsync());
+            }
+        }
+    }
+
     /// <summary>The 60 digits after the device id (grouped in fives on screen).</summary>
     private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");
 

@@ -21,10 +21,14 @@ public partial class MessengerEndToEndTests
         return (server, int.Parse(PortPattern().Match(started).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), identity.Split(' ')[^1]);
     }
 
-    private static ParleyProcess StartChat(TempDirectory temp, string user, int port, params string[] extra)
+    private static ParleyProcess StartChat(TempDirectory temp, string user, int port, params string[] extra) =>
+        StartChatIn(temp, $"home-{user}", user, port, extra);
+
+    /// <summary>A chat with its own Parley home: another device of <paramref name="user"/> when the home is new.</summary>
+    private static ParleyProcess StartChatIn(TempDirectory temp, string home, string user, int port, params string[] extra)
     {
         File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
-        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
+        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File(home) };
         return ParleyProcess.Start(temp.Path, environment,
             ["chat", "--user", user, "--host", "localhost", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
              "--password-file", temp.File($"{user}.password"), "--trust-new", .. extra]);

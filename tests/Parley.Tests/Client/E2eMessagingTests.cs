@@ -13,43 +13,12 @@ namespace Parley.Tests.Client;
 /// </summary>
 public class E2eMessagingTests
 {
-    private sealed class Device(ChatClient client, E2eDevice keys, Channel<E2eIncoming> inbox, string token) : IAsyncDisposable
-    {
-        public ChatClient Client { get; } = client;
-        public E2eDevice Keys { get; } = keys;
-        public Channel<E2eIncoming> Inbox { get; } = inbox;
-        public string Token { get; } = token;
-        public string Id => Client.DeviceId!;
-
-        public async Task<E2eIncoming> NextAsync() => await Inbox.Reader.ReadAsync().AsTask().WithTimeout();
-
-        public ValueTask DisposeAsync() => Client.DisposeAsync();
-    }
-
-    /// <summary>Logs a device in (a new one, or again with its token) and opens what arrives with its keys.</summary>
-    private static async Task<Device> ConnectAsync(TestServer server, string user, E2eDevice? keys = null, string? token = null, Channel<E2eIncoming>? inbox = null)
-    {
-        keys ??= E2eDevice.Create(user);
-        inbox ??= Channel.CreateUnbounded<E2eIncoming>();
-        ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
-        E2eDevice opener = keys;
-        Channel<E2eIncoming> target = inbox;
-        client.MessageHandler = m => target.Writer.WriteAsync(opener.Open(m));
-        LoginResult login = await client.LoginAsync(user, token is null ? "correct horse" : null, token).WithTimeout();
-        Assert.True(login.Success, login.Error);
-        if (token is null)
-        {
-            await keys.PublishAsync(client).WithTimeout();
-        }
-        return new Device(client, keys, inbox, token ?? login.DeviceToken!);
-    }
-
     [Fact]
     public async Task Two_users_talk_both_ways_and_compute_the_same_safety_number()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
 
         E2eSent sent = await alice.Keys.SendTextAsync(alice.Client, "bob", "hello bob").WithTimeout();
         Assert.Equal(new E2eSent(1, Delivered: true), sent);
@@ -75,18 +44,18 @@ public class E2eMessagingTests
     public async Task A_message_for_an_offline_user_is_only_ciphertext_in_the_servers_files_and_decrypts_at_login()
     {
         await using TestServer server = await TestServer.StartAsync();
-        Device bob = await ConnectAsync(server, "bob");
+        E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         E2eDevice bobKeys = bob.Keys;
         string bobToken = bob.Token;
         await bob.DisposeAsync();
 
-        await using Device alice = await ConnectAsync(server, "alice");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         const string Marker = "MARKER-7f3a9c-the-server-must-never-see-this";
         Assert.Equal(new E2eSent(1, Delivered: false), await alice.Keys.SendTextAsync(alice.Client, "bob", Marker).WithTimeout());
         Assert.Equal(1, await StoredMessages.CountForAsync(server, "bob"));
         Assert.False(ServerFilesContain(server, System.Text.Encoding.UTF8.GetBytes(Marker)), "the plaintext is in the server's files");
 
-        await using Device bobAgain = await ConnectAsync(server, "bob", bobKeys, bobToken);
+        await using E2eTestDevice bobAgain = await E2eTestDevice.ConnectAsync(server, "bob", bobKeys, bobToken);
         E2eIncoming arrived = await bobAgain.NextAsync();
         Assert.Equal(Marker, arrived.Text);
     }
@@ -95,8 +64,8 @@ public class E2eMessagingTests
     public async Task A_tampered_message_is_reported_with_its_sender_and_the_session_goes_on()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         await alice.Keys.SendTextAsync(alice.Client, "bob", "genuine").WithTimeout();
         Assert.Equal("genuine", (await bob.NextAsync()).Text);
         await bob.Keys.SendTextAsync(bob.Client, "alice", "ack").WithTimeout();
@@ -117,9 +86,9 @@ public class E2eMessagingTests
     public async Task Every_device_gets_its_own_copy_including_the_senders_other_device()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device phone = await ConnectAsync(server, "alice");
-        await using Device laptop = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice phone = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice laptop = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
 
         Assert.Equal(2, (await bob.Keys.SendTextAsync(bob.Client, "alice", "to both of alice's devices").WithTimeout()).RecipientDevices);
         Assert.Equal("to both of alice's devices", (await phone.NextAsync()).Text);
@@ -135,8 +104,8 @@ public class E2eMessagingTests
     public async Task A_changed_identity_on_a_known_device_is_held_until_trusted()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         await alice.Keys.SendTextAsync(alice.Client, "bob", "hi").WithTimeout();
         Assert.Equal("hi", (await bob.NextAsync()).Text);
 
@@ -155,8 +124,8 @@ public class E2eMessagingTests
     public async Task A_decrypted_payload_of_an_unknown_kind_is_reported_not_shown()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         await alice.Keys.SendTextAsync(alice.Client, "bob", "first").WithTimeout();
         Assert.Equal("first", (await bob.NextAsync()).Text);
         Assert.False(E2ePayload.TryDecode([9, (byte)'x'], out _, out _));
@@ -174,11 +143,11 @@ public class E2eMessagingTests
     {
         await using TestServer server = await TestServer.StartAsync();
         using E2eDevice bobKeys = E2eDevice.Create("bob", oneTimePrekeys: 3, oneTimeKemPrekeys: 1);
-        Device bob = await ConnectAsync(server, "bob", bobKeys);
+        E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob", bobKeys);
         // Three senders use up bob's one-time keys (and more than the KEM one).
         for (int i = 0; i < 3; i++)
         {
-            await using Device sender = await ConnectAsync(server, $"sender{i}");
+            await using E2eTestDevice sender = await E2eTestDevice.ConnectAsync(server, $"sender{i}");
             await sender.Keys.SendTextAsync(sender.Client, "bob", $"from {i}").WithTimeout();
             Assert.Equal($"from {i}", (await bob.NextAsync()).Text);
         }
@@ -192,7 +161,7 @@ public class E2eMessagingTests
         Assert.Equal(0, await bobKeys.ReplenishAsync(bob.Client, () => saves++).WithTimeout());
 
         // A new sender gets one of the fresh keys, and bob can open it.
-        await using Device late = await ConnectAsync(server, "late");
+        await using E2eTestDevice late = await E2eTestDevice.ConnectAsync(server, "late");
         BundleList peek = await late.Client.FetchBundlesAsync("bob").WithTimeout();
         Assert.NotNull(Assert.Single(peek.Devices).OneTimePrekey);
         await late.Keys.SendTextAsync(late.Client, "bob", "after the top-up").WithTimeout();
@@ -204,8 +173,8 @@ public class E2eMessagingTests
     public async Task Many_sends_fetch_keys_once_and_use_up_none_of_the_senders_own()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         int before = (await bob.Client.PublishKeysAsync(bob.Keys.Identity.Encode(), null, null, null, null).WithTimeout()).OneTimePrekeys;
         for (int i = 0; i < 5; i++)
         {
@@ -222,8 +191,8 @@ public class E2eMessagingTests
     public async Task Garbage_and_mutated_envelopes_are_reported_never_thrown_and_the_session_survives()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
-        await using Device bob = await ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         await alice.Keys.SendTextAsync(alice.Client, "bob", "genuine").WithTimeout();
         Assert.Equal("genuine", (await bob.NextAsync()).Text);
 
@@ -235,7 +204,7 @@ public class E2eMessagingTests
             random.NextBytes(body);
             Assert.False(bob.Keys.Open(new ChatMessage(1, "alice", "bob", 0, E2eDevice.ContentType, body, false, bob.Id, alice.Id)).Opened);
         }
-        await using Device carol = await ConnectAsync(server, "carol");
+        await using E2eTestDevice carol = await E2eTestDevice.ConnectAsync(server, "carol");
         DeviceBundle bobs = Assert.Single((await carol.Client.FetchBundlesAsync("bob").WithTimeout()).Devices);
         byte[] real;
         using (Parley.EndToEnd.Session.E2eSession probe = Parley.EndToEnd.Session.E2eSession.Initiate(carol.Keys.IdentityPair(), KeyDirectoryBlobs.ToBundle(bobs)))
@@ -258,7 +227,7 @@ public class E2eMessagingTests
     public async Task A_forged_or_malformed_bundle_gets_no_session_and_no_exception()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         await using ChatClient mallory = await server.LoginAsync("mallory");
         // The server treats keys as opaque, so a device can publish anything: here a valid identity with garbage prekeys.
         using E2eDevice real = E2eDevice.Create("mallory");
@@ -279,7 +248,7 @@ public class E2eMessagingTests
     public async Task A_user_without_keys_gets_nothing_rather_than_plaintext()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using Device alice = await ConnectAsync(server, "alice");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         await (await server.LoginAsync("legacy")).DisposeAsync();
         Assert.Equal(new E2eSent(0, Delivered: false), await alice.Keys.SendTextAsync(alice.Client, "legacy", "secret").WithTimeout());
         Assert.Equal(0, await StoredMessages.CountForAsync(server, "legacy"));

@@ -87,6 +87,36 @@ public class KeyDirectoryTests
     }
 
     [Fact]
+    public async Task A_send_to_a_device_lists_the_recipients_keyed_devices_and_a_fetch_can_name_devices()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient phone = await server.LoginAsync("alice");
+        await phone.PublishKeysAsync(Key("phone-ik"), Key("spk"), Key("kem"), Keys("phone-otk", 2), null).WithTimeout();
+        await using ChatClient laptop = await server.LoginAsync("alice");
+        await laptop.PublishKeysAsync(Key("laptop-ik"), Key("spk"), Key("kem"), Keys("laptop-otk", 2), null).WithTimeout();
+        // A device without keys (an old client) is not listed, but can still be written to.
+        await using ChatClient legacy = await server.LoginAsync("alice");
+        await using ChatClient bob = await server.LoginAsync("bob");
+
+        SendResult result = await bob.SendToDeviceAsync("alice", phone.DeviceId!, "application/octet-stream", [1]).WithTimeout();
+        Assert.Equal(new[] { phone.DeviceId!, laptop.DeviceId! }.Order(StringComparer.Ordinal), result.Devices);
+        Assert.Null((await bob.SendTextAsync("alice", "to the account").WithTimeout()).Devices);
+        Assert.NotNull((await bob.SendToDeviceAsync("alice", legacy.DeviceId!, "application/octet-stream", [1]).WithTimeout()).Devices);
+
+        // Naming the laptop takes only the laptop's one-time key; the phone keeps both of its own.
+        DeviceBundle only = Assert.Single((await bob.FetchBundlesAsync("alice", [laptop.DeviceId!]).WithTimeout()).Devices);
+        Assert.Equal(laptop.DeviceId, only.DeviceId);
+        Assert.Equal(2, (await phone.PublishKeysAsync(Key("phone-ik"), null, null, null, null).WithTimeout()).OneTimePrekeys);
+        Assert.Equal(1, (await laptop.PublishKeysAsync(Key("laptop-ik"), null, null, null, null).WithTimeout()).OneTimePrekeys);
+        Assert.Empty((await bob.FetchBundlesAsync("alice", ["no-such-device"]).WithTimeout()).Devices);
+
+        // Naming more devices than an account can have is refused before any store work.
+        string[] tooMany = [.. Enumerable.Range(0, MessengerLimits.MaxFetchDevices + 1).Select(i => $"d{i}")];
+        ChatException refused = await Assert.ThrowsAsync<ChatException>(() => bob.FetchBundlesAsync("alice", tooMany).WithTimeout());
+        Assert.Equal(ErrorCodes.BadRequest, refused.Code);
+    }
+
+    [Fact]
     public async Task A_device_cannot_change_its_identity_key_or_start_without_signed_keys()
     {
         await using TestServer server = await TestServer.StartAsync();
