@@ -174,7 +174,7 @@ internal static class ChatCommand
                 {
                     keys = ChatEndToEnd.Open(_home, client, user);
                 }
-                catch (Exception e) when (e is EndToEnd.E2eProtocolException or IOException or UnauthorizedAccessException)
+                catch (Exception e) when (e is EndToEnd.E2eProtocolException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
                 {
                     endToEnd.TrySetResult(null);
                     console.WriteError(ChatText.Error("Cannot open this device's end-to-end keys", e.Message));

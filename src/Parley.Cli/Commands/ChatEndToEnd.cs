@@ -15,34 +15,55 @@ namespace Parley.Cli.Commands;
 internal sealed class ChatEndToEnd : IDisposable
 {
     private readonly E2eDevice _device;
-    private readonly E2eDeviceFile _file;
+    private readonly E2eDeviceDatabase _database;
     private readonly object _saveLock = new();
     private readonly Dictionary<string, List<string>> _heldOutgoing = new(StringComparer.Ordinal);
 
     /// <summary>Texts to a user with a changed identity kept (in memory, for this run) until 'trust'; beyond it they are refused.</summary>
     internal const int MaxHeldPerUser = 20;
 
-    private ChatEndToEnd(E2eDevice device, E2eDeviceFile file, bool created)
+    private ChatEndToEnd(E2eDevice device, E2eDeviceDatabase database, bool created)
     {
         _device = device;
-        _file = file;
+        _database = database;
         Created = created;
     }
 
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
     public bool Created { get; }
 
+    /// <summary>
+    /// The device's keys from its local database; a state file of an earlier version (one
+    /// encrypted file) is moved into the database once and then deleted; new keys when there is neither.
+    /// </summary>
     public static ChatEndToEnd Open(ParleyHome home, ChatClient client, string user)
     {
-        E2eDeviceFile file = new(home.EndToEndStatePath(client.ServerIdentity.Fingerprint, user, client.DeviceId!));
-        if (file.Exists)
+        string legacyPath = home.EndToEndStatePath(client.ServerIdentity.Fingerprint, user, client.DeviceId!);
+        E2eDeviceDatabase database = new(Path.ChangeExtension(legacyPath, ".db"), user);
+        try
         {
-            return new ChatEndToEnd(file.Load(user), file, created: false);
+            if (database.HasDevice)
+            {
+                return new ChatEndToEnd(database.Load(), database, created: false);
+            }
+            E2eDeviceFile legacy = new(legacyPath);
+            if (legacy.Exists)
+            {
+                ChatEndToEnd migrated = new(legacy.Load(user), database, created: false);
+                migrated.Save();
+                File.Delete(legacy.StatePath);
+                File.Delete(legacy.KeyPath);
+                return migrated;
+            }
+            ChatEndToEnd chat = new(E2eDevice.Create(user), database, created: true);
+            chat.Save();
+            return chat;
         }
-        E2eDevice device = E2eDevice.Create(user);
-        ChatEndToEnd chat = new(device, file, created: true);
-        chat.Save();
-        return chat;
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Publishes keys made in this run, or tops up the one-time keys of a known device; null on success, else what to tell the user.</summary>
@@ -285,9 +306,13 @@ internal sealed class ChatEndToEnd : IDisposable
     {
         lock (_saveLock)
         {
-            _file.Save(_device);
+            _database.Save(_device);
         }
     }
 
-    public void Dispose() => _device.Dispose();
+    public void Dispose()
+    {
+        _device.Dispose();
+        _database.Dispose();
+    }
 }

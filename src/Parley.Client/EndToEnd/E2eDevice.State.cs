@@ -19,7 +19,12 @@ public sealed partial class E2eDevice
     private const byte StateVersion2 = 2;
 
     /// <summary>Everything this device must keep to go on after a restart. Secret: wipe it when done.</summary>
-    public byte[] ExportState()
+    public byte[] ExportState() => Export(withSessions: true);
+
+    /// <summary>The state without the sessions, which a database keeps one row per peer device (<see cref="TakeSessionChanges"/>).</summary>
+    public byte[] ExportCore() => Export(withSessions: false);
+
+    private byte[] Export(bool withSessions)
     {
         lock (_lock)
         {
@@ -53,17 +58,12 @@ public sealed partial class E2eDevice
                 writer.Write(retired.RetiredAt.ToUnixTimeMilliseconds());
             }
             // Least recently used first, so the import rebuilds the same order for the cap.
-            writer.Write(_sessions.Count);
-            foreach (((string user, string device), PeerSessions sessions) in _sessions.OrderBy(s => s.Value.LastUsed))
+            writer.Write(withSessions ? _sessions.Count : 0);
+            foreach (((string user, string device), PeerSessions sessions) in withSessions ? _sessions.OrderBy(s => s.Value.LastUsed) : Enumerable.Empty<KeyValuePair<(string User, string Device), PeerSessions>>())
             {
                 writer.Write(user);
                 writer.Write(device);
-                E2eSession[] all = [.. sessions.All];
-                writer.Write(all.Length);
-                foreach (E2eSession session in all)
-                {
-                    WriteSecret(writer, session.Serialize());
-                }
+                WriteSessions(writer, sessions);
             }
             writer.Write(_pinned.Count);
             foreach (((string user, string device), IdentityPublicKey identity) in _pinned)
@@ -139,25 +139,7 @@ public sealed partial class E2eDevice
             {
                 string peer = reader.ReadString();
                 string peerDevice = reader.ReadString();
-                int count = version == StateVersion ? ReadCount(reader) : 1;
-                List<E2eSession> sessions = [];
-                try
-                {
-                    for (int j = 0; j < count; j++)
-                    {
-                        sessions.Add(E2eSession.Deserialize(ReadSecret(reader)));
-                    }
-                }
-                catch
-                {
-                    sessions.ForEach(s => s.Dispose());
-                    throw;
-                }
-                if (sessions.Count == 0)
-                {
-                    throw new FormatException("a peer device without sessions");
-                }
-                device.AddSessions(peer, peerDevice, PeerSessions.FromStored(sessions));
+                device.AddSessions(peer, peerDevice, ReadSessions(reader, version == StateVersion ? ReadCount(reader) : 1));
             }
             for (int i = ReadCount(reader); i > 0; i--)
             {
@@ -185,6 +167,7 @@ public sealed partial class E2eDevice
             {
                 throw new E2eProtocolException(E2eError.MalformedData, "end-to-end state: trailing bytes");
             }
+            // Every session counts as changed: a database that takes this device stores them all.
             return device;
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or ArgumentException)
@@ -201,6 +184,96 @@ public sealed partial class E2eDevice
         {
             CryptographicOperations.ZeroMemory(copy);
         }
+    }
+
+    /// <summary>
+    /// The peer devices whose sessions changed since the last call, each with its sessions' bytes
+    /// (secret: wipe them) or null when the peer device's sessions were deleted.
+    /// </summary>
+    public IReadOnlyList<(PeerDevice Peer, long LastUsed, byte[]? Sessions)> TakeSessionChanges()
+    {
+        lock (_lock)
+        {
+            List<(PeerDevice, long, byte[]?)> changes = [];
+            foreach ((string user, string device) in _dirtySessions)
+            {
+                if (_sessions.TryGetValue((user, device), out PeerSessions? sessions))
+                {
+                    using MemoryStream buffer = new();
+                    using BinaryWriter writer = new(buffer);
+                    WriteSessions(writer, sessions);
+                    writer.Flush();
+                    changes.Add((new PeerDevice(user, device), sessions.LastUsed, buffer.ToArray()));
+                    CryptographicOperations.ZeroMemory(buffer.GetBuffer());
+                }
+                else
+                {
+                    changes.Add((new PeerDevice(user, device), 0, null));
+                }
+            }
+            _dirtySessions.Clear();
+            return changes;
+        }
+    }
+
+    /// <summary>A device from <see cref="ExportCore"/> and its stored sessions, least recently used first.</summary>
+    public static E2eDevice ImportState(ReadOnlySpan<byte> core, IEnumerable<(PeerDevice Peer, byte[] Sessions)> sessions, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        E2eDevice device = ImportState(core, clock);
+        try
+        {
+            foreach ((PeerDevice peer, byte[] stored) in sessions)
+            {
+                using MemoryStream buffer = new(stored, writable: false);
+                using BinaryReader reader = new(buffer);
+                device.AddSessions(peer.User, peer.DeviceId, ReadSessions(reader, ReadCount(reader)));
+                if (buffer.Position != buffer.Length)
+                {
+                    throw new FormatException("trailing bytes after sessions");
+                }
+            }
+            device._dirtySessions.Clear();
+            return device;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or FormatException or ArgumentException)
+        {
+            device.Dispose();
+            throw new E2eProtocolException(E2eError.MalformedData, "end-to-end sessions: truncated or malformed");
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    private static void WriteSessions(BinaryWriter writer, PeerSessions sessions)
+    {
+        E2eSession[] all = [.. sessions.All];
+        writer.Write(all.Length);
+        foreach (E2eSession session in all)
+        {
+            WriteSecret(writer, session.Serialize());
+        }
+    }
+
+    private static PeerSessions ReadSessions(BinaryReader reader, int count)
+    {
+        List<E2eSession> sessions = [];
+        try
+        {
+            for (int j = 0; j < count; j++)
+            {
+                sessions.Add(E2eSession.Deserialize(ReadSecret(reader)));
+            }
+        }
+        catch
+        {
+            sessions.ForEach(s => s.Dispose());
+            throw;
+        }
+        return sessions.Count > 0 ? PeerSessions.FromStored(sessions) : throw new FormatException("a peer device without sessions");
     }
 
     private static void WriteSignedPrekey(BinaryWriter writer, SignedPrekeyPair key)

@@ -42,6 +42,8 @@ public sealed partial class E2eDevice : IDisposable
     private readonly Dictionary<(string User, string Device), IdentityPublicKey> _pinned = [];
     private readonly HashSet<(string User, string Device)> _trustChanged = [];
     private readonly List<ChatMessage> _held = [];
+    // Peer devices whose sessions changed (or went) since the last TakeSessionChanges: a database saves only these.
+    private readonly HashSet<(string User, string Device)> _dirtySessions = [];
     private readonly Dictionary<string, long> _lastFetch = new(StringComparer.Ordinal);
     private readonly HashSet<string> _refetch = new(StringComparer.Ordinal);
     private uint _nextOneTimeId = 1;
@@ -203,6 +205,7 @@ public sealed partial class E2eDevice : IDisposable
                 gone.Dispose();
             }
             _pinned.Remove((user, device));
+            _dirtySessions.Add((user, device));
         }
     }
 
@@ -230,6 +233,7 @@ public sealed partial class E2eDevice : IDisposable
                 }
                 copies.Add((user, device, sessions.Current.Encrypt(plaintext)));
                 sessions.LastUsed = ++_uses;
+                _dirtySessions.Add((user, device));
             }
         }
         return copies;
@@ -311,11 +315,13 @@ public sealed partial class E2eDevice : IDisposable
     {
         sessions.LastUsed = ++_uses;
         _sessions[(user, device)] = sessions;
+        _dirtySessions.Add((user, device));
         while (_sessions.Count > PeerDeviceLimit)
         {
             (string User, string Device) oldest = _sessions.MinBy(s => s.Value.LastUsed).Key;
             _sessions.Remove(oldest, out PeerSessions? evicted);
             evicted?.Dispose();
+            _dirtySessions.Add(oldest);
         }
     }
 
@@ -360,6 +366,7 @@ public sealed partial class E2eDevice : IDisposable
                 if (known && sessions!.TryDecrypt(message.Body, out byte[] plaintext, out error))
                 {
                     sessions.LastUsed = ++_uses;
+                    _dirtySessions.Add((message.From, device));
                     return Text(message, device, plaintext);
                 }
                 Parley.EndToEnd.Pqxdh.PqxdhInitialHeader? header = InitialHeaderOf(message.Body);
@@ -439,6 +446,7 @@ public sealed partial class E2eDevice : IDisposable
         {
             existing.Promote(accepted.Session);
             existing.LastUsed = ++_uses;
+            _dirtySessions.Add((message.From, device));
         }
         else
         {
@@ -499,6 +507,7 @@ public sealed partial class E2eDevice : IDisposable
             {
                 old.Dispose();
             }
+            _dirtySessions.Add((user, deviceId));
             ChatMessage[] held = [.. _held.Where(m => m.From == user && m.FromDevice == deviceId)];
             _held.RemoveAll(m => m.From == user && m.FromDevice == deviceId);
             return [.. held.Select(Open)];

@@ -1,4 +1,5 @@
-// The device's end-to-end state at rest: AES-256-GCM under a random 256-bit key kept in an
+// The first version's end-to-end state at rest, one file (parley chat now keeps a database,
+// E2eDeviceDatabase, and reads this only to move it in): AES-256-GCM under a random 256-bit key kept in an
 // owner-only key file beside it (docs/decisions/0006). The key is not derived from the password
 // because device-token logins never see the password; the key file is what OpenSSH's id files
 // are: protected by the owner-only mode of the user's home. Each save writes a fresh nonce and
