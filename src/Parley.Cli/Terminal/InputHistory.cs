@@ -42,6 +42,8 @@ public sealed class InputHistory
     /// <summary>Remembers a submitted line (not a blank one, nor a repeat of the last) and saves the file.</summary>
     public void Add(string line)
     {
+        // A completion leaves a space after the word; it is no part of what was meant.
+        line = line.TrimEnd();
         if (string.IsNullOrWhiteSpace(line) || line.Contains('\n') || line.Contains('\r') || (_entries.Count > 0 && _entries[^1] == line))
         {
             return;
