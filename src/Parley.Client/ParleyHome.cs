@@ -94,6 +94,10 @@ public sealed class ParleyHome(string path)
     public string EndToEndStatePath(string serverFingerprint, string user, string deviceId) =>
         System.IO.Path.Combine(Path, "e2e", ServerDirectoryName(serverFingerprint), Key(user), Key(deviceId) + ".state");
 
+    /// <summary>The lines typed in `parley chat` as this user on this server key (Up/Down history; 0600).</summary>
+    public string ChatHistoryPath(string serverFingerprint, string user) =>
+        System.IO.Path.Combine(Path, "history", ServerDirectoryName(serverFingerprint), Key(user));
+
     private string TokenPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "tokens", ServerDirectoryName(serverFingerprint), Key(user));
 

@@ -32,9 +32,12 @@ internal static class ChatCommand
     internal static Command Create()
     {
         ChatConnectOptions connect = new();
+        Option<bool> json = new("--json") { Description = "Print incoming messages and statuses as one JSON object per line (for bots)" };
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
-        command.SetAction((result, cancellationToken) => new Session(new ChatConsole()).RunAsync(connect.Read(result), cancellationToken));
+        command.Options.Add(json);
+        command.SetAction((result, cancellationToken) =>
+            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result), cancellationToken));
         return command;
     }
 
@@ -47,6 +50,20 @@ internal static class ChatCommand
 
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
+        {
+            try
+            {
+                return await RunSessionAsync(settings, cancellationToken, afterLogin);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C (a signal until the chat reads it as a key) while connecting or logging in: end the line, leave.
+                Console.WriteLine();
+                return ChatLoop.InterruptedExitCode;
+            }
+        }
+
+        private async Task<int> RunSessionAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin)
         {
             try
             {
@@ -126,6 +143,12 @@ internal static class ChatCommand
                 console.WriteError(ChatText.Error($"Secure connection to {host}:{port} failed", e.Message));
                 return ExitCodes.ConnectionFailed;
             }
+            ChatLoop chat = new(console, _login, user, host, port,
+                () => new KnownHostsTrust(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
+                {
+                    TrustNew = settings.TrustNew,
+                    ExpectedFingerprint = settings.Fingerprint,
+                }, filePassword, Banner);
             await using (client)
             {
                 console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
@@ -136,13 +159,7 @@ internal static class ChatCommand
                 }
                 // Handlers first: the server starts sending the inbox the moment login succeeds.
                 // Messages wait for the end-to-end keys, which are loaded right after login.
-                TaskCompletionSource<ChatEndToEnd?> endToEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                client.MessageHandler = async message =>
-                {
-                    ChatEndToEnd? keys = await endToEnd.Task;
-                    console.WriteLine(keys is null ? ChatText.Message(message) : keys.Show(message));
-                };
-                client.NoticeHandler = notice => console.WriteLine(ChatText.Notice(notice));
+                chat.Attach(client);
                 if (afterLogin is not null)
                 {
                     // Not a chat: take no messages, so none is acknowledged unseen.
@@ -151,23 +168,23 @@ internal static class ChatCommand
                 (int loginCode, string? authenticated) = await LoginAsync(client, user, filePassword, cancellationToken);
                 if (loginCode != ExitCodes.Success)
                 {
-                    endToEnd.TrySetResult(null);
+                    chat.KeysReady(null);
                     return loginCode;
                 }
                 if (afterLogin is not null)
                 {
-                    endToEnd.TrySetResult(null);
+                    chat.KeysReady(null);
                     console.WriteLine(authenticated!);
                     return await afterLogin(client, cancellationToken);
                 }
                 if (client.DeviceId is null)
                 {
                     // A server from before devices: it has no key directory, so nothing can be sent end to end.
-                    endToEnd.TrySetResult(null);
+                    chat.KeysReady(null);
                     console.WriteLine(authenticated!);
                     console.WriteError("[ERROR] This server does not support end-to-end encryption; 'send' is disabled.");
-                    console.WriteLine(Banner);
-                    return await CommandLoopAsync(client, null, cancellationToken);
+                    PrintBanner();
+                    return await chat.RunAsync(client, cancellationToken);
                 }
                 ChatEndToEnd keys;
                 try
@@ -176,13 +193,13 @@ internal static class ChatCommand
                 }
                 catch (Exception e) when (e is EndToEnd.E2eProtocolException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
                 {
-                    endToEnd.TrySetResult(null);
+                    chat.KeysReady(null);
                     console.WriteError(ChatText.Error("Cannot open this device's end-to-end keys", e.Message));
                     return ExitCodes.Usage;
                 }
                 using (keys)
                 {
-                    endToEnd.TrySetResult(keys);
+                    chat.KeysReady(keys);
                     // Published before "Authenticated" is printed: whoever sees it can already be sent to.
                     string? problem;
                     try
@@ -199,8 +216,8 @@ internal static class ChatCommand
                     {
                         console.WriteError(problem);
                     }
-                    console.WriteLine(Banner);
-                    return await CommandLoopAsync(client, keys, cancellationToken);
+                    PrintBanner();
+                    return await chat.RunAsync(client, cancellationToken);
                 }
             }
         }
@@ -236,126 +253,12 @@ internal static class ChatCommand
             }
         }
 
-        private async Task<int> CommandLoopAsync(ChatClient client, ChatEndToEnd? keys, CancellationToken cancellationToken)
+        /// <summary>The commands, for someone at a terminal; a script (stdin not a terminal) gets none, and `help` still shows them.</summary>
+        private void PrintBanner()
         {
-            using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task<int> connectionEnded = client.Completion.ContinueWith(t =>
+            if (console.InputIsTerminal && !console.Json)
             {
-                done.Cancel();
-                return t.IsFaulted ? ExitCodes.ConnectionFailed : ExitCodes.Success;
-            }, TaskScheduler.Default);
-            while (true)
-            {
-                string? line;
-                try
-                {
-                    line = await console.ReadCommandAsync(done.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                if (line is null)
-                {
-                    await client.CloseAsync();
-                    return ExitCodes.Success;
-                }
-                string[] parts = line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
-                if (parts.Length == 0)
-                {
-                    continue;
-                }
-                string verb = parts[0].ToLowerInvariant();
-                if (verb is "quit" or "exit")
-                {
-                    await client.CloseAsync();
-                    console.WriteLine("[CLIENT] Disconnected");
-                    return ExitCodes.Success;
-                }
-                try
-                {
-                    await ExecuteAsync(client, keys, verb, parts.Length > 1 ? parts[1] : "", done.Token);
-                }
-                catch (ChatException e)
-                {
-                    console.WriteError(ChatText.Error(e.Message));
-                }
-                catch (MessageTooLargeException e)
-                {
-                    console.WriteError(ChatText.TooLarge(e));
-                }
-                catch (Exception e) when (e is ChatConnectionException or OperationCanceledException or ParleyProtocolException or IOException)
-                {
-                    break;
-                }
-            }
-            int code = await connectionEnded;
-            string reason = client.Completion.Exception?.InnerException?.Message ?? "the server closed the connection";
-            console.WriteError(ChatText.Error("Disconnected", reason));
-            return code == ExitCodes.Success ? ExitCodes.ConnectionFailed : code;
-        }
-
-        private async Task ExecuteAsync(ChatClient client, ChatEndToEnd? keys, string verb, string rest, CancellationToken cancellationToken)
-        {
-            switch (verb)
-            {
-                case "send":
-                    string[] args = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
-                    if (args.Length < 2)
-                    {
-                        console.WriteError("[ERROR] Usage: send <username> <message>");
-                        return;
-                    }
-                    if (keys is null)
-                    {
-                        console.WriteError("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
-                        return;
-                    }
-                    string status = await keys.SendAsync(client, args[0], args[1], cancellationToken);
-                    if (status.StartsWith("[STATUS]", StringComparison.Ordinal))
-                    {
-                        console.WriteLine(status);
-                    }
-                    else
-                    {
-                        console.WriteError(status);
-                    }
-                    break;
-                case "verify":
-                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: verify <username>" : keys?.Verify(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
-                    break;
-                case "trust":
-                    console.WriteLine(rest.Length == 0 ? "[ERROR] Usage: trust <username>"
-                        : keys is null ? "[ERROR] No end-to-end encryption on this server" : await keys.TrustAsync(client, rest.Trim(), cancellationToken));
-                    break;
-                case "list":
-                    console.WriteLine(ChatText.OnlineUsers(await client.ListAsync(cancellationToken)));
-                    break;
-                case "broadcast":
-                    if (rest.Length == 0)
-                    {
-                        console.WriteError("[ERROR] Usage: broadcast <message>");
-                        return;
-                    }
-                    if (keys is null)
-                    {
-                        console.WriteError("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
-                        return;
-                    }
-                    console.WriteLine(await keys.BroadcastAsync(client, rest, cancellationToken));
-                    break;
-                case "devices":
-                    await DevicesCommand.ListAsync(console, client, cancellationToken);
-                    break;
-                case "revoke":
-                    await DevicesCommand.RevokeAsync(console, client, rest.Trim(), cancellationToken);
-                    break;
-                case "help":
-                    console.WriteLine(Banner);
-                    break;
-                default:
-                    console.WriteError($"[ERROR] Unknown command '{UntrustedText.Sanitize(verb)}'. Type 'help' for the commands.");
-                    break;
+                console.WriteLine(Banner);
             }
         }
 

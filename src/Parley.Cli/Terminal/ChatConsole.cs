@@ -1,41 +1,134 @@
-// The chat's console. On a terminal it owns the input line, so a message that arrives while the
-// user is typing is printed above the prompt and the half-typed line is redrawn intact. With
-// stdin redirected (scripts, tests) it reads and writes plain lines.
+// The chat's console. On a terminal it owns the input line: a LineEditor holds what is typed, a
+// LineRenderer draws it, and a message that arrives while the user is typing is printed above the
+// prompt with the half-typed line redrawn intact. Keys are read on one thread of its own for the
+// whole chat, so no read is ever left pending to swallow a line after the chat ends, and Ctrl-C
+// is read as a key (not a signal) and ends the chat at once. With stdin or stdout redirected
+// (scripts, tests) it reads and writes plain lines.
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading.Channels;
+using Parley.Messaging;
 
 namespace Parley.Cli.Terminal;
 
-public sealed class ChatConsole
+public enum ChatInputKind
 {
-    private const string Prompt = "> ";
-    private readonly object _lock = new();
-    private readonly StringBuilder _line = new();
-    private bool _promptShown;
-    private Task<string?>? _pendingRead;
+    Line,
+    EndOfInput,
+    Interrupt,
+}
 
-    public bool Interactive { get; } = !Console.IsInputRedirected && !Console.IsOutputRedirected;
+public readonly record struct ChatInput(ChatInputKind Kind, string? Line = null);
+
+public sealed class ChatConsole : IDisposable
+{
+    private const string DefaultPrompt = "> ";
+    private readonly object _lock = new();
+    private readonly Channel<ChatInput> _input = Channel.CreateUnbounded<ChatInput>();
+    private readonly CancellationTokenSource _interrupted = new();
+    private readonly LineRenderer _renderer = new();
+    private readonly bool _inputRedirected = Console.IsInputRedirected;
+    private readonly bool _outputRedirected = Console.IsOutputRedirected;
+    private LineEditor? _editor;
+    private string _prompt = DefaultPrompt;
+    private bool _promptShown;
+    private bool _stopped;
+    private PosixSignalRegistration? _resize;
+    private bool _started;
+    private bool _ctrlCAsKey;
+
+    public ChatConsole()
+    {
+        Colour = LineStyle.Enabled(!_outputRedirected, Environment.GetEnvironmentVariable);
+    }
+
+    /// <summary>Both ends are a terminal: the line is edited and redrawn, and questions may be asked.</summary>
+    public bool Interactive => !_inputRedirected && !_outputRedirected;
+
+    /// <summary>Someone may be typing (stdin is a terminal): a banner and help are worth printing.</summary>
+    public bool InputIsTerminal => !_inputRedirected;
+
+    /// <summary>Every printed line becomes a JSON object (<c>--json</c>); colour is then off.</summary>
+    public bool Json
+    {
+        get => _json;
+        set
+        {
+            _json = value;
+            Colour = Colour && !value;
+        }
+    }
+
+    private bool _json;
+
+    public bool Colour { get; private set; }
+
+    /// <summary>Cancelled when the user presses Ctrl-C during the chat.</summary>
+    public CancellationToken Interrupted => _interrupted.Token;
 
     /// <summary>Prints a line without disturbing what the user is typing.</summary>
     public void WriteLine(string text)
     {
         lock (_lock)
         {
-            if (Interactive && _promptShown)
+            if (Json)
             {
-                Console.Write("\r\u001b[2K");
-                Console.WriteLine(text);
-                Console.Write(Prompt + _line);
+                Console.Out.WriteLine(JsonLines.Line(text));
+                return;
             }
-            else
+            if (!Interactive)
             {
-                Console.WriteLine(text);
+                Console.Out.WriteLine(text);
+                return;
             }
+            StringBuilder output = new();
+            if (_promptShown)
+            {
+                output.Append(_renderer.Erase());
+            }
+            foreach (string line in text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n'))
+            {
+                output.Append(Colour ? LineStyle.Apply(line) : line).Append("\r\n");
+            }
+            if (_promptShown)
+            {
+                output.Append(Draw());
+            }
+            Console.Out.Write(output.ToString());
+            Console.Out.Flush();
         }
     }
 
     public void WriteError(string text) => WriteLine(text);
 
-    /// <summary>Asks a question on its own line; null at end of input.</summary>
+    /// <summary>An incoming message: its line, or with --json its fields (from the message as opened).</summary>
+    public void WriteMessage(string line, ChatMessage? opened, bool endToEnd)
+    {
+        if (Json && opened is not null)
+        {
+            lock (_lock)
+            {
+                Console.Out.WriteLine(JsonLines.Message(opened, endToEnd));
+            }
+            return;
+        }
+        WriteLine(line);
+    }
+
+    /// <summary>The prompt shown while typing, e.g. "alice@host> ".</summary>
+    public void SetPrompt(string prompt)
+    {
+        lock (_lock)
+        {
+            _prompt = prompt;
+            if (_promptShown && Interactive)
+            {
+                Console.Out.Write(Draw());
+            }
+        }
+    }
+
+    /// <summary>Asks a question on its own line; null at end of input. Only before <see cref="StartInput"/>.</summary>
     public string? Ask(string question, bool secret = false)
     {
         Console.Write(question);
@@ -78,71 +171,206 @@ public sealed class ChatConsole
     }
 
     /// <summary>
-    /// Reads one command line; null at end of input. Cancellation really returns (the console's
-    /// own reads ignore it), so a lost connection ends the chat even while stdin is quiet; the
-    /// pending read is kept for the next call rather than started twice.
+    /// Starts reading the chat's commands, on a thread of its own, until end of input or
+    /// <see cref="StopInput"/>. On a terminal the line is edited with <paramref name="history"/>
+    /// (Up/Down) and <paramref name="completer"/> (Tab), and Ctrl-C becomes a key.
+    /// </summary>
+    /// <param name="ctrlCAsKey">Read Ctrl-C as a key (<see cref="ChatInputKind.Interrupt"/>) rather than leave it a signal.</param>
+    public void StartInput(InputHistory history, TabCompleter? completer, bool ctrlCAsKey = true)
+    {
+        if (_started)
+        {
+            throw new InvalidOperationException("input already started");
+        }
+        _started = true;
+        // Whatever way the process ends, the prompt does not stay behind on the screen.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => StopInput();
+        Thread reader;
+        if (Interactive)
+        {
+            _editor = new LineEditor(history, completer);
+            if (ctrlCAsKey)
+            {
+                // Ctrl-C as a key: the editor sees it at once, wherever the chat is (even mid-send),
+                // instead of a signal whose handler waits for the command to notice.
+                Console.TreatControlCAsInput = true;
+                _ctrlCAsKey = true;
+            }
+            if (!OperatingSystem.IsWindows())
+            {
+                // The terminal reflowed the wrapped line to its new width: draw it again for that width.
+                _resize = PosixSignalRegistration.Create(PosixSignal.SIGWINCH, context =>
+                {
+                    context.Cancel = true;
+                    OnResize();
+                });
+            }
+            lock (_lock)
+            {
+                _promptShown = true;
+                Console.Out.Write(Draw());
+            }
+            reader = new Thread(ReadKeys) { IsBackground = true, Name = "chat keys" };
+        }
+        else
+        {
+            reader = new Thread(ReadLines) { IsBackground = true, Name = "chat lines" };
+        }
+        reader.Start();
+    }
+
+    /// <summary>
+    /// For `parley peer`: the next line (edited, with an in-memory history), null at end of input;
+    /// Ctrl-C stays a signal there, which ends the peer session its own way.
     /// </summary>
     public async Task<string?> ReadCommandAsync(CancellationToken cancellationToken)
     {
-        if (_pendingRead is null)
+        if (!_started)
         {
-            if (Interactive)
-            {
-                lock (_lock)
-                {
-                    _line.Clear();
-                    Console.Write(Prompt);
-                    _promptShown = true;
-                }
-                _pendingRead = Task.Run(ReadEditedLine, CancellationToken.None);
-            }
-            else
-            {
-                _pendingRead = Task.Run(Console.In.ReadLine, CancellationToken.None);
-            }
+            StartInput(new InputHistory(), completer: null, ctrlCAsKey: false);
         }
-        string? line = await _pendingRead.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _pendingRead = null;
-        return line;
+        ChatInput input = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        return input.Kind == ChatInputKind.Line ? input.Line : null;
     }
 
-    private string? ReadEditedLine()
+    /// <summary>The next command line, end of input, or Ctrl-C.</summary>
+    public async ValueTask<ChatInput> ReadAsync(CancellationToken cancellationToken) =>
+        await _input.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Waits until input is ready (for waiting on it together with the connection).</summary>
+    public Task<bool> WaitToReadAsync(CancellationToken cancellationToken) => _input.Reader.WaitToReadAsync(cancellationToken).AsTask();
+
+    public bool TryRead(out ChatInput input) => _input.Reader.TryRead(out input);
+
+    /// <summary>Ends the chat's input: the prompt is taken off the screen (no stray "> " after exit) and Ctrl-C is a signal again.</summary>
+    public void StopInput()
+    {
+        lock (_lock)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+            _stopped = true;
+            if (Interactive && _promptShown)
+            {
+                bool typed = _editor is { Text.Length: > 0 };
+                // A half-typed line stays visible (as a shell leaves it on Ctrl-C); an empty prompt goes.
+                Console.Out.Write(typed ? _renderer.Finish(_prompt, _editor!.Text, Columns()) : _renderer.Erase());
+                Console.Out.Flush();
+            }
+            _promptShown = false;
+        }
+        _resize?.Dispose();
+        if (_ctrlCAsKey)
+        {
+            Console.TreatControlCAsInput = false;
+        }
+    }
+
+    private void ReadKeys()
     {
         while (true)
         {
-            ConsoleKeyInfo key = Console.ReadKey(intercept: true);
+            ConsoleKeyInfo key;
+            try
+            {
+                key = Console.ReadKey(intercept: true);
+            }
+            catch (InvalidOperationException)
+            {
+                _input.Writer.TryWrite(new ChatInput(ChatInputKind.EndOfInput));
+                return;
+            }
             lock (_lock)
             {
-                switch (key.Key)
+                if (_stopped)
                 {
-                    case ConsoleKey.Enter:
-                        string line = _line.ToString();
-                        _line.Clear();
-                        _promptShown = false;
-                        Console.WriteLine();
-                        return line;
-                    case ConsoleKey.Backspace:
-                        if (_line.Length > 0)
-                        {
-                            _line.Length--;
-                            Console.Write("\b \b");
-                        }
-                        break;
-                    default:
-                        if (key.Modifiers.HasFlag(ConsoleModifiers.Control) && key.Key == ConsoleKey.D && _line.Length == 0)
-                        {
-                            _promptShown = false;
-                            Console.WriteLine();
-                            return null;
-                        }
-                        if (!char.IsControl(key.KeyChar))
-                        {
-                            _line.Append(key.KeyChar);
-                            Console.Write(key.KeyChar);
-                        }
-                        break;
+                    return;
                 }
+                EditResult result = _editor!.Handle(key);
+                switch (result.Action)
+                {
+                    case EditAction.Redraw:
+                        Console.Out.Write(Draw());
+                        break;
+                    case EditAction.Submit:
+                        // The line stays on screen as typed, and a fresh prompt follows below it.
+                        Console.Out.Write(_renderer.Finish(_prompt, result.Line!, Columns()) + Draw());
+                        _input.Writer.TryWrite(new ChatInput(ChatInputKind.Line, result.Line));
+                        break;
+                    case EditAction.ShowCandidates:
+                        Console.Out.Write(_renderer.Erase() + string.Join("  ", result.Candidates!) + "\r\n" + Draw());
+                        break;
+                    case EditAction.Bell:
+                        Console.Out.Write("\a");
+                        break;
+                    case EditAction.EndOfInput:
+                        Console.Out.Write(_renderer.Erase());
+                        _promptShown = false;
+                        _input.Writer.TryWrite(new ChatInput(ChatInputKind.EndOfInput));
+                        return;
+                    case EditAction.Interrupt:
+                        _input.Writer.TryWrite(new ChatInput(ChatInputKind.Interrupt));
+                        _interrupted.Cancel();
+                        return;
+                }
+                Console.Out.Flush();
             }
         }
+    }
+
+    private void ReadLines()
+    {
+        while (true)
+        {
+            string? line = Console.In.ReadLine();
+            if (line is null)
+            {
+                _input.Writer.TryWrite(new ChatInput(ChatInputKind.EndOfInput));
+                return;
+            }
+            _input.Writer.TryWrite(new ChatInput(ChatInputKind.Line, line));
+        }
+    }
+
+    private void OnResize()
+    {
+        lock (_lock)
+        {
+            if (!_promptShown || _editor is null || _stopped)
+            {
+                return;
+            }
+            _renderer.Resized(_prompt, _editor.Text, _editor.Cursor, Columns());
+            Console.Out.Write(Draw());
+            Console.Out.Flush();
+        }
+    }
+
+    private string Draw()
+    {
+        string text = _editor?.Text ?? "";
+        int cursor = _editor?.Cursor ?? 0;
+        return _renderer.Draw(_prompt, Colour ? LineStyle.Prompt(_prompt) : _prompt, text, cursor, Columns());
+    }
+
+    private static int Columns()
+    {
+        try
+        {
+            int width = Console.WindowWidth;
+            return width > 0 ? width : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
+    }
+
+    public void Dispose()
+    {
+        StopInput();
+        _interrupted.Dispose();
     }
 }

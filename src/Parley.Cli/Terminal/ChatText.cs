@@ -8,14 +8,33 @@ namespace Parley.Cli.Terminal;
 
 public static class ChatText
 {
-    public static string Message(ChatMessage message)
+    public static string Message(ChatMessage message) => Message(message, DateTimeOffset.Now, TimeZoneInfo.Local);
+
+    /// <summary>The message's line, led by the time the server stamped it (PROTOCOL.md §11.2).</summary>
+    public static string Message(ChatMessage message, DateTimeOffset now, TimeZoneInfo zone)
     {
+        s_lastShown = message;
         // The body is what the user came for: never shortened, only cleaned.
         string text = UntrustedText.Sanitize(maxLength: int.MaxValue, value: message.ContentType.StartsWith("text/", StringComparison.Ordinal)
             ? Encoding.UTF8.GetString(message.Body)
             : $"({message.Body.Length} bytes of {message.ContentType})");
         string from = UntrustedText.Sanitize(message.From);
-        return message.Broadcast ? $"[BROADCAST] From {from}: {text}" : $"[NEW MESSAGE] From {from}: {text}";
+        string time = MessageTime.Prefix(message.Timestamp, now, zone);
+        return message.Broadcast ? $"{time}[BROADCAST] From {from}: {text}" : $"{time}[NEW MESSAGE] From {from}: {text}";
+    }
+
+    // The last message this thread formatted. The end-to-end layer opens a message and formats it
+    // in one call (ChatEndToEnd.Show), so this is how --json gets the opened text and its fields
+    // without a second decryption (which the ratchet would refuse).
+    [ThreadStatic]
+    private static ChatMessage? s_lastShown;
+
+    /// <summary>The message formatted last on this thread, if any, and forgets it.</summary>
+    public static ChatMessage? TakeLastShown()
+    {
+        ChatMessage? shown = s_lastShown;
+        s_lastShown = null;
+        return shown;
     }
 
     public static string Notice(ErrorMessage notice) => $"[SERVER] {UntrustedText.Sanitize(notice.Message)}";

@@ -138,7 +138,8 @@ public partial class MessengerEndToEndTests
             await alice.WaitForLineAsync("[STATUS] Message delivered to bob");
             await bob.WaitForLineAsync("[NEW MESSAGE] From alice: still here");
             await alice.WriteLineAsync("quit");
-            Assert.Equal(0, await alice.WaitForExitAsync());
+            // Alice's refused messages were failed commands: her script's exit status says so.
+            Assert.Equal(1, await alice.WaitForExitAsync());
             await bob.WriteLineAsync("quit");
             Assert.Equal(0, await bob.WaitForExitAsync());
         }

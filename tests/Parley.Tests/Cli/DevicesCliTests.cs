@@ -57,7 +57,8 @@ public class DevicesCliTests
         await chat.WriteLineAsync($"revoke {laptopId}");
         await chat.WaitForLineAsync($"[ERROR] your account has no device '{laptopId}'");
         await chat.WriteLineAsync("quit");
-        Assert.Equal(0, await chat.WaitForExitAsync());
+        // The refused revoke is a failed command: a script sees it in the exit status.
+        Assert.Equal(1, await chat.WaitForExitAsync());
     }
 
     [Fact]

@@ -47,7 +47,6 @@ public partial class MessengerEndToEndTests
             await alice.WaitForLineAsync("[CLIENT] Connected to server at localhost:" + port);
             await alice.WaitForLineAsync("[CLIENT] Key exchange completed successfully (x25519, aes-256-gcm)");
             await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
-            await alice.WaitForLineAsync("=== Secure Messaging Client ===");
             await alice.WriteLineAsync("list");
             Assert.Equal("[ONLINE USERS] alice", (await alice.WaitForLineAsync("[ONLINE USERS]")).Trim());
 
@@ -63,10 +62,13 @@ public partial class MessengerEndToEndTests
             await bob.WriteLineAsync("send carol are you there?");
             await bob.WaitForLineAsync("[ERROR] There is no user 'carol'");
 
+            // A script learns from the exit status that one of its commands failed.
             await bob.WriteLineAsync("quit");
-            Assert.Equal(0, await bob.WaitForExitAsync());
+            Assert.Equal(1, await bob.WaitForExitAsync());
             await alice.WriteLineAsync("exit");
             Assert.Equal(0, await alice.WaitForExitAsync());
+            // With stdin not a terminal there is no banner, only what was asked for.
+            Assert.DoesNotContain("=== Secure Messaging Client ===", alice.Stdout);
 
             // The server key was pinned on first use, by the fingerprint the server printed.
             Assert.Contains(fingerprint[7..], Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(
@@ -154,9 +156,12 @@ public partial class MessengerEndToEndTests
         server.Kill();
         await server.WaitForExitAsync();
         await server.DisposeAsync();
+        // Bob tries to reconnect; a script that ends while he is offline exits "connection lost".
+        await bob.WaitForLineAsync("reconnecting in");
+        await writer.ContinueWith(_ => { }, TaskScheduler.Default);
+        bob.CloseInput();
         int bobExit = await bob.WaitForExitAsync();
         Assert.Equal(3, bobExit);
-        await writer.ContinueWith(_ => { }, TaskScheduler.Default);
         // Commands are handled in order, so the k-th status line acknowledges msg-(k-1).
         int acknowledged = Regex.Matches(bob.Stdout, @"\[STATUS\] alice is offline; message queued").Count;
         Assert.True(acknowledged >= 50, bob.Stdout);

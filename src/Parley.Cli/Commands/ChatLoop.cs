@@ -1,0 +1,484 @@
+// The chat once logged in: reads commands and runs them, and when the server connection is lost
+// it reconnects (back-off with jitter), logs in again by device token, reuses the same end-to-end
+// keys with the new client, and sends what was typed in the meantime. Ctrl-C ends it at once,
+// wherever it is. In a script (stdin not a terminal) a command that failed makes the exit status 1.
+using Parley.Cli.Terminal;
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Protocol;
+using Parley.Protocol.Handshake;
+using Parley.Protocol.Text;
+using Parley.Transport.Channels;
+using Parley.Transport.Trust;
+
+namespace Parley.Cli.Commands;
+
+internal sealed class ChatLoop
+{
+    /// <summary>Exit status of a chat ended by Ctrl-C (128 + SIGINT, as shells report it).</summary>
+    public const int InterruptedExitCode = 130;
+
+    /// <summary>How long a goodbye (pending acknowledgements, close_notify) may hold up an exit.</summary>
+    private static readonly TimeSpan s_closeGrace = TimeSpan.FromMilliseconds(500);
+
+    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "devices", "revoke", "help", "quit", "exit"];
+
+    private readonly ChatConsole _console;
+    private readonly ClientLogin _login;
+    private readonly string _user;
+    private readonly string _host;
+    private readonly int _port;
+    private readonly Func<KnownHostsTrust> _reconnectTrust;
+    private readonly string? _password;
+    private readonly string _banner;
+    private readonly TaskCompletionSource<ChatEndToEnd?> _keys = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly OfflineQueue _offline = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Random _jitter = new();
+    private ChatClient? _client;
+    private string? _deviceId;
+    private string? _endingNotice;
+    private bool _commandFailed;
+
+    /// <param name="reconnectTrust">The server-key check for a reconnection: the pinned key, and no question (the line editor owns the terminal then).</param>
+    /// <param name="password">From --password-file or PARLEY_PASSWORD: used again only if the device token is refused.</param>
+    public ChatLoop(ChatConsole console, ClientLogin login, string user, string host, int port, Func<KnownHostsTrust> reconnectTrust, string? password, string banner)
+    {
+        _console = console;
+        _login = login;
+        _user = user;
+        _host = host;
+        _port = port;
+        _reconnectTrust = reconnectTrust;
+        _password = password;
+        _banner = banner;
+    }
+
+    /// <summary>Sets the end-to-end keys (null: none) that incoming messages wait for; call once, after the first login.</summary>
+    public void KeysReady(ChatEndToEnd? keys) => _keys.TrySetResult(keys);
+
+    /// <summary>Gives <paramref name="client"/> the chat's handlers; before its login, since the inbox comes right after it.</summary>
+    public void Attach(ChatClient client)
+    {
+        client.MessageHandler = async message =>
+        {
+            ChatEndToEnd? keys = await _keys.Task;
+            lock (_names)
+            {
+                _names.Add(message.From);
+            }
+            ChatText.TakeLastShown();
+            string line = keys is null ? ChatText.Message(message) : keys.Show(message);
+            _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
+        };
+        client.NoticeHandler = notice =>
+        {
+            // After these the server will not have this device back: reconnecting would not help.
+            if (notice.Code is ErrorCodes.LoggedInElsewhere or ErrorCodes.DeviceRevoked)
+            {
+                _endingNotice = notice.Code;
+            }
+            _console.WriteLine(ChatText.Notice(notice));
+        };
+    }
+
+    public async Task<int> RunAsync(ChatClient client, CancellationToken cancellationToken)
+    {
+        ChatEndToEnd? keys = await _keys.Task;
+        _client = client;
+        _deviceId = client.DeviceId;
+        SetPrompt(online: true);
+        _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
+            new TabCompleter(Commands, KnownNames));
+        using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _console.Interrupted);
+        Task<(ChatClient? Client, int Code)>? reconnecting = null;
+        try
+        {
+            while (true)
+            {
+                if (_client is not null && _client.Completion.IsCompleted)
+                {
+                    (string reason, int? fatal) = ConnectionLost();
+                    if (fatal is int code)
+                    {
+                        return code;
+                    }
+                    reconnecting = ReconnectAsync(keys, reason, done.Token);
+                }
+                if (_client is null && reconnecting is { IsCompleted: true })
+                {
+                    (ChatClient? fresh, int code) = await reconnecting;
+                    reconnecting = null;
+                    if (fresh is null)
+                    {
+                        return code;
+                    }
+                    _client = fresh;
+                    SetPrompt(online: true);
+                    int? ended = await SendQueuedAsync(keys, done.Token);
+                    if (ended is int endedCode)
+                    {
+                        return endedCode;
+                    }
+                    continue;
+                }
+                Task connection = _client?.Completion ?? reconnecting!;
+                await Task.WhenAny(_console.WaitToReadAsync(done.Token), connection);
+                if (done.IsCancellationRequested)
+                {
+                    return await InterruptedAsync();
+                }
+                if (!_console.TryRead(out ChatInput input))
+                {
+                    continue;
+                }
+                switch (input.Kind)
+                {
+                    case ChatInputKind.Interrupt:
+                        return await InterruptedAsync();
+                    case ChatInputKind.EndOfInput:
+                        return await EndOfInputAsync();
+                }
+                int? exit = await RunLineAsync(keys, input.Line!, done.Token);
+                if (exit is int exitCode)
+                {
+                    return exitCode;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (done.IsCancellationRequested)
+        {
+            return await InterruptedAsync();
+        }
+        finally
+        {
+            _console.StopInput();
+            if (_client is not null && !ReferenceEquals(_client, client))
+            {
+                await _client.DisposeAsync();
+            }
+        }
+    }
+
+    private IEnumerable<string> KnownNames()
+    {
+        lock (_names)
+        {
+            return [.. _names];
+        }
+    }
+
+    private void SetPrompt(bool online) => _console.SetPrompt(online ? $"{_user}@{_host}> " : $"{_user}@{_host} (offline)> ");
+
+    /// <summary>Runs one typed line; an exit code when it ends the chat.</summary>
+    private async Task<int?> RunLineAsync(ChatEndToEnd? keys, string line, CancellationToken cancellationToken)
+    {
+        string[] parts = line.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+        {
+            return null;
+        }
+        string verb = parts[0].ToLowerInvariant();
+        if (verb is "quit" or "exit")
+        {
+            if (_client is not null)
+            {
+                await CloseQuietlyAsync(_client);
+            }
+            _console.StopInput();
+            _console.WriteLine("[CLIENT] Disconnected");
+            return Finished(ExitCodes.Success);
+        }
+        if (_client is null || _client.Completion.IsCompleted)
+        {
+            Offline(verb, line);
+            return null;
+        }
+        try
+        {
+            await ExecuteAsync(_client, keys, verb, parts.Length > 1 ? parts[1] : "", cancellationToken);
+        }
+        catch (ChatException e)
+        {
+            Fail(ChatText.Error(e.Message));
+        }
+        catch (MessageTooLargeException e)
+        {
+            Fail(ChatText.TooLarge(e));
+        }
+        catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+        {
+            // Sent, maybe; answered, no. Sending it again could deliver it twice, so say so instead.
+            Fail(verb is "send" or "broadcast"
+                ? "[ERROR] The connection was lost while sending; the message may not have arrived"
+                : $"[ERROR] The connection was lost during '{verb}'");
+        }
+        return null;
+    }
+
+    /// <summary>A line typed while there is no connection: a message waits for it, anything else is refused.</summary>
+    private void Offline(string verb, string line)
+    {
+        if (verb == "help")
+        {
+            _console.WriteLine(_banner);
+        }
+        else if (verb is not ("send" or "broadcast"))
+        {
+            Fail($"[ERROR] Not connected (reconnecting): '{UntrustedText.Sanitize(verb)}' needs the server");
+        }
+        else if (_offline.TryAdd(line))
+        {
+            _console.WriteLine($"[CLIENT] Not connected: the message waits and is sent after reconnecting ({_offline.Count} waiting)");
+        }
+        else
+        {
+            Fail($"[ERROR] Not connected, and {_offline.Count} messages already wait: this one was not kept");
+        }
+    }
+
+    private async Task<int?> SendQueuedAsync(ChatEndToEnd? keys, CancellationToken cancellationToken)
+    {
+        while (_client is not null && _offline.TryTake(out string line))
+        {
+            int? exit = await RunLineAsync(keys, line, cancellationToken);
+            if (exit is not null)
+            {
+                return exit;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The connection ended: null to reconnect, or the exit code when that would not help.</summary>
+    private (string Reason, int? Fatal) ConnectionLost()
+    {
+        ChatClient lost = _client!;
+        _client = null;
+        string reason = lost.Completion.Exception?.InnerException?.Message ?? "the server closed the connection";
+        _ = lost.DisposeAsync().AsTask();
+        if (_endingNotice is not null)
+        {
+            _console.StopInput();
+            _console.WriteError(ChatText.Error("Disconnected", reason));
+            return (reason, ExitCodes.ConnectionFailed);
+        }
+        SetPrompt(online: false);
+        return (reason, null);
+    }
+
+    /// <summary>Tries again and again (Ctrl-C still ends it at once); the logged-in client, or null and the exit code of a failure retrying cannot mend.</summary>
+    private async Task<(ChatClient? Client, int Code)> ReconnectAsync(ChatEndToEnd? keys, string reason, CancellationToken cancellationToken)
+    {
+        string lead = $"Connection lost ({UntrustedText.Sanitize(reason)})";
+        for (int attempt = 0; ; attempt++)
+        {
+            TimeSpan delay = ReconnectBackoff.Delay(attempt, _jitter);
+            _console.WriteLine($"[CLIENT] {lead}, reconnecting in {Math.Max(1, (int)Math.Round(delay.TotalSeconds))} s…");
+            await Task.Delay(delay, cancellationToken);
+            ChatClient client;
+            try
+            {
+                client = await ChatClient.ConnectAsync(_host, _port, new ClientChannelOptions(_reconnectTrust()), cancellationToken);
+            }
+            catch (HostKeyMismatchException e)
+            {
+                _console.WriteError(e.Message);
+                return (null, ExitCodes.HostKeyMismatch);
+            }
+            catch (ParleyProtocolException e) when (e.Error == ProtocolError.UntrustedPeer)
+            {
+                _console.WriteError(ChatText.Error("Not connected", e.Detail));
+                return (null, ExitCodes.HostKeyMismatch);
+            }
+            catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+            {
+                lead = $"Still not connected ({UntrustedText.Sanitize(e.Message)})";
+                continue;
+            }
+            (ChatClient? ready, int? fatal) = await LoginAgainAsync(client, keys, cancellationToken);
+            lead = "Still not logged in";
+            if (ready is not null)
+            {
+                return (ready, ExitCodes.Success);
+            }
+            await client.DisposeAsync();
+            if (fatal is int code)
+            {
+                return (null, code);
+            }
+        }
+    }
+
+    private async Task<(ChatClient? Client, int? Fatal)> LoginAgainAsync(ChatClient client, ChatEndToEnd? keys, CancellationToken cancellationToken)
+    {
+        _endingNotice = null;
+        Attach(client);
+        try
+        {
+            LoginOutcome outcome = await _login.LoginAsync(client, _user, _ => ValueTask.FromResult(_password), cancellationToken);
+            if (outcome.PasswordMissing)
+            {
+                _console.WriteError("[ERROR] Cannot log in again: this device's token was refused and there is no password to use (run parley chat again)");
+                return (null, ExitCodes.AuthenticationFailed);
+            }
+            if (!outcome.Success)
+            {
+                if (outcome.Result!.Code is ErrorCodes.RateLimited)
+                {
+                    _console.WriteLine(ChatText.Error("Login refused for now", outcome.Result.Error));
+                    return (null, null);
+                }
+                _console.WriteError(ChatText.Error("Login failed", outcome.Result.Error));
+                return (null, ExitCodes.AuthenticationFailed);
+            }
+            if (client.DeviceId != _deviceId)
+            {
+                // Logged in as another device: this device's end-to-end keys are not that one's.
+                _console.WriteError("[ERROR] Logged in again as a new device; run parley chat again to use it");
+                return (null, ExitCodes.AuthenticationFailed);
+            }
+            if (keys is not null)
+            {
+                string? problem = await keys.PublishOrReplenishAsync(client, cancellationToken);
+                if (problem is not null)
+                {
+                    _console.WriteError(problem);
+                }
+            }
+        }
+        catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+        {
+            _console.WriteLine($"[CLIENT] The connection was lost again during login ({UntrustedText.Sanitize(e.Message)})");
+            return (null, null);
+        }
+        catch (ChatException e)
+        {
+            _console.WriteError(ChatText.Error("Login failed", e.Message));
+            return (null, ExitCodes.AuthenticationFailed);
+        }
+        _console.WriteLine($"[CLIENT] Reconnected to {_host}:{_port} as {_user}" +
+            (_offline.Count > 0 ? $"; sending {_offline.Count} waiting message{(_offline.Count == 1 ? "" : "s")}" : ""));
+        return (client, null);
+    }
+
+    private async Task<int> InterruptedAsync()
+    {
+        // At once: the prompt goes, a half-typed line is left with a newline after it, and the
+        // goodbye to the server gets a moment, not more.
+        _console.StopInput();
+        if (_client is not null)
+        {
+            await CloseQuietlyAsync(_client);
+        }
+        return InterruptedExitCode;
+    }
+
+    private async Task<int> EndOfInputAsync()
+    {
+        _console.StopInput();
+        if (_client is null || _client.Completion.IsCompleted)
+        {
+            _console.WriteError(_offline.Count > 0
+                ? $"[ERROR] Disconnected: {_offline.Count} waiting message{(_offline.Count == 1 ? " was" : "s were")} not sent"
+                : "[ERROR] Disconnected: the connection to the server was lost");
+            return ExitCodes.ConnectionFailed;
+        }
+        await _client.CloseAsync();
+        return Finished(ExitCodes.Success);
+    }
+
+    /// <summary>A script learns from the exit status that one of its commands failed.</summary>
+    private int Finished(int code) => code == ExitCodes.Success && _commandFailed && !_console.InputIsTerminal ? ExitCodes.Failure : code;
+
+    private static async Task CloseQuietlyAsync(ChatClient client)
+    {
+        try
+        {
+            await client.CloseAsync().WaitAsync(s_closeGrace);
+        }
+        catch (Exception e) when (e is TimeoutException or ChatConnectionException or IOException or ParleyProtocolException)
+        {
+        }
+    }
+
+    private void Fail(string error)
+    {
+        _commandFailed = true;
+        _console.WriteError(error);
+    }
+
+    /// <summary>Prints a result line; one that reports an error counts as a failed command.</summary>
+    private void Report(string line)
+    {
+        if (line.StartsWith("[ERROR]", StringComparison.Ordinal) || line.Contains("WARNING:", StringComparison.Ordinal))
+        {
+            Fail(line);
+        }
+        else
+        {
+            _console.WriteLine(line);
+        }
+    }
+
+    private async Task ExecuteAsync(ChatClient client, ChatEndToEnd? keys, string verb, string rest, CancellationToken cancellationToken)
+    {
+        switch (verb)
+        {
+            case "send":
+                string[] args = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                if (args.Length < 2)
+                {
+                    Fail("[ERROR] Usage: send <username> <message>");
+                    return;
+                }
+                if (keys is null)
+                {
+                    Fail("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
+                    return;
+                }
+                Report(await keys.SendAsync(client, args[0], args[1], cancellationToken));
+                break;
+            case "verify":
+                Report(rest.Length == 0 ? "[ERROR] Usage: verify <username>" : keys?.Verify(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
+                break;
+            case "trust":
+                Report(rest.Length == 0 ? "[ERROR] Usage: trust <username>"
+                    : keys is null ? "[ERROR] No end-to-end encryption on this server" : await keys.TrustAsync(client, rest.Trim(), cancellationToken));
+                break;
+            case "list":
+                string[] users = await client.ListAsync(cancellationToken);
+                lock (_names)
+                {
+                    _names.UnionWith(users);
+                }
+                _console.WriteLine(ChatText.OnlineUsers(users));
+                break;
+            case "broadcast":
+                if (rest.Length == 0)
+                {
+                    Fail("[ERROR] Usage: broadcast <message>");
+                    return;
+                }
+                if (keys is null)
+                {
+                    Fail("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
+                    return;
+                }
+                Report(await keys.BroadcastAsync(client, rest, cancellationToken));
+                break;
+            case "devices":
+                _commandFailed |= !await DevicesCommand.ListAsync(_console, client, cancellationToken);
+                break;
+            case "revoke":
+                _commandFailed |= !await DevicesCommand.RevokeAsync(_console, client, rest.Trim(), cancellationToken);
+                break;
+            case "help":
+                _console.WriteLine(_banner);
+                break;
+            default:
+                Fail($"[ERROR] Unknown command '{UntrustedText.Sanitize(verb)}'. Type 'help' for the commands.");
+                break;
+        }
+    }
+}
