@@ -32,6 +32,8 @@ internal sealed class ChatEndToEnd : IDisposable
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
     public bool Created { get; }
 
+    private bool _published;
+
     /// <summary>
     /// The device's keys from its local database; a state file of an earlier version (one
     /// encrypted file) is moved into the database once and then deleted; new keys when there is neither.
@@ -71,9 +73,12 @@ internal sealed class ChatEndToEnd : IDisposable
     {
         try
         {
-            if (Created)
+            if (Created && !_published)
             {
                 await _device.PublishAsync(client, cancellationToken);
+                // After a reconnection only a top-up: publishing every local key again would let the
+                // server hand out a one-time key a second time.
+                _published = true;
             }
             else
             {
