@@ -65,19 +65,10 @@ internal static class ChatCommand
                 return ExitCodes.Usage;
             }
             string host = settings.Host ?? Default(console.Ask("Server host (default: localhost): "), "localhost");
-            int port;
-            if (settings.Port is int given)
+            // --port is checked by its parser; a typed port is asked again until it is one.
+            if ((settings.Port ?? new Questions(console).Port("Server port (default: 5555): ", 5555)) is not int port)
             {
-                port = given;
-            }
-            else if (!int.TryParse(Default(console.Ask("Server port (default: 5555): "), "5555"), out port))
-            {
-                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
-                return ExitCodes.Usage;
-            }
-            if (port is < 1 or > 65535)
-            {
-                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
+                console.WriteError("[ERROR] No server port given.");
                 return ExitCodes.Usage;
             }
             string? filePassword = null;
@@ -100,6 +91,7 @@ internal static class ChatCommand
                 TrustNew = settings.TrustNew,
                 ExpectedFingerprint = settings.Fingerprint,
                 Prompt = console.Interactive ? AskToTrust : null,
+                Added = identity => console.WriteLine(TrustQuestion.Added(UntrustedText.Sanitize($"{host}:{port}"), identity, "known hosts")),
             };
             ChatClient client;
             try
@@ -360,11 +352,7 @@ internal static class ChatCommand
 
         private ValueTask<bool> AskToTrust(PeerIdentity identity, CancellationToken cancellationToken)
         {
-            console.WriteLine("The authenticity of this server can't be established.");
-            console.WriteLine($"{identity.Algorithm.Name} key fingerprint is {identity.Fingerprint}.");
-            console.WriteLine("Compare it with the fingerprint the server printed at start-up.");
-            string? answer = console.Ask("Are you sure you want to continue connecting (yes/no)? ");
-            return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
+            return ValueTask.FromResult(new TrustQuestion(new Questions(console)).AskAboutServer(identity));
         }
 
         private static string Default(string? answer, string fallback) => string.IsNullOrWhiteSpace(answer) ? fallback : answer.Trim();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Cli.CommandLine;
 
 namespace Parley.Cli.Commands;
 
@@ -7,7 +8,7 @@ internal sealed class ChatConnectOptions
 {
     private readonly Option<string?> _user = new("--user", "-u") { Description = "Your username (prompted for when missing)" };
     private readonly Option<string?> _host = new("--host") { Description = "Server host (prompted for when missing; default localhost)" };
-    private readonly Option<int?> _port = new("--port", "-p") { Description = "Server port (prompted for when missing; default 5555)" };
+    private readonly Option<int?> _port = PortOption.Optional("--port", "Server port (prompted for when missing; default 5555)", aliases: "-p");
     private readonly Option<string?> _passwordFile = new("--password-file") { Description = "Read the password from this file (or set PARLEY_PASSWORD)" };
     private readonly Option<string?> _knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
     private readonly Option<bool> _trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Parley.Cli.CommandLine;
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Crypto.Signing;
@@ -16,7 +17,7 @@ internal static class PeerCommand
 {
     internal static Command Create()
     {
-        Option<int?> listen = new("--listen", "-l") { Description = "Port to listen on (0 for any free port)" };
+        Option<int?> listen = CommandLine.PortOption.Optional("--listen", "Port to listen on (0 for any free port)", allowZero: true, "-l");
         Option<string?> listenHost = new("--listen-host")
         {
             Description = $"Address to listen on (default {PeerOptions.DefaultListenAddress}: this machine only; 0.0.0.0 or :: to accept peers from the network)",
@@ -46,20 +47,28 @@ internal static class PeerCommand
         }
         if (listenPort is null && connect is null)
         {
+            Questions questions = new(console);
+            // An empty answer skips listening; anything else must be a port, asked again until it is.
             string? listenAnswer = console.Ask("Enter port to listen on: ");
+            while (!string.IsNullOrWhiteSpace(listenAnswer) && !PortOption.TryParse(listenAnswer, allowZero: true, out _, out string error))
+            {
+                console.WriteError($"[!] {error}.");
+                listenAnswer = console.Ask("Enter port to listen on (leave blank not to listen): ");
+            }
             if (!string.IsNullOrWhiteSpace(listenAnswer))
             {
-                if (!int.TryParse(listenAnswer.Trim(), out int parsed))
-                {
-                    console.WriteError("[!] The port must be a number from 0 to 65535.");
-                    return ExitCodes.Usage;
-                }
+                PortOption.TryParse(listenAnswer, allowZero: true, out int parsed, out _);
                 listenPort = parsed;
             }
             connect = console.Ask("Enter IP to connect to (leave blank to skip): ")?.Trim();
             if (!string.IsNullOrEmpty(connect) && !connect.Contains(':', StringComparison.Ordinal))
             {
-                connect += ":" + console.Ask("Enter port to connect to: ")?.Trim();
+                if (questions.Port("Enter port to connect to: ", fallback: null) is not int connectPort)
+                {
+                    console.WriteError("[!] No port to connect to given.");
+                    return ExitCodes.Usage;
+                }
+                connect += $":{connectPort}";
             }
             if (string.IsNullOrEmpty(connect))
             {
@@ -99,7 +108,8 @@ internal static class PeerCommand
         {
             TrustNew = trustNew,
             ExpectedFingerprint = fingerprint,
-            Prompt = console.Interactive ? (peer, id, _) => AskToTrust(console, peer, id) : null,
+            Prompt = console.Interactive ? (peer, id, _) => ValueTask.FromResult(new TrustQuestion(new Questions(console)).AskAboutPeer(UntrustedText.Sanitize(peer), id)) : null,
+            Added = (peer, id) => console.WriteLine("[*] " + TrustQuestion.Added(UntrustedText.Sanitize(peer), id, "known peers")),
         };
         console.WriteLine($"[*] {(created ? "Created your" : "Your")} identity: {identity.Algorithm.Name} {Fingerprint.Of(identity.Algorithm, identity.PublicKey)} (name: {name})");
         await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target, ListenAddress = listenAddress })
@@ -220,15 +230,6 @@ internal static class PeerCommand
                 return await receiving;
             }
         }
-    }
-
-    private static ValueTask<bool> AskToTrust(ChatConsole console, string peerName, PeerIdentity identity)
-    {
-        string name = UntrustedText.Sanitize(peerName);
-        console.WriteLine($"[*] New peer '{name}' with key {identity.Algorithm.Name} {identity.Fingerprint}.");
-        console.WriteLine($"[*] Compare this fingerprint with {name} out of band (they see it with 'parley id').");
-        string? answer = console.Ask($"Trust {name} and remember this key (yes/no)? ");
-        return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
     }
 
     private static bool TryParseEndPoint(string text, out DnsEndPoint? endPoint)

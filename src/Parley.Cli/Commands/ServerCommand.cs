@@ -14,7 +14,7 @@ internal static class ServerCommand
     internal static Command Create()
     {
         Option<string> host = new("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "localhost" };
-        Option<int> port = new("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => 5555 };
+        Option<int> port = CommandLine.PortOption.WithDefault("--port", "TCP port (0 picks a free one)", 5555, allowZero: true, "-p");
         Option<string> data = new("--data") { Description = "Data directory (database and server identity; created 0700)", DefaultValueFactory = _ => "parley-data" };
         Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr)", DefaultValueFactory = _ => LogLevel.Information };
         Option<int> perAddress = new("--max-connections-per-address") { Description = "Connections one address may hold (raise for load tests from one machine)", DefaultValueFactory = _ => 256 };

@@ -117,7 +117,8 @@ public partial class MessengerEndToEndTests
         await using ParleyProcess victim = StartChat(temp, "alice", port);
         Assert.Equal(5, await victim.WaitForExitAsync());
         Assert.Contains("SERVER IDENTIFICATION HAS CHANGED", victim.Stdout);
-        Assert.Contains("remove line 1 from", victim.Stdout);
+        Assert.Contains("remove line 1 of", victim.Stdout);
+        Assert.Contains("parley known-hosts remove localhost:", victim.Stdout);
     }
 
     [Fact]
