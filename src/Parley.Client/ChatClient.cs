@@ -7,7 +7,9 @@ using System.Net.Sockets;
 using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
+using Parley.Transport;
 using Parley.Transport.Channels;
+using Parley.Transport.Diagnosis;
 
 namespace Parley.Client;
 
@@ -68,15 +70,14 @@ public sealed class ChatClient : IAsyncDisposable
 
     public static async Task<ChatClient> ConnectAsync(string host, int port, ClientChannelOptions options, CancellationToken cancellationToken = default)
     {
-        TcpClient tcp = new() { NoDelay = true };
+        TcpClient tcp;
         try
         {
-            await tcp.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            tcp = await TcpDialer.ConnectAsync(host, port, TransportTimeouts.Connect, cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException e)
+        catch (ConnectFailedException e)
         {
-            tcp.Dispose();
-            throw new ChatConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
+            throw new ChatConnectionException(e.Message, e);
         }
         try
         {

@@ -38,12 +38,17 @@ internal static class ChatCommand
         return command;
     }
 
-    internal sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint);
+    internal sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint)
+    {
+        /// <summary>--verbose: the protocol error behind a failed connection, beside the plain words.</summary>
+        public bool Verbose { get; init; }
+    }
 
     internal sealed class Session(ChatConsole console)
     {
         private ParleyHome _home = null!;
         private ClientLogin _login = null!;
+        private (string Host, int Port, bool Verbose) _server;
 
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
@@ -86,6 +91,7 @@ internal static class ChatCommand
             }
             filePassword ??= Environment.GetEnvironmentVariable("PARLEY_PASSWORD");
 
+            _server = (host, port, settings.Verbose);
             KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
             {
                 TrustNew = settings.TrustNew,
@@ -98,11 +104,6 @@ internal static class ChatCommand
             {
                 client = await ChatClient.ConnectAsync(host, port, new ClientChannelOptions(trust), cancellationToken);
             }
-            catch (ChatConnectionException e)
-            {
-                console.WriteError(ChatText.Error(e.Message));
-                return ExitCodes.ConnectionFailed;
-            }
             catch (HostKeyMismatchException e)
             {
                 console.WriteError(e.Message);
@@ -113,9 +114,9 @@ internal static class ChatCommand
                 console.WriteError(ChatText.Error("Not connected", e.Detail));
                 return ExitCodes.HostKeyMismatch;
             }
-            catch (ParleyProtocolException e)
+            catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
-                console.WriteError(ChatText.Error($"Secure connection to {host}:{port} failed", e.Message));
+                WriteConnectionError(e, settings.Verbose);
                 return ExitCodes.ConnectionFailed;
             }
             await using (client)
@@ -215,6 +216,12 @@ internal static class ChatCommand
                     return (ExitCodes.AuthenticationFailed, null);
                 }
                 return (ExitCodes.Success, ChatText.Authenticated(outcome.Result!, outcome.ByToken));
+            }
+            catch (ParleyProtocolException e) when (e.Unauthenticated)
+            {
+                // Refused before any record opened: most likely not a messenger server (a peer's port).
+                WriteConnectionError(e, _server.Verbose);
+                return (ExitCodes.ConnectionFailed, null);
             }
             catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
@@ -353,6 +360,14 @@ internal static class ChatCommand
         private ValueTask<bool> AskToTrust(PeerIdentity identity, CancellationToken cancellationToken)
         {
             return ValueTask.FromResult(new TrustQuestion(new Questions(console)).AskAboutServer(identity));
+        }
+
+        private void WriteConnectionError(Exception e, bool verbose)
+        {
+            foreach (string line in ConnectionErrors.Lines(e, _server.Host, _server.Port, Parley.Transport.Diagnosis.Expected.Server, verbose, "[ERROR] "))
+            {
+                console.WriteError(line);
+            }
         }
 
         private static string Default(string? answer, string fallback) => string.IsNullOrWhiteSpace(answer) ? fallback : answer.Trim();

@@ -13,10 +13,11 @@ internal sealed class ChatConnectOptions
     private readonly Option<string?> _knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
     private readonly Option<bool> _trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };
     private readonly Option<string?> _fingerprint = new("--fingerprint") { Description = "Trust the server only if its key has this fingerprint (SHA256:...)" };
+    private readonly Option<bool> _verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint])
+        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint, _verbose])
         {
             command.Options.Add(option);
         }
@@ -24,5 +25,8 @@ internal sealed class ChatConnectOptions
 
     public ChatCommand.Settings Read(ParseResult result) => new(
         result.GetValue(_user), result.GetValue(_host), result.GetValue(_port), result.GetValue(_passwordFile),
-        result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint));
+        result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint))
+    {
+        Verbose = result.GetValue(_verbose),
+    };
 }

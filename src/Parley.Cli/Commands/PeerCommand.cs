@@ -26,13 +26,14 @@ internal static class PeerCommand
         Option<string?> name = new("--name", "-n") { Description = "The name your peer will see (default: your login name)" };
         Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a peer key seen for the first time" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the peer only if its key has this fingerprint (SHA256:...)" };
-        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, listenHost, connect, name, trustNew, fingerprint };
+        Option<bool> verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
+        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, listenHost, connect, name, trustNew, fingerprint, verbose };
         command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(listenHost), result.GetValue(connect), result.GetValue(name),
-            result.GetValue(trustNew), result.GetValue(fingerprint), cancellationToken));
+            result.GetValue(trustNew), result.GetValue(fingerprint), result.GetValue(verbose), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, bool verbose, CancellationToken cancellationToken)
     {
         ChatConsole console = new();
         ParleyHome home;
@@ -147,6 +148,11 @@ internal static class PeerCommand
         {
             return ExitCodes.Success;
         }
+        catch (PeerConnectException e) when (target is not null)
+        {
+            WriteConnectionError(console, e, target, verbose);
+            return ExitCodes.ConnectionFailed;
+        }
         catch (PeerConnectException e)
         {
             console.WriteError($"[!] {Capitalise(UntrustedText.Sanitize(e.Message))}");
@@ -161,6 +167,12 @@ internal static class PeerCommand
         {
             console.WriteError($"[!] Session refused: {UntrustedText.Sanitize(e.Message)}");
             return ExitCodes.HostKeyMismatch;
+        }
+        catch (PeerProtocolException e) when (target is not null && e.InnerException is not null)
+        {
+            // Only the dial can end the wait with an error (inbound failures are notices): say what answered there.
+            WriteConnectionError(console, e, target, verbose);
+            return e.InnerException is System.IO.IOException or Parley.Protocol.ParleyProtocolException ? ExitCodes.ConnectionFailed : ExitCodes.ProtocolError;
         }
         catch (PeerProtocolException e)
         {
@@ -229,6 +241,14 @@ internal static class PeerCommand
             {
                 return await receiving;
             }
+        }
+    }
+
+    private static void WriteConnectionError(ChatConsole console, Exception e, DnsEndPoint target, bool verbose)
+    {
+        foreach (string line in ConnectionErrors.Lines(e, target.Host, target.Port, Parley.Transport.Diagnosis.Expected.Peer, verbose, "[!] "))
+        {
+            console.WriteError(line);
         }
     }
 
