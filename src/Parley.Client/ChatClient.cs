@@ -102,10 +102,18 @@ public sealed class ChatClient : IAsyncDisposable
         return new ChatClient(channel);
     }
 
-    /// <summary>Logs in with a password (registering the name on first use) or a device token.</summary>
-    public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, CancellationToken cancellationToken = default)
+    /// <summary>Logs in with a password (registering the name on first use, as clients did before the register field) or a device token.</summary>
+    public Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, CancellationToken cancellationToken = default) =>
+        LoginAsync(user, password, deviceToken, register: null, cancellationToken);
+
+    /// <summary>
+    /// Logs in with a password or a device token; <paramref name="register"/> says whether a
+    /// password login may register an unknown name (false: the server answers <c>unknown_user</c>;
+    /// null: the field is left out and the server registers, PROTOCOL.md §11.1).
+    /// </summary>
+    public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, bool? register, CancellationToken cancellationToken = default)
     {
-        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken), cancellationToken).ConfigureAwait(false);
+        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken, deviceToken is null ? register : null), cancellationToken).ConfigureAwait(false);
         while (true)
         {
             byte[] payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false)

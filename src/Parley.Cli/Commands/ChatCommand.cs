@@ -42,6 +42,9 @@ internal static class ChatCommand
     {
         /// <summary>--verbose: the protocol error behind a failed connection, beside the plain words.</summary>
         public bool Verbose { get; init; }
+
+        /// <summary>--register: a name the server does not know is registered rather than refused.</summary>
+        public bool Register { get; init; }
     }
 
     internal sealed class Session(ChatConsole console)
@@ -49,6 +52,7 @@ internal static class ChatCommand
         private ParleyHome _home = null!;
         private ClientLogin _login = null!;
         private (string Host, int Port, bool Verbose) _server;
+        private bool _register;
 
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
@@ -92,6 +96,7 @@ internal static class ChatCommand
             filePassword ??= Environment.GetEnvironmentVariable("PARLEY_PASSWORD");
 
             _server = (host, port, settings.Verbose);
+            _register = settings.Register;
             KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
             {
                 TrustNew = settings.TrustNew,
@@ -203,12 +208,19 @@ internal static class ChatCommand
         {
             try
             {
+                ChatLoginQuestions questions = new(console, user, _register);
                 LoginOutcome outcome = await _login.LoginAsync(client, user,
-                    _ => ValueTask.FromResult(password ?? console.Ask("Password: ", secret: true)), cancellationToken);
+                    _ => ValueTask.FromResult(password ?? questions.Password()), questions.NewAccounts, cancellationToken);
                 if (outcome.PasswordMissing)
                 {
+                    // Bad usage, not a wrong password: nothing was sent to the server.
                     console.WriteError("[ERROR] A password is required.");
-                    return (ExitCodes.AuthenticationFailed, null);
+                    return (ExitCodes.Usage, null);
+                }
+                if (outcome.NotRegistered)
+                {
+                    console.WriteError(questions.NotRegistered());
+                    return (ExitCodes.NotRegistered, null);
                 }
                 if (!outcome.Success)
                 {

@@ -13,11 +13,12 @@ internal sealed class ChatConnectOptions
     private readonly Option<string?> _knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
     private readonly Option<bool> _trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };
     private readonly Option<string?> _fingerprint = new("--fingerprint") { Description = "Trust the server only if its key has this fingerprint (SHA256:...)" };
+    private readonly Option<bool> _register = new("--register") { Description = "Create the account if the name is not registered yet (without it, only a terminal session offers to)" };
     private readonly Option<bool> _verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint, _verbose])
+        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint, _register, _verbose])
         {
             command.Options.Add(option);
         }
@@ -28,5 +29,6 @@ internal sealed class ChatConnectOptions
         result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint))
     {
         Verbose = result.GetValue(_verbose),
+        Register = result.GetValue(_register),
     };
 }

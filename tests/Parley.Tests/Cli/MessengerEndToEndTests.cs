@@ -27,7 +27,7 @@ public partial class MessengerEndToEndTests
         Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
         return ParleyProcess.Start(temp.Path, environment,
             ["chat", "--user", user, "--host", "localhost", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-             "--password-file", temp.File($"{user}.password"), "--trust-new", .. extra]);
+             "--password-file", temp.File($"{user}.password"), "--trust-new", "--register", .. extra]);
     }
 
     [Fact]
