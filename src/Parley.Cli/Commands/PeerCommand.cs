@@ -27,19 +27,32 @@ internal static class PeerCommand
         Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a peer key seen for the first time" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the peer only if its key has this fingerprint (SHA256:...)" };
         Option<bool> verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
-        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, listenHost, connect, name, trustNew, fingerprint, verbose };
+        Option<string?> homeOption = new("--home") { Description = "Folder for your identity key and known_peers (default: $PARLEY_HOME, else ~/.parley)" };
+        Command command = new("peer", Help) { listen, listenHost, connect, name, trustNew, fingerprint, verbose, homeOption };
         command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(listenHost), result.GetValue(connect), result.GetValue(name),
-            result.GetValue(trustNew), result.GetValue(fingerprint), result.GetValue(verbose), cancellationToken));
+            result.GetValue(trustNew), result.GetValue(fingerprint), result.GetValue(verbose), result.GetValue(homeOption), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, bool verbose, CancellationToken cancellationToken)
+    private const string Help = """
+        Chat directly with another person, end to end, no server.
+
+        Your identity key (made on first use; 'parley id' shows its fingerprint) and the peers you
+        trust (known_peers) live in your Parley folder. To try two people on one machine, give each
+        its own folder with --home (or PARLEY_HOME), or both would be the same identity:
+          parley peer --home /tmp/alice --name alice --listen 5000
+          parley peer --home /tmp/bob --name bob --connect localhost:5000
+        Type 'exit' or press Ctrl-C to leave; the other side sees that you left.
+        """;
+
+    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, bool verbose,
+        string? homeFolder, CancellationToken cancellationToken)
     {
         ChatConsole console = new();
         ParleyHome home;
         try
         {
-            home = ParleyHome.Default();
+            home = string.IsNullOrEmpty(homeFolder) ? ParleyHome.Default() : new ParleyHome(homeFolder);
         }
         catch (ParleyHomeException e)
         {
@@ -219,6 +232,24 @@ internal static class PeerCommand
             {
                 line = await console.ReadCommandAsync(done.Token);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C: leave as 'exit' does, so the other side reads "alice left the chat".
+                using (CancellationTokenSource farewell = new(Parley.Transport.TransportTimeouts.FarewellSend))
+                {
+                    try
+                    {
+                        await session.LeaveAsync(farewell.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The peer stopped reading; we leave all the same.
+                    }
+                }
+                await IgnoreCancellationAsync(receiving);
+                console.WriteLine("[*] You left the chat.");
+                return ExitCodes.Success;
+            }
             catch (OperationCanceledException)
             {
                 return await receiving;
@@ -241,6 +272,18 @@ internal static class PeerCommand
             {
                 return await receiving;
             }
+        }
+    }
+
+    private static async Task IgnoreCancellationAsync(Task<int> receiving)
+    {
+        try
+        {
+            await receiving;
+        }
+        catch (OperationCanceledException)
+        {
+            // The receive was cancelled by our own leaving.
         }
     }
 
