@@ -10,4 +10,7 @@ public static class ExitCodes
     public const int AuthenticationFailed = 4;
     public const int HostKeyMismatch = 5;
     public const int ProtocolError = 6;
+
+    /// <summary>The user name is not registered on the server and the login was not allowed to create it (no --register).</summary>
+    public const int NotRegistered = 7;
 }

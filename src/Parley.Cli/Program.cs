@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Cli.CommandLine;
 using Parley.Cli.Commands;
 
 namespace Parley.Cli;
@@ -15,16 +16,22 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(IdCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
+        root.Subcommands.Add(KnownHostsCommand.CreateHosts());
+        root.Subcommands.Add(KnownHostsCommand.CreatePeers());
+        root.Subcommands.Add(new Command("version", "Show the version") { Action = new PrintVersionAction() });
+        root.Options.Remove(root.Options.OfType<VersionOption>().Single());
+        root.Options.Add(new VersionOption("--version", "-v") { Action = new PrintVersionAction() });
+        if (args.Length == 0)
+        {
+            // Bare `parley` is bad usage (exit 2, README "Commands"): the usage goes to stderr.
+            root.Parse("--help").Invoke(new InvocationConfiguration { Output = Console.Error });
+            return ExitCodes.Usage;
+        }
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
             // Bad usage has its own exit code (2), distinct from failures at run time.
-            foreach (System.CommandLine.Parsing.ParseError error in parsed.Errors)
-            {
-                Console.Error.WriteLine($"parley: {error.Message}");
-            }
-            Console.Error.WriteLine("Run 'parley --help' (or 'parley <command> --help') for usage.");
-            return ExitCodes.Usage;
+            return UsageErrors.Report(parsed, root, args, Console.Error);
         }
         // The default 2 s termination timeout would end the process in the middle of the server's
         // graceful stop; give it the whole shutdown (both grace periods) and a margin to close the store.

@@ -7,7 +7,9 @@ using System.Net.Sockets;
 using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
+using Parley.Transport;
 using Parley.Transport.Channels;
+using Parley.Transport.Diagnosis;
 
 namespace Parley.Client;
 
@@ -68,15 +70,14 @@ public sealed class ChatClient : IAsyncDisposable
 
     public static async Task<ChatClient> ConnectAsync(string host, int port, ClientChannelOptions options, CancellationToken cancellationToken = default)
     {
-        TcpClient tcp = new() { NoDelay = true };
+        TcpClient tcp;
         try
         {
-            await tcp.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            tcp = await TcpDialer.ConnectAsync(host, port, TransportTimeouts.Connect, cancellationToken).ConfigureAwait(false);
         }
-        catch (SocketException e)
+        catch (ConnectFailedException e)
         {
-            tcp.Dispose();
-            throw new ChatConnectionException($"cannot connect to {host}:{port}: {e.Message}", e);
+            throw new ChatConnectionException(e.Message, e);
         }
         try
         {
@@ -101,10 +102,18 @@ public sealed class ChatClient : IAsyncDisposable
         return new ChatClient(channel);
     }
 
-    /// <summary>Logs in with a password (registering the name on first use) or a device token.</summary>
-    public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, CancellationToken cancellationToken = default)
+    /// <summary>Logs in with a password (registering the name on first use, as clients did before the register field) or a device token.</summary>
+    public Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, CancellationToken cancellationToken = default) =>
+        LoginAsync(user, password, deviceToken, register: null, cancellationToken);
+
+    /// <summary>
+    /// Logs in with a password or a device token; <paramref name="register"/> says whether a
+    /// password login may register an unknown name (false: the server answers <c>unknown_user</c>;
+    /// null: the field is left out and the server registers, PROTOCOL.md §11.1).
+    /// </summary>
+    public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, bool? register, CancellationToken cancellationToken = default)
     {
-        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken), cancellationToken).ConfigureAwait(false);
+        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken, deviceToken is null ? register : null), cancellationToken).ConfigureAwait(false);
         while (true)
         {
             byte[] payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false)

@@ -34,8 +34,18 @@ public sealed class ClientLogin(ParleyHome home)
     /// server sends the inbox as soon as the login succeeds.
     /// </summary>
     /// <param name="password">Supplies the password when it is needed; null or empty means none is to be had.</param>
-    public async Task<LoginOutcome> LoginAsync(ChatClient client, string user, Func<CancellationToken, ValueTask<string?>> password, CancellationToken cancellationToken = default)
+    public Task<LoginOutcome> LoginAsync(ChatClient client, string user, Func<CancellationToken, ValueTask<string?>> password, CancellationToken cancellationToken = default) =>
+        LoginAsync(client, user, password, NewAccountPolicy.Unstated, cancellationToken);
+
+    /// <summary>
+    /// As above, and <paramref name="newAccounts"/> decides what happens when the name is not
+    /// registered: register it, fail with <c>unknown_user</c>, or ask (and register with the
+    /// password the question returns).
+    /// </summary>
+    public async Task<LoginOutcome> LoginAsync(ChatClient client, string user, Func<CancellationToken, ValueTask<string?>> password, NewAccountPolicy newAccounts,
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(newAccounts);
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(password);
         string server = client.ServerIdentity.Fingerprint;
@@ -62,13 +72,36 @@ public sealed class ClientLogin(ParleyHome home)
         {
             return new LoginOutcome(null, ByToken: false);
         }
-        LoginResult result = await client.LoginAsync(user, secret, null, cancellationToken).ConfigureAwait(false);
+        LoginResult result = await client.LoginAsync(user, secret, null, newAccounts.Register, cancellationToken).ConfigureAwait(false);
+        if (result.Code == ErrorCodes.UnknownUser && newAccounts.ConfirmAsync is not null
+            && await newAccounts.ConfirmAsync(cancellationToken).ConfigureAwait(false) is { Length: > 0 } chosen)
+        {
+            result = await client.LoginAsync(user, chosen, null, register: true, cancellationToken).ConfigureAwait(false);
+        }
         if (result.Success && result.DeviceToken is not null)
         {
             home.WriteToken(server, user, result.DeviceToken);
         }
         return new LoginOutcome(result, ByToken: false);
     }
+}
+
+/// <summary>What a password login does with a name the server does not know.</summary>
+/// <param name="Register">Sent as the login's <c>register</c> field (null: left out, the server registers).</param>
+/// <param name="ConfirmAsync">
+/// With <paramref name="Register"/> false: asked when the server answers <c>unknown_user</c>;
+/// returns the new account's password (confirmed), or null to leave it unregistered.
+/// </param>
+public sealed record NewAccountPolicy(bool? Register, Func<CancellationToken, ValueTask<string?>>? ConfirmAsync = null)
+{
+    /// <summary>The field left out: the server registers a new name, as for clients before the field.</summary>
+    public static NewAccountPolicy Unstated { get; } = new((bool?)null);
+
+    /// <summary>`--register`: a new name is registered with the password given.</summary>
+    public static NewAccountPolicy Allowed { get; } = new(true);
+
+    /// <summary>Never register: an unknown name fails with <c>unknown_user</c>.</summary>
+    public static NewAccountPolicy Refused { get; } = new(false);
 }
 
 /// <summary>How a <see cref="ClientLogin"/> ended.</summary>
@@ -80,4 +113,7 @@ public sealed record LoginOutcome(LoginResult? Result, bool ByToken)
 
     /// <summary>A password was needed (no token, or it was refused) and the provider had none.</summary>
     public bool PasswordMissing => Result is null;
+
+    /// <summary>The name is not registered, and it was not to be (no --register, or the user said no).</summary>
+    public bool NotRegistered => Result?.Code == ErrorCodes.UnknownUser;
 }

@@ -22,7 +22,12 @@ namespace Parley.Messaging;
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
-public sealed record LoginRequest(string User, string? Password, string? DeviceToken) : ClientMessage
+/// <summary>
+/// <paramref name="Register"/>: whether a password login to a name the server does not know may
+/// register it (true), must fail with <c>unknown_user</c> (false), or, absent (null, clients from
+/// before this field), registers it as before (PROTOCOL.md §11.1).
+/// </summary>
+public sealed record LoginRequest(string User, string? Password, string? DeviceToken, bool? Register = null) : ClientMessage
 {
     // Never print the secret fields.
     public override string ToString() => $"LoginRequest({User}, {(Password is null ? "token" : "password")})";
@@ -149,6 +154,9 @@ public static class ErrorCodes
     public const string RateLimited = "rate_limited";
     public const string WeakPassword = "weak_password";
     public const string RegistrationLimited = "registration_limited";
+
+    /// <summary>A login with <c>register: false</c> named an account that does not exist.</summary>
+    public const string UnknownUser = "unknown_user";
     public const string InboxFull = "inbox_full";
     public const string StorageFull = "storage_full";
     public const string TooManyRecipients = "too_many_recipients";

@@ -15,6 +15,12 @@ public sealed class KnownPeersFile(string path)
     public KnownHostLookup Lookup(string name, PeerIdentity identity) => _file.Lookup(name, identity);
 
     public void Add(string name, PeerIdentity identity) => _file.Add(name, identity);
+
+    public IReadOnlyList<KnownHostEntry> Entries() => _file.Entries();
+
+    /// <summary>Forgets the key pinned for <paramref name="name"/> (names compare case-insensitively, as lookups do).</summary>
+    public IReadOnlyList<KnownHostEntry> Remove(string name) =>
+        _file.Remove(entry => string.Equals(entry, name, StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>A peer's changed key: the same loud refusal as for servers.</summary>
@@ -27,8 +33,9 @@ public sealed class PeerKeyMismatchException(string name, string presented, stri
         The peer calling itself '{name}' presented the key {presented},
         but {path} line {line} records {stored} for that name.
         Someone may be impersonating {name}, or {name} created a new identity.
-        Check with {name} out of band; if the change is legitimate, remove line {line}
-        from {path} and connect again. The session was refused.
+        Check with {name} out of band; if the change is legitimate, forget the old key with
+        'parley known-peers remove {name}' (or remove line {line} of {path}) and connect again.
+        The session was refused.
         """)
 {
     public string Name { get; } = name;

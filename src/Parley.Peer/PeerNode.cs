@@ -17,6 +17,7 @@ using Parley.Protocol.Handshake;
 using Parley.Protocol.Text;
 using Parley.Transport;
 using Parley.Transport.Channels;
+using Parley.Transport.Diagnosis;
 using Parley.Transport.Trust;
 
 namespace Parley.Peer;
@@ -77,15 +78,14 @@ public sealed class PeerNode : IAsyncDisposable
 
     private async Task DialAsync(DnsEndPoint target)
     {
-        TcpClient tcp = new() { NoDelay = true };
+        TcpClient tcp;
         try
         {
-            await tcp.ConnectAsync(target.Host, target.Port, _stop.Token).ConfigureAwait(false);
+            tcp = await TcpDialer.ConnectAsync(target.Host, target.Port, TransportTimeouts.Connect, _stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        catch (Exception e) when (e is ConnectFailedException or OperationCanceledException)
         {
-            tcp.Dispose();
-            string reason = e is SocketException { SocketErrorCode: SocketError.ConnectionRefused } ? "connection refused" : e.Message;
+            string reason = e is ConnectFailedException failed ? failed.Reason : e.Message;
             PeerConnectException error = new($"could not connect to {target.Host}:{target.Port}: {reason}", e);
             if (_listener is null)
             {

@@ -12,6 +12,9 @@ public sealed class PeerTrust(KnownPeersFile file)
     public string? ExpectedFingerprint { get; init; }
     public Func<string, PeerIdentity, CancellationToken, ValueTask<bool>>? Prompt { get; init; }
 
+    /// <summary>Told once a new (name, key) has been pinned (however it was accepted), to say so.</summary>
+    public Action<string, PeerIdentity>? Added { get; init; }
+
     /// <exception cref="PeerKeyMismatchException">The name is known with another key.</exception>
     public async ValueTask<TrustDecision> CheckAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
     {
@@ -36,6 +39,7 @@ public sealed class PeerTrust(KnownPeersFile file)
         // The node cancels this once a session exists: a late "yes" must not pin anyone.
         cancellationToken.ThrowIfCancellationRequested();
         File.Add(name, identity);
+        Added?.Invoke(name, identity);
         return TrustDecision.Accept("pinned");
     }
 }

@@ -20,4 +20,10 @@ public sealed class ParleyProtocolException : Exception
 
     /// <summary>The human explanation without the error name prefix.</summary>
     public string Detail { get; }
+
+    /// <summary>
+    /// A remote error read from a plaintext alert where a record was expected (PROTOCOL.md §5.6:
+    /// the client's window after its Finished): the server's word, but nothing authenticates it.
+    /// </summary>
+    public bool Unauthenticated { get; init; }
 }

@@ -9,4 +9,7 @@ public static class TransportTimeouts
     /// Used by PeerNode, ParleyServer.TrySendAsync and SecureChannel's close.
     /// </summary>
     public static readonly TimeSpan FarewellSend = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a client waits for a TCP connection to be accepted before saying the address does not answer.</summary>
+    public static readonly TimeSpan Connect = TimeSpan.FromSeconds(10);
 }

@@ -13,7 +13,7 @@ internal static class BenchCommand
     internal static Command Create()
     {
         Option<string> host = new("--host") { Description = "Server host", DefaultValueFactory = _ => "localhost" };
-        Option<int> port = new("--port", "-p") { Description = "Server port", DefaultValueFactory = _ => 5555 };
+        Option<int> port = CommandLine.PortOption.WithDefault("--port", "Server port", 5555, allowZero: false, "-p");
         Option<int> clients = new("--clients", "-c") { Description = "Number of clients", DefaultValueFactory = _ => 200 };
         Option<long?> messages = new("--messages", "-n") { Description = "Total messages to send (instead of --duration)" };
         Option<string> duration = new("--duration", "-d") { Description = "How long to send, e.g. 30s or 2m (when --messages is not given)", DefaultValueFactory = _ => "30s" };

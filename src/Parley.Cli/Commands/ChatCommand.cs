@@ -41,12 +41,21 @@ internal static class ChatCommand
         return command;
     }
 
-    internal sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint);
+    internal sealed record Settings(string? User, string? Host, int? Port, string? PasswordFile, string? KnownHosts, bool TrustNew, string? Fingerprint)
+    {
+        /// <summary>--verbose: the protocol error behind a failed connection, beside the plain words.</summary>
+        public bool Verbose { get; init; }
+
+        /// <summary>--register: a name the server does not know is registered rather than refused.</summary>
+        public bool Register { get; init; }
+    }
 
     internal sealed class Session(ChatConsole console)
     {
         private ParleyHome _home = null!;
         private ClientLogin _login = null!;
+        private (string Host, int Port, bool Verbose) _server;
+        private bool _register;
 
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
@@ -82,19 +91,10 @@ internal static class ChatCommand
                 return ExitCodes.Usage;
             }
             string host = settings.Host ?? Default(console.Ask("Server host (default: localhost): "), "localhost");
-            int port;
-            if (settings.Port is int given)
+            // --port is checked by its parser; a typed port is asked again until it is one.
+            if ((settings.Port ?? new Questions(console).Port("Server port (default: 5555): ", 5555)) is not int port)
             {
-                port = given;
-            }
-            else if (!int.TryParse(Default(console.Ask("Server port (default: 5555): "), "5555"), out port))
-            {
-                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
-                return ExitCodes.Usage;
-            }
-            if (port is < 1 or > 65535)
-            {
-                console.WriteError("[ERROR] The port must be a number from 1 to 65535.");
+                console.WriteError("[ERROR] No server port given.");
                 return ExitCodes.Usage;
             }
             string? filePassword = null;
@@ -112,21 +112,19 @@ internal static class ChatCommand
             }
             filePassword ??= Environment.GetEnvironmentVariable("PARLEY_PASSWORD");
 
+            _server = (host, port, settings.Verbose);
+            _register = settings.Register;
             KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
             {
                 TrustNew = settings.TrustNew,
                 ExpectedFingerprint = settings.Fingerprint,
                 Prompt = console.Interactive ? AskToTrust : null,
+                Added = identity => console.WriteLine(TrustQuestion.Added(UntrustedText.Sanitize($"{host}:{port}"), identity, "known hosts")),
             };
             ChatClient client;
             try
             {
                 client = await ChatClient.ConnectAsync(host, port, new ClientChannelOptions(trust), cancellationToken);
-            }
-            catch (ChatConnectionException e)
-            {
-                console.WriteError(ChatText.Error(e.Message));
-                return ExitCodes.ConnectionFailed;
             }
             catch (HostKeyMismatchException e)
             {
@@ -138,9 +136,9 @@ internal static class ChatCommand
                 console.WriteError(ChatText.Error("Not connected", e.Detail));
                 return ExitCodes.HostKeyMismatch;
             }
-            catch (ParleyProtocolException e)
+            catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
-                console.WriteError(ChatText.Error($"Secure connection to {host}:{port} failed", e.Message));
+                WriteConnectionError(e, settings.Verbose);
                 return ExitCodes.ConnectionFailed;
             }
             ChatLoop chat = new(console, _login, user, host, port,
@@ -227,12 +225,19 @@ internal static class ChatCommand
         {
             try
             {
+                ChatLoginQuestions questions = new(console, user, _register);
                 LoginOutcome outcome = await _login.LoginAsync(client, user,
-                    _ => ValueTask.FromResult(password ?? console.Ask("Password: ", secret: true)), cancellationToken);
+                    _ => ValueTask.FromResult(password ?? questions.Password()), questions.NewAccounts, cancellationToken);
                 if (outcome.PasswordMissing)
                 {
+                    // Bad usage, not a wrong password: nothing was sent to the server.
                     console.WriteError("[ERROR] A password is required.");
-                    return (ExitCodes.AuthenticationFailed, null);
+                    return (ExitCodes.Usage, null);
+                }
+                if (outcome.NotRegistered)
+                {
+                    console.WriteError(questions.NotRegistered());
+                    return (ExitCodes.NotRegistered, null);
                 }
                 if (!outcome.Success)
                 {
@@ -240,6 +245,12 @@ internal static class ChatCommand
                     return (ExitCodes.AuthenticationFailed, null);
                 }
                 return (ExitCodes.Success, ChatText.Authenticated(outcome.Result!, outcome.ByToken));
+            }
+            catch (ParleyProtocolException e) when (e.Unauthenticated)
+            {
+                // Refused before any record opened: most likely not a messenger server (a peer's port).
+                WriteConnectionError(e, _server.Verbose);
+                return (ExitCodes.ConnectionFailed, null);
             }
             catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
             {
@@ -264,11 +275,15 @@ internal static class ChatCommand
 
         private ValueTask<bool> AskToTrust(PeerIdentity identity, CancellationToken cancellationToken)
         {
-            console.WriteLine("The authenticity of this server can't be established.");
-            console.WriteLine($"{identity.Algorithm.Name} key fingerprint is {identity.Fingerprint}.");
-            console.WriteLine("Compare it with the fingerprint the server printed at start-up.");
-            string? answer = console.Ask("Are you sure you want to continue connecting (yes/no)? ");
-            return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
+            return ValueTask.FromResult(new TrustQuestion(new Questions(console)).AskAboutServer(identity));
+        }
+
+        private void WriteConnectionError(Exception e, bool verbose)
+        {
+            foreach (string line in ConnectionErrors.Lines(e, _server.Host, _server.Port, Parley.Transport.Diagnosis.Expected.Server, verbose, "[ERROR] "))
+            {
+                console.WriteError(line);
+            }
         }
 
         private static string Default(string? answer, string fallback) => string.IsNullOrWhiteSpace(answer) ? fallback : answer.Trim();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Cli.CommandLine;
 
 namespace Parley.Cli.Commands;
 
@@ -7,15 +8,17 @@ internal sealed class ChatConnectOptions
 {
     private readonly Option<string?> _user = new("--user", "-u") { Description = "Your username (prompted for when missing)" };
     private readonly Option<string?> _host = new("--host") { Description = "Server host (prompted for when missing; default localhost)" };
-    private readonly Option<int?> _port = new("--port", "-p") { Description = "Server port (prompted for when missing; default 5555)" };
+    private readonly Option<int?> _port = PortOption.Optional("--port", "Server port (prompted for when missing; default 5555)", aliases: "-p");
     private readonly Option<string?> _passwordFile = new("--password-file") { Description = "Read the password from this file (or set PARLEY_PASSWORD)" };
     private readonly Option<string?> _knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
     private readonly Option<bool> _trustNew = new("--trust-new") { Description = "Trust and remember a server key seen for the first time" };
     private readonly Option<string?> _fingerprint = new("--fingerprint") { Description = "Trust the server only if its key has this fingerprint (SHA256:...)" };
+    private readonly Option<bool> _register = new("--register") { Description = "Create the account if the name is not registered yet (without it, only a terminal session offers to)" };
+    private readonly Option<bool> _verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint])
+        foreach (Option option in (Option[])[_user, _host, _port, _passwordFile, _knownHosts, _trustNew, _fingerprint, _register, _verbose])
         {
             command.Options.Add(option);
         }
@@ -23,5 +26,9 @@ internal sealed class ChatConnectOptions
 
     public ChatCommand.Settings Read(ParseResult result) => new(
         result.GetValue(_user), result.GetValue(_host), result.GetValue(_port), result.GetValue(_passwordFile),
-        result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint));
+        result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint))
+    {
+        Verbose = result.GetValue(_verbose),
+        Register = result.GetValue(_register),
+    };
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Parley.Cli.CommandLine;
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Crypto.Signing;
@@ -16,7 +17,7 @@ internal static class PeerCommand
 {
     internal static Command Create()
     {
-        Option<int?> listen = new("--listen", "-l") { Description = "Port to listen on (0 for any free port)" };
+        Option<int?> listen = CommandLine.PortOption.Optional("--listen", "Port to listen on (0 for any free port)", allowZero: true, "-l");
         Option<string?> listenHost = new("--listen-host")
         {
             Description = $"Address to listen on (default {PeerOptions.DefaultListenAddress}: this machine only; 0.0.0.0 or :: to accept peers from the network)",
@@ -25,19 +26,33 @@ internal static class PeerCommand
         Option<string?> name = new("--name", "-n") { Description = "The name your peer will see (default: your login name)" };
         Option<bool> trustNew = new("--trust-new") { Description = "Trust and remember a peer key seen for the first time" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Trust the peer only if its key has this fingerprint (SHA256:...)" };
-        Command command = new("peer", "Chat directly with another person, end to end, no server") { listen, listenHost, connect, name, trustNew, fingerprint };
+        Option<bool> verbose = new("--verbose") { Description = "Show the protocol error behind a failed connection" };
+        Option<string?> homeOption = new("--home") { Description = "Folder for your identity key and known_peers (default: $PARLEY_HOME, else ~/.parley)" };
+        Command command = new("peer", Help) { listen, listenHost, connect, name, trustNew, fingerprint, verbose, homeOption };
         command.SetAction((result, cancellationToken) => RunAsync(result.GetValue(listen), result.GetValue(listenHost), result.GetValue(connect), result.GetValue(name),
-            result.GetValue(trustNew), result.GetValue(fingerprint), cancellationToken));
+            result.GetValue(trustNew), result.GetValue(fingerprint), result.GetValue(verbose), result.GetValue(homeOption), cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, CancellationToken cancellationToken)
+    private const string Help = """
+        Chat directly with another person, end to end, no server.
+
+        Your identity key (made on first use; 'parley id' shows its fingerprint) and the peers you
+        trust (known_peers) live in your Parley folder. To try two people on one machine, give each
+        its own folder with --home (or PARLEY_HOME), or both would be the same identity:
+          parley peer --home /tmp/alice --name alice --listen 5000
+          parley peer --home /tmp/bob --name bob --connect localhost:5000
+        Type 'exit' or press Ctrl-C to leave; the other side sees that you left.
+        """;
+
+    private static async Task<int> RunAsync(int? listenPort, string? listenHost, string? connect, string? nameOption, bool trustNew, string? fingerprint, bool verbose,
+        string? homeFolder, CancellationToken cancellationToken)
     {
         ChatConsole console = new();
         ParleyHome home;
         try
         {
-            home = ParleyHome.Default();
+            home = string.IsNullOrEmpty(homeFolder) ? ParleyHome.Default() : new ParleyHome(homeFolder);
         }
         catch (ParleyHomeException e)
         {
@@ -46,20 +61,28 @@ internal static class PeerCommand
         }
         if (listenPort is null && connect is null)
         {
+            Questions questions = new(console);
+            // An empty answer skips listening; anything else must be a port, asked again until it is.
             string? listenAnswer = console.Ask("Enter port to listen on: ");
+            while (!string.IsNullOrWhiteSpace(listenAnswer) && !PortOption.TryParse(listenAnswer, allowZero: true, out _, out string error))
+            {
+                console.WriteError($"[!] {error}.");
+                listenAnswer = console.Ask("Enter port to listen on (leave blank not to listen): ");
+            }
             if (!string.IsNullOrWhiteSpace(listenAnswer))
             {
-                if (!int.TryParse(listenAnswer.Trim(), out int parsed))
-                {
-                    console.WriteError("[!] The port must be a number from 0 to 65535.");
-                    return ExitCodes.Usage;
-                }
+                PortOption.TryParse(listenAnswer, allowZero: true, out int parsed, out _);
                 listenPort = parsed;
             }
             connect = console.Ask("Enter IP to connect to (leave blank to skip): ")?.Trim();
             if (!string.IsNullOrEmpty(connect) && !connect.Contains(':', StringComparison.Ordinal))
             {
-                connect += ":" + console.Ask("Enter port to connect to: ")?.Trim();
+                if (questions.Port("Enter port to connect to: ", fallback: null) is not int connectPort)
+                {
+                    console.WriteError("[!] No port to connect to given.");
+                    return ExitCodes.Usage;
+                }
+                connect += $":{connectPort}";
             }
             if (string.IsNullOrEmpty(connect))
             {
@@ -99,7 +122,8 @@ internal static class PeerCommand
         {
             TrustNew = trustNew,
             ExpectedFingerprint = fingerprint,
-            Prompt = console.Interactive ? (peer, id, _) => AskToTrust(console, peer, id) : null,
+            Prompt = console.Interactive ? (peer, id, _) => ValueTask.FromResult(new TrustQuestion(new Questions(console)).AskAboutPeer(UntrustedText.Sanitize(peer), id)) : null,
+            Added = (peer, id) => console.WriteLine("[*] " + TrustQuestion.Added(UntrustedText.Sanitize(peer), id, "known peers")),
         };
         console.WriteLine($"[*] {(created ? "Created your" : "Your")} identity: {identity.Algorithm.Name} {Fingerprint.Of(identity.Algorithm, identity.PublicKey)} (name: {name})");
         await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target, ListenAddress = listenAddress })
@@ -137,6 +161,11 @@ internal static class PeerCommand
         {
             return ExitCodes.Success;
         }
+        catch (PeerConnectException e) when (target is not null)
+        {
+            WriteConnectionError(console, e, target, verbose);
+            return ExitCodes.ConnectionFailed;
+        }
         catch (PeerConnectException e)
         {
             console.WriteError($"[!] {Capitalise(UntrustedText.Sanitize(e.Message))}");
@@ -151,6 +180,12 @@ internal static class PeerCommand
         {
             console.WriteError($"[!] Session refused: {UntrustedText.Sanitize(e.Message)}");
             return ExitCodes.HostKeyMismatch;
+        }
+        catch (PeerProtocolException e) when (target is not null && e.InnerException is not null)
+        {
+            // Only the dial can end the wait with an error (inbound failures are notices): say what answered there.
+            WriteConnectionError(console, e, target, verbose);
+            return e.InnerException is System.IO.IOException or Parley.Protocol.ParleyProtocolException ? ExitCodes.ConnectionFailed : ExitCodes.ProtocolError;
         }
         catch (PeerProtocolException e)
         {
@@ -197,6 +232,24 @@ internal static class PeerCommand
             {
                 line = await console.ReadCommandAsync(done.Token);
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl-C: leave as 'exit' does, so the other side reads "alice left the chat".
+                using (CancellationTokenSource farewell = new(Parley.Transport.TransportTimeouts.FarewellSend))
+                {
+                    try
+                    {
+                        await session.LeaveAsync(farewell.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The peer stopped reading; we leave all the same.
+                    }
+                }
+                await IgnoreCancellationAsync(receiving);
+                console.WriteLine("[*] You left the chat.");
+                return ExitCodes.Success;
+            }
             catch (OperationCanceledException)
             {
                 return await receiving;
@@ -222,13 +275,24 @@ internal static class PeerCommand
         }
     }
 
-    private static ValueTask<bool> AskToTrust(ChatConsole console, string peerName, PeerIdentity identity)
+    private static async Task IgnoreCancellationAsync(Task<int> receiving)
     {
-        string name = UntrustedText.Sanitize(peerName);
-        console.WriteLine($"[*] New peer '{name}' with key {identity.Algorithm.Name} {identity.Fingerprint}.");
-        console.WriteLine($"[*] Compare this fingerprint with {name} out of band (they see it with 'parley id').");
-        string? answer = console.Ask($"Trust {name} and remember this key (yes/no)? ");
-        return ValueTask.FromResult(string.Equals(answer?.Trim(), "yes", StringComparison.OrdinalIgnoreCase));
+        try
+        {
+            await receiving;
+        }
+        catch (OperationCanceledException)
+        {
+            // The receive was cancelled by our own leaving.
+        }
+    }
+
+    private static void WriteConnectionError(ChatConsole console, Exception e, DnsEndPoint target, bool verbose)
+    {
+        foreach (string line in ConnectionErrors.Lines(e, target.Host, target.Port, Parley.Transport.Diagnosis.Expected.Peer, verbose, "[!] "))
+        {
+            console.WriteError(line);
+        }
     }
 
     private static bool TryParseEndPoint(string text, out DnsEndPoint? endPoint)

@@ -14,9 +14,9 @@ internal static class ServerCommand
     internal static Command Create()
     {
         Option<string> host = new("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "localhost" };
-        Option<int> port = new("--port", "-p") { Description = "TCP port (0 picks a free one)", DefaultValueFactory = _ => 5555 };
+        Option<int> port = CommandLine.PortOption.WithDefault("--port", "TCP port (0 picks a free one)", 5555, allowZero: true, "-p");
         Option<string> data = new("--data") { Description = "Data directory (database and server identity; created 0700)", DefaultValueFactory = _ => "parley-data" };
-        Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr)", DefaultValueFactory = _ => LogLevel.Information };
+        Option<LogLevel> logLevel = new("--log-level") { Description = "Minimum level of log lines (written to stderr, or --log-file)", DefaultValueFactory = _ => LogLevel.Information };
         Option<int> perAddress = new("--max-connections-per-address") { Description = "Connections one address may hold (raise for load tests from one machine)", DefaultValueFactory = _ => 256 };
         Option<int> iterations = new("--password-iterations")
         {
@@ -88,6 +88,8 @@ internal static class ServerCommand
         };
         DeliveryLimitOptions deliveryLimits = new();
         deliveryLimits.AddTo(command);
+        Logging.ServerLogOptions logs = new();
+        logs.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
@@ -108,7 +110,7 @@ internal static class ServerCommand
                 RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
                 RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
-            }), result.GetValue(logLevel), cancellationToken);
+            }), logs.Read(result, result.GetValue(logLevel)), cancellationToken);
         });
         return command;
     }
@@ -144,7 +146,7 @@ internal static class ServerCommand
     /// <summary>How long System.CommandLine lets Ctrl-C/SIGTERM handling run before it ends the process: past <c>[SERVER] Stopped</c>.</summary>
     internal static readonly TimeSpan ProcessTerminationTimeout = (ServerOptions.DefaultShutdownGracePeriod * 2) + TimeSpan.FromSeconds(10);
 
-    private static async Task<int> RunAsync(ServerOptions options, LogLevel level, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ServerOptions options, Logging.ServerLogSettings logs, CancellationToken cancellationToken)
     {
         if (options.PasswordIterations < 1000)
         {
@@ -176,15 +178,17 @@ internal static class ServerCommand
             Console.Error.WriteLine($"parley server: --port must be 0-65535, not {options.Port}");
             return ExitCodes.Usage;
         }
-        using ILoggerFactory loggers = LoggerFactory.Create(builder => builder
-            .SetMinimumLevel(level)
-            .AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                o.UseUtcTimestamp = true;
-            })
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+        ILoggerFactory loggers;
+        try
+        {
+            loggers = logs.CreateFactory();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"parley server: cannot open the log file: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        using ILoggerFactory disposeLoggers = loggers;
         using CancellationTokenSource stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {

@@ -46,6 +46,9 @@ public sealed class FrameDecoder
     /// <summary>Bytes received but not yet returned as frames.</summary>
     public int BufferedLength => _end - _start;
 
+    /// <summary>Those bytes themselves (valid until the next call that changes this decoder): what a non-Parley peer sent, for diagnosis.</summary>
+    public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, BufferedLength);
+
     /// <summary>True in the middle of a frame (buffered or being skipped): an end of stream now is a truncation.</summary>
     public bool InsideFrame => BufferedLength != 0 || _skipRemaining != 0;
 

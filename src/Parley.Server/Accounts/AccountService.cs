@@ -13,7 +13,8 @@ public sealed record LoginOutcome(bool Success, string User, string? NewDeviceTo
     string? Code = null, string? AccountId = null, string? DeviceId = null);
 
 /// <summary>
-/// Logins: first use of a name registers it with the password; later logins must match. A
+/// Logins: first use of a name registers it with the password, unless the request says it may not
+/// (<c>register: false</c>: <c>unknown_user</c>); later logins must match. A
 /// successful password login returns a new device token (256 random bits; only its SHA-256 is
 /// stored) so reconnects of that client skip PBKDF2. Every wrong password gives the same message.
 /// <paramref name="source"/> in the methods below is the client's <see cref="Hosting.AddressBlock"/>.
@@ -56,14 +57,27 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         }
         using (await _gates.EnterAsync(user, cancellationToken).ConfigureAwait(false))
         {
-            return await PasswordLoginAsync(user, request.Password, source, cancellationToken).ConfigureAwait(false);
+            // Absent means what it meant before the field existed: first use registers.
+            return await PasswordLoginAsync(user, request.Password, request.Register ?? true, source, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Runs with this account's gate held: no other password check for it is in flight.</summary>
-    private async Task<LoginOutcome> PasswordLoginAsync(string user, string password, string source, CancellationToken cancellationToken)
+    private async Task<LoginOutcome> PasswordLoginAsync(string user, string password, bool mayRegister, string source, CancellationToken cancellationToken)
     {
         Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
+        if (account is null && !mayRegister)
+        {
+            // Says plainly that the name is free, which a registering login already reveals; so
+            // that this is no cheaper a probe than a password guess, it is counted as a failed
+            // login (same back-off per account and source, same server-wide budget).
+            if (!throttle.TryBegin(user, source, out TimeSpan probeWait))
+            {
+                return RateLimited(user, probeWait);
+            }
+            throttle.Failed(user, source);
+            return Failure(user, $"{user} is not registered on this server", ErrorCodes.UnknownUser);
+        }
         if (account is null)
         {
             if (PasswordPolicy.RejectForNewAccount(password) is { } weak)

@@ -3,6 +3,7 @@
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
+using Parley.Transport.Diagnosis;
 using Parley.Transport.Trust;
 
 namespace Parley.Transport.Channels;
@@ -16,6 +17,8 @@ internal static class ClientHandshakeDriver
     {
         using ClientHandshake handshake = new(options.Handshake, options.Entropy);
         FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, FrameIo.InitialBuffer);
+        // Until the server's first message has been read, a failure may mean it is no Parley server at all.
+        bool answered = false;
         try
         {
             await FrameIo.WriteAsync(stream, handshake.Start(), cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
@@ -25,6 +28,7 @@ internal static class ClientHandshakeDriver
             {
                 ReadOnlyMemory<byte> body = await FrameIo.ReadHandshakeFrameAsync(stream, decoder, deadline.Token, options.HandshakeTimeout, cancellationToken).ConfigureAwait(false);
                 ClientHandshakeStep step = handshake.ReadMessage(body.Span);
+                answered = true;
                 if (step.Send is not null)
                 {
                     await FrameIo.WriteAsync(stream, step.Send, deadline.Token, options.HandshakeTimeout).ConfigureAwait(false);
@@ -54,7 +58,25 @@ internal static class ClientHandshakeDriver
         catch (ParleyProtocolException e) when (!e.IsRemote && handshake.State != ClientHandshakeState.Complete && e.Error != ProtocolError.UntrustedPeer)
         {
             await FrameIo.TrySendAsync(stream, Frame.Wrap(new Alert(e.Error, e.Detail).EncodeMessage())).ConfigureAwait(false);
+            if (!answered && Foreign(e, decoder) is { } what)
+            {
+                throw new NotParleyException(what, e);
+            }
             throw;
         }
     }
+
+    /// <summary>
+    /// What the first answer looked like, when the error shows it was not a Parley server's: a
+    /// length no handshake message has (text read as a number), a first byte that is no handshake
+    /// type, a close or a deadline with not one byte received. Null for errors a Parley server can cause.
+    /// </summary>
+    private static string? Foreign(ParleyProtocolException e, FrameDecoder decoder) => e.Error switch
+    {
+        ProtocolError.FrameTooLarge or ProtocolError.EmptyFrame or ProtocolError.UnexpectedMessage =>
+            ForeignProtocol.Recognise(decoder.Buffered) ?? "it answered with data that is not a Parley handshake",
+        ProtocolError.ConnectionClosed when decoder.BufferedLength == 0 => "it closed the connection without answering the handshake",
+        ProtocolError.HandshakeTimeout when decoder.BufferedLength == 0 => $"it did not answer the handshake ({e.Detail})",
+        _ => null,
+    };
 }

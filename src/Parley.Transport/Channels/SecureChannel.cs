@@ -19,6 +19,8 @@ public sealed class SecureChannel : IAsyncDisposable
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private bool _closeSent;
     private bool _disposed;
+    // False until a record has opened: the window in which a client may still meet the server's plaintext alert (§5.6).
+    private bool _recordOpened;
 
     internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null) =>
         new(stream, session, decoder, serverIdentity, clientIdentity);
@@ -297,6 +299,14 @@ public sealed class SecureChannel : IAsyncDisposable
             try
             {
                 record = _session.Open(body.Span, plaintext);
+                _recordOpened = true;
+            }
+            catch (ParleyProtocolException) when (!_recordOpened && Role == SessionRole.Client && PlaintextAlertIn(body.Span) is { } alert)
+            {
+                // The server refused our ClientIdentity or Finished before it reads records
+                // (client_identity_required from a peer, unexpected_message from a server):
+                // report its code, marked as unauthenticated, rather than bad_record_mac.
+                throw new ParleyProtocolException(alert.Error, alert.Reason.Length == 0 ? "(no reason given)" : alert.Reason, isRemote: true) { Unauthenticated = true };
             }
             catch (ParleyProtocolException e)
             {
@@ -320,6 +330,23 @@ public sealed class SecureChannel : IAsyncDisposable
                     await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
                     throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
             }
+        }
+    }
+
+    /// <summary>The alert a frame holds when it is a well-formed plaintext alert (0x15, code, reason); else null.</summary>
+    private static Alert? PlaintextAlertIn(ReadOnlySpan<byte> body)
+    {
+        if (body.Length < 3 || body[0] != (byte)MessageType.Alert)
+        {
+            return null;
+        }
+        try
+        {
+            return Alert.DecodePayload(body[1..]);
+        }
+        catch (ParleyProtocolException)
+        {
+            return null;
         }
     }
 

@@ -11,8 +11,9 @@ public sealed class HostKeyMismatchException(string hostPort, string presentedFi
         but {knownHostsPath} line {lineNumber} records {storedFingerprint} for it.
         Someone may be intercepting this connection (a man-in-the-middle attack),
         or the server's identity key was replaced.
-        If you are sure the change is legitimate, remove line {lineNumber} from
-        {knownHostsPath} and connect again. The connection was aborted.
+        If you are sure the change is legitimate, forget the old key with
+        'parley known-hosts remove {hostPort}' (or remove line {lineNumber} of
+        {knownHostsPath}) and connect again. The connection was aborted.
         """)
 {
     public string HostPort { get; } = hostPort;

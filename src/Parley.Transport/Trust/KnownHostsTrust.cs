@@ -19,6 +19,9 @@ public sealed class KnownHostsTrust(KnownHostsFile file, string hostPort) : ISer
     /// <summary>Asked about a new key (the fingerprint is in the identity); true to trust and record it.</summary>
     public Func<PeerIdentity, CancellationToken, ValueTask<bool>>? Prompt { get; init; }
 
+    /// <summary>Told once a new key has been written to the file (however it was accepted), to say so.</summary>
+    public Action<PeerIdentity>? Added { get; init; }
+
     public async ValueTask<TrustDecision> CheckAsync(PeerIdentity identity, CancellationToken cancellationToken)
     {
         string presented = identity.Fingerprint;
@@ -42,6 +45,7 @@ public sealed class KnownHostsTrust(KnownHostsFile file, string hostPort) : ISer
             return TrustDecision.Refuse($"the server key {presented} for {HostPort} is not known; compare it with the server's and pass --trust-new or --fingerprint {presented}");
         }
         File.Add(HostPort, identity);
+        Added?.Invoke(identity);
         return TrustDecision.Accept($"{presented} added to {File.Path}");
     }
 }

@@ -14,7 +14,7 @@ public class DevicesCliTests
         Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File("home-" + device) };
         return ParleyProcess.Start(temp.Path, environment,
             [.. command, "--user", "alice", "--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture),
-             "--password-file", temp.File("alice.password"), "--trust-new"]);
+             "--password-file", temp.File("alice.password"), "--trust-new", "--register"]);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public partial class MessengerEndToEndTests
         Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File(home) };
         return ParleyProcess.Start(temp.Path, environment,
             ["chat", "--user", user, "--host", "localhost", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-             "--password-file", temp.File($"{user}.password"), "--trust-new", .. extra]);
+             "--password-file", temp.File($"{user}.password"), "--trust-new", "--register", .. extra]);
     }
 
     [Fact]
@@ -123,7 +123,8 @@ public partial class MessengerEndToEndTests
         await using ParleyProcess victim = StartChat(temp, "alice", port);
         Assert.Equal(5, await victim.WaitForExitAsync());
         Assert.Contains("SERVER IDENTIFICATION HAS CHANGED", victim.Stdout);
-        Assert.Contains("remove line 1 from", victim.Stdout);
+        Assert.Contains("remove line 1 of", victim.Stdout);
+        Assert.Contains("parley known-hosts remove localhost:", victim.Stdout);
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace Parley.Tests.Transport;
 /// <summary>
 /// PROTOCOL.md §5.6: a receiver tells a plaintext alert from an Alert record by its own state,
 /// never by the bytes. A plaintext alert the server sends about the client's Finished reaches a
-/// client that already opens records, which reports a record failure, not the server's code.
+/// client that already opens records: the record fails to open, and only in that window (no
+/// record opened yet) the client reports the server's code, marked unauthenticated.
 /// </summary>
 public sealed class AlertFormTests
 {
@@ -21,7 +22,7 @@ public sealed class AlertFormTests
     }
 
     [Fact]
-    public async Task A_plaintext_alert_after_the_clients_Finished_is_read_as_a_record_that_fails()
+    public async Task A_plaintext_alert_after_the_clients_Finished_is_reported_as_the_servers_unauthenticated_code()
     {
         using Loopback loopback = new();
         (NetworkStream c, NetworkStream s) = await loopback.ConnectAsync();
@@ -36,8 +37,9 @@ public sealed class AlertFormTests
             Assert.Equal(ProtocolError.ClientIdentityRequired, serverSide.Error);
 
             ParleyProtocolException clientSide = await Assert.ThrowsAsync<ParleyProtocolException>(async () => await client.ReceiveAsync().AsTask().WithTimeout());
-            Assert.False(clientSide.IsRemote);
-            Assert.Contains(clientSide.Error, new[] { ProtocolError.BadRecordMac, ProtocolError.Malformed });
+            Assert.True(clientSide.IsRemote);
+            Assert.True(clientSide.Unauthenticated);
+            Assert.Equal(ProtocolError.ClientIdentityRequired, clientSide.Error);
         }
     }
 }

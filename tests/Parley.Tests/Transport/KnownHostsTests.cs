@@ -47,7 +47,8 @@ public class KnownHostsTests
             ConnectWith(loopback, impostor, new KnownHostsTrust(file, loopback.HostPort) { TrustNew = true }));
         Assert.Contains("CHANGED", error.Message);
         Assert.Contains($"{file.Path} line 1", error.Message);
-        Assert.Contains($"remove line 1 from", error.Message);
+        Assert.Contains("remove line 1 of", error.Message);
+        Assert.Contains($"parley known-hosts remove {loopback.HostPort}", error.Message);
         Assert.Contains(Fingerprint.Of(impostor.Algorithm, impostor.PublicKey), error.Message);
         Assert.Equal(1, error.LineNumber);
     }
