@@ -29,7 +29,7 @@ public partial class ChatTerminalTests
     {
         File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
         return ["chat", "--user", user, "--host", "localhost", "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--password-file", temp.File($"{user}.password"), "--trust-new", .. extra];
+            "--password-file", temp.File($"{user}.password"), "--trust-new", "--register", .. extra];
     }
 
     private static Dictionary<string, string> Home(TempDirectory temp, string user, bool colour = false)
