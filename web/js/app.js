@@ -409,6 +409,9 @@ $('logout').addEventListener('click', async () => {
   await store.remove('last-login');
   location.reload();
 });
+// Leaving the page ends the connection at once, so the server counts this device offline and
+// queues for it (unacknowledged messages come again at the next login and are dropped as seen).
+window.addEventListener('pagehide', () => { app.closing = true; app.messenger?.channel.socket.close(); });
 document.addEventListener('visibilitychange', () => { if (!document.hidden && app.active) openConversation(app.active); });
 
 // A returning visitor with a device token logs in again without a password.
