@@ -86,6 +86,8 @@ internal static class ServerCommand
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
             tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads,
         };
+        WebServerOptions web = new();
+        web.AddTo(command);
         DeliveryLimitOptions deliveryLimits = new();
         deliveryLimits.AddTo(command);
         Logging.ServerLogOptions logs = new();
@@ -95,6 +97,7 @@ internal static class ServerCommand
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
             return RunAsync(deliveryLimits.Apply(result, new ServerOptions
             {
+                Web = web.Read(result),
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
                 DataDirectory = result.GetValue(data)!,
@@ -173,6 +176,11 @@ internal static class ServerCommand
             Console.Error.WriteLine("parley server: --registrations-per-minute, --registrations-per-source-per-hour and --password-hash-threads must be at least 1");
             return ExitCodes.Usage;
         }
+        if (options.Web is { Port: < 0 or > 65535 })
+        {
+            Console.Error.WriteLine($"parley server: --web-port must be 0-65535, not {options.Web.Port}");
+            return ExitCodes.Usage;
+        }
         if (options.Port is < 0 or > 65535)
         {
             Console.Error.WriteLine($"parley server: --port must be 0-65535, not {options.Port}");
@@ -205,7 +213,7 @@ internal static class ServerCommand
             Console.Error.WriteLine($"parley server: cannot listen on {options.Host}:{options.Port}: {e.Message}");
             return ExitCodes.Failure;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
             Console.Error.WriteLine($"parley server: {e.Message}");
             return ExitCodes.Failure;
@@ -221,6 +229,10 @@ internal static class ServerCommand
             Console.WriteLine($"[SERVER] Started on {options.Host}:{server.LocalEndPoint.Port}");
             Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: {server.IdentityAlgorithm} {server.Fingerprint}");
             Console.WriteLine($"[SERVER] Data directory: {server.DataDirectory}");
+            if (server.WebUrl is { } webUrl)
+            {
+                Console.WriteLine($"[SERVER] Web client on {webUrl}");
+            }
             Console.WriteLine("[SERVER] Waiting for connections...");
             try
             {

@@ -29,6 +29,7 @@ public sealed class ParleyServer : IAsyncDisposable
     // Cancelled first when stopping: the accept loop ends quietly and handshakes in progress are dropped.
     private readonly CancellationTokenSource _handshakesStopping = new();
     private TcpAcceptor _tcp = null!;
+    private Web.ParleyWebHost? _web;
     private Task _keepAliveLoop = Task.CompletedTask;
     private Task _maintenanceLoop = Task.CompletedTask;
     private int _stopped;
@@ -68,6 +69,12 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint => _tcp.LocalEndPoint;
 
+    /// <summary>The web transport's port, when <see cref="ServerOptions.Web"/> is set.</summary>
+    public int? WebPort => _web?.Port;
+
+    /// <summary>The browser client's address, when <see cref="ServerOptions.Web"/> is set.</summary>
+    public string? WebUrl => _web?.Url(_options.Web?.Host ?? _options.Host);
+
     public string Fingerprint => Crypto.Signing.Fingerprint.Of(_identity.Algorithm, _identity.PublicKey);
     public string IdentityAlgorithm => _identity.Algorithm.Name;
 
@@ -106,8 +113,15 @@ public sealed class ParleyServer : IAsyncDisposable
         StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath);
         SigningKey? identity = null;
         IMessageStore? store = null;
+        Web.ParleyWebHost? web = null;
         try
         {
+            if (options.Web is { } webOptions)
+            {
+                // Bound before any file is written too; it hands connections over only once attached below.
+                web = await Web.ParleyWebHost.StartAsync(webOptions, options.Host, MessengerLimits.RecordLimitFor(options.MaxBodyLength),
+                    loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
             if (footprint.CreatesDirectory)
             {
                 if (OperatingSystem.IsWindows())
@@ -123,6 +137,12 @@ public sealed class ParleyServer : IAsyncDisposable
             store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
             ParleyServer server = new(options, identity, store, logger) { CreatedIdentity = created };
             server._tcp = TcpAcceptor.Start(listener, server._handler, server.Log, logger);
+            if (web is not null)
+            {
+                server._web = web;
+                web.Attach(server._handler.AdmitAndServeAsync);
+                logger.LogInformation("Web client on {Url}", server.WebUrl);
+            }
             server._keepAliveLoop = Task.Run(() => KeepAliveSweep.RunAsync(options, server.Presence, server.Log, logger, server._stopping.Token));
             server._maintenanceLoop = server.Maintenance.Start(server._stopping.Token);
             logger.LogInformation("Listening on {EndPoint}", server.LocalEndPoint);
@@ -131,6 +151,10 @@ public sealed class ParleyServer : IAsyncDisposable
         catch
         {
             listener.Stop();
+            if (web is not null)
+            {
+                await web.DisposeAsync().ConfigureAwait(false);
+            }
             if (store is not null)
             {
                 await store.DisposeAsync().ConfigureAwait(false);
@@ -150,6 +174,7 @@ public sealed class ParleyServer : IAsyncDisposable
         }
         _logger.LogInformation("Stopping");
         _handshakesStopping.Cancel();
+        _web?.RefuseNew();
         await _tcp.StopAsync().ConfigureAwait(false);
         foreach (ClientConnection connection in Presence.Connections())
         {
@@ -161,6 +186,11 @@ public sealed class ParleyServer : IAsyncDisposable
         await Task.WhenAny(all, Task.Delay(_options.ShutdownGracePeriod)).ConfigureAwait(false);
         await _keepAliveLoop.ConfigureAwait(false);
         await _maintenanceLoop.ConfigureAwait(false);
+        if (_web is not null)
+        {
+            // Its WebSocket connections have ended with the others above; now the listener goes.
+            await _web.DisposeAsync().ConfigureAwait(false);
+        }
         await _writer.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();

@@ -124,6 +124,9 @@ public sealed record ServerOptions
     /// <summary>Longest a whole <c>StopAsync</c> waits for connections: the grace period twice (drain, then cancel).</summary>
     public TimeSpan LongestShutdown => ShutdownGracePeriod * 2;
 
+    /// <summary>The browser client and its WebSocket endpoint (<c>--web-port</c>); null serves TCP only.</summary>
+    public Web.WebOptions? Web { get; init; }
+
     internal string IdentityPath => Path.Combine(DataDirectory, "server-identity.key");
     internal string DatabasePath => Path.Combine(DataDirectory, "parley.db");
 }

@@ -58,7 +58,7 @@ internal sealed class TcpAcceptor
         _listener.Stop();
     }
 
-    private static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
+    internal static async Task<IPAddress> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         if (IPAddress.TryParse(host, out IPAddress? literal))
         {

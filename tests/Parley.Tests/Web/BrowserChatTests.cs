@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The page in a real chromium against the real <c>parley server --web-port</c>, and a real
+/// <c>parley chat</c>: end-to-end messages both ways, offline delivery, equal safety numbers, the
+/// server-key question with the CLI's fingerprint, and reconnection after a server restart.
+/// </summary>
+public partial class BrowserChatTests
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_browser_user_and_parley_chat_talk_end_to_end_both_ways_offline_and_across_a_server_restart()
+    {
+        using TempDirectory temp = new();
+        int port = FreePort(), webPort = FreePort();
+        (ParleyProcess server, string fingerprint) = await StartServerAsync(temp, port, webPort);
+        try
+        {
+            await using Browser browser = await Browser.LaunchAsync();
+            await using IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+            List<string> console = [];
+            page.Console += (_, m) => console.Add(m.Text);
+            await page.GotoAsync($"http://localhost:{webPort}/");
+
+            // Registration in the page; the trust question shows the fingerprint exactly as the server printed it.
+            await page.FillAsync("#username", "webby");
+            await page.FillAsync("#password", "webby's long passphrase");
+            await page.ClickAsync("#login-button");
+            await Expect(page.Locator("#trust-fingerprint")).ToHaveTextAsync(fingerprint);
+            await Expect(page.Locator("#trust-algorithm")).ToHaveTextAsync("ed25519");
+            await page.ClickAsync("#trust-yes");
+            await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+
+            await using ParleyProcess cli = StartChat(temp, "cli", port);
+            await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
+            await Expect(page.Locator("#contacts li[data-user='cli'] .dot.online")).ToBeVisibleAsync();
+
+            // parley chat → browser.
+            await cli.WriteLineAsync("send webby hello from the terminal");
+            await cli.WaitForLineAsync("[STATUS] Message delivered to webby", s_wait);
+            await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveTextAsync("1");
+            await page.ClickAsync("#contacts li[data-user='cli']");
+            await Expect(page.Locator("#messages .message.in .text").Last).ToHaveTextAsync("hello from the terminal");
+            await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveCountAsync(0);
+
+            // browser → parley chat.
+            await page.FillAsync("#message-input", "hello from the browser");
+            await page.ClickAsync("#send-button");
+            await cli.WaitForLineAsync("[NEW MESSAGE] From webby: hello from the browser", s_wait);
+            await Expect(page.Locator("#messages .message.out .status").Last).ToHaveAttributeAsync("data-status", "delivered");
+
+            // Safety numbers: the same 60 digits on both sides.
+            await cli.WriteLineAsync("verify webby");
+            string onCli = Digits(await cli.WaitForLineAsync("[VERIFY] webby device", s_wait));
+            await page.ClickAsync("#safety-button");
+            string onPage = Regex.Replace(await page.Locator("#safety-numbers .digits").First.TextContentAsync() ?? "", "[^0-9]", "");
+            Assert.Equal(60, onCli.Length);
+            Assert.Equal(onCli, onPage);
+            await page.ClickAsync("#safety-close");
+            // The README's screenshot comes from here: PARLEY_SCREENSHOT_DIR=docs dotnet test --filter BrowserChatTests
+            if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
+            {
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetFullPath(screenshots), "web-client.png") });
+            }
+
+            // Offline delivery to the browser: the page is closed, a message waits, the page comes back without a password.
+            await page.CloseAsync();
+            await WaitUntilOfflineAsync(cli, "webby");
+            await cli.WriteLineAsync("send webby while you were away");
+            await cli.WaitForLineAsync("[STATUS] webby is offline; message queued for delivery", s_wait);
+            page = await context.NewPageAsync();
+            await page.GotoAsync($"http://localhost:{webPort}/");
+            await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+            await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveTextAsync("1");
+            await page.ClickAsync("#contacts li[data-user='cli']");
+            await Expect(page.Locator("#messages .message.in .text").Last).ToHaveTextAsync("while you were away");
+            // History from before the reload is still there.
+            await Expect(page.Locator("#messages .message.in .text").First).ToHaveTextAsync("hello from the terminal");
+
+            // Offline delivery to parley chat.
+            await cli.WriteLineAsync("quit");
+            Assert.Equal(0, await cli.WaitForExitAsync());
+            await page.FillAsync("#message-input", "for when you are back");
+            await page.ClickAsync("#send-button");
+            await Expect(page.Locator("#messages .message.out .status").Last).ToHaveAttributeAsync("data-status", "queued");
+
+            // The server restarts on the same ports and data: the page says so, and reconnects on its own.
+            server.Kill();
+            await server.WaitForExitAsync();
+            await server.DisposeAsync();
+            await Expect(page.Locator("#banner")).ToContainTextAsync("Connection lost");
+            (server, _) = await StartServerAsync(temp, port, webPort);
+            await Expect(page.Locator("#banner")).ToBeHiddenAsync(new LocatorAssertionsToBeHiddenOptions { Timeout = 60_000 });
+
+            await using ParleyProcess cliAgain = StartChat(temp, "cli", port);
+            await cliAgain.WaitForLineAsync("[NEW MESSAGE] From webby: for when you are back", s_wait);
+            await cliAgain.WriteLineAsync("send webby welcome back");
+            await Expect(page.Locator("#messages .message.in .text").Last).ToHaveTextAsync("welcome back");
+            await cliAgain.WriteLineAsync("quit");
+            Assert.Equal(0, await cliAgain.WaitForExitAsync());
+            Assert.DoesNotContain(console, line => line.Contains("not handled", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Asks parley chat who is online until <paramref name="user"/> is not: the server has seen the page's socket close.</summary>
+    private static async Task WaitUntilOfflineAsync(ParleyProcess chat, string user)
+    {
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            await chat.WriteLineAsync("list");
+            string online = await chat.WaitForLineAsync("[ONLINE USERS]", s_wait);
+            if (!online.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries).Contains(user))
+            {
+                return;
+            }
+        }
+        Assert.Fail($"{user} still shows as online after its page was closed");
+    }
+
+    private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>The server and the fingerprint it printed at start-up.</summary>
+    internal static async Task<(ParleyProcess Server, string Fingerprint)> StartServerAsync(TempDirectory temp, int port, int webPort)
+    {
+        ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--host", "localhost", "--port", port.ToString(CultureInfo.InvariantCulture),
+            "--web-port", webPort.ToString(CultureInfo.InvariantCulture), "--data", "data");
+        string fingerprint = (await server.WaitForLineAsync("[SERVER] Identity", s_wait)).Split(' ')[^1];
+        await server.WaitForLineAsync("[SERVER] Web client on http://localhost:" + webPort.ToString(CultureInfo.InvariantCulture), s_wait);
+        await server.WaitForLineAsync("[SERVER] Waiting for connections...", s_wait);
+        return (server, fingerprint);
+    }
+
+    internal static ParleyProcess StartChat(TempDirectory temp, string user, int port)
+    {
+        File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
+        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
+        return ParleyProcess.Start(temp.Path, environment, "chat", "--user", user, "--host", "localhost", "--port",
+            port.ToString(CultureInfo.InvariantCulture), "--password-file", temp.File($"{user}.password"), "--trust-new");
+    }
+
+    /// <summary>A port free now, for a server that must come back on the same one after a restart.</summary>
+    internal static int FreePort()
+    {
+        using TcpListener listener = new(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");
+}

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The browser client's own cryptography (WebCrypto in chromium, ML-KEM from the vendored file)
+/// reproduces the vectors of PROTOCOL.md §10 and docs/e2e-vectors.md, read from the documents
+/// themselves, so the second implementation is checked against the same text as the first.
+/// </summary>
+public partial class BrowserVectorTests
+{
+    [Fact]
+    public async Task The_browser_reproduces_the_channel_and_end_to_end_vectors_of_the_documents()
+    {
+        Dictionary<string, string> channel = VectorBlock(File.ReadAllText(RepoFile("PROTOCOL.md")), "### x25519, aes-256-gcm, ed25519\n");
+        Dictionary<string, string> e2e = E2eVectors(File.ReadAllText(RepoFile("docs/e2e-vectors.md")));
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+
+        JsonElement result = await page.EvaluateAsync<JsonElement>(VectorScript, new { channel, e2e });
+        Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
+        Assert.Equal(channel["TH"], got["TH"]);
+        Assert.Equal(channel["PRK"], got["PRK"]);
+        Assert.Equal(channel["c2s_key"], got["c2s_key"]);
+        Assert.Equal(channel["c2s_iv"], got["c2s_iv"]);
+        Assert.Equal(channel["verify_data"], got["verify_data"]);
+        Assert.Equal(channel["client_finished_frame"], got["client_finished_frame"]);
+        Assert.Equal(channel["client_record_1"], got["client_record_1"]);
+        Assert.True("hello, client" == got["server_record_0"], got["server_record_0"]);
+        Assert.Equal("true", got["signature"]);
+        Assert.Equal("true", got["tampered_record_refused"]);
+        foreach (string name in new[] { "kdf_rk_root", "kdf_rk_chain", "kdf_ck_message", "kdf_ck_chain", "message_aead_key", "message_aead_nonce",
+            "message_ciphertext", "x25519_a_public", "x25519_shared", "ed25519_alice_public", "ed25519_bob_public", "safety_number" })
+        {
+            Assert.True(e2e[name] == got[name], $"{name}: the document says {e2e[name]}, the browser computed {got[name]}");
+        }
+        Assert.Equal(e2e["transcript_pqxdh_sk"], got["transcript_pqxdh_sk"]);
+        Assert.Equal("Hello, Bob", got["transcript_plaintext"]);
+    }
+
+    private const string VectorScript = """
+        async ({ channel, e2e }) => {
+          const b = await import('/js/bytes.js');
+          const c = await import('/js/crypto.js');
+          const ch = await import('/js/channel.js');
+          const s = await import('/js/e2e/session.js');
+          const k = await import('/js/e2e/keys.js');
+          const sn = await import('/js/e2e/safety.js');
+          const h = b.fromHex, x = b.hex, out = {};
+          // ── PROTOCOL.md §10: x25519, aes-256-gcm, ed25519 ──
+          const ch1 = h(channel.client_hello_frame), sh = h(channel.server_hello_frame);
+          const client = await c.x25519FromScalar(h(channel.client_share_private));
+          const server = await c.x25519FromScalar(h(channel.server_share_private));
+          const z = await c.x25519(client.privateKey, server.publicKey);
+          const th = await c.sha256(b.concat(ch1, sh));
+          out.TH = x(th);
+          const keys = await ch.keySchedule(z, th);
+          out.PRK = x(keys.prk); out.c2s_key = x(keys.c2s.key); out.c2s_iv = x(keys.c2s.iv);
+          out.verify_data = x(await ch.verifyData(keys.finishedKey, th));
+          out.client_finished_frame = x(await ch.sealRecord(keys.c2s, 0x14, await ch.verifyData(keys.finishedKey, th)));
+          out.client_record_1 = x(await ch.sealRecord(keys.c2s, 0x17, b.utf8('hello, server')));
+          const record = h(channel.server_record_0);
+          const tampered = record.slice(); tampered[tampered.length - 1] ^= 1;
+          out.tampered_record_refused = String(await ch.openRecord(keys.s2c, record.length - 4, tampered.subarray(4)) === null);
+          const opened = await ch.openRecord(keys.s2c, record.length - 4, record.subarray(4));
+          out.server_record_0 = opened === null ? 'did not open' : b.fromUtf8(opened);
+          // The ServerHello signature over the transcript up to the signature field.
+          const body = sh.subarray(4), sigStart = body.length - 2 - 64;
+          const toSign = b.concat(b.utf8('parley/1 server signature'), Uint8Array.of(0), await c.sha256(b.concat(ch1, body.subarray(0, sigStart))));
+          out.signature = String(await c.ed25519Verify(h(channel.server_identity_public), body.subarray(sigStart + 2), toSign));
+          // ── docs/e2e-vectors.md §1–§3 ──
+          const p = a => Uint8Array.from({ length: 32 }, (_, i) => a + i);
+          const [root, chain] = await s.kdfRk(p(0x00), p(0x20)); out.kdf_rk_root = x(root); out.kdf_rk_chain = x(chain);
+          const [mk, ck] = await s.kdfCk(p(0x40)); out.kdf_ck_message = x(mk); out.kdf_ck_chain = x(ck);
+          const m = await s.messageKeys(p(0x60)); out.message_aead_key = x(m.key); out.message_aead_nonce = x(m.nonce);
+          const header = s.ratchetHeader(p(0xa0), 3, 7);
+          out.message_ciphertext = x(await s.sealMessage(p(0x60), b.utf8('Parley e2e vector'), b.concat(Uint8Array.from({ length: 16 }, (_, i) => 0x80 + i), header)));
+          const xa = await c.x25519FromScalar(p(0x01)), xb = await c.x25519FromScalar(p(0x41));
+          out.x25519_a_public = x(await c.exportRaw(xa.publicKey));
+          out.x25519_shared = x(await c.x25519(xa.privateKey, xb.publicKey));
+          const ea = await c.ed25519FromSeed(p(0x21)), eb = await c.ed25519FromSeed(p(0x61));
+          const eaPub = await c.exportRaw(ea.publicKey), ebPub = await c.exportRaw(eb.publicKey);
+          out.ed25519_alice_public = x(eaPub); out.ed25519_bob_public = x(ebPub);
+          out.safety_number = await sn.safetyNumber(b.concat(eaPub, new Uint8Array(96)), 'alice', b.concat(ebPub, new Uint8Array(96)), 'bob');
+          // ── §4: Bob's side of the transcript, from the seeded streams and the printed envelope ──
+          async function stream(label) {
+            let buf = new Uint8Array(0), i = 0;
+            return async n => {
+              while (buf.length < n) { buf = b.concat(buf, await c.sha256(b.concat(b.utf8(label), b.u32(i++)))); }
+              const r = buf.slice(0, n); buf = buf.slice(n); return r;
+            };
+          }
+          const bob = await stream('parley e2e vector bob');
+          const bobEd = await c.ed25519FromSeed(await bob(32)), bobX = await c.x25519FromScalar(await bob(32));
+          const spk = await c.x25519FromScalar(await bob(32)), opk = await c.x25519FromScalar(await bob(32)), kemSeed = await bob(64);
+          const identity = await k.identityFrom(bobEd, bobX);
+          const accepted = await s.accept(identity, {
+            signed: { id: 7, privateKey: spk.privateKey, publicKey: await c.exportRaw(spk.publicKey) },
+            oneTime: { id: 42, privateKey: opk.privateKey }, kem: { id: 9, seed: kemSeed },
+          }, h(e2e.transcript_first_envelope));
+          out.transcript_pqxdh_sk = x(accepted.session.sk);
+          out.transcript_plaintext = b.fromUtf8(accepted.plaintext);
+          return out;
+        }
+        """;
+
+    internal static string RepoFile(string relative)
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Parley.sln")))
+            {
+                return Path.Combine(d.FullName, relative);
+            }
+        }
+        throw new FileNotFoundException("the repository root (Parley.sln) is not above the test binaries");
+    }
+
+    /// <summary>The "name =" lines of one generated vector block, each followed by indented hex lines.</summary>
+    private static Dictionary<string, string> VectorBlock(string document, string heading)
+    {
+        int start = document.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"PROTOCOL.md has no block '{heading.Trim()}'");
+        // Up to and including the newline before the closing fence, so the last value is whole.
+        string block = document[start..(document.IndexOf("\n```\n", document.IndexOf("```", start, StringComparison.Ordinal) + 3, StringComparison.Ordinal) + 1)];
+        Dictionary<string, string> values = [];
+        foreach (Match m in VectorLine().Matches(block))
+        {
+            values[m.Groups[1].Value] = Regex.Replace(m.Groups[2].Value, @"\s+", "");
+        }
+        return values;
+    }
+
+    private static Dictionary<string, string> E2eVectors(string document) =>
+        E2eLine().Matches(document).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+
+    [GeneratedRegex(@"^(\w+)(?: \([^)]*\))? =\n((?:    [0-9a-f]+\n)+)", RegexOptions.Multiline)]
+    private static partial Regex VectorLine();
+
+    [GeneratedRegex(@"^(\w+) = ([0-9a-f]+)$", RegexOptions.Multiline)]
+    private static partial Regex E2eLine();
+}

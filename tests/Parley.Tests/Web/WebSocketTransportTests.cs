@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+using Parley.Transport.WebSockets;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The web transport of <c>parley server</c>: a real ClientWebSocket carries the real protocol
+/// (the .NET client's channel over a WebSocket stream) through Kestrel to the same connection
+/// handler as TCP; oversize and text messages are refused; the page is served with its headers.
+/// </summary>
+public class WebSocketTransportTests
+{
+    private static Task<TestServer> StartWebServerAsync(Func<WebOptions, WebOptions>? web = null) =>
+        TestServer.StartAsync(o => o with { Web = (web ?? (w => w))(new WebOptions { Port = 0 }) });
+
+    private static Uri SocketUri(TestServer server) => new($"ws://127.0.0.1:{server.Server.WebPort}{WebOptions.WebSocketPath}");
+
+    private static async Task<ClientWebSocket> OpenAsync(TestServer server, string? origin = null)
+    {
+        ClientWebSocket socket = new();
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+        await socket.ConnectAsync(SocketUri(server), CancellationToken.None).WithTimeout();
+        return socket;
+    }
+
+    [Fact]
+    public async Task A_client_over_a_websocket_logs_in_and_exchanges_messages_with_a_tcp_client()
+    {
+        await using TestServer server = await StartWebServerAsync();
+        ClientWebSocket socket = await OpenAsync(server, origin: $"http://127.0.0.1:{server.Server.WebPort}");
+        Stream stream = new WebSocketFrameStream(socket, WebSocketFrameStream.MaxMessageLengthFor(MessengerLimits.RecordLimitFor(MessengerLimits.DefaultMaxBodyLength)));
+        Channel<ChatMessage> webInbox = InboxExtensions.NewInbox();
+        await using ChatClient overWeb = await ChatClient.ConnectAsync(stream, server.ClientOptions).WithTimeout();
+        overWeb.MessageHandler = m => webInbox.Writer.WriteAsync(m);
+        Assert.True((await overWeb.LoginAsync("webuser", "correct horse", null).WithTimeout()).Success);
+
+        Channel<ChatMessage> tcpInbox = InboxExtensions.NewInbox();
+        await using ChatClient overTcp = await server.LoginAsync("tcpuser", inbox: tcpInbox);
+        Assert.Equal(["tcpuser", "webuser"], await overTcp.ListAsync().WithTimeout());
+
+        await overTcp.SendTextAsync("webuser", "to the browser").WithTimeout();
+        Assert.Equal("to the browser", (await webInbox.NextAsync()).Text());
+        await overWeb.SendTextAsync("tcpuser", "to the socket").WithTimeout();
+        Assert.Equal("to the socket", (await tcpInbox.NextAsync()).Text());
+        // A body near the limit travels as one large record, one WebSocket message.
+        string large = new('x', MessengerLimits.DefaultMaxBodyLength - 16);
+        await overWeb.SendTextAsync("tcpuser", large).WithTimeout();
+        Assert.Equal(large, (await tcpInbox.NextAsync()).Text());
+    }
+
+    [Fact]
+    public async Task A_message_larger_than_the_largest_frame_is_refused_with_close_1009()
+    {
+        await using TestServer server = await StartWebServerAsync();
+        server.ExpectWarnings = true;
+        using ClientWebSocket socket = await OpenAsync(server);
+        int tooLarge = WebSocketFrameStream.MaxMessageLengthFor(MessengerLimits.RecordLimitFor(MessengerLimits.DefaultMaxBodyLength)) + 1;
+        await socket.SendAsync(new byte[tooLarge], WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None).WithTimeout();
+        WebSocketCloseStatus? status = await ReadUntilClosedAsync(socket);
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
+    }
+
+    [Fact]
+    public async Task A_text_message_is_refused_with_close_1003()
+    {
+        await using TestServer server = await StartWebServerAsync();
+        server.ExpectWarnings = true;
+        using ClientWebSocket socket = await OpenAsync(server);
+        await socket.SendAsync("hello"u8.ToArray(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).WithTimeout();
+        Assert.Equal(WebSocketCloseStatus.InvalidMessageType, await ReadUntilClosedAsync(socket));
+    }
+
+    [Fact]
+    public async Task An_upgrade_from_another_sites_page_is_refused_before_any_parley_byte()
+    {
+        await using TestServer server = await StartWebServerAsync(w => w with { AllowedOrigins = ["https://chat.example.org"] });
+        using ClientWebSocket evil = new();
+        evil.Options.SetRequestHeader("Origin", "https://evil.example");
+        evil.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => evil.ConnectAsync(SocketUri(server), CancellationToken.None).WithTimeout());
+        Assert.Equal(HttpStatusCode.Forbidden, evil.HttpStatusCode);
+
+        // Same host on another port (another local service's page) is another origin too.
+        using ClientWebSocket otherPort = new();
+        otherPort.Options.SetRequestHeader("Origin", "http://127.0.0.1:1");
+        otherPort.Options.CollectHttpResponseDetails = true;
+        await Assert.ThrowsAsync<WebSocketException>(() => otherPort.ConnectAsync(SocketUri(server), CancellationToken.None).WithTimeout());
+        Assert.Equal(HttpStatusCode.Forbidden, otherPort.HttpStatusCode);
+
+        using ClientWebSocket proxied = await OpenAsync(server, origin: "https://chat.example.org");
+        Assert.Equal(WebSocketState.Open, proxied.State);
+    }
+
+    [Fact]
+    public async Task The_page_is_served_with_a_strict_content_security_policy_and_no_sniffing()
+    {
+        await using TestServer server = await StartWebServerAsync();
+        using HttpClient http = new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Server.WebPort}/") };
+        using HttpResponseMessage page = await http.GetAsync("/").WithTimeout();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        string csp = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("default-src 'self'", csp);
+        Assert.Contains("script-src 'self'", csp);
+        Assert.Contains("connect-src 'self'", csp);
+        Assert.Contains("frame-ancestors 'none'", csp);
+        Assert.DoesNotContain("unsafe-inline", csp);
+        Assert.DoesNotContain("unsafe-eval", csp);
+        Assert.Equal("nosniff", string.Join("", page.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("no-referrer", string.Join("", page.Headers.GetValues("Referrer-Policy")));
+        string html = await page.Content.ReadAsStringAsync();
+        Assert.DoesNotMatch(@"<script(?![^>]*\ssrc=)[^>]*>", html);
+
+        using HttpResponseMessage missing = await http.GetAsync("/../parley.db").WithTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using HttpResponseMessage post = await http.PostAsync("/", new StringContent("x")).WithTimeout();
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        using HttpResponseMessage plainGet = await http.GetAsync(WebOptions.WebSocketPath).WithTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, plainGet.StatusCode);
+    }
+
+    private static async Task<WebSocketCloseStatus?> ReadUntilClosedAsync(ClientWebSocket socket)
+    {
+        byte[] buffer = new byte[4096];
+        while (true)
+        {
+            WebSocketReceiveResult result = await socket.ReceiveAsync(buffer, CancellationToken.None).WithTimeout();
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                return result.CloseStatus;
+            }
+        }
+    }
+}

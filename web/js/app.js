@@ -1,0 +1,424 @@
+// The page: log in or register, the server-key question, contacts with online state and unread
+// counts, conversations, safety numbers, and a connection that comes back by itself. Everything
+// a server or another user chose (names, texts, reasons) reaches the page through textContent
+// only, after sanitize(): never as HTML.
+import { SecureChannel } from './channel.js';
+import { Messenger } from './messenger.js';
+import { fromBase64, equal } from './bytes.js';
+import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
+import { formatSafetyNumber } from './e2e/safety.js';
+import * as store from './store.js';
+
+const $ = id => document.getElementById(id);
+const POLL_ONLINE_MS = 5000;
+const RECONNECT_MAX_MS = 15000;
+
+/** Controls replaced, format characters removed, length bounded: what may be shown of an untrusted string. */
+export function sanitize(text, max = 4096) {
+  return String(text).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD').replace(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '').slice(0, max);
+}
+
+const app = {
+  user: null, password: null, fingerprint: null, messenger: null, device: null, account: null,
+  contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
+};
+window.parley = { app }; // for the browser tests' assertions on state (never used by the page itself)
+
+// ── Banner ──
+
+function banner(text, ok = false) {
+  const b = $('banner');
+  if (!text) { b.hidden = true; return; }
+  b.textContent = text;
+  b.classList.toggle('ok', ok);
+  b.hidden = false;
+}
+
+// ── Trust on first use of the server key (PROTOCOL.md §9.3) ──
+
+async function trustServer(identity) {
+  const name = `host:${location.host}`;
+  const pinned = await store.get(name);
+  if (pinned) {
+    if (pinned.algorithm === identity.algorithm && equal(pinned.key, identity.key)) return remember(identity);
+    throw new Error(`WARNING: THE SERVER KEY HAS CHANGED. It is now ${identity.algorithm} ${identity.fingerprint}. ` +
+      'Someone could be in the middle. If the server really got a new key, clear this site\'s data to trust it again.');
+  }
+  $('trust-algorithm').textContent = identity.algorithm;
+  $('trust-fingerprint').textContent = identity.fingerprint;
+  $('trust-dialog').hidden = false;
+  const yes = await new Promise(resolve => {
+    $('trust-yes').onclick = () => resolve(true);
+    $('trust-no').onclick = () => resolve(false);
+  });
+  $('trust-dialog').hidden = true;
+  if (!yes) return false;
+  await store.put(name, { algorithm: identity.algorithm, key: identity.key });
+  return remember(identity);
+}
+
+function remember(identity) { app.fingerprint = identity.fingerprint; return true; }
+
+// ── Connecting and logging in ──
+
+function socketUrl() { return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`; }
+
+async function connect() {
+  let trustError = null;
+  const channel = await SecureChannel.connect(socketUrl(), identity => trustServer(identity).catch(e => { trustError = e; return false; }))
+    .catch(e => { throw trustError ?? e; });
+  const messenger = new Messenger(channel);
+  let ready;
+  const deviceReady = new Promise(resolve => { ready = resolve; });
+  messenger.onMessage = async m => { await deviceReady; await receive(m); };
+  messenger.onError = e => { if (e.code === 'logged_in_elsewhere' || e.code === 'device_revoked') app.closing = true; banner(sanitize(e.message, 200)); };
+  channel.onClose = error => onDisconnected(messenger, error);
+
+  const accountName = `account:${app.fingerprint}:${app.user}`;
+  let account = (await store.get(accountName)) ?? {};
+  let result = await messenger.login(app.user, account.deviceToken ? { deviceToken: account.deviceToken } : { password: app.password ?? '' });
+  if (!result.success && result.code === 'invalid_token' && app.password) {
+    account = {};
+    await store.put(accountName, account);
+    result = await messenger.login(app.user, { password: app.password });
+  }
+  if (!result.success) {
+    if (result.code === 'invalid_token') { await store.put(accountName, {}); }
+    app.closing = true;
+    await messenger.close().catch(() => {});
+    throw new Error(sanitize(result.error ?? result.code ?? 'login failed', 300));
+  }
+  app.user = result.user;
+  if (result.deviceToken) account.deviceToken = result.deviceToken;
+  if (account.accountId !== result.accountId) account.lastSeen = 0; // another account (a reset database): ids restart
+  account.accountId = result.accountId;
+  account.deviceId = result.deviceId;
+  account.registered = !!result.registered;
+  await store.put(accountName, account);
+  await store.put('last-login', { user: app.user });
+  app.account = account;
+  app.accountName = accountName;
+  app.messenger = messenger;
+  app.password = null; // the device token logs in from now on
+  if (!app.historyLoaded) {
+    // Before any message is let through below, so none is lost to the loading.
+    await loadHistory();
+    app.historyLoaded = true;
+  }
+  app.device = await E2eDevice.open(`device:${app.fingerprint}:${app.user}`, app.user, result.deviceId);
+  await app.device.publishOrReplenish(messenger);
+  ready();
+  app.connected = true;
+  app.retry = 0;
+  return result;
+}
+
+async function onDisconnected(messenger, error) {
+  if (messenger !== app.messenger) return;
+  app.connected = false;
+  app.messenger = null;
+  clearInterval(app.pollTimer);
+  app.online.clear();
+  renderContacts();
+  renderConversationHeader();
+  if (app.closing) return;
+  scheduleReconnect(`Connection lost (${sanitize(error?.error ?? 'closed', 60)}).`);
+}
+
+function scheduleReconnect(why) {
+  const delay = Math.min(RECONNECT_MAX_MS, 500 * 2 ** app.retry++);
+  banner(`${why} Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+  clearTimeout(app.reconnectTimer);
+  app.reconnectTimer = setTimeout(async () => {
+    try {
+      await connect();
+      banner('Reconnected.', true);
+      setTimeout(() => { if (app.connected) banner(null); }, 1500);
+      await startSession();
+    } catch (e) {
+      if (app.closing) { banner(sanitize(e.message, 300)); return; }
+      scheduleReconnect(`Could not reconnect (${sanitize(e.error ?? e.message, 80)}).`);
+    }
+  }, delay);
+}
+
+async function startSession() {
+  $('login-view').hidden = true;
+  $('chat-view').hidden = false;
+  $('me').textContent = app.user;
+  await pollOnline();
+  clearInterval(app.pollTimer);
+  app.pollTimer = setInterval(pollOnline, POLL_ONLINE_MS);
+  renderConversationHeader();
+}
+
+async function pollOnline() {
+  if (!app.messenger) return;
+  try {
+    const users = await app.messenger.list();
+    app.online = new Set(users);
+    for (const u of users) if (u !== app.user) contact(u);
+    renderContacts();
+    renderConversationHeader();
+  } catch { /* the connection's own failure shows in the banner */ }
+}
+
+// ── Conversations (kept sealed in IndexedDB) ──
+
+function contact(name) {
+  let c = app.contacts.get(name);
+  if (!c) { c = { name, unread: 0, messages: [] }; app.contacts.set(name, c); }
+  return c;
+}
+
+async function loadHistory() {
+  app.contacts.clear();
+  const saved = (await store.get(`history:${app.fingerprint}:${app.user}`)) ?? {};
+  for (const [name, c] of Object.entries(saved)) app.contacts.set(name, c);
+}
+
+function saveHistory() {
+  return store.put(`history:${app.fingerprint}:${app.user}`, Object.fromEntries(app.contacts));
+}
+
+async function receive(m) {
+  if (m.messageId <= (app.account.lastSeen ?? 0)) return; // seen before (a redelivery): acknowledge again, show nothing
+  let entry;
+  const from = sanitize(m.from, 64);
+  if (m.contentType === CONTENT_TYPE) {
+    let body;
+    try { body = fromBase64(m.body ?? ''); } catch { body = new Uint8Array(0); }
+    const opened = await app.device.open({ ...m, bodyBytes: body });
+    entry = opened.text !== undefined
+      ? { dir: 'in', text: opened.text, broadcast: opened.broadcast, time: m.timestamp, id: m.messageId }
+      : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
+  } else {
+    entry = { dir: 'in', failed: true, text: `A message from ${from} was not end-to-end encrypted and is not shown.`, time: m.timestamp, id: m.messageId };
+  }
+  const c = contact(m.from);
+  c.messages.push(entry);
+  if (app.active !== m.from || document.hidden) c.unread += 1;
+  app.account.lastSeen = m.messageId;
+  // Stored before the acknowledgement goes out (Messenger acks when this resolves).
+  await saveHistory();
+  await store.put(app.accountName, app.account);
+  renderContacts();
+  if (app.active === m.from) renderMessages();
+}
+
+async function sendMessage(text) {
+  const to = app.active;
+  const c = contact(to);
+  const entry = { dir: 'out', text, time: Date.now(), status: 'sending' };
+  c.messages.push(entry);
+  renderMessages();
+  try {
+    if (!app.messenger) throw new Error('not connected');
+    const sent = await app.device.sendText(app.messenger, to, text);
+    if (sent.devices === 0) {
+      entry.status = 'failed';
+      entry.note = `${to} has no device with end-to-end keys yet; nothing was sent`;
+    } else {
+      entry.status = sent.delivered ? 'delivered' : 'queued';
+    }
+  } catch (e) {
+    entry.status = 'failed';
+    entry.note = sanitize(e.message, 300);
+  }
+  await saveHistory();
+  renderMessages();
+}
+
+// ── Rendering (textContent only) ──
+
+function renderContacts() {
+  const list = $('contacts');
+  list.replaceChildren();
+  const names = [...app.contacts.keys()].sort((a, b) => (app.online.has(b) - app.online.has(a)) || (a < b ? -1 : 1));
+  for (const name of names) {
+    const c = app.contacts.get(name);
+    const li = document.createElement('li');
+    li.dataset.user = name;
+    li.classList.toggle('active', name === app.active);
+    const dot = document.createElement('span');
+    dot.className = 'dot' + (app.online.has(name) ? ' online' : '');
+    dot.title = app.online.has(name) ? 'online' : 'offline';
+    const label = document.createElement('span');
+    label.className = 'name';
+    label.textContent = sanitize(name, 64);
+    li.append(dot, label);
+    if (c.unread > 0) {
+      const badge = document.createElement('span');
+      badge.className = 'unread';
+      badge.textContent = String(c.unread);
+      li.append(badge);
+    }
+    li.onclick = () => openConversation(name);
+    list.append(li);
+  }
+}
+
+function renderConversationHeader() {
+  const name = app.active;
+  $('peer-name').textContent = name ? sanitize(name, 64) : 'No conversation';
+  $('peer-status').textContent = name ? (app.online.has(name) ? 'online' : 'offline') : '';
+  $('safety-button').disabled = !name;
+  $('message-input').disabled = !name;
+  $('send-button').disabled = !name;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+function when(ms) {
+  const d = new Date(ms);
+  return new Date().toDateString() === d.toDateString() ? timeFormat.format(d) : `${dayFormat.format(d)} ${timeFormat.format(d)}`;
+}
+
+const STATUS = { sending: 'sending…', queued: '✓ queued', delivered: '✓✓ delivered', failed: 'not sent' };
+
+function renderMessages() {
+  const list = $('messages');
+  list.replaceChildren();
+  const c = app.active ? app.contacts.get(app.active) : null;
+  for (const m of c?.messages ?? []) {
+    const li = document.createElement('li');
+    li.className = `message ${m.dir}${m.failed || m.status === 'failed' ? ' failed' : ''}`;
+    const text = document.createElement('span');
+    text.className = 'text';
+    text.textContent = sanitize(m.text);
+    li.append(text);
+    if (m.broadcast || m.note) {
+      const note = document.createElement('span');
+      note.className = 'note';
+      note.textContent = m.note ?? 'broadcast';
+      li.append(note);
+    }
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    const time = document.createElement('time');
+    time.dateTime = new Date(m.time).toISOString();
+    time.textContent = when(m.time);
+    meta.append(time);
+    if (m.dir === 'out') {
+      const status = document.createElement('span');
+      status.className = 'status';
+      status.dataset.status = m.status;
+      status.textContent = ' · ' + STATUS[m.status];
+      meta.append(status);
+    }
+    li.append(meta);
+    list.append(li);
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function openConversation(name) {
+  app.active = name;
+  const c = contact(name);
+  c.unread = 0;
+  $('chat-view').classList.add('in-conversation');
+  renderContacts();
+  renderConversationHeader();
+  renderMessages();
+  saveHistory().catch(() => {});
+  $('message-input').focus();
+}
+
+async function showSafetyNumbers() {
+  const peer = app.active;
+  $('safety-peer').textContent = sanitize(peer, 64);
+  const list = $('safety-numbers');
+  list.replaceChildren();
+  const numbers = await app.device.safetyNumbers(peer);
+  if (numbers.length === 0) {
+    const li = document.createElement('li');
+    li.textContent = 'No device of this user is known yet: send or receive a message first.';
+    list.append(li);
+  }
+  for (const n of numbers) {
+    const li = document.createElement('li');
+    const label = document.createElement('span');
+    label.textContent = `Device ${sanitize(n.deviceId, 32)}${n.changed ? ' — presents a NEW identity key' : ''}`;
+    const digits = document.createElement('span');
+    digits.className = 'digits';
+    digits.dataset.device = n.deviceId;
+    digits.textContent = formatSafetyNumber(n.safetyNumber);
+    li.append(label, digits);
+    if (n.changed) {
+      const accept = document.createElement('button');
+      accept.type = 'button';
+      accept.textContent = 'I compared it: trust the new key';
+      accept.onclick = async () => { await app.device.trustNewIdentity(peer, n.deviceId); await showSafetyNumbers(); };
+      li.append(accept);
+    }
+    list.append(li);
+  }
+  $('safety-dialog').hidden = false;
+}
+
+// ── Wiring ──
+
+async function logIn(user, password) {
+  app.user = user.trim().toLowerCase();
+  app.password = password;
+  app.closing = false;
+  $('login-button').disabled = true;
+  $('login-error').textContent = '';
+  try {
+    await connect();
+    await startSession();
+    renderContacts();
+  } catch (e) {
+    app.closing = true;
+    $('login-view').hidden = false;
+    $('chat-view').hidden = true;
+    $('login-error').textContent = sanitize(e.message, 400);
+  } finally {
+    $('login-button').disabled = false;
+  }
+}
+
+$('login-form').addEventListener('submit', e => {
+  e.preventDefault();
+  logIn($('username').value, $('password').value);
+});
+$('composer').addEventListener('submit', e => {
+  e.preventDefault();
+  const text = $('message-input').value;
+  if (!text.trim() || !app.active) return;
+  $('message-input').value = '';
+  sendMessage(text);
+});
+$('message-input').addEventListener('keydown', e => {
+  if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('composer').requestSubmit(); }
+});
+$('new-contact-form').addEventListener('submit', e => {
+  e.preventDefault();
+  const name = $('new-contact').value.trim().toLowerCase();
+  if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)) { banner('A username is 1–32 of a-z 0-9 . _ - starting with a letter or digit.'); return; }
+  $('new-contact').value = '';
+  openConversation(name);
+});
+$('back').addEventListener('click', () => { $('chat-view').classList.remove('in-conversation'); app.active = null; renderContacts(); });
+$('safety-button').addEventListener('click', () => showSafetyNumbers());
+$('safety-close').addEventListener('click', () => { $('safety-dialog').hidden = true; });
+$('logout').addEventListener('click', async () => {
+  app.closing = true;
+  clearTimeout(app.reconnectTimer);
+  await app.messenger?.close().catch(() => {});
+  await store.remove('last-login');
+  location.reload();
+});
+// Leaving the page ends the connection at once, so the server counts this device offline and
+// queues for it (unacknowledged messages come again at the next login and are dropped as seen).
+window.addEventListener('pagehide', () => { app.closing = true; app.messenger?.channel.socket.close(); });
+document.addEventListener('visibilitychange', () => { if (!document.hidden && app.active) openConversation(app.active); });
+
+// A returning visitor with a device token logs in again without a password.
+(async () => {
+  const last = await store.get('last-login').catch(() => undefined);
+  if (last?.user) {
+    $('username').value = last.user;
+    await logIn(last.user, null);
+  }
+})();

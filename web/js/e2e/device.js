@@ -1,0 +1,224 @@
+// One browser device's end-to-end state (PROTOCOL.md §13.10), as Parley.Client's E2eDevice does
+// it: identity and prekeys published to the key directory, a session per peer device, copies for
+// every device of the recipient and of our own account, trust on first use per device. All
+// operations run one at a time and the state is saved (sealed, store.js) after each change,
+// before its result is acted on.
+import { utf8, fromUtf8, concat, u8, equal } from '../bytes.js';
+import * as store from '../store.js';
+import { generateIdentity, generateSignedPrekey, generateOneTimePrekey, generateKemPrekey, blobs, bundleFromDirectory,
+  E2eError, KIND_ONE_TIME, KIND_LAST_RESORT } from './keys.js';
+import * as session from './session.js';
+import { safetyNumber } from './safety.js';
+
+export const CONTENT_TYPE = 'application/vnd.parley.e2e';
+export const KIND_TEXT = 1;
+export const KIND_BROADCAST = 2;
+const ONE_TIME_LOW = 10, ONE_TIME_TARGET = 20, KEM_LOW = 2, KEM_TARGET = 5, MAX_LOCAL_ONE_TIME = 400;
+const REFETCH_AFTER_MS = 60000;
+
+const pair = (user, device) => `${user}/${device}`;
+
+export class E2eDevice {
+  constructor(recordName, state) { this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map(); }
+
+  /** Loads the device saved for this login, or makes a new one when the login is another device. */
+  static async open(recordName, user, deviceId) {
+    const saved = await store.get(recordName);
+    if (saved && saved.deviceId === deviceId) return new E2eDevice(recordName, saved);
+    const identity = await generateIdentity();
+    const state = {
+      user, deviceId, identity, published: false,
+      signed: await generateSignedPrekey(identity, 1),
+      lastResort: await generateKemPrekey(identity, 1, KIND_LAST_RESORT),
+      oneTime: {}, oneTimeKem: {}, nextOneTimeId: 1, nextKemId: 2, sessions: {}, pinned: {}, changed: {}, refetch: {},
+    };
+    const device = new E2eDevice(recordName, state);
+    await device.addOneTimeKeys(ONE_TIME_TARGET, KEM_TARGET);
+    await device.save();
+    return device;
+  }
+
+  get identityKey() { return this.s.identity.publicKey; }
+
+  serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; }
+  save() { return store.put(this.recordName, this.s); }
+
+  async addOneTimeKeys(oneTime, kem) {
+    const fresh = { oneTime: [], kem: [] };
+    for (let i = 0; i < oneTime; i++) {
+      const k = await generateOneTimePrekey(this.s.nextOneTimeId++);
+      this.s.oneTime[k.id] = k; fresh.oneTime.push(blobs.oneTimePrekey(k));
+    }
+    for (let i = 0; i < kem; i++) {
+      const k = await generateKemPrekey(this.s.identity, this.s.nextKemId++, KIND_ONE_TIME);
+      this.s.oneTimeKem[k.id] = k; fresh.kem.push(blobs.kemPrekey(k));
+    }
+    for (const map of [this.s.oneTime, this.s.oneTimeKem]) {
+      const ids = Object.keys(map).map(Number).sort((a, b) => a - b);
+      for (const id of ids.slice(0, Math.max(0, ids.length - MAX_LOCAL_ONE_TIME))) delete map[id];
+    }
+    return fresh;
+  }
+
+  /** First login of this device: publish everything. Later logins: top up one-time keys when low. */
+  publishOrReplenish(messenger) {
+    return this.serial(async () => {
+      if (!this.s.published) {
+        await messenger.publishKeys({
+          identityKey: this.identityKey, signedPrekey: blobs.signedPrekey(this.s.signed), lastResortKemPrekey: blobs.kemPrekey(this.s.lastResort),
+          oneTimePrekeys: Object.values(this.s.oneTime).map(blobs.oneTimePrekey), oneTimeKemPrekeys: Object.values(this.s.oneTimeKem).map(blobs.kemPrekey),
+        });
+        this.s.published = true;
+        await this.save();
+        return;
+      }
+      const left = await messenger.publishKeys({ identityKey: this.identityKey });
+      const oneTime = left.oneTimePrekeys < ONE_TIME_LOW ? ONE_TIME_TARGET - left.oneTimePrekeys : 0;
+      const kem = left.oneTimeKemPrekeys < KEM_LOW ? KEM_TARGET - left.oneTimeKemPrekeys : 0;
+      if (oneTime === 0 && kem === 0) return;
+      const fresh = await this.addOneTimeKeys(oneTime, kem);
+      // Saved before the public halves leave: the server must never hand out a key we lost.
+      await this.save();
+      await messenger.publishKeys({ identityKey: this.identityKey, oneTimePrekeys: fresh.oneTime, oneTimeKemPrekeys: fresh.kem });
+    });
+  }
+
+  /** Encrypts to every device of `to` and our other devices; {devices, delivered}. Nothing goes out in plaintext. */
+  sendText(messenger, to, text, kind = KIND_TEXT) {
+    return this.serial(async () => {
+      const plaintext = concat(u8(kind), utf8(text));
+      const copies = [];
+      let devices = 0;
+      for (const user of to === this.s.user ? [to] : [to, this.s.user]) {
+        await this.ensureSessions(messenger, user);
+        for (const [key, value] of Object.entries(this.s.sessions)) {
+          const [u, device] = key.split('/');
+          if (u !== user || (u === this.s.user && device === this.s.deviceId)) continue;
+          if (this.s.changed[key]) throw new E2eError('IdentityChanged', `${u}'s device ${device} presents a new identity key; compare safety numbers and accept it first`);
+          copies.push({ user: u, device, envelope: await session.encrypt(value, plaintext) });
+          if (u === to) devices++;
+        }
+      }
+      await this.save();
+      let delivered = false;
+      for (const c of copies) {
+        const result = await messenger.sendToDevice(c.user, c.device, CONTENT_TYPE, c.envelope);
+        delivered ||= c.user === to && result.status === 'delivered';
+      }
+      return { devices, delivered };
+    });
+  }
+
+  async ensureSessions(messenger, user) {
+    const has = Object.keys(this.s.sessions).some(k => k.startsWith(user + '/'));
+    const asked = this.lastFetch.get(user);
+    if (has ? !this.s.refetch[user] : (asked && Date.now() - asked < REFETCH_AFTER_MS)) return;
+    delete this.s.refetch[user];
+    this.lastFetch.set(user, Date.now());
+    const list = await messenger.fetchBundles(user);
+    for (const entry of list.devices) {
+      const key = pair(list.user, entry.deviceId);
+      if ((list.user === this.s.user && entry.deviceId === this.s.deviceId) || this.s.sessions[key]) continue;
+      try {
+        const bundle = await bundleFromDirectory(entry);
+        if (!this.pin(key, bundle.identity.bytes)) continue;
+        this.s.sessions[key] = await session.initiate(this.s.identity, bundle);
+      } catch (e) {
+        // A malformed or forged bundle gets no session (fail closed); the other devices still do.
+        console.warn(`no session with ${key}: ${e.code ?? ''} ${e.message}`);
+      }
+    }
+  }
+
+  pin(key, identity) {
+    const pinned = this.s.pinned[key];
+    if (!pinned) { this.s.pinned[key] = identity; return true; }
+    if (equal(pinned, identity)) return true;
+    this.s.changed[key] = true;
+    return false;
+  }
+
+  /** {text, broadcast} or {error, reason}; a message that cannot be read changes no session. */
+  open(message) {
+    return this.serial(async () => {
+      const device = message.fromDevice ?? '';
+      if (message.contentType !== CONTENT_TYPE || !device) return { error: 'MalformedData', reason: 'not an end-to-end message' };
+      const key = pair(message.from, device);
+      const body = message.bodyBytes;
+      let lastError = null;
+      const existing = this.s.sessions[key];
+      if (existing) {
+        try {
+          const { session: next, plaintext } = await session.decrypt(existing, body);
+          this.s.sessions[key] = next;
+          await this.save();
+          return this.text(plaintext);
+        } catch (e) {
+          lastError = e;
+        }
+      }
+      let parsed;
+      try { parsed = session.parseEnvelope(body); } catch (e) { return { error: e.code ?? 'MalformedData', reason: e.message }; }
+      if (parsed.type !== 1) {
+        return { error: lastError?.code ?? 'UnexpectedMessage', reason: existing ? 'the message did not decrypt' : 'no session with this device' };
+      }
+      try {
+        return await this.accept(message, key, parsed.initial, body);
+      } catch (e) {
+        return { error: e.code ?? 'DecryptionFailed', reason: e.message };
+      }
+    });
+  }
+
+  async accept(message, key, header, body) {
+    if (header.spkId !== this.s.signed.id) return { error: 'PrekeyMismatch', reason: 'the message names a signed prekey this device does not have' };
+    const oneTime = header.opkId === null ? null : this.s.oneTime[header.opkId];
+    if (header.opkId !== null && !oneTime) return { error: 'PrekeyMismatch', reason: 'the message names a one-time prekey already used' };
+    const kem = header.kemId === this.s.lastResort.id ? this.s.lastResort : this.s.oneTimeKem[header.kemId];
+    if (!kem) return { error: 'PrekeyMismatch', reason: 'the message names a KEM prekey already used' };
+    const accepted = await session.accept(this.s.identity, { signed: this.s.signed, oneTime, kem }, body);
+    if (!this.pin(key, accepted.session.theirIdentity)) {
+      await this.save();
+      return { error: 'IdentityChanged', reason: `${message.from}'s device ${message.fromDevice} presents a new identity key; compare safety numbers and accept it first` };
+    }
+    // The session authenticated: only now are the one-time keys it used deleted.
+    if (header.opkId !== null) delete this.s.oneTime[header.opkId];
+    if (header.kemId !== this.s.lastResort.id) delete this.s.oneTimeKem[header.kemId];
+    this.s.sessions[key] = accepted.session;
+    await this.save();
+    return this.text(accepted.plaintext);
+  }
+
+  text(plaintext) {
+    const kind = plaintext[0];
+    if (kind !== KIND_TEXT && kind !== KIND_BROADCAST) return { error: 'MalformedData', reason: 'the decrypted message is not a text this client knows' };
+    try {
+      return { text: fromUtf8(plaintext.subarray(1)), broadcast: kind === KIND_BROADCAST };
+    } catch {
+      return { error: 'MalformedData', reason: 'the decrypted message is not valid UTF-8' };
+    }
+  }
+
+  /** The devices of `user` with a pinned identity: [{deviceId, changed, safetyNumber}]. */
+  safetyNumbers(user) {
+    return this.serial(async () => {
+      const out = [];
+      for (const [key, identity] of Object.entries(this.s.pinned)) {
+        const [u, device] = key.split('/');
+        if (u !== user) continue;
+        out.push({ deviceId: device, changed: !!this.s.changed[key], safetyNumber: await safetyNumber(this.identityKey, this.s.user, identity, user) });
+      }
+      return out.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+    });
+  }
+
+  /** Accepts a changed identity: the next send fetches the device's new keys. */
+  trustNewIdentity(user, deviceId) {
+    return this.serial(async () => {
+      const key = pair(user, deviceId);
+      delete this.s.changed[key]; delete this.s.pinned[key]; delete this.s.sessions[key];
+      this.s.refetch[user] = true;
+      await this.save();
+    });
+  }
+}

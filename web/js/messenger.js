@@ -1,0 +1,137 @@
+// The messenger protocol (PROTOCOL.md §11) over a secure channel: JSON requests with "type"
+// first, replies matched by ref (never by position), pings answered, messages handed to a
+// handler one at a time in id order and acknowledged only after the handler has stored them.
+import { utf8, fromUtf8, toBase64, fromBase64 } from './bytes.js';
+
+const REQUEST_TIMEOUT_MS = 30000;
+const ACK_BATCH_MS = 200;
+
+export class MessengerError extends Error {
+  constructor(code, message, retryAfterSeconds) { super(message || code); this.code = code; this.retryAfterSeconds = retryAfterSeconds; }
+}
+
+export class Messenger {
+  constructor(channel) {
+    this.channel = channel;
+    this.nextRef = 1;
+    this.pending = new Map();
+    this.loginWaiter = null;
+    this.onMessage = async () => {};
+    this.onError = () => {};
+    this.incoming = Promise.resolve();
+    this.acks = [];
+    this.ackTimer = null;
+    channel.onRecord = bytes => this.receive(bytes);
+  }
+
+  send(object) { return this.channel.send(utf8(JSON.stringify(object))); }
+
+  receive(bytes) {
+    let message;
+    try {
+      message = JSON.parse(fromUtf8(bytes));
+    } catch {
+      this.onError(new MessengerError('bad_reply', 'the server sent a record that is not JSON'));
+      return;
+    }
+    switch (message.type) {
+      case 'ping': this.send({ type: 'pong' }).catch(() => {}); return;
+      case 'pong': return;
+      case 'login_result': this.loginWaiter?.(message); this.loginWaiter = null; return;
+      case 'message':
+        // One at a time, in order: the next waits until the handler has stored this one.
+        this.incoming = this.incoming.then(() => this.handle(message));
+        return;
+      default: break;
+    }
+    const waiter = message.ref ? this.pending.get(message.ref) : null;
+    if (waiter) {
+      this.pending.delete(message.ref);
+      waiter(message);
+    } else if (message.type === 'error') {
+      this.onError(new MessengerError(message.code, message.message, message.retryAfterSeconds));
+    }
+  }
+
+  async handle(message) {
+    try {
+      await this.onMessage(message);
+      this.acks.push(message.messageId);
+      if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_BATCH_MS);
+    } catch (e) {
+      // Not acknowledged: the server delivers it again at the next login.
+      console.warn('a message was not handled', e?.message);
+    }
+  }
+
+  async flushAcks() {
+    this.ackTimer = null;
+    while (this.acks.length) {
+      const ids = this.acks.splice(0, 4096);
+      await this.send({ type: 'ack', messageIds: ids }).catch(() => {});
+    }
+  }
+
+  request(object) {
+    const ref = this.nextRef++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending.delete(ref); reject(new MessengerError('timeout', `no reply to ${object.type} in time`)); }, REQUEST_TIMEOUT_MS);
+      this.pending.set(ref, reply => {
+        clearTimeout(timer);
+        if (reply.type === 'error') reject(new MessengerError(reply.code, reply.message, reply.retryAfterSeconds));
+        else resolve(reply);
+      });
+      this.send({ type: object.type, ref, ...object }).catch(e => { this.pending.delete(ref); clearTimeout(timer); reject(e); });
+    });
+  }
+
+  login(user, secret) {
+    return new Promise((resolve, reject) => {
+      this.loginWaiter = resolve;
+      const request = secret.deviceToken ? { type: 'login', user, deviceToken: secret.deviceToken } : { type: 'login', user, password: secret.password };
+      this.send(request).catch(reject);
+    });
+  }
+
+  async list() {
+    const users = [];
+    let after;
+    for (let page = 0; page < 100; page++) {
+      const reply = await this.request(after ? { type: 'list', after } : { type: 'list' });
+      users.push(...reply.users);
+      if (!reply.more || reply.users.length === 0) break;
+      after = reply.users[reply.users.length - 1];
+    }
+    return users;
+  }
+
+  sendToDevice(to, toDevice, contentType, body) {
+    return this.request({ type: 'send', to, contentType, body: toBase64(body), toDevice });
+  }
+
+  publishKeys(keys) {
+    const b64 = v => (v ? toBase64(v) : undefined);
+    return this.request({
+      type: 'publish_keys', identityKey: b64(keys.identityKey), signedPrekey: b64(keys.signedPrekey),
+      lastResortKemPrekey: b64(keys.lastResortKemPrekey), oneTimePrekeys: (keys.oneTimePrekeys ?? []).map(b64),
+      oneTimeKemPrekeys: (keys.oneTimeKemPrekeys ?? []).map(b64),
+    });
+  }
+
+  async fetchBundles(user) {
+    const reply = await this.request({ type: 'fetch_bundles', user });
+    return {
+      user: reply.user,
+      devices: (reply.devices ?? []).map(d => ({
+        deviceId: d.deviceId, identityKey: fromBase64(d.identityKey), signedPrekey: fromBase64(d.signedPrekey),
+        oneTimePrekey: d.oneTimePrekey ? fromBase64(d.oneTimePrekey) : null, kemPrekey: fromBase64(d.kemPrekey),
+        kemPrekeyIsLastResort: !!d.kemPrekeyIsLastResort,
+      })),
+    };
+  }
+
+  async close() {
+    if (this.ackTimer) { clearTimeout(this.ackTimer); await this.flushAcks(); }
+    await this.channel.close();
+  }
+}
