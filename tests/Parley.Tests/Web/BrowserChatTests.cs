@@ -148,7 +148,7 @@ public partial class BrowserChatTests
         File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
         Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
         return ParleyProcess.Start(temp.Path, environment, "chat", "--user", user, "--host", "localhost", "--port",
-            port.ToString(CultureInfo.InvariantCulture), "--password-file", temp.File($"{user}.password"), "--trust-new");
+            port.ToString(CultureInfo.InvariantCulture), "--password-file", temp.File($"{user}.password"), "--trust-new", "--register");
     }
 
     /// <summary>A port free now, for a server that must come back on the same one after a restart.</summary>
