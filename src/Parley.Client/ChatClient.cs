@@ -65,6 +65,9 @@ public sealed class ChatClient : IAsyncDisposable
     /// <summary>Server notices not tied to a request (for example, logged in elsewhere, shutting down).</summary>
     public Action<ErrorMessage>? NoticeHandler { get; set; }
 
+    /// <summary>A watched user came online or went offline (<see cref="WatchPresenceAsync"/>).</summary>
+    public Action<PresenceChanged>? PresenceHandler { get; set; }
+
     /// <summary>Completes when the connection ends: normally, or with the error that ended it.</summary>
     public Task Completion => _readLoop;
 
@@ -215,6 +218,13 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task<BundleList> FetchBundlesAsync(string user, CancellationToken cancellationToken = default) =>
         await FetchBundlesAsync(user, null, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>Hears from now on when one of <paramref name="users"/> comes online or goes offline (replacing an earlier watch); returns those online now.</summary>
+    public async Task<string[]> WatchPresenceAsync(IReadOnlyCollection<string> users, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return ((PresenceWatched)await RequestAsync(reference, new WatchPresenceRequest(reference, [.. users]), cancellationToken).ConfigureAwait(false)).Online;
+    }
+
     /// <summary>Bundles of only <paramref name="devices"/> of <paramref name="user"/> (all of them when null).</summary>
     public async Task<BundleList> FetchBundlesAsync(string user, IReadOnlyCollection<string>? devices, CancellationToken cancellationToken = default)
     {
@@ -325,6 +335,12 @@ public sealed class ChatClient : IAsyncDisposable
                 break;
             case BundleList r:
                 Complete(r.Ref, r);
+                break;
+            case PresenceWatched r:
+                Complete(r.Ref, r);
+                break;
+            case PresenceChanged change:
+                PresenceHandler?.Invoke(change);
                 break;
             case ErrorMessage { Ref: not 0 } error:
                 Complete(error.Ref, error);

@@ -36,4 +36,7 @@ public static class MessengerLimits
 
     /// <summary>Devices one <c>fetch_bundles</c> may name (more than an account can have).</summary>
     public const int MaxFetchDevices = 64;
+
+    /// <summary>Users one connection may watch for join and leave notices.</summary>
+    public const int MaxWatchedUsers = 256;
 }

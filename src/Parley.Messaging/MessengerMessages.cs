@@ -19,6 +19,7 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(RevokeDeviceRequest), "revoke_device")]
 [JsonDerivedType(typeof(PublishKeysRequest), "publish_keys")]
 [JsonDerivedType(typeof(FetchBundlesRequest), "fetch_bundles")]
+[JsonDerivedType(typeof(WatchPresenceRequest), "watch_presence")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -73,6 +74,8 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(DeviceRevoked), "device_revoked")]
 [JsonDerivedType(typeof(KeysPublished), "keys_published")]
 [JsonDerivedType(typeof(BundleList), "bundles")]
+[JsonDerivedType(typeof(PresenceWatched), "presence_watched")]
+[JsonDerivedType(typeof(PresenceChanged), "presence")]
 public abstract record ServerMessage;
 
 /// <summary>

@@ -250,6 +250,9 @@ internal sealed class ChatEndToEnd : IDisposable
         return held.Count == 0 ? status : status + $"; not to {string.Join(", ", held)}, whose identity key changed (verify, then trust)";
     }
 
+    /// <summary>The users this device has talked to end to end (its contacts, for join/leave notices and completion).</summary>
+    public IReadOnlyList<string> KnownUsers() => _device.KnownUsers();
+
     /// <summary>The safety number with each known device of <paramref name="user"/>, in Signal's 60-digit form.</summary>
     public string Verify(string user)
     {

@@ -67,10 +67,12 @@ internal sealed class ChatLoop
             {
                 _names.Add(message.From);
             }
+            AddContact(message.From);
             ChatText.TakeLastShown();
             string line = keys is null ? ChatText.Message(message) : keys.Show(message);
             _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
         };
+        client.PresenceHandler = change => _console.WriteLine(ChatText.Presence(change));
         client.NoticeHandler = notice =>
         {
             // After these the server will not have this device back: reconnecting would not help.
@@ -87,6 +89,11 @@ internal sealed class ChatLoop
         ChatEndToEnd? keys = await _keys.Task;
         _client = client;
         _deviceId = client.DeviceId;
+        lock (_contacts)
+        {
+            _contacts.UnionWith((keys?.KnownUsers() ?? []).Take(MessengerLimits.MaxWatchedUsers));
+        }
+        await WatchContactsAsync(client, announce: true, cancellationToken);
         SetPrompt(online: true);
         _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
             new TabCompleter(Commands, KnownNames));
@@ -159,6 +166,54 @@ internal sealed class ChatLoop
             }
         }
     }
+
+    private readonly HashSet<string> _contacts = new(StringComparer.Ordinal);
+
+    /// <summary>Someone wrote to us or we wrote to them: from now on their joins and leaves are shown.</summary>
+    private void AddContact(string user)
+    {
+        bool added;
+        lock (_contacts)
+        {
+            added = user != _user && _contacts.Count < MessengerLimits.MaxWatchedUsers && _contacts.Add(user);
+        }
+        if (added && _client is { } client)
+        {
+            _ = WatchContactsAsync(client, announce: false, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Asks the server for join/leave notices of the contacts; a server without them is simply not asked again.</summary>
+    private async Task WatchContactsAsync(ChatClient client, bool announce, CancellationToken cancellationToken)
+    {
+        string[] contacts;
+        lock (_contacts)
+        {
+            contacts = [.. _contacts];
+        }
+        if (contacts.Length == 0 || _presenceUnsupported)
+        {
+            return;
+        }
+        try
+        {
+            string[] online = await client.WatchPresenceAsync(contacts, cancellationToken);
+            if (announce && online.Length > 0)
+            {
+                _console.WriteLine($"[STATUS] Contacts online: {string.Join(", ", online.Select(u => UntrustedText.Sanitize(u)))}");
+            }
+        }
+        catch (ChatException e) when (e.Code == ErrorCodes.BadRequest)
+        {
+            _presenceUnsupported = true;
+        }
+        catch (Exception e) when (e is ChatException or ChatConnectionException or ParleyProtocolException or IOException or OperationCanceledException)
+        {
+            // Notices are a comfort, not a duty: a failed watch changes nothing else.
+        }
+    }
+
+    private bool _presenceUnsupported;
 
     private IEnumerable<string> KnownNames()
     {
@@ -346,6 +401,7 @@ internal sealed class ChatLoop
                     _console.WriteError(problem);
                 }
             }
+            await WatchContactsAsync(client, announce: true, cancellationToken);
         }
         catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
         {
@@ -437,7 +493,12 @@ internal sealed class ChatLoop
                     Fail("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
                     return;
                 }
-                Report(await keys.SendAsync(client, args[0], args[1], cancellationToken));
+                string sent = await keys.SendAsync(client, args[0], args[1], cancellationToken);
+                Report(sent);
+                if (sent.StartsWith("[STATUS]", StringComparison.Ordinal) && Usernames.TryNormalize(args[0], out string recipient, out _))
+                {
+                    AddContact(recipient);
+                }
                 break;
             case "verify":
                 Report(rest.Length == 0 ? "[ERROR] Usage: verify <username>" : keys?.Verify(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");

@@ -63,4 +63,8 @@ public static class ChatText
         $"[ERROR] Not sent: the message is {e.Length} bytes; the server accepts at most {e.Limit} bytes.";
 
     private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+    /// <summary>A contact's join or leave notice (PROTOCOL.md §11.6).</summary>
+    public static string Presence(PresenceChanged change) =>
+        $"[STATUS] {UntrustedText.Sanitize(change.User)} {(change.Online ? "is online" : "went offline")}";
 }

@@ -481,6 +481,15 @@ public sealed partial class E2eDevice : IDisposable
         }
     }
 
+    /// <summary>The other users this device has pinned an identity for: its contacts, sorted.</summary>
+    public IReadOnlyList<string> KnownUsers()
+    {
+        lock (_lock)
+        {
+            return [.. _pinned.Keys.Select(k => k.User).Where(u => u != User).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        }
+    }
+
     /// <summary>The devices of <paramref name="user"/> with a pinned identity, and whether each presents a changed one.</summary>
     public IReadOnlyList<(string DeviceId, bool IdentityChanged)> KnownDevicesOf(string user)
     {

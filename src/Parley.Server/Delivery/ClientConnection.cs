@@ -191,6 +191,9 @@ public sealed partial class ClientConnection
 
     internal void Ping() => _outbox.Writer.TryWrite(new ServerPing());
 
+    /// <summary>A join or leave notice; dropped rather than waited for when the outbox is full.</summary>
+    internal void NotifyPresence(PresenceChanged notice) => _outbox.Writer.TryWrite(notice);
+
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -254,6 +257,9 @@ public sealed partial class ClientConnection
                 break;
             case PublishKeysRequest publish:
                 await AnswerStoreFailureAsync(publish.Ref, "publishing keys", () => PublishKeysAsync(publish, cancellationToken)).ConfigureAwait(false);
+                break;
+            case WatchPresenceRequest watch:
+                await WatchPresenceAsync(watch).ConfigureAwait(false);
                 break;
             case FetchBundlesRequest fetch:
                 await AnswerStoreFailureAsync(fetch.Ref, "fetching keys", () => FetchBundlesAsync(fetch, cancellationToken)).ConfigureAwait(false);
@@ -617,5 +623,32 @@ public sealed partial class ClientConnection
                 _logger.LogInformation("Connection of {User} from {Address} ended: {Error}", User, Address, p.Error.WireName());
             }
         }
+    }
+
+    private async Task WatchPresenceAsync(WatchPresenceRequest watch)
+    {
+        if (watch.Users is null || watch.Users.Length > MessengerLimits.MaxWatchedUsers)
+        {
+            await ReplyAsync(new ErrorMessage(watch.Ref, ErrorCodes.BadRequest,
+                $"watch_presence names 0 to {MessengerLimits.MaxWatchedUsers} users")).ConfigureAwait(false);
+            return;
+        }
+        // Each watch costs one message of the sender's budget: re-watching in a loop is bounded like sending.
+        if (!_rateLimiter.TryTake(User, 1, 0, out TimeSpan retryAfter))
+        {
+            int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+            await ReplyAsync(new ErrorMessage(watch.Ref, ErrorCodes.RateLimited, $"you are changing watches too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
+            return;
+        }
+        // Names that are not valid user names cannot be online: they are left out, not refused.
+        List<string> users = [];
+        foreach (string name in watch.Users)
+        {
+            if (Usernames.TryNormalize(name, out string user, out _))
+            {
+                users.Add(user);
+            }
+        }
+        await ReplyAsync(new PresenceWatched(watch.Ref, _presence.Watch(this, users))).ConfigureAwait(false);
     }
 }

@@ -26,6 +26,8 @@ public sealed class Presence : IMessageFanOut
         while (true)
         {
             OnlineUser user = _online.GetOrAdd(connection.User, static _ => new OnlineUser());
+            ClientConnection? previous = null;
+            bool cameOnline = false;
             lock (user)
             {
                 if (user.Removed)
@@ -35,31 +37,56 @@ public sealed class Presence : IMessageFanOut
                 int same = user.Devices.FindIndex(c => c.DeviceId == connection.DeviceId);
                 if (same < 0)
                 {
+                    cameOnline = user.Devices.Count == 0;
                     user.Devices.Add(connection);
-                    return null;
                 }
-                ClientConnection previous = user.Devices[same];
-                user.Devices[same] = connection;
-                return previous;
+                else
+                {
+                    previous = user.Devices[same];
+                    user.Devices[same] = connection;
+                }
             }
+            // Outside the user's lock: a notice goes to other connections' outboxes.
+            if (cameOnline)
+            {
+                _watchers.Announce(connection.User, online: true);
+            }
+            return previous;
         }
     }
 
     public void Unregister(ClientConnection connection)
     {
+        _watchers.Forget(connection);
         if (!_online.TryGetValue(connection.User, out OnlineUser? user))
         {
             return;
         }
+        bool wentOffline = false;
         lock (user)
         {
             user.Devices.Remove(connection);
             if (user.Devices.Count == 0 && !user.Removed)
             {
                 user.Removed = true;
-                _online.TryRemove(new KeyValuePair<string, OnlineUser>(connection.User, user));
+                wentOffline = _online.TryRemove(new KeyValuePair<string, OnlineUser>(connection.User, user));
             }
         }
+        if (wentOffline)
+        {
+            _watchers.Announce(connection.User, online: false);
+        }
+    }
+
+    private readonly PresenceWatchers _watchers = new();
+
+    /// <summary>Replaces the users <paramref name="connection"/> hears about; returns those of them online now, sorted.</summary>
+    public string[] Watch(ClientConnection connection, IReadOnlyCollection<string> users)
+    {
+        _watchers.Watch(connection, users);
+        string[] online = [.. users.Where(IsOnline).Distinct(StringComparer.Ordinal)];
+        Array.Sort(online, StringComparer.Ordinal);
+        return online;
     }
 
     /// <summary>The connection of <paramref name="user"/>'s device <paramref name="deviceId"/>, if it is online here.</summary>

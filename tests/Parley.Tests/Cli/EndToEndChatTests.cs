@@ -116,6 +116,37 @@ public partial class MessengerEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task A_contact_coming_and_going_is_announced_in_the_chat()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            await using ParleyProcess alice = StartChat(temp, "alice", port);
+            await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            {
+                await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+                await alice.WriteLineAsync("send bob hello");
+                await bob.WaitForLineAsync("[NEW MESSAGE] From alice: hello");
+                // Bob is alice's contact now (she wrote to him): his leaving is announced.
+                await bob.WriteLineAsync("quit");
+                Assert.Equal(0, await bob.WaitForExitAsync());
+            }
+            await alice.WaitForLineAsync("[STATUS] bob went offline");
+            await using ParleyProcess bobAgain = StartChat(temp, "bob", port);
+            await alice.WaitForLineAsync("[STATUS] bob is online");
+            // Bob's own chat knows alice from its saved end-to-end state, and says she is there.
+            await bobAgain.WaitForLineAsync("[STATUS] Contacts online: alice");
+            foreach (ParleyProcess chat in new[] { alice, bobAgain })
+            {
+                await chat.WriteLineAsync("quit");
+                Assert.Equal(0, await chat.WaitForExitAsync());
+            }
+        }
+    }
+
     /// <summary>The 60 digits after the device id (grouped in fives on screen).</summary>
     private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");
 
