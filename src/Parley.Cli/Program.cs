@@ -35,6 +35,12 @@ public static class Program
         }
         // The default 2 s termination timeout would end the process in the middle of the server's
         // graceful stop; give it the whole shutdown (both grace periods) and a margin to close the store.
-        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = ServerCommand.ProcessTerminationTimeout });
+        // The chat, though, ends at once on Ctrl-C: its prompts block on a read that cannot see the
+        // cancellation, and its chat loop returns by itself within this time.
+        TimeSpan termination = parsed.CommandResult.Command.Name is "chat" or "devices" ? ChatTerminationTimeout : ServerCommand.ProcessTerminationTimeout;
+        return parsed.Invoke(new InvocationConfiguration { ProcessTerminationTimeout = termination });
     }
+
+    /// <summary>How long Ctrl-C waits for `parley chat` to finish on its own (its goodbye to the server takes at most 500 ms).</summary>
+    private static readonly TimeSpan ChatTerminationTimeout = TimeSpan.FromMilliseconds(700);
 }

@@ -36,8 +36,10 @@ internal static class ChatCommand
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
         command.Options.Add(json);
-        command.SetAction((result, cancellationToken) =>
-            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result), cancellationToken));
+        // On the thread pool: the questions before the chat block on a read that Ctrl-C cannot
+        // interrupt, and on the main thread that would hold the process until the read returned.
+        command.SetAction((result, cancellationToken) => Task.Run(() =>
+            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result), cancellationToken), CancellationToken.None));
         return command;
     }
 
@@ -60,14 +62,21 @@ internal static class ChatCommand
         /// <param name="afterLogin">Instead of the interactive chat, run this once logged in (`parley devices`).</param>
         public async Task<int> RunAsync(Settings settings, CancellationToken cancellationToken, Func<ChatClient, CancellationToken, Task<int>>? afterLogin = null)
         {
+            // Ctrl-C is a signal until the chat reads it as a key: at a question or while connecting,
+            // end the line so the shell's prompt starts on a fresh one.
+            using CancellationTokenRegistration newline = cancellationToken.Register(() =>
+            {
+                if (!console.InputStarted)
+                {
+                    Console.WriteLine();
+                }
+            });
             try
             {
                 return await RunSessionAsync(settings, cancellationToken, afterLogin);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Ctrl-C (a signal until the chat reads it as a key) while connecting or logging in: end the line, leave.
-                Console.WriteLine();
                 return ChatLoop.InterruptedExitCode;
             }
         }

@@ -63,6 +63,9 @@ public sealed class ChatConsole : IDisposable
 
     public bool Colour { get; private set; }
 
+    /// <summary>The chat's input has started (<see cref="StartInput"/>): the questions are over.</summary>
+    public bool InputStarted => _started;
+
     /// <summary>Cancelled when the user presses Ctrl-C during the chat.</summary>
     public CancellationToken Interrupted => _interrupted.Token;
 

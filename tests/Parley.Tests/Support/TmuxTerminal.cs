@@ -35,7 +35,9 @@ public sealed class TmuxTerminal : IDisposable
             command.Append(' ').Append(key).Append('=').Append(Quote(value));
         }
         command.Append(" sh -c ").Append(Quote(
-            "cd " + Quote(workingDirectory) + "; dotnet " + Quote(ParleyProcess.ExecutablePath) + " " + string.Join(' ', args.Select(Quote))
+            // A handler (not an ignore, which the child would inherit) keeps the shell alive through
+            // a Ctrl-C meant for parley, so it can report the exit status.
+            "trap : INT; cd " + Quote(workingDirectory) + "; dotnet " + Quote(ParleyProcess.ExecutablePath) + " " + string.Join(' ', args.Select(Quote))
             + "; echo \"[exit $?]\"; read line; echo \"[read $line]\"; exec sleep 3600"));
         (int code, string output) = Run(terminal._socket, "new-session", "-d", "-s", Target, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), command.ToString());

@@ -191,6 +191,20 @@ public partial class ChatTerminalTests
     }
 
     [Fact]
+    public async Task Ctrl_c_at_a_question_before_the_chat_exits_at_once_on_a_fresh_line()
+    {
+        Assert.True(TmuxTerminal.Available, "tmux is needed (.ci/run installs it)");
+        using TempDirectory temp = new();
+        using TmuxTerminal terminal = TmuxTerminal.Start(temp.Path, Home(temp, "nobody"), Width, Height, "chat");
+        await terminal.WaitForRowAsync("Enter your username:");
+        Stopwatch clock = Stopwatch.StartNew();
+        terminal.Keys("C-c");
+        string[] screen = await terminal.WaitForAsync(rows => rows.Contains("[exit 130]"), "the exit status");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1.5), $"Ctrl-C took {clock.Elapsed.TotalMilliseconds} ms");
+        Assert.Equal("Enter your username:", screen[Array.IndexOf(screen, "[exit 130]") - 1]);
+    }
+
+    [Fact]
     public async Task A_message_arriving_while_typing_goes_above_the_line_and_a_resize_redraws_a_wrapped_line()
     {
         Assert.True(TmuxTerminal.Available, "tmux is needed (.ci/run installs it)");
