@@ -156,7 +156,11 @@ public sealed class PeerNode : IAsyncDisposable
             }
             catch (OperationCanceledException) when (_pinning.IsCancellationRequested && !_stop.IsCancellationRequested)
             {
-                throw new PeerBusyException();
+                // The session started while this connection was being checked: another peer is
+                // refused, but the session's own peer (a simultaneous dial) holds the key just
+                // trusted and goes on to hear "duplicate".
+                ThrowIfBusyWithAnother(peer);
+                trust = TrustDecision.Accept("the key of the session just started");
             }
             if (!trust.Trusted)
             {
