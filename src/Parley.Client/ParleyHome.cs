@@ -98,6 +98,15 @@ public sealed class ParleyHome(string path)
     public string ChatHistoryPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "history", ServerDirectoryName(serverFingerprint), Key(user));
 
+    /// <summary>Whether this account sends read receipts (PROTOCOL.md §13.11); on unless 'receipts off' saved otherwise.</summary>
+    public bool ReadReceiptsOn(string serverFingerprint, string user) => ReadSecret(SettingsPath(serverFingerprint, user, "read-receipts")) != "off";
+
+    public void WriteReadReceipts(string serverFingerprint, string user, bool on) =>
+        WriteSecret(SettingsPath(serverFingerprint, user, "read-receipts"), on ? "on" : "off");
+
+    private string SettingsPath(string serverFingerprint, string user, string setting) =>
+        System.IO.Path.Combine(Path, "settings", ServerDirectoryName(serverFingerprint), Key(user), setting);
+
     private string TokenPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "tokens", ServerDirectoryName(serverFingerprint), Key(user));
 

@@ -1,5 +1,6 @@
 // The page: log in or register, the server-key question, contacts with online state and unread
-// counts, conversations, safety numbers, and a connection that comes back by itself. Everything
+// counts, conversations with each message's state (sent or queued, delivered, read: the contact's
+// end-to-end receipts, PROTOCOL.md §13.11), safety numbers, and a connection that comes back by itself. Everything
 // a server or another user chose (names, texts, reasons) reaches the page through textContent
 // only, after sanitize(): never as HTML.
 import { SecureChannel } from './channel.js';
@@ -7,11 +8,16 @@ import { Messenger } from './messenger.js';
 import { fromBase64, equal } from './bytes.js';
 import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
 import { formatSafetyNumber } from './e2e/safety.js';
+import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
 
 const $ = id => document.getElementById(id);
 const POLL_ONLINE_MS = 5000;
 const RECONNECT_MAX_MS = 15000;
+/** Receipt ids waiting to be sent at most; beyond it the oldest are dropped (receipts are best effort). */
+const MAX_PENDING_RECEIPTS = 1000;
+/** How far each state of a sent message is: a receipt only moves it forward. */
+const RANK = { failed: -1, sending: 0, queued: 1, sent: 1, delivered: 2, read: 3 };
 
 /** Controls replaced, format characters removed, length bounded: what may be shown of an untrusted string. */
 export function sanitize(text, max = 4096) {
@@ -21,6 +27,7 @@ export function sanitize(text, max = 4096) {
 const app = {
   user: null, password: null, fingerprint: null, messenger: null, device: null, account: null,
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
+  readReceipts: true, receiptQueue: [], receiptTimer: null,
 };
 window.parley = { app }; // for the browser tests' assertions on state (never used by the page itself)
 
@@ -96,6 +103,9 @@ async function connect() {
   account.registered = !!result.registered;
   await store.put(accountName, account);
   await store.put('last-login', { user: app.user });
+  app.settingsName = `settings:${app.fingerprint}:${app.user}`;
+  app.readReceipts = ((await store.get(app.settingsName)) ?? {}).readReceipts !== false;
+  $('read-receipts').checked = app.readReceipts;
   app.account = account;
   app.accountName = accountName;
   app.messenger = messenger;
@@ -150,6 +160,7 @@ async function startSession() {
   clearInterval(app.pollTimer);
   app.pollTimer = setInterval(pollOnline, POLL_ONLINE_MS);
   renderConversationHeader();
+  scheduleReceipts();
 }
 
 async function pollOnline() {
@@ -189,15 +200,31 @@ async function receive(m) {
     let body;
     try { body = fromBase64(m.body ?? ''); } catch { body = new Uint8Array(0); }
     const opened = await app.device.open({ ...m, bodyBytes: body });
+    if (opened.receipt) {
+      applyReceipt(m.from, opened.receipt);
+      app.account.lastSeen = m.messageId;
+      await saveHistory();
+      await store.put(app.accountName, app.account);
+      renderContacts();
+      if (app.active) renderMessages();
+      return;
+    }
     entry = opened.text !== undefined
-      ? { dir: 'in', text: opened.text, broadcast: opened.broadcast, time: m.timestamp, id: m.messageId }
+      ? { dir: 'in', text: opened.text, broadcast: opened.broadcast, time: m.timestamp, id: m.messageId, messageId: opened.id }
       : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
   } else {
     entry = { dir: 'in', failed: true, text: `A message from ${from} was not end-to-end encrypted and is not shown.`, time: m.timestamp, id: m.messageId };
   }
   const c = contact(m.from);
   c.messages.push(entry);
-  if (app.active !== m.from || document.hidden) c.unread += 1;
+  entry.seen = app.active === m.from && !document.hidden;
+  if (!entry.seen) c.unread += 1;
+  // A text from someone else is owed a receipt (never a broadcast copy, a receipt or our own copy):
+  // "read" when its conversation is open on a visible page, else "delivered" and "read" later.
+  if (entry.messageId && !entry.broadcast && m.from !== app.user) {
+    entry.receipted = entry.seen && app.readReceipts ? 'read' : 'delivered';
+    owe(m.from, entry.receipted === 'read' ? RECEIPT_READ : RECEIPT_DELIVERED, entry.messageId);
+  }
   app.account.lastSeen = m.messageId;
   // Stored before the acknowledgement goes out (Messenger acks when this resolves).
   await saveHistory();
@@ -209,17 +236,19 @@ async function receive(m) {
 async function sendMessage(text) {
   const to = app.active;
   const c = contact(to);
-  const entry = { dir: 'out', text, time: Date.now(), status: 'sending' };
+  // The id is drawn (and kept with the entry) before sending: a receipt can come back before the send returns.
+  const entry = { dir: 'out', text, time: Date.now(), status: 'sending', messageId: newMessageId() };
   c.messages.push(entry);
   renderMessages();
   try {
     if (!app.messenger) throw new Error('not connected');
-    const sent = await app.device.sendText(app.messenger, to, text);
+    const sent = await app.device.sendText(app.messenger, to, text, entry.messageId);
     if (sent.devices === 0) {
       entry.status = 'failed';
       entry.note = `${to} has no device with end-to-end keys yet; nothing was sent`;
     } else {
-      entry.status = sent.delivered ? 'delivered' : 'queued';
+      const state = sent.delivered ? 'sent' : 'queued';
+      if (RANK[state] > RANK[entry.status]) entry.status = state;
     }
   } catch (e) {
     entry.status = 'failed';
@@ -227,6 +256,69 @@ async function sendMessage(text) {
   }
   await saveHistory();
   renderMessages();
+}
+
+// ── Receipts (PROTOCOL.md §13.11) ──
+
+/** A receipt from `from`: our messages to them move forward; from our own other device, what it read is read here too. */
+function applyReceipt(from, receipt) {
+  const ids = new Set(receipt.ids);
+  if (from === app.user) {
+    if (receipt.type !== RECEIPT_READ) return;
+    for (const c of app.contacts.values()) {
+      for (const e of c.messages) {
+        if (e.dir === 'in' && ids.has(e.messageId) && e.seen === false) { e.seen = true; e.receipted = 'read'; c.unread = Math.max(0, c.unread - 1); }
+      }
+    }
+    return;
+  }
+  const c = app.contacts.get(from);
+  if (!c) return; // ids we never sent to this user change nothing
+  // With read receipts off, as in Signal, no one else's "read" is shown either.
+  const state = receipt.type === RECEIPT_READ && app.readReceipts ? 'read' : 'delivered';
+  for (const e of c.messages) {
+    if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) e.status = state;
+  }
+}
+
+function owe(to, type, id) {
+  app.receiptQueue.push({ to, type, id });
+  if (app.receiptQueue.length > MAX_PENDING_RECEIPTS) app.receiptQueue.splice(0, app.receiptQueue.length - MAX_PENDING_RECEIPTS);
+  scheduleReceipts();
+}
+
+function scheduleReceipts() {
+  if (!app.receiptTimer && app.receiptQueue.length) app.receiptTimer = setTimeout(flushReceipts, 0);
+}
+
+/** Sends what is owed, batched per contact and type (at most 100 ids each); a lost connection keeps the rest for the next. */
+async function flushReceipts() {
+  while (app.receiptQueue.length && app.messenger && app.device) {
+    const { to, type } = app.receiptQueue[0];
+    const batch = app.receiptQueue.filter(r => r.to === to && r.type === type).slice(0, MAX_RECEIPT_IDS);
+    app.receiptQueue = app.receiptQueue.filter(r => !batch.includes(r));
+    try {
+      await app.device.sendReceipt(app.messenger, to, type, [...new Set(batch.map(r => r.id))]);
+    } catch (e) {
+      if (!app.messenger) { app.receiptQueue.unshift(...batch); break; }
+      // Refused, or a changed identity: receipts are best effort, these are dropped.
+    }
+  }
+  app.receiptTimer = null;
+}
+
+/** The conversation is open on a visible page: what came in is read, and "read" goes to whoever we had only said "delivered" to. */
+function markRead(c) {
+  c.unread = 0;
+  for (const e of c.messages) {
+    // Only what was not seen yet: a message seen while read receipts were off stays unreceipted as read.
+    if (e.dir !== 'in' || e.seen !== false) continue;
+    e.seen = true;
+    if (e.receipted === 'delivered' && app.readReceipts) {
+      e.receipted = 'read';
+      owe(c.name, RECEIPT_READ, e.messageId);
+    }
+  }
 }
 
 // ── Rendering (textContent only) ──
@@ -274,7 +366,7 @@ function when(ms) {
   return new Date().toDateString() === d.toDateString() ? timeFormat.format(d) : `${dayFormat.format(d)} ${timeFormat.format(d)}`;
 }
 
-const STATUS = { sending: 'sending…', queued: '✓ queued', delivered: '✓✓ delivered', failed: 'not sent' };
+const STATUS = { sending: 'sending…', sent: '✓ sent', queued: '✓ queued', delivered: '✓✓ delivered', read: '✓✓ read', failed: 'not sent' };
 
 function renderMessages() {
   const list = $('messages');
@@ -315,7 +407,7 @@ function renderMessages() {
 function openConversation(name) {
   app.active = name;
   const c = contact(name);
-  c.unread = 0;
+  if (!document.hidden) markRead(c);
   $('chat-view').classList.add('in-conversation');
   renderContacts();
   renderConversationHeader();
@@ -401,6 +493,10 @@ $('new-contact-form').addEventListener('submit', e => {
 });
 $('back').addEventListener('click', () => { $('chat-view').classList.remove('in-conversation'); app.active = null; renderContacts(); });
 $('safety-button').addEventListener('click', () => showSafetyNumbers());
+$('read-receipts').addEventListener('change', async e => {
+  app.readReceipts = e.target.checked;
+  if (app.settingsName) await store.put(app.settingsName, { readReceipts: app.readReceipts });
+});
 $('safety-close').addEventListener('click', () => { $('safety-dialog').hidden = true; });
 $('logout').addEventListener('click', async () => {
   app.closing = true;

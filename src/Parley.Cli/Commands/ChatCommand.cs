@@ -22,6 +22,8 @@ internal static class ChatCommand
           trust <username>           - Accept a changed identity key after verifying it
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
+          read <username>            - Mark their messages read (scripts; on a terminal what is shown is read)
+          receipts on|off            - Send read receipts and see others' (saved for this account)
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help
@@ -33,13 +35,15 @@ internal static class ChatCommand
     {
         ChatConnectOptions connect = new();
         Option<bool> json = new("--json") { Description = "Print incoming messages and statuses as one JSON object per line (for bots)" };
+        Option<bool> noReadReceipts = new("--no-read-receipts") { Description = "Send no read receipts in this run, and show no one else's (only 'delivered')" };
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
         command.Options.Add(json);
+        command.Options.Add(noReadReceipts);
         // On the thread pool: the questions before the chat block on a read that Ctrl-C cannot
         // interrupt, and on the main thread that would hold the process until the read returned.
         command.SetAction((result, cancellationToken) => Task.Run(() =>
-            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result), cancellationToken), CancellationToken.None));
+            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result) with { NoReadReceipts = result.GetValue(noReadReceipts) }, cancellationToken), CancellationToken.None));
         return command;
     }
 
@@ -50,6 +54,9 @@ internal static class ChatCommand
 
         /// <summary>--register: a name the server does not know is registered rather than refused.</summary>
         public bool Register { get; init; }
+
+        /// <summary>--no-read-receipts: for this run only "delivered" receipts (PROTOCOL.md §13.11).</summary>
+        public bool NoReadReceipts { get; init; }
     }
 
     internal sealed class Session(ChatConsole console)
@@ -206,6 +213,8 @@ internal static class ChatCommand
                 }
                 using (keys)
                 {
+                    keys.ShownMeansRead = console.Interactive && !console.Json;
+                    keys.ReadReceipts = !settings.NoReadReceipts && _home.ReadReceiptsOn(client.ServerIdentity.Fingerprint, user);
                     chat.KeysReady(keys);
                     // Published before "Authenticated" is printed: whoever sees it can already be sent to.
                     string? problem;

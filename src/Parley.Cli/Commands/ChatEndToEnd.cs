@@ -2,6 +2,8 @@
 // arrives, encrypts what is sent, and answers `verify` and `trust`. The state is saved after
 // every change and before the message that changed it is acknowledged (the handler returns
 // first), so a crash never leaves a ratchet behind a message the server already dropped.
+// Receipts (PROTOCOL.md §13.11) are queued as messages are shown and sent by a loop of their
+// own, never from the message handler (which runs on the reader loop and must not wait on it).
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Client.EndToEnd;
@@ -18,6 +20,10 @@ internal sealed class ChatEndToEnd : IDisposable
     private readonly E2eDeviceDatabase _database;
     private readonly object _saveLock = new();
     private readonly Dictionary<string, List<string>> _heldOutgoing = new(StringComparer.Ordinal);
+    private readonly ReceiptExchange _receipts;
+    private readonly System.Threading.Channels.Channel<bool> _receiptsWaiting = System.Threading.Channels.Channel.CreateBounded<bool>(
+        new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
+    private readonly SemaphoreSlim _receiptSend = new(1, 1);
 
     /// <summary>Texts to a user with a changed identity kept (in memory, for this run) until 'trust'; beyond it they are refused.</summary>
     internal const int MaxHeldPerUser = 20;
@@ -27,6 +33,17 @@ internal sealed class ChatEndToEnd : IDisposable
         _device = device;
         _database = database;
         Created = created;
+        _receipts = new ReceiptExchange(device);
+    }
+
+    /// <summary>A message printed counts as read (an interactive terminal, not --json); otherwise only "delivered" is sent until 'read'.</summary>
+    public bool ShownMeansRead { get; set; }
+
+    /// <summary>Whether read receipts are sent and others' shown (PROTOCOL.md §13.11).</summary>
+    public bool ReadReceipts
+    {
+        get => _receipts.Book.ReadReceipts;
+        set => _receipts.Book.ReadReceipts = value;
     }
 
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
@@ -93,16 +110,89 @@ internal sealed class ChatEndToEnd : IDisposable
         }
     }
 
-    /// <summary>The line to print for an incoming message; end-to-end ones are opened, and what cannot be read is said, never shown.</summary>
-    public string Show(ChatMessage message)
+    /// <summary>
+    /// The line to print for an incoming message; end-to-end ones are opened, and what cannot be
+    /// read is said, never shown. A receipt that moved our messages forward comes out in
+    /// <paramref name="receipt"/> (the line is then null, or a new device's notice).
+    /// </summary>
+    public string? Show(ChatMessage message, out ReceiptShown? receipt)
     {
+        receipt = null;
         if (message.ContentType != E2eDevice.ContentType)
         {
             return ChatText.Message(message) + "  (not end-to-end encrypted)";
         }
         E2eIncoming opened = _device.Open(message);
         Save();
-        return Describe(message, opened);
+        if (opened.Receipt is not null)
+        {
+            // The receipt's own line is the caller's to print (it has a JSON form); a first
+            // payload from a new device is still announced, whatever its kind.
+            receipt = _receipts.Received(opened, seen: false);
+            return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) : null;
+        }
+        string line = Describe(message, opened);
+        Owe(opened);
+        return line;
+    }
+
+    /// <summary>A text just shown (or stored unseen) is owed a receipt; the receipt loop is woken.</summary>
+    private void Owe(E2eIncoming opened)
+    {
+        _receipts.Received(opened, ShownMeansRead);
+        if (_receipts.Book.PendingCount > 0)
+        {
+            _receiptsWaiting.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>'read USER' in a script: the messages from that user shown so far are receipted as read; the status line.</summary>
+    public string MarkRead(string user)
+    {
+        if (!Usernames.TryNormalize(user, out string name, out string error))
+        {
+            return $"[ERROR] {error}";
+        }
+        if (!ReadReceipts)
+        {
+            return "[STATUS] Read receipts are off ('receipts on' to send them)";
+        }
+        int count = _receipts.Book.MarkRead(name);
+        _receiptsWaiting.Writer.TryWrite(true);
+        return $"[STATUS] Marked {count} message{(count == 1 ? "" : "s")} from {name} as read";
+    }
+
+    /// <summary>Sends receipts as they are owed, until <paramref name="client"/>'s connection ends (what is left waits for the next one).</summary>
+    public async Task SendReceiptsAsync(ChatClient client)
+    {
+        while (!client.Completion.IsCompleted)
+        {
+            await Task.WhenAny(_receiptsWaiting.Reader.WaitToReadAsync().AsTask(), client.Completion);
+            _receiptsWaiting.Reader.TryRead(out _);
+            if (client.Completion.IsCompleted || !await FlushReceiptsAsync(client, CancellationToken.None))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Sends the receipts waiting now (before quitting, say); false when the connection failed.</summary>
+    public async Task<bool> FlushReceiptsAsync(ChatClient client, CancellationToken cancellationToken)
+    {
+        await _receiptSend.WaitAsync(cancellationToken);
+        try
+        {
+            await _receipts.SendPendingAsync(client, Save, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is ChatConnectionException or Parley.Protocol.ParleyProtocolException or IOException or OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            _receiptSend.Release();
+        }
     }
 
     private static string Describe(ChatMessage message, E2eIncoming opened)
@@ -160,7 +250,7 @@ internal sealed class ChatEndToEnd : IDisposable
         }
         try
         {
-            E2eSent sent = await _device.SendTextAsync(client, user, text, cancellationToken);
+            E2eSent sent = await _receipts.SendTextAsync(client, user, text, cancellationToken);
             List<string> lines = [.. DeviceChanges(sent)];
             lines.Add(sent.RecipientDevices == 0
                 ? $"[ERROR] {user} has no device with end-to-end keys yet; nothing was sent (messages are never sent in the clear)"
@@ -293,7 +383,16 @@ internal sealed class ChatEndToEnd : IDisposable
                 accepted++;
                 foreach (E2eIncoming message in opened)
                 {
+                    if (message.Receipt is not null)
+                    {
+                        if (_receipts.Received(message, seen: false) is { } shown)
+                        {
+                            lines.Add(ChatText.Receipt(shown));
+                        }
+                        continue;
+                    }
                     lines.Add(Describe(new ChatMessage(0, message.From, _device.User, message.Timestamp, E2eDevice.ContentType, [], false, null, message.FromDevice), message));
+                    Owe(message);
                 }
             }
         }
@@ -322,5 +421,6 @@ internal sealed class ChatEndToEnd : IDisposable
     {
         _device.Dispose();
         _database.Dispose();
+        _receiptSend.Dispose();
     }
 }

@@ -21,7 +21,10 @@ internal sealed class ChatLoop
     /// <summary>How long a goodbye (pending acknowledgements, close_notify) may hold up an exit.</summary>
     private static readonly TimeSpan s_closeGrace = TimeSpan.FromMilliseconds(500);
 
-    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "devices", "revoke", "help", "quit", "exit"];
+    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "read", "receipts", "devices", "revoke", "help", "quit", "exit"];
+
+    /// <summary>How long quitting waits for the receipts still owed (they are best effort).</summary>
+    private static readonly TimeSpan s_receiptGrace = TimeSpan.FromSeconds(2);
 
     private readonly ChatConsole _console;
     private readonly ClientLogin _login;
@@ -69,8 +72,16 @@ internal sealed class ChatLoop
             }
             AddContact(message.From);
             ChatText.TakeLastShown();
-            string line = keys is null ? ChatText.Message(message) : keys.Show(message);
-            _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
+            Parley.Client.EndToEnd.ReceiptShown? receipt = null;
+            string? line = keys is null ? ChatText.Message(message) : keys.Show(message, out receipt);
+            if (line is not null)
+            {
+                _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
+            }
+            if (receipt is not null)
+            {
+                _console.WriteLineOrJson(ChatText.Receipt(receipt), JsonLines.Receipt(receipt));
+            }
         };
         client.PresenceHandler = change => _console.WriteLine(ChatText.Presence(change));
         client.NoticeHandler = notice =>
@@ -94,6 +105,7 @@ internal sealed class ChatLoop
             _contacts.UnionWith((keys?.KnownUsers() ?? []).Take(MessengerLimits.MaxWatchedUsers));
         }
         await WatchContactsAsync(client, announce: true, cancellationToken);
+        StartReceipts(keys, client);
         SetPrompt(online: true);
         _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
             new TabCompleter(Commands, KnownNames));
@@ -121,6 +133,7 @@ internal sealed class ChatLoop
                         return code;
                     }
                     _client = fresh;
+                    StartReceipts(keys, fresh);
                     SetPrompt(online: true);
                     int? ended = await SendQueuedAsync(keys, done.Token);
                     if (ended is int endedCode)
@@ -144,7 +157,7 @@ internal sealed class ChatLoop
                     case ChatInputKind.Interrupt:
                         return await InterruptedAsync();
                     case ChatInputKind.EndOfInput:
-                        return await EndOfInputAsync();
+                        return await EndOfInputAsync(keys);
                 }
                 int? exit = await RunLineAsync(keys, input.Line!, done.Token);
                 if (exit is int exitCode)
@@ -168,6 +181,26 @@ internal sealed class ChatLoop
     }
 
     private readonly HashSet<string> _contacts = new(StringComparer.Ordinal);
+
+    /// <summary>Receipts owed go out on their own loop for as long as this connection lasts.</summary>
+    private static void StartReceipts(ChatEndToEnd? keys, ChatClient client)
+    {
+        if (keys is not null)
+        {
+            _ = keys.SendReceiptsAsync(client);
+        }
+    }
+
+    /// <summary>Before leaving: the receipts still owed get a moment to go.</summary>
+    private static async Task FlushReceiptsAsync(ChatEndToEnd? keys, ChatClient client)
+    {
+        if (keys is null || client.Completion.IsCompleted)
+        {
+            return;
+        }
+        using CancellationTokenSource grace = new(s_receiptGrace);
+        await keys.FlushReceiptsAsync(client, grace.Token);
+    }
 
     /// <summary>Someone wrote to us or we wrote to them: from now on their joins and leaves are shown.</summary>
     private void AddContact(string user)
@@ -238,6 +271,7 @@ internal sealed class ChatLoop
         {
             if (_client is not null)
             {
+                await FlushReceiptsAsync(keys, _client);
                 await CloseQuietlyAsync(_client);
             }
             _console.StopInput();
@@ -430,7 +464,7 @@ internal sealed class ChatLoop
         return InterruptedExitCode;
     }
 
-    private async Task<int> EndOfInputAsync()
+    private async Task<int> EndOfInputAsync(ChatEndToEnd? keys)
     {
         _console.StopInput();
         if (_client is null || _client.Completion.IsCompleted)
@@ -440,6 +474,7 @@ internal sealed class ChatLoop
                 : "[ERROR] Disconnected: the connection to the server was lost");
             return ExitCodes.ConnectionFailed;
         }
+        await FlushReceiptsAsync(keys, _client);
         await _client.CloseAsync();
         return Finished(ExitCodes.Success);
     }
@@ -475,6 +510,28 @@ internal sealed class ChatLoop
         {
             _console.WriteLine(line);
         }
+    }
+
+    /// <summary>'receipts on|off': whether read receipts are sent (and others' shown), saved for this account.</summary>
+    private string SetReadReceipts(ChatClient client, ChatEndToEnd? keys, string setting)
+    {
+        if (keys is null)
+        {
+            return "[ERROR] No end-to-end encryption on this server";
+        }
+        if (setting.Length == 0)
+        {
+            return $"[STATUS] Read receipts are {(keys.ReadReceipts ? "on" : "off")}";
+        }
+        if (setting is not ("on" or "off"))
+        {
+            return "[ERROR] Usage: receipts on|off";
+        }
+        keys.ReadReceipts = setting == "on";
+        _login.Home.WriteReadReceipts(client.ServerIdentity.Fingerprint, _user, keys.ReadReceipts);
+        return keys.ReadReceipts
+            ? "[STATUS] Read receipts on: contacts see when you read their messages, and you see when they read yours"
+            : "[STATUS] Read receipts off: contacts see only that your device received their messages, and you no longer see when they read yours";
     }
 
     private async Task ExecuteAsync(ChatClient client, ChatEndToEnd? keys, string verb, string rest, CancellationToken cancellationToken)
@@ -527,6 +584,12 @@ internal sealed class ChatLoop
                     return;
                 }
                 Report(await keys.BroadcastAsync(client, rest, cancellationToken));
+                break;
+            case "read":
+                Report(rest.Length == 0 ? "[ERROR] Usage: read <username>" : keys?.MarkRead(rest.Trim()) ?? "[ERROR] No end-to-end encryption on this server");
+                break;
+            case "receipts":
+                Report(SetReadReceipts(client, keys, rest.Trim().ToLowerInvariant()));
                 break;
             case "devices":
                 _commandFailed |= !await DevicesCommand.ListAsync(_console, client, cancellationToken);

@@ -118,6 +118,20 @@ public sealed class ChatConsole : IDisposable
         WriteLine(line);
     }
 
+    /// <summary>A line that has its own JSON form (a receipt): the line, or with --json that object.</summary>
+    public void WriteLineOrJson(string line, string json)
+    {
+        if (Json)
+        {
+            lock (_lock)
+            {
+                Console.Out.WriteLine(json);
+            }
+            return;
+        }
+        WriteLine(line);
+    }
+
     /// <summary>The prompt shown while typing, e.g. "alice@host> ".</summary>
     public void SetPrompt(string prompt)
     {

@@ -65,6 +65,14 @@ public static class ChatText
     private static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
     /// <summary>A contact's join or leave notice (PROTOCOL.md §11.6).</summary>
+    /// <summary>A receipt that moved our messages forward: "[STATUS] bob read your message" (PROTOCOL.md §13.11).</summary>
+    public static string Receipt(Parley.Client.EndToEnd.ReceiptShown shown)
+    {
+        string what = shown.MessageIds.Count == 1 ? "your message" : $"{shown.MessageIds.Count} of your messages";
+        string verb = shown.Type == Parley.Client.EndToEnd.ReceiptType.Read ? "read" : "received";
+        return $"[STATUS] {UntrustedText.Sanitize(shown.From)} {verb} {what}";
+    }
+
     public static string Presence(PresenceChanged change) =>
         $"[STATUS] {UntrustedText.Sanitize(change.User)} {(change.Online ? "is online" : "went offline")}";
 }

@@ -30,6 +30,16 @@ public static partial class JsonLines
         });
     }
 
+    /// <summary>A receipt that moved our messages forward (PROTOCOL.md §13.11).</summary>
+    public static string Receipt(Parley.Client.EndToEnd.ReceiptShown shown) =>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["type"] = "receipt",
+            ["from"] = shown.From,
+            ["receipt"] = shown.Type == Parley.Client.EndToEnd.ReceiptType.Read ? "read" : "delivered",
+            ["messageIds"] = shown.MessageIds.Select(id => id.ToString()).ToArray(),
+        });
+
     /// <summary>A printed line as an object: its tag's kind (or "info") and the rest of it.</summary>
     public static string Line(string line)
     {

@@ -119,17 +119,36 @@ public sealed partial class E2eDevice : IDisposable
     /// of them was online, and which devices it found new or gone.
     /// </summary>
     /// <exception cref="IdentityChangedException">A device of the recipient presents a new identity key; nothing was sent.</exception>
-    public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
-        await SendAsync(client, to, E2ePayload.Text, text, cancellationToken).ConfigureAwait(false);
+    /// <param name="messageId">The id to send it under (§13.10); a fresh random one when null. A caller that waits for
+    /// receipts draws it first and remembers it before sending, since a receipt can come back before the send returns.</param>
+    public async Task<E2eSent> SendTextAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null)
+    {
+        E2eMessageId id = messageId ?? E2eMessageId.New();
+        return await SendPayloadAsync(client, to, E2ePayload.Encode(E2ePayload.Text, id, text), cancellationToken).ConfigureAwait(false) with { MessageId = id };
+    }
 
     /// <summary>One copy of a broadcast, end to end: like a text, marked as a broadcast inside the encryption.</summary>
-    public async Task<E2eSent> SendBroadcastCopyAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
-        await SendAsync(client, to, E2ePayload.Broadcast, text, cancellationToken).ConfigureAwait(false);
+    public async Task<E2eSent> SendBroadcastCopyAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default)
+    {
+        E2eMessageId id = E2eMessageId.New();
+        return await SendPayloadAsync(client, to, E2ePayload.Encode(E2ePayload.Broadcast, id, text), cancellationToken).ConfigureAwait(false) with { MessageId = id };
+    }
 
-    private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken)
+    /// <summary>
+    /// A receipt (§13.11) to every device of <paramref name="to"/>, the sender of the messages it
+    /// names, and to our own other devices (so they can mark those messages read too).
+    /// </summary>
+    public async Task<E2eSent> SendReceiptAsync(ChatClient client, string to, E2eReceipt receipt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
+        return await SendPayloadAsync(client, to, receipt.Encode(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Any payload (§13.10) end to end to every device of <paramref name="to"/> and our own other devices.</summary>
+    public async Task<E2eSent> SendPayloadAsync(ChatClient client, string to, byte[] plaintext, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        byte[] plaintext = E2ePayload.Encode(kind, text);
+        ArgumentNullException.ThrowIfNull(plaintext);
         string[] users = to == User ? [to] : [to, User];
         foreach (string user in users)
         {
@@ -464,10 +483,20 @@ public sealed partial class E2eDevice : IDisposable
         }
     }
 
-    private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
-        E2ePayload.TryDecode(plaintext, out byte kind, out string text)
-            ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp }
-            : Failed(message, device, E2eError.MalformedData, "the decrypted message is not a text this client knows");
+    private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext)
+    {
+        if (E2ePayload.TryDecodeText(plaintext, out byte kind, out E2eMessageId id, out string text))
+        {
+            return new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp, MessageId = id };
+        }
+        if (E2ePayload.TrySplit(plaintext, out kind, out id, out ReadOnlySpan<byte> body) && kind == E2ePayload.Receipt)
+        {
+            return E2eReceipt.TryDecodeBody(body, out E2eReceipt? receipt)
+                ? new(message.From, device, null, null, null) { Receipt = receipt, Timestamp = message.Timestamp, MessageId = id }
+                : Failed(message, device, E2eError.MalformedData, "the decrypted receipt is malformed");
+        }
+        return Failed(message, device, E2eError.MalformedData, "the decrypted message is not a kind this client knows");
+    }
 
     /// <summary>The 60-digit safety number with the identity pinned for <paramref name="user"/>'s device (both sides compute the same).</summary>
     public string SafetyNumberWith(string user, string deviceId)

@@ -8,7 +8,14 @@ namespace Parley.Client.EndToEnd;
 /// </summary>
 public sealed record E2eIncoming(string From, string FromDevice, string? Text, E2eError? Error, string? Reason)
 {
-    public bool Opened => Text is not null;
+    /// <summary>Decrypted and understood: a text (<see cref="Text"/>) or a receipt (<see cref="Receipt"/>).</summary>
+    public bool Opened => Text is not null || Receipt is not null;
+
+    /// <summary>The sender's random id for this payload (§13.10), which receipts name.</summary>
+    public E2eMessageId? MessageId { get; init; }
+
+    /// <summary>A receipt (§13.11) instead of a text: never shown as a message, never answered with a receipt.</summary>
+    public E2eReceipt? Receipt { get; init; }
 
     /// <summary>The sender marked it, inside the encryption, as a copy of a broadcast.</summary>
     public bool Broadcast { get; init; }

@@ -6,6 +6,9 @@ namespace Parley.Client.EndToEnd;
 /// </summary>
 public readonly record struct E2eSent(int RecipientDevices, bool Delivered)
 {
+    /// <summary>The id the payload carried (§13.10), which the recipient's receipts will name; null for a receipt.</summary>
+    public E2eMessageId? MessageId { get; init; }
+
     /// <summary>Devices (of the recipient or of our own account) this send found and started a session with: tell the user.</summary>
     public IReadOnlyList<PeerDevice> NewDevices { get; init; } = [];
 

@@ -128,8 +128,8 @@ public class E2eMessagingTests
         await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         await alice.Keys.SendTextAsync(alice.Client, "bob", "first").WithTimeout();
         Assert.Equal("first", (await bob.NextAsync()).Text);
-        Assert.False(E2ePayload.TryDecode([9, (byte)'x'], out _, out _));
-        Assert.False(E2ePayload.TryDecode([E2ePayload.Text, 0xC3], out _, out _));
+        Assert.False(E2ePayload.TryDecode([9, .. new byte[16], (byte)'x'], out _, out _));
+        Assert.False(E2ePayload.TryDecode([E2ePayload.Text, .. new byte[16], 0xC3], out _, out _));
         Assert.True(E2ePayload.TryDecode(E2ePayload.Encode(E2ePayload.Broadcast, "hi"), out byte kind, out string text));
         Assert.Equal((E2ePayload.Broadcast, "hi"), (kind, text));
         await alice.Keys.SendBroadcastCopyAsync(alice.Client, "bob", "to all").WithTimeout();

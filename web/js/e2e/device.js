@@ -3,16 +3,16 @@
 // every device of the recipient and of our own account, trust on first use per device. All
 // operations run one at a time and the state is saved (sealed, store.js) after each change,
 // before its result is acted on.
-import { utf8, fromUtf8, concat, u8, equal } from '../bytes.js';
+import { equal } from '../bytes.js';
 import * as store from '../store.js';
 import { generateIdentity, generateSignedPrekey, generateOneTimePrekey, generateKemPrekey, blobs, bundleFromDirectory,
   E2eError, KIND_ONE_TIME, KIND_LAST_RESORT } from './keys.js';
 import * as session from './session.js';
 import { safetyNumber } from './safety.js';
+import { KIND_TEXT, KIND_BROADCAST, KIND_RECEIPT, encodeText, encodeReceipt, decodePayload, newMessageId } from './payload.js';
 
 export const CONTENT_TYPE = 'application/vnd.parley.e2e';
-export const KIND_TEXT = 1;
-export const KIND_BROADCAST = 2;
+export { KIND_TEXT, KIND_BROADCAST };
 const ONE_TIME_LOW = 10, ONE_TIME_TARGET = 20, KEM_LOW = 2, KEM_TARGET = 5, MAX_LOCAL_ONE_TIME = 400;
 const REFETCH_AFTER_MS = 60000;
 
@@ -83,10 +83,19 @@ export class E2eDevice {
     });
   }
 
+  /** A text under message id `id` (hex, drawn by the caller before it may hear receipts): {devices, delivered}. */
+  sendText(messenger, to, text, id = newMessageId(), kind = KIND_TEXT) {
+    return this.sendPayload(messenger, to, encodeText(kind, id, text));
+  }
+
+  /** A receipt (§13.11) to `to`'s devices and our other devices, naming ids of messages `to` sent us. */
+  sendReceipt(messenger, to, type, ids) {
+    return this.sendPayload(messenger, to, encodeReceipt(newMessageId(), type, ids));
+  }
+
   /** Encrypts to every device of `to` and our other devices; {devices, delivered}. Nothing goes out in plaintext. */
-  sendText(messenger, to, text, kind = KIND_TEXT) {
+  sendPayload(messenger, to, plaintext) {
     return this.serial(async () => {
-      const plaintext = concat(u8(kind), utf8(text));
       const copies = [];
       let devices = 0;
       for (const user of to === this.s.user ? [to] : [to, this.s.user]) {
@@ -189,14 +198,12 @@ export class E2eDevice {
     return this.text(accepted.plaintext);
   }
 
+  /** {text, broadcast, id}, {receipt: {type, ids}, id}, or {error, reason}. */
   text(plaintext) {
-    const kind = plaintext[0];
-    if (kind !== KIND_TEXT && kind !== KIND_BROADCAST) return { error: 'MalformedData', reason: 'the decrypted message is not a text this client knows' };
-    try {
-      return { text: fromUtf8(plaintext.subarray(1)), broadcast: kind === KIND_BROADCAST };
-    } catch {
-      return { error: 'MalformedData', reason: 'the decrypted message is not valid UTF-8' };
-    }
+    const decoded = decodePayload(plaintext);
+    if (decoded.error) return decoded;
+    if (decoded.kind === KIND_RECEIPT) return { receipt: decoded.receipt, id: decoded.id };
+    return { text: decoded.text, broadcast: decoded.kind === KIND_BROADCAST, id: decoded.id };
   }
 
   /** The devices of `user` with a pinned identity: [{deviceId, changed, safetyNumber}]. */
