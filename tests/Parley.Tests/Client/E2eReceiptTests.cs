@@ -36,6 +36,17 @@ public partial class E2eReceiptTests
     }
 
     [Fact]
+    public void The_bounds_the_spec_states_are_the_codes()
+    {
+        string spec = Regex.Replace(File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "PROTOCOL.md")), @"\s+", " ");
+        string receipts = spec[spec.IndexOf("### 13.11 Receipts", StringComparison.Ordinal)..];
+        Assert.Contains($"u8 count (1 to {E2eReceipt.MaxIds})", receipts, StringComparison.Ordinal);
+        Assert.Contains($"remembers at most {ReceiptBook.MaxTrackedSent:N0} of its sent messages", receipts, StringComparison.Ordinal);
+        Assert.Contains($"keeps at most {ReceiptBook.MaxPendingIds:N0} receipt ids waiting", receipts, StringComparison.Ordinal);
+        Assert.Contains($"most {ReceiptBook.MaxUnreadPerUser} unread message ids per sender for {ReceiptBook.MaxUnreadUsers} senders", receipts, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Malformed_payloads_and_receipts_are_refused_whole()
     {
         Assert.False(E2ePayload.TrySplit(new byte[16], out _, out _, out _));
