@@ -12,7 +12,9 @@ import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from '
 import * as store from './store.js';
 
 const $ = id => document.getElementById(id);
+/** Only for a server from before join and leave notices (PROTOCOL.md §11.6): how often `list` is asked instead. */
 const POLL_ONLINE_MS = 5000;
+const MAX_WATCHED = 256;
 const RECONNECT_MAX_MS = 15000;
 /** Receipt ids waiting to be sent at most; beyond it the oldest are dropped (receipts are best effort). */
 const MAX_PENDING_RECEIPTS = 1000;
@@ -27,7 +29,7 @@ export function sanitize(text, max = 4096) {
 const app = {
   user: null, password: null, fingerprint: null, messenger: null, device: null, account: null,
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
-  readReceipts: true, receiptQueue: [], receiptTimer: null,
+  readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
 };
 window.parley = { app }; // for the browser tests' assertions on state (never used by the page itself)
 
@@ -78,6 +80,12 @@ async function connect() {
   let ready;
   const deviceReady = new Promise(resolve => { ready = resolve; });
   messenger.onMessage = async m => { await deviceReady; await receive(m); };
+  messenger.onPresence = (user, online) => {
+    if (messenger !== app.messenger) return;
+    if (online) app.online.add(user); else app.online.delete(user);
+    renderContacts();
+    renderConversationHeader();
+  };
   messenger.onError = e => { if (e.code === 'logged_in_elsewhere' || e.code === 'device_revoked') app.closing = true; banner(sanitize(e.message, 200)); };
   channel.onClose = error => onDisconnected(messenger, error);
 
@@ -156,11 +164,40 @@ async function startSession() {
   $('login-view').hidden = true;
   $('chat-view').hidden = false;
   $('me').textContent = app.user;
-  await pollOnline();
   clearInterval(app.pollTimer);
-  app.pollTimer = setInterval(pollOnline, POLL_ONLINE_MS);
+  await watchContacts();
   renderConversationHeader();
   scheduleReceipts();
+}
+
+/**
+ * Asks for join and leave notices of every contact (anyone in the history, written to or opened),
+ * which also says who of them is online now. A server without them gets the old `list` poll.
+ */
+async function watchContacts() {
+  app.watchTimer = null;
+  if (!app.messenger) return;
+  if (app.presenceUnsupported) { await pollOnline(); return; }
+  const names = [...app.contacts.keys()].filter(n => n !== app.user).slice(-MAX_WATCHED);
+  try {
+    const online = await app.messenger.watchPresence(names);
+    app.online = new Set(online);
+    renderContacts();
+    renderConversationHeader();
+  } catch (e) {
+    if (e.code === 'bad_request') {
+      app.presenceUnsupported = true;
+      await pollOnline();
+      clearInterval(app.pollTimer);
+      app.pollTimer = setInterval(pollOnline, POLL_ONLINE_MS);
+    }
+    // Otherwise the connection's own failure shows in the banner; notices are a comfort, not a duty.
+  }
+}
+
+/** A new contact: watched with the others, once whatever else is added right now is in. */
+function scheduleWatch() {
+  if (!app.watchTimer && app.messenger && !app.presenceUnsupported) app.watchTimer = setTimeout(watchContacts, 0);
 }
 
 async function pollOnline() {
@@ -178,7 +215,7 @@ async function pollOnline() {
 
 function contact(name) {
   let c = app.contacts.get(name);
-  if (!c) { c = { name, unread: 0, messages: [] }; app.contacts.set(name, c); }
+  if (!c) { c = { name, unread: 0, messages: [] }; app.contacts.set(name, c); scheduleWatch(); }
   return c;
 }
 
@@ -249,6 +286,11 @@ async function sendMessage(text) {
     } else {
       const state = sent.delivered ? 'sent' : 'queued';
       if (RANK[state] > RANK[entry.status]) entry.status = state;
+      const notes = [
+        ...sent.added.map(d => `${sanitize(d.user, 64)} has a new device (${sanitize(d.deviceId, 32)}): this message went to it too; compare safety numbers`),
+        ...sent.removed.map(d => `${sanitize(d.user, 64)}'s device ${sanitize(d.deviceId, 32)} is gone (revoked or expired); it gets no more messages`),
+      ];
+      if (notes.length) entry.note = notes.join(' · ');
     }
   } catch (e) {
     entry.status = 'failed';

@@ -18,6 +18,7 @@ export class Messenger {
     this.loginWaiter = null;
     this.onMessage = async () => {};
     this.onError = () => {};
+    this.onPresence = () => {};
     this.incoming = Promise.resolve();
     this.acks = [];
     this.ackTimer = null;
@@ -38,6 +39,7 @@ export class Messenger {
       case 'ping': this.send({ type: 'pong' }).catch(() => {}); return;
       case 'pong': return;
       case 'login_result': this.loginWaiter?.(message); this.loginWaiter = null; return;
+      case 'presence': this.onPresence(message.user, message.online === true); return;
       case 'message':
         // One at a time, in order: the next waits until the handler has stored this one.
         this.incoming = this.incoming.then(() => this.handle(message));
@@ -105,6 +107,12 @@ export class Messenger {
     return users;
   }
 
+  /** Join and leave notices for these users from now on (§11.6); the ones online now. */
+  async watchPresence(users) {
+    const reply = await this.request({ type: 'watch_presence', users });
+    return reply.online ?? [];
+  }
+
   sendToDevice(to, toDevice, contentType, body) {
     return this.request({ type: 'send', to, contentType, body: toBase64(body), toDevice });
   }
@@ -118,8 +126,8 @@ export class Messenger {
     });
   }
 
-  async fetchBundles(user) {
-    const reply = await this.request({ type: 'fetch_bundles', user });
+  async fetchBundles(user, devices = null) {
+    const reply = await this.request(devices ? { type: 'fetch_bundles', user, devices } : { type: 'fetch_bundles', user });
     return {
       user: reply.user,
       devices: (reply.devices ?? []).map(d => ({

@@ -42,12 +42,12 @@ public partial class BrowserChatTests
 
             await using ParleyProcess cli = StartChat(temp, "cli", port);
             await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
-            await Expect(page.Locator("#contacts li[data-user='cli'] .dot.online")).ToBeVisibleAsync();
 
-            // parley chat → browser.
+            // parley chat → browser. The sender becomes a contact, watched (PROTOCOL.md §11.6): online.
             await cli.WriteLineAsync("send webby hello from the terminal");
             await cli.WaitForLineAsync("[STATUS] Message delivered to webby", s_wait);
             await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveTextAsync("1");
+            await Expect(page.Locator("#contacts li[data-user='cli'] .dot.online")).ToBeVisibleAsync();
             await page.ClickAsync("#contacts li[data-user='cli']");
             await Expect(page.Locator("#messages .message.in .text").Last).ToHaveTextAsync("hello from the terminal");
             await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveCountAsync(0);
@@ -86,9 +86,12 @@ public partial class BrowserChatTests
             // History from before the reload is still there.
             await Expect(page.Locator("#messages .message.in .text").First).ToHaveTextAsync("hello from the terminal");
 
-            // Offline delivery to parley chat.
+            // Offline delivery to parley chat; its leaving is announced to the page, not polled.
+            await Expect(page.Locator("#contacts li[data-user='cli'] .dot.online")).ToBeVisibleAsync();
             await cli.WriteLineAsync("quit");
             Assert.Equal(0, await cli.WaitForExitAsync());
+            await Expect(page.Locator("#contacts li[data-user='cli'] .dot.online")).ToHaveCountAsync(0);
+            await Expect(page.Locator("#peer-status")).ToHaveTextAsync("offline");
             await page.FillAsync("#message-input", "for when you are back");
             await page.ClickAsync("#send-button");
             await Expect(page.Locator("#messages .message.out .status").Last).ToHaveAttributeAsync("data-status", "queued");

@@ -48,8 +48,10 @@ public class BrowserTamperTests
         await page.ClickAsync("#trust-yes");
         await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync("tamper-target");
 
-        // The next record the server sends (the online list it polls) arrives changed.
+        // The next record the server sends (its answer to the watch of a new contact) arrives changed.
         Interlocked.Exchange(ref tamper, 1);
+        await page.FillAsync("#new-contact", "somebody");
+        await page.ClickAsync("#new-contact-form button");
         await Assertions.Expect(page.Locator("#banner")).ToContainTextAsync("bad_record_mac", new LocatorAssertionsToContainTextOptions { Timeout = 60_000 });
         Assert.Equal(1, Volatile.Read(ref tampered));
         await Assertions.Expect(page.Locator("#banner")).ToBeHiddenAsync(new LocatorAssertionsToBeHiddenOptions { Timeout = 60_000 });

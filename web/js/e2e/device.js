@@ -15,6 +15,8 @@ export const CONTENT_TYPE = 'application/vnd.parley.e2e';
 export { KIND_TEXT, KIND_BROADCAST };
 const ONE_TIME_LOW = 10, ONE_TIME_TARGET = 20, KEM_LOW = 2, KEM_TARGET = 5, MAX_LOCAL_ONE_TIME = 400;
 const REFETCH_AFTER_MS = 60000;
+/** Devices one fetch_bundles may name (PROTOCOL.md §11.5). */
+const MAX_FETCH_DEVICES = 64;
 
 const pair = (user, device) => `${user}/${device}`;
 
@@ -96,35 +98,94 @@ export class E2eDevice {
   /** Encrypts to every device of `to` and our other devices; {devices, delivered}. Nothing goes out in plaintext. */
   sendPayload(messenger, to, plaintext) {
     return this.serial(async () => {
-      const copies = [];
-      let devices = 0;
-      for (const user of to === this.s.user ? [to] : [to, this.s.user]) {
-        await this.ensureSessions(messenger, user);
-        for (const [key, value] of Object.entries(this.s.sessions)) {
-          const [u, device] = key.split('/');
-          if (u !== user || (u === this.s.user && device === this.s.deviceId)) continue;
-          if (this.s.changed[key]) throw new E2eError('IdentityChanged', `${u}'s device ${device} presents a new identity key; compare safety numbers and accept it first`);
-          copies.push({ user: u, device, envelope: await session.encrypt(value, plaintext) });
-          if (u === to) devices++;
-        }
-      }
+      const users = to === this.s.user ? [to] : [to, this.s.user];
+      for (const user of users) await this.ensureSessions(messenger, user);
+      // All copies are made before any leaves: a changed identity anywhere sends nothing.
+      const copies = await this.encryptFor(users, plaintext, null);
       await this.save();
-      let delivered = false;
-      for (const c of copies) {
-        const result = await messenger.sendToDevice(c.user, c.device, CONTENT_TYPE, c.envelope);
-        delivered ||= c.user === to && result.status === 'delivered';
+      const added = [], removed = [];
+      const sent = await this.sendCopies(messenger, to, copies, removed);
+      let { devices, delivered } = sent;
+      // Devices over time (§13.10): the server lists the devices with keys now; one we have no
+      // session with is fetched alone and gets the same message, one no longer listed is forgotten.
+      for (const [user, listed] of sent.listed) {
+        const missing = this.reconcile(user, listed, removed);
+        if (missing.length === 0) continue;
+        await this.ensureSessions(messenger, user, missing);
+        const more = await this.encryptFor([user], plaintext, missing);
+        await this.save();
+        const extra = await this.sendCopies(messenger, to, more, removed);
+        devices += extra.devices;
+        delivered ||= extra.delivered;
+        added.push(...more.map(c => ({ user: c.user, deviceId: c.device })).filter(d => !removed.some(r => r.user === d.user && r.deviceId === d.deviceId)));
       }
-      return { devices, delivered };
+      if (removed.length) await this.save();
+      return { devices, delivered, added, removed };
     });
   }
 
-  async ensureSessions(messenger, user) {
-    const has = Object.keys(this.s.sessions).some(k => k.startsWith(user + '/'));
-    const asked = this.lastFetch.get(user);
-    if (has ? !this.s.refetch[user] : (asked && Date.now() - asked < REFETCH_AFTER_MS)) return;
-    delete this.s.refetch[user];
-    this.lastFetch.set(user, Date.now());
-    const list = await messenger.fetchBundles(user);
+  /** One envelope per device of `users` we hold a session with (or only the devices in `only`), never to this device. */
+  async encryptFor(users, plaintext, only) {
+    for (const key of Object.keys(this.s.changed)) {
+      const [u, device] = key.split('/');
+      if (users.includes(u)) throw new E2eError('IdentityChanged', `${u}'s device ${device} presents a new identity key; compare safety numbers and accept it first`);
+    }
+    const copies = [];
+    for (const [key, value] of Object.entries(this.s.sessions)) {
+      const [u, device] = key.split('/');
+      if (!users.includes(u) || (u === this.s.user && device === this.s.deviceId) || (only && !only.includes(device))) continue;
+      copies.push({ user: u, device, envelope: await session.encrypt(value, plaintext) });
+    }
+    return copies;
+  }
+
+  /** Sends each copy; {listed: Map user → devices the server lists, delivered, devices}. A device the server no longer knows loses its session. */
+  async sendCopies(messenger, to, copies, removed) {
+    const listed = new Map();
+    let delivered = false, devices = 0;
+    for (const c of copies) {
+      let result;
+      try {
+        result = await messenger.sendToDevice(c.user, c.device, CONTENT_TYPE, c.envelope);
+      } catch (e) {
+        if (e.code !== 'unknown_device') throw e;
+        this.forget(c.user, c.device);
+        removed.push({ user: c.user, deviceId: c.device });
+        continue;
+      }
+      if (c.user === to) devices++;
+      delivered ||= c.user === to && result.status === 'delivered';
+      if (Array.isArray(result.devices)) listed.set(c.user, result.devices.filter(d => typeof d === 'string'));
+    }
+    return { listed, delivered, devices };
+  }
+
+  forget(user, device) {
+    const key = pair(user, device);
+    delete this.s.sessions[key]; delete this.s.pinned[key];
+  }
+
+  /** Sessions of devices the server no longer lists go; listed devices we have no session with (nor hold back for trust) are returned. */
+  reconcile(user, listed, removed) {
+    const now = new Set(listed);
+    for (const key of Object.keys(this.s.sessions)) {
+      const [u, device] = key.split('/');
+      if (u === user && !now.has(device)) { this.forget(u, device); removed.push({ user: u, deviceId: device }); }
+    }
+    return listed.filter(d => !(user === this.s.user && d === this.s.deviceId) && !this.s.sessions[pair(user, d)] && !this.s.changed[pair(user, d)])
+      .slice(0, MAX_FETCH_DEVICES);
+  }
+
+  /** A session with each device of `user` we have none with: one fetch of all, only when needed; or of `only` those devices. */
+  async ensureSessions(messenger, user, only = null) {
+    if (!only) {
+      const has = Object.keys(this.s.sessions).some(k => k.startsWith(user + '/'));
+      const asked = this.lastFetch.get(user);
+      if (has ? !this.s.refetch[user] : (asked && Date.now() - asked < REFETCH_AFTER_MS)) return;
+      delete this.s.refetch[user];
+      this.lastFetch.set(user, Date.now());
+    }
+    const list = await messenger.fetchBundles(user, only);
     for (const entry of list.devices) {
       const key = pair(list.user, entry.deviceId);
       if ((list.user === this.s.user && entry.deviceId === this.s.deviceId) || this.s.sessions[key]) continue;
