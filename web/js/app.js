@@ -549,7 +549,9 @@ $('logout').addEventListener('click', async () => {
 });
 // Leaving the page ends the connection at once, so the server counts this device offline and
 // queues for it (unacknowledged messages come again at the next login and are dropped as seen).
-window.addEventListener('pagehide', () => { app.closing = true; app.messenger?.channel.socket.close(); });
+// The goodbye is close_notify sealed ahead of time (WebCrypto cannot be awaited here), so the
+// server sees a clean end rather than a truncation.
+window.addEventListener('pagehide', () => { app.closing = true; app.messenger?.channel.goodbyeNow(); });
 document.addEventListener('visibilitychange', () => { if (!document.hidden && app.active) openConversation(app.active); });
 
 // A returning visitor with a device token logs in again without a password.

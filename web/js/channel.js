@@ -116,6 +116,8 @@ export class SecureChannel {
     this.onClose = () => {};
     this.queue = Promise.resolve();
     this.closed = false;
+    this.sealing = 0;
+    this.goodbye = null;
   }
 
   /**
@@ -252,6 +254,7 @@ export class SecureChannel {
     await this.sealAndSend(TYPE.Finished, await verifyData(finishedKey, th));
     this.finishedSent = true;
     this.established = true;
+    this.prepareGoodbye().catch(() => {});
     // Records that arrived while we were deciding about trust are opened now, in order.
     const early = this.pending ?? [];
     this.pending = [];
@@ -259,7 +262,41 @@ export class SecureChannel {
   }
 
   async sealAndSend(type, payload) {
-    this.socket.send(await sealRecord(this.c2s, type, payload));
+    this.sealing++;
+    try {
+      this.socket.send(await sealRecord(this.c2s, type, payload));
+    } finally {
+      this.sealing--;
+    }
+    if (this.established && this.sealing === 0) this.prepareGoodbye().catch(() => {});
+  }
+
+  /**
+   * Seals a close_notify ahead, under the sequence number the next record will take: a page that
+   * is going away (pagehide) cannot wait for WebCrypto, but can still send these bytes. It is
+   * made on a copy of the direction and kept only while nothing else has taken that number; a
+   * record sent meanwhile makes it stale, and a stale one is dropped unsent, so no nonce ever
+   * protects two records on the wire.
+   */
+  async prepareGoodbye() {
+    const direction = this.c2s;
+    const sequence = direction.sequence;
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(direction)), direction);
+    const record = await sealRecord(copy, TYPE.Alert, concat(u8(0), u8(0)));
+    if (this.c2s === direction && direction.sequence === sequence) this.goodbye = { direction, sequence, record };
+  }
+
+  /** Leaving now (the page is hidden for good): close_notify if one is ready for this very moment, then the socket closes. */
+  goodbyeNow() {
+    const g = this.goodbye;
+    if (g && !this.failed && this.sealing === 0 && g.direction === this.c2s && g.sequence === this.c2s.sequence
+      && this.socket.readyState === WebSocket.OPEN) {
+      this.c2s.sequence += 1n;
+      this.socket.send(g.record);
+    }
+    this.goodbye = null;
+    if (!this.failed) this.failed = new ChannelError('close_notify', 'closed by this client');
+    this.socket.close();
   }
 
   async openRecord(f) {
