@@ -179,7 +179,14 @@ internal sealed class ChatEndToEnd : IDisposable
     /// <summary>Sends the receipts waiting now (before quitting, say); false when the connection failed.</summary>
     public async Task<bool> FlushReceiptsAsync(ChatClient client, CancellationToken cancellationToken)
     {
-        await _receiptSend.WaitAsync(cancellationToken);
+        try
+        {
+            await _receiptSend.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
         try
         {
             await _receipts.SendPendingAsync(client, Save, cancellationToken);
