@@ -27,7 +27,7 @@ public sealed partial class ClientConnection
         _ => 0,
     };
 
-    private static GroupBounds Bounds => new(MessengerLimits.MaxGroupMembers, MessengerLimits.MaxGroupsPerUser);
+    private GroupBounds Bounds => new(_options.EffectiveMaxGroupMembers, _options.MaxGroupsPerUser);
 
     private async Task HandleGroupRequestAsync(ClientMessage request, CancellationToken cancellationToken)
     {
@@ -113,7 +113,7 @@ public sealed partial class ClientConnection
         {
             // The change stores one notice per member (and per member removed): pay for them first.
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
-            int cost = Math.Min(MessengerLimits.MaxGroupMembers, (before?.Members.Count ?? 1) + users.Count);
+            int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count);
             if (!await TakeGroupBudgetAsync(reference, cost, 0, "this change").ConfigureAwait(false))
             {
                 return;
@@ -161,12 +161,12 @@ public sealed partial class ClientConnection
             case GroupOutcome.NotAdmin:
                 return new ErrorMessage(reference, ErrorCodes.NotAdmin, $"only an admin of '{group}' may add or remove members");
             case GroupOutcome.GroupFull:
-                return new ErrorMessage(reference, ErrorCodes.GroupFull, $"a group has at most {MessengerLimits.MaxGroupMembers} members; nothing was changed");
+                return new ErrorMessage(reference, ErrorCodes.GroupFull, $"a group has at most {_options.EffectiveMaxGroupMembers} members; nothing was changed");
             case GroupOutcome.NameTaken:
                 return new ErrorMessage(reference, ErrorCodes.GroupExists, $"there is already a group '{group}'");
             case GroupOutcome.TooManyGroups:
                 return new ErrorMessage(reference, ErrorCodes.TooManyGroups,
-                    $"already in {MessengerLimits.MaxGroupsPerUser} groups, the most one user may be in: {names}; nothing was changed");
+                    $"already in {_options.MaxGroupsPerUser} groups, the most one user may be in: {names}; nothing was changed");
             default:
                 return new ErrorMessage(reference, ErrorCodes.UnknownRecipient, $"no such users: {names}; nothing was changed");
         }

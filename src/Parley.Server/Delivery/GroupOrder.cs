@@ -14,7 +14,7 @@ internal sealed class GroupOrder
     /// <summary>Holds <paramref name="group"/>'s stripe until the returned value is disposed.</summary>
     public async Task<IDisposable> LockAsync(string group, CancellationToken cancellationToken)
     {
-        SemaphoreSlim stripe = _stripes[(int)((uint)StringComparer.Ordinal.GetHashCode(group) % Stripes)];
+        SemaphoreSlim stripe = _stripes[unchecked((int)((uint)StringComparer.Ordinal.GetHashCode(group) % Stripes))];
         await stripe.WaitAsync(cancellationToken).ConfigureAwait(false);
         return new Release(stripe);
     }
