@@ -126,11 +126,17 @@ public sealed partial class E2eDevice : IDisposable
     public async Task<E2eSent> SendBroadcastCopyAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
         await SendAsync(client, to, E2ePayload.Broadcast, text, cancellationToken).ConfigureAwait(false);
 
-    private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken)
+    private Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken) =>
+        SendPlaintextAsync(client, to, E2ePayload.Encode(kind, text), copyToOwnDevices: true, cancellationToken);
+
+    /// <summary>
+    /// Encrypts one payload to every device of <paramref name="to"/> (and, with <paramref name="copyToOwnDevices"/>,
+    /// to our own other devices) and sends each copy; as <see cref="SendTextAsync"/> does for a text.
+    /// </summary>
+    internal async Task<E2eSent> SendPlaintextAsync(ChatClient client, string to, byte[] plaintext, bool copyToOwnDevices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        byte[] plaintext = E2ePayload.Encode(kind, text);
-        string[] users = to == User ? [to] : [to, User];
+        string[] users = to == User || !copyToOwnDevices ? [to] : [to, User];
         foreach (string user in users)
         {
             await EnsureSessionsAsync(client, user, null, cancellationToken).ConfigureAwait(false);
@@ -465,7 +471,9 @@ public sealed partial class E2eDevice : IDisposable
     }
 
     private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
-        E2ePayload.TryDecode(plaintext, out byte kind, out string text)
+        plaintext.Length > 0 && E2ePayload.IsGroupKind(plaintext[0])
+            ? new(message.From, device, null, null, null) { GroupPayload = plaintext, Timestamp = message.Timestamp }
+            : E2ePayload.TryDecode(plaintext, out byte kind, out string text)
             ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp }
             : Failed(message, device, E2eError.MalformedData, "the decrypted message is not a text this client knows");
 

@@ -10,6 +10,15 @@ public static class E2ePayload
     public const byte Text = 1;
     public const byte Broadcast = 2;
 
+    /// <summary>Groups (PROTOCOL.md §14.3): a sender key handed to one member device (<see cref="Groups.GroupPayloads"/>).</summary>
+    public const byte SenderKeyDistribution = 5;
+
+    /// <summary>Reserved for group control messages between members (PROTOCOL.md §14.3); not sent yet.</summary>
+    public const byte GroupControl = 6;
+
+    /// <summary>Kinds that carry group payloads rather than text: the group layer reads them, not the chat.</summary>
+    public static bool IsGroupKind(byte kind) => kind is SenderKeyDistribution or GroupControl;
+
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Encode(byte kind, string text)
