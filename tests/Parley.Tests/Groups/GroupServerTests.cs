@@ -158,4 +158,15 @@ public class GroupServerTests
         ChatException limited = await RefusedAsync(() => alice.GroupSendAsync("team", group.Version, [2]));
         Assert.Equal(ErrorCodes.RateLimited, limited.Code);
     }
+
+    [Fact]
+    public void The_stated_group_limits_are_the_named_constants()
+    {
+        string text = System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "PROTOCOL.md")), @"\s+", " ");
+        Parley.Server.Hosting.ServerOptions defaults = new();
+        Assert.Contains($"A group holds at most {defaults.MaxGroupMembers:N0} members (`--max-group-members`", text);
+        Assert.Contains($"a user is in at most {defaults.MaxGroupsPerUser} groups (`--max-groups-per-user`", text);
+        Assert.Contains($"a request names at most {MessengerLimits.MaxGroupMembersPerRequest} users", text);
+        Assert.Contains($"| members of one group | {defaults.MaxGroupMembers:N0} ", text);
+    }
 }
