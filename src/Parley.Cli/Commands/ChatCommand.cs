@@ -22,6 +22,11 @@ internal static class ChatCommand
           trust <username>           - Accept a changed identity key after verifying it
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
+          send #<group> <message>    - Send a message to a group (end-to-end, sender keys)
+          group create <name> <user>... - Create a group (you are its admin)
+          group add|remove <name> <user>... - Change a group's members (admins)
+          group leave <name>         - Leave a group
+          group members <name>       - List a group's members; 'group list' your groups
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help

@@ -5,6 +5,7 @@
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
 using Parley.EndToEnd;
 using Parley.EndToEnd.SafetyNumbers;
 using Parley.Messaging;
@@ -27,7 +28,14 @@ internal sealed class ChatEndToEnd : IDisposable
         _device = device;
         _database = database;
         Created = created;
+        _groups = new E2eGroups(device);
+        Groups = new ChatGroups(_groups, device.User);
     }
+
+    private readonly Parley.Client.EndToEnd.Groups.E2eGroups _groups;
+
+    /// <summary>This device's groups (PROTOCOL.md §14), kept in memory for the run.</summary>
+    public ChatGroups Groups { get; }
 
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
     public bool Created { get; }
@@ -93,15 +101,27 @@ internal sealed class ChatEndToEnd : IDisposable
         }
     }
 
-    /// <summary>The line to print for an incoming message; end-to-end ones are opened, and what cannot be read is said, never shown.</summary>
-    public string Show(ChatMessage message)
+    /// <summary>
+    /// The line to print for an incoming message (null: nothing to print); end-to-end ones are
+    /// opened, and what cannot be read is said, never shown. Group rows go to the group layer.
+    /// </summary>
+    public string? Show(ChatMessage message, string? ourDevice)
     {
+        if (GroupContentTypes.IsReserved(message.ContentType))
+        {
+            return Groups.Show(message, ourDevice);
+        }
         if (message.ContentType != E2eDevice.ContentType)
         {
             return ChatText.Message(message) + "  (not end-to-end encrypted)";
         }
         E2eIncoming opened = _device.Open(message);
         Save();
+        if (opened.GroupPayload is not null)
+        {
+            Groups.TakeSenderKey(opened);
+            return null;
+        }
         return Describe(message, opened);
     }
 
@@ -320,6 +340,7 @@ internal sealed class ChatEndToEnd : IDisposable
 
     public void Dispose()
     {
+        _groups.Dispose();
         _device.Dispose();
         _database.Dispose();
     }

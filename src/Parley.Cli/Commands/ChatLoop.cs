@@ -21,7 +21,7 @@ internal sealed class ChatLoop
     /// <summary>How long a goodbye (pending acknowledgements, close_notify) may hold up an exit.</summary>
     private static readonly TimeSpan s_closeGrace = TimeSpan.FromMilliseconds(500);
 
-    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "devices", "revoke", "help", "quit", "exit"];
+    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "group", "devices", "revoke", "help", "quit", "exit"];
 
     private readonly ChatConsole _console;
     private readonly ClientLogin _login;
@@ -69,8 +69,11 @@ internal sealed class ChatLoop
             }
             AddContact(message.From);
             ChatText.TakeLastShown();
-            string line = keys is null ? ChatText.Message(message) : keys.Show(message);
-            _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
+            string? line = keys is null ? ChatText.Message(message) : keys.Show(message, client.DeviceId);
+            if (line is not null)
+            {
+                _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
+            }
         };
         client.PresenceHandler = change => _console.WriteLine(ChatText.Presence(change));
         client.NoticeHandler = notice =>
@@ -217,9 +220,10 @@ internal sealed class ChatLoop
 
     private IEnumerable<string> KnownNames()
     {
+        IEnumerable<string> groups = _keys.Task.IsCompletedSuccessfully && _keys.Task.Result is { } keys ? keys.Groups.CompletionNames() : [];
         lock (_names)
         {
-            return [.. _names];
+            return [.. _names, .. groups];
         }
     }
 
@@ -493,6 +497,11 @@ internal sealed class ChatLoop
                     Fail("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
                     return;
                 }
+                if (args[0].StartsWith('#'))
+                {
+                    Report(await keys.Groups.SendAsync(client, args[0], args[1], cancellationToken));
+                    return;
+                }
                 string sent = await keys.SendAsync(client, args[0], args[1], cancellationToken);
                 Report(sent);
                 if (sent.StartsWith("[STATUS]", StringComparison.Ordinal) && Usernames.TryNormalize(args[0], out string recipient, out _))
@@ -527,6 +536,14 @@ internal sealed class ChatLoop
                     return;
                 }
                 Report(await keys.BroadcastAsync(client, rest, cancellationToken));
+                break;
+            case "group":
+                if (keys is null)
+                {
+                    Fail("[ERROR] This server does not support end-to-end encryption; groups need it.");
+                    return;
+                }
+                Report(await keys.Groups.RunAsync(client, rest, cancellationToken));
                 break;
             case "devices":
                 _commandFailed |= !await DevicesCommand.ListAsync(_console, client, cancellationToken);
