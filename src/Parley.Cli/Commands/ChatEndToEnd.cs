@@ -28,13 +28,24 @@ internal sealed class ChatEndToEnd : IDisposable
         _device = device;
         _database = database;
         Created = created;
-        _groups = new E2eGroups(device);
-        Groups = new ChatGroups(_groups, device.User);
+        byte[]? saved = created ? null : database.LoadGroups();
+        try
+        {
+            _groups = saved is null ? new E2eGroups(device) : E2eGroups.Import(device, saved);
+        }
+        finally
+        {
+            if (saved is not null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(saved);
+            }
+        }
+        Groups = new ChatGroups(_groups, device.User, Save);
     }
 
-    private readonly Parley.Client.EndToEnd.Groups.E2eGroups _groups;
+    private readonly E2eGroups _groups;
 
-    /// <summary>This device's groups (PROTOCOL.md §14), kept in memory for the run.</summary>
+    /// <summary>This device's groups (PROTOCOL.md §14), saved with the rest of its end-to-end state.</summary>
     public ChatGroups Groups { get; }
 
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
@@ -109,7 +120,9 @@ internal sealed class ChatEndToEnd : IDisposable
     {
         if (GroupContentTypes.IsReserved(message.ContentType))
         {
-            return Groups.Show(message, ourDevice);
+            string? line = Groups.Show(message, ourDevice);
+            Save();
+            return line;
         }
         if (message.ContentType != E2eDevice.ContentType)
         {
@@ -120,6 +133,7 @@ internal sealed class ChatEndToEnd : IDisposable
         if (opened.GroupPayload is not null)
         {
             Groups.TakeSenderKey(opened);
+            Save();
             return null;
         }
         return Describe(message, opened);
@@ -335,6 +349,7 @@ internal sealed class ChatEndToEnd : IDisposable
         lock (_saveLock)
         {
             _database.Save(_device);
+            _database.SaveGroups(_groups.Export());
         }
     }
 

@@ -11,7 +11,8 @@ using Parley.Protocol.Text;
 
 namespace Parley.Cli.Commands;
 
-internal sealed class ChatGroups(E2eGroups groups, string user)
+/// <param name="save">Saves the device's end-to-end state (pairwise sessions and groups) after a change.</param>
+internal sealed class ChatGroups(E2eGroups groups, string user, Action save)
 {
     public const string Usage = "[ERROR] Usage: group create <name> <user>... | group add <name> <user>... | group remove <name> <user>... | group leave <name> | group members <name> | group list";
 
@@ -20,6 +21,18 @@ internal sealed class ChatGroups(E2eGroups groups, string user)
 
     /// <summary>Runs a `group …` command; the lines to print.</summary>
     public async Task<string> RunAsync(ChatClient client, string rest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunCommandAsync(client, rest, cancellationToken);
+        }
+        finally
+        {
+            save();
+        }
+    }
+
+    private async Task<string> RunCommandAsync(ChatClient client, string rest, CancellationToken cancellationToken)
     {
         string[] words = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (words.Length == 0)
@@ -65,7 +78,16 @@ internal sealed class ChatGroups(E2eGroups groups, string user)
     public async Task<string> SendAsync(ChatClient client, string target, string text, CancellationToken cancellationToken)
     {
         string name = target.TrimStart('#');
-        GroupSent sent = await groups.SendTextAsync(client, name, text, cancellationToken);
+        GroupSent sent;
+        try
+        {
+            sent = await groups.SendTextAsync(client, name, text, cancellationToken);
+        }
+        finally
+        {
+            // The sender key moved on and the pairwise sessions that carried it too.
+            save();
+        }
         List<string> lines = [];
         if (sent.Unreachable.Count > 0)
         {

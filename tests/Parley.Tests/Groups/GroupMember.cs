@@ -56,10 +56,12 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
 
     public ValueTask DisposeAsync() => Client.DisposeAsync();
 
-    public static async Task<GroupMember> ConnectAsync(TestServer server, string user, GroupMember? before = null)
+    /// <param name="before">The same device again (its keys, groups, token and channels).</param>
+    /// <param name="restored">Keys and groups loaded from disk, replacing <paramref name="before"/>'s.</param>
+    public static async Task<GroupMember> ConnectAsync(TestServer server, string user, GroupMember? before = null, (E2eDevice Keys, E2eGroups Groups)? restored = null)
     {
-        E2eDevice keys = before?.Keys ?? E2eDevice.Create(user);
-        E2eGroups groups = before?.Groups ?? new E2eGroups(keys);
+        E2eDevice keys = restored?.Keys ?? before?.Keys ?? E2eDevice.Create(user);
+        E2eGroups groups = restored?.Groups ?? before?.Groups ?? new E2eGroups(keys);
         Channel<GroupEvent> events = before?.Events ?? Channel.CreateUnbounded<GroupEvent>();
         Channel<ChatMessage> rows = before?.Rows ?? Channel.CreateUnbounded<ChatMessage>();
         ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();

@@ -11,7 +11,7 @@ using Parley.Messaging;
 
 namespace Parley.Client.EndToEnd.Groups;
 
-public sealed class E2eGroups : IDisposable
+public sealed partial class E2eGroups : IDisposable
 {
     /// <summary>Sender keys kept per member device and group: the newest few, so messages sent just before a rotation still open.</summary>
     public const int KeysPerSenderDevice = 4;
