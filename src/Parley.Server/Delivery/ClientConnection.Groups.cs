@@ -61,18 +61,35 @@ public sealed partial class ClientConnection
         return null;
     }
 
-    private async Task<bool> TakeGroupBudgetAsync(long reference, int messages, long bytes, string what)
+    /// <summary>
+    /// Takes <paramref name="messages"/> from the sender's budget, or says why not. Pure of I/O: it
+    /// runs under a group's lock, and an answer must never wait there for this client's outbox.
+    /// </summary>
+    private ErrorMessage? TakeGroupBudget(long reference, int messages, long bytes, string what)
     {
+        if (_diskSpace.IsLow)
+        {
+            return new ErrorMessage(reference, ErrorCodes.StorageFull, "the server is low on disk space and takes no new messages or changes; nothing was stored");
+        }
         if (!_rateLimiter.CanEverAllow(messages, bytes))
         {
-            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited,
-                $"{what} costs {messages} messages, more than this server accepts from one sender at once ({_options.SenderMessageBurst})")).ConfigureAwait(false);
-            return false;
+            return new ErrorMessage(reference, ErrorCodes.RateLimited,
+                $"{what} costs {messages} messages and {bytes} bytes, more than this server accepts from one sender at once " +
+                $"({_options.SenderMessageBurst} messages, {_options.SenderByteBurst} bytes)");
         }
         if (!_rateLimiter.TryTake(User, messages, bytes, out TimeSpan retryAfter))
         {
             int seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
-            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.RateLimited, $"you are sending too fast; try again in {seconds} s", seconds)).ConfigureAwait(false);
+            return new ErrorMessage(reference, ErrorCodes.RateLimited, $"you are sending too fast; try again in {seconds} s", seconds);
+        }
+        return null;
+    }
+
+    private async Task<bool> TakeGroupBudgetAsync(long reference, int messages, long bytes, string what)
+    {
+        if (TakeGroupBudget(reference, messages, bytes, what) is { } refusal)
+        {
+            await ReplyAsync(refusal).ConfigureAwait(false);
             return false;
         }
         return true;
@@ -101,24 +118,18 @@ public sealed partial class ClientConnection
             }
             users.Add(user);
         }
-        if (_diskSpace.IsLow)
-        {
-            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageFull, "the server is low on disk space and takes no changes; nothing was changed")).ConfigureAwait(false);
-            return;
-        }
         long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         List<Task<AppendResult>> notices = [];
         GroupChangeResult result;
+        // Nothing under the lock waits for this client: a refusal is answered after it is released.
+        ErrorMessage? refusal;
         using (await _writer.GroupOrder.LockAsync(group, cancellationToken).ConfigureAwait(false))
         {
             // The change stores one notice per member (and per member removed): pay for them first.
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
             int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count);
-            if (!await TakeGroupBudgetAsync(reference, cost, 0, "this change").ConfigureAwait(false))
-            {
-                return;
-            }
-            result = kind switch
+            refusal = TakeGroupBudget(reference, cost, 0, "this change");
+            result = refusal is not null ? GroupChangeResult.Refused(GroupOutcome.Unchanged) : kind switch
             {
                 GroupChangeKinds.Created => await groups.CreateGroupAsync(group, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Added => await groups.AddGroupMembersAsync(group, User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
@@ -138,7 +149,7 @@ public sealed partial class ClientConnection
                 }
             }
         }
-        await ReplyAsync(await GroupReplyAsync(reference, group, kind, result, notices).ConfigureAwait(false)).ConfigureAwait(false);
+        await ReplyAsync(refusal ?? await GroupReplyAsync(reference, group, kind, result, notices).ConfigureAwait(false)).ConfigureAwait(false);
     }
 
     private async Task<ServerMessage> GroupReplyAsync(long reference, string group, string kind, GroupChangeResult result, List<Task<AppendResult>> notices)
@@ -148,7 +159,16 @@ public sealed partial class ClientConnection
         {
             case GroupOutcome.Changed or GroupOutcome.Unchanged:
                 // Committed before the answer, like a send: a member that reads the answer can count on the notices.
-                await Task.WhenAll(notices.Select(IgnoreFullInbox)).ConfigureAwait(false);
+                try
+                {
+                    await Task.WhenAll(notices.Select(IgnoreFullInbox)).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    _logger.LogError(e, "Storing the notices of a change to a group failed");
+                    return new ErrorMessage(reference, ErrorCodes.Internal,
+                        $"the change to '{group}' was made, but its notices could not be stored; members learn of it from group_members");
+                }
                 StoredGroup g = result.Group!;
                 return kind == GroupChangeKinds.Left ? new GroupLeft(reference, group) : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins]);
             case GroupOutcome.UnknownGroup:
@@ -205,33 +225,32 @@ public sealed partial class ClientConnection
         }
         long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         List<Task<AppendResult>> copies = [];
-        long version;
+        long version = 0;
+        // Nothing under the lock waits for this client: a refusal is answered after it is released.
+        ErrorMessage? refusal;
         using (await _writer.GroupOrder.LockAsync(name, cancellationToken).ConfigureAwait(false))
         {
             StoredGroup? group = await groups.FindGroupAsync(name, cancellationToken).ConfigureAwait(false);
-            if (group is null || !group.Members.Contains(User, StringComparer.Ordinal))
+            refusal = group is null ? new ErrorMessage(send.Ref, ErrorCodes.UnknownGroup, $"there is no group '{name}'")
+                : !group.Members.Contains(User, StringComparer.Ordinal) ? new ErrorMessage(send.Ref, ErrorCodes.NotAMember, $"you are not a member of '{name}'")
+                : group.Version != send.Version ? new ErrorMessage(send.Ref, ErrorCodes.StaleGroupVersion,
+                    $"'{name}' is at version {group.Version}, not {send.Version}: read group_members, renew the sender key and send again")
+                // One copy per member, the sender's own account included (its other devices read it too).
+                : TakeGroupBudget(send.Ref, group.Members.Count, (long)group.Members.Count * send.Body.Length, "a message to this group");
+            if (refusal is null)
             {
-                await ReplyAsync(group is null ? new ErrorMessage(send.Ref, ErrorCodes.UnknownGroup, $"there is no group '{name}'")
-                    : new ErrorMessage(send.Ref, ErrorCodes.NotAMember, $"you are not a member of '{name}'")).ConfigureAwait(false);
-                return;
+                version = group!.Version;
+                foreach (string member in group.Members)
+                {
+                    copies.Add(await _writer.EnqueueAsync(new NewMessage(User, member, now, GroupContentTypes.Message, send.Body, Broadcast: false, SenderDevice: DeviceId),
+                        cancellationToken).ConfigureAwait(false));
+                }
             }
-            if (group.Version != send.Version)
-            {
-                await ReplyAsync(new ErrorMessage(send.Ref, ErrorCodes.StaleGroupVersion,
-                    $"'{name}' is at version {group.Version}, not {send.Version}: read group_members, renew the sender key and send again")).ConfigureAwait(false);
-                return;
-            }
-            // One copy per member, the sender's own account included (its other devices read it too).
-            if (!await CheckCapacityAsync(send.Ref, group.Members.Count, (long)group.Members.Count * send.Body.Length).ConfigureAwait(false))
-            {
-                return;
-            }
-            version = group.Version;
-            foreach (string member in group.Members)
-            {
-                copies.Add(await _writer.EnqueueAsync(new NewMessage(User, member, now, GroupContentTypes.Message, send.Body, Broadcast: false, SenderDevice: DeviceId),
-                    cancellationToken).ConfigureAwait(false));
-            }
+        }
+        if (refusal is not null)
+        {
+            await ReplyAsync(refusal).ConfigureAwait(false);
+            return;
         }
         try
         {
