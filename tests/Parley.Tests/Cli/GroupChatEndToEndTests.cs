@@ -12,7 +12,8 @@ public partial class MessengerEndToEndTests
         (ParleyProcess server, int port) = await StartServerAsync(temp);
         await using (server)
         {
-            await using ParleyProcess bob = StartChat(temp, "bob", port);
+            ParleyProcess bob = StartChat(temp, "bob", port);
+            await using ParleyProcess firstBob = bob;
             await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
             await using ParleyProcess carol = StartChat(temp, "carol", port);
             await carol.WaitForLineAsync("[CLIENT] Authenticated as carol");
@@ -31,6 +32,16 @@ public partial class MessengerEndToEndTests
             await bob.WriteLineAsync("send #team hi all");
             await alice.WaitForLineAsync("[#team] bob: hi all");
             await carol.WaitForLineAsync("[#team] bob: hi all");
+
+            // bob's chat restarts: the sender keys it was given are read back from its device database.
+            await bob.WriteLineAsync("quit");
+            Assert.Equal(0, await bob.WaitForExitAsync());
+            await using ParleyProcess bobAgain = StartChat(temp, "bob", port);
+            await bobAgain.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            await alice.WriteLineAsync("send #team welcome back");
+            await alice.WaitForLineAsync("[STATUS] Message sent to #team (3 members)");
+            await bobAgain.WaitForLineAsync("[#team] alice: welcome back");
+            bob = bobAgain;
 
             await alice.WriteLineAsync("group remove team carol");
             await alice.WaitForLineAsync("[STATUS] #team now has 2 members: alice (admin), bob");
