@@ -118,6 +118,11 @@ public sealed partial class ClientConnection
             }
             users.Add(user);
         }
+        // Every request pays before the store is read, so refused ones (not_admin, unknown_group …) are not free to repeat.
+        if (!await TakeGroupBudgetAsync(reference, 1, 0, "a group change").ConfigureAwait(false))
+        {
+            return;
+        }
         long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         List<Task<AppendResult>> notices = [];
         GroupChangeResult result;
@@ -220,6 +225,11 @@ public sealed partial class ClientConnection
     {
         if (await GroupNameAsync(send.Ref, send.Group).ConfigureAwait(false) is not { } name
             || !await CheckBodyAsync(send.Ref, send.Body, GroupContentTypes.Message, byServer: true).ConfigureAwait(false))
+        {
+            return;
+        }
+        // Every request pays before the store is read, so refused ones (stale_group_version …) are not free to repeat.
+        if (!await TakeGroupBudgetAsync(send.Ref, 1, 0, "a group message").ConfigureAwait(false))
         {
             return;
         }

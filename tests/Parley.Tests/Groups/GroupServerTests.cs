@@ -146,17 +146,21 @@ public class GroupServerTests
     [Fact]
     public async Task A_group_send_costs_the_sender_one_message_per_member()
     {
-        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 8, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 8 });
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 12, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 8 });
         await using ChatClient alice = await server.LoginAsync("alice");
         foreach (string user in new[] { "bob", "carol", "dave" })
         {
             await using ChatClient _ = await server.LoginAsync(user);
         }
-        // Creating a group of four costs four notices (4 of 8); each send to it costs four more.
+        // Creating a group of four costs the request and four notices (5 of 12); each send to it, the request and four copies.
         GroupInfo group = await alice.CreateGroupAsync("team", ["bob", "carol", "dave"]).WithTimeout();
         await alice.GroupSendAsync("team", group.Version, [1]).WithTimeout();
+        // A refused send is not free either: a stale one takes the request's message (1 of the 2 left).
+        Assert.Equal(ErrorCodes.StaleGroupVersion, (await RefusedAsync(() => alice.GroupSendAsync("team", group.Version + 1, [2]))).Code);
         ChatException limited = await RefusedAsync(() => alice.GroupSendAsync("team", group.Version, [2]));
         Assert.Equal(ErrorCodes.RateLimited, limited.Code);
+        // With 1 message left, even the cheapest refusal now waits.
+        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => alice.GroupSendAsync("team", group.Version + 5, [3]))).Code);
     }
 
     [Fact]
