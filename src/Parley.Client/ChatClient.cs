@@ -13,7 +13,7 @@ using Parley.Transport.Diagnosis;
 
 namespace Parley.Client;
 
-public sealed class ChatClient : IAsyncDisposable
+public sealed partial class ChatClient : IAsyncDisposable
 {
     private readonly SecureChannel _channel;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ServerMessage>> _pending = new();
@@ -337,6 +337,18 @@ public sealed class ChatClient : IAsyncDisposable
                 Complete(r.Ref, r);
                 break;
             case PresenceWatched r:
+                Complete(r.Ref, r);
+                break;
+            case GroupInfo r:
+                Complete(r.Ref, r);
+                break;
+            case GroupLeft r:
+                Complete(r.Ref, r);
+                break;
+            case GroupListResult r:
+                Complete(r.Ref, r);
+                break;
+            case GroupSendResult r:
                 Complete(r.Ref, r);
                 break;
             case PresenceChanged change:

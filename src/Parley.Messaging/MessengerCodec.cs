@@ -6,6 +6,7 @@ namespace Parley.Messaging;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ClientMessage))]
 [JsonSerializable(typeof(ServerMessage))]
+[JsonSerializable(typeof(GroupChange))]
 internal sealed partial class MessengerJsonContext : JsonSerializerContext;
 
 /// <summary>Thrown for a record that is not a valid messenger message; the text is safe to show.</summary>
@@ -23,6 +24,13 @@ public static class MessengerCodec
 
     public static ServerMessage DecodeServer(ReadOnlySpan<byte> payload) =>
         Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ServerMessage));
+
+    /// <summary>The body of a <see cref="GroupContentTypes.Changed"/> row.</summary>
+    public static byte[] EncodeGroupChange(GroupChange change) => JsonSerializer.SerializeToUtf8Bytes(change, MessengerJsonContext.Default.GroupChange);
+
+    /// <exception cref="MessengerProtocolException">Not a group change.</exception>
+    public static GroupChange DecodeGroupChange(ReadOnlySpan<byte> body) =>
+        Decode(body, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.GroupChange));
 
     private delegate T? Parser<T>(ReadOnlySpan<byte> payload);
 

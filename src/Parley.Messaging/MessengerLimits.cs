@@ -39,4 +39,13 @@ public static class MessengerLimits
 
     /// <summary>Users one connection may watch for join and leave notices.</summary>
     public const int MaxWatchedUsers = 256;
+
+    /// <summary>Members one group may have (its admins included). A group_send to a full group costs this many messages of the sender's budget.</summary>
+    public const int MaxGroupMembers = 1000;
+
+    /// <summary>Groups one user may be a member of; creating or being added to one more is <c>too_many_groups</c>.</summary>
+    public const int MaxGroupsPerUser = 100;
+
+    /// <summary>Names one group_create, group_add or group_remove may carry (a notice naming them all stays far below a record).</summary>
+    public const int MaxGroupMembersPerRequest = 256;
 }

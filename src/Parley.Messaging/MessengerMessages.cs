@@ -20,6 +20,13 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(PublishKeysRequest), "publish_keys")]
 [JsonDerivedType(typeof(FetchBundlesRequest), "fetch_bundles")]
 [JsonDerivedType(typeof(WatchPresenceRequest), "watch_presence")]
+[JsonDerivedType(typeof(GroupCreateRequest), "group_create")]
+[JsonDerivedType(typeof(GroupAddRequest), "group_add")]
+[JsonDerivedType(typeof(GroupRemoveRequest), "group_remove")]
+[JsonDerivedType(typeof(GroupLeaveRequest), "group_leave")]
+[JsonDerivedType(typeof(GroupMembersRequest), "group_members")]
+[JsonDerivedType(typeof(GroupListRequest), "group_list")]
+[JsonDerivedType(typeof(GroupSendRequest), "group_send")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -76,6 +83,10 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(BundleList), "bundles")]
 [JsonDerivedType(typeof(PresenceWatched), "presence_watched")]
 [JsonDerivedType(typeof(PresenceChanged), "presence")]
+[JsonDerivedType(typeof(GroupInfo), "group_info")]
+[JsonDerivedType(typeof(GroupLeft), "group_left")]
+[JsonDerivedType(typeof(GroupListResult), "group_list_result")]
+[JsonDerivedType(typeof(GroupSendResult), "group_send_result")]
 public abstract record ServerMessage;
 
 /// <summary>
@@ -166,4 +177,14 @@ public static class ErrorCodes
     public const string ReplyTooLarge = "reply_too_large";
     public const string IdentityKeyChanged = "identity_key_changed";
     public const string TooManyKeys = "too_many_keys";
+
+    // Groups (PROTOCOL.md §11.7).
+    public const string UnknownGroup = "unknown_group";
+    public const string NotAMember = "not_a_member";
+    public const string NotAdmin = "not_admin";
+    public const string GroupFull = "group_full";
+    public const string GroupExists = "group_exists";
+    public const string TooManyGroups = "too_many_groups";
+    public const string InvalidGroupName = "invalid_group_name";
+    public const string StaleGroupVersion = "stale_group_version";
 }

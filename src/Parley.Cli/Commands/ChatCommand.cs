@@ -24,6 +24,11 @@ internal static class ChatCommand
           broadcast <message>        - Send a message to everyone online
           read <username>            - Mark their messages read (scripts; on a terminal what is shown is read)
           receipts on|off            - Send read receipts and see others' (saved for this account)
+          send #<group> <message>    - Send a message to a group (end-to-end, sender keys)
+          group create <name> <user>... - Create a group (you are its admin)
+          group add|remove <name> <user>... - Change a group's members (admins)
+          group leave <name>         - Leave a group
+          group members <name>       - List a group's members; 'group list' your groups
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help

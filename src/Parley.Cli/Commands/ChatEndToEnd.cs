@@ -7,6 +7,7 @@
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
 using Parley.EndToEnd;
 using Parley.EndToEnd.SafetyNumbers;
 using Parley.Messaging;
@@ -34,6 +35,19 @@ internal sealed class ChatEndToEnd : IDisposable
         _database = database;
         Created = created;
         _receipts = new ReceiptExchange(device);
+        byte[]? saved = created ? null : database.LoadGroups();
+        try
+        {
+            _groups = saved is null ? new E2eGroups(device) : E2eGroups.Import(device, saved);
+        }
+        finally
+        {
+            if (saved is not null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(saved);
+            }
+        }
+        Groups = new ChatGroups(_groups, device.User, _receipts.Book, Save);
     }
 
     /// <summary>A message printed counts as read (an interactive terminal, not --json); otherwise only "delivered" is sent until 'read'.</summary>
@@ -45,6 +59,11 @@ internal sealed class ChatEndToEnd : IDisposable
         get => _receipts.Book.ReadReceipts;
         set => _receipts.Book.ReadReceipts = value;
     }
+
+    private readonly E2eGroups _groups;
+
+    /// <summary>This device's groups (PROTOCOL.md §14), saved with the rest of its end-to-end state.</summary>
+    public ChatGroups Groups { get; }
 
     /// <summary>True when this run made the device's keys (they still have to be published).</summary>
     public bool Created { get; }
@@ -111,19 +130,38 @@ internal sealed class ChatEndToEnd : IDisposable
     }
 
     /// <summary>
-    /// The line to print for an incoming message; end-to-end ones are opened, and what cannot be
-    /// read is said, never shown. A receipt that moved our messages forward comes out in
-    /// <paramref name="receipt"/> (the line is then null, or a new device's notice).
+    /// The line to print for an incoming message (null: nothing to print); end-to-end ones are
+    /// opened, and what cannot be read is said, never shown. Group rows go to the group layer. A
+    /// receipt that moved our messages forward comes out in <paramref name="receipt"/> (the line is
+    /// then null, or a new device's notice).
     /// </summary>
-    public string? Show(ChatMessage message, out ReceiptShown? receipt)
+    public string? Show(ChatMessage message, string? ourDevice, out ReceiptShown? receipt)
     {
         receipt = null;
+        if (GroupContentTypes.IsReserved(message.ContentType))
+        {
+            string? groupLine = Groups.Show(message, ourDevice, out GroupEvent happened);
+            Save();
+            if (happened is { Kind: GroupEventKind.Message, MessageId: E2eMessageId id } && happened.From != _device.User)
+            {
+                // A group message is receipted pairwise to its sender (PROTOCOL.md §14.4).
+                _receipts.Book.Received(happened.From, id, ShownMeansRead, happened.Group);
+                WakeReceipts();
+            }
+            return groupLine;
+        }
         if (message.ContentType != E2eDevice.ContentType)
         {
             return ChatText.Message(message) + "  (not end-to-end encrypted)";
         }
         E2eIncoming opened = _device.Open(message);
         Save();
+        if (opened.GroupPayload is not null)
+        {
+            Groups.TakeSenderKey(opened);
+            Save();
+            return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) : null;
+        }
         if (opened.Receipt is not null)
         {
             // The receipt's own line is the caller's to print (it has a JSON form); a first
@@ -140,6 +178,11 @@ internal sealed class ChatEndToEnd : IDisposable
     private void Owe(E2eIncoming opened)
     {
         _receipts.Received(opened, ShownMeansRead);
+        WakeReceipts();
+    }
+
+    private void WakeReceipts()
+    {
         if (_receipts.Book.PendingCount > 0)
         {
             _receiptsWaiting.Writer.TryWrite(true);
@@ -421,11 +464,13 @@ internal sealed class ChatEndToEnd : IDisposable
         lock (_saveLock)
         {
             _database.Save(_device);
+            _database.SaveGroups(_groups.Export());
         }
     }
 
     public void Dispose()
     {
+        _groups.Dispose();
         _device.Dispose();
         _database.Dispose();
         _receiptSend.Dispose();

@@ -21,7 +21,7 @@ internal sealed class ChatLoop
     /// <summary>How long a goodbye (pending acknowledgements, close_notify) may hold up an exit.</summary>
     private static readonly TimeSpan s_closeGrace = TimeSpan.FromMilliseconds(500);
 
-    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "read", "receipts", "devices", "revoke", "help", "quit", "exit"];
+    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "group", "read", "receipts", "devices", "revoke", "help", "quit", "exit"];
 
     /// <summary>How long quitting waits for the receipts still owed (they are best effort).</summary>
     private static readonly TimeSpan s_receiptGrace = TimeSpan.FromSeconds(2);
@@ -73,7 +73,7 @@ internal sealed class ChatLoop
             AddContact(message.From);
             ChatText.TakeLastShown();
             Parley.Client.EndToEnd.ReceiptShown? receipt = null;
-            string? line = keys is null ? ChatText.Message(message) : keys.Show(message, out receipt);
+            string? line = keys is null ? ChatText.Message(message) : keys.Show(message, client.DeviceId, out receipt);
             if (line is not null)
             {
                 _console.WriteMessage(line, ChatText.TakeLastShown(), endToEnd: message.ContentType == Parley.Client.EndToEnd.E2eDevice.ContentType);
@@ -250,9 +250,10 @@ internal sealed class ChatLoop
 
     private IEnumerable<string> KnownNames()
     {
+        IEnumerable<string> groups = _keys.Task.IsCompletedSuccessfully && _keys.Task.Result is { } keys ? keys.Groups.CompletionNames() : [];
         lock (_names)
         {
-            return [.. _names];
+            return [.. _names, .. groups];
         }
     }
 
@@ -550,6 +551,11 @@ internal sealed class ChatLoop
                     Fail("[ERROR] This server does not support end-to-end encryption; nothing was sent.");
                     return;
                 }
+                if (args[0].StartsWith('#'))
+                {
+                    Report(await keys.Groups.SendAsync(client, args[0], args[1], cancellationToken));
+                    return;
+                }
                 string sent = await keys.SendAsync(client, args[0], args[1], cancellationToken);
                 Report(sent);
                 if (sent.StartsWith("[STATUS]", StringComparison.Ordinal) && Usernames.TryNormalize(args[0], out string recipient, out _))
@@ -590,6 +596,14 @@ internal sealed class ChatLoop
                 break;
             case "receipts":
                 Report(SetReadReceipts(client, keys, rest.Trim().ToLowerInvariant()));
+                break;
+            case "group":
+                if (keys is null)
+                {
+                    Fail("[ERROR] This server does not support end-to-end encryption; groups need it.");
+                    return;
+                }
+                Report(await keys.Groups.RunAsync(client, rest, cancellationToken));
                 break;
             case "devices":
                 _commandFailed |= !await DevicesCommand.ListAsync(_console, client, cancellationToken);

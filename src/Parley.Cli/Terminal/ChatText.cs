@@ -70,7 +70,8 @@ public static class ChatText
     {
         string what = shown.MessageIds.Count == 1 ? "your message" : $"{shown.MessageIds.Count} of your messages";
         string verb = shown.Type == Parley.Client.EndToEnd.ReceiptType.Read ? "read" : "received";
-        return $"[STATUS] {UntrustedText.Sanitize(shown.From)} {verb} {what}";
+        string where = shown.Group is null ? "" : $" in #{UntrustedText.Sanitize(shown.Group)}";
+        return $"[STATUS] {UntrustedText.Sanitize(shown.From)} {verb} {what}{where}";
     }
 
     public static string Presence(PresenceChanged change) =>

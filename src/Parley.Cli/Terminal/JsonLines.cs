@@ -38,6 +38,7 @@ public static partial class JsonLines
             ["from"] = shown.From,
             ["receipt"] = shown.Type == Parley.Client.EndToEnd.ReceiptType.Read ? "read" : "delivered",
             ["messageIds"] = shown.MessageIds.Select(id => id.ToString()).ToArray(),
+            ["group"] = shown.Group,
         });
 
     /// <summary>A printed line as an object: its tag's kind (or "info") and the rest of it.</summary>

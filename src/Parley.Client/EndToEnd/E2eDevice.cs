@@ -145,11 +145,18 @@ public sealed partial class E2eDevice : IDisposable
     }
 
     /// <summary>Any payload (§13.10) end to end to every device of <paramref name="to"/> and our own other devices.</summary>
-    public async Task<E2eSent> SendPayloadAsync(ChatClient client, string to, byte[] plaintext, CancellationToken cancellationToken = default)
+    public Task<E2eSent> SendPayloadAsync(ChatClient client, string to, byte[] plaintext, CancellationToken cancellationToken = default) =>
+        SendPlaintextAsync(client, to, plaintext, copyToOwnDevices: true, cancellationToken);
+
+    /// <summary>
+    /// Encrypts one payload to every device of <paramref name="to"/> (and, with <paramref name="copyToOwnDevices"/>,
+    /// to our own other devices) and sends each copy; as <see cref="SendTextAsync"/> does for a text.
+    /// </summary>
+    internal async Task<E2eSent> SendPlaintextAsync(ChatClient client, string to, byte[] plaintext, bool copyToOwnDevices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(plaintext);
-        string[] users = to == User ? [to] : [to, User];
+        string[] users = to == User || !copyToOwnDevices ? [to] : [to, User];
         foreach (string user in users)
         {
             await EnsureSessionsAsync(client, user, null, cancellationToken).ConfigureAwait(false);
@@ -485,6 +492,11 @@ public sealed partial class E2eDevice : IDisposable
 
     private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext)
     {
+        if (plaintext.Length > 0 && E2ePayload.IsGroupKind(plaintext[0]))
+        {
+            // Sender keys and group control are the group layer's to read, never shown.
+            return new(message.From, device, null, null, null) { GroupPayload = plaintext, Timestamp = message.Timestamp };
+        }
         if (E2ePayload.TryDecodeText(plaintext, out byte kind, out E2eMessageId id, out string text))
         {
             return new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp, MessageId = id };

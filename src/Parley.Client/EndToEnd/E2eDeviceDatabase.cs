@@ -12,7 +12,7 @@ using Parley.Transport.Files;
 
 namespace Parley.Client.EndToEnd;
 
-public sealed class E2eDeviceDatabase : IDisposable
+public sealed partial class E2eDeviceDatabase : IDisposable
 {
     private const int KeySize = 32;
     private const int NonceSize = 12;

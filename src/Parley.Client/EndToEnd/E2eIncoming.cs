@@ -26,6 +26,9 @@ public sealed record E2eIncoming(string From, string FromDevice, string? Text, E
     /// <summary>The sending device presents a changed identity key; the message is kept unread until the user trusts it.</summary>
     public bool HeldUntilTrusted { get; init; }
 
+    /// <summary>A group payload (kind 5 or 6, PROTOCOL.md §14.3) that opened: for the group layer (E2eGroups), never shown.</summary>
+    public byte[]? GroupPayload { get; init; }
+
     /// <summary>When the server stored the message (Unix ms), for held messages opened later.</summary>
     public long Timestamp { get; init; }
 }

@@ -20,8 +20,17 @@ public static class E2ePayload
     /// <summary>Reserved: typing indicators (not sent by this version).</summary>
     public const byte Typing = 4;
 
-    /// <summary>Reserved for group messages (kinds 5 and 6) and file offers (kind 7).</summary>
-    public const byte FirstGroupKind = 5, LastGroupKind = 6, FileOffer = 7;
+    /// <summary>Groups (PROTOCOL.md §14.3): a sender key handed to one member device (body: <see cref="Groups.GroupPayloads"/>).</summary>
+    public const byte SenderKeyDistribution = 5;
+
+    /// <summary>Reserved for group control messages between members (PROTOCOL.md §14.3); not sent yet.</summary>
+    public const byte GroupControl = 6;
+
+    /// <summary>Reserved: file offers (kind 7).</summary>
+    public const byte FileOffer = 7;
+
+    /// <summary>Kinds that carry group payloads rather than text: the group layer reads them, not the chat.</summary>
+    public static bool IsGroupKind(byte kind) => kind is SenderKeyDistribution or GroupControl;
 
     /// <summary>Kind and message id before the body.</summary>
     public const int HeaderLength = 1 + E2eMessageId.Length;

@@ -15,6 +15,9 @@ public sealed record E2eReceipt(ReceiptType Type, IReadOnlyList<E2eMessageId> Me
     /// <summary>Message ids one receipt names at most; more are sent as several receipts.</summary>
     public const int MaxIds = 100;
 
+    /// <summary>Local only, never encoded: the group whose messages a receipt waiting to be sent names (batches stay per conversation).</summary>
+    public string? Group { get; init; }
+
     public byte[] EncodeBody()
     {
         if (MessageIds.Count is 0 or > MaxIds)

@@ -264,6 +264,9 @@ public sealed partial class ClientConnection
             case FetchBundlesRequest fetch:
                 await AnswerStoreFailureAsync(fetch.Ref, "fetching keys", () => FetchBundlesAsync(fetch, cancellationToken)).ConfigureAwait(false);
                 break;
+            case ClientMessage group when IsGroupRequest(group):
+                await HandleGroupRequestAsync(group, cancellationToken).ConfigureAwait(false);
+                break;
             default:
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"'{request.GetType().Name}' is not allowed here")).ConfigureAwait(false);
                 break;
@@ -444,11 +447,18 @@ public sealed partial class ClientConnection
         return true;
     }
 
-    private async Task<bool> CheckBodyAsync(long reference, byte[]? body, string? contentType)
+    /// <param name="byServer">The content type is the server's own (a group_send): the reserved ones are allowed.</param>
+    private async Task<bool> CheckBodyAsync(long reference, byte[]? body, string? contentType, bool byServer = false)
     {
         if (body is null || string.IsNullOrEmpty(contentType) || contentType.Length > MessengerLimits.MaxContentTypeLength)
         {
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, $"a message needs a body and a content type (at most {MessengerLimits.MaxContentTypeLength} characters)")).ConfigureAwait(false);
+            return false;
+        }
+        // Group rows are the server's word (PROTOCOL.md §11.7): nobody else may write one.
+        if (!byServer && GroupContentTypes.IsReserved(contentType))
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, $"content types starting '{GroupContentTypes.Message}' are written only by the server")).ConfigureAwait(false);
             return false;
         }
         if (body.Length > _options.MaxBodyLength)
@@ -554,6 +564,7 @@ public sealed partial class ClientConnection
             BundleList bundles => bundles.Ref,
             SendResult result => result.Ref,
             BroadcastResult result => result.Ref,
+            GroupInfo info => info.Ref,
             ErrorMessage error => error.Ref,
             _ => 0,
         };

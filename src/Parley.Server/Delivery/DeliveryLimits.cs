@@ -18,6 +18,8 @@ internal static class DeliveryLimits
         Require(options.SenderByteBurst >= options.MaxBodyLength, $"the sender byte burst ({options.SenderByteBurst}) must allow one maximal body ({options.MaxBodyLength} bytes)");
         Require(options.MaxBroadcastRecipients is >= 1 && options.MaxBroadcastRecipients <= options.SenderMessageBurst,
             $"broadcast recipients ({options.MaxBroadcastRecipients}) must be 1 to the sender message burst ({options.SenderMessageBurst})");
+        Require(options.MaxGroupMembers >= 1, "a group must be allowed at least 1 member");
+        Require(options.MaxGroupsPerUser >= 1, "a user must be allowed at least 1 group");
         Require(options.MessageExpiry > TimeSpan.Zero && options.MessageExpiry <= MaxMessageExpiry, "the message expiry must be more than 0 and at most 36,500 days");
         Require(options.SweepInterval > TimeSpan.Zero, "the sweep interval must be positive");
         Require(options.MinFreeDiskBytes >= 0, "the free-disk watermark cannot be negative");

@@ -62,6 +62,22 @@ public sealed class StoreWriter : IAsyncDisposable
     }
 
     /// <summary>
+    /// Queues <paramref name="message"/> and returns once it is in the queue (so messages queued one
+    /// after another commit in that order), with the task that completes as <see cref="AppendAsync"/> does.
+    /// Group changes and group sends queue their rows under <see cref="GroupOrder"/>, so every member
+    /// reads them in the order the server decided them.
+    /// </summary>
+    internal async ValueTask<Task<AppendResult>> EnqueueAsync(NewMessage message, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<AppendResult> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new Append(message, completion), cancellationToken).ConfigureAwait(false);
+        return completion.Task;
+    }
+
+    /// <summary>Serialises, per group, deciding a change or a send and queuing its rows (PROTOCOL.md §11.7).</summary>
+    internal GroupOrder GroupOrder { get; } = new();
+
+    /// <summary>
     /// Completes once everything queued before it is committed. A login waits on this before it
     /// reads the inbox, so acknowledgements sent on an earlier connection are never undone by a
     /// redelivery to the next one.

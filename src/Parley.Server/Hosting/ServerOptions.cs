@@ -106,6 +106,15 @@ public sealed record ServerOptions
     /// <summary>Recipients one broadcast may have; a broadcast to more online users gets <c>too_many_recipients</c>.</summary>
     public int MaxBroadcastRecipients { get; init; } = 256;
 
+    /// <summary>Members one group may have (PROTOCOL.md §11.7); see <see cref="EffectiveMaxGroupMembers"/>.</summary>
+    public int MaxGroupMembers { get; init; } = MessengerLimits.MaxGroupMembers;
+
+    /// <summary>A group_send costs one message per member, so a group never outgrows what one send may cost: the smaller of the two.</summary>
+    public int EffectiveMaxGroupMembers => Math.Min(MaxGroupMembers, SenderMessageBurst);
+
+    /// <summary>Groups one user may be a member of; creating or being added to one more is <c>too_many_groups</c>.</summary>
+    public int MaxGroupsPerUser { get; init; } = MessengerLimits.MaxGroupsPerUser;
+
     /// <summary>Undelivered messages older than this are deleted by the periodic sweep.</summary>
     public TimeSpan MessageExpiry { get; init; } = TimeSpan.FromDays(30);
 

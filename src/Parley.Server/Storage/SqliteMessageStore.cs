@@ -84,6 +84,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await AccountIdColumn.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         await InboxSequenceColumns.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         await CreateKeyDirectoryAsync(writer, cancellationToken).ConfigureAwait(false);
+        await CreateGroupTablesAsync(writer, cancellationToken).ConfigureAwait(false);
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 

@@ -18,7 +18,7 @@ public class ChatEndToEndTrustTests
         System.Threading.Channels.Channel<string> shown = System.Threading.Channels.Channel.CreateUnbounded<string>();
         await using ChatClient bobClient = await server.LoginAsync("bob");
         using Parley.Cli.Commands.ChatEndToEnd bob = Parley.Cli.Commands.ChatEndToEnd.Open(new ParleyHome(temp.Path), bobClient, "bob");
-        bobClient.MessageHandler = m => shown.Writer.WriteAsync(bob.Show(m, out _) ?? "");
+        bobClient.MessageHandler = m => shown.Writer.WriteAsync(bob.Show(m, bobClient.DeviceId, out _) ?? "");
         Assert.Null(await bob.PublishOrReplenishAsync(bobClient, CancellationToken.None).WithTimeout());
         await alice.Keys.SendTextAsync(alice.Client, "bob", "hello").WithTimeout();
         Assert.Contains("hello", await shown.Reader.ReadAsync().AsTask().WithTimeout());

@@ -11,7 +11,7 @@ public class ServerLimitFlagsTests
         (int helpCode, string help, _) = await ParleyProcess.RunAsync(temp.Path, "server", "--help");
         Assert.Equal(0, helpCode);
         foreach (string flag in new[] { "--max-outbox-bytes", "--max-inbox-messages", "--max-inbox-bytes", "--sender-messages-per-second", "--sender-message-burst",
-            "--sender-bytes-per-second", "--sender-byte-burst", "--max-broadcast-recipients", "--message-expiry-days", "--min-free-disk-bytes" })
+            "--sender-bytes-per-second", "--sender-byte-burst", "--max-broadcast-recipients", "--max-group-members", "--max-groups-per-user", "--message-expiry-days", "--min-free-disk-bytes" })
         {
             Assert.Contains(flag, help);
         }

@@ -116,6 +116,47 @@ public partial class E2eReceiptTests
     }
 
     [Fact]
+    public void Group_messages_keep_a_state_per_member_within_bounds_and_receipts_are_batched_per_conversation()
+    {
+        ReceiptBook book = new();
+        book.SentToGroup("team", Id(1));
+        Assert.Equal((ReceiptType.Read, "team"), Shown(book.Apply("bob", new E2eReceipt(ReceiptType.Read, [Id(1)]))));
+        Assert.Equal((ReceiptType.Delivered, "team"), Shown(book.Apply("carol", new E2eReceipt(ReceiptType.Delivered, [Id(1)]))));
+        Assert.Null(book.Apply("bob", new E2eReceipt(ReceiptType.Delivered, [Id(1)])));   // never backwards
+        Assert.Null(book.Apply("bob", new E2eReceipt(ReceiptType.Read, [Id(2)])));        // an id we never sent
+
+        // A sender of made-up names cannot grow one message's states past the group limit.
+        book.SentToGroup("big", Id(3));
+        for (int i = 0; i < ReceiptBook.MaxMembersTracked + 50; i++)
+        {
+            book.Apply($"user{i}", new E2eReceipt(ReceiptType.Delivered, [Id(3)]));
+        }
+        Assert.Null(book.Apply($"user{ReceiptBook.MaxMembersTracked + 1}", new E2eReceipt(ReceiptType.Read, [Id(3)])));
+        Assert.NotNull(book.Apply("user0", new E2eReceipt(ReceiptType.Read, [Id(3)])));
+
+        // Only the last group messages are remembered.
+        for (int i = 0; i < ReceiptBook.MaxTrackedGroupSent; i++)
+        {
+            book.SentToGroup("team", Id((byte)(10 + i)));
+        }
+        Assert.Null(book.Apply("dave", new E2eReceipt(ReceiptType.Read, [Id(1)])));
+
+        // One receipt names messages of one conversation: a group's apart from the 1:1 chat's.
+        ReceiptBook receiver = new();
+        receiver.Received("alice", Id(1), seen: false, group: "team");
+        receiver.Received("alice", Id(2), seen: false);
+        receiver.Received("alice", Id(3), seen: false, group: "team");
+        Assert.True(receiver.TryTake(out string to, out E2eReceipt? first));
+        Assert.Equal(("alice", "team"), (to, first!.Group));
+        Assert.Equal([Id(1), Id(3)], first.MessageIds);
+        Assert.True(receiver.TryTake(out _, out E2eReceipt? second));
+        Assert.Equal([Id(2)], second!.MessageIds);
+        Assert.Null(second.Group);
+    }
+
+    private static (ReceiptType, string?)? Shown(ReceiptShown? shown) => shown is null ? null : (shown.Type, shown.Group);
+
+    [Fact]
     public async Task Delivered_then_read_receipts_arrive_end_to_end_and_a_receipt_is_never_answered()
     {
         await using TestServer server = await TestServer.StartAsync();

@@ -1,0 +1,146 @@
+// parley chat's groups (PROTOCOL.md §11.7, §14): the `group` commands, `send #name text`, and the
+// lines for what arrives: `14:05 [#team] bob: hi` for a message, a [STATUS] line for a change.
+// Group names, user names and texts come from other people or the server: every one goes through
+// the sanitiser before it reaches the terminal.
+using Parley.Cli.Terminal;
+using Parley.Client;
+using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
+using Parley.Messaging;
+using Parley.Protocol.Text;
+
+namespace Parley.Cli.Commands;
+
+/// <param name="receipts">Where a group message we send is remembered, so its members' receipts are shown (PROTOCOL.md §13.11).</param>
+/// <param name="save">Saves the device's end-to-end state (pairwise sessions and groups) after a change.</param>
+internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook receipts, Action save)
+{
+    public const string Usage = "[ERROR] Usage: group create <name> <user>... | group add <name> <user>... | group remove <name> <user>... | group leave <name> | group members <name> | group list";
+
+    /// <summary>Group names as Tab completes them after `send`: #name.</summary>
+    public IEnumerable<string> CompletionNames() => groups.GroupNames().Select(g => "#" + g);
+
+    /// <summary>Runs a `group …` command; the lines to print.</summary>
+    public async Task<string> RunAsync(ChatClient client, string rest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunCommandAsync(client, rest, cancellationToken);
+        }
+        finally
+        {
+            save();
+        }
+    }
+
+    private async Task<string> RunCommandAsync(ChatClient client, string rest, CancellationToken cancellationToken)
+    {
+        string[] words = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0)
+        {
+            return Usage;
+        }
+        string verb = words[0].ToLowerInvariant();
+        if (verb == "list")
+        {
+            GroupSummary[] mine = await client.ListGroupsAsync(cancellationToken);
+            return mine.Length == 0 ? "[GROUP] You are in no group"
+                : string.Join(Environment.NewLine, mine.Select(g => $"[GROUP] #{Clean(g.Group)} ({g.Members} member{(g.Members == 1 ? "" : "s")})"));
+        }
+        if (words.Length < 2)
+        {
+            return Usage;
+        }
+        string name = words[1].TrimStart('#');
+        string[] users = words[2..];
+        switch (verb)
+        {
+            case "create":
+                GroupInfo created = await groups.CreateAsync(client, name, users, cancellationToken);
+                return $"[STATUS] Group #{Clean(created.Group)} created: {Members(created)}";
+            case "add" when users.Length > 0:
+                GroupInfo added = await groups.AddAsync(client, name, users, cancellationToken);
+                return $"[STATUS] #{Clean(added.Group)} now has {added.Members.Length} members: {Members(added)}";
+            case "remove" when users.Length > 0:
+                GroupInfo removed = await groups.RemoveAsync(client, name, users, cancellationToken);
+                return $"[STATUS] #{Clean(removed.Group)} now has {removed.Members.Length} members: {Members(removed)}";
+            case "leave":
+                await groups.LeaveAsync(client, name, cancellationToken);
+                return $"[STATUS] You left #{Clean(name)}";
+            case "members":
+                GroupInfo info = await groups.MembersAsync(client, name, cancellationToken);
+                return $"[GROUP] #{Clean(info.Group)}: {Members(info)}";
+            default:
+                return Usage;
+        }
+    }
+
+    /// <summary>`send #name text`: one sender-key message for the server to fan out.</summary>
+    public async Task<string> SendAsync(ChatClient client, string target, string text, CancellationToken cancellationToken)
+    {
+        string name = target.TrimStart('#');
+        GroupSent sent;
+        // Remembered before it leaves: a member's receipt can beat the send's own result.
+        E2eMessageId id = E2eMessageId.New();
+        receipts.SentToGroup(name, id);
+        try
+        {
+            sent = await groups.SendTextAsync(client, name, text, cancellationToken, id);
+        }
+        finally
+        {
+            // The sender key moved on and the pairwise sessions that carried it too.
+            save();
+        }
+        List<string> lines = [];
+        if (sent.Unreachable.Count > 0)
+        {
+            lines.Add($"[STATUS] Not readable by {string.Join(", ", sent.Unreachable.Select(u => Clean(u)))} in #{Clean(sent.Group)}: no end-to-end keys, or a changed identity to trust first");
+        }
+        lines.Add($"[STATUS] Message sent to #{Clean(sent.Group)} ({sent.Recipients} member{(sent.Recipients == 1 ? "" : "s")})");
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>The line for a group row (null: nothing to show, such as our own message or a change we made here).</summary>
+    public string? Show(ChatMessage message, string? ourDevice, out GroupEvent happened)
+    {
+        happened = groups.Receive(message, ourDevice);
+        string from = Clean(happened.From);
+        string group = happened.Group.Length == 0 ? "a group" : "#" + Clean(happened.Group);
+        switch (happened.Kind)
+        {
+            case GroupEventKind.Message:
+                string time = MessageTime.Prefix(happened.Timestamp, DateTimeOffset.Now, TimeZoneInfo.Local);
+                return $"{time}[{group}] {from}: {UntrustedText.Sanitize(maxLength: int.MaxValue, value: happened.Text)}";
+            case GroupEventKind.Changed when happened.From == user && happened.FromDevice == ourDevice:
+                return null;
+            case GroupEventKind.Changed:
+                return "[STATUS] " + Describe(happened.Change!, group, from);
+            case GroupEventKind.Failed:
+                return $"[ERROR] A message in {group} from {from} could not be decrypted ({UntrustedText.Sanitize(happened.Reason)}); it is not shown";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Stores a sender key that came over a pairwise session (never shown).</summary>
+    public void TakeSenderKey(E2eIncoming opened) => groups.TakeSenderKey(opened);
+
+    private string Describe(GroupChange change, string group, string from)
+    {
+        string subjects = string.Join(", ", change.Subjects.Select(s => s == user ? "you" : Clean(s)));
+        return change.Change switch
+        {
+            GroupChangeKinds.Created => $"{from} created {group} with {subjects}",
+            GroupChangeKinds.Added => $"{from} added {subjects} to {group}",
+            GroupChangeKinds.Removed => $"{from} removed {subjects} from {group}",
+            GroupChangeKinds.Left => $"{from} left {group}",
+            _ => $"{group} changed ({Clean(change.Change)})",
+        };
+    }
+
+    private static string Members(GroupInfo info) =>
+        string.Join(", ", info.Members.Select(m => Clean(m) + (info.Admins.Contains(m) ? " (admin)" : "")));
+
+    private static string Clean(string? value) => UntrustedText.Sanitize(value);
+}

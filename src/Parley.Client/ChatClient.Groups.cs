@@ -1,0 +1,53 @@
+// The group requests (PROTOCOL.md §11.7). Membership is the server's; what is said in a group is
+// end to end, so GroupSendAsync takes a sender-key ciphertext made by the caller (E2eGroups).
+using Parley.Messaging;
+
+namespace Parley.Client;
+
+public sealed partial class ChatClient
+{
+    public async Task<GroupInfo> CreateGroupAsync(string group, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupInfo)await RequestAsync(reference, new GroupCreateRequest(reference, group, [.. members]), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupInfo> AddGroupMembersAsync(string group, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupInfo)await RequestAsync(reference, new GroupAddRequest(reference, group, [.. members]), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupInfo> RemoveGroupMembersAsync(string group, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupInfo)await RequestAsync(reference, new GroupRemoveRequest(reference, group, [.. members]), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task LeaveGroupAsync(string group, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        await RequestAsync(reference, new GroupLeaveRequest(reference, group), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupInfo> GroupMembersAsync(string group, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupInfo)await RequestAsync(reference, new GroupMembersRequest(reference, group), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<GroupSummary[]> ListGroupsAsync(CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return ((GroupListResult)await RequestAsync(reference, new GroupListRequest(reference), cancellationToken).ConfigureAwait(false)).Groups;
+    }
+
+    /// <summary>Stores <paramref name="body"/> (one sender-key message) in every member's inbox; <c>stale_group_version</c> when the membership moved past <paramref name="version"/>.</summary>
+    /// <exception cref="MessageTooLargeException">The body is over <see cref="MaxBodyLength"/>; nothing was sent.</exception>
+    public async Task<GroupSendResult> GroupSendAsync(string group, long version, byte[] body, CancellationToken cancellationToken = default)
+    {
+        CheckBodyLength(body);
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupSendResult)await RequestAsync(reference, new GroupSendRequest(reference, group, version, body), cancellationToken).ConfigureAwait(false);
+    }
+}

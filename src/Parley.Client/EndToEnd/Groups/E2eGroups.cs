@@ -1,0 +1,445 @@
+// One device's groups, end to end (PROTOCOL.md §14): its own sender key per group, the sender keys
+// other members' devices handed it, and what it knows of each group's membership. Sending makes
+// one sender-key ciphertext and lets the server fan it out (§11.7 group_send); the sender key goes
+// to each member device over the pairwise sessions first, only to members the server lists now.
+// A membership change (a notice in the inbox, or a stale_group_version answer) marks this device's
+// sender key stale: the next send makes a new one and hands it only to the current members, so a
+// removed member cannot read what follows and a new one cannot read what came before.
+using Parley.EndToEnd;
+using Parley.EndToEnd.SenderKeys;
+using Parley.Messaging;
+
+namespace Parley.Client.EndToEnd.Groups;
+
+public sealed partial class E2eGroups : IDisposable
+{
+    /// <summary>Sender keys kept per member device and group: the newest few, so messages sent just before a rotation still open.</summary>
+    public const int KeysPerSenderDevice = 4;
+
+    /// <summary>Received sender keys kept in all; past it the least recently stored go first (their messages then cannot be read).</summary>
+    public const int MaxReceivedKeys = 4096;
+
+    /// <summary>Times one send asks the server again after the membership moved under it.</summary>
+    private const int SendAttempts = 3;
+
+    private readonly object _lock = new();
+    private readonly E2eDevice _device;
+    private readonly Dictionary<string, GroupState> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string GroupId, string User, string Device), List<ReceivedSenderKey>> _received = [];
+    private readonly Dictionary<(string GroupId, string User, string Device), long> _receivedAt = [];
+    private long _stored;
+
+    private sealed class GroupState(string id, string name)
+    {
+        public string Id { get; } = id;
+        public string Name { get; set; } = name;
+        public long Version { get; set; }
+        public HashSet<string> Members { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>False when this device may have missed a change (it was added, or a notice was skipped): ask the server before sending.</summary>
+        public bool MembersKnown { get; set; }
+        public OwnSenderKey? Own { get; set; }
+        public bool Stale { get; set; } = true;
+        public HashSet<string> HasOurKey { get; } = new(StringComparer.Ordinal);
+    }
+
+    public E2eGroups(E2eDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _device = device;
+    }
+
+    /// <summary>The names of the groups this device is in, sorted (for completion).</summary>
+    public IReadOnlyList<string> GroupNames()
+    {
+        lock (_lock)
+        {
+            return [.. _byId.Values.Select(g => g.Name).Order(StringComparer.Ordinal)];
+        }
+    }
+
+    // ── membership requests: the server decides, this device follows ──
+
+    public async Task<GroupInfo> CreateAsync(ChatClient client, string name, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Apply(await client.CreateGroupAsync(name, members, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<GroupInfo> AddAsync(ChatClient client, string name, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Apply(await client.AddGroupMembersAsync(name, members, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<GroupInfo> RemoveAsync(ChatClient client, string name, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Apply(await client.RemoveGroupMembersAsync(name, members, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<GroupInfo> MembersAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Apply(await client.GroupMembersAsync(name, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task LeaveAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        await client.LeaveGroupAsync(name, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            if (_byId.Values.FirstOrDefault(g => g.Name == name) is { } group)
+            {
+                Drop(group);
+            }
+        }
+    }
+
+    /// <summary>Takes the server's word for a group's membership; a changed membership makes our sender key stale.</summary>
+    private GroupInfo Apply(GroupInfo info)
+    {
+        lock (_lock)
+        {
+            GroupState group = StateFor(info.GroupId, info.Group);
+            if (info.Version >= group.Version)
+            {
+                bool changed = !group.MembersKnown || !group.Members.SetEquals(info.Members);
+                foreach (string gone in group.Members.Except(info.Members, StringComparer.Ordinal).ToArray())
+                {
+                    ForgetKeysOf(group.Id, gone);
+                }
+                group.Members.Clear();
+                group.Members.UnionWith(info.Members);
+                group.Version = info.Version;
+                group.MembersKnown = true;
+                group.Stale |= changed;
+            }
+            return info;
+        }
+    }
+
+    private GroupState StateFor(string groupId, string name)
+    {
+        // A name given again to a new group (the old one emptied and was deleted) is another group.
+        foreach (GroupState other in _byId.Values.Where(g => g.Name == name && g.Id != groupId).ToArray())
+        {
+            Drop(other);
+        }
+        if (!_byId.TryGetValue(groupId, out GroupState? group))
+        {
+            _byId[groupId] = group = new GroupState(groupId, name);
+        }
+        return group;
+    }
+
+    private void Drop(GroupState group)
+    {
+        group.Own?.Dispose();
+        _byId.Remove(group.Id);
+        foreach ((string, string, string) key in _received.Keys.Where(k => k.GroupId == group.Id).ToArray())
+        {
+            RemoveReceived(key);
+        }
+    }
+
+    private void ForgetKeysOf(string groupId, string user)
+    {
+        foreach ((string, string, string) key in _received.Keys.Where(k => k.GroupId == groupId && k.User == user).ToArray())
+        {
+            RemoveReceived(key);
+        }
+    }
+
+    private void RemoveReceived((string GroupId, string User, string Device) key)
+    {
+        if (_received.Remove(key, out List<ReceivedSenderKey>? keys))
+        {
+            keys.ForEach(k => k.Dispose());
+        }
+        _receivedAt.Remove(key);
+    }
+
+    // ── sending ──
+
+    /// <summary>
+    /// Sends <paramref name="text"/> to the group: renews and hands out this device's sender key when
+    /// the membership changed, then one ciphertext for the server to fan out. A membership that moves
+    /// during the send is read again (at most a few times).
+    /// </summary>
+    /// <exception cref="ChatException">The server refused (unknown_group, not_a_member, rate_limited …).</exception>
+    /// <param name="messageId">The id receipts will name (§14.4); a fresh random one when null. A caller that waits for
+    /// receipts draws it first and remembers it, since a receipt can come back before the send returns.</param>
+    public async Task<GroupSent> SendTextAsync(ChatClient client, string name, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        byte[] plaintext = GroupPayloads.EncodeText(text, messageId ?? E2eMessageId.New());
+        for (int attempt = 1; ; attempt++)
+        {
+            GroupState group = await CurrentAsync(client, name, cancellationToken).ConfigureAwait(false);
+            (OwnSenderKey key, string[] toTell, bool rotated) = PrepareKey(group);
+            List<string> unreachable = await DistributeAsync(client, group, key, toTell, cancellationToken).ConfigureAwait(false);
+            byte[] ciphertext;
+            long version;
+            lock (_lock)
+            {
+                ciphertext = key.Encrypt(plaintext);
+                version = group.Version;
+            }
+            try
+            {
+                GroupSendResult result = await client.GroupSendAsync(name, version, ciphertext, cancellationToken).ConfigureAwait(false);
+                return new GroupSent(result.Group, result.Recipients, rotated, unreachable);
+            }
+            catch (ChatException e) when (e.Code == ErrorCodes.StaleGroupVersion && attempt < SendAttempts)
+            {
+                lock (_lock)
+                {
+                    group.MembersKnown = false;
+                }
+            }
+        }
+    }
+
+    private async Task<GroupState> CurrentAsync(ChatClient client, string name, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_byId.Values.FirstOrDefault(g => g.Name == name) is { MembersKnown: true } known)
+            {
+                return known;
+            }
+        }
+        GroupInfo info = Apply(await client.GroupMembersAsync(name, cancellationToken).ConfigureAwait(false));
+        lock (_lock)
+        {
+            return _byId[info.GroupId];
+        }
+    }
+
+    /// <summary>This device's sender key for the group, renewed when stale; and the members that do not hold it yet.</summary>
+    private (OwnSenderKey Key, string[] ToTell, bool Rotated) PrepareKey(GroupState group)
+    {
+        lock (_lock)
+        {
+            bool rotated = false;
+            if (group.Own is null || group.Stale)
+            {
+                group.Own?.Dispose();
+                group.Own = OwnSenderKey.Generate(Convert.FromHexString(group.Id));
+                group.HasOurKey.Clear();
+                group.Stale = false;
+                rotated = true;
+            }
+            return (group.Own, [.. group.Members.Where(m => !group.HasOurKey.Contains(m)).Order(StringComparer.Ordinal)], rotated);
+        }
+    }
+
+    /// <summary>Hands the sender key to every device of each member named (our own other devices too) over the pairwise sessions.</summary>
+    private async Task<List<string>> DistributeAsync(ChatClient client, GroupState group, OwnSenderKey key, string[] members, CancellationToken cancellationToken)
+    {
+        List<string> unreachable = [];
+        if (members.Length == 0)
+        {
+            return unreachable;
+        }
+        byte[] payload;
+        lock (_lock)
+        {
+            using SenderKeyDistribution distribution = key.Distribution();
+            payload = GroupPayloads.EncodeDistribution(distribution);
+        }
+        try
+        {
+            foreach (string member in members)
+            {
+                try
+                {
+                    E2eSent sent = await _device.SendPlaintextAsync(client, member, payload, copyToOwnDevices: false, cancellationToken).ConfigureAwait(false);
+                    if (sent.RecipientDevices == 0 && member != _device.User)
+                    {
+                        unreachable.Add(member);
+                    }
+                }
+                catch (IdentityChangedException)
+                {
+                    // Not until the user trusts the new identity: that member cannot read this key's messages.
+                    unreachable.Add(member);
+                    continue;
+                }
+                lock (_lock)
+                {
+                    group.HasOurKey.Add(member);
+                }
+            }
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(payload);
+        }
+        return unreachable;
+    }
+
+    // ── receiving ──
+
+    /// <summary>A sender key that came over a pairwise session (an opened kind-5 payload); true when stored.</summary>
+    public bool TakeSenderKey(E2eIncoming opened)
+    {
+        ArgumentNullException.ThrowIfNull(opened);
+        using SenderKeyDistribution? distribution = opened.GroupPayload is { } payload ? GroupPayloads.DecodeDistribution(payload) : null;
+        if (distribution is null)
+        {
+            return false;
+        }
+        string groupId = Convert.ToHexStringLower(distribution.GroupId);
+        lock (_lock)
+        {
+            // A group we know with a sender who is not a member (any more): not kept.
+            if (_byId.TryGetValue(groupId, out GroupState? group) && group.MembersKnown && !group.Members.Contains(opened.From))
+            {
+                return false;
+            }
+            (string, string, string) slot = (groupId, opened.From, opened.FromDevice);
+            if (!_received.TryGetValue(slot, out List<ReceivedSenderKey>? keys))
+            {
+                _received[slot] = keys = [];
+            }
+            if (keys.Any(k => k.KeyId == distribution.KeyId))
+            {
+                return false;
+            }
+            keys.Add(ReceivedSenderKey.From(distribution));
+            while (keys.Count > KeysPerSenderDevice)
+            {
+                keys[0].Dispose();
+                keys.RemoveAt(0);
+            }
+            _receivedAt[slot] = ++_stored;
+            while (_received.Values.Sum(k => k.Count) > MaxReceivedKeys)
+            {
+                RemoveReceived(_receivedAt.MinBy(p => p.Value).Key);
+            }
+            return true;
+        }
+    }
+
+    /// <summary>A group row from the inbox: a membership notice or a group message (the caller checked the content type).</summary>
+    public GroupEvent Receive(ChatMessage message, string? ourDevice)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return message.ContentType switch
+        {
+            GroupContentTypes.Changed => ReceiveChange(message),
+            GroupContentTypes.Message when message.FromDevice == ourDevice && message.From == _device.User => GroupEvent.None(message),
+            GroupContentTypes.Message => ReceiveMessage(message),
+            _ => Failed(message, "", "not a group row"),
+        };
+    }
+
+    private static GroupEvent Failed(ChatMessage message, string group, string reason) =>
+        new(GroupEventKind.Failed, group, message.From, message.FromDevice ?? "", message.Timestamp) { Reason = reason };
+
+    private GroupEvent ReceiveChange(ChatMessage message)
+    {
+        GroupChange change;
+        try
+        {
+            change = MessengerCodec.DecodeGroupChange(message.Body);
+        }
+        catch (MessengerProtocolException e)
+        {
+            return Failed(message, "", "a group notice that is not valid: " + e.Message);
+        }
+        if (change.Actor != message.From || change.Subjects is null || change.GroupId is null || change.Group is null
+            || change.GroupId.Length != 2 * SenderKeyLimits.GroupIdSize || !change.GroupId.All(Uri.IsHexDigit))
+        {
+            return Failed(message, "", "a group notice that does not hold together");
+        }
+        bool weLeft = false;
+        lock (_lock)
+        {
+            GroupState group = StateFor(change.GroupId, change.Group);
+            if (change.Version > group.Version)
+            {
+                // A gap means a notice was missed (a full inbox skips it): ask the server before the next send.
+                bool gap = group.Version != 0 && change.Version != group.Version + 1;
+                group.Version = change.Version;
+                switch (change.Change)
+                {
+                    case GroupChangeKinds.Created:
+                        group.Members.Clear();
+                        group.Members.UnionWith(change.Subjects);
+                        group.MembersKnown = true;
+                        break;
+                    case GroupChangeKinds.Added:
+                        group.Members.UnionWith(change.Subjects);
+                        group.MembersKnown &= !change.Subjects.Contains(_device.User);
+                        break;
+                    default:
+                        group.Members.ExceptWith(change.Subjects);
+                        foreach (string gone in change.Subjects)
+                        {
+                            ForgetKeysOf(group.Id, gone);
+                        }
+                        weLeft = change.Subjects.Contains(_device.User);
+                        break;
+                }
+                group.MembersKnown &= !gap;
+                group.Stale = true;
+                if (weLeft)
+                {
+                    Drop(group);
+                }
+            }
+        }
+        return new GroupEvent(GroupEventKind.Changed, change.Group, message.From, message.FromDevice ?? "", message.Timestamp) { Change = change, WeLeft = weLeft };
+    }
+
+    private GroupEvent ReceiveMessage(ChatMessage message)
+    {
+        string device = message.FromDevice ?? "";
+        lock (_lock)
+        {
+            try
+            {
+                SenderKeyMessage parsed = SenderKeyMessage.Parse(message.Body);
+                string groupId = Convert.ToHexStringLower(parsed.GroupId);
+                string name = _byId.TryGetValue(groupId, out GroupState? group) ? group.Name : "";
+                uint keyId = parsed.KeyId;
+                if (!_received.TryGetValue((groupId, message.From, device), out List<ReceivedSenderKey>? keys)
+                    || keys.FirstOrDefault(k => k.KeyId == keyId) is not { } key)
+                {
+                    return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)");
+                }
+                byte[] plaintext = key.Decrypt(message.Body);
+                if (!GroupPayloads.TryDecodeText(plaintext, out E2eMessageId messageId, out string text))
+                {
+                    return Failed(message, name, "the decrypted group message is not a text this client knows");
+                }
+                return new GroupEvent(GroupEventKind.Message, name, message.From, device, message.Timestamp) { Text = text, MessageId = messageId };
+            }
+            catch (E2eProtocolException e)
+            {
+                return Failed(message, "", e.Reason);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (GroupState group in _byId.Values)
+            {
+                group.Own?.Dispose();
+            }
+            foreach (List<ReceivedSenderKey> keys in _received.Values)
+            {
+                keys.ForEach(k => k.Dispose());
+            }
+            _byId.Clear();
+            _received.Clear();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// The group payloads (PROTOCOL.md §14.3), kept apart from E2ePayload's texts:
+//   pairwise, kind 5:        u8 5 || message id (16) || sender key distribution (§14.3, 89 bytes), the §13.10 layout
+//   inside a group message:  u8 kind (1 = text) || message id (16, random, chosen by the sender) || UTF-8 text
+// The message id lets a receipt name a group message (a read receipt goes pairwise to its sender).
+using System.Security.Cryptography;
+using System.Text;
+using Parley.EndToEnd.SenderKeys;
+
+namespace Parley.Client.EndToEnd.Groups;
+
+public static class GroupPayloads
+{
+    /// <summary>A group message's kind for a text.</summary>
+    public const byte Text = 1;
+
+    public const int MessageIdSize = E2eMessageId.Length;
+
+    private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static byte[] EncodeDistribution(SenderKeyDistribution distribution)
+    {
+        ArgumentNullException.ThrowIfNull(distribution);
+        byte[] encoded = distribution.Encode();
+        try
+        {
+            return E2ePayload.Encode(E2ePayload.SenderKeyDistribution, E2eMessageId.New(), encoded);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(encoded);
+        }
+    }
+
+    /// <summary>The distribution inside a kind-5 payload; null for anything else (the caller reports it).</summary>
+    public static SenderKeyDistribution? DecodeDistribution(ReadOnlySpan<byte> payload)
+    {
+        if (!E2ePayload.TrySplit(payload, out byte kind, out _, out ReadOnlySpan<byte> body) || kind != E2ePayload.SenderKeyDistribution)
+        {
+            return null;
+        }
+        try
+        {
+            return SenderKeyDistribution.Decode(body);
+        }
+        catch (Parley.EndToEnd.E2eProtocolException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A text under <paramref name="messageId"/> (drawn by the caller, who may wait for its receipts).</summary>
+    public static byte[] EncodeText(string text, E2eMessageId messageId)
+    {
+        byte[] body = s_strict.GetBytes(text);
+        byte[] payload = new byte[1 + MessageIdSize + body.Length];
+        payload[0] = Text;
+        messageId.Write(payload.AsSpan(1, MessageIdSize));
+        body.CopyTo(payload, 1 + MessageIdSize);
+        return payload;
+    }
+
+    public static bool TryDecodeText(ReadOnlySpan<byte> payload, out E2eMessageId messageId, out string text)
+    {
+        messageId = default;
+        text = "";
+        if (payload.Length < 1 + MessageIdSize || payload[0] != Text)
+        {
+            return false;
+        }
+        try
+        {
+            text = s_strict.GetString(payload[(1 + MessageIdSize)..]);
+            messageId = E2eMessageId.Read(payload[1..]);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+namespace Parley.Server.Storage;
+
+/// <summary>
+/// A group as stored: <see cref="GroupId"/> is 128 random bits in lower-case hex, made at creation
+/// and never reused; <see cref="Version"/> starts at 1 and grows by one with every membership
+/// change; <see cref="Members"/> (admins included) and <see cref="Admins"/> are sorted ordinally.
+/// </summary>
+public sealed record StoredGroup(string Name, string GroupId, long Version, IReadOnlyList<string> Members, IReadOnlyList<string> Admins, long CreatedAt);
+
+/// <summary>One group a user is in, for listing: no member names.</summary>
+public sealed record GroupSummaryRow(string Name, string GroupId, long Version, int MemberCount);
+
+/// <summary>The bounds a change must keep (PROTOCOL.md §11.4), checked inside the changing transaction.</summary>
+public readonly record struct GroupBounds(int MaxMembers, int MaxGroupsPerUser);
+
+public enum GroupOutcome
+{
+    /// <summary>The change was stored; <see cref="GroupChangeResult.Group"/> is the group after it.</summary>
+    Changed,
+
+    /// <summary>Nothing to change (every name added was already a member); the group as it is.</summary>
+    Unchanged,
+
+    UnknownGroup,
+
+    /// <summary>The actor is not a member, or (remove) <see cref="GroupChangeResult.Users"/> are not members.</summary>
+    NotAMember,
+
+    NotAdmin,
+
+    /// <summary>The change would take the group past <see cref="GroupBounds.MaxMembers"/>.</summary>
+    GroupFull,
+
+    NameTaken,
+
+    /// <summary><see cref="GroupChangeResult.Users"/> are already in <see cref="GroupBounds.MaxGroupsPerUser"/> groups.</summary>
+    TooManyGroups,
+
+    /// <summary><see cref="GroupChangeResult.Users"/> have no account.</summary>
+    UnknownUsers,
+}
+
+/// <summary>
+/// <paramref name="Users"/>: on success the users the change was about (added, removed, the one who
+/// left; for a new group its members), on a refusal the users that caused it.
+/// </summary>
+public sealed record GroupChangeResult(GroupOutcome Outcome, StoredGroup? Group, IReadOnlyList<string> Users)
+{
+    public static GroupChangeResult Refused(GroupOutcome outcome, params IReadOnlyList<string> users) => new(outcome, null, users);
+}
+
+/// <summary>
+/// Groups: who is in them and who administers them (PROTOCOL.md §11.7). What members say is not
+/// here: group messages are ordinary inbox rows (<see cref="IMessageStore.CommitAsync"/>).
+/// The contract every implementation keeps:
+/// <list type="bullet">
+/// <item>Each change is one transaction that checks and changes together: the actor's rights, the
+/// users' accounts, both bounds, then the rows and the version. A refusal changes nothing.</item>
+/// <item>A successful change adds exactly one to the group's version, serialised per group (SQLite:
+/// the one writer; PostgreSQL: a lock on the group's row), so two changes never share a version.</item>
+/// <item>A group always has at least one admin while it has members: when the last admin leaves, the
+/// member who joined first (ties: the smallest name) becomes admin. A group whose last member leaves
+/// is deleted; its name may be taken again, its id never comes back.</item>
+/// <item>Names are compared exactly (callers pass canonical names, PROTOCOL.md §11.4).</item>
+/// </list>
+/// </summary>
+public interface IGroupStore
+{
+    /// <summary>
+    /// Creates <paramref name="name"/> with <paramref name="creator"/> as its only admin and
+    /// <paramref name="members"/> (the creator may be among them) as members, at version 1.
+    /// Refusals: <see cref="GroupOutcome.NameTaken"/>, <see cref="GroupOutcome.UnknownUsers"/>,
+    /// <see cref="GroupOutcome.GroupFull"/>, <see cref="GroupOutcome.TooManyGroups"/> (the creator included).
+    /// </summary>
+    Task<GroupChangeResult> CreateGroupAsync(string name, string groupId, string creator, IReadOnlyCollection<string> members, long now,
+        GroupBounds bounds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An admin adds members; names already in the group are skipped (all of them: <see cref="GroupOutcome.Unchanged"/>).
+    /// Refusals: <see cref="GroupOutcome.UnknownGroup"/>, <see cref="GroupOutcome.NotAMember"/> / <see cref="GroupOutcome.NotAdmin"/> (the actor),
+    /// <see cref="GroupOutcome.UnknownUsers"/>, <see cref="GroupOutcome.GroupFull"/>, <see cref="GroupOutcome.TooManyGroups"/>.
+    /// </summary>
+    Task<GroupChangeResult> AddGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, long now, GroupBounds bounds,
+        CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An admin removes members (an admin may remove another admin, or itself). Refusals: as for adding, and
+    /// <see cref="GroupOutcome.NotAMember"/> with the names that are not members.
+    /// </summary>
+    Task<GroupChangeResult> RemoveGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, CancellationToken cancellationToken);
+
+    /// <summary><paramref name="user"/> leaves; refusals: <see cref="GroupOutcome.UnknownGroup"/>, <see cref="GroupOutcome.NotAMember"/>.</summary>
+    Task<GroupChangeResult> LeaveGroupAsync(string name, string user, CancellationToken cancellationToken);
+
+    /// <summary>The group as it is now, or null; reads only.</summary>
+    Task<StoredGroup?> FindGroupAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>The groups <paramref name="user"/> is a member of (at most the per-user bound), sorted by name; reads only.</summary>
+    Task<IReadOnlyList<GroupSummaryRow>> GroupsOfAsync(string user, CancellationToken cancellationToken);
+}

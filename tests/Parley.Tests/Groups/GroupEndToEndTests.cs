@@ -1,0 +1,184 @@
+using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Groups;
+
+/// <summary>
+/// Groups end to end through a real server and its SQLite files (PROTOCOL.md §14): sender keys over
+/// the pairwise sessions, one ciphertext fanned out by the server, rotation on every membership
+/// change, and a member that was offline reading changes and messages in the order they happened.
+/// </summary>
+public class GroupEndToEndTests
+{
+    private static async Task<GroupEvent> ChangeAsync(GroupMember member, string kind)
+    {
+        GroupEvent next = await member.NextAsync();
+        Assert.Equal(GroupEventKind.Changed, next.Kind);
+        Assert.Equal(kind, next.Change!.Change);
+        return next;
+    }
+
+    [Fact]
+    public async Task Each_member_receipts_a_group_message_pairwise_and_the_sender_sees_it_per_member()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        ReceiptExchange aliceReceipts = new(alice.Keys);
+
+        E2eMessageId id = E2eMessageId.New();
+        aliceReceipts.Book.SentToGroup("team", id);
+        await alice.Groups.SendTextAsync(alice.Client, "team", "lunch?", messageId: id).WithTimeout();
+
+        // Bob sees it at once ("read"); carol's client only stores it ("delivered").
+        foreach ((GroupMember member, bool seen) in new[] { (bob, true), (carol, false) })
+        {
+            await ChangeAsync(member, GroupChangeKinds.Created);
+            GroupEvent message = await member.NextMessageAsync();
+            Assert.Equal(id, message.MessageId);
+            ReceiptExchange receipts = new(member.Keys);
+            receipts.Book.Received(message.From, id, seen, message.Group);
+            Assert.Equal(1, await receipts.SendPendingAsync(member.Client).WithTimeout());
+        }
+
+        Dictionary<string, ReceiptShown> shown = [];
+        for (int i = 0; i < 2; i++)
+        {
+            E2eIncoming incoming = await alice.Pairwise.Reader.ReadAsync().AsTask().WithTimeout();
+            Assert.NotNull(incoming.Receipt);
+            ReceiptShown receipt = aliceReceipts.Received(incoming, seen: true)!;
+            shown[receipt.From] = receipt;
+        }
+        Assert.Equal((ReceiptType.Read, "team"), (shown["bob"].Type, shown["bob"].Group));
+        Assert.Equal((ReceiptType.Delivered, "team"), (shown["carol"].Type, shown["carol"].Group));
+        Assert.All(shown.Values, r => Assert.Equal([id], r.MessageIds));
+        // A receipt is never answered.
+        Assert.Equal(0, aliceReceipts.Book.PendingCount);
+    }
+
+    [Fact]
+    public async Task Three_members_talk_and_the_server_holds_only_ciphertext()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        const string Marker = "GROUP-MARKER-5e1d-the-server-must-never-see-this";
+        E2eMessageId messageId = E2eMessageId.New();
+        GroupSent sent = await alice.Groups.SendTextAsync(alice.Client, "team", Marker, messageId: messageId).WithTimeout();
+        Assert.Equal(("team", 3, true), (sent.Group, sent.Recipients, sent.Rotated));
+        Assert.Empty(sent.Unreachable);
+        foreach (GroupMember member in new[] { bob, carol })
+        {
+            await ChangeAsync(member, GroupChangeKinds.Created);
+            GroupEvent message = await member.NextAsync();
+            Assert.Equal((GroupEventKind.Message, "team", "alice", Marker), (message.Kind, message.Group, message.From, message.Text));
+            Assert.Equal(messageId, message.MessageId);
+        }
+
+        // A second message reuses the key: no rotation, one ciphertext.
+        Assert.False((await alice.Groups.SendTextAsync(alice.Client, "team", "again").WithTimeout()).Rotated);
+        await bob.Groups.SendTextAsync(bob.Client, "team", "hi from bob").WithTimeout();
+        Assert.Equal("again", (await carol.NextMessageAsync()).Text);
+        GroupEvent fromBob = await carol.NextMessageAsync();
+        Assert.Equal(("bob", "hi from bob"), (fromBob.From, fromBob.Text));
+        Assert.Equal("hi from bob", (await alice.NextMessageAsync()).Text);
+
+        Assert.False(ServerFiles.Contain(server, System.Text.Encoding.UTF8.GetBytes(Marker)), "the plaintext is in the server's files");
+    }
+
+    [Fact]
+    public async Task A_removed_member_cannot_read_the_next_message_even_with_its_ciphertext()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        // carol's client keeps every key it was given, as a dishonest one would.
+        carol.IgnoresRemoval = true;
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        await bob.Groups.SendTextAsync(bob.Client, "team", "before").WithTimeout();
+        Assert.Equal("before", (await carol.NextMessageAsync()).Text);
+        Assert.Equal("before", (await alice.NextMessageAsync()).Text);
+
+        await alice.Groups.RemoveAsync(alice.Client, "team", ["carol"]).WithTimeout();
+        GroupSent after = await bob.Groups.SendTextAsync(bob.Client, "team", "after carol left").WithTimeout();
+        Assert.True(after.Rotated);
+        Assert.Equal(2, after.Recipients);
+        Assert.Equal("after carol left", (await alice.NextMessageAsync()).Text);
+
+        // The server no longer gives carol the row; handed alice's copy, carol's keys do not open it.
+        await alice.NextRowAsync();
+        ChatMessage stolen = await alice.NextRowAsync();
+        GroupEvent attempt = carol.Groups.Receive(stolen with { To = "carol" }, carol.Client.DeviceId);
+        Assert.Equal(GroupEventKind.Failed, attempt.Kind);
+        Assert.Null(attempt.Text);
+    }
+
+    [Fact]
+    public async Task A_new_member_reads_what_follows_but_not_what_came_before()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember dave = await GroupMember.ConnectAsync(server, "dave");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", "before dave").WithTimeout();
+        ChatMessage earlier = await bob.NextRowAsync();
+        Assert.Equal("before dave", (await bob.NextMessageAsync()).Text);
+
+        await alice.Groups.AddAsync(alice.Client, "team", ["dave"]).WithTimeout();
+        Assert.True((await alice.Groups.SendTextAsync(alice.Client, "team", "welcome dave").WithTimeout()).Rotated);
+        await ChangeAsync(dave, GroupChangeKinds.Added);
+        GroupEvent welcome = await dave.NextAsync();
+        Assert.Equal(("alice", "welcome dave"), (welcome.From, welcome.Text));
+        Assert.Equal("welcome dave", (await bob.NextMessageAsync()).Text);
+
+        GroupEvent attempt = dave.Groups.Receive(earlier with { To = "dave" }, dave.Client.DeviceId);
+        Assert.Equal(GroupEventKind.Failed, attempt.Kind);
+        // Even bob's key, handed to dave after the add, starts after what bob said before it.
+        await bob.Groups.SendTextAsync(bob.Client, "team", "hi dave").WithTimeout();
+        Assert.Equal("hi dave", (await dave.NextMessageAsync()).Text);
+    }
+
+    [Fact]
+    public async Task A_member_offline_during_changes_catches_up_in_order()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await using (await GroupMember.ConnectAsync(server, "dave"))
+        {
+        }
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        await ChangeAsync(carol, GroupChangeKinds.Created);
+        await carol.DisposeAsync();
+
+        await alice.Groups.AddAsync(alice.Client, "team", ["dave"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", "one").WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Created);
+        await ChangeAsync(bob, GroupChangeKinds.Added);
+        Assert.Equal("one", (await bob.NextMessageAsync()).Text);
+        await bob.Groups.SendTextAsync(bob.Client, "team", "two").WithTimeout();
+        await alice.Groups.RemoveAsync(alice.Client, "team", ["dave"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", "three").WithTimeout();
+
+        await using GroupMember back = await GroupMember.ConnectAsync(server, "carol", carol);
+        await ChangeAsync(back, GroupChangeKinds.Added);
+        GroupEvent one = await back.NextAsync();
+        Assert.Equal(("alice", "one"), (one.From, one.Text));
+        GroupEvent two = await back.NextAsync();
+        Assert.Equal(("bob", "two"), (two.From, two.Text));
+        await ChangeAsync(back, GroupChangeKinds.Removed);
+        GroupEvent three = await back.NextAsync();
+        Assert.Equal(("alice", "three"), (three.From, three.Text));
+        Assert.False(back.Events.Reader.TryRead(out GroupEvent? extra), $"unexpected {extra}");
+    }
+}
