@@ -1,11 +1,23 @@
 // Per-recipient inbox bounds. Used only by the store writer's single loop, so admitting a message
-// and committing it cannot race with another admission: the count never overshoots.
+// and committing it cannot race with another admission: the count never overshoots. With a store
+// shared by several nodes (shared: true) other nodes add and remove messages too, so the usage is
+// read again for each batch: the bound can then be overshot by what the other nodes commit in
+// one batch at the same moment, never more.
 using Parley.Server.Storage;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes)
+internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes, bool shared = false)
 {
+    /// <summary>Called by the store writer before it admits a batch.</summary>
+    public void BeginBatch()
+    {
+        if (shared)
+        {
+            _usage.Clear();
+        }
+    }
+
     private readonly Dictionary<string, Usage> _usage = new(StringComparer.Ordinal);
 
     private sealed class Usage(InboxUsage current)

@@ -97,6 +97,7 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             appends.Clear();
             messages.Clear();
+            _quota?.BeginBatch();
             acks.Clear();
             barriers.Clear();
             expiries.Clear();
@@ -160,8 +161,16 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             for (int i = 0; i < appends.Count; i++)
             {
-                bool delivered = _fanOut.TryDeliver(stored[i]);
-                appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered));
+                ValueTask<bool> delivered = _fanOut.DeliverAsync(stored[i]);
+                if (delivered.IsCompletedSuccessfully)
+                {
+                    appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered.Result));
+                }
+                else
+                {
+                    // A bus asks another node: the next batch commits meanwhile.
+                    _ = CompleteAfterFanOutAsync(appends[i].Completion, stored[i], delivered);
+                }
             }
             foreach (TaskCompletionSource barrier in barriers)
             {
@@ -169,6 +178,21 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
         }
+    }
+
+    private static async Task CompleteAfterFanOutAsync(TaskCompletionSource<AppendResult> completion, StoredMessage message, ValueTask<bool> delivered)
+    {
+        bool online;
+        try
+        {
+            online = await delivered.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Committed all the same: the recipient reads it from the store.
+            online = false;
+        }
+        completion.TrySetResult(new AppendResult(message, online));
     }
 
     private async ValueTask<bool> AdmitAsync(Append append)
