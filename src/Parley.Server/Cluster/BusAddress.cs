@@ -23,6 +23,7 @@ public sealed record BusAddress(ConfigurationOptions Options, string Prefix)
             // A node starts, and keeps serving its own connections, while Redis is away; it reconnects by itself.
             AbortOnConnectFail = false,
             ConnectTimeout = 5000,
+            // How long a question to Redis may take before the node answers from what it knows alone.
             AsyncTimeout = 2000,
             SyncTimeout = 2000,
             ClientName = "parley",

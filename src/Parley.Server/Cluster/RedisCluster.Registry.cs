@@ -73,7 +73,7 @@ public sealed partial class RedisCluster
             here = _presence.DevicesHere(user);
             written = _db.ScriptEvaluateAsync(SetHereScript, [UserKey(user), OnlineKey, NodeUsersKey(NodeId)], [NodeId, user, here]);
         }
-        RedisResult total = await written.WaitAsync(RedisDeadline).ConfigureAwait(false);
+        RedisResult total = await written.ConfigureAwait(false);
         return (here, (long)total);
     }
 
@@ -123,7 +123,7 @@ public sealed partial class RedisCluster
     private async Task BeatAsync()
     {
         RedisResult[] result = (RedisResult[])(await _db.ScriptEvaluateAsync(HeartbeatScript, [NodesKey],
-            [NodeId, (long)NodeLifetime.TotalMilliseconds]).WaitAsync(RedisDeadline).ConfigureAwait(false))!;
+            [NodeId, (long)NodeLifetime.TotalMilliseconds]).ConfigureAwait(false))!;
         bool lost = (long)result[0] == 1 && _joined;
         _joined = true;
         if (lost)
@@ -139,13 +139,13 @@ public sealed partial class RedisCluster
             _catchUpNeeded = false;
             _redisWasDown = false;
             // Every node (this one too: it hears its own event) reads its connections' inboxes back.
-            await _db.PublishAsync(EventsChannel, "catchup").WaitAsync(RedisDeadline).ConfigureAwait(false);
+            await _db.PublishAsync(EventsChannel, "catchup").ConfigureAwait(false);
         }
         foreach (RedisResult dead in result.Skip(1))
         {
             string node = (string)dead!;
             RedisResult[] gone = (RedisResult[])(await _db.ScriptEvaluateAsync(RemoveDeadNodeScript, [NodeUsersKey(node), OnlineKey, NodesKey],
-                [node, _prefix]).WaitAsync(RedisDeadline).ConfigureAwait(false))!;
+                [node, _prefix]).ConfigureAwait(false))!;
             if (gone.Length > 0)
             {
                 _logger.LogInformation("Node {Node} stopped answering; {Count} of its users are now offline", node, gone.Length);
@@ -162,7 +162,7 @@ public sealed partial class RedisCluster
         try
         {
             RedisValue[] page = await _db.SortedSetRangeByValueAsync(OnlineKey, after is null ? default(RedisValue) : after, default,
-                after is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, max + 1).WaitAsync(RedisDeadline).ConfigureAwait(false);
+                after is null ? Exclude.None : Exclude.Start, Order.Ascending, 0, max + 1).ConfigureAwait(false);
             string[] users = [.. page.Take(max).Select(v => v.ToString())];
             return (users, page.Length > max);
         }
@@ -177,12 +177,12 @@ public sealed partial class RedisCluster
     {
         try
         {
-            long count = await _db.SortedSetLengthAsync(OnlineKey).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            long count = await _db.SortedSetLengthAsync(OnlineKey).ConfigureAwait(false);
             if (count > max)
             {
                 return (null, count);
             }
-            RedisValue[] all = await _db.SortedSetRangeByRankAsync(OnlineKey, 0, max).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            RedisValue[] all = await _db.SortedSetRangeByRankAsync(OnlineKey, 0, max).ConfigureAwait(false);
             return ([.. all.Select(v => v.ToString())], all.Length);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
@@ -202,7 +202,7 @@ public sealed partial class RedisCluster
         string[] names = [.. users];
         try
         {
-            double?[] scores = await _db.SortedSetScoresAsync(OnlineKey, [.. names.Select(n => (RedisValue)n)]).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            double?[] scores = await _db.SortedSetScoresAsync(OnlineKey, [.. names.Select(n => (RedisValue)n)]).ConfigureAwait(false);
             return [.. names.Where((_, i) => scores[i] is not null)];
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)

@@ -40,9 +40,6 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
     /// <summary>Routes looked up in one round trip to Redis.</summary>
     private const int MaxRouteBatch = 1024;
 
-    /// <summary>How long a question to Redis may take before the node answers from what it knows alone.</summary>
-    private static readonly TimeSpan RedisDeadline = TimeSpan.FromSeconds(2);
-
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
     private readonly Presence _presence;
@@ -176,7 +173,7 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         {
             string[] users = [.. batch.Select(r => r.Message.Recipient).Distinct(StringComparer.Ordinal)];
             Task<RedisValue[]>[] lookups = [.. users.Select(u => _db.HashKeysAsync(UserKey(u)))];
-            await Task.WhenAll(lookups).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            await Task.WhenAll(lookups).ConfigureAwait(false);
             Dictionary<string, string[]> nodesOf = new(StringComparer.Ordinal);
             for (int i = 0; i < users.Length; i++)
             {
@@ -206,7 +203,7 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
                     publishes.Add(_db.PublishAsync(NodeChannel(node), BusMessages.Encode(chunk)));
                 }
             }
-            await Task.WhenAll(publishes).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            await Task.WhenAll(publishes).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -306,7 +303,7 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
     {
         try
         {
-            await _db.PublishAsync(EventsChannel, text).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            await _db.PublishAsync(EventsChannel, text).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -347,7 +344,7 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         try
         {
             // Its connections have ended (each took its entry out); the node's own entry goes last.
-            await Task.WhenAll(_db.SortedSetRemoveAsync(NodesKey, NodeId), _db.KeyDeleteAsync(NodeUsersKey(NodeId))).WaitAsync(RedisDeadline).ConfigureAwait(false);
+            await Task.WhenAll(_db.SortedSetRemoveAsync(NodesKey, NodeId), _db.KeyDeleteAsync(NodeUsersKey(NodeId))).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {

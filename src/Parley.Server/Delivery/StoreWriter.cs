@@ -147,7 +147,15 @@ public sealed class StoreWriter : IAsyncDisposable
             {
                 // The admitted messages were not stored: re-read the usage rather than guess it.
                 _quota?.Forget();
-                _logger.LogError(e, "Commit of {Messages} messages and {Acks} acknowledgements failed", messages.Count, acks.Count);
+                if (e is StorageUnavailableException)
+                {
+                    // An outage of a database server (several nodes): the senders hear storage_unavailable, nothing is lost.
+                    _logger.LogWarning("Commit of {Messages} messages and {Acks} acknowledgements failed: {Error}", messages.Count, acks.Count, e.Message);
+                }
+                else
+                {
+                    _logger.LogError(e, "Commit of {Messages} messages and {Acks} acknowledgements failed", messages.Count, acks.Count);
+                }
                 foreach (Append append in appends)
                 {
                     append.Completion.TrySetException(new IOException("the message could not be stored", e));
@@ -204,6 +212,11 @@ public sealed class StoreWriter : IAsyncDisposable
                 return true;
             }
             append.Completion.TrySetException(new InboxFullException(append.Message.Recipient));
+        }
+        catch (StorageUnavailableException e)
+        {
+            _logger.LogWarning("Reading the inbox usage of a recipient failed: {Error}", e.Message);
+            append.Completion.TrySetException(new IOException("the inbox quota could not be checked", e));
         }
         catch (Exception e)
         {

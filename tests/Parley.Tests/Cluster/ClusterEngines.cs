@@ -74,7 +74,8 @@ public sealed class ClusterEngines : IAsyncLifetime
     public async Task<string> NewDatabaseAsync()
     {
         string name = $"t{Interlocked.Increment(ref _databases)}_{Guid.NewGuid().ToString("N")[..8]}";
-        await using (NpgsqlConnection admin = new(ConnectionString("postgres")))
+        // Not pooled: a pooled connection would be dead after a test stopped and started PostgreSQL.
+        await using (NpgsqlConnection admin = new(new NpgsqlConnectionStringBuilder(ConnectionString("postgres")) { Pooling = false }.ConnectionString))
         {
             await admin.OpenAsync();
             await using NpgsqlCommand create = new($"CREATE DATABASE {name}", admin);
@@ -102,6 +103,12 @@ public sealed class ClusterEngines : IAsyncLifetime
     public async Task RestartRedisAsync()
     {
         StopRedis();
+        await StartRedisAsync();
+    }
+
+    /// <summary>Starts Redis again on its port (after <see cref="StopRedis"/>), empty.</summary>
+    public async Task StartRedisAsync()
+    {
         StartRedis();
         await WaitForRedisAsync();
     }
@@ -126,7 +133,8 @@ public sealed class ClusterEngines : IAsyncLifetime
         _redis.BeginErrorReadLine();
     }
 
-    private void StopRedis()
+    /// <summary>Kills Redis: its data is gone (no persistence), as in a crash.</summary>
+    public void StopRedis()
     {
         if (_redis is { HasExited: false })
         {

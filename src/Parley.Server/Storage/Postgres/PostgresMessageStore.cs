@@ -343,8 +343,12 @@ public sealed partial class PostgresMessageStore : IMessageStore
         _ => false,
     };
 
-    private StorageUnavailableException Unavailable(Exception e) =>
-        new($"the database ({Description}) is unavailable: {e.Message}", e);
+    private StorageUnavailableException Unavailable(Exception e)
+    {
+        // Pooled connections to a server that went away are dead: the next operation opens new ones.
+        _dataSource.Clear();
+        return new($"the database ({Description}) is unavailable: {e.Message}", e);
+    }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
