@@ -167,21 +167,20 @@ public sealed partial class PostgresMessageStore : IMessageStore
             counts[m.Recipient] = counts.GetValueOrDefault(m.Recipient) + 1;
         }
         Dictionary<string, long> first = new(counts.Count, StringComparer.Ordinal);
+        // One statement for all recipients; rows are inserted (and locked) in one fixed order.
         await using NpgsqlCommand reserve = new("""
-            INSERT INTO inbox_heads (recipient, last_seq) VALUES (@r, @n)
+            INSERT INTO inbox_heads (recipient, last_seq)
+            SELECT r, n FROM unnest(@r, @n) AS t(r, n) ORDER BY r COLLATE "C"
             ON CONFLICT (recipient) DO UPDATE SET last_seq = inbox_heads.last_seq + excluded.last_seq
-            RETURNING last_seq
+            RETURNING recipient, last_seq
             """, connection, transaction);
-        NpgsqlParameter<string> recipient = new NpgsqlParameter<string>("r", NpgsqlDbType.Text);
-        reserve.Parameters.Add(recipient);
-        NpgsqlParameter<long> count = new NpgsqlParameter<long>("n", NpgsqlDbType.Bigint);
-        reserve.Parameters.Add(count);
-        foreach ((string name, long n) in counts)
+        reserve.Parameters.AddWithValue("r", NpgsqlDbType.Array | NpgsqlDbType.Text, counts.Keys.ToArray());
+        reserve.Parameters.AddWithValue("n", NpgsqlDbType.Array | NpgsqlDbType.Bigint, counts.Values.ToArray());
+        await using NpgsqlDataReader reader = await reserve.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            recipient.TypedValue = name;
-            count.TypedValue = n;
-            long last = (long)(await reserve.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            first[name] = last - n + 1;
+            string name = reader.GetString(0);
+            first[name] = reader.GetInt64(1) - counts[name] + 1;
         }
         return first;
     }
