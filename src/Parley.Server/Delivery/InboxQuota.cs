@@ -9,12 +9,18 @@ namespace Parley.Server.Delivery;
 
 internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes, bool shared = false)
 {
+    /// <summary>How long a cached usage is trusted when other nodes write to the same store.</summary>
+    internal static readonly TimeSpan SharedUsageLifetime = TimeSpan.FromSeconds(1);
+
+    private long _cachedSince = Environment.TickCount64;
+
     /// <summary>Called by the store writer before it admits a batch.</summary>
     public void BeginBatch()
     {
-        if (shared)
+        if (shared && Environment.TickCount64 - _cachedSince >= (long)SharedUsageLifetime.TotalMilliseconds)
         {
             _usage.Clear();
+            _cachedSince = Environment.TickCount64;
         }
     }
 
