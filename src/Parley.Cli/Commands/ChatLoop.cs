@@ -440,6 +440,12 @@ internal sealed class ChatLoop
             _console.WriteLine($"[CLIENT] The connection was lost again during login ({UntrustedText.Sanitize(e.Message)})");
             return (null, null);
         }
+        catch (ChatException e) when (e.Code == ErrorCodes.StorageUnavailable)
+        {
+            // The node is up but cannot reach its database: nothing was decided; try again later, here or elsewhere.
+            _console.WriteLine(ChatText.Error("Login refused for now", e.Message));
+            return (null, null);
+        }
         catch (ChatException e)
         {
             _console.WriteError(ChatText.Error("Login failed", e.Message));

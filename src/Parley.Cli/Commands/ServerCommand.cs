@@ -281,6 +281,14 @@ internal static class ServerCommand
             Console.WriteLine($"[SERVER] Started on {options.Host}:{server.LocalEndPoint.Port}");
             Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: {server.IdentityAlgorithm} {server.Fingerprint}");
             Console.WriteLine($"[SERVER] Data directory: {server.DataDirectory}");
+            if (options.Store is { } sharedStore)
+            {
+                Console.WriteLine($"[SERVER] Store: {Server.Storage.Postgres.PostgresAddress.Describe(Server.Storage.Postgres.PostgresAddress.ToConnectionString(sharedStore))}");
+            }
+            if (options.Bus is { } bus && server.NodeId is { } node)
+            {
+                Console.WriteLine($"[SERVER] Cluster node {node} on {Server.Cluster.BusAddress.Parse(bus).Describe()}");
+            }
             if (server.WebUrl is { } webUrl)
             {
                 Console.WriteLine($"[SERVER] Web client on {webUrl}");

@@ -54,8 +54,11 @@ public sealed partial class ClusterKillTests(ClusterEngines engines)
             await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
             await using ParleyProcess bob = StartChat(temp, "bob", portOne, portTwo);
             await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+            // Carol knows only node 1: when it dies she is offline everywhere once its entry expires.
+            await using ParleyProcess carol = StartChat(temp, "carol", portOne);
+            await carol.WaitForLineAsync("[CLIENT] Authenticated as carol");
             await bob.WriteLineAsync("list");
-            Assert.Equal("[ONLINE USERS] alice, bob", (await bob.WaitForLineAsync("[ONLINE USERS]")).Trim());
+            Assert.Equal("[ONLINE USERS] alice, bob, carol", (await bob.WaitForLineAsync("[ONLINE USERS]")).Trim());
 
             Task writer = Task.Run(async () =>
             {
@@ -79,7 +82,7 @@ public sealed partial class ClusterKillTests(ClusterEngines engines)
             // Bob is now on node 2 with alice: the cluster-wide list still has both. Its reply comes
             // after END's status (one connection, in order), so the count below is complete.
             await bob.WriteLineAsync("list");
-            await bob.WaitForLineAsync("[ONLINE USERS] alice, bob");
+            await bob.WaitForLineAsync("[ONLINE USERS]");
 
             string bobOut = bob.Stdout;
             int lost = bobOut.IndexOf("[CLIENT] Connection lost", StringComparison.Ordinal);
@@ -101,6 +104,20 @@ public sealed partial class ClusterKillTests(ClusterEngines engines)
             int[] numbers = [.. received.Select(l => int.Parse(l[(l.LastIndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture))];
             Assert.Equal(numbers.Order(), numbers);
             Assert.True(received.Length >= acknowledgedBeforeKill + acknowledgedAfter, $"--- bob ---\n{bobOut}\n--- alice ---\n{alice.Stdout}");
+
+            // The dead node's presence entry expires (10 s after its last heartbeat) and a live node
+            // removes its users: carol leaves the cluster-wide list; bob, now on node 2, stays.
+            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            string users;
+            do
+            {
+                Assert.True(DateTime.UtcNow < deadline, "carol was still listed a minute after her node died");
+                await Task.Delay(500);
+                await bob.WriteLineAsync("list");
+                users = (await bob.WaitForLineAsync("[ONLINE USERS]")).Trim();
+            }
+            while (users.Contains("carol", StringComparison.Ordinal));
+            Assert.Equal("[ONLINE USERS] alice, bob", users);
         }
     }
 }
