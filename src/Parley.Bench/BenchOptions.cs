@@ -18,6 +18,15 @@ public sealed record BenchOptions
 {
     public string Host { get; init; } = "localhost";
     public int Port { get; init; } = 5555;
+
+    /// <summary>
+    /// The nodes of a cluster beyond <see cref="Host"/>:<see cref="Port"/>; client i connects to node
+    /// i mod n, so clients (and each pair of sender and recipient) are spread across the nodes.
+    /// </summary>
+    public IReadOnlyList<(string Host, int Port)> MoreNodes { get; init; } = [];
+
+    /// <summary>Every node the clients connect to, the first one first.</summary>
+    public IReadOnlyList<(string Host, int Port)> Nodes => [(Host, Port), .. MoreNodes];
     public BenchScenario Scenario { get; init; } = BenchScenario.Messages;
     public int Clients { get; init; } = 200;
 

@@ -4,6 +4,9 @@ public sealed record BenchReport
 {
     public required string Scenario { get; init; }
     public required int Clients { get; init; }
+
+    /// <summary>Server nodes the clients were spread across.</summary>
+    public int Nodes { get; init; } = 1;
     public required string Group { get; init; }
     public required int Size { get; init; }
     public double? TargetRate { get; init; }

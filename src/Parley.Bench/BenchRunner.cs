@@ -65,7 +65,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
     {
         int[] missing;
         // Tokens belong to a server key: learn it (and drop the tokens of a key this host:port had before).
-        await using (ChatClient probe = await ConnectAsync(cancellationToken).ConfigureAwait(false))
+        await using (ChatClient probe = await ConnectAsync(0, cancellationToken).ConfigureAwait(false))
         {
             _login.RecordServerKey(probe, options.Host, options.Port);
             missing = Enumerable.Range(0, count).Where(i => !_login.HasToken(probe, UserName(i))).ToArray();
@@ -79,7 +79,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         await Parallel.ForEachAsync(missing, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount * 2), CancellationToken = cancellationToken },
             async (i, ct) =>
             {
-                await using ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
+                await using ChatClient client = await ConnectAsync(i, ct).ConfigureAwait(false);
                 LoginResult result = (await LoginAsync(client, i, ct).ConfigureAwait(false)).Result!;
                 if (!result.Success)
                 {
@@ -96,8 +96,10 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
     private Task<LoginOutcome> LoginAsync(ChatClient client, int index, CancellationToken cancellationToken) =>
         _login.LoginAsync(client, UserName(index), _ => ValueTask.FromResult<string?>(Password(index)), cancellationToken);
 
-    private async Task<ChatClient> ConnectAsync(CancellationToken cancellationToken) =>
-        await ChatClient.ConnectAsync(options.Host, options.Port, new ClientChannelOptions(new BenchTrust(options.Fingerprint))
+    /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
+    private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken) =>
+        await ChatClient.ConnectAsync(options.Nodes[index % options.Nodes.Count].Host, options.Nodes[index % options.Nodes.Count].Port,
+            new ClientChannelOptions(new BenchTrust(options.Fingerprint))
         {
             Handshake = new ClientHandshakeOptions { Groups = [options.Group] },
         }, cancellationToken).ConfigureAwait(false);
@@ -112,7 +114,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             {
                 try
                 {
-                    ChatClient client = await ConnectAsync(ct).ConfigureAwait(false);
+                    ChatClient client = await ConnectAsync(i, ct).ConfigureAwait(false);
                     client.MessageHandler = handler(i);
                     if (!(await LoginAsync(client, i, ct).ConfigureAwait(false)).Success)
                     {
@@ -343,6 +345,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         {
             Scenario = options.Scenario.ToString().ToLowerInvariant(),
             Clients = options.Clients,
+            Nodes = options.Nodes.Count,
             Group = options.Group.Name,
             Size = options.Size,
             TargetRate = options.Rate,

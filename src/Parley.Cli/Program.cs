@@ -27,6 +27,12 @@ public static class Program
             root.Parse("--help").Invoke(new InvocationConfiguration { Output = Console.Error });
             return ExitCodes.Usage;
         }
+        args = ServerConfigFile.Expand(args, out string? configError);
+        if (configError is not null)
+        {
+            Console.Error.WriteLine($"parley server: {configError}");
+            return ExitCodes.Usage;
+        }
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -173,6 +173,9 @@ public static class ErrorCodes
     public const string UnknownUser = "unknown_user";
     public const string InboxFull = "inbox_full";
     public const string StorageFull = "storage_full";
+
+    /// <summary>The shared store (PostgreSQL, several nodes) cannot be reached: nothing was stored; try again (PROTOCOL.md §11.4).</summary>
+    public const string StorageUnavailable = "storage_unavailable";
     public const string TooManyRecipients = "too_many_recipients";
     public const string ReplyTooLarge = "reply_too_large";
     public const string IdentityKeyChanged = "identity_key_changed";

@@ -12,7 +12,12 @@ internal static class BenchCommand
 {
     internal static Command Create()
     {
-        Option<string> host = new("--host") { Description = "Server host", DefaultValueFactory = _ => "localhost" };
+        Option<string[]> host = new("--host")
+        {
+            Description = "Server HOST[:PORT] (default localhost); repeat it for the nodes of a cluster: clients are spread across them",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
         Option<int> port = CommandLine.PortOption.WithDefault("--port", "Server port", 5555, allowZero: false, "-p");
         Option<int> clients = new("--clients", "-c") { Description = "Number of clients", DefaultValueFactory = _ => 200 };
         Option<long?> messages = new("--messages", "-n") { Description = "Total messages to send (instead of --duration)" };
@@ -58,12 +63,22 @@ internal static class BenchCommand
                 return ExitCodes.Usage;
             }
             string prefixValue = result.GetValue(prefix)!;
-            string hostValue = result.GetValue(host)!;
             int portValue = result.GetValue(port);
+            List<(string Host, int Port)> nodes = [];
+            foreach (string entry in result.GetValue(host) is { Length: > 0 } hosts ? hosts : ["localhost"])
+            {
+                if (!ServerEndpoint.TryParse(entry, portValue, out ServerEndpoint node, out string hostError))
+                {
+                    Console.Error.WriteLine($"parley bench: {hostError}");
+                    return ExitCodes.Usage;
+                }
+                nodes.Add((node.Host, node.Port));
+            }
             BenchOptions options = new()
             {
-                Host = hostValue,
-                Port = portValue,
+                Host = nodes[0].Host,
+                Port = nodes[0].Port,
+                MoreNodes = [.. nodes.Skip(1)],
                 Clients = clientCount,
                 Messages = result.GetValue(messages),
                 Duration = span,
@@ -105,7 +120,7 @@ internal static class BenchCommand
     private static void PrintTable(BenchReport r)
     {
         Console.WriteLine();
-        Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
+        Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
         Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors)");
         if (r.Scenario != "idle")
         {

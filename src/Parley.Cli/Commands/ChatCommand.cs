@@ -62,6 +62,9 @@ internal static class ChatCommand
 
         /// <summary>--no-read-receipts: for this run only "delivered" receipts (PROTOCOL.md §13.11).</summary>
         public bool NoReadReceipts { get; init; }
+
+        /// <summary>Further --host entries (other nodes of a cluster), tried in turn after <see cref="Host"/>.</summary>
+        public IReadOnlyList<string> MoreHosts { get; init; } = [];
     }
 
     internal sealed class Session(ChatConsole console)
@@ -111,12 +114,24 @@ internal static class ChatCommand
                 console.WriteError($"[ERROR] {nameError}");
                 return ExitCodes.Usage;
             }
-            string host = settings.Host ?? Default(console.Ask("Server host (default: localhost): "), "localhost");
-            // --port is checked by its parser; a typed port is asked again until it is one.
-            if ((settings.Port ?? new Questions(console).Port("Server port (default: 5555): ", 5555)) is not int port)
+            string[] hostEntries = [settings.Host ?? Default(console.Ask("Server host (default: localhost): "), "localhost"), .. settings.MoreHosts];
+            int? defaultPort = settings.Port;
+            // --port is checked by its parser; a typed port is asked again until it is one. Not asked when every --host names its own.
+            if (defaultPort is null && !hostEntries.All(ServerEndpoint.HasPort) &&
+                (defaultPort = new Questions(console).Port("Server port (default: 5555): ", 5555)) is null)
             {
                 console.WriteError("[ERROR] No server port given.");
                 return ExitCodes.Usage;
+            }
+            List<ServerEndpoint> endpoints = [];
+            foreach (string entry in hostEntries)
+            {
+                if (!ServerEndpoint.TryParse(entry, defaultPort, out ServerEndpoint endpoint, out string hostError))
+                {
+                    console.WriteError($"[ERROR] {UntrustedText.Sanitize(hostError, 200)}");
+                    return ExitCodes.Usage;
+                }
+                endpoints.Add(endpoint);
             }
             string? filePassword = null;
             if (settings.PasswordFile is not null)
@@ -133,37 +148,49 @@ internal static class ChatCommand
             }
             filePassword ??= Environment.GetEnvironmentVariable("PARLEY_PASSWORD");
 
-            _server = (host, port, settings.Verbose);
             _register = settings.Register;
-            KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
+            ChatClient? client = null;
+            int connected = 0;
+            // Each node is tried in turn; trust is per host:port, as with one server.
+            for (; client is null; connected++)
             {
-                TrustNew = settings.TrustNew,
-                ExpectedFingerprint = settings.Fingerprint,
-                Prompt = console.Interactive ? AskToTrust : null,
-                Added = identity => console.WriteLine(TrustQuestion.Added(UntrustedText.Sanitize($"{host}:{port}"), identity, "known hosts")),
-            };
-            ChatClient client;
-            try
-            {
-                client = await ChatClient.ConnectAsync(host, port, new ClientChannelOptions(trust), cancellationToken);
+                (string nodeHost, int nodePort) = endpoints[connected];
+                _server = (nodeHost, nodePort, settings.Verbose);
+                KnownHostsTrust trust = new(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{nodeHost}:{nodePort}")
+                {
+                    TrustNew = settings.TrustNew,
+                    ExpectedFingerprint = settings.Fingerprint,
+                    Prompt = console.Interactive ? AskToTrust : null,
+                    Added = identity => console.WriteLine(TrustQuestion.Added(UntrustedText.Sanitize($"{nodeHost}:{nodePort}"), identity, "known hosts")),
+                };
+                try
+                {
+                    client = await ChatClient.ConnectAsync(nodeHost, nodePort, new ClientChannelOptions(trust), cancellationToken);
+                    break;
+                }
+                catch (HostKeyMismatchException e)
+                {
+                    console.WriteError(e.Message);
+                    return ExitCodes.HostKeyMismatch;
+                }
+                catch (ParleyProtocolException e) when (e.Error == ProtocolError.UntrustedPeer)
+                {
+                    console.WriteError(ChatText.Error("Not connected", e.Detail));
+                    return ExitCodes.HostKeyMismatch;
+                }
+                catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+                {
+                    WriteConnectionError(e, settings.Verbose);
+                    if (connected + 1 == endpoints.Count)
+                    {
+                        return ExitCodes.ConnectionFailed;
+                    }
+                }
             }
-            catch (HostKeyMismatchException e)
-            {
-                console.WriteError(e.Message);
-                return ExitCodes.HostKeyMismatch;
-            }
-            catch (ParleyProtocolException e) when (e.Error == ProtocolError.UntrustedPeer)
-            {
-                console.WriteError(ChatText.Error("Not connected", e.Detail));
-                return ExitCodes.HostKeyMismatch;
-            }
-            catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
-            {
-                WriteConnectionError(e, settings.Verbose);
-                return ExitCodes.ConnectionFailed;
-            }
-            ChatLoop chat = new(console, _login, user, host, port,
-                () => new KnownHostsTrust(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), $"{host}:{port}")
+            string host = _server.Host;
+            int port = _server.Port;
+            ChatLoop chat = new(console, _login, user, endpoints, connected,
+                endpoint => new KnownHostsTrust(new KnownHostsFile(settings.KnownHosts ?? _home.KnownHostsPath), endpoint.ToString())
                 {
                     TrustNew = settings.TrustNew,
                     ExpectedFingerprint = settings.Fingerprint,

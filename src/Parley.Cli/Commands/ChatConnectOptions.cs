@@ -7,7 +7,12 @@ namespace Parley.Cli.Commands;
 internal sealed class ChatConnectOptions
 {
     private readonly Option<string?> _user = new("--user", "-u") { Description = "Your username (prompted for when missing)" };
-    private readonly Option<string?> _host = new("--host") { Description = "Server host (prompted for when missing; default localhost)" };
+    private readonly Option<string[]> _host = new("--host")
+    {
+        Description = "Server HOST[:PORT] (prompted for when missing; default localhost); repeat it for the nodes of a cluster, tried in turn",
+        Arity = ArgumentArity.ZeroOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
     private readonly Option<int?> _port = PortOption.Optional("--port", "Server port (prompted for when missing; default 5555)", aliases: "-p");
     private readonly Option<string?> _passwordFile = new("--password-file") { Description = "Read the password from this file (or set PARLEY_PASSWORD)" };
     private readonly Option<string?> _knownHosts = new("--known-hosts") { Description = "known_hosts file (default: $PARLEY_HOME/known_hosts, ~/.parley/known_hosts)" };
@@ -24,11 +29,15 @@ internal sealed class ChatConnectOptions
         }
     }
 
-    public ChatCommand.Settings Read(ParseResult result) => new(
-        result.GetValue(_user), result.GetValue(_host), result.GetValue(_port), result.GetValue(_passwordFile),
-        result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint))
+    public ChatCommand.Settings Read(ParseResult result)
     {
-        Verbose = result.GetValue(_verbose),
-        Register = result.GetValue(_register),
-    };
+        string[] hosts = result.GetValue(_host) ?? [];
+        return new(result.GetValue(_user), hosts.FirstOrDefault(), result.GetValue(_port), result.GetValue(_passwordFile),
+            result.GetValue(_knownHosts), result.GetValue(_trustNew), result.GetValue(_fingerprint))
+        {
+            Verbose = result.GetValue(_verbose),
+            Register = result.GetValue(_register),
+            MoreHosts = [.. hosts.Skip(1)],
+        };
+    }
 }

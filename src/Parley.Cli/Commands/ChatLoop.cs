@@ -29,9 +29,9 @@ internal sealed class ChatLoop
     private readonly ChatConsole _console;
     private readonly ClientLogin _login;
     private readonly string _user;
-    private readonly string _host;
-    private readonly int _port;
-    private readonly Func<KnownHostsTrust> _reconnectTrust;
+    private readonly IReadOnlyList<ServerEndpoint> _endpoints;
+    private int _current;
+    private readonly Func<ServerEndpoint, KnownHostsTrust> _reconnectTrust;
     private readonly string? _password;
     private readonly string _banner;
     private readonly TaskCompletionSource<ChatEndToEnd?> _keys = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,15 +43,17 @@ internal sealed class ChatLoop
     private string? _endingNotice;
     private bool _commandFailed;
 
-    /// <param name="reconnectTrust">The server-key check for a reconnection: the pinned key, and no question (the line editor owns the terminal then).</param>
+    /// <param name="endpoints">The --host entries (the nodes of a cluster); <paramref name="connected"/> is the one connected to now.</param>
+    /// <param name="reconnectTrust">The server-key check for a reconnection to a node: its pinned key, and no question (the line editor owns the terminal then).</param>
     /// <param name="password">From --password-file or PARLEY_PASSWORD: used again only if the device token is refused.</param>
-    public ChatLoop(ChatConsole console, ClientLogin login, string user, string host, int port, Func<KnownHostsTrust> reconnectTrust, string? password, string banner)
+    public ChatLoop(ChatConsole console, ClientLogin login, string user, IReadOnlyList<ServerEndpoint> endpoints, int connected,
+        Func<ServerEndpoint, KnownHostsTrust> reconnectTrust, string? password, string banner)
     {
         _console = console;
         _login = login;
         _user = user;
-        _host = host;
-        _port = port;
+        _endpoints = endpoints;
+        _current = connected;
         _reconnectTrust = reconnectTrust;
         _password = password;
         _banner = banner;
@@ -257,6 +259,10 @@ internal sealed class ChatLoop
         }
     }
 
+    private string _host => _endpoints[_current].Host;
+
+    private int _port => _endpoints[_current].Port;
+
     private void SetPrompt(bool online) => _console.SetPrompt(online ? $"{_user}@{_host}> " : $"{_user}@{_host} (offline)> ");
 
     /// <summary>Runs one typed line; an exit code when it ends the chat.</summary>
@@ -369,7 +375,7 @@ internal sealed class ChatLoop
             ChatClient client;
             try
             {
-                client = await ChatClient.ConnectAsync(_host, _port, new ClientChannelOptions(_reconnectTrust()), cancellationToken);
+                client = await ConnectToSomeNodeAsync(cancellationToken);
             }
             catch (HostKeyMismatchException e)
             {
@@ -398,6 +404,32 @@ internal sealed class ChatLoop
                 return (null, code);
             }
         }
+    }
+
+    /// <summary>
+    /// Each --host entry in turn, starting with the one after the node that was lost (with one
+    /// entry: that one again); the first that answers, or the last failure.
+    /// </summary>
+    private async Task<ChatClient> ConnectToSomeNodeAsync(CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        for (int tried = 0; tried < _endpoints.Count; tried++)
+        {
+            int next = (_current + 1 + tried) % _endpoints.Count;
+            try
+            {
+                ChatClient client = await ChatClient.ConnectAsync(_endpoints[next].Host, _endpoints[next].Port,
+                    new ClientChannelOptions(_reconnectTrust(_endpoints[next])), cancellationToken);
+                _current = next;
+                return client;
+            }
+            catch (Exception e) when (e is ChatConnectionException or IOException || e is ParleyProtocolException { Error: not ProtocolError.UntrustedPeer })
+            {
+                last = e;
+            }
+        }
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(last!);
+        throw last!;
     }
 
     private async Task<(ChatClient? Client, int? Fatal)> LoginAgainAsync(ChatClient client, ChatEndToEnd? keys, CancellationToken cancellationToken)
@@ -441,6 +473,12 @@ internal sealed class ChatLoop
         catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
         {
             _console.WriteLine($"[CLIENT] The connection was lost again during login ({UntrustedText.Sanitize(e.Message)})");
+            return (null, null);
+        }
+        catch (ChatException e) when (e.Code == ErrorCodes.StorageUnavailable)
+        {
+            // The node is up but cannot reach its database: nothing was decided; try again later, here or elsewhere.
+            _console.WriteLine(ChatText.Error("Login refused for now", e.Message));
             return (null, null);
         }
         catch (ChatException e)

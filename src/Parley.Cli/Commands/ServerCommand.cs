@@ -81,10 +81,23 @@ internal static class ServerCommand
             Description = "Password checks (PBKDF2) run at once (default: cores - 1, at least 1)",
             DefaultValueFactory = _ => PasswordHasher.DefaultMaxConcurrent,
         };
+        Option<string?> store = new("--store")
+        {
+            Description = "Shared store for several nodes: postgres://user[:password]@host[:port]/database (default: SQLite in --data)",
+        };
+        Option<string?> bus = new("--bus")
+        {
+            Description = "Bus between nodes for presence and routing: redis://[:password@]host[:port][?prefix=NAME] (needs --store)",
+        };
+        Option<string?> config = new("--config")
+        {
+            Description = "Read settings from FILE, one 'name = value' a line (flag names without '--'); flags given as well win",
+        };
+        Option<bool> check = new("--check") { Description = "Check the settings (and --config file) and exit without starting" };
         Command command = new("server", "Run the Parley messenger server")
         {
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
-            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads,
+            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads, store, bus, config, check,
         };
         WebServerOptions web = new();
         web.AddTo(command);
@@ -113,7 +126,9 @@ internal static class ServerCommand
                 RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
                 RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
-            }), logs.Read(result, result.GetValue(logLevel)), cancellationToken);
+                Store = result.GetValue(store),
+                Bus = result.GetValue(bus),
+            }), logs.Read(result, result.GetValue(logLevel)), result.GetValue(check), cancellationToken);
         });
         return command;
     }
@@ -146,11 +161,41 @@ internal static class ServerCommand
         return true;
     }
 
+    /// <summary>What is wrong with --store and --bus, in words, or null.</summary>
+    internal static string? ClusterSettingsError(ServerOptions options)
+    {
+        try
+        {
+            if (options.Store is not null)
+            {
+                Server.Storage.Postgres.PostgresAddress.ToConnectionString(options.Store);
+            }
+            if (options.Bus is not null)
+            {
+                Server.Cluster.BusAddress.Parse(options.Bus);
+                if (options.Store is null)
+                {
+                    return "--bus needs --store: the nodes of a cluster share one PostgreSQL store";
+                }
+            }
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return (options.Bus is not null && e.Message.Contains("Redis", StringComparison.Ordinal) ? "--bus: " : "--store: ") + e.Message;
+        }
+    }
+
     /// <summary>How long System.CommandLine lets Ctrl-C/SIGTERM handling run before it ends the process: past <c>[SERVER] Stopped</c>.</summary>
     internal static readonly TimeSpan ProcessTerminationTimeout = (ServerOptions.DefaultShutdownGracePeriod * 2) + TimeSpan.FromSeconds(10);
 
-    private static async Task<int> RunAsync(ServerOptions options, Logging.ServerLogSettings logs, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ServerOptions options, Logging.ServerLogSettings logs, bool checkOnly, CancellationToken cancellationToken)
     {
+        if (ClusterSettingsError(options) is { } clusterError)
+        {
+            Console.Error.WriteLine($"parley server: {clusterError}");
+            return ExitCodes.Usage;
+        }
         if (options.PasswordIterations < 1000)
         {
             Console.Error.WriteLine("parley server: --password-iterations must be at least 1000");
@@ -185,6 +230,13 @@ internal static class ServerCommand
         {
             Console.Error.WriteLine($"parley server: --port must be 0-65535, not {options.Port}");
             return ExitCodes.Usage;
+        }
+        if (checkOnly)
+        {
+            Console.WriteLine($"[SERVER] Settings are valid: listen on {options.Host}:{options.Port}, data {Path.GetFullPath(options.DataDirectory)}, " +
+                $"store {(options.Store is null ? "SQLite in the data directory" : Server.Storage.Postgres.PostgresAddress.Describe(Server.Storage.Postgres.PostgresAddress.ToConnectionString(options.Store)))}, " +
+                $"bus {(options.Bus is null ? "none (one node)" : Server.Cluster.BusAddress.Parse(options.Bus).Describe())}");
+            return ExitCodes.Success;
         }
         ILoggerFactory loggers;
         try
@@ -229,6 +281,14 @@ internal static class ServerCommand
             Console.WriteLine($"[SERVER] Started on {options.Host}:{server.LocalEndPoint.Port}");
             Console.WriteLine($"[SERVER] Identity {(server.CreatedIdentity ? "created" : "loaded")}: {server.IdentityAlgorithm} {server.Fingerprint}");
             Console.WriteLine($"[SERVER] Data directory: {server.DataDirectory}");
+            if (options.Store is { } sharedStore)
+            {
+                Console.WriteLine($"[SERVER] Store: {Server.Storage.Postgres.PostgresAddress.Describe(Server.Storage.Postgres.PostgresAddress.ToConnectionString(sharedStore))}");
+            }
+            if (options.Bus is { } bus && server.NodeId is { } node)
+            {
+                Console.WriteLine($"[SERVER] Cluster node {node} on {Server.Cluster.BusAddress.Parse(bus).Describe()}");
+            }
             if (server.WebUrl is { } webUrl)
             {
                 Console.WriteLine($"[SERVER] Web client on {webUrl}");

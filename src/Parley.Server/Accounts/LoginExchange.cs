@@ -47,7 +47,19 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
                     await SendAsync(channel, new ErrorMessage(0, ErrorCodes.NotLoggedIn, "log in first"), deadline).ConfigureAwait(false);
                     continue;
                 }
-                LoginOutcome outcome = await accounts.LoginAsync(login, source, deadline).ConfigureAwait(false);
+                LoginOutcome outcome;
+                try
+                {
+                    outcome = await accounts.LoginAsync(login, source, deadline).ConfigureAwait(false);
+                }
+                catch (Storage.StorageUnavailableException e)
+                {
+                    // Nothing was decided: the client may try again, here or on another node.
+                    logger.LogWarning("A login from {Address} could not be checked: {Error}", address, e.Message);
+                    await SendAsync(channel, new ErrorMessage(0, ErrorCodes.StorageUnavailable,
+                        "the server cannot reach its database; try again shortly"), deadline).ConfigureAwait(false);
+                    continue;
+                }
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
                     (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, maxBodyLength, outcome.DeviceId, outcome.Code);
                 if (outcome.Success)

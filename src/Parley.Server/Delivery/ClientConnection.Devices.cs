@@ -32,7 +32,11 @@ public sealed partial class ClientConnection
         await ReplyAsync(new DeviceRevoked(request.Ref, request.DeviceId)).ConfigureAwait(false);
         if (_presence.TryGetDevice(User, request.DeviceId, out ClientConnection online))
         {
-            online.Close(ErrorCodes.DeviceRevoked, "this device was revoked; log in with your password to use it again");
+            online.Close(ErrorCodes.DeviceRevoked, RevokedText);
         }
+        // Its connection may be on another node.
+        _presence.Cluster?.DeviceRevoked(User, request.DeviceId);
     }
+
+    internal const string RevokedText = "this device was revoked; log in with your password to use it again";
 }

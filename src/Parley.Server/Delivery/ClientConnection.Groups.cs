@@ -15,18 +15,6 @@ public sealed partial class ClientConnection
     private static bool IsGroupRequest(ClientMessage request) =>
         request is GroupCreateRequest or GroupAddRequest or GroupRemoveRequest or GroupLeaveRequest or GroupMembersRequest or GroupListRequest or GroupSendRequest;
 
-    private static long RefOf(ClientMessage request) => request switch
-    {
-        GroupCreateRequest r => r.Ref,
-        GroupAddRequest r => r.Ref,
-        GroupRemoveRequest r => r.Ref,
-        GroupLeaveRequest r => r.Ref,
-        GroupMembersRequest r => r.Ref,
-        GroupListRequest r => r.Ref,
-        GroupSendRequest r => r.Ref,
-        _ => 0,
-    };
-
     private GroupBounds Bounds => new(_options.EffectiveMaxGroupMembers, _options.MaxGroupsPerUser);
 
     private async Task HandleGroupRequestAsync(ClientMessage request, CancellationToken cancellationToken)

@@ -42,6 +42,7 @@ public sealed partial class ClientConnection
     private readonly long _syncBudget;
     private readonly int _recordLimit;
     private volatile bool _overflowed;
+    private readonly bool _fillGaps;
     private long _deliveredUpTo;
     private long _lastActivityTicks;
     private long _heldBodyBytes;
@@ -83,6 +84,8 @@ public sealed partial class ClientConnection
         _syncBudget = SyncBudgetFor(options);
         _liveBudget = options.MaxOutboxBytes - _syncBudget;
         _recordLimit = MessengerLimits.RecordLimitFor(options.MaxBodyLength);
+        LoggedInAt = options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        _fillGaps = options.Bus is not null;
         Touch();
     }
 
@@ -166,6 +169,23 @@ public sealed partial class ClientConnection
         }
     }
 
+    /// <summary>
+    /// Cluster mode: messages this connection may take may have been committed without reaching it
+    /// (the bus was away); the writer loop reads the inbox back from the store above what it has
+    /// sent. Pokes that arrive before it gets to it are one read.
+    /// </summary>
+    internal void Poke()
+    {
+        if (!_overflowed)
+        {
+            _overflowed = true;
+            _outbox.Writer.TryWrite(OverflowSignal.Instance);
+        }
+    }
+
+    /// <summary>When this connection logged in (Unix ms): of two connections of one device on two nodes, the older one goes.</summary>
+    public long LoggedInAt { get; }
+
     internal ValueTask ReplyAsync(ServerMessage message) => _outbox.Writer.WriteAsync(message, _closed.Token);
 
     /// <summary>Runs both loops until the connection ends; the inbox is sent first.</summary>
@@ -226,6 +246,42 @@ public sealed partial class ClientConnection
 
     private async Task HandleAsync(ClientMessage request, CancellationToken cancellationToken)
     {
+        try
+        {
+            await HandleOrFailAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException e)
+        {
+            // The shared store is down (several nodes on PostgreSQL): nothing was changed; the connection goes on.
+            _logger.LogWarning("The store is unavailable: {Error}", e.Message);
+            await ReplyAsync(new ErrorMessage(RefOf(request), ErrorCodes.StorageUnavailable, StorageUnavailableText)).ConfigureAwait(false);
+        }
+    }
+
+    private const string StorageUnavailableText = "the server cannot reach its database; nothing was stored; try again shortly";
+
+    private static long RefOf(ClientMessage request) => request switch
+    {
+        SendRequest r => r.Ref,
+        BroadcastRequest r => r.Ref,
+        ListRequest r => r.Ref,
+        DevicesRequest r => r.Ref,
+        RevokeDeviceRequest r => r.Ref,
+        PublishKeysRequest r => r.Ref,
+        FetchBundlesRequest r => r.Ref,
+        WatchPresenceRequest r => r.Ref,
+        GroupCreateRequest r => r.Ref,
+        GroupAddRequest r => r.Ref,
+        GroupRemoveRequest r => r.Ref,
+        GroupLeaveRequest r => r.Ref,
+        GroupMembersRequest r => r.Ref,
+        GroupListRequest r => r.Ref,
+        GroupSendRequest r => r.Ref,
+        _ => 0,
+    };
+
+    private async Task HandleOrFailAsync(ClientMessage request, CancellationToken cancellationToken)
+    {
         switch (request)
         {
             case SendRequest send:
@@ -241,7 +297,7 @@ public sealed partial class ClientConnection
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MessengerLimits.MaxAckIds} message ids")).ConfigureAwait(false);
                 break;
             case ListRequest list:
-                (string[] page, bool more) = _presence.OnlineUsersAfter(list.After, MessengerLimits.ListPageSize);
+                (string[] page, bool more) = await _presence.ListAsync(list.After, MessengerLimits.ListPageSize).ConfigureAwait(false);
                 await ReplyAsync(new UserList(list.Ref, page, more)).ConfigureAwait(false);
                 break;
             case PingMessage:
@@ -325,6 +381,10 @@ public sealed partial class ClientConnection
                 $"the inbox of '{message.Recipient}' is full (at most {_options.MaxInboxMessages} messages, " +
                 $"{_options.MaxInboxBytes} bytes); the message was not stored")).ConfigureAwait(false);
         }
+        catch (IOException e) when (e.InnerException is StorageUnavailableException)
+        {
+            await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageUnavailable, StorageUnavailableText)).ConfigureAwait(false);
+        }
         catch (IOException e)
         {
             _logger.LogError(e, "Storing a message from {User} failed", User);
@@ -347,13 +407,11 @@ public sealed partial class ClientConnection
             return;
         }
         long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        // Counted before the names are copied and sorted: refusing costs nothing per user online.
-        int others = _presence.Count - 1;
-        string[] recipients = others > _options.MaxBroadcastRecipients ? [] : _presence.OnlineUsers().Where(u => u != User).ToArray();
-        if (others > _options.MaxBroadcastRecipients || recipients.Length > _options.MaxBroadcastRecipients)
+        (string[]? online, long others) = await _presence.BroadcastRecipientsAsync(User, _options.MaxBroadcastRecipients).ConfigureAwait(false);
+        if (online is not { } recipients)
         {
             await ReplyAsync(new ErrorMessage(broadcast.Ref, ErrorCodes.TooManyRecipients,
-                $"{Math.Max(others, recipients.Length)} other users are online; a broadcast may reach at most {_options.MaxBroadcastRecipients}")).ConfigureAwait(false);
+                $"{others} other users are online; a broadcast may reach at most {_options.MaxBroadcastRecipients}")).ConfigureAwait(false);
             return;
         }
         // Every copy counts: against the sender's rate here, and against each recipient's quota when stored.
@@ -510,6 +568,16 @@ public sealed partial class ClientConnection
                 {
                     continue;
                 }
+                if (message is ChatMessage gapped && _fillGaps && gapped.MessageId > _deliveredUpTo + 1)
+                {
+                    // Several nodes commit for this recipient: an id between may still be on its way
+                    // (or was routed while this connection was not yet known). The store has it.
+                    await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                    Release(batchBodyBytes);
+                    batchBodyBytes = 0;
+                    encodedBytes = 0;
+                    await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+                }
                 if (message is ChatMessage chat)
                 {
                     if (chat.MessageId <= _deliveredUpTo)
@@ -660,6 +728,6 @@ public sealed partial class ClientConnection
                 users.Add(user);
             }
         }
-        await ReplyAsync(new PresenceWatched(watch.Ref, _presence.Watch(this, users))).ConfigureAwait(false);
+        await ReplyAsync(new PresenceWatched(watch.Ref, await _presence.WatchAsync(this, users).ConfigureAwait(false))).ConfigureAwait(false);
     }
 }

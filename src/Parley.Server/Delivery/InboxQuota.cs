@@ -1,11 +1,29 @@
 // Per-recipient inbox bounds. Used only by the store writer's single loop, so admitting a message
-// and committing it cannot race with another admission: the count never overshoots.
+// and committing it cannot race with another admission: the count never overshoots. With a store
+// shared by several nodes (shared: true) other nodes add and remove messages too, so the usage is
+// read again for each batch: the bound can then be overshot by what the other nodes commit in
+// one batch at the same moment, never more.
 using Parley.Server.Storage;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes)
+internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes, bool shared = false)
 {
+    /// <summary>How long a cached usage is trusted when other nodes write to the same store.</summary>
+    internal static readonly TimeSpan SharedUsageLifetime = TimeSpan.FromSeconds(1);
+
+    private long _cachedSince = Environment.TickCount64;
+
+    /// <summary>Called by the store writer before it admits a batch.</summary>
+    public void BeginBatch()
+    {
+        if (shared && Environment.TickCount64 - _cachedSince >= (long)SharedUsageLifetime.TotalMilliseconds)
+        {
+            _usage.Clear();
+            _cachedSince = Environment.TickCount64;
+        }
+    }
+
     private readonly Dictionary<string, Usage> _usage = new(StringComparer.Ordinal);
 
     private sealed class Usage(InboxUsage current)

@@ -113,6 +113,7 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             appends.Clear();
             messages.Clear();
+            _quota?.BeginBatch();
             acks.Clear();
             barriers.Clear();
             expiries.Clear();
@@ -162,7 +163,15 @@ public sealed class StoreWriter : IAsyncDisposable
             {
                 // The admitted messages were not stored: re-read the usage rather than guess it.
                 _quota?.Forget();
-                _logger.LogError(e, "Commit of {Messages} messages and {Acks} acknowledgements failed", messages.Count, acks.Count);
+                if (e is StorageUnavailableException)
+                {
+                    // An outage of a database server (several nodes): the senders hear storage_unavailable, nothing is lost.
+                    _logger.LogWarning("Commit of {Messages} messages and {Acks} acknowledgements failed: {Error}", messages.Count, acks.Count, e.Message);
+                }
+                else
+                {
+                    _logger.LogError(e, "Commit of {Messages} messages and {Acks} acknowledgements failed", messages.Count, acks.Count);
+                }
                 foreach (Append append in appends)
                 {
                     append.Completion.TrySetException(new IOException("the message could not be stored", e));
@@ -176,8 +185,16 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             for (int i = 0; i < appends.Count; i++)
             {
-                bool delivered = _fanOut.TryDeliver(stored[i]);
-                appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered));
+                ValueTask<bool> delivered = _fanOut.DeliverAsync(stored[i]);
+                if (delivered.IsCompletedSuccessfully)
+                {
+                    appends[i].Completion.TrySetResult(new AppendResult(stored[i], delivered.Result));
+                }
+                else
+                {
+                    // A bus asks another node: the next batch commits meanwhile.
+                    _ = CompleteAfterFanOutAsync(appends[i].Completion, stored[i], delivered);
+                }
             }
             foreach (TaskCompletionSource barrier in barriers)
             {
@@ -185,6 +202,21 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
         }
+    }
+
+    private static async Task CompleteAfterFanOutAsync(TaskCompletionSource<AppendResult> completion, StoredMessage message, ValueTask<bool> delivered)
+    {
+        bool online;
+        try
+        {
+            online = await delivered.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Committed all the same: the recipient reads it from the store.
+            online = false;
+        }
+        completion.TrySetResult(new AppendResult(message, online));
     }
 
     private async ValueTask<bool> AdmitAsync(Append append)
@@ -196,6 +228,11 @@ public sealed class StoreWriter : IAsyncDisposable
                 return true;
             }
             append.Completion.TrySetException(new InboxFullException(append.Message.Recipient));
+        }
+        catch (StorageUnavailableException e)
+        {
+            _logger.LogWarning("Reading the inbox usage of a recipient failed: {Error}", e.Message);
+            append.Completion.TrySetException(new IOException("the inbox quota could not be checked", e));
         }
         catch (Exception e)
         {

@@ -59,6 +59,8 @@ internal sealed class ConnectionHandler
         _serverStopping = serverStopping;
     }
 
+    internal const string LoggedInElsewhereText = "you logged in on this device from another connection";
+
     /// <summary>Connections being served now (tracked so a stop can wait for them).</summary>
     public ICollection<Task> Connections => _connections.Keys;
 
@@ -172,8 +174,14 @@ internal sealed class ConnectionHandler
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
             ClientConnection connection = new(channel, new LoggedInDevice(login.User, login.DeviceId ?? ""), remote.Address, _options,
                 _writer, _store, _presence, _accounts, _tokens, _rateLimiter, _diskSpace, _logger);
-            ClientConnection? previous = _presence.Register(connection);
-            previous?.Close(ErrorCodes.LoggedInElsewhere, "you logged in on this device from another connection");
+            ClientConnection? previous = _presence.Register(connection, out bool firstHere);
+            previous?.Close(ErrorCodes.LoggedInElsewhere, LoggedInElsewhereText);
+            if (_presence.Cluster is { } cluster)
+            {
+                // Recorded in the cluster before the inbox is read: a message committed on any node
+                // from now on is routed here, and one committed before is in the store.
+                await cluster.DeviceOnlineAsync(connection, firstHere).ConfigureAwait(false);
+            }
             try
             {
                 await channel.SendAsync(MessengerCodec.Encode(login), loginDeadline.Token).ConfigureAwait(false);

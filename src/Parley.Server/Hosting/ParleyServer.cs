@@ -33,15 +33,17 @@ public sealed class ParleyServer : IAsyncDisposable
     private Task _keepAliveLoop = Task.CompletedTask;
     private Task _maintenanceLoop = Task.CompletedTask;
     private int _stopped;
+    private readonly Cluster.RedisCluster? _cluster;
 
-    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, ILogger logger)
+    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, Presence presence, IMessageFanOut fanOut, ILogger logger)
     {
         _options = options;
         _identity = identity;
         _store = store;
         _logger = logger;
-        Presence = new Presence();
-        _writer = new StoreWriter(store, Presence, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
+        Presence = presence;
+        _cluster = fanOut as Cluster.RedisCluster;
+        _writer = new StoreWriter(store, fanOut, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes, shared: options.Store is not null));
         KnownAccounts known = new(store);
         DeviceTokens tokens = new(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount);
         _accounts = new AccountService(store, new PasswordHasher(options.PasswordIterations, options.MaxConcurrentPasswordHashes),
@@ -84,6 +86,9 @@ public sealed class ParleyServer : IAsyncDisposable
 
     public Presence Presence { get; }
 
+    /// <summary>This node's id in its cluster, or null on a single node.</summary>
+    public string? NodeId => _cluster?.NodeId;
+
     internal Maintenance Maintenance { get; }
 
     private LogRateLimiter Log { get; }
@@ -109,10 +114,15 @@ public sealed class ParleyServer : IAsyncDisposable
     {
         ILogger logger = loggerFactory.CreateLogger("Parley.Server");
         DeliveryLimits.Validate(options);
+        if (options.Bus is not null && options.Store is null)
+        {
+            throw new ArgumentException("a cluster bus (--bus) needs a store the nodes share (--store postgres://…)");
+        }
         TcpListener listener = await TcpAcceptor.BindAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
         StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath);
         SigningKey? identity = null;
         IMessageStore? store = null;
+        Cluster.RedisCluster? cluster = null;
         Web.ParleyWebHost? web = null;
         try
         {
@@ -134,8 +144,13 @@ public sealed class ParleyServer : IAsyncDisposable
                 }
             }
             identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
-            store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
-            ParleyServer server = new(options, identity, store, logger) { CreatedIdentity = created };
+            store = await OpenStoreAsync(options, logger, cancellationToken).ConfigureAwait(false);
+            Presence presence = new();
+            if (options.Bus is { } bus)
+            {
+                cluster = await Cluster.RedisCluster.StartAsync(Cluster.BusAddress.Parse(bus), presence, logger).ConfigureAwait(false);
+            }
+            ParleyServer server = new(options, identity, store, presence, (IMessageFanOut?)cluster ?? presence, logger) { CreatedIdentity = created };
             server._tcp = TcpAcceptor.Start(listener, server._handler, server.Log, logger);
             if (web is not null)
             {
@@ -155,6 +170,10 @@ public sealed class ParleyServer : IAsyncDisposable
             {
                 await web.DisposeAsync().ConfigureAwait(false);
             }
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+            }
             if (store is not null)
             {
                 await store.DisposeAsync().ConfigureAwait(false);
@@ -163,6 +182,23 @@ public sealed class ParleyServer : IAsyncDisposable
             footprint.Undo(logger);
             throw;
         }
+    }
+
+    /// <summary>The SQLite file in the data directory, or the shared PostgreSQL store of <see cref="ServerOptions.Store"/>.</summary>
+    private static async Task<IMessageStore> OpenStoreAsync(ServerOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (options.Store is null)
+        {
+            return await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
+        }
+        if (!Storage.Postgres.PostgresAddress.IsPostgres(options.Store))
+        {
+            throw new FormatException("--store takes postgres://user@host:port/database (without it, the SQLite file in the data directory)");
+        }
+        Storage.Postgres.PostgresMessageStore store = await Storage.Postgres.PostgresMessageStore.OpenAsync(
+            Storage.Postgres.PostgresAddress.ToConnectionString(options.Store), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Store: {Store}", store.Description);
+        return store;
     }
 
     /// <summary>Stops accepting, ends every connection, commits everything queued, closes the store.</summary>
@@ -192,6 +228,10 @@ public sealed class ParleyServer : IAsyncDisposable
             await _web.DisposeAsync().ConfigureAwait(false);
         }
         await _writer.DisposeAsync().ConfigureAwait(false);
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
         await _store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();
         _logger.LogInformation("Stopped");

@@ -133,6 +133,19 @@ public sealed record ServerOptions
     /// <summary>Longest a whole <c>StopAsync</c> waits for connections: the grace period twice (drain, then cancel).</summary>
     public TimeSpan LongestShutdown => ShutdownGracePeriod * 2;
 
+    /// <summary>
+    /// Where accounts, devices, keys and inboxes are kept: null for the SQLite file in
+    /// <see cref="DataDirectory"/> (one node), or <c>postgres://user@host:port/database</c>, shared by
+    /// every node of a cluster (<c>--store</c>).
+    /// </summary>
+    public string? Store { get; init; }
+
+    /// <summary>
+    /// The bus between nodes: null for one node, or <c>redis://host:port[?prefix=NAME]</c> for presence
+    /// and routing across nodes (<c>--bus</c>). Needs a shared <see cref="Store"/>.
+    /// </summary>
+    public string? Bus { get; init; }
+
     /// <summary>The browser client and its WebSocket endpoint (<c>--web-port</c>); null serves TCP only.</summary>
     public Web.WebOptions? Web { get; init; }
 

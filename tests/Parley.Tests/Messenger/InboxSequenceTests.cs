@@ -5,63 +5,14 @@ using Parley.Tests.Support;
 namespace Parley.Tests.Messenger;
 
 /// <summary>
-/// The delivery cursor: each recipient's inbox has its own sequence, assigned inside the commit
-/// (IMessageStore.CommitAsync, PROTOCOL.md §11.3), never reused, and carried over from databases
-/// made when one global id was the cursor.
+/// The delivery cursor carried over from SQLite databases made when one global id was the cursor.
+/// The cursor's contract itself (per-recipient ids in commit order, never reused, device-scoped
+/// inboxes) is checked against every store by Storage/StoreContractTests.
 /// </summary>
 public class InboxSequenceTests
 {
     private static NewMessage To(string recipient, string body, string device = "") =>
         new("sender", recipient, 1, "text/plain", System.Text.Encoding.UTF8.GetBytes(body), Broadcast: false, device);
-
-    [Fact]
-    public async Task Each_recipient_counts_its_own_ids_in_commit_order_and_never_reuses_one()
-    {
-        using TempDirectory data = new();
-        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(Path.Combine(data.Path, "parley.db"));
-        CommitResult first = await store.CommitAsync([To("alice", "a1"), To("bob", "b1"), To("alice", "a2")], [], CancellationToken.None);
-        Assert.Equal([1L, 1L, 2L], first.Stored.Select(m => m.Id));
-
-        // Acknowledge alice's newest: the next one still gets a fresh id.
-        await store.CommitAsync([], [new InboxAck("alice", "", 2)], CancellationToken.None);
-        CommitResult second = await store.CommitAsync([To("alice", "a3")], [], CancellationToken.None);
-        Assert.Equal(3, Assert.Single(second.Stored).Id);
-
-        IReadOnlyList<StoredMessage> inbox = await store.LoadInboxAsync("alice", "any-device", 0, 100, long.MaxValue, CancellationToken.None);
-        Assert.Equal([1L, 3L], inbox.Select(m => m.Id));
-        Assert.Equal(["a1", "a3"], inbox.Select(m => System.Text.Encoding.UTF8.GetString(m.Body)));
-    }
-
-    [Fact]
-    public async Task Ids_survive_a_reopen_of_the_store()
-    {
-        using TempDirectory data = new();
-        string path = Path.Combine(data.Path, "parley.db");
-        await using (SqliteMessageStore store = await SqliteMessageStore.OpenAsync(path))
-        {
-            await store.CommitAsync([To("alice", "1"), To("alice", "2")], [new InboxAck("alice", "", 1)], CancellationToken.None);
-            await store.CommitAsync([], [new InboxAck("alice", "", 2)], CancellationToken.None);
-        }
-        await using SqliteMessageStore reopened = await SqliteMessageStore.OpenAsync(path);
-        CommitResult next = await reopened.CommitAsync([To("alice", "3")], [], CancellationToken.None);
-        Assert.Equal(3, Assert.Single(next.Stored).Id);
-    }
-
-    [Fact]
-    public async Task A_device_loads_the_accounts_messages_and_its_own_but_not_another_devices()
-    {
-        using TempDirectory data = new();
-        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(Path.Combine(data.Path, "parley.db"));
-        await store.CommitAsync([To("alice", "phone", "phone1"), To("alice", "all"), To("alice", "laptop", "laptop1")], [], CancellationToken.None);
-        IReadOnlyList<StoredMessage> phone = await store.LoadInboxAsync("alice", "phone1", 0, 100, long.MaxValue, CancellationToken.None);
-        Assert.Equal(["phone", "all"], phone.Select(m => System.Text.Encoding.UTF8.GetString(m.Body)));
-        Assert.Equal(["phone1", ""], phone.Select(m => m.RecipientDevice));
-
-        // The laptop cannot acknowledge the phone's message away.
-        CommitResult acked = await store.CommitAsync([], [new InboxAck("alice", "laptop1", 1)], CancellationToken.None);
-        Assert.Empty(acked.Removed);
-        Assert.Equal(3, (await store.GetInboxUsageAsync("alice", CancellationToken.None)).Messages);
-    }
 
     [Fact]
     public async Task A_database_from_before_per_recipient_ids_keeps_its_ids_and_continues_above_every_old_one()
