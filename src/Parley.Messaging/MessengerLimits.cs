@@ -39,4 +39,10 @@ public static class MessengerLimits
 
     /// <summary>Users one connection may watch for join and leave notices.</summary>
     public const int MaxWatchedUsers = 256;
+
+    /// <summary>Users one upload may name as its recipients (a group's members later).</summary>
+    public const int MaxFileRecipients = 256;
+
+    /// <summary>Chunks one <c>file_download</c> may ask for: a window of at most 32 × 64 KiB held for it.</summary>
+    public const int MaxDownloadWindow = 32;
 }

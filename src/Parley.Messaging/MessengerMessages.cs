@@ -20,6 +20,11 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(PublishKeysRequest), "publish_keys")]
 [JsonDerivedType(typeof(FetchBundlesRequest), "fetch_bundles")]
 [JsonDerivedType(typeof(WatchPresenceRequest), "watch_presence")]
+[JsonDerivedType(typeof(FileUploadBeginRequest), "file_upload_begin")]
+[JsonDerivedType(typeof(FileChunkRequest), "file_chunk")]
+[JsonDerivedType(typeof(FileUploadEndRequest), "file_upload_end")]
+[JsonDerivedType(typeof(FileDownloadRequest), "file_download")]
+[JsonDerivedType(typeof(FileDoneRequest), "file_done")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -76,6 +81,10 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(BundleList), "bundles")]
 [JsonDerivedType(typeof(PresenceWatched), "presence_watched")]
 [JsonDerivedType(typeof(PresenceChanged), "presence")]
+[JsonDerivedType(typeof(FileUploadState), "file_upload")]
+[JsonDerivedType(typeof(FileUploaded), "file_uploaded")]
+[JsonDerivedType(typeof(FileData), "file_data")]
+[JsonDerivedType(typeof(FileDoneResult), "file_done_result")]
 public abstract record ServerMessage;
 
 /// <summary>
@@ -166,4 +175,10 @@ public static class ErrorCodes
     public const string ReplyTooLarge = "reply_too_large";
     public const string IdentityKeyChanged = "identity_key_changed";
     public const string TooManyKeys = "too_many_keys";
+
+    // Files (PROTOCOL.md §11.8).
+    public const string UnknownFile = "unknown_file";
+    public const string FileTooLarge = "file_too_large";
+    public const string TooManyUploads = "too_many_uploads";
+    public const string FileIncomplete = "file_incomplete";
 }

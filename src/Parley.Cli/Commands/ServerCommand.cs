@@ -90,12 +90,14 @@ internal static class ServerCommand
         web.AddTo(command);
         DeliveryLimitOptions deliveryLimits = new();
         deliveryLimits.AddTo(command);
+        FileLimitOptions fileLimits = new();
+        fileLimits.AddTo(command);
         Logging.ServerLogOptions logs = new();
         logs.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
-            return RunAsync(deliveryLimits.Apply(result, new ServerOptions
+            return RunAsync(fileLimits.Apply(result, deliveryLimits.Apply(result, new ServerOptions
             {
                 Web = web.Read(result),
                 Host = result.GetValue(host)!,
@@ -113,7 +115,7 @@ internal static class ServerCommand
                 RegistrationsPerMinute = result.GetValue(registrationsPerMinute),
                 RegistrationsPerSourcePerHour = result.GetValue(registrationsPerSource),
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
-            }), logs.Read(result, result.GetValue(logLevel)), cancellationToken);
+            })), logs.Read(result, result.GetValue(logLevel)), cancellationToken);
         });
         return command;
     }

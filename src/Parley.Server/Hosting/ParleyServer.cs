@@ -20,6 +20,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ServerOptions _options;
     private readonly SigningKey _identity;
     private readonly IMessageStore _store;
+    private readonly IFileStore _files;
     private readonly StoreWriter _writer;
     private readonly ILogger _logger;
     private readonly AccountService _accounts;
@@ -34,11 +35,12 @@ public sealed class ParleyServer : IAsyncDisposable
     private Task _maintenanceLoop = Task.CompletedTask;
     private int _stopped;
 
-    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, ILogger logger)
+    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, IFileStore files, ILogger logger)
     {
         _options = options;
         _identity = identity;
         _store = store;
+        _files = files;
         _logger = logger;
         Presence = new Presence();
         _writer = new StoreWriter(store, Presence, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes));
@@ -63,8 +65,11 @@ public sealed class ParleyServer : IAsyncDisposable
         LoginExchange login = new(_accounts, logger, options.Time, options.LoginTimeout, options.MaxBodyLength, known.Remember);
         _handler = new ConnectionHandler(options, handshake, login, _admission, log, logger, _writer, store, Presence, known, tokens,
             rateLimiter, new DiskSpaceGuard(options.DataDirectory, options.MinFreeDiskBytes, logger, options.Time),
-            _handshakesStopping.Token, _stopping.Token);
-        Maintenance = new Maintenance(options, _writer, rateLimiter, logger);
+            _handshakesStopping.Token, _stopping.Token)
+        {
+            Files = new FileService(files, options, logger),
+        };
+        Maintenance = new Maintenance(options, _writer, rateLimiter, logger) { Files = files };
     }
 
     public IPEndPoint LocalEndPoint => _tcp.LocalEndPoint;
@@ -113,6 +118,7 @@ public sealed class ParleyServer : IAsyncDisposable
         StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath);
         SigningKey? identity = null;
         IMessageStore? store = null;
+        IFileStore? files = null;
         Web.ParleyWebHost? web = null;
         try
         {
@@ -135,7 +141,8 @@ public sealed class ParleyServer : IAsyncDisposable
             }
             identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
             store = await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
-            ParleyServer server = new(options, identity, store, logger) { CreatedIdentity = created };
+            files = await SqliteFileStore.OpenAsync(options.FileDatabasePath, cancellationToken).ConfigureAwait(false);
+            ParleyServer server = new(options, identity, store, files, logger) { CreatedIdentity = created };
             server._tcp = TcpAcceptor.Start(listener, server._handler, server.Log, logger);
             if (web is not null)
             {
@@ -154,6 +161,10 @@ public sealed class ParleyServer : IAsyncDisposable
             if (web is not null)
             {
                 await web.DisposeAsync().ConfigureAwait(false);
+            }
+            if (files is not null)
+            {
+                await files.DisposeAsync().ConfigureAwait(false);
             }
             if (store is not null)
             {
@@ -192,6 +203,7 @@ public sealed class ParleyServer : IAsyncDisposable
             await _web.DisposeAsync().ConfigureAwait(false);
         }
         await _writer.DisposeAsync().ConfigureAwait(false);
+        await _files.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();
         _logger.LogInformation("Stopped");
