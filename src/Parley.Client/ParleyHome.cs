@@ -98,6 +98,10 @@ public sealed class ParleyHome(string path)
     public string ChatHistoryPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "history", ServerDirectoryName(serverFingerprint), Key(user));
 
+    /// <summary>Upload journals and received offers of one user on one server key (0700; each file in it 0600: they hold file keys).</summary>
+    public string FileTransfersPath(string serverFingerprint, string user) =>
+        System.IO.Path.Combine(Path, "files", ServerDirectoryName(serverFingerprint), Key(user));
+
     private string TokenPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "tokens", ServerDirectoryName(serverFingerprint), Key(user));
 

@@ -126,10 +126,13 @@ public sealed partial class E2eDevice : IDisposable
     public async Task<E2eSent> SendBroadcastCopyAsync(ChatClient client, string to, string text, CancellationToken cancellationToken = default) =>
         await SendAsync(client, to, E2ePayload.Broadcast, text, cancellationToken).ConfigureAwait(false);
 
-    private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken)
+    private async Task<E2eSent> SendAsync(ChatClient client, string to, byte kind, string text, CancellationToken cancellationToken) =>
+        await SendPlaintextAsync(client, to, E2ePayload.Encode(kind, text), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Encrypts one payload (kind byte first, §13.10) to every device of <paramref name="to"/> and our own other devices.</summary>
+    private async Task<E2eSent> SendPlaintextAsync(ChatClient client, string to, byte[] plaintext, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        byte[] plaintext = E2ePayload.Encode(kind, text);
         string[] users = to == User ? [to] : [to, User];
         foreach (string user in users)
         {
@@ -465,7 +468,9 @@ public sealed partial class E2eDevice : IDisposable
     }
 
     private static E2eIncoming Text(ChatMessage message, string device, byte[] plaintext) =>
-        E2ePayload.TryDecode(plaintext, out byte kind, out string text)
+        plaintext.Length > 0 && plaintext[0] == E2ePayload.FileOffer
+            ? new(message.From, device, "", null, null) { FileOffer = plaintext[1..], Timestamp = message.Timestamp }
+            : E2ePayload.TryDecode(plaintext, out byte kind, out string text)
             ? new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp }
             : Failed(message, device, E2eError.MalformedData, "the decrypted message is not a text this client knows");
 

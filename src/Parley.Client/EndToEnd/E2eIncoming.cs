@@ -19,6 +19,9 @@ public sealed record E2eIncoming(string From, string FromDevice, string? Text, E
     /// <summary>The sending device presents a changed identity key; the message is kept unread until the user trusts it.</summary>
     public bool HeldUntilTrusted { get; init; }
 
+    /// <summary>A file offer (E2E payload kind 7): its encoded bytes (Parley.EndToEnd.Files.FileOffer.Decode), and <see cref="Text"/> is empty.</summary>
+    public byte[]? FileOffer { get; init; }
+
     /// <summary>When the server stored the message (Unix ms), for held messages opened later.</summary>
     public long Timestamp { get; init; }
 }

@@ -10,6 +10,9 @@ public static class E2ePayload
     public const byte Text = 1;
     public const byte Broadcast = 2;
 
+    /// <summary>A file offer (PROTOCOL.md §15.2): u8 7 || the encoded offer, not text (FileOfferPayload).</summary>
+    public const byte FileOffer = 7;
+
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static byte[] Encode(byte kind, string text)
