@@ -60,6 +60,11 @@ public sealed partial class ChatClient
         _downloads[reference] = chunks;
         try
         {
+            // Registered after the connection ended, nothing would ever complete it.
+            if (_readLoop.IsCompleted)
+            {
+                throw new ChatConnectionException("the connection to the server was closed");
+            }
             await SendAsync(new FileDownloadRequest(reference, fileId, fromChunk, count), cancellationToken).ConfigureAwait(false);
             int received = 0;
             await foreach (FileData data in chunks.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
