@@ -22,6 +22,9 @@ internal static class ChatCommand
           trust <username>           - Accept a changed identity key after verifying it
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
+          sendfile <username> <path> - Send a file (encrypted end to end, resumable)
+          savefile <n> [path]        - Save file offer n (to the folder or file given)
+          files                      - List the files offered to you
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help
@@ -33,13 +36,18 @@ internal static class ChatCommand
     {
         ChatConnectOptions connect = new();
         Option<bool> json = new("--json") { Description = "Print incoming messages and statuses as one JSON object per line (for bots)" };
+        Option<string?> downloadDirectory = new("--download-dir") { Description = "Save every file offered to you into this folder as it arrives (never over an existing file)" };
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
         command.Options.Add(json);
+        command.Options.Add(downloadDirectory);
         // On the thread pool: the questions before the chat block on a read that Ctrl-C cannot
         // interrupt, and on the main thread that would hold the process until the read returned.
         command.SetAction((result, cancellationToken) => Task.Run(() =>
-            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result), cancellationToken), CancellationToken.None));
+            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result) with
+            {
+                DownloadDirectory = result.GetValue(downloadDirectory) is { Length: > 0 } folder ? Path.GetFullPath(folder) : null,
+            }, cancellationToken), CancellationToken.None));
         return command;
     }
 
@@ -50,6 +58,9 @@ internal static class ChatCommand
 
         /// <summary>--register: a name the server does not know is registered rather than refused.</summary>
         public bool Register { get; init; }
+
+        /// <summary>--download-dir: offered files are saved there as they arrive (null: only by 'savefile').</summary>
+        public string? DownloadDirectory { get; init; }
     }
 
     internal sealed class Session(ChatConsole console)
@@ -206,6 +217,19 @@ internal static class ChatCommand
                 }
                 using (keys)
                 {
+                    if (settings.DownloadDirectory is { } folder && !Directory.Exists(folder))
+                    {
+                        console.WriteError($"[ERROR] --download-dir: there is no folder {UntrustedText.Sanitize(folder, 200)}");
+                        chat.KeysReady(null);
+                        return ExitCodes.Usage;
+                    }
+                    ChatFiles files = new(console, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt);
+                    foreach (string line in files.Load())
+                    {
+                        console.WriteLine(line);
+                    }
+                    keys.FileOffered = files.Offered;
+                    chat.Files = files;
                     chat.KeysReady(keys);
                     // Published before "Authenticated" is printed: whoever sees it can already be sent to.
                     string? problem;

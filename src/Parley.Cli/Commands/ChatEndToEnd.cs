@@ -93,6 +93,35 @@ internal sealed class ChatEndToEnd : IDisposable
         }
     }
 
+    /// <summary>Takes a file offer that arrived end to end (sender, encoded offer) and returns the line to print (ChatFiles).</summary>
+    public Func<string, byte[], string>? FileOffered { get; set; }
+
+    /// <summary>Sends a file's offer end to end to every device of <paramref name="to"/>; the status line, or null when it went to no device.</summary>
+    /// <exception cref="IdentityChangedException">A device of <paramref name="to"/> presents a new identity; nothing was sent.</exception>
+    public async Task<(bool Sent, string Line)> SendFileOfferAsync(ChatClient client, string to, Parley.EndToEnd.Files.FileOffer offer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            E2eSent sent = await _device.SendFileOfferAsync(client, to, offer, cancellationToken);
+            List<string> lines = [.. DeviceChanges(sent)];
+            if (sent.RecipientDevices == 0)
+            {
+                lines.Add($"[ERROR] {to} has no device with end-to-end keys yet; the file was not offered");
+                return (false, string.Join(Environment.NewLine, lines));
+            }
+            lines.Add($"[STATUS] File offered to {to} ({(sent.Delivered ? "online" : "offline: it waits for them")})");
+            return (true, string.Join(Environment.NewLine, lines));
+        }
+        catch (IdentityChangedException)
+        {
+            return (false, IdentityWarning(to, $"The file was not offered: 'verify {to}', 'trust {to}', then 'sendfile' again (the upload is kept)."));
+        }
+        finally
+        {
+            Save();
+        }
+    }
+
     /// <summary>The line to print for an incoming message; end-to-end ones are opened, and what cannot be read is said, never shown.</summary>
     public string Show(ChatMessage message)
     {
@@ -102,6 +131,11 @@ internal sealed class ChatEndToEnd : IDisposable
         }
         E2eIncoming opened = _device.Open(message);
         Save();
+        if (opened.FileOffer is { } offer && FileOffered is { } handler && !opened.HeldUntilTrusted)
+        {
+            string line = handler(message.From, offer);
+            return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) + Environment.NewLine + line : line;
+        }
         return Describe(message, opened);
     }
 
