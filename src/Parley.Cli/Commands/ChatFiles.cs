@@ -103,11 +103,16 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
             string name = UntrustedText.Sanitize(offer.Name, 80);
             string who = UntrustedText.Sanitize(from);
             string size = Sizes.Format(offer.Layout.Size);
-            if (destination is not null || downloadDirectory is not null)
+            if (destination is not null)
             {
-                string target = destination ?? SafeFileName.FreePath(downloadDirectory!, SafeFileName.From(offer.Name));
+                // Begun in an earlier run (or before a lost connection): ResumeDownloads goes on with it from its .part file.
+                return $"[FILE] Going on with saving {name} ({size}) from {who} to {UntrustedText.Sanitize(destination, 200)}";
+            }
+            if (persist && downloadDirectory is not null)
+            {
+                string target = SafeFileName.FreePath(downloadDirectory, SafeFileName.From(offer.Name));
                 _ = AutoSaveAsync(received.Number, target);
-                return $"[FILE] {who} {(destination is null ? "sent" : "is still sending")} {name} ({size}); saving it to {UntrustedText.Sanitize(target, 200)}";
+                return $"[FILE] {who} sent {name} ({size}); saving it to {UntrustedText.Sanitize(target, 200)}";
             }
             return $"[FILE] {who} offers {name} ({size}); 'savefile {received.Number}' to save it (or 'savefile {received.Number} PATH')";
         }

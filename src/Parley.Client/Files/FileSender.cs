@@ -151,11 +151,14 @@ public sealed class FileSender(ChatClient client, UploadJournal journal)
             using UploadChannel upload = client.OpenUpload(entry.FileId);
             for (long index = from; index < layout.ChunkCount; index++)
             {
+                // Stopping happens between chunks: a write cancelled halfway would abort the socket and
+                // lose chunks already sent but not yet read by the server.
+                cancellationToken.ThrowIfCancellationRequested();
                 int length = layout.PlaintextLength(index);
                 await stream.ReadExactlyAsync(plaintext.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                 byte[] body = length == layout.ChunkSize ? fullChunk : new byte[length + FileChunkCipher.TagSize];
                 cipher.Encrypt(index, plaintext.AsSpan(0, length), body);
-                await upload.SendAsync(index, body, cancellationToken).ConfigureAwait(false);
+                await upload.SendAsync(index, body, CancellationToken.None).ConfigureAwait(false);
                 progress?.Report(new FileProgress(layout.Offset(index) + length, layout.Size, startedAt));
             }
             upload.ThrowIfFailed();

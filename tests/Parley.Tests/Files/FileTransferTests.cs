@@ -66,11 +66,17 @@ public class FileTransferTests
         long sentChunks = half.DoneWhenCancelled / ChunkSize;
         string token = alice.Token;
         Parley.Client.EndToEnd.E2eDevice keys = alice.Keys;
+        // Closed, not reset: a reset would let the kernel drop chunks still unread on the server, and the count below must be exact.
+        await alice.Client.CloseAsync().WithTimeout();
         await alice.DisposeAsync();
+        // Once the server has read up to the goodbye: a login of the same device would replace the old connection and cut its reading short.
+        await WaitForAsync(() => Task.FromResult(!server.Server.Presence.OnlineUsers().Contains("alice")));
 
         // A new connection (as after a drop or a restart): the server says how far it got, and only the rest goes.
         await using E2eTestDevice again = await E2eTestDevice.ConnectAsync(server, "alice", keys, token);
+        // The first half, exactly: what was sent before the cut, once the server has read it all.
         await WaitForAsync(async () => (await again.Client.UploadStateAsync(entry.FileId)).Received == sentChunks);
+        Assert.Equal(256, sentChunks);
         FileSender second = new(again.Client, journal) { ChunkSize = ChunkSize };
         List<long> progress = [];
         UploadEntry resumed = await second.UploadAsync(path, ["bob"], "application/octet-stream", new Recorder(progress)).WithTimeout();
@@ -83,6 +89,66 @@ public class FileTransferTests
         string saved = files.File("saved.bin");
         await new FileReceiver(bob.Client).ReceiveAsync(received, saved, null).WithTimeout();
         Assert.Equal(Sha256Of(path), Sha256Of(saved));
+    }
+
+    [Fact]
+    public async Task An_upload_goes_on_after_the_server_restarts_and_the_sender_starts_afresh_from_its_journal()
+    {
+        using TempDirectory files = new();
+        await using TestServer server = await TestServer.StartAsync();
+        E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        string path = MakeFile(files, "big.bin", 1024 * 1024 + 5);
+        string home = files.File("alice-home");
+
+        using CancellationTokenSource cancel = new();
+        CancelAtHalf half = new(cancel);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => new FileSender(alice.Client, new UploadJournal(home)) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", half, cancel.Token)).WithTimeout();
+        (string aliceToken, Parley.Client.EndToEnd.E2eDevice aliceKeys) = (alice.Token, alice.Keys);
+        (string bobToken, Parley.Client.EndToEnd.E2eDevice bobKeys) = (bob.Token, bob.Keys);
+        await alice.Client.CloseAsync().WithTimeout();
+        await alice.DisposeAsync();
+        await bob.DisposeAsync();
+        await server.RestartAsync();
+
+        // A new journal object over the same folder, a new connection: as after restarting parley chat too.
+        await using E2eTestDevice again = await E2eTestDevice.ConnectAsync(server, "alice", aliceKeys, aliceToken);
+        UploadJournal journal = new(home);
+        UploadEntry pending = Assert.Single(journal.Entries());
+        Assert.True((await again.Client.UploadStateAsync(pending.FileId).WithTimeout()).Received > 0, "the server kept no chunk across its restart");
+        UploadEntry? resumed = await new FileSender(again.Client, journal).ResumeAsync(pending, null).WithTimeout();
+        Assert.Equal(pending.FileId, resumed?.FileId);
+        using FileOffer offer = FileSender.OfferFor(resumed!);
+        await again.Keys.SendFileOfferAsync(again.Client, "bob", offer).WithTimeout();
+
+        await using E2eTestDevice bobAgain = await E2eTestDevice.ConnectAsync(server, "bob", bobKeys, bobToken);
+        using FileOffer received = await NextOfferAsync(bobAgain);
+        string saved = files.File("saved.bin");
+        await new FileReceiver(bobAgain.Client).ReceiveAsync(received, saved, null).WithTimeout();
+        Assert.Equal(Sha256Of(path), Sha256Of(saved));
+    }
+
+    [Fact]
+    public async Task A_file_changed_since_its_upload_began_is_sent_afresh_under_a_new_key()
+    {
+        using TempDirectory files = new();
+        await using TestServer server = await TestServer.StartAsync();
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        string path = MakeFile(files, "big.bin", 512 * 1024);
+        UploadJournal journal = new(files.File("alice-home"));
+        using CancellationTokenSource cancel = new();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => new FileSender(alice.Client, journal) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", new CancelAtHalf(cancel), cancel.Token)).WithTimeout();
+        UploadEntry first = Assert.Single(journal.Entries());
+
+        // Same name, same size, other contents: chunk indexes already encrypted must not be encrypted again with other plaintext.
+        MakeFile(files, "big.bin", 512 * 1024);
+        UploadEntry second = await new FileSender(alice.Client, journal) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", null).WithTimeout();
+        Assert.NotEqual(first.FileId, second.FileId);
+        Assert.NotEqual(first.Key, second.Key);
+        Assert.Equal(second.FileId, Assert.Single(journal.Entries()).FileId);
     }
 
     [Fact]
