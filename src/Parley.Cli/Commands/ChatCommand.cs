@@ -22,11 +22,11 @@ internal static class ChatCommand
           trust <username>           - Accept a changed identity key after verifying it
           list                       - List online users
           broadcast <message>        - Send a message to everyone online
+          devices                    - List your devices (logged-in clients)
+          revoke <device id>         - Revoke a device: its token stops working
           sendfile <username> <path> - Send a file (encrypted end to end, resumable)
           savefile <n> [path]        - Save file offer n (to the folder or file given)
           files                      - List the files offered to you
-          devices                    - List your devices (logged-in clients)
-          revoke <device id>         - Revoke a device: its token stops working
           help                       - Show this help
           quit | exit                - Disconnect and exit
         ================================
