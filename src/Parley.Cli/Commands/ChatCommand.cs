@@ -228,6 +228,7 @@ internal static class ChatCommand
                     {
                         console.WriteLine(line);
                     }
+                    files.CurrentClient = () => chat.LiveClient;
                     keys.FileOffered = files.Offered;
                     chat.Files = files;
                     chat.KeysReady(keys);

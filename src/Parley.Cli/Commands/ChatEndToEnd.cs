@@ -327,6 +327,11 @@ internal sealed class ChatEndToEnd : IDisposable
                 accepted++;
                 foreach (E2eIncoming message in opened)
                 {
+                    if (message.FileOffer is { } offer && FileOffered is { } handler)
+                    {
+                        lines.Add(handler(message.From, offer));
+                        continue;
+                    }
                     lines.Add(Describe(new ChatMessage(0, message.From, _device.User, message.Timestamp, E2eDevice.ContentType, [], false, null, message.FromDevice), message));
                 }
             }

@@ -27,6 +27,8 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
     private readonly object _lock = new();
     private readonly List<ReceivedOffer> _offers = [];
     private readonly SemaphoreSlim _transfers = new(1, 1);
+    // Downloads begun in an earlier run, or cut by a lost connection: ResumeDownloads goes on with them.
+    private readonly HashSet<int> _toResume = [];
     private int _nextNumber = 1;
 
     private sealed record ReceivedOffer(int Number, string From, string Offer, long ReceivedAt, string? Destination = null);
@@ -105,7 +107,11 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
             string size = Sizes.Format(offer.Layout.Size);
             if (destination is not null)
             {
-                // Begun in an earlier run (or before a lost connection): ResumeDownloads goes on with it from its .part file.
+                // Begun in an earlier run: ResumeDownloads goes on with it from its .part file.
+                lock (_lock)
+                {
+                    _toResume.Add(received.Number);
+                }
                 return $"[FILE] Going on with saving {name} ({size}) from {who} to {UntrustedText.Sanitize(destination, 200)}";
             }
             if (persist && downloadDirectory is not null)
@@ -224,6 +230,10 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
         }
         catch (Exception e) when (e is ChatConnectionException or IOException or Parley.Protocol.ParleyProtocolException)
         {
+            lock (_lock)
+            {
+                _toResume.Add(number);
+            }
             return $"[ERROR] Saving file {number} stopped ({UntrustedText.Sanitize(e.Message)}); it goes on from where it stopped after reconnecting or with 'savefile {number}'";
         }
         finally
@@ -311,7 +321,8 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
         List<ReceivedOffer> started;
         lock (_lock)
         {
-            started = [.. _offers.Where(o => o.Destination is not null)];
+            started = [.. _offers.Where(o => o.Destination is not null && _toResume.Contains(o.Number))];
+            _toResume.Clear();
         }
         foreach (ReceivedOffer offer in started)
         {

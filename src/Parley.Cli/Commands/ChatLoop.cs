@@ -63,9 +63,15 @@ internal sealed class ChatLoop
     /// <summary>Sets the end-to-end keys (null: none) that incoming messages wait for; call once, after the first login.</summary>
     public void KeysReady(ChatEndToEnd? keys) => _keys.TrySetResult(keys);
 
+    /// <summary>The connection in use now, from its login on (offers that arrive with the inbox are saved on it); null between connections.</summary>
+    public ChatClient? LiveClient => _attached is { Completion.IsCompleted: false } client ? client : null;
+
+    private volatile ChatClient? _attached;
+
     /// <summary>Gives <paramref name="client"/> the chat's handlers; before its login, since the inbox comes right after it.</summary>
     public void Attach(ChatClient client)
     {
+        _attached = client;
         client.MessageHandler = async message =>
         {
             ChatEndToEnd? keys = await _keys.Task;
@@ -101,10 +107,6 @@ internal sealed class ChatLoop
         }
         await WatchContactsAsync(client, announce: true, cancellationToken);
         SetPrompt(online: true);
-        if (Files is not null)
-        {
-            Files.CurrentClient = () => _client;
-        }
         _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
             new TabCompleter(Commands, KnownNames));
         using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _console.Interrupted);
