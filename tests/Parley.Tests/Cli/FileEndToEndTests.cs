@@ -89,4 +89,64 @@ public partial class MessengerEndToEndTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_transfer_killed_at_half_goes_on_when_parley_chat_starts_again_on_both_sides()
+    {
+        using TempDirectory temp = new();
+        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        await using (server)
+        {
+            string path = MakeMarkedFile(temp, "big.bin", 96 * 1024 * 1024);
+            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            {
+                await bob.WaitForLineAsync("[CLIENT] Authenticated as bob");
+                await bob.WriteLineAsync("quit");
+                Assert.Equal(0, await bob.WaitForExitAsync());
+            }
+
+            // The sender is killed once half is sent; started again, it goes on from its journal and offers the file.
+            await using (ParleyProcess alice = StartChat(temp, "alice", port))
+            {
+                await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+                await alice.WriteLineAsync($"sendfile bob {path}");
+                await alice.WaitForLineAsync("[PROGRESS] sending big.bin 50%");
+                alice.Kill();
+                Assert.DoesNotContain("[FILE] Sent", alice.Stdout, StringComparison.Ordinal);
+            }
+            await using (ParleyProcess alice = StartChat(temp, "alice", port))
+            {
+                await alice.WaitForLineAsync("[FILE] Going on with sending big.bin to bob");
+                await alice.WaitForLineAsync("[FILE] Sent big.bin (96.0 MiB), encrypted end to end", TimeSpan.FromMinutes(2));
+                await alice.WaitForLineAsync("[STATUS] File offered to bob");
+                string progress = alice.Stdout;
+                Assert.DoesNotContain("[PROGRESS] sending big.bin 0%", progress, StringComparison.Ordinal);
+                await alice.WriteLineAsync("quit");
+                Assert.Equal(0, await alice.WaitForExitAsync());
+            }
+
+            // The receiver is killed once half is saved; started again, it goes on from the .part file.
+            string folder = Directory.CreateDirectory(temp.File("bob-downloads")).FullName;
+            string part = Path.Combine(folder, "big.bin.part");
+            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            {
+                await bob.WaitForLineAsync("[FILE] alice offers big.bin (96.0 MiB); 'savefile 1'");
+                await bob.WriteLineAsync($"savefile 1 {folder}");
+                await bob.WaitForLineAsync("[PROGRESS] receiving big.bin 50%");
+                bob.Kill();
+            }
+            Assert.False(File.Exists(Path.Combine(folder, "big.bin")), "the download finished before it was killed");
+            Assert.InRange(new FileInfo(part).Length, 1, 96L * 1024 * 1024 - 1);
+            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            {
+                await bob.WaitForLineAsync($"[FILE] Going on with saving big.bin (96.0 MiB) from alice to {Path.Combine(folder, "big.bin")}");
+                await bob.WaitForLineAsync("; SHA-256 verified", TimeSpan.FromMinutes(2));
+                Assert.DoesNotContain("[PROGRESS] receiving big.bin 0%", bob.Stdout, StringComparison.Ordinal);
+                await bob.WriteLineAsync("quit");
+                Assert.Equal(0, await bob.WaitForExitAsync());
+            }
+            Assert.Equal(HashOf(path), HashOf(Path.Combine(folder, "big.bin")));
+            Assert.False(File.Exists(part));
+        }
+    }
 }
