@@ -223,7 +223,7 @@ internal static class ChatCommand
                         chat.KeysReady(null);
                         return ExitCodes.Usage;
                     }
-                    ChatFiles files = new(console, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt);
+                    ChatFiles files = new(console, user, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt);
                     foreach (string line in files.Load())
                     {
                         console.WriteLine(line);

@@ -17,7 +17,7 @@ using Parley.Transport.Files;
 
 namespace Parley.Cli.Commands;
 
-internal sealed class ChatFiles(ChatConsole console, string directory, string? downloadDirectory, Func<string> prompt)
+internal sealed class ChatFiles(ChatConsole console, string user, string directory, string? downloadDirectory, Func<string> prompt)
 {
     /// <summary>Offers kept at most; beyond it the oldest is forgotten (the server deletes an untaken file after 30 days anyway).</summary>
     public const int MaxOffers = 100;
@@ -70,7 +70,23 @@ internal sealed class ChatFiles(ChatConsole console, string directory, string? d
     }
 
     /// <summary>An offer arrived end to end: remember it and say so (the auto-save, if any, starts in the background).</summary>
-    public string Offered(string from, byte[] encoded) => Announce(from, Convert.ToHexStringLower(encoded), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, persist: true);
+    public string Offered(string from, byte[] encoded)
+    {
+        if (from == user && encoded.Length > 0)
+        {
+            // Our own offer, copied to this device like every message we send: the server keeps the file for the recipients only.
+            try
+            {
+                using FileOffer own = FileOffer.Decode(encoded);
+                return $"[FILE] You sent {UntrustedText.Sanitize(own.Name, 80)} ({Sizes.Format(own.Layout.Size)}) from another device";
+            }
+            catch (E2eProtocolException e)
+            {
+                return $"[ERROR] A file offer from your other device could not be read ({UntrustedText.Sanitize(e.Reason)})";
+            }
+        }
+        return Announce(from, Convert.ToHexStringLower(encoded), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), null, persist: true);
+    }
 
     /// <summary>Set once logged in: the auto-saver and resumed downloads run on it.</summary>
     public Func<ChatClient?>? CurrentClient { get; set; }
