@@ -16,8 +16,26 @@ public sealed partial class ClientConnection
 
     private readonly SemaphoreSlim _fileChunkSlots = new(FileService.ChunksInOutbox, FileService.ChunksInOutbox);
 
+    private int _peakFileChunksQueued;
+
     /// <summary>Called by the writer loop once a <see cref="FileData"/> has gone out: the next chunk may be read.</summary>
     private void FileChunkSent() => _fileChunkSlots.Release();
+
+    /// <summary>File chunks read for this connection and not sent yet (at most <see cref="FileService.ChunksInOutbox"/>).</summary>
+    internal int FileChunksQueued => FileService.ChunksInOutbox - _fileChunkSlots.CurrentCount;
+
+    /// <summary>The most <see cref="FileChunksQueued"/> has ever been (tests check it against the bound).</summary>
+    internal int PeakFileChunksQueued => Volatile.Read(ref _peakFileChunksQueued);
+
+    private void RecordFileChunkQueued()
+    {
+        int queued = FileChunksQueued;
+        int peak = Volatile.Read(ref _peakFileChunksQueued);
+        while (queued > peak && Interlocked.CompareExchange(ref _peakFileChunksQueued, queued, peak) != peak)
+        {
+            peak = Volatile.Read(ref _peakFileChunksQueued);
+        }
+    }
 
     private async Task<bool> HandleFileAsync(ClientMessage request, CancellationToken cancellationToken)
     {
@@ -221,6 +239,7 @@ public sealed partial class ClientConnection
         {
             // Read only when the outbox has room: the writer frees a slot once the chunk is sent.
             await _fileChunkSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            RecordFileChunkQueued();
             byte[]? body = await files.Store.ReadChunkAsync(file.FileId, index, cancellationToken).ConfigureAwait(false);
             if (body is null)
             {

@@ -167,6 +167,52 @@ public class FileBoundsTests
     }
 
     [Fact]
+    public async Task A_downloader_that_stops_reading_holds_at_most_four_chunks_on_the_server_and_others_are_served()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        TaskCompletionSource unblock = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        TaskCompletionSource stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.MessageHandler = async _ =>
+        {
+            // Bob's reader stops here: from now on nothing he is sent is read off the socket.
+            stalled.TrySetResult();
+            await unblock.Task;
+        };
+        Assert.True((await bob.LoginAsync("bob", "correct horse", null).WithTimeout()).Success);
+        Assert.True(server.Server.Presence.TryGet("bob", out Parley.Server.Delivery.ClientConnection connection));
+        await using ChatClient alice = await server.LoginAsync("alice");
+        const int Big = 60 * 1024;
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 32L * Big, Big).WithTimeout();
+        await SendChunksAsync(alice, upload.FileId, [.. Enumerable.Range(0, 32).Select(i => ((long)i, Big))]);
+        await alice.SendTextAsync("bob", "stop reading").WithTimeout();
+        await stalled.Task.WithTimeout();
+
+        // 40 windows of 32 chunks of 60 KiB: 75 MiB asked for, far more than the socket buffers hold.
+        List<IAsyncEnumerator<FileData>> downloads = [];
+        for (int i = 0; i < 40; i++)
+        {
+            IAsyncEnumerator<FileData> download = bob.DownloadAsync(upload.FileId, 0, 32).GetAsyncEnumerator();
+            _ = download.MoveNextAsync();
+            downloads.Add(download);
+        }
+        using (CancellationTokenSource deadline = new(TestTimeouts.Event))
+        {
+            while (connection.FileChunksQueued < Parley.Server.Delivery.FileService.ChunksInOutbox)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        await using (ChatClient carol = await server.LoginAsync("carol"))
+        {
+            Assert.Contains("bob", await carol.ListAsync().WithTimeout());
+        }
+        Assert.Equal(Parley.Server.Delivery.FileService.ChunksInOutbox, connection.PeakFileChunksQueued);
+        unblock.SetResult();
+        await bob.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Below_the_disk_watermark_no_upload_starts()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MinFreeDiskBytes = long.MaxValue });
