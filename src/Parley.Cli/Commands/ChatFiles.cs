@@ -273,6 +273,12 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
         await _transfers.WaitAsync(cancellationToken);
         try
         {
+            long size = new FileInfo(fullPath).Length;
+            if (size >= 16 * 1024 * 1024)
+            {
+                // Its SHA-256 is taken first (for the offer and for resuming safely): say why nothing moves yet.
+                console.WriteLine($"[FILE] Reading {UntrustedText.Sanitize(Path.GetFileName(fullPath), 80)} ({Sizes.Format(size)}) once to fingerprint it, then sending it");
+            }
             TransferProgress progress = new(console, $"sending {UntrustedText.Sanitize(Path.GetFileName(fullPath), 40)}", prompt(), TimeProvider.System);
             UploadEntry entry;
             try
