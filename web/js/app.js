@@ -7,6 +7,9 @@ import { SecureChannel } from './channel.js';
 import { Messenger } from './messenger.js';
 import { fromBase64, equal } from './bytes.js';
 import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
+
+// Rows only the server writes for groups (PROTOCOL.md §11.7): messages and membership notices.
+const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
@@ -246,9 +249,20 @@ async function receive(m) {
       if (app.active) renderMessages();
       return;
     }
+    if (opened.groupPayload) {
+      // A sender key for a group (parley chat's): nothing to show; the group's messages are explained when they come.
+      app.account.lastSeen = m.messageId;
+      await store.put(app.accountName, app.account);
+      return;
+    }
     entry = opened.text !== undefined
       ? { dir: 'in', text: opened.text, broadcast: opened.broadcast, time: m.timestamp, id: m.messageId, messageId: opened.id }
+      : opened.fileName !== undefined
+      ? { dir: 'in', failed: true, text: `${from} offered a file (${sanitize(opened.fileName, 80) || 'no name'}), end to end; files are not in the browser client yet: save it with parley chat ('savefile').`, time: m.timestamp, id: m.messageId }
       : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
+  } else if (m.contentType.startsWith(GROUP_CONTENT_TYPE)) {
+    // Group messages and membership notices (PROTOCOL.md §11.7, §14): end to end, but for parley chat only so far.
+    entry = { dir: 'in', failed: true, text: `A group message or notice from ${from}; groups are not in the browser client yet: read it with parley chat.`, time: m.timestamp, id: m.messageId };
   } else {
     entry = { dir: 'in', failed: true, text: `A message from ${from} was not end-to-end encrypted and is not shown.`, time: m.timestamp, id: m.messageId };
   }

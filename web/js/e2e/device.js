@@ -264,6 +264,8 @@ export class E2eDevice {
     const decoded = decodePayload(plaintext);
     if (decoded.error) return decoded;
     if (decoded.kind === KIND_RECEIPT) return { receipt: decoded.receipt, id: decoded.id };
+    if (decoded.group) return { groupPayload: true, id: decoded.id };
+    if (decoded.fileName !== undefined) return { fileName: decoded.fileName, id: decoded.id };
     return { text: decoded.text, broadcast: decoded.kind === KIND_BROADCAST, id: decoded.id };
   }
 
