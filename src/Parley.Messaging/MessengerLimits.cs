@@ -49,6 +49,12 @@ public static class MessengerLimits
     /// <summary>Names one group_create, group_add or group_remove may carry (a notice naming them all stays far below a record).</summary>
     public const int MaxGroupMembersPerRequest = 256;
 
+    /// <summary>
+    /// The smallest chunk an upload may declare (ciphertext: §15's 1,024 bytes of plaintext and the
+    /// 16-byte tag): tiny chunks would make a row and a write per byte of a quota counted in bytes.
+    /// </summary>
+    public const int MinFileChunkSize = 1024 + 16;
+
     /// <summary>Users one upload may name as its recipients (a group's members later).</summary>
     public const int MaxFileRecipients = 256;
 

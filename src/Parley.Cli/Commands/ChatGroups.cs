@@ -85,7 +85,7 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         receipts.SentToGroup(name, id);
         try
         {
-            sent = await groups.SendTextAsync(client, name, text, cancellationToken, id);
+            sent = await groups.SendTextAsync(client, name, text, cancellationToken, id, save);
         }
         finally
         {
@@ -131,7 +131,7 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         byte[] encoded = offer.Encode();
         try
         {
-            GroupSent sent = await groups.SendFileOfferAsync(client, name, encoded, cancellationToken);
+            GroupSent sent = await groups.SendFileOfferAsync(client, name, encoded, cancellationToken, save);
             return $"[STATUS] File offered to #{Clean(sent.Group)} ({sent.Recipients} member{(sent.Recipients == 1 ? "" : "s")})";
         }
         finally

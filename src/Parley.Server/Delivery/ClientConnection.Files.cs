@@ -86,11 +86,18 @@ public sealed partial class ClientConnection
             await ReplyAsync(new FileUploadState(begin.Ref, existing.FileId, existing.Received, existing.ChunkCount, existing.Complete)).ConfigureAwait(false);
             return;
         }
-        if (begin.To is not { Length: > 0 and <= MessengerLimits.MaxFileRecipients } || begin.ChunkSize <= 16 || begin.ChunkSize > _options.MaxBodyLength
-            || begin.Size < 16)
+        if (begin.To is not { Length: > 0 and <= MessengerLimits.MaxFileRecipients } || begin.ChunkSize < MessengerLimits.MinFileChunkSize
+            || begin.ChunkSize > _options.MaxBodyLength || begin.Size < 16)
         {
             await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.BadRequest,
-                $"an upload names 1 to {MessengerLimits.MaxFileRecipients} recipients, a size of at least 16 bytes and a chunk size of 17 to {_options.MaxBodyLength} bytes")).ConfigureAwait(false);
+                $"an upload names 1 to {MessengerLimits.MaxFileRecipients} recipients, a size of at least 16 bytes and a chunk size of " +
+                $"{MessengerLimits.MinFileChunkSize} to {_options.MaxBodyLength} bytes")).ConfigureAwait(false);
+            return;
+        }
+        // A begin is a write like a message: it costs one from the sender's budget before any of its
+        // names is looked up, refused or not (its chunks are bounded by the quotas instead).
+        if (!await CheckCapacityAsync(begin.Ref, 1, 0).ConfigureAwait(false))
+        {
             return;
         }
         long chunkCount = FileService.ChunkCountFor(begin.Size, begin.ChunkSize);
@@ -115,11 +122,6 @@ public sealed partial class ClientConnection
                 return;
             }
             recipients.Add(user);
-        }
-        // A begin is a write like a message: it costs one from the sender's budget (its chunks are bounded below instead).
-        if (!await CheckCapacityAsync(begin.Ref, 1, 0).ConfigureAwait(false))
-        {
-            return;
         }
         await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -195,6 +197,18 @@ public sealed partial class ClientConnection
             await UnknownFileAsync(end.Ref).ConfigureAwait(false);
             return;
         }
+        if (!file.Complete && file.Received != file.ChunkCount)
+        {
+            await ReplyAsync(new ErrorMessage(end.Ref, ErrorCodes.FileIncomplete,
+                $"the server holds {file.Received} of {file.ChunkCount} chunks; send chunk {file.Received} next")).ConfigureAwait(false);
+            return;
+        }
+        // Reading every recipient's devices costs one from the sender's budget, so repeating the end
+        // of a completed upload (allowed: its answer may have been lost) is not a free loop of reads.
+        if (!await CheckCapacityAsync(end.Ref, 1, 0).ConfigureAwait(false))
+        {
+            return;
+        }
         List<(string User, string Device)> devices = [];
         foreach (string recipient in file.Recipients)
         {
@@ -209,12 +223,6 @@ public sealed partial class ClientConnection
         }
         if (!file.Complete)
         {
-            if (file.Received != file.ChunkCount)
-            {
-                await ReplyAsync(new ErrorMessage(end.Ref, ErrorCodes.FileIncomplete,
-                    $"the server holds {file.Received} of {file.ChunkCount} chunks; send chunk {file.Received} next")).ConfigureAwait(false);
-                return;
-            }
             await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         }
         await ReplyAsync(new FileUploaded(end.Ref, file.FileId, devices.Count)).ConfigureAwait(false);

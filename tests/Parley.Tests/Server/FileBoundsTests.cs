@@ -56,6 +56,24 @@ public class FileBoundsTests
     }
 
     [Fact]
+    public async Task Tiny_chunks_are_refused_and_a_begin_pays_before_its_names_are_looked_up()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessagesPerSecond = 0.001, SenderMessageBurst = 3, MaxBroadcastRecipients = 3 });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        // One byte of plaintext a chunk would make a row and a write per byte of the quota.
+        Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => alice.BeginUploadAsync(["bob"], 100 * 17, 17))).Code);
+        Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => alice.BeginUploadAsync(["bob"], 100 * Chunk, MessengerLimits.MinFileChunkSize - 1))).Code);
+        // Naming an unknown user does not make the look-ups free: each try pays, and the budget runs out.
+        string[] names = ["bob", .. Enumerable.Range(0, 200).Select(i => $"nobody{i}")];
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(ErrorCodes.UnknownRecipient, (await Refused(() => alice.BeginUploadAsync(names, 10 * Chunk, Chunk))).Code);
+        }
+        Assert.Equal(ErrorCodes.RateLimited, (await Refused(() => alice.BeginUploadAsync(names, 10 * Chunk, Chunk))).Code);
+    }
+
+    [Fact]
     public async Task Unfinished_uploads_are_bounded_per_account_in_number_and_in_bytes()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with

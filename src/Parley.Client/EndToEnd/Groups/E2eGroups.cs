@@ -171,28 +171,42 @@ public sealed partial class E2eGroups : IDisposable
     /// <exception cref="ChatException">The server refused (unknown_group, not_a_member, rate_limited …).</exception>
     /// <param name="messageId">The id receipts will name (§14.4); a fresh random one when null. A caller that waits for
     /// receipts draws it first and remembers it, since a receipt can come back before the send returns.</param>
-    public Task<GroupSent> SendTextAsync(ChatClient client, string name, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null) =>
-        SendPlaintextAsync(client, name, GroupPayloads.EncodeText(text, messageId ?? E2eMessageId.New()), cancellationToken);
+    /// <param name="persist">Saves this device's state; called once the message is encrypted and before it leaves, so a
+    /// crash after the server stored it never brings the chain back to a message key already used.</param>
+    public Task<GroupSent> SendTextAsync(ChatClient client, string name, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null, Action? persist = null) =>
+        SendPlaintextAsync(client, name, GroupPayloads.EncodeText(text, messageId ?? E2eMessageId.New()), persist, cancellationToken);
 
     /// <summary>Offers a file to the group (its encoded §15.2 offer; the upload names every member as a recipient), as one group message.</summary>
-    public Task<GroupSent> SendFileOfferAsync(ChatClient client, string name, ReadOnlySpan<byte> offer, CancellationToken cancellationToken = default) =>
-        SendPlaintextAsync(client, name, GroupPayloads.EncodeFileOffer(offer, E2eMessageId.New()), cancellationToken);
+    public Task<GroupSent> SendFileOfferAsync(ChatClient client, string name, ReadOnlySpan<byte> offer, CancellationToken cancellationToken = default, Action? persist = null) =>
+        SendPlaintextAsync(client, name, GroupPayloads.EncodeFileOffer(offer, E2eMessageId.New()), persist, cancellationToken);
 
-    private async Task<GroupSent> SendPlaintextAsync(ChatClient client, string name, byte[] plaintext, CancellationToken cancellationToken)
+    private async Task<GroupSent> SendPlaintextAsync(ChatClient client, string name, byte[] plaintext, Action? persist, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         for (int attempt = 1; ; attempt++)
         {
             GroupState group = await CurrentAsync(client, name, cancellationToken).ConfigureAwait(false);
-            (OwnSenderKey key, string[] toTell, bool rotated) = PrepareKey(group);
+            (OwnSenderKey key, string[] toTell, bool rotated, long version) = PrepareKey(group);
             List<string> unreachable = await DistributeAsync(client, group, key, toTell, cancellationToken).ConfigureAwait(false);
-            byte[] ciphertext;
-            long version;
+            byte[]? ciphertext = null;
             lock (_lock)
             {
-                ciphertext = key.Encrypt(plaintext);
-                version = group.Version;
+                // The key must still be for the membership it was chosen for: a removal read while it was
+                // being handed out makes it stale (the removed member holds it), so choose again.
+                if (!group.Stale && group.Version == version && ReferenceEquals(group.Own, key))
+                {
+                    ciphertext = key.Encrypt(plaintext);
+                }
             }
+            if (ciphertext is null)
+            {
+                if (attempt >= SendAttempts)
+                {
+                    throw new ChatException(ErrorCodes.StaleGroupVersion, "the group's membership kept changing while sending; nothing was sent, try again");
+                }
+                continue;
+            }
+            persist?.Invoke();
             try
             {
                 GroupSendResult result = await client.GroupSendAsync(name, version, ciphertext, cancellationToken).ConfigureAwait(false);
@@ -225,7 +239,7 @@ public sealed partial class E2eGroups : IDisposable
     }
 
     /// <summary>This device's sender key for the group, renewed when stale; and the members that do not hold it yet.</summary>
-    private (OwnSenderKey Key, string[] ToTell, bool Rotated) PrepareKey(GroupState group)
+    private (OwnSenderKey Key, string[] ToTell, bool Rotated, long Version) PrepareKey(GroupState group)
     {
         lock (_lock)
         {
@@ -238,7 +252,7 @@ public sealed partial class E2eGroups : IDisposable
                 group.Stale = false;
                 rotated = true;
             }
-            return (group.Own, [.. group.Members.Where(m => !group.HasOurKey.Contains(m)).Order(StringComparer.Ordinal)], rotated);
+            return (group.Own, [.. group.Members.Where(m => !group.HasOurKey.Contains(m)).Order(StringComparer.Ordinal)], rotated, group.Version);
         }
     }
 
