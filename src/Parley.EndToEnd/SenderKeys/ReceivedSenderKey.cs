@@ -37,7 +37,19 @@ public sealed class ReceivedSenderKey : IDisposable
 
     public ReadOnlySpan<byte> SigningPublicKey => _signingKey;
 
-    internal int SkippedCount => _skipped.Count;
+    /// <summary>Message keys held for messages not yet read (skipped over).</summary>
+    public int SkippedCount => _skipped.Count;
+
+    /// <summary>Erases the <paramref name="count"/> oldest skipped keys (their messages then read as duplicates): a bound across many keys.</summary>
+    public void DropOldestSkipped(int count)
+    {
+        int drop = Math.Clamp(count, 0, _skipped.Count);
+        for (int i = 0; i < drop; i++)
+        {
+            CryptographicOperations.ZeroMemory(_skipped[i].Key);
+        }
+        _skipped.RemoveRange(0, drop);
+    }
 
     /// <summary>Takes a copy of what the distribution carries; the caller still owns (and disposes) it.</summary>
     public static ReceivedSenderKey From(SenderKeyDistribution distribution)

@@ -61,6 +61,31 @@ public class GroupEndToEndTests
     }
 
     [Fact]
+    public async Task Sender_keys_for_made_up_groups_never_push_out_the_keys_of_a_group_we_are_in()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember mallory = await GroupMember.ConnectAsync(server, "mallory");
+        await bob.Groups.CreateAsync(bob.Client, "team", ["alice"]).WithTimeout();
+        await ChangeAsync(alice, GroupChangeKinds.Created);
+        await bob.Groups.SendTextAsync(bob.Client, "team", "first").WithTimeout();
+        Assert.Equal("first", (await alice.NextMessageAsync()).Text);
+
+        // Mallory hands alice sender keys for more made-up groups than she keeps for unknown groups.
+        for (int i = 0; i < E2eGroups.MaxKeysForUnknownGroups + 16; i++)
+        {
+            using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
+            await mallory.Keys.SendPayloadAsync(mallory.Client, "alice", GroupPayloads.EncodeDistribution(distribution)).WithTimeout();
+        }
+        // Ordered behind all of them in alice's inbox: bob's next message still opens under the key she kept.
+        await bob.Groups.SendTextAsync(bob.Client, "team", "still readable").WithTimeout();
+        GroupEvent next = await alice.NextMessageAsync();
+        Assert.Equal((GroupEventKind.Message, "still readable"), (next.Kind, next.Text));
+    }
+
+    [Fact]
     public async Task Three_members_talk_and_the_server_holds_only_ciphertext()
     {
         await using TestServer server = await TestServer.StartAsync();

@@ -75,7 +75,8 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
             {
                 await rows.Writer.WriteAsync(message);
                 if (member!.IgnoresRemoval && message.ContentType == GroupContentTypes.Changed
-                    && MessengerCodec.DecodeGroupChange(message.Body).Subjects.Contains(user))
+                    && MessengerCodec.DecodeGroupChange(message.Body) is { Change: GroupChangeKinds.Removed or GroupChangeKinds.Left } change
+                    && change.Subjects.Contains(user))
                 {
                     return;
                 }

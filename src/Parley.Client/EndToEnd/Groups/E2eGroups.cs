@@ -19,6 +19,20 @@ public sealed partial class E2eGroups : IDisposable
     /// <summary>Received sender keys kept in all; past it the least recently stored go first (their messages then cannot be read).</summary>
     public const int MaxReceivedKeys = 4096;
 
+    /// <summary>
+    /// Received sender keys kept for groups this device does not know (yet); past it the oldest of
+    /// those go first. Anyone can hand us keys for made-up groups: they must never push out the
+    /// keys of the groups we are in.
+    /// </summary>
+    public const int MaxKeysForUnknownGroups = 64;
+
+    /// <summary>
+    /// Skipped message keys kept across all received sender keys (each key keeps at most
+    /// <see cref="SenderKeyLimits.MaxSkippedMessageKeys"/>); past it the key holding most gives up its
+    /// oldest. Bounds what members who jump their chains ahead can make this device hold and save.
+    /// </summary>
+    public const int MaxSkippedKeysInAll = 20_000;
+
     /// <summary>Times one send asks the server again after the membership moved under it.</summary>
     private const int SendAttempts = 3;
 
@@ -336,6 +350,10 @@ public sealed partial class E2eGroups : IDisposable
                 keys.RemoveAt(0);
             }
             _receivedAt[slot] = ++_stored;
+            while (_received.Where(p => !_byId.ContainsKey(p.Key.GroupId)).Sum(p => p.Value.Count) > MaxKeysForUnknownGroups)
+            {
+                RemoveReceived(_receivedAt.Where(p => !_byId.ContainsKey(p.Key.GroupId)).MinBy(p => p.Value).Key);
+            }
             while (_received.Values.Sum(k => k.Count) > MaxReceivedKeys)
             {
                 RemoveReceived(_receivedAt.MinBy(p => p.Value).Key);
@@ -425,7 +443,16 @@ public sealed partial class E2eGroups : IDisposable
             {
                 SenderKeyMessage parsed = SenderKeyMessage.Parse(message.Body);
                 string groupId = Convert.ToHexStringLower(parsed.GroupId);
-                string name = _byId.TryGetValue(groupId, out GroupState? group) ? group.Name : "";
+                if (!_byId.TryGetValue(groupId, out GroupState? group))
+                {
+                    return Failed(message, "", "a message for a group this device does not know: a device added after the group was made learns it with 'group list' and 'group members NAME'");
+                }
+                string name = group.Name;
+                if (group.MembersKnown && !group.Members.Contains(message.From))
+                {
+                    // The server's row says who sent it; a sender outside the group cannot speak in it.
+                    return Failed(message, name, "its sender is not a member of the group");
+                }
                 uint keyId = parsed.KeyId;
                 if (!_received.TryGetValue((groupId, message.From, device), out List<ReceivedSenderKey>? keys)
                     || keys.FirstOrDefault(k => k.KeyId == keyId) is not { } key)
@@ -433,6 +460,7 @@ public sealed partial class E2eGroups : IDisposable
                     return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)");
                 }
                 byte[] plaintext = key.Decrypt(message.Body);
+                BoundSkippedKeys();
                 if (GroupPayloads.TryDecodeFileOffer(plaintext, out E2eMessageId offerId, out byte[] offer))
                 {
                     return new GroupEvent(GroupEventKind.Message, name, message.From, device, message.Timestamp) { FileOffer = offer, MessageId = offerId };
@@ -447,6 +475,19 @@ public sealed partial class E2eGroups : IDisposable
             {
                 return Failed(message, "", e.Reason);
             }
+        }
+    }
+
+    /// <summary>Keeps the skipped keys of every received sender key within <see cref="MaxSkippedKeysInAll"/> (under the lock).</summary>
+    private void BoundSkippedKeys()
+    {
+        int excess = _received.Values.Sum(keys => keys.Sum(k => k.SkippedCount)) - MaxSkippedKeysInAll;
+        while (excess > 0)
+        {
+            ReceivedSenderKey largest = _received.Values.SelectMany(keys => keys).MaxBy(k => k.SkippedCount)!;
+            int drop = Math.Min(excess, largest.SkippedCount);
+            largest.DropOldestSkipped(drop);
+            excess -= drop;
         }
     }
 
