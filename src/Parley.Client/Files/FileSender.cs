@@ -128,6 +128,16 @@ public sealed class FileSender(ChatClient client, UploadJournal journal)
             catch (ChatException e) when (e.Code == ErrorCodes.FileIncomplete && round < MaxRounds)
             {
                 state = await client.UploadStateAsync(entry.FileId, cancellationToken).ConfigureAwait(false);
+                // Chunks are about to be encrypted again under the same key and index: only the very same
+                // content may be (§15.1), so a file changed since it was fingerprinted starts afresh.
+                byte[] hash = File.Exists(entry.Path) && new FileInfo(entry.Path).Length == entry.Size
+                    ? await UploadJournal.HashFileAsync(entry.Path, cancellationToken).ConfigureAwait(false)
+                    : [];
+                if (!CryptographicOperations.FixedTimeEquals(Convert.FromHexString(entry.Sha256), hash))
+                {
+                    journal.Remove(entry.FileId);
+                    throw new ChatException(ErrorCodes.FileIncomplete, $"{entry.Name} changed while it was being sent; nothing more of it was sent, send it again");
+                }
             }
         }
         progress?.Report(new FileProgress(entry.Size, entry.Size, startedAt));
