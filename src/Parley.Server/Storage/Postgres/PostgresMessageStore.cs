@@ -90,6 +90,7 @@ public sealed partial class PostgresMessageStore : IMessageStore
             """, cancellationToken).ConfigureAwait(false);
         await CreateDeviceTokensAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await CreateKeyDirectoryAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await CreateGroupsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken) =>
