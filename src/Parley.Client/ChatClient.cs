@@ -354,6 +354,18 @@ public sealed partial class ChatClient : IAsyncDisposable
             case PresenceChanged change:
                 PresenceHandler?.Invoke(change);
                 break;
+            case FileUploadState r:
+                Complete(r.Ref, r);
+                break;
+            case FileUploaded r:
+                Complete(r.Ref, r);
+                break;
+            case FileDoneResult r:
+                Complete(r.Ref, r);
+                break;
+            case FileData data:
+                DeliverFileData(data);
+                break;
             case ErrorMessage { Ref: not 0 } error:
                 Complete(error.Ref, error);
                 break;
@@ -398,10 +410,15 @@ public sealed partial class ChatClient : IAsyncDisposable
         {
             completion.TrySetResult(message);
         }
+        else if (message is ErrorMessage error)
+        {
+            FailFileTransfer(reference, error);
+        }
     }
 
     private void FailPending(Exception error)
     {
+        FailFileTransfers(error);
         foreach (long key in _pending.Keys)
         {
             if (_pending.TryRemove(key, out TaskCompletionSource<ServerMessage>? completion))

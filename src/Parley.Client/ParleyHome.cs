@@ -107,6 +107,10 @@ public sealed class ParleyHome(string path)
     private string SettingsPath(string serverFingerprint, string user, string setting) =>
         System.IO.Path.Combine(Path, "settings", ServerDirectoryName(serverFingerprint), Key(user), setting);
 
+    /// <summary>Upload journals and received offers of one user on one server key (0700; each file in it 0600: they hold file keys).</summary>
+    public string FileTransfersPath(string serverFingerprint, string user) =>
+        System.IO.Path.Combine(Path, "files", ServerDirectoryName(serverFingerprint), Key(user));
+
     private string TokenPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "tokens", ServerDirectoryName(serverFingerprint), Key(user));
 

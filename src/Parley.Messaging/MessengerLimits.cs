@@ -48,4 +48,10 @@ public static class MessengerLimits
 
     /// <summary>Names one group_create, group_add or group_remove may carry (a notice naming them all stays far below a record).</summary>
     public const int MaxGroupMembersPerRequest = 256;
+
+    /// <summary>Users one upload may name as its recipients (a group's members later).</summary>
+    public const int MaxFileRecipients = 256;
+
+    /// <summary>Chunks one <c>file_download</c> may ask for: a window of at most 32 × 64 KiB held for it.</summary>
+    public const int MaxDownloadWindow = 32;
 }

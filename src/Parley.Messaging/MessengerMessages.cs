@@ -27,6 +27,11 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(GroupMembersRequest), "group_members")]
 [JsonDerivedType(typeof(GroupListRequest), "group_list")]
 [JsonDerivedType(typeof(GroupSendRequest), "group_send")]
+[JsonDerivedType(typeof(FileUploadBeginRequest), "file_upload_begin")]
+[JsonDerivedType(typeof(FileChunkRequest), "file_chunk")]
+[JsonDerivedType(typeof(FileUploadEndRequest), "file_upload_end")]
+[JsonDerivedType(typeof(FileDownloadRequest), "file_download")]
+[JsonDerivedType(typeof(FileDoneRequest), "file_done")]
 public abstract record ClientMessage;
 
 /// <summary>Password login (registers a new name on first use) or device-token login.</summary>
@@ -87,6 +92,10 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(GroupLeft), "group_left")]
 [JsonDerivedType(typeof(GroupListResult), "group_list_result")]
 [JsonDerivedType(typeof(GroupSendResult), "group_send_result")]
+[JsonDerivedType(typeof(FileUploadState), "file_upload")]
+[JsonDerivedType(typeof(FileUploaded), "file_uploaded")]
+[JsonDerivedType(typeof(FileData), "file_data")]
+[JsonDerivedType(typeof(FileDoneResult), "file_done_result")]
 public abstract record ServerMessage;
 
 /// <summary>
@@ -190,4 +199,10 @@ public static class ErrorCodes
     public const string TooManyGroups = "too_many_groups";
     public const string InvalidGroupName = "invalid_group_name";
     public const string StaleGroupVersion = "stale_group_version";
+
+    // Files (PROTOCOL.md §11.8).
+    public const string UnknownFile = "unknown_file";
+    public const string FileTooLarge = "file_too_large";
+    public const string TooManyUploads = "too_many_uploads";
+    public const string FileIncomplete = "file_incomplete";
 }

@@ -31,6 +31,9 @@ internal static class ChatCommand
           group members <name>       - List a group's members; 'group list' your groups
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
+          sendfile <user|#group> <path> - Send a file (encrypted end to end, resumable)
+          savefile <n> [path]        - Save file offer n (to the folder or file given)
+          files                      - List the files offered to you
           help                       - Show this help
           quit | exit                - Disconnect and exit
         ================================
@@ -41,14 +44,20 @@ internal static class ChatCommand
         ChatConnectOptions connect = new();
         Option<bool> json = new("--json") { Description = "Print incoming messages and statuses as one JSON object per line (for bots)" };
         Option<bool> noReadReceipts = new("--no-read-receipts") { Description = "Send no read receipts in this run, and show no one else's (only 'delivered')" };
+        Option<string?> downloadDirectory = new("--download-dir") { Description = "Save every file offered to you into this folder as it arrives (never over an existing file)" };
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
         command.Options.Add(json);
         command.Options.Add(noReadReceipts);
+        command.Options.Add(downloadDirectory);
         // On the thread pool: the questions before the chat block on a read that Ctrl-C cannot
         // interrupt, and on the main thread that would hold the process until the read returned.
         command.SetAction((result, cancellationToken) => Task.Run(() =>
-            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result) with { NoReadReceipts = result.GetValue(noReadReceipts) }, cancellationToken), CancellationToken.None));
+            new Session(new ChatConsole { Json = result.GetValue(json) }).RunAsync(connect.Read(result) with
+            {
+                NoReadReceipts = result.GetValue(noReadReceipts),
+                DownloadDirectory = result.GetValue(downloadDirectory) is { Length: > 0 } folder ? Path.GetFullPath(folder) : null,
+            }, cancellationToken), CancellationToken.None));
         return command;
     }
 
@@ -65,6 +74,9 @@ internal static class ChatCommand
 
         /// <summary>Further --host entries (other nodes of a cluster), tried in turn after <see cref="Host"/>.</summary>
         public IReadOnlyList<string> MoreHosts { get; init; } = [];
+
+        /// <summary>--download-dir: offered files are saved there as they arrive (null: only by 'savefile').</summary>
+        public string? DownloadDirectory { get; init; }
     }
 
     internal sealed class Session(ChatConsole console)
@@ -247,6 +259,20 @@ internal static class ChatCommand
                 {
                     keys.ShownMeansRead = console.Interactive && !console.Json;
                     keys.ReadReceipts = !settings.NoReadReceipts && _home.ReadReceiptsOn(client.ServerIdentity.Fingerprint, user);
+                    if (settings.DownloadDirectory is { } folder && !Directory.Exists(folder))
+                    {
+                        console.WriteError($"[ERROR] --download-dir: there is no folder {UntrustedText.Sanitize(folder, 200)}");
+                        chat.KeysReady(null);
+                        return ExitCodes.Usage;
+                    }
+                    ChatFiles files = new(console, user, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt);
+                    foreach (string line in files.Load())
+                    {
+                        console.WriteLine(line);
+                    }
+                    files.CurrentClient = () => chat.LiveClient;
+                    keys.FileOffered = files.Offered;
+                    chat.Files = files;
                     chat.KeysReady(keys);
                     // Published before "Authenticated" is printed: whoever sees it can already be sent to.
                     string? problem;

@@ -129,6 +129,35 @@ internal sealed class ChatEndToEnd : IDisposable
         }
     }
 
+    /// <summary>Takes a file offer that arrived end to end (sender, encoded offer) and returns the line to print (ChatFiles).</summary>
+    public Func<string, byte[], string>? FileOffered { get; set; }
+
+    /// <summary>Sends a file's offer end to end to every device of <paramref name="to"/>; the status line, or null when it went to no device.</summary>
+    /// <exception cref="IdentityChangedException">A device of <paramref name="to"/> presents a new identity; nothing was sent.</exception>
+    public async Task<(bool Sent, string Line)> SendFileOfferAsync(ChatClient client, string to, Parley.EndToEnd.Files.FileOffer offer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            E2eSent sent = await _device.SendFileOfferAsync(client, to, offer, cancellationToken);
+            List<string> lines = [.. DeviceChanges(sent)];
+            if (sent.RecipientDevices == 0)
+            {
+                lines.Add($"[ERROR] {to} has no device with end-to-end keys yet; the file was not offered");
+                return (false, string.Join(Environment.NewLine, lines));
+            }
+            lines.Add($"[STATUS] File offered to {to} ({(sent.Delivered ? "online" : "offline: it waits for them")})");
+            return (true, string.Join(Environment.NewLine, lines));
+        }
+        catch (IdentityChangedException)
+        {
+            return (false, IdentityWarning(to, $"The file was not offered: 'verify {to}', 'trust {to}', then 'sendfile' again (the upload is kept)."));
+        }
+        finally
+        {
+            Save();
+        }
+    }
+
     /// <summary>
     /// The line to print for an incoming message (null: nothing to print); end-to-end ones are
     /// opened, and what cannot be read is said, never shown. Group rows go to the group layer. A
@@ -142,7 +171,11 @@ internal sealed class ChatEndToEnd : IDisposable
         {
             string? groupLine = Groups.Show(message, ourDevice, out GroupEvent happened);
             Save();
-            if (happened is { Kind: GroupEventKind.Message, MessageId: E2eMessageId id } && happened.From != _device.User)
+            if (happened is { Kind: GroupEventKind.Message, FileOffer: { } groupOffer } && happened.From != _device.User && FileOffered is { } offered)
+            {
+                return $"[#{UntrustedText.Sanitize(happened.Group)}] {offered(happened.From, groupOffer)}";
+            }
+            if (happened is { Kind: GroupEventKind.Message, Text: not null, MessageId: E2eMessageId id } && happened.From != _device.User)
             {
                 // A group message is receipted pairwise to its sender (PROTOCOL.md §14.4).
                 _receipts.Book.Received(happened.From, id, ShownMeansRead, happened.Group);
@@ -168,6 +201,11 @@ internal sealed class ChatEndToEnd : IDisposable
             // payload from a new device is still announced, whatever its kind.
             receipt = _receipts.Received(opened, seen: false);
             return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) : null;
+        }
+        if (opened.FileOffer is { } offer && FileOffered is { } handler && !opened.HeldUntilTrusted)
+        {
+            string offered = handler(message.From, offer);
+            return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) + Environment.NewLine + offered : offered;
         }
         string line = Describe(message, opened);
         Owe(opened);
@@ -439,6 +477,11 @@ internal sealed class ChatEndToEnd : IDisposable
                         {
                             lines.Add(ChatText.Receipt(shown));
                         }
+                        continue;
+                    }
+                    if (message.FileOffer is { } offer && FileOffered is { } handler)
+                    {
+                        lines.Add(handler(message.From, offer));
                         continue;
                     }
                     lines.Add(Describe(new ChatMessage(0, message.From, _device.User, message.Timestamp, E2eDevice.ContentType, [], false, null, message.FromDevice), message));

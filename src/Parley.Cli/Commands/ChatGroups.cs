@@ -109,6 +109,8 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         string group = happened.Group.Length == 0 ? "a group" : "#" + Clean(happened.Group);
         switch (happened.Kind)
         {
+            case GroupEventKind.Message when happened.FileOffer is not null:
+                return null; // a file offered to the group: the chat's file layer announces it
             case GroupEventKind.Message:
                 string time = MessageTime.Prefix(happened.Timestamp, DateTimeOffset.Now, TimeZoneInfo.Local);
                 return $"{time}[{group}] {from}: {UntrustedText.Sanitize(maxLength: int.MaxValue, value: happened.Text)}";
@@ -122,6 +124,26 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return null;
         }
     }
+
+    /// <summary>`sendfile #name PATH`'s offer: one group message for every member (the upload named them all).</summary>
+    public async Task<string> SendFileOfferAsync(ChatClient client, string name, Parley.EndToEnd.Files.FileOffer offer, CancellationToken cancellationToken)
+    {
+        byte[] encoded = offer.Encode();
+        try
+        {
+            GroupSent sent = await groups.SendFileOfferAsync(client, name, encoded, cancellationToken);
+            return $"[STATUS] File offered to #{Clean(sent.Group)} ({sent.Recipients} member{(sent.Recipients == 1 ? "" : "s")})";
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(encoded); // it holds the file's key
+            save();
+        }
+    }
+
+    /// <summary>The members of #<paramref name="name"/> other than us: the recipients a file for the group is uploaded to.</summary>
+    public async Task<string[]> OtherMembersAsync(ChatClient client, string name, CancellationToken cancellationToken) =>
+        [.. (await groups.MembersAsync(client, name, cancellationToken)).Members.Where(m => m != user)];
 
     /// <summary>Stores a sender key that came over a pairwise session (never shown).</summary>
     public void TakeSenderKey(E2eIncoming opened) => groups.TakeSenderKey(opened);

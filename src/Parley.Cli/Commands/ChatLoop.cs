@@ -21,7 +21,7 @@ internal sealed class ChatLoop
     /// <summary>How long a goodbye (pending acknowledgements, close_notify) may hold up an exit.</summary>
     private static readonly TimeSpan s_closeGrace = TimeSpan.FromMilliseconds(500);
 
-    internal static readonly string[] Commands = ["send", "verify", "trust", "list", "broadcast", "group", "read", "receipts", "devices", "revoke", "help", "quit", "exit"];
+    internal static readonly string[] Commands = ["send", "sendfile", "savefile", "files", "verify", "trust", "list", "broadcast", "group", "read", "receipts", "devices", "revoke", "help", "quit", "exit"];
 
     /// <summary>How long quitting waits for the receipts still owed (they are best effort).</summary>
     private static readonly TimeSpan s_receiptGrace = TimeSpan.FromSeconds(2);
@@ -59,12 +59,24 @@ internal sealed class ChatLoop
         _banner = banner;
     }
 
+    /// <summary>Files sent and offered (sendfile, savefile); null on a server without end-to-end keys.</summary>
+    public ChatFiles? Files { get; set; }
+
+    /// <summary>The prompt as it is when no transfer shows its progress in it.</summary>
+    public string Prompt => _client is null ? $"{_user}@{_host} (offline)> " : $"{_user}@{_host}> ";
+
     /// <summary>Sets the end-to-end keys (null: none) that incoming messages wait for; call once, after the first login.</summary>
     public void KeysReady(ChatEndToEnd? keys) => _keys.TrySetResult(keys);
+
+    /// <summary>The connection in use now, from its login on (offers that arrive with the inbox are saved on it); null between connections.</summary>
+    public ChatClient? LiveClient => _attached is { Completion.IsCompleted: false } client ? client : null;
+
+    private volatile ChatClient? _attached;
 
     /// <summary>Gives <paramref name="client"/> the chat's handlers; before its login, since the inbox comes right after it.</summary>
     public void Attach(ChatClient client)
     {
+        _attached = client;
         client.MessageHandler = async message =>
         {
             ChatEndToEnd? keys = await _keys.Task;
@@ -115,6 +127,7 @@ internal sealed class ChatLoop
         Task<(ChatClient? Client, int Code)>? reconnecting = null;
         try
         {
+            await ResumeFilesAsync(keys, done.Token);
             while (true)
             {
                 if (_client is not null && _client.Completion.IsCompleted)
@@ -137,6 +150,7 @@ internal sealed class ChatLoop
                     _client = fresh;
                     StartReceipts(keys, fresh);
                     SetPrompt(online: true);
+                    await ResumeFilesAsync(keys, done.Token);
                     int? ended = await SendQueuedAsync(keys, done.Token);
                     if (ended is int endedCode)
                     {
@@ -202,6 +216,27 @@ internal sealed class ChatLoop
         }
         using CancellationTokenSource grace = new(s_receiptGrace);
         await keys.FlushReceiptsAsync(client, grace.Token);
+    }
+
+    /// <summary>Uploads from the journal and downloads already begun go on (after a start or a reconnection).</summary>
+    private async Task ResumeFilesAsync(ChatEndToEnd? keys, CancellationToken cancellationToken)
+    {
+        if (Files is null || keys is null || _client is not { } client)
+        {
+            return;
+        }
+        Files.ResumeDownloads();
+        try
+        {
+            foreach (string line in await Files.ResumeUploadsAsync(client, keys, cancellationToken))
+            {
+                Report(line);
+            }
+        }
+        catch (Exception e) when (e is ChatConnectionException or ParleyProtocolException or IOException)
+        {
+            _console.WriteLine("[CLIENT] The connection was lost while sending a file; it goes on after reconnecting");
+        }
     }
 
     /// <summary>Someone wrote to us or we wrote to them: from now on their joins and leaves are shown.</summary>
@@ -642,6 +677,32 @@ internal sealed class ChatLoop
                     return;
                 }
                 Report(await keys.Groups.RunAsync(client, rest, cancellationToken));
+                break;
+            case "sendfile":
+                string[] fileArgs = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                if (fileArgs.Length < 2)
+                {
+                    Fail("[ERROR] Usage: sendfile <username|#group> <path>");
+                    return;
+                }
+                if (keys is null || Files is null)
+                {
+                    Fail("[ERROR] This server does not support end-to-end encryption; no file was sent.");
+                    return;
+                }
+                Report(await Files.SendAsync(client, keys, fileArgs[0], fileArgs[1].Trim(), cancellationToken));
+                break;
+            case "savefile":
+                string[] saveArgs = rest.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                if (saveArgs.Length < 1 || !int.TryParse(saveArgs[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number))
+                {
+                    Fail("[ERROR] Usage: savefile <n> [path]  ('files' lists the offers)");
+                    return;
+                }
+                Report(Files is null ? "[ERROR] No files on this server" : await Files.SaveAsync(client, number, saveArgs.Length > 1 ? saveArgs[1].Trim() : null, cancellationToken));
+                break;
+            case "files":
+                Report(Files?.List() ?? "[FILE] No files offered");
                 break;
             case "devices":
                 _commandFailed |= !await DevicesCommand.ListAsync(_console, client, cancellationToken);

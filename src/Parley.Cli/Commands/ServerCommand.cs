@@ -103,12 +103,14 @@ internal static class ServerCommand
         web.AddTo(command);
         DeliveryLimitOptions deliveryLimits = new();
         deliveryLimits.AddTo(command);
+        FileLimitOptions fileLimits = new();
+        fileLimits.AddTo(command);
         Logging.ServerLogOptions logs = new();
         logs.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
-            return RunAsync(deliveryLimits.Apply(result, new ServerOptions
+            return RunAsync(fileLimits.Apply(result, deliveryLimits.Apply(result, new ServerOptions
             {
                 Web = web.Read(result),
                 Host = result.GetValue(host)!,
@@ -128,7 +130,7 @@ internal static class ServerCommand
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
                 Store = result.GetValue(store),
                 Bus = result.GetValue(bus),
-            }), logs.Read(result, result.GetValue(logLevel)), result.GetValue(check), cancellationToken);
+            })), logs.Read(result, result.GetValue(logLevel)), result.GetValue(check), cancellationToken);
         });
         return command;
     }

@@ -497,6 +497,11 @@ public sealed partial class E2eDevice : IDisposable
             // Sender keys and group control are the group layer's to read, never shown.
             return new(message.From, device, null, null, null) { GroupPayload = plaintext, Timestamp = message.Timestamp };
         }
+        if (E2ePayload.TrySplit(plaintext, out byte offerKind, out E2eMessageId offerId, out ReadOnlySpan<byte> offer) && offerKind == E2ePayload.FileOffer)
+        {
+            // The chat decodes and checks the offer (FileOffer.Decode); it is never shown as text.
+            return new(message.From, device, "", null, null) { FileOffer = offer.ToArray(), Timestamp = message.Timestamp, MessageId = offerId };
+        }
         if (E2ePayload.TryDecodeText(plaintext, out byte kind, out E2eMessageId id, out string text))
         {
             return new(message.From, device, text, null, null) { Broadcast = kind == E2ePayload.Broadcast, Timestamp = message.Timestamp, MessageId = id };

@@ -29,6 +29,9 @@ public sealed record E2eIncoming(string From, string FromDevice, string? Text, E
     /// <summary>A group payload (kind 5 or 6, PROTOCOL.md §14.3) that opened: for the group layer (E2eGroups), never shown.</summary>
     public byte[]? GroupPayload { get; init; }
 
+    /// <summary>A file offer (E2E payload kind 7): its encoded bytes (Parley.EndToEnd.Files.FileOffer.Decode), and <see cref="Text"/> is empty.</summary>
+    public byte[]? FileOffer { get; init; }
+
     /// <summary>When the server stored the message (Unix ms), for held messages opened later.</summary>
     public long Timestamp { get; init; }
 }

@@ -26,7 +26,7 @@ public static class E2ePayload
     /// <summary>Reserved for group control messages between members (PROTOCOL.md §14.3); not sent yet.</summary>
     public const byte GroupControl = 6;
 
-    /// <summary>Reserved: file offers (kind 7).</summary>
+    /// <summary>A file offer (PROTOCOL.md §15.2): the encoded offer, not text (FileOfferPayload).</summary>
     public const byte FileOffer = 7;
 
     /// <summary>Kinds that carry group payloads rather than text: the group layer reads them, not the chat.</summary>

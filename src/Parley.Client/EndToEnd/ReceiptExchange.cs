@@ -38,7 +38,8 @@ public sealed class ReceiptExchange(E2eDevice device)
             }
             return Book.Apply(opened.From, receipt);
         }
-        if (!opened.Broadcast && opened.From != device.User)
+        // File offers are not receipted (§13.11): the file's own file_done tells the server, not the sender.
+        if (!opened.Broadcast && opened.FileOffer is null && opened.From != device.User)
         {
             Book.Received(opened.From, id, seen);
         }

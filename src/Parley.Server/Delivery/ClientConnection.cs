@@ -324,6 +324,10 @@ public sealed partial class ClientConnection
                 await HandleGroupRequestAsync(group, cancellationToken).ConfigureAwait(false);
                 break;
             default:
+                if (await HandleFileAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"'{request.GetType().Name}' is not allowed here")).ConfigureAwait(false);
                 break;
         }
@@ -553,6 +557,7 @@ public sealed partial class ClientConnection
             // Everything already queued goes out in one write, up to a batch in count and bytes.
             bool closeAfter = false;
             int encodedBytes = 0;
+            int fileChunks = 0;
             while (batch.Count < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message))
             {
                 // Catch up from the store before sending anything newer, so ids stay in order.
@@ -588,6 +593,7 @@ public sealed partial class ClientConnection
                     _deliveredUpTo = chat.MessageId;
                     batchBodyBytes += chat.Body.Length;
                 }
+                fileChunks += message is FileData ? 1 : 0;
                 byte[] encoded = EncodeWithinLimit(message);
                 batch.Add(encoded);
                 encodedBytes += encoded.Length;
@@ -596,6 +602,10 @@ public sealed partial class ClientConnection
             await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
             Release(batchBodyBytes);
             batchBodyBytes = 0;
+            for (; fileChunks > 0; fileChunks--)
+            {
+                FileChunkSent();
+            }
             if (_overflowed)
             {
                 await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);

@@ -23,6 +23,13 @@ internal static class DeliveryLimits
         Require(options.MessageExpiry > TimeSpan.Zero && options.MessageExpiry <= MaxMessageExpiry, "the message expiry must be more than 0 and at most 36,500 days");
         Require(options.SweepInterval > TimeSpan.Zero, "the sweep interval must be positive");
         Require(options.MinFreeDiskBytes >= 0, "the free-disk watermark cannot be negative");
+        Require(options.MaxFileBytes >= 1, "the largest file must be at least 1 byte (--max-file-mib)");
+        Require(options.MaxUnfinishedUploadsPerAccount >= 1, "an account must be allowed at least 1 unfinished upload");
+        Require(options.MaxUnfinishedUploadBytesPerAccount >= options.MaxFileBytes,
+            $"unfinished uploads of one account ({options.MaxUnfinishedUploadBytesPerAccount} bytes) must hold one largest file ({options.MaxFileBytes} bytes)");
+        Require(options.MaxInboxFileBytes >= options.MaxFileBytes,
+            $"the inbox file quota ({options.MaxInboxFileBytes} bytes) must hold one largest file ({options.MaxFileBytes} bytes)");
+        Require(options.UploadExpiry > TimeSpan.Zero, "the upload expiry must be more than 0 and at most a year");
     }
 
     private static void Require(bool condition, string message)

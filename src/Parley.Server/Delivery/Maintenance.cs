@@ -12,6 +12,9 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
     /// <summary>Completes when the sweep after this call has finished (tests wait on it instead of sleeping).</summary>
     internal Task NextSweep => Volatile.Read(ref _nextSweep).Task;
 
+    /// <summary>Files in transit: abandoned uploads and files past the message expiry are deleted by each sweep.</summary>
+    internal Storage.IFileStore? Files { get; init; }
+
     /// <summary>Starts the periodic sweep. The timer exists when this returns, so time moved after it counts.</summary>
     public Task Start(CancellationToken stopping)
     {
@@ -48,6 +51,24 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
         catch (IOException e)
         {
             logger.LogWarning("The expiry sweep failed: {Message}", e.Message);
+        }
+        try
+        {
+            if (Files is not null)
+            {
+                DateTimeOffset now = options.Time.GetUtcNow();
+                Storage.FileSweep files = await Files.DeleteExpiredAsync((now - options.UploadExpiry).ToUnixTimeMilliseconds(),
+                    (now - options.MessageExpiry).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                if (files.Abandoned + files.Expired > 0)
+                {
+                    logger.LogInformation("Deleted {Abandoned} abandoned uploads and {Expired} files not taken within {Days:0.#} days",
+                        files.Abandoned, files.Expired, options.MessageExpiry.TotalDays);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            logger.LogWarning("The file sweep failed: {Message}", e.Message);
         }
         finally
         {

@@ -35,6 +35,9 @@ internal sealed class ConnectionHandler
     private readonly CancellationToken _serverStopping;
     private readonly ConcurrentDictionary<Task, bool> _connections = new();
 
+    /// <summary>Files in transit (PROTOCOL.md §11.8), handed to each logged-in connection.</summary>
+    internal FileService? Files { get; init; }
+
     /// <param name="handshakesStopping">Cancelled first when the server stops: handshakes in progress are dropped.</param>
     /// <param name="serverStopping">Cancelled once the grace period is over: logged-in connections end.</param>
     public ConnectionHandler(ServerOptions options, ServerHandshakeOptions handshake, LoginExchange login, ConnectionAdmission admission,
@@ -173,7 +176,10 @@ internal sealed class ConnectionHandler
             // Online before the client hears it is logged in, so a `list` or a message sent right
             // after sees it. Nothing reaches it early: its outbox is drained only by RunAsync.
             ClientConnection connection = new(channel, new LoggedInDevice(login.User, login.DeviceId ?? ""), remote.Address, _options,
-                _writer, _store, _presence, _accounts, _tokens, _rateLimiter, _diskSpace, _logger);
+                _writer, _store, _presence, _accounts, _tokens, _rateLimiter, _diskSpace, _logger)
+            {
+                Files = Files,
+            };
             ClientConnection? previous = _presence.Register(connection, out bool firstHere);
             previous?.Close(ErrorCodes.LoggedInElsewhere, LoggedInElsewhereText);
             if (_presence.Cluster is { } cluster)

@@ -20,6 +20,7 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly ServerOptions _options;
     private readonly SigningKey _identity;
     private readonly IMessageStore _store;
+    private readonly IFileStore _files;
     private readonly StoreWriter _writer;
     private readonly ILogger _logger;
     private readonly AccountService _accounts;
@@ -35,11 +36,12 @@ public sealed class ParleyServer : IAsyncDisposable
     private int _stopped;
     private readonly Cluster.RedisCluster? _cluster;
 
-    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, Presence presence, IMessageFanOut fanOut, ILogger logger)
+    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, IFileStore files, Presence presence, IMessageFanOut fanOut, ILogger logger)
     {
         _options = options;
         _identity = identity;
         _store = store;
+        _files = files;
         _logger = logger;
         Presence = presence;
         _cluster = fanOut as Cluster.RedisCluster;
@@ -65,8 +67,11 @@ public sealed class ParleyServer : IAsyncDisposable
         LoginExchange login = new(_accounts, logger, options.Time, options.LoginTimeout, options.MaxBodyLength, known.Remember);
         _handler = new ConnectionHandler(options, handshake, login, _admission, log, logger, _writer, store, Presence, known, tokens,
             rateLimiter, new DiskSpaceGuard(options.DataDirectory, options.MinFreeDiskBytes, logger, options.Time),
-            _handshakesStopping.Token, _stopping.Token);
-        Maintenance = new Maintenance(options, _writer, rateLimiter, logger);
+            _handshakesStopping.Token, _stopping.Token)
+        {
+            Files = new FileService(files, options, logger),
+        };
+        Maintenance = new Maintenance(options, _writer, rateLimiter, logger) { Files = files };
     }
 
     public IPEndPoint LocalEndPoint => _tcp.LocalEndPoint;
@@ -119,10 +124,11 @@ public sealed class ParleyServer : IAsyncDisposable
             throw new ArgumentException("a cluster bus (--bus) needs a store the nodes share (--store postgres://…)");
         }
         TcpListener listener = await TcpAcceptor.BindAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
-        StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath);
+        StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath, options.FileDatabasePath);
         SigningKey? identity = null;
         IMessageStore? store = null;
         Cluster.RedisCluster? cluster = null;
+        IFileStore? files = null;
         Web.ParleyWebHost? web = null;
         try
         {
@@ -145,12 +151,14 @@ public sealed class ParleyServer : IAsyncDisposable
             }
             identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
             store = await OpenStoreAsync(options, logger, cancellationToken).ConfigureAwait(false);
+            // A store that keeps files itself (shared by the nodes of a cluster) serves them; else files.db beside the database.
+            files = store as IFileStore ?? await SqliteFileStore.OpenAsync(options.FileDatabasePath, cancellationToken).ConfigureAwait(false);
             Presence presence = new();
             if (options.Bus is { } bus)
             {
                 cluster = await Cluster.RedisCluster.StartAsync(Cluster.BusAddress.Parse(bus), presence, logger).ConfigureAwait(false);
             }
-            ParleyServer server = new(options, identity, store, presence, (IMessageFanOut?)cluster ?? presence, logger) { CreatedIdentity = created };
+            ParleyServer server = new(options, identity, store, files, presence, (IMessageFanOut?)cluster ?? presence, logger) { CreatedIdentity = created };
             server._tcp = TcpAcceptor.Start(listener, server._handler, server.Log, logger);
             if (web is not null)
             {
@@ -173,6 +181,10 @@ public sealed class ParleyServer : IAsyncDisposable
             if (cluster is not null)
             {
                 await cluster.DisposeAsync().ConfigureAwait(false);
+            }
+            if (files is not null && !ReferenceEquals(files, store))
+            {
+                await files.DisposeAsync().ConfigureAwait(false);
             }
             if (store is not null)
             {
@@ -231,6 +243,10 @@ public sealed class ParleyServer : IAsyncDisposable
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
+        if (!ReferenceEquals(_files, _store))
+        {
+            await _files.DisposeAsync().ConfigureAwait(false);
         }
         await _store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();

@@ -5,7 +5,7 @@ using Parley.Server.Accounts;
 
 namespace Parley.Server.Hosting;
 
-public sealed record ServerOptions
+public sealed partial record ServerOptions
 {
     public string Host { get; init; } = "localhost";
 

@@ -11,26 +11,24 @@ internal sealed class StartupFootprint
 
     private readonly string _directory;
     private readonly string _identityPath;
-    private readonly string _databasePath;
     private readonly bool _identityExisted;
-    private readonly bool _databaseExisted;
+    private readonly string[] _newDatabases;
 
-    private StartupFootprint(string directory, string identityPath, string databasePath)
+    private StartupFootprint(string directory, string identityPath, string[] databasePaths)
     {
         _directory = directory;
         _identityPath = identityPath;
-        _databasePath = databasePath;
         CreatesDirectory = !Directory.Exists(directory);
         _identityExisted = File.Exists(identityPath);
-        _databaseExisted = File.Exists(databasePath);
+        _newDatabases = [.. databasePaths.Where(path => !File.Exists(path))];
     }
 
     /// <summary>The data directory does not exist yet: this start creates it.</summary>
     public bool CreatesDirectory { get; }
 
     /// <summary>Notes what exists before the start writes anything.</summary>
-    public static StartupFootprint Before(string directory, string identityPath, string databasePath) =>
-        new(directory, identityPath, databasePath);
+    public static StartupFootprint Before(string directory, string identityPath, params string[] databasePaths) =>
+        new(directory, identityPath, databasePaths);
 
     /// <summary>Removes what this start created; best effort, so the original failure is the one reported.</summary>
     public void Undo(ILogger logger)
@@ -49,11 +47,11 @@ internal sealed class StartupFootprint
             {
                 File.Delete(_identityPath);
             }
-            if (!_databaseExisted)
+            foreach (string database in _newDatabases)
             {
                 foreach (string suffix in s_databaseCompanions)
                 {
-                    File.Delete(_databasePath + suffix);
+                    File.Delete(database + suffix);
                 }
             }
         }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Server.Hosting;
 using Parley.Tests.Support;
 
@@ -56,6 +57,24 @@ public class ShutdownAndStartupTests
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(existing));
         Assert.False(Directory.Exists(fresh), "a failed start created the data directory");
+    }
+
+    [Fact]
+    public void A_failed_start_removes_every_database_it_created_and_keeps_those_that_were_there()
+    {
+        using TempDirectory temp = new();
+        string identity = temp.File("server-identity.key"), messages = temp.File("parley.db"), files = temp.File("files.db");
+        File.WriteAllText(messages, "the operator's database");
+        StartupFootprint footprint = StartupFootprint.Before(temp.Path, identity, messages, files);
+        // What a start writes before it fails: an identity, the file store with its log.
+        File.WriteAllText(identity, "new key");
+        File.WriteAllText(files, "new");
+        File.WriteAllText(files + "-wal", "new");
+
+        footprint.Undo(NullLogger.Instance);
+
+        Assert.Equal([messages], Directory.EnumerateFileSystemEntries(temp.Path));
+        Assert.Equal("the operator's database", File.ReadAllText(messages));
     }
 
     [Fact]

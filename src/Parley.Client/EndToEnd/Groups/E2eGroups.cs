@@ -171,10 +171,16 @@ public sealed partial class E2eGroups : IDisposable
     /// <exception cref="ChatException">The server refused (unknown_group, not_a_member, rate_limited …).</exception>
     /// <param name="messageId">The id receipts will name (§14.4); a fresh random one when null. A caller that waits for
     /// receipts draws it first and remembers it, since a receipt can come back before the send returns.</param>
-    public async Task<GroupSent> SendTextAsync(ChatClient client, string name, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null)
+    public Task<GroupSent> SendTextAsync(ChatClient client, string name, string text, CancellationToken cancellationToken = default, E2eMessageId? messageId = null) =>
+        SendPlaintextAsync(client, name, GroupPayloads.EncodeText(text, messageId ?? E2eMessageId.New()), cancellationToken);
+
+    /// <summary>Offers a file to the group (its encoded §15.2 offer; the upload names every member as a recipient), as one group message.</summary>
+    public Task<GroupSent> SendFileOfferAsync(ChatClient client, string name, ReadOnlySpan<byte> offer, CancellationToken cancellationToken = default) =>
+        SendPlaintextAsync(client, name, GroupPayloads.EncodeFileOffer(offer, E2eMessageId.New()), cancellationToken);
+
+    private async Task<GroupSent> SendPlaintextAsync(ChatClient client, string name, byte[] plaintext, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        byte[] plaintext = GroupPayloads.EncodeText(text, messageId ?? E2eMessageId.New());
         for (int attempt = 1; ; attempt++)
         {
             GroupState group = await CurrentAsync(client, name, cancellationToken).ConfigureAwait(false);
@@ -413,6 +419,10 @@ public sealed partial class E2eGroups : IDisposable
                     return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)");
                 }
                 byte[] plaintext = key.Decrypt(message.Body);
+                if (GroupPayloads.TryDecodeFileOffer(plaintext, out E2eMessageId offerId, out byte[] offer))
+                {
+                    return new GroupEvent(GroupEventKind.Message, name, message.From, device, message.Timestamp) { FileOffer = offer, MessageId = offerId };
+                }
                 if (!GroupPayloads.TryDecodeText(plaintext, out E2eMessageId messageId, out string text))
                 {
                     return Failed(message, name, "the decrypted group message is not a text this client knows");

@@ -27,6 +27,9 @@ public sealed record GroupEvent(GroupEventKind Kind, string Group, string From, 
 {
     public string? Text { get; init; }
 
+    /// <summary>A file offered to the group (its encoded §15.2 offer) instead of a text.</summary>
+    public byte[]? FileOffer { get; init; }
+
     /// <summary>The sender's 16-byte id of the message (for receipts).</summary>
     public E2eMessageId? MessageId { get; init; }
 

@@ -1,6 +1,6 @@
 // The group payloads (PROTOCOL.md §14.3), kept apart from E2ePayload's texts:
 //   pairwise, kind 5:        u8 5 || message id (16) || sender key distribution (§14.3, 89 bytes), the §13.10 layout
-//   inside a group message:  u8 kind (1 = text) || message id (16, random, chosen by the sender) || UTF-8 text
+//   inside a group message:  u8 kind (1 = text, 7 = file offer) || message id (16, random, chosen by the sender) || UTF-8 text or the offer
 // The message id lets a receipt name a group message (a read receipt goes pairwise to its sender).
 using System.Security.Cryptography;
 using System.Text;
@@ -12,6 +12,9 @@ public static class GroupPayloads
 {
     /// <summary>A group message's kind for a text.</summary>
     public const byte Text = 1;
+
+    /// <summary>A group message's kind for a file offer (PROTOCOL.md §15.2), the same number as the pairwise one.</summary>
+    public const byte FileOffer = E2ePayload.FileOffer;
 
     public const int MessageIdSize = E2eMessageId.Length;
 
@@ -57,6 +60,21 @@ public static class GroupPayloads
         messageId.Write(payload.AsSpan(1, MessageIdSize));
         body.CopyTo(payload, 1 + MessageIdSize);
         return payload;
+    }
+
+    /// <summary>A file offer (its encoded bytes, §15.2) under <paramref name="messageId"/>.</summary>
+    public static byte[] EncodeFileOffer(ReadOnlySpan<byte> offer, E2eMessageId messageId) => E2ePayload.Encode(FileOffer, messageId, offer);
+
+    /// <summary>The encoded offer of a kind-7 group plaintext (the chat decodes and checks it); false for anything else.</summary>
+    public static bool TryDecodeFileOffer(ReadOnlySpan<byte> payload, out E2eMessageId messageId, out byte[] offer)
+    {
+        offer = [];
+        if (!E2ePayload.TrySplit(payload, out byte kind, out messageId, out ReadOnlySpan<byte> body) || kind != FileOffer)
+        {
+            return false;
+        }
+        offer = body.ToArray();
+        return true;
     }
 
     public static bool TryDecodeText(ReadOnlySpan<byte> payload, out E2eMessageId messageId, out string text)

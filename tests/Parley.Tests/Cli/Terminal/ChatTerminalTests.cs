@@ -121,10 +121,12 @@ public partial class ChatTerminalTests
                 await WaitForInputAsync(alice, "alice", "list");
                 alice.Keys("Enter");
                 await alice.WaitForRowAsync("[ONLINE USERS] alice, bob");
-                // "bob" is known from the list now: "send b" completes to it.
+                // "bob" is known from the list now: "send b" completes to it. "se" completes to "send"
+                // only, without a space, since "sendfile" starts the same way.
                 alice.Type("se");
                 alice.Keys("Tab");
-                alice.Type("b");
+                await WaitForInputAsync(alice, "alice", "send");
+                alice.Type(" b");
                 alice.Keys("Tab");
                 await WaitForInputAsync(alice, "alice", "send bob");
                 alice.Type("first line");

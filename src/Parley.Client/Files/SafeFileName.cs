@@ -1,0 +1,53 @@
+// The name a received file is saved under. The sender's name is the sender's word only: it is
+// cut to its last path element, and anything a file system or a terminal would read as more than
+// a name (separators, "..", control and format characters, characters Windows refuses, leading
+// dots that would hide the file) is replaced, so a file can only ever land in the folder chosen here.
+using System.Globalization;
+using System.Text;
+
+namespace Parley.Client.Files;
+
+public static class SafeFileName
+{
+    public const int MaxLength = 120;
+    public const string Fallback = "received-file";
+
+    private static readonly char[] s_refused = ['<', '>', ':', '"', '/', '\\', '|', '?', '*'];
+
+    public static string From(string? offered)
+    {
+        string name = offered ?? "";
+        int cut = name.LastIndexOfAny(['/', '\\']);
+        name = cut >= 0 ? name[(cut + 1)..] : name;
+        StringBuilder safe = new();
+        foreach (Rune rune in name.EnumerateRunes())
+        {
+            UnicodeCategory category = Rune.GetUnicodeCategory(rune);
+            bool refused = category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator
+                or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned
+                || (rune.IsAscii && Array.IndexOf(s_refused, (char)rune.Value) >= 0);
+            safe.Append(refused ? "_" : rune.ToString());
+        }
+        string result = safe.ToString().Trim().TrimStart('.').TrimEnd('.', ' ');
+        if (result.Length > MaxLength)
+        {
+            string extension = Path.GetExtension(result);
+            extension = extension.Length <= 16 ? extension : "";
+            result = result[..(MaxLength - extension.Length)].TrimEnd() + extension;
+        }
+        return result.Length == 0 ? Fallback : result;
+    }
+
+    /// <summary>A path in <paramref name="folder"/> for <paramref name="name"/> that does not exist yet (name, then "name (1).ext" …), never an existing file.</summary>
+    public static string FreePath(string folder, string name)
+    {
+        string candidate = Path.Combine(folder, name);
+        string stem = Path.GetFileNameWithoutExtension(name);
+        string extension = Path.GetExtension(name);
+        for (int i = 1; File.Exists(candidate) || File.Exists(candidate + ".part") || Directory.Exists(candidate); i++)
+        {
+            candidate = Path.Combine(folder, $"{stem} ({i}){extension}");
+        }
+        return candidate;
+    }
+}

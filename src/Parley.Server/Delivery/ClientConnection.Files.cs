@@ -1,0 +1,272 @@
+// Files from a logged-in connection (PROTOCOL.md §11.8): uploads in order, chunk by chunk,
+// straight into the file store (nothing but the record in hand is held); downloads a window at a
+// time, each chunk read from the store only when the outbox has room for it, so a connection
+// holds at most FileService.ChunksInOutbox chunks whatever it asks for. A file that does not
+// exist and one the asker may not see get the same answer, unknown_file.
+using Microsoft.Extensions.Logging;
+using Parley.Messaging;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Delivery;
+
+public sealed partial class ClientConnection
+{
+    /// <summary>Set by the connection handler when the server keeps files; null answers every file request with <c>bad_request</c>.</summary>
+    internal FileService? Files { get; init; }
+
+    private readonly SemaphoreSlim _fileChunkSlots = new(FileService.ChunksInOutbox, FileService.ChunksInOutbox);
+
+    private int _peakFileChunksQueued;
+
+    /// <summary>Called by the writer loop once a <see cref="FileData"/> has gone out: the next chunk may be read.</summary>
+    private void FileChunkSent() => _fileChunkSlots.Release();
+
+    /// <summary>File chunks read for this connection and not sent yet (at most <see cref="FileService.ChunksInOutbox"/>).</summary>
+    internal int FileChunksQueued => FileService.ChunksInOutbox - _fileChunkSlots.CurrentCount;
+
+    /// <summary>The most <see cref="FileChunksQueued"/> has ever been (tests check it against the bound).</summary>
+    internal int PeakFileChunksQueued => Volatile.Read(ref _peakFileChunksQueued);
+
+    private void RecordFileChunkQueued()
+    {
+        int queued = FileChunksQueued;
+        int peak = Volatile.Read(ref _peakFileChunksQueued);
+        while (queued > peak && Interlocked.CompareExchange(ref _peakFileChunksQueued, queued, peak) != peak)
+        {
+            peak = Volatile.Read(ref _peakFileChunksQueued);
+        }
+    }
+
+    private async Task<bool> HandleFileAsync(ClientMessage request, CancellationToken cancellationToken)
+    {
+        long reference = request switch
+        {
+            FileUploadBeginRequest r => r.Ref,
+            FileChunkRequest r => r.Ref,
+            FileUploadEndRequest r => r.Ref,
+            FileDownloadRequest r => r.Ref,
+            FileDoneRequest r => r.Ref,
+            _ => -1,
+        };
+        if (reference == -1)
+        {
+            return false;
+        }
+        if (Files is null)
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.BadRequest, "this server keeps no files")).ConfigureAwait(false);
+            return true;
+        }
+        await AnswerStoreFailureAsync(reference, "handling a file", () => request switch
+        {
+            FileUploadBeginRequest begin => BeginUploadAsync(Files, begin, cancellationToken),
+            FileChunkRequest chunk => StoreChunkAsync(Files, chunk, cancellationToken),
+            FileUploadEndRequest end => EndUploadAsync(Files, end, cancellationToken),
+            FileDownloadRequest download => DownloadAsync(Files, download, cancellationToken),
+            FileDoneRequest done => FileDoneAsync(Files, done, cancellationToken),
+            _ => Task.CompletedTask,
+        }).ConfigureAwait(false);
+        return true;
+    }
+
+    private Task UnknownFileAsync(long reference) =>
+        ReplyAsync(new ErrorMessage(reference, ErrorCodes.UnknownFile, "there is no such file for you")).AsTask();
+
+    private async Task BeginUploadAsync(FileService files, FileUploadBeginRequest begin, CancellationToken cancellationToken)
+    {
+        if (begin.FileId is not null)
+        {
+            // Resuming: only the uploader learns where its upload stands.
+            StoredFile? existing = IsFileId(begin.FileId) ? await files.Store.FindAsync(begin.FileId, cancellationToken).ConfigureAwait(false) : null;
+            if (existing is null || existing.Owner != User)
+            {
+                await UnknownFileAsync(begin.Ref).ConfigureAwait(false);
+                return;
+            }
+            await ReplyAsync(new FileUploadState(begin.Ref, existing.FileId, existing.Received, existing.ChunkCount, existing.Complete)).ConfigureAwait(false);
+            return;
+        }
+        if (begin.To is not { Length: > 0 and <= MessengerLimits.MaxFileRecipients } || begin.ChunkSize <= 16 || begin.ChunkSize > _options.MaxBodyLength
+            || begin.Size < 16)
+        {
+            await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.BadRequest,
+                $"an upload names 1 to {MessengerLimits.MaxFileRecipients} recipients, a size of at least 16 bytes and a chunk size of 17 to {_options.MaxBodyLength} bytes")).ConfigureAwait(false);
+            return;
+        }
+        long chunkCount = FileService.ChunkCountFor(begin.Size, begin.ChunkSize);
+        long plaintext = FileService.PlaintextSize(begin.Size, chunkCount);
+        if (plaintext > _options.MaxFileBytes || plaintext < 0)
+        {
+            await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.FileTooLarge,
+                $"the file is {Math.Max(plaintext, 0)} bytes; this server takes files of at most {_options.MaxFileBytes} bytes")).ConfigureAwait(false);
+            return;
+        }
+        SortedSet<string> recipients = new(StringComparer.Ordinal);
+        foreach (string? name in begin.To)
+        {
+            if (!Usernames.TryNormalize(name ?? "", out string user, out string nameError))
+            {
+                await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.InvalidUsername, nameError)).ConfigureAwait(false);
+                return;
+            }
+            if (!await _accounts.ExistsAsync(user, cancellationToken).ConfigureAwait(false))
+            {
+                await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{user}'")).ConfigureAwait(false);
+                return;
+            }
+            recipients.Add(user);
+        }
+        // A begin is a write like a message: it costs one from the sender's budget (its chunks are bounded below instead).
+        if (!await CheckCapacityAsync(begin.Ref, 1, 0).ConfigureAwait(false))
+        {
+            return;
+        }
+        await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            UploadUsage usage = await files.Store.UnfinishedUploadsAsync(User, cancellationToken).ConfigureAwait(false);
+            if (usage.Uploads >= _options.MaxUnfinishedUploadsPerAccount || usage.Bytes + begin.Size > _options.MaxUnfinishedUploadBytesPerAccount)
+            {
+                await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.TooManyUploads,
+                    $"you have {usage.Uploads} unfinished uploads of {usage.Bytes} bytes; at most {_options.MaxUnfinishedUploadsPerAccount} " +
+                    $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)")).ConfigureAwait(false);
+                return;
+            }
+            foreach (string recipient in recipients)
+            {
+                long pending = await files.Store.PendingBytesForAsync(recipient, cancellationToken).ConfigureAwait(false);
+                if (pending + begin.Size > _options.MaxInboxFileBytes)
+                {
+                    await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.InboxFull,
+                        $"the inbox of '{recipient}' is full of files ({pending} bytes waiting, at most {_options.MaxInboxFileBytes}); the file was not accepted")).ConfigureAwait(false);
+                    return;
+                }
+            }
+            string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            await files.Store.CreateUploadAsync(new NewUpload(fileId, User, DeviceId, [.. recipients], begin.Size, begin.ChunkSize, chunkCount, now), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(new FileUploadState(begin.Ref, fileId, 0, chunkCount, false)).ConfigureAwait(false);
+        }
+        finally
+        {
+            files.Admission.Release();
+        }
+    }
+
+    private async Task StoreChunkAsync(FileService files, FileChunkRequest chunk, CancellationToken cancellationToken)
+    {
+        StoredFile? file = IsFileId(chunk.FileId) ? await files.Store.FindAsync(chunk.FileId, cancellationToken).ConfigureAwait(false) : null;
+        if (file is null || file.Owner != User)
+        {
+            await UnknownFileAsync(chunk.Ref).ConfigureAwait(false);
+            return;
+        }
+        if (file.Complete || chunk.Index < 0 || chunk.Index >= file.ChunkCount || chunk.Index > file.Received)
+        {
+            await ReplyAsync(new ErrorMessage(chunk.Ref, ErrorCodes.BadRequest,
+                $"chunk {chunk.Index} is out of place: the upload holds {file.Received} of {file.ChunkCount} chunks{(file.Complete ? " and is complete" : "")}; send chunk {file.Received} next")).ConfigureAwait(false);
+            return;
+        }
+        if (chunk.Index < file.Received)
+        {
+            // A repeat after a lost connection: already held, nothing to do.
+            return;
+        }
+        long expected = chunk.Index == file.ChunkCount - 1 ? file.Size - (file.ChunkCount - 1) * file.ChunkSize : file.ChunkSize;
+        if (chunk.Body is null || chunk.Body.Length != expected)
+        {
+            await ReplyAsync(new ErrorMessage(chunk.Ref, ErrorCodes.BadRequest, $"chunk {chunk.Index} must be {expected} bytes")).ConfigureAwait(false);
+            return;
+        }
+        if (_diskSpace.IsLow)
+        {
+            await ReplyAsync(new ErrorMessage(chunk.Ref, ErrorCodes.StorageFull,
+                "the server is low on disk space and takes no file chunks; resume the upload later")).ConfigureAwait(false);
+            return;
+        }
+        await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task EndUploadAsync(FileService files, FileUploadEndRequest end, CancellationToken cancellationToken)
+    {
+        StoredFile? file = IsFileId(end.FileId) ? await files.Store.FindAsync(end.FileId, cancellationToken).ConfigureAwait(false) : null;
+        if (file is null || file.Owner != User)
+        {
+            await UnknownFileAsync(end.Ref).ConfigureAwait(false);
+            return;
+        }
+        List<(string User, string Device)> devices = [];
+        foreach (string recipient in file.Recipients)
+        {
+            // The devices that can read the offer (they published end-to-end keys); the sender's own device is not waited for.
+            foreach (string device in await _store.KeyedDevicesAsync(recipient, cancellationToken).ConfigureAwait(false))
+            {
+                if (recipient != User || device != DeviceId)
+                {
+                    devices.Add((recipient, device));
+                }
+            }
+        }
+        if (!file.Complete)
+        {
+            if (file.Received != file.ChunkCount)
+            {
+                await ReplyAsync(new ErrorMessage(end.Ref, ErrorCodes.FileIncomplete,
+                    $"the server holds {file.Received} of {file.ChunkCount} chunks; send chunk {file.Received} next")).ConfigureAwait(false);
+                return;
+            }
+            await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        }
+        await ReplyAsync(new FileUploaded(end.Ref, file.FileId, devices.Count)).ConfigureAwait(false);
+    }
+
+    private async Task DownloadAsync(FileService files, FileDownloadRequest download, CancellationToken cancellationToken)
+    {
+        StoredFile? file = IsFileId(download.FileId) ? await files.Store.FindAsync(download.FileId, cancellationToken).ConfigureAwait(false) : null;
+        if (file is null || !file.Complete || !file.Recipients.Contains(User, StringComparer.Ordinal))
+        {
+            await UnknownFileAsync(download.Ref).ConfigureAwait(false);
+            return;
+        }
+        if (download.Count is < 1 or > MessengerLimits.MaxDownloadWindow || download.FromChunk < 0 || download.FromChunk >= file.ChunkCount)
+        {
+            await ReplyAsync(new ErrorMessage(download.Ref, ErrorCodes.BadRequest,
+                $"a download asks for 1 to {MessengerLimits.MaxDownloadWindow} chunks from one of 0 to {file.ChunkCount - 1}")).ConfigureAwait(false);
+            return;
+        }
+        long end = Math.Min(file.ChunkCount, download.FromChunk + download.Count);
+        for (long index = download.FromChunk; index < end; index++)
+        {
+            // Read only when the outbox has room: the writer frees a slot once the chunk is sent.
+            await _fileChunkSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            RecordFileChunkQueued();
+            byte[]? body = await files.Store.ReadChunkAsync(file.FileId, index, cancellationToken).ConfigureAwait(false);
+            if (body is null)
+            {
+                // Deleted meanwhile (every device took it, or it expired).
+                _fileChunkSlots.Release();
+                await UnknownFileAsync(download.Ref).ConfigureAwait(false);
+                return;
+            }
+            await ReplyAsync(new FileData(download.Ref, file.FileId, index, body, index == file.ChunkCount - 1, file.ChunkCount)).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FileDoneAsync(FileService files, FileDoneRequest done, CancellationToken cancellationToken)
+    {
+        StoredFile? file = IsFileId(done.FileId) ? await files.Store.FindAsync(done.FileId, cancellationToken).ConfigureAwait(false) : null;
+        if (file is null || !file.Complete || !file.Recipients.Contains(User, StringComparer.Ordinal))
+        {
+            await UnknownFileAsync(done.Ref).ConfigureAwait(false);
+            return;
+        }
+        bool deleted = await files.Store.MarkDoneAsync(file.FileId, User, DeviceId, cancellationToken).ConfigureAwait(false);
+        if (deleted)
+        {
+            files.Logger.LogDebug("File {FileId} was taken by every device it waited for and is deleted", file.FileId);
+        }
+        await ReplyAsync(new FileDoneResult(done.Ref, file.FileId, deleted)).ConfigureAwait(false);
+    }
+
+    private static bool IsFileId(string? id) => id is { Length: 32 } && id.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
+}

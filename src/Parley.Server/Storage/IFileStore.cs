@@ -1,0 +1,52 @@
+// Where the server keeps files in transit (PROTOCOL.md §11.8): opaque ciphertext chunks with the
+// bookkeeping of who uploads, who may download and which recipient devices still need the file.
+// An interface of its own, beside IMessageStore, so a file store can live elsewhere than messages
+// (another database, a disk or object store; docs/decisions/0010).
+namespace Parley.Server.Storage;
+
+/// <summary>A new upload: <paramref name="Size"/> ciphertext bytes in <paramref name="ChunkCount"/> chunks of <paramref name="ChunkSize"/> (the last one shorter).</summary>
+public sealed record NewUpload(string FileId, string Owner, string OwnerDevice, IReadOnlyList<string> Recipients, long Size, int ChunkSize, long ChunkCount, long CreatedAt);
+
+/// <summary>A file as stored; <paramref name="Received"/> chunks from index 0 are held.</summary>
+public sealed record StoredFile(string FileId, string Owner, IReadOnlyList<string> Recipients, long Size, int ChunkSize, long ChunkCount,
+    long Received, bool Complete, long CreatedAt, long LastActivity);
+
+/// <summary>Unfinished uploads of one account and the bytes they declared.</summary>
+public readonly record struct UploadUsage(int Uploads, long Bytes);
+
+/// <summary>What a sweep deleted.</summary>
+public readonly record struct FileSweep(int Abandoned, int Expired);
+
+public interface IFileStore : IAsyncDisposable
+{
+    Task CreateUploadAsync(NewUpload upload, CancellationToken cancellationToken);
+
+    Task<StoredFile?> FindAsync(string fileId, CancellationToken cancellationToken);
+
+    /// <summary>Uploads of <paramref name="owner"/> not yet ended, and their declared sizes.</summary>
+    Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken);
+
+    /// <summary>Ciphertext bytes of the files (unfinished or stored) naming <paramref name="recipient"/>: what counts against its file quota.</summary>
+    Task<long> PendingBytesForAsync(string recipient, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores chunk <paramref name="index"/> if it is the next one (= received) of an unfinished
+    /// upload, in one transaction with the count; returns the chunks held afterwards (unchanged for a repeat).
+    /// </summary>
+    Task<long> AppendChunkAsync(string fileId, long index, ReadOnlyMemory<byte> body, long now, CancellationToken cancellationToken);
+
+    /// <summary>Marks the upload complete, durably, waiting for <paramref name="devices"/> (user, device) to take it.</summary>
+    Task CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken);
+
+    /// <summary>One chunk's ciphertext (null when not held).</summary>
+    Task<byte[]?> ReadChunkAsync(string fileId, long index, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that <paramref name="device"/> of <paramref name="user"/> has the file; deletes the
+    /// file when no awaited device is left. Returns whether it was deleted.
+    /// </summary>
+    Task<bool> MarkDoneAsync(string fileId, string user, string device, CancellationToken cancellationToken);
+
+    /// <summary>Deletes unfinished uploads idle since before <paramref name="idleBefore"/> and files created before <paramref name="createdBefore"/>.</summary>
+    Task<FileSweep> DeleteExpiredAsync(long idleBefore, long createdBefore, CancellationToken cancellationToken);
+}

@@ -1,0 +1,273 @@
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Server;
+
+/// <summary>
+/// The server's file requests played by an attacker (PROTOCOL.md §11.4, §11.8): every resource an
+/// upload or a download can make the server hold is bounded, refused with its own code, and the
+/// session goes on.
+/// </summary>
+public class FileBoundsTests
+{
+    private const int Chunk = 1040;
+
+    private static async Task<ChatException> Refused(Func<Task> request) => await Assert.ThrowsAsync<ChatException>(request).WithTimeout();
+
+    /// <summary>Sends raw chunks, then ends the upload: the end's answer comes after any refusal of a chunk (one reader, one outbox, in order).</summary>
+    private static async Task<(ChatException? Chunk, ChatException? End)> SendChunksAsync(ChatClient client, string fileId, params (long Index, int Length)[] chunks)
+    {
+        using UploadChannel upload = client.OpenUpload(fileId);
+        foreach ((long index, int length) in chunks)
+        {
+            await upload.SendAsync(index, new byte[length], CancellationToken.None);
+        }
+        ChatException? end = null;
+        try
+        {
+            await client.EndUploadAsync(fileId).WithTimeout();
+        }
+        catch (ChatException e)
+        {
+            end = e;
+        }
+        try
+        {
+            upload.ThrowIfFailed();
+            return (null, end);
+        }
+        catch (ChatException e)
+        {
+            return (e, end);
+        }
+    }
+
+    [Fact]
+    public async Task A_file_over_the_size_limit_is_refused_and_one_at_the_limit_is_taken()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 10_000, MaxUnfinishedUploadBytesPerAccount = 100_000, MaxInboxFileBytes = 100_000 });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        // 10 chunks of 1,040 ciphertext bytes carry 10 × 1,024 plaintext bytes: 10,240 > 10,000.
+        Assert.Equal(ErrorCodes.FileTooLarge, (await Refused(() => alice.BeginUploadAsync(["bob"], 10 * Chunk, Chunk))).Code);
+        FileUploadState ok = await alice.BeginUploadAsync(["bob"], 10_000 + 10 * 16, Chunk).WithTimeout();
+        Assert.Equal((0L, 10L), (ok.Received, ok.ChunkCount));
+    }
+
+    [Fact]
+    public async Task Unfinished_uploads_are_bounded_per_account_in_number_and_in_bytes()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            MaxFileBytes = 100_000, MaxUnfinishedUploadsPerAccount = 3, MaxUnfinishedUploadBytesPerAccount = 250_000,
+        });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        for (int i = 0; i < 3; i++)
+        {
+            await alice.BeginUploadAsync(["bob"], 50_000, Chunk).WithTimeout();
+        }
+        Assert.Equal(ErrorCodes.TooManyUploads, (await Refused(() => alice.BeginUploadAsync(["bob"], 20_000, Chunk))).Code);
+
+        await using ChatClient carol = await server.LoginAsync("carol");
+        await carol.BeginUploadAsync(["bob"], 100_000, Chunk).WithTimeout();
+        await carol.BeginUploadAsync(["bob"], 100_000, Chunk).WithTimeout();
+        Assert.Equal(ErrorCodes.TooManyUploads, (await Refused(() => carol.BeginUploadAsync(["bob"], 60_000, Chunk))).Code);
+        // The session goes on: a smaller one still fits.
+        await carol.BeginUploadAsync(["bob"], 40_000, Chunk).WithTimeout();
+    }
+
+    [Fact]
+    public async Task Files_waiting_for_a_recipient_count_against_its_inbox_file_quota()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient carol = await server.LoginAsync("carol");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
+        ChatException full = await Refused(() => alice.BeginUploadAsync(["bob", "carol"], 50_000, Chunk));
+        Assert.Equal(ErrorCodes.InboxFull, full.Code);
+        Assert.Contains("bob", full.Message, StringComparison.Ordinal);
+        await alice.BeginUploadAsync(["carol"], 50_000, Chunk).WithTimeout();
+    }
+
+    [Fact]
+    public async Task Chunks_out_of_place_of_the_wrong_length_or_past_the_end_are_refused_and_a_repeat_is_ignored()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        // Three chunks: 1,040 + 1,040 + 100 bytes.
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 2 * Chunk + 100, Chunk).WithTimeout();
+
+        (ChatException? gap, ChatException? incomplete) = await SendChunksAsync(alice, upload.FileId, (0, Chunk), (2, 100));
+        Assert.Equal(ErrorCodes.BadRequest, gap?.Code);
+        Assert.Equal(ErrorCodes.FileIncomplete, incomplete?.Code);
+        Assert.Equal(1, (await alice.UploadStateAsync(upload.FileId).WithTimeout()).Received);
+
+        (ChatException? length, _) = await SendChunksAsync(alice, upload.FileId, (1, Chunk - 1));
+        Assert.Equal(ErrorCodes.BadRequest, length?.Code);
+        (ChatException? pastEnd, _) = await SendChunksAsync(alice, upload.FileId, (3, 100));
+        Assert.Equal(ErrorCodes.BadRequest, pastEnd?.Code);
+        (ChatException? negative, _) = await SendChunksAsync(alice, upload.FileId, (-1, Chunk));
+        Assert.Equal(ErrorCodes.BadRequest, negative?.Code);
+
+        (ChatException? repeat, ChatException? end) = await SendChunksAsync(alice, upload.FileId, (0, Chunk), (1, Chunk), (2, 100));
+        Assert.Null(repeat);
+        Assert.Null(end);
+        FileUploadState done = await alice.UploadStateAsync(upload.FileId).WithTimeout();
+        Assert.Equal((3L, true), (done.Received, done.Complete));
+        (ChatException? afterEnd, _) = await SendChunksAsync(alice, upload.FileId, (2, 100));
+        Assert.Equal(ErrorCodes.BadRequest, afterEnd?.Code);
+    }
+
+    [Fact]
+    public async Task A_file_you_are_not_a_recipient_of_gets_the_same_answer_as_a_missing_one()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 100, Chunk).WithTimeout();
+
+        // Before it is complete, even bob may not read it.
+        ChatException early = await Refused(() => Drain(bob, upload.FileId, 0, 1));
+        Assert.Equal(ErrorCodes.UnknownFile, early.Code);
+        await SendChunksAsync(alice, upload.FileId, (0, 100));
+
+        ChatException notYours = await Refused(() => Drain(mallory, upload.FileId, 0, 1));
+        ChatException missing = await Refused(() => Drain(mallory, new string('a', 32), 0, 1));
+        ChatException malformed = await Refused(() => Drain(mallory, "../../etc/passwd", 0, 1));
+        Assert.All(new[] { notYours, missing, malformed }, e => Assert.Equal((ErrorCodes.UnknownFile, missing.Message), (e.Code, e.Message)));
+        // Nor may anyone else learn where an upload stands, take it up or mark it done.
+        Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => mallory.UploadStateAsync(upload.FileId))).Code);
+        Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => mallory.FileDoneAsync(upload.FileId))).Code);
+        Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => mallory.EndUploadAsync(upload.FileId))).Code);
+        // The uploader is not a recipient either: its file is not its to download.
+        Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => Drain(alice, upload.FileId, 0, 1))).Code);
+        Assert.Single(await Collect(bob, upload.FileId, 0, 1));
+    }
+
+    [Fact]
+    public async Task A_download_window_is_1_to_32_chunks_from_inside_the_file()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 40 * Chunk, Chunk).WithTimeout();
+        await SendChunksAsync(alice, upload.FileId, [.. Enumerable.Range(0, 40).Select(i => ((long)i, Chunk))]);
+
+        Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => Drain(bob, upload.FileId, 0, MessengerLimits.MaxDownloadWindow + 1))).Code);
+        Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => Drain(bob, upload.FileId, 0, 0))).Code);
+        Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => Drain(bob, upload.FileId, 40, 1))).Code);
+        List<FileData> window = await Collect(bob, upload.FileId, 30, 32);
+        Assert.Equal(Enumerable.Range(30, 10).Select(i => (long)i), window.Select(d => d.Index));
+        Assert.True(window[^1].Last);
+    }
+
+    [Fact]
+    public async Task A_downloader_that_stops_reading_holds_at_most_four_chunks_on_the_server_and_others_are_served()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        TaskCompletionSource unblock = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        TaskCompletionSource stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        bob.MessageHandler = async _ =>
+        {
+            // Bob's reader stops here: from now on nothing he is sent is read off the socket.
+            stalled.TrySetResult();
+            await unblock.Task;
+        };
+        Assert.True((await bob.LoginAsync("bob", "correct horse", null).WithTimeout()).Success);
+        Assert.True(server.Server.Presence.TryGet("bob", out Parley.Server.Delivery.ClientConnection connection));
+        await using ChatClient alice = await server.LoginAsync("alice");
+        const int Big = 60 * 1024;
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 32L * Big, Big).WithTimeout();
+        await SendChunksAsync(alice, upload.FileId, [.. Enumerable.Range(0, 32).Select(i => ((long)i, Big))]);
+        await alice.SendTextAsync("bob", "stop reading").WithTimeout();
+        await stalled.Task.WithTimeout();
+
+        // 40 windows of 32 chunks of 60 KiB: 75 MiB asked for, far more than the socket buffers hold.
+        List<IAsyncEnumerator<FileData>> downloads = [];
+        for (int i = 0; i < 40; i++)
+        {
+            IAsyncEnumerator<FileData> download = bob.DownloadAsync(upload.FileId, 0, 32).GetAsyncEnumerator();
+            _ = download.MoveNextAsync();
+            downloads.Add(download);
+        }
+        using (CancellationTokenSource deadline = new(TestTimeouts.Event))
+        {
+            while (connection.FileChunksQueued < Parley.Server.Delivery.FileService.ChunksInOutbox)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        await using (ChatClient carol = await server.LoginAsync("carol"))
+        {
+            Assert.Contains("bob", await carol.ListAsync().WithTimeout());
+        }
+        Assert.Equal(Parley.Server.Delivery.FileService.ChunksInOutbox, connection.PeakFileChunksQueued);
+        unblock.SetResult();
+        await bob.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Below_the_disk_watermark_no_upload_starts()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { MinFreeDiskBytes = long.MaxValue });
+        server.ExpectWarnings = true;
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        Assert.Equal(ErrorCodes.StorageFull, (await Refused(() => alice.BeginUploadAsync(["bob"], 5000, Chunk))).Code);
+    }
+
+    [Fact]
+    public async Task Abandoned_uploads_and_files_nobody_took_are_deleted_by_the_sweep()
+    {
+        ManualClock clock = new();
+        await using TestServer server = await TestServer.StartAsync(o => o with { Time = clock, SweepInterval = TimeSpan.FromHours(1) });
+        string abandoned, stored;
+        await using (ChatClient bob = await server.LoginAsync("bob"))
+        await using (ChatClient alice = await server.LoginAsync("alice"))
+        {
+            abandoned = (await alice.BeginUploadAsync(["bob"], 3 * Chunk, Chunk).WithTimeout()).FileId;
+            await SendChunksAsync(alice, abandoned, (0, Chunk));
+            stored = (await alice.BeginUploadAsync(["bob"], 100, Chunk).WithTimeout()).FileId;
+            await SendChunksAsync(alice, stored, (0, 100));
+        }
+
+        // Each step logs in afresh: connections silent for hours of the manual clock are closed by the keep-alive.
+        await AdvanceAndSweepAsync(server, clock, TimeSpan.FromHours(25));
+        await using (ChatClient alice = await server.LoginAsync("alice"))
+        {
+            Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => alice.UploadStateAsync(abandoned))).Code);
+            Assert.True((await alice.UploadStateAsync(stored).WithTimeout()).Complete);
+        }
+
+        await AdvanceAndSweepAsync(server, clock, TimeSpan.FromDays(30));
+        await using (ChatClient bob = await server.LoginAsync("bob"))
+        {
+            Assert.Equal(ErrorCodes.UnknownFile, (await Refused(() => Drain(bob, stored, 0, 1))).Code);
+        }
+    }
+
+    private static async Task AdvanceAndSweepAsync(TestServer server, ManualClock clock, TimeSpan by)
+    {
+        Task swept = server.Server.Maintenance.NextSweep;
+        clock.Advance(by);
+        await swept.WithTimeout();
+    }
+
+    private static async Task Drain(ChatClient client, string fileId, long from, int count) => await Collect(client, fileId, from, count);
+
+    private static async Task<List<FileData>> Collect(ChatClient client, string fileId, long from, int count)
+    {
+        List<FileData> chunks = [];
+        await foreach (FileData data in client.DownloadAsync(fileId, from, count).WithCancellation(new CancellationTokenSource(TestTimeouts.Event).Token))
+        {
+            chunks.Add(data);
+        }
+        return chunks;
+    }
+}
