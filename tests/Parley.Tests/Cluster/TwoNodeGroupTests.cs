@@ -84,6 +84,73 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
         }
     }
 
+    [EnginesFact]
+    public async Task Changes_and_sends_racing_on_both_nodes_reach_a_member_in_version_order()
+    {
+        (TestServer one, TestServer two) = await TwoNodeTests.StartPairAsync(engines);
+        await using (one)
+        await using (two)
+        {
+            await using ChatClient alice = await one.LoginAsync("alice");
+            await using ChatClient bob = await two.LoginAsync("bob");
+            Channel<ChatMessage> carolInbox = InboxExtensions.NewInbox();
+            await using ChatClient carol = await one.LoginAsync("carol", inbox: carolInbox);
+            string[] joiners = [.. Enumerable.Range(0, 8).Select(i => $"user{i}")];
+            foreach (string user in joiners)
+            {
+                await using ChatClient _ = await two.LoginAsync(user);
+            }
+            await alice.CreateGroupAsync("team", ["bob", "carol"]).WithTimeout();
+            GroupInfo start = await alice.AddGroupMembersAsync("team", ["user0"]).WithTimeout();
+
+            // alice on node 1 and bob on node 2 add members while each sends, for the version it last read,
+            // a message whose body is that version; refused sends (stale) are read again and retried.
+            async Task ChangeAndSendAsync(ChatClient admin, string[] toAdd, bool isAdmin)
+            {
+                foreach (string user in toAdd)
+                {
+                    if (isAdmin)
+                    {
+                        await admin.AddGroupMembersAsync("team", [user]).WithTimeout();
+                    }
+                    for (int attempt = 0; attempt < 20; attempt++)
+                    {
+                        long version = (await admin.GroupMembersAsync("team").WithTimeout()).Version;
+                        try
+                        {
+                            await admin.GroupSendAsync("team", version, BitConverter.GetBytes(version)).WithTimeout();
+                            break;
+                        }
+                        catch (ChatException e) when (e.Code == ErrorCodes.StaleGroupVersion)
+                        {
+                        }
+                    }
+                }
+            }
+            await Task.WhenAll(ChangeAndSendAsync(alice, joiners[1..5], isAdmin: true), ChangeAndSendAsync(alice, joiners[5..], isAdmin: true),
+                ChangeAndSendAsync(bob, joiners[1..5], isAdmin: false));
+            long last = (await alice.GroupMembersAsync("team").WithTimeout()).Version;
+            Assert.Equal(start.Version + 7, last);
+
+            // carol read every notice once, in version order, and each message after the notice of its version and before the next.
+            long seen = 0;
+            while (seen < last)
+            {
+                ChatMessage row = await carolInbox.NextAsync();
+                if (row.ContentType == GroupContentTypes.Changed)
+                {
+                    long version = Change(row).Version;
+                    Assert.Equal(seen + 1, version);
+                    seen = version;
+                }
+                else
+                {
+                    Assert.Equal(seen, BitConverter.ToInt64(row.Body));
+                }
+            }
+        }
+    }
+
     private static (string Kind, string GroupId, long Version) Change(ChatMessage notice)
     {
         GroupChange change = MessengerCodec.DecodeGroupChange(notice.Body);

@@ -19,8 +19,59 @@ using NpgsqlTypes;
 
 namespace Parley.Server.Storage.Postgres;
 
-public sealed partial class PostgresMessageStore : IGroupStore
+public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
 {
+    /// <summary>
+    /// A session advisory lock on the group's name (hashed to 64 bits: a collision only makes two
+    /// groups wait for each other), on a pooled connection held until it is released. A node takes
+    /// at most one per stripe of its own group lock, so the connections it holds are bounded.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockGroupAsync(string group, CancellationToken cancellationToken)
+    {
+        try
+        {
+            NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using NpgsqlCommand command = new("SELECT pg_advisory_lock(hashtextextended('parley-group:' || @n, 0))", connection);
+                command.Parameters.AddWithValue("n", group);
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return new GroupLock(connection, group);
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private sealed class GroupLock(NpgsqlConnection connection, string group) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await using NpgsqlCommand command = new("SELECT pg_advisory_unlock(hashtextextended('parley-group:' || @n, 0))", connection);
+                command.Parameters.AddWithValue("n", group);
+                await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsUnavailable(e))
+            {
+                // The session is gone, and its locks went with it.
+            }
+            finally
+            {
+                // Back to the pool, which resets the session (DISCARD ALL) and so drops any lock still held.
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
     private static Task CreateGroupsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         ExecuteAsync(connection, transaction, """
             CREATE TABLE IF NOT EXISTS chat_groups (
