@@ -305,6 +305,10 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         {
             await _db.PublishAsync(EventsChannel, text).ConfigureAwait(false);
         }
+        catch (ObjectDisposedException) when (_stopping.IsCancellationRequested)
+        {
+            // The node has stopped, and its bus with it: an event of its last connections closing is dropped, as stopping drops it anyway.
+        }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
             _logger.LogWarning("An event could not be sent on the bus: {Error}", e.Message);

@@ -1,8 +1,10 @@
 // Groups from a logged-in connection (PROTOCOL.md §11.7). Membership lives in the store's
 // IGroupStore; messages and membership notices are ordinary inbox rows, queued under the group's
 // lock (StoreWriter.GroupOrder) so each member reads them in the order the server decided them,
-// and answered only after they are committed. Every request costs from the sender's budget: a
-// change one message per notice it stores, a group_send one message and one body per member.
+// and answered only after they are committed. With a store several nodes share, the group's
+// cluster-wide lock (IGroupOrderLock) is held too, until the rows are committed. Every request
+// costs from the sender's budget: a change one message per notice it stores, a group_send one
+// message and one body per member.
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
@@ -36,6 +38,23 @@ public sealed partial class ClientConnection
             GroupSendRequest r => () => GroupSendAsync(groups, r, cancellationToken),
             _ => () => Task.CompletedTask,
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With a store several nodes share, the group's cluster-wide lock (IGroupOrderLock), taken inside
+    /// this node's: one node's queue orders only its own rows, so across nodes the rows must be
+    /// committed before the next node decides. Null on a store of one node.
+    /// </summary>
+    private static async Task<IAsyncDisposable?> LockAcrossNodesAsync(IGroupStore groups, string group, CancellationToken cancellationToken) =>
+        groups is IGroupOrderLock cluster ? await cluster.LockGroupAsync(group, cancellationToken).ConfigureAwait(false) : null;
+
+    /// <summary>Under a cluster-wide lock, waits until the queued rows are committed (or failed: their answer reports that).</summary>
+    private static async Task SettledIfAcrossNodesAsync(IAsyncDisposable? acrossNodes, List<Task<AppendResult>> rows)
+    {
+        if (acrossNodes is not null)
+        {
+            await Task.WhenAll(rows.Cast<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private async Task<string?> GroupNameAsync(long reference, string? name)
@@ -118,6 +137,7 @@ public sealed partial class ClientConnection
         ErrorMessage? refusal;
         using (await _writer.GroupOrder.LockAsync(group, cancellationToken).ConfigureAwait(false))
         {
+            await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, group, cancellationToken).ConfigureAwait(false);
             // The change stores one notice per member (and per member removed): pay for them first.
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
             int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count);
@@ -141,6 +161,7 @@ public sealed partial class ClientConnection
                         cancellationToken).ConfigureAwait(false));
                 }
             }
+            await SettledIfAcrossNodesAsync(acrossNodes, notices).ConfigureAwait(false);
         }
         await ReplyAsync(refusal ?? await GroupReplyAsync(reference, group, kind, result, notices).ConfigureAwait(false)).ConfigureAwait(false);
     }
@@ -228,6 +249,7 @@ public sealed partial class ClientConnection
         ErrorMessage? refusal;
         using (await _writer.GroupOrder.LockAsync(name, cancellationToken).ConfigureAwait(false))
         {
+            await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, name, cancellationToken).ConfigureAwait(false);
             StoredGroup? group = await groups.FindGroupAsync(name, cancellationToken).ConfigureAwait(false);
             refusal = group is null ? new ErrorMessage(send.Ref, ErrorCodes.UnknownGroup, $"there is no group '{name}'")
                 : !group.Members.Contains(User, StringComparer.Ordinal) ? new ErrorMessage(send.Ref, ErrorCodes.NotAMember, $"you are not a member of '{name}'")
@@ -244,6 +266,7 @@ public sealed partial class ClientConnection
                         cancellationToken).ConfigureAwait(false));
                 }
             }
+            await SettledIfAcrossNodesAsync(acrossNodes, copies).ConfigureAwait(false);
         }
         if (refusal is not null)
         {

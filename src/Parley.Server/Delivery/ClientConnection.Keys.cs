@@ -96,7 +96,8 @@ public sealed partial class ClientConnection
         {
             await request().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException and not Transport.Channels.ChannelException)
+        // A shared store out of reach is not this request's fault: HandleAsync answers storage_unavailable.
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException and not (Transport.Channels.ChannelException or StorageUnavailableException))
         {
             _logger.LogError(e, "The store failed while {What} for a device", what);
             await ReplyAsync(new ErrorMessage(reference, ErrorCodes.Internal, $"the server failed while {what}; nothing was changed")).ConfigureAwait(false);

@@ -43,7 +43,8 @@ public interface IFileStore : IAsyncDisposable
 
     /// <summary>
     /// Records that <paramref name="device"/> of <paramref name="user"/> has the file; deletes the
-    /// file when no awaited device is left. Returns whether it was deleted.
+    /// file when no awaited device is left. Returns whether this call deleted it: false for a file
+    /// that is gone (the last device took it meanwhile) or not complete, which stays as it is.
     /// </summary>
     Task<bool> MarkDoneAsync(string fileId, string user, string device, CancellationToken cancellationToken);
 

@@ -207,6 +207,13 @@ public sealed class SqliteFileStore : IFileStore
     public async Task<bool> MarkDoneAsync(string fileId, string user, string device, CancellationToken cancellationToken) =>
         await WriteAsync(async transaction =>
         {
+            // Only a complete file waits for devices: a gone one (taken by the others meanwhile) or an unfinished upload is not deleted here.
+            await using SqliteCommand exists = Command(transaction, "SELECT 1 FROM files WHERE file_id = $f AND complete = 1");
+            exists.Parameters.AddWithValue("$f", fileId);
+            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+            {
+                return false;
+            }
             await using SqliteCommand delete = Command(transaction, "DELETE FROM file_devices WHERE file_id = $f AND username = $u AND device_id = $d");
             delete.Parameters.AddWithValue("$f", fileId);
             delete.Parameters.AddWithValue("$u", user);

@@ -58,6 +58,7 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             await using ChatClient bob = await two.LoginAsync("bob");
             await bob.SendTextAsync("alice", "before").WithTimeout();
             Assert.Equal("before", (await aliceInbox.NextAsync()).Text());
+            GroupInfo group = await bob.CreateGroupAsync("team", []).WithTimeout();
 
             await engines.StopPostgresAsync();
             try
@@ -65,6 +66,8 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
                 ChatException refused = await Assert.ThrowsAsync<ChatException>(() => bob.SendTextAsync("alice", "not stored").WithTimeout());
                 Assert.Equal(ErrorCodes.StorageUnavailable, refused.Code);
                 Assert.Contains("database", refused.Message);
+                // Groups too: a change is refused as a whole, and says why.
+                Assert.Equal(ErrorCodes.StorageUnavailable, (await Assert.ThrowsAsync<ChatException>(() => bob.AddGroupMembersAsync("team", ["alice"]).WithTimeout())).Code);
                 // The connection goes on: a request that needs no store is answered.
                 Assert.Equal(["alice", "bob"], await bob.ListAsync().WithTimeout());
             }
@@ -77,6 +80,9 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             ChatMessage received = await aliceInbox.NextAsync();
             Assert.Equal("after", received.Text());
             Assert.False(aliceInbox.Reader.TryRead(out ChatMessage? extra), $"the refused message arrived after all: {extra}");
+            GroupInfo unchanged = await bob.GroupMembersAsync("team").WithTimeout();
+            Assert.Equal((group.GroupId, 1L), (unchanged.GroupId, unchanged.Version));
+            Assert.Equal(["bob"], unchanged.Members);
         }
     }
 

@@ -11,9 +11,10 @@
 // - secure delete: PostgreSQL has no secure_delete. A deleted body stays in its page until
 //   vacuum reclaims it, so CheckpointAsync vacuums the messages table on every sweep, and the
 //   deployment notes require encryption at rest (deploy/README.md, docs/decisions/0009).
-// Partial files mirror SqliteMessageStore's: accounts and inbox here, device tokens and the key
-// directory beside it. A store of another kind (groups, files) adds its own partial file, its own
-// schema block in CreateSchemaAsync, and its own contract tests (tests/.../Storage/).
+// Partial files mirror SqliteMessageStore's: accounts and inbox here, device tokens, the key
+// directory, groups (IGroupStore) and files in transit (IFileStore, SqliteFileStore's twin)
+// beside it. A store of another kind adds its own partial file, its own schema block in
+// CreateSchemaAsync, and its own contract tests (tests/.../Storage/).
 using System.Data;
 using Npgsql;
 using NpgsqlTypes;
@@ -90,6 +91,8 @@ public sealed partial class PostgresMessageStore : IMessageStore
             """, cancellationToken).ConfigureAwait(false);
         await CreateDeviceTokensAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await CreateKeyDirectoryAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await CreateGroupsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await CreateFilesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken) =>

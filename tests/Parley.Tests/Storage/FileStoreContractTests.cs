@@ -1,0 +1,182 @@
+using Parley.Server.Storage;
+using Parley.Tests.Cluster;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>
+/// IFileStore's contract (PROTOCOL.md §11.8), run against every implementation
+/// (SqliteFileStoreContractTests, PostgresFileStoreContractTests): an upload and what it counts
+/// against its owner and its recipients; chunks stored only in order, each once, with the count
+/// held; completion and the devices awaited, the file gone with the last; the sweep's two expiries;
+/// and two handles (two nodes) storing one chunk or finishing one file at the same time.
+/// </summary>
+public abstract class FileStoreContractTests
+{
+    /// <summary>Opens a handle on this test's store; every call opens another handle on the same data, as another node would.</summary>
+    protected abstract Task<IFileStore> OpenAsync();
+
+    private static string NewFileId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    private static NewUpload Upload(string fileId, long size = 100, int chunkSize = 40, long createdAt = 1000, params string[] recipients) =>
+        new(fileId, "alice", "alice-phone", recipients.Length == 0 ? ["bob"] : recipients, size, chunkSize, (size + chunkSize - 1) / chunkSize, createdAt);
+
+    private static byte[] Chunk(int length, byte fill) => [.. Enumerable.Repeat(fill, length)];
+
+    [StoreFact]
+    public async Task An_upload_is_found_with_its_recipients_and_counts_against_its_owner_and_each_recipient()
+    {
+        await using IFileStore store = await OpenAsync();
+        string id = NewFileId();
+        await store.CreateUploadAsync(Upload(id, size: 100, recipients: ["carol", "bob", "carol"]), CancellationToken.None);
+        await store.CreateUploadAsync(Upload(NewFileId(), size: 30, recipients: ["bob"]), CancellationToken.None);
+
+        StoredFile file = (await store.FindAsync(id, CancellationToken.None))!;
+        Assert.Equal(new StoredFile(id, "alice", file.Recipients, 100, 40, 3, 0, false, 1000, 1000), file);
+        Assert.Equal(["bob", "carol"], file.Recipients);
+        Assert.Null(await store.FindAsync(NewFileId(), CancellationToken.None));
+
+        Assert.Equal(new UploadUsage(2, 130), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
+        Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("bob", CancellationToken.None));
+        Assert.Equal(130, await store.PendingBytesForAsync("bob", CancellationToken.None));
+        Assert.Equal(100, await store.PendingBytesForAsync("carol", CancellationToken.None));
+        Assert.Equal(0, await store.PendingBytesForAsync("alice", CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Chunks_are_stored_only_in_order_and_once_and_read_back_as_stored()
+    {
+        await using IFileStore store = await OpenAsync();
+        string id = NewFileId();
+        await store.CreateUploadAsync(Upload(id, size: 100), CancellationToken.None);
+        byte[] first = Chunk(40, 1), second = Chunk(40, 2), last = Chunk(20, 3);
+
+        Assert.Equal(1, await store.AppendChunkAsync(id, 0, first, 2000, CancellationToken.None));
+        // A repeat and a chunk out of order change nothing; the answer is the count held.
+        Assert.Equal(1, await store.AppendChunkAsync(id, 0, Chunk(40, 9), 2100, CancellationToken.None));
+        Assert.Equal(1, await store.AppendChunkAsync(id, 2, last, 2200, CancellationToken.None));
+        Assert.Equal(-1, await store.AppendChunkAsync(NewFileId(), 0, first, 2300, CancellationToken.None));
+        Assert.Equal(2, await store.AppendChunkAsync(id, 1, second, 2400, CancellationToken.None));
+        Assert.Equal(3, await store.AppendChunkAsync(id, 2, last, 2500, CancellationToken.None));
+
+        StoredFile file = (await store.FindAsync(id, CancellationToken.None))!;
+        Assert.Equal((3L, false, 1000L, 2500L), (file.Received, file.Complete, file.CreatedAt, file.LastActivity));
+        Assert.Equal(first, await store.ReadChunkAsync(id, 0, CancellationToken.None));
+        Assert.Equal(second, await store.ReadChunkAsync(id, 1, CancellationToken.None));
+        Assert.Equal(last, await store.ReadChunkAsync(id, 2, CancellationToken.None));
+        Assert.Null(await store.ReadChunkAsync(id, 3, CancellationToken.None));
+        Assert.Null(await store.ReadChunkAsync(NewFileId(), 0, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_chunk_of_64_KiB_of_every_byte_value_comes_back_exactly()
+    {
+        await using IFileStore store = await OpenAsync();
+        string id = NewFileId();
+        byte[] body = [.. Enumerable.Range(0, 64 * 1024).Select(i => unchecked((byte)(i * 7)))];
+        await store.CreateUploadAsync(Upload(id, size: body.Length, chunkSize: body.Length), CancellationToken.None);
+        Assert.Equal(1, await store.AppendChunkAsync(id, 0, body, 2000, CancellationToken.None));
+        Assert.Equal(body, await store.ReadChunkAsync(id, 0, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task A_complete_file_waits_for_each_awaited_device_and_goes_with_the_last()
+    {
+        await using IFileStore store = await OpenAsync();
+        string id = NewFileId();
+        await store.CreateUploadAsync(Upload(id, size: 40, recipients: ["bob", "carol"]), CancellationToken.None);
+        await store.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None);
+        // An unfinished upload awaits no device: a done for it deletes nothing.
+        Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
+        Assert.Equal(1, (await store.FindAsync(id, CancellationToken.None))!.Received);
+        await store.CompleteAsync(id, [("bob", "bob-phone"), ("bob", "bob-laptop"), ("carol", "carol-phone")], 3000, CancellationToken.None);
+
+        StoredFile file = (await store.FindAsync(id, CancellationToken.None))!;
+        Assert.Equal((true, 3000L), (file.Complete, file.LastActivity));
+        // No longer an unfinished upload of its owner, still waiting in its recipients' quota; no chunk is taken any more.
+        Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
+        Assert.Equal(40, await store.PendingBytesForAsync("carol", CancellationToken.None));
+        Assert.Equal(-1, await store.AppendChunkAsync(id, 1, Chunk(1, 1), 3100, CancellationToken.None));
+
+        Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(id, "mallory", "carol-phone", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(id, "carol", "carol-phone", CancellationToken.None));
+        Assert.NotNull(await store.ReadChunkAsync(id, 0, CancellationToken.None));
+        Assert.True(await store.MarkDoneAsync(id, "bob", "bob-laptop", CancellationToken.None));
+
+        Assert.Null(await store.FindAsync(id, CancellationToken.None));
+        Assert.Null(await store.ReadChunkAsync(id, 0, CancellationToken.None));
+        Assert.Equal(0, await store.PendingBytesForAsync("carol", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(id, "bob", "bob-laptop", CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task The_sweep_deletes_idle_uploads_and_files_past_their_expiry_and_keeps_the_rest()
+    {
+        await using IFileStore store = await OpenAsync();
+        string idle = NewFileId(), busy = NewFileId(), old = NewFileId(), fresh = NewFileId(), oldUnfinished = NewFileId();
+        await store.CreateUploadAsync(Upload(idle, createdAt: 5000), CancellationToken.None);
+        await store.CreateUploadAsync(Upload(busy, createdAt: 5000), CancellationToken.None);
+        await store.AppendChunkAsync(busy, 0, Chunk(40, 1), 9000, CancellationToken.None);
+        await store.CreateUploadAsync(Upload(old, size: 40, createdAt: 1000), CancellationToken.None);
+        await store.AppendChunkAsync(old, 0, Chunk(40, 1), 9500, CancellationToken.None);
+        await store.CompleteAsync(old, [("bob", "bob-phone")], 9500, CancellationToken.None);
+        await store.CreateUploadAsync(Upload(fresh, size: 40, createdAt: 5000), CancellationToken.None);
+        await store.AppendChunkAsync(fresh, 0, Chunk(40, 1), 9500, CancellationToken.None);
+        await store.CompleteAsync(fresh, [("bob", "bob-phone")], 9500, CancellationToken.None);
+        // Unfinished but active: too old all the same.
+        await store.CreateUploadAsync(Upload(oldUnfinished, createdAt: 1000), CancellationToken.None);
+        await store.AppendChunkAsync(oldUnfinished, 0, Chunk(40, 1), 9800, CancellationToken.None);
+
+        FileSweep sweep = await store.DeleteExpiredAsync(idleBefore: 8000, createdBefore: 2000, CancellationToken.None);
+        Assert.Equal(new FileSweep(Abandoned: 2, Expired: 1), sweep);
+        foreach (string gone in new[] { idle, old, oldUnfinished })
+        {
+            Assert.Null(await store.FindAsync(gone, CancellationToken.None));
+            Assert.Null(await store.ReadChunkAsync(gone, 0, CancellationToken.None));
+        }
+        Assert.NotNull(await store.FindAsync(busy, CancellationToken.None));
+        Assert.NotNull(await store.ReadChunkAsync(fresh, 0, CancellationToken.None));
+        Assert.Equal(new FileSweep(0, 0), await store.DeleteExpiredAsync(8000, 2000, CancellationToken.None));
+    }
+
+    [StoreFact]
+    public async Task Two_handles_storing_one_chunk_at_once_store_it_once()
+    {
+        await using IFileStore one = await OpenAsync();
+        await using IFileStore two = await OpenAsync();
+        string id = NewFileId();
+        await one.CreateUploadAsync(Upload(id, size: 400, chunkSize: 40), CancellationToken.None);
+
+        // Every chunk index sent eight times at once, half through each handle.
+        for (int index = 0; index < 3; index++)
+        {
+            int i = index;
+            long[] held = await Task.WhenAll(Enumerable.Range(0, 8).Select(n =>
+                (n % 2 == 0 ? one : two).AppendChunkAsync(id, i, Chunk(40, (byte)(10 * i + n)), 2000 + n, CancellationToken.None)));
+            Assert.All(held, h => Assert.Equal(i + 1, h));
+            byte[] stored = (await two.ReadChunkAsync(id, i, CancellationToken.None))!;
+            Assert.Contains(stored[0], Enumerable.Range(0, 8).Select(n => (byte)(10 * i + n)));
+        }
+        Assert.Equal(3, (await one.FindAsync(id, CancellationToken.None))!.Received);
+    }
+
+    [StoreFact]
+    public async Task Two_handles_finishing_one_file_at_once_delete_it_once()
+    {
+        await using IFileStore one = await OpenAsync();
+        await using IFileStore two = await OpenAsync();
+        for (int round = 0; round < 4; round++)
+        {
+            string id = NewFileId();
+            await one.CreateUploadAsync(Upload(id, size: 40), CancellationToken.None);
+            await one.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None);
+            (string User, string Device)[] devices = [.. Enumerable.Range(0, 6).Select(d => ("bob", $"device{d}"))];
+            await one.CompleteAsync(id, devices, 3000, CancellationToken.None);
+
+            bool[] deleted = await Task.WhenAll(devices.Select((d, i) => (i % 2 == 0 ? one : two).MarkDoneAsync(id, d.User, d.Device, CancellationToken.None)));
+            Assert.Single(deleted, d => d);
+            Assert.Null(await two.FindAsync(id, CancellationToken.None));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using Parley.Server.Storage;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>The file store contract on SQLite (files.db in a temporary directory).</summary>
+public sealed class SqliteFileStoreContractTests : FileStoreContractTests, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    protected override async Task<IFileStore> OpenAsync() => await SqliteFileStore.OpenAsync(_directory.File("files.db"));
+
+    public void Dispose() => _directory.Dispose();
+}
