@@ -38,7 +38,9 @@ public sealed partial class ClusterKillTests(ClusterEngines engines)
     [EnginesFact]
     public async Task Killing_a_node_under_load_moves_its_clients_to_the_other_and_loses_or_repeats_no_acknowledged_message()
     {
-        const int messages = 150;
+        // After the 40th acknowledgement the node dies; what is still unsent waits in the chat's offline
+        // queue, which holds 100 lines (a bound of its own): 120 keeps that under it, so END is taken too.
+        const int messages = 120;
         using TempDirectory temp = new();
         string store = engines.StoreUrl(await engines.NewDatabaseAsync());
         string bus = engines.NewBusUrl();
