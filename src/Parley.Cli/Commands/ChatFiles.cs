@@ -22,6 +22,9 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
     /// <summary>Offers kept at most; beyond it the oldest is forgotten (the server deletes an untaken file after 30 days anyway).</summary>
     public const int MaxOffers = 100;
 
+    /// <summary>Offers kept from one sender: past it that sender's oldest goes, so one contact cannot push out everyone else's.</summary>
+    public const int MaxOffersPerSender = 20;
+
     private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     private readonly object _lock = new();
@@ -109,7 +112,11 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
             {
                 received = new ReceivedOffer(_nextNumber++, from, offerHex, receivedAt, destination);
                 _offers.Add(received);
-                if (_offers.Count > MaxOffers)
+                if (_offers.FindAll(o => o.From == from) is { Count: > MaxOffersPerSender } fromSender)
+                {
+                    Forget(fromSender[0]);
+                }
+                else if (_offers.Count > MaxOffers)
                 {
                     Forget(_offers[0]);
                 }

@@ -35,8 +35,17 @@ public static class SafeFileName
             extension = extension.Length <= 16 ? extension : "";
             result = result[..(MaxLength - extension.Length)].TrimEnd() + extension;
         }
-        return result.Length == 0 ? Fallback : result;
+        if (result.Length == 0)
+        {
+            return Fallback;
+        }
+        // Windows opens a device, not a file, for these names whatever the extension (CON, NUL.txt, COM1.log).
+        string stem = result.Split('.')[0].TrimEnd(' ');
+        return s_deviceNames.Contains(stem) ? "_" + result : result;
     }
+
+    private static readonly HashSet<string> s_deviceNames = new(
+        ["CON", "PRN", "AUX", "NUL", .. Enumerable.Range(1, 9).SelectMany(i => new[] { $"COM{i}", $"LPT{i}" })], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>A path in <paramref name="folder"/> for <paramref name="name"/> that does not exist yet (name, then "name (1).ext" …), never an existing file.</summary>
     public static string FreePath(string folder, string name)

@@ -17,6 +17,10 @@ public class SafeFileNameTests
     [InlineData("con:stream?.txt", "con_stream_.txt")]
     [InlineData("   ", "received-file")]
     [InlineData("naïve 日本.txt", "naïve 日本.txt")]
+    [InlineData("CON", "_CON")]
+    [InlineData("nul.txt", "_nul.txt")]
+    [InlineData("com1.tar.gz", "_com1.tar.gz")]
+    [InlineData("console.txt", "console.txt")]
     public void A_name_is_cut_to_its_last_element_and_cleaned(string offered, string expected) =>
         Assert.Equal(expected, SafeFileName.From(offered));
 
