@@ -16,6 +16,17 @@ public partial class BrowserChatTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(60);
 
+    /// <summary>Opens the page, logs in as webby (registered on first use) and trusts the server key.</summary>
+    private static async Task LogInAsWebbyAsync(IPage page, int webPort)
+    {
+        await page.GotoAsync($"http://localhost:{webPort}/");
+        await page.FillAsync("#username", "webby");
+        await page.FillAsync("#password", "webby's long passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+    }
+
     [Fact]
     public async Task A_browser_user_and_parley_chat_talk_end_to_end_both_ways_offline_and_across_a_server_restart()
     {

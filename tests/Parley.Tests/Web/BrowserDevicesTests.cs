@@ -21,12 +21,7 @@ public partial class BrowserChatTests
             await using Browser browser = await Browser.LaunchAsync();
             await using IBrowserContext context = await browser.NewContextAsync();
             IPage page = await context.NewPageAsync();
-            await page.GotoAsync($"http://localhost:{webPort}/");
-            await page.FillAsync("#username", "webby");
-            await page.FillAsync("#password", "webby's long passphrase");
-            await page.ClickAsync("#login-button");
-            await page.ClickAsync("#trust-yes");
-            await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+            await LogInAsWebbyAsync(page, webPort);
 
             await using ParleyProcess phone = StartChat(temp, "cli", port);
             await phone.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);

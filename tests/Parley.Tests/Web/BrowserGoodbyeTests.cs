@@ -32,12 +32,7 @@ public partial class BrowserChatTests
                 });
                 toServer.OnMessage(frame => route.Send(frame.Binary!));
             });
-            await page.GotoAsync($"http://localhost:{webPort}/");
-            await page.FillAsync("#username", "webby");
-            await page.FillAsync("#password", "webby's long passphrase");
-            await page.ClickAsync("#login-button");
-            await page.ClickAsync("#trust-yes");
-            await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+            await LogInAsWebbyAsync(page, webPort);
             await page.FillAsync("#new-contact", "somebody");
             await page.ClickAsync("#new-contact-form button");
             await Expect(page.Locator("#peer-status")).ToHaveTextAsync("offline");
