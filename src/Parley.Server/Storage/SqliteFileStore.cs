@@ -8,7 +8,6 @@
 // the pages of deleted files back to the file system at each sweep; secure_delete=FAST zeroes
 // what it can without extra I/O (the chunks are ciphertext under keys the server never sees).
 using Microsoft.Data.Sqlite;
-using Parley.Transport.Files;
 
 namespace Parley.Server.Storage;
 
@@ -28,14 +27,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public static async Task<SqliteFileStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        string fullPath = Path.GetFullPath(databasePath);
-        if (!File.Exists(fullPath) && !OperatingSystem.IsWindows())
-        {
-            using FileStream _ = OwnerOnly.OpenWrite(fullPath, FileMode.CreateNew);
-        }
-        string connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
-        SqliteConnection writer = new(connectionString);
-        await writer.OpenAsync(cancellationToken).ConfigureAwait(false);
+        (string fullPath, string connectionString, SqliteConnection writer) = await SqliteDatabaseFile.OpenWriterAsync(databasePath, cancellationToken).ConfigureAwait(false);
         // auto_vacuum must be chosen before the first table exists.
         await ExecuteAsync(writer, """
             PRAGMA auto_vacuum = INCREMENTAL;

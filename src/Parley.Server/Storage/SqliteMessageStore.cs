@@ -4,7 +4,6 @@
 // secure_delete is set on the writer, the only connection that deletes: an acknowledged or
 // expired body is overwritten with zeros, so it cannot be recovered from the file afterwards.
 using Microsoft.Data.Sqlite;
-using Parley.Transport.Files;
 
 namespace Parley.Server.Storage;
 
@@ -26,15 +25,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public static async Task<SqliteMessageStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
     {
-        string fullPath = Path.GetFullPath(databasePath);
-        if (!File.Exists(fullPath) && !OperatingSystem.IsWindows())
-        {
-            // Create the file owner-only before SQLite does, so messages are never world-readable.
-            using FileStream _ = OwnerOnly.OpenWrite(fullPath, FileMode.CreateNew);
-        }
-        string connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
-        SqliteConnection writer = new(connectionString);
-        await writer.OpenAsync(cancellationToken).ConfigureAwait(false);
+        (string fullPath, string connectionString, SqliteConnection writer) = await SqliteDatabaseFile.OpenWriterAsync(databasePath, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(writer, """
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
