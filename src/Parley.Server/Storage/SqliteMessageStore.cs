@@ -13,12 +13,14 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
+    private readonly SqliteInboxStatements _inbox;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     private SqliteMessageStore(string connectionString, SqliteConnection writer)
     {
         _connectionString = connectionString;
         _writer = writer;
+        _inbox = new SqliteInboxStatements(writer);
     }
 
     public string DatabasePath { get; private init; } = "";
@@ -136,70 +138,19 @@ public sealed partial class SqliteMessageStore : IMessageStore
         try
         {
             await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            if (messages.Count > 0)
+            // The recipient's next id comes from its own row, inside this transaction: the
+            // contract of IMessageStore.CommitAsync, which a store with many writers keeps too.
+            foreach (NewMessage m in messages)
             {
-                // The recipient's next id comes from its own row, inside this transaction: the
-                // contract of IMessageStore.CommitAsync, which a store with many writers keeps too.
-                await using SqliteCommand next = _writer.CreateCommand();
-                next.Transaction = transaction;
-                next.CommandText = """
-                    INSERT INTO inbox_heads (recipient, last_seq) VALUES ($r, 1)
-                    ON CONFLICT (recipient) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq
-                    """;
-                SqliteParameter nr = next.Parameters.Add("$r", SqliteType.Text);
-                next.Prepare();
-                await using SqliteCommand insert = _writer.CreateCommand();
-                insert.Transaction = transaction;
-                insert.CommandText = """
-                    INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device)
-                    VALUES ($r, $s, $c, $t, $b, $x, $q, $d, $f)
-                    """;
-                SqliteParameter r = insert.Parameters.Add("$r", SqliteType.Text);
-                SqliteParameter s = insert.Parameters.Add("$s", SqliteType.Text);
-                SqliteParameter c = insert.Parameters.Add("$c", SqliteType.Integer);
-                SqliteParameter t = insert.Parameters.Add("$t", SqliteType.Text);
-                SqliteParameter b = insert.Parameters.Add("$b", SqliteType.Blob);
-                SqliteParameter x = insert.Parameters.Add("$x", SqliteType.Integer);
-                SqliteParameter q = insert.Parameters.Add("$q", SqliteType.Integer);
-                SqliteParameter d = insert.Parameters.Add("$d", SqliteType.Text);
-                SqliteParameter f = insert.Parameters.Add("$f", SqliteType.Text);
-                insert.Prepare();
-                foreach (NewMessage m in messages)
-                {
-                    nr.Value = m.Recipient;
-                    long seq = (long)(await next.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                    r.Value = m.Recipient;
-                    s.Value = m.Sender;
-                    c.Value = m.Timestamp;
-                    t.Value = m.ContentType;
-                    b.Value = m.Body;
-                    x.Value = m.Broadcast ? 1 : 0;
-                    q.Value = seq;
-                    d.Value = m.RecipientDevice;
-                    f.Value = m.SenderDevice;
-                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
-                }
+                long seq = _inbox.NextSequence(m.Recipient);
+                _inbox.Insert(m, seq);
+                stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
             }
-            if (acknowledged.Count > 0)
+            foreach (InboxAck ack in acknowledged)
             {
-                await using SqliteCommand delete = _writer.CreateCommand();
-                delete.Transaction = transaction;
-                // A device removes the account's messages and its own, never another device's.
-                delete.CommandText = "DELETE FROM messages WHERE recipient = $r AND seq = $i AND recipient_device IN ('', $d) RETURNING length(body)";
-                SqliteParameter i = delete.Parameters.Add("$i", SqliteType.Integer);
-                SqliteParameter r = delete.Parameters.Add("$r", SqliteType.Text);
-                SqliteParameter d = delete.Parameters.Add("$d", SqliteType.Text);
-                delete.Prepare();
-                foreach (InboxAck ack in acknowledged)
+                if (_inbox.Delete(ack) is long bytes)
                 {
-                    i.Value = ack.Id;
-                    r.Value = ack.Recipient;
-                    d.Value = ack.Device;
-                    if (await delete.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long bytes)
-                    {
-                        removed.Add(new RemovedMessage(ack.Recipient, bytes));
-                    }
+                    removed.Add(new RemovedMessage(ack.Recipient, bytes));
                 }
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -312,6 +263,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            _inbox.Dispose();
             await _writer.DisposeAsync().ConfigureAwait(false);
             SqliteConnection.ClearAllPools();
         }
