@@ -15,14 +15,37 @@ public sealed class MessengerProtocolException(string message, Exception? inner 
 /// <summary>Encodes and decodes messenger messages to and from record payloads (UTF-8 JSON).</summary>
 public static class MessengerCodec
 {
-    public static byte[] Encode(ClientMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ClientMessage);
+    // The messages of the chat path go through HotPathCodec (same bytes, a fraction of the
+    // allocations); everything else, and anything unusual, through the source-generated serializer.
+    public static byte[] Encode(ClientMessage message) => message switch
+    {
+        SendRequest { To: not null, ContentType: not null, Body: not null } send => HotPathCodec.EncodeSendRequest(send),
+        AckRequest { MessageIds: not null } ack => HotPathCodec.EncodeAck(ack),
+        _ => EncodeGeneral(message),
+    };
 
-    public static byte[] Encode(ServerMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ServerMessage);
+    public static byte[] Encode(ServerMessage message) => message switch
+    {
+        ChatMessage { From: not null, To: not null, ContentType: not null, Body: not null } chat => HotPathCodec.EncodeChatMessage(chat),
+        SendResult { To: not null, Status: not null } result => HotPathCodec.EncodeSendResult(result),
+        _ => EncodeGeneral(message),
+    };
 
     public static ClientMessage DecodeClient(ReadOnlySpan<byte> payload) =>
-        Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ClientMessage));
+        HotPathCodec.TryDecodeClient(payload) ?? DecodeClientGeneral(payload);
 
     public static ServerMessage DecodeServer(ReadOnlySpan<byte> payload) =>
+        HotPathCodec.TryDecodeServer(payload) ?? DecodeServerGeneral(payload);
+
+    /// <summary>The serializer's encoding of any message: the contract HotPathCodec must match byte for byte.</summary>
+    internal static byte[] EncodeGeneral(ClientMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ClientMessage);
+
+    internal static byte[] EncodeGeneral(ServerMessage message) => JsonSerializer.SerializeToUtf8Bytes(message, MessengerJsonContext.Default.ServerMessage);
+
+    internal static ClientMessage DecodeClientGeneral(ReadOnlySpan<byte> payload) =>
+        Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ClientMessage));
+
+    internal static ServerMessage DecodeServerGeneral(ReadOnlySpan<byte> payload) =>
         Decode(payload, static p => JsonSerializer.Deserialize(p, MessengerJsonContext.Default.ServerMessage));
 
     /// <summary>The body of a <see cref="GroupContentTypes.Changed"/> row.</summary>
