@@ -2,6 +2,7 @@
 // (ClientHandshakeDriver / ServerHandshakeDriver) has produced a session: send, receive, close
 // and key update. It owns the I/O and the send lock; it decides nothing about the protocol itself.
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
@@ -85,6 +86,7 @@ public sealed class SecureChannel : IAsyncDisposable
     /// cancelled while queued, the batch may still be written by another sender.
     /// </summary>
     /// <exception cref="ChannelException">The connection failed, or the channel was closed or disposed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken = default)
     {
         try
@@ -97,6 +99,7 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendBatchCoreAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
     {
         if (messages.Count == 0)
@@ -141,7 +144,8 @@ public sealed class SecureChannel : IAsyncDisposable
         await written.Task.ConfigureAwait(false);
     }
 
-    private async Task WriteDirectAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteDirectAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_closeSent)
@@ -152,20 +156,21 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>The one path that turns payloads into records on the wire: seal each in order into one pooled buffer, one write, one flush.</summary>
-    private async Task SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
         int capacity = 0;
-        foreach (ReadOnlyMemory<byte> payload in payloads)
+        for (int i = 0; i < payloads.Count; i++)
         {
-            capacity = checked(capacity + _session.MaxSealedLength(payload.Length));
+            capacity = checked(capacity + _session.MaxSealedLength(payloads[i].Length));
         }
         byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
         int length = 0;
         try
         {
-            foreach (ReadOnlyMemory<byte> payload in payloads)
+            for (int i = 0; i < payloads.Count; i++)
             {
-                length += _session.Seal(type, payload.Span, buffer.AsSpan(length));
+                length += _session.Seal(type, payloads[i].Span, buffer.AsSpan(length));
             }
             await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -273,6 +278,7 @@ public sealed class SecureChannel : IAsyncDisposable
     /// </summary>
     /// <exception cref="ParleyProtocolException">A protocol error, or the peer's alert.</exception>
     /// <exception cref="ChannelException">The connection failed, the peer vanished mid-record, or the channel was disposed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -285,6 +291,7 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ChannelEvent> ReceiveEventCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -294,41 +301,52 @@ public sealed class SecureChannel : IAsyncDisposable
             {
                 return ChannelEvent.OversizeRecordSkipped(_session.SkipOversizeRecord(_decoder.LastSkippedLength));
             }
-            byte[] plaintext = new byte[body.Length];
-            OpenedRecord record;
+            // Opened into a pooled buffer and copied out at its exact length: one allocation per
+            // record instead of a body-sized one and then its trimmed copy.
+            byte[] plaintext = ArrayPool<byte>.Shared.Rent(body.Length);
             try
             {
-                record = _session.Open(body.Span, plaintext);
-                _recordOpened = true;
+                OpenedRecord record;
+                try
+                {
+                    record = _session.Open(body.Span, plaintext.AsSpan(0, body.Length));
+                    _recordOpened = true;
+                }
+                catch (ParleyProtocolException) when (!_recordOpened && Role == SessionRole.Client && PlaintextAlertIn(body.Span) is { } alert)
+                {
+                    // The server refused our ClientIdentity or Finished before it reads records
+                    // (client_identity_required from a peer, unexpected_message from a server):
+                    // report its code, marked as unauthenticated, rather than bad_record_mac.
+                    throw new ParleyProtocolException(alert.Error, alert.Reason.Length == 0 ? "(no reason given)" : alert.Reason, isRemote: true) { Unauthenticated = true };
+                }
+                catch (ParleyProtocolException e)
+                {
+                    await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
+                    throw;
+                }
+                switch (record.Type)
+                {
+                    case MessageType.ApplicationData:
+                        return ChannelEvent.MessageReceived(plaintext.AsSpan(0, record.Length).ToArray());
+                    case MessageType.KeyUpdate:
+                        continue;
+                    case MessageType.Alert:
+                        Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
+                        if (alert.Error == ProtocolError.CloseNotify)
+                        {
+                            return ChannelEvent.Closed;
+                        }
+                        throw alert.ToException();
+                    default:
+                        await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
+                        throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
+                }
             }
-            catch (ParleyProtocolException) when (!_recordOpened && Role == SessionRole.Client && PlaintextAlertIn(body.Span) is { } alert)
+            finally
             {
-                // The server refused our ClientIdentity or Finished before it reads records
-                // (client_identity_required from a peer, unexpected_message from a server):
-                // report its code, marked as unauthenticated, rather than bad_record_mac.
-                throw new ParleyProtocolException(alert.Error, alert.Reason.Length == 0 ? "(no reason given)" : alert.Reason, isRemote: true) { Unauthenticated = true };
-            }
-            catch (ParleyProtocolException e)
-            {
-                await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
-                throw;
-            }
-            switch (record.Type)
-            {
-                case MessageType.ApplicationData:
-                    return ChannelEvent.MessageReceived(record.Length == plaintext.Length ? plaintext : plaintext[..record.Length]);
-                case MessageType.KeyUpdate:
-                    continue;
-                case MessageType.Alert:
-                    Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
-                    if (alert.Error == ProtocolError.CloseNotify)
-                    {
-                        return ChannelEvent.Closed;
-                    }
-                    throw alert.ToException();
-                default:
-                    await TrySendAlertAsync(ProtocolError.UnexpectedMessage, $"unexpected {record.Type} record").ConfigureAwait(false);
-                    throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {record.Type} record arrived after the handshake");
+                // Plaintext (a login's password, say) never goes back to the pool readable.
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, body.Length));
+                ArrayPool<byte>.Shared.Return(plaintext);
             }
         }
     }
@@ -350,6 +368,7 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
     {
         try
