@@ -25,6 +25,9 @@ public sealed record BenchReport
     public double? BurstSeconds { get; init; }
     public long? ServerRssBytes { get; init; }
 
+    /// <summary>Server and generator CPU over the send phase and drain (see <see cref="CpuMeter"/>).</summary>
+    public CpuUsage Cpu { get; init; } = new();
+
     /// <summary>Every acknowledged message delivered exactly once, and no errors.</summary>
     public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0;
 }

@@ -21,6 +21,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
     private ClientLogin _login = null!;
     private readonly ConcurrentDictionary<long, byte> _received = new();
     private readonly LatencyRecorder _latency = new();
+    private readonly CpuMeter _cpu = new(options.ServerProcessId);
     private long _sent;
     private long _acknowledged;
     private long _delivered;
@@ -140,8 +141,10 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         progress?.Invoke($"[bench] {clients.Count(c => c is not null)} clients logged in in {stormSeconds:0.00} s ({options.Clients / stormSeconds:N0}/s)");
         try
         {
+            _cpu.Start();
             double sendSeconds = await SendPhaseAsync(clients, Enumerable.Range(0, options.Clients).ToArray(), _ => null, cancellationToken).ConfigureAwait(false);
             double totalSeconds = await DrainAsync(sendSeconds, cancellationToken).ConfigureAwait(false);
+            _cpu.Stop();
             return Report(stormSeconds, sendSeconds) with { DeliveredPerSecond = Interlocked.Read(ref _delivered) / totalSeconds };
         }
         finally
@@ -162,7 +165,9 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         try
         {
             // Everything goes to client 0, which is offline: the whole burst queues in its inbox.
+            _cpu.Start();
             sendSeconds = await SendPhaseAsync(clients, senders, _ => 0, cancellationToken).ConfigureAwait(false);
+            _cpu.Stop();
         }
         finally
         {
@@ -172,6 +177,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         progress?.Invoke($"[bench] {expected:N0} messages queued for {UserName(0)} in {sendSeconds:0.00} s; logging in");
         TaskCompletionSource all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Stopwatch clock = Stopwatch.StartNew();
+        _cpu.Start();
         (ChatClient?[] receiver, _) = await LoginStormAsync([0], _ => async message =>
         {
             await OnMessage(message).ConfigureAwait(false);
@@ -188,6 +194,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         {
         }
         double burstSeconds = clock.Elapsed.TotalSeconds;
+        _cpu.Stop();
         await CloseAllAsync(receiver).ConfigureAwait(false);
         return Report(stormSeconds, sendSeconds) with { BurstSeconds = burstSeconds, DeliveredPerSecond = Interlocked.Read(ref _delivered) / burstSeconds };
     }
@@ -360,6 +367,7 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             SendErrors = Interlocked.Read(ref _sendErrors),
             SendSeconds = sendSeconds,
             Latency = _latency.Summarise(),
+            Cpu = _cpu.Summarise(delivered),
         };
     }
 

@@ -30,7 +30,7 @@ internal static class BenchCommand
         Option<string> scenario = new("--scenario") { Description = "messages | burst (offline inbox delivered on login) | idle (connections held open)", DefaultValueFactory = _ => "messages" };
         scenario.AcceptOnlyFromAmong("messages", "burst", "idle");
         Option<string> prefix = new("--user-prefix") { Description = "Benchmark accounts are PREFIX-0 … PREFIX-(N-1)", DefaultValueFactory = _ => "bench" };
-        Option<int?> serverPid = new("--server-pid") { Description = "Report this local server process's resident memory" };
+        Option<int?> serverPid = new("--server-pid") { Description = "A local server process (Linux): report its CPU per delivered message and its resident memory" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
@@ -129,6 +129,11 @@ internal static class BenchCommand
             Console.WriteLine($"  lost / duplicated   {r.Lost} / {r.Duplicates}");
             Console.WriteLine($"  latency (ms)        p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
         }
+        if (r.Scenario != "idle")
+        {
+            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining)");
+            Console.WriteLine($"  cores used          {(r.Cpu.ServerCores is double cores ? cores.ToString("0.00", CultureInfo.InvariantCulture) : "? (no --server-pid)")} server, {r.Cpu.GeneratorCores:0.00} generator");
+        }
         if (r.BurstSeconds is double burst)
         {
             Console.WriteLine($"  offline burst       {r.Delivered:N0} delivered in {burst:0.00} s after login");
@@ -139,6 +144,8 @@ internal static class BenchCommand
         }
         Console.WriteLine($"  result              {(r.Passed ? "PASS: every acknowledged message delivered exactly once" : "FAIL")}");
     }
+
+    private static string Micros(double? value) => value is double v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " µs" : "?";
 
     private static bool TryParseDuration(string text, out TimeSpan duration)
     {
