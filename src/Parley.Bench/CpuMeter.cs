@@ -12,6 +12,8 @@ internal sealed class CpuMeter(int? serverProcessId)
     private TimeSpan _generator;
     private TimeSpan? _server = serverProcessId is null ? null : TimeSpan.Zero;
     private TimeSpan _generatorAtStart;
+    private long _allocated;
+    private long _allocatedAtStart;
     private TimeSpan? _serverAtStart;
 
     /// <summary>Opens a measured window (windows add up: the burst scenario has two).</summary>
@@ -19,6 +21,7 @@ internal sealed class CpuMeter(int? serverProcessId)
     {
         _serverAtStart = ServerCpu();
         _generatorAtStart = GeneratorCpu();
+        _allocatedAtStart = GC.GetTotalAllocatedBytes();
         _wall.Start();
     }
 
@@ -26,6 +29,7 @@ internal sealed class CpuMeter(int? serverProcessId)
     {
         _wall.Stop();
         _generator += GeneratorCpu() - _generatorAtStart;
+        _allocated += GC.GetTotalAllocatedBytes() - _allocatedAtStart;
         TimeSpan? serverNow = ServerCpu();
         // A server that exited (or whose /proc entry we cannot read) during the window has no figure.
         _server = _server is TimeSpan total && _serverAtStart is TimeSpan start && serverNow is TimeSpan end ? total + (end - start) : null;
@@ -42,6 +46,7 @@ internal sealed class CpuMeter(int? serverProcessId)
             GeneratorSeconds = generator,
             GeneratorCores = seconds > 0 ? generator / seconds : 0,
             GeneratorMicrosecondsPerMessage = delivered > 0 ? generator * 1e6 / delivered : null,
+            GeneratorBytesAllocatedPerMessage = delivered > 0 ? (double)_allocated / delivered : null,
             ServerSeconds = server,
             ServerCores = server is double s && seconds > 0 ? s / seconds : null,
             ServerMicrosecondsPerMessage = server is double t && delivered > 0 ? t * 1e6 / delivered : null,
@@ -91,4 +96,7 @@ public sealed record CpuUsage
     public double GeneratorSeconds { get; init; }
     public double GeneratorCores { get; init; }
     public double? GeneratorMicrosecondsPerMessage { get; init; }
+
+    /// <summary>Managed memory the generator allocated per delivered message (its clients' encoding and I/O included).</summary>
+    public double? GeneratorBytesAllocatedPerMessage { get; init; }
 }

@@ -143,7 +143,7 @@ internal static class BenchCommand
         }
         if (r.Scenario != "idle")
         {
-            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining)");
+            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining; the generator allocated {r.Cpu.GeneratorBytesAllocatedPerMessage ?? 0:N0} B per message)");
             Console.WriteLine($"  cores used          {(r.Cpu.ServerCores is double cores ? cores.ToString("0.00", CultureInfo.InvariantCulture) : "? (no --server-pid)")} server, {r.Cpu.GeneratorCores:0.00} generator{(r.GeneratorCpus is string cpus ? $" (on CPUs {cpus})" : "")}");
         }
         if (r.BurstSeconds is double burst)
