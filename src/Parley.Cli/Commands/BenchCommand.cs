@@ -139,7 +139,7 @@ internal static class BenchCommand
             Console.WriteLine($"  offered             {r.OfferedPerSecond:N0}/s{(r.TargetRate is double target ? $" of {target:N0}/s asked, {r.LateSends:N0} sends more than 10 ms behind the timetable" : "")}");
             Console.WriteLine($"  delivered           {r.Delivered:N0} ({r.DeliveredPerSecond:N0}/s)");
             Console.WriteLine($"  lost / duplicated   {r.Lost} / {r.Duplicates}");
-            Console.WriteLine($"  {(r.TargetRate is null ? "latency (ms)" : "latency from due, ms"),-19} p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
+            Console.WriteLine($"  {(r.TargetRate is null ? "latency (ms)" : "latency (ms, due)"),-19} p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
         }
         if (r.Scenario != "idle")
         {
