@@ -173,6 +173,21 @@ public class BenchRecordingTests
     }
 
     [Fact]
+    public void The_timetable_spreads_message_k_of_the_run_to_sender_k_mod_n_due_at_k_over_r()
+    {
+        long frequency = System.Diagnostics.Stopwatch.Frequency;
+        SendTimetable timetable = new(rate: 100, senders: 4, startTimestamp: 1_000, length: TimeSpan.FromSeconds(1));
+        for (long k = 0; k < 100; k++)
+        {
+            long due = timetable.DueTimestamp((int)(k % 4), k / 4);
+            Assert.Equal(1_000 + (k * frequency / 100), due);
+            Assert.False(timetable.IsPastEnd(due));
+        }
+        Assert.True(timetable.IsPastEnd(timetable.DueTimestamp(0, 25))); // message 100 is due at t0 + 1 s: after the run
+        Assert.False(new SendTimetable(100, 4, 0, length: null).IsPastEnd(long.MaxValue - 1)); // --messages: no end in time
+    }
+
+    [Fact]
     public void Percentiles_of_merged_histograms_are_those_of_all_the_samples()
     {
         LatencyHistogram first = new();
