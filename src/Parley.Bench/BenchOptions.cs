@@ -38,7 +38,7 @@ public sealed record BenchOptions
     /// <summary>Target total messages per second; null sends as fast as the server accepts.</summary>
     public double? Rate { get; init; }
 
-    /// <summary>Requests each client keeps in flight when sending as fast as possible.</summary>
+    /// <summary>Requests each client keeps in flight at most: as fast as the server answers without --rate, or to keep to the timetable with it.</summary>
     public int Window { get; init; } = 8;
 
     public KeyAgreementAlgorithm Group { get; init; } = KeyAgreementAlgorithms.X25519;

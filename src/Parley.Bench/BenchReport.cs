@@ -14,6 +14,12 @@ public sealed record BenchReport
     public double LoginsPerSecond { get; init; }
     public long LoginErrors { get; init; }
     public long Sent { get; init; }
+
+    /// <summary>Messages sent per second from the start of sending to the last send: what the generator offered (compare with <see cref="TargetRate"/>).</summary>
+    public double OfferedPerSecond { get; init; }
+
+    /// <summary>Paced sends that left more than 10 ms after their due time (the window was full or the generator short of CPU).</summary>
+    public long LateSends { get; init; }
     public long Acknowledged { get; init; }
     public long Delivered { get; init; }
     public long Lost { get; init; }
@@ -21,9 +27,16 @@ public sealed record BenchReport
     public long SendErrors { get; init; }
     public double SendSeconds { get; init; }
     public double DeliveredPerSecond { get; init; }
+    /// <summary>From the time each message was due (paced runs) or sent (--rate max) to its delivery.</summary>
     public LatencySummary Latency { get; init; } = new(0, 0, 0, 0, 0);
     public double? BurstSeconds { get; init; }
     public long? ServerRssBytes { get; init; }
+
+    /// <summary>Server and generator CPU over the send phase and drain (see <see cref="CpuMeter"/>).</summary>
+    public CpuUsage Cpu { get; init; } = new();
+
+    /// <summary>The CPUs the generator's threads may run on, as the kernel lists them (e.g. "1" with --cpu 1); null off Linux.</summary>
+    public string? GeneratorCpus { get; init; }
 
     /// <summary>Every acknowledged message delivered exactly once, and no errors.</summary>
     public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0;

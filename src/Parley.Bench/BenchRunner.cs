@@ -1,9 +1,8 @@
 // The load generator behind `parley bench`: real clients (the same ChatClient as `parley chat`)
 // over real sockets, against a running server. Every message carries its sender, a sequence
 // number and the send time, so the run can prove exactly-once delivery and measure latency with
-// one clock (senders and receivers live in this process).
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
+// one clock (senders and receivers live in this process). The send side is in
+// BenchRunner.Sending.cs, the receive side in BenchRunner.Receiving.cs.
 using System.Diagnostics;
 using Parley.Client;
 using Parley.Messaging;
@@ -13,19 +12,14 @@ using Parley.Transport.Trust;
 
 namespace Parley.Bench;
 
-public sealed class BenchRunner(BenchOptions options, Action<string>? progress = null)
+public sealed partial class BenchRunner(BenchOptions options, Action<string>? progress = null)
 {
     private const string ContentType = "application/x-parley-bench";
     private const int HeaderSize = 16;
 
     private ClientLogin _login = null!;
-    private readonly ConcurrentDictionary<long, byte> _received = new();
-    private readonly LatencyRecorder _latency = new();
-    private long _sent;
-    private long _acknowledged;
-    private long _delivered;
-    private long _duplicates;
-    private long _sendErrors;
+    private readonly CpuMeter _cpu = new(options.ServerProcessId);
+    private string[] _names = [];
     private long _loginErrors;
 
     private string UserName(int index) => $"{options.UserPrefix}-{index}";
@@ -38,6 +32,13 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         {
             throw new ArgumentException($"--size must be at least {HeaderSize} bytes (the benchmark's own header).");
         }
+        if (options.Window < 1)
+        {
+            throw new ArgumentException("--window must be at least 1.");
+        }
+        _names = Enumerable.Range(0, options.Clients).Select(UserName).ToArray();
+        _receivers = new ReceiverCounters?[options.Clients];
+        _ledger = new DeliveryLedger(options.Clients);
         DirectoryInfo? temporaryHome = options.HomePath is null ? Directory.CreateTempSubdirectory("parley-bench-") : null;
         // The bench counts and de-duplicates messages itself: no last-seen file written per message.
         _login = new ClientLogin(new ParleyHome(options.HomePath ?? temporaryHome!.FullName)) { KeepsLastSeen = false };
@@ -136,13 +137,15 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
 
     private async Task<BenchReport> MessagesAsync(CancellationToken cancellationToken)
     {
-        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), _ => OnMessage, cancellationToken).ConfigureAwait(false);
+        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
         progress?.Invoke($"[bench] {clients.Count(c => c is not null)} clients logged in in {stormSeconds:0.00} s ({options.Clients / stormSeconds:N0}/s)");
         try
         {
+            _cpu.Start();
             double sendSeconds = await SendPhaseAsync(clients, Enumerable.Range(0, options.Clients).ToArray(), _ => null, cancellationToken).ConfigureAwait(false);
             double totalSeconds = await DrainAsync(sendSeconds, cancellationToken).ConfigureAwait(false);
-            return Report(stormSeconds, sendSeconds) with { DeliveredPerSecond = Interlocked.Read(ref _delivered) / totalSeconds };
+            _cpu.Stop();
+            return Report(stormSeconds, sendSeconds) with { DeliveredPerSecond = Delivered / totalSeconds };
         }
         finally
         {
@@ -162,23 +165,27 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         try
         {
             // Everything goes to client 0, which is offline: the whole burst queues in its inbox.
+            _cpu.Start();
             sendSeconds = await SendPhaseAsync(clients, senders, _ => 0, cancellationToken).ConfigureAwait(false);
+            _cpu.Stop();
         }
         finally
         {
             await CloseAllAsync(clients).ConfigureAwait(false);
         }
-        long expected = Interlocked.Read(ref _acknowledged);
+        long expected = Acknowledged;
         progress?.Invoke($"[bench] {expected:N0} messages queued for {UserName(0)} in {sendSeconds:0.00} s; logging in");
         TaskCompletionSource all = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Stopwatch clock = Stopwatch.StartNew();
-        (ChatClient?[] receiver, _) = await LoginStormAsync([0], _ => async message =>
+        _cpu.Start();
+        (ChatClient?[] receiver, _) = await LoginStormAsync([0], _ => message =>
         {
-            await OnMessage(message).ConfigureAwait(false);
-            if (Interlocked.Read(ref _delivered) >= expected)
+            Receive(0, message);
+            if (Delivered >= expected)
             {
                 all.TrySetResult();
             }
+            return ValueTask.CompletedTask;
         }, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -188,13 +195,14 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         {
         }
         double burstSeconds = clock.Elapsed.TotalSeconds;
+        _cpu.Stop();
         await CloseAllAsync(receiver).ConfigureAwait(false);
-        return Report(stormSeconds, sendSeconds) with { BurstSeconds = burstSeconds, DeliveredPerSecond = Interlocked.Read(ref _delivered) / burstSeconds };
+        return Report(stormSeconds, sendSeconds) with { BurstSeconds = burstSeconds, DeliveredPerSecond = Delivered / burstSeconds };
     }
 
     private async Task<BenchReport> IdleAsync(CancellationToken cancellationToken)
     {
-        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), _ => OnMessage, cancellationToken).ConfigureAwait(false);
+        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
         int connected = clients.Count(c => c is not null);
         progress?.Invoke($"[bench] {connected:N0} idle clients connected in {stormSeconds:0.00} s; holding for {options.Duration.TotalSeconds:0} s");
         try
@@ -208,139 +216,20 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
         }
     }
 
-    // ── sending and receiving ──
-
-    /// <summary>Sends from every sender (a window of requests each, or paced to the target rate) until the count or the time is reached.</summary>
-    private async Task<double> SendPhaseAsync(ChatClient?[] clients, int[] senders, Func<int, int?> fixedTarget, CancellationToken cancellationToken)
-    {
-        int active = senders.Count(i => clients[i] is not null);
-        long perSender = options.Messages is long total ? Math.Max(1, total / Math.Max(1, active)) : long.MaxValue;
-        double perSenderRate = options.Rate is double rate ? rate / Math.Max(1, active) : 0;
-        Stopwatch clock = Stopwatch.StartNew();
-        using CancellationTokenSource stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (options.Messages is null)
-        {
-            stop.CancelAfter(options.Duration);
-        }
-        using Timer ticker = new(_ => Progress(clock.Elapsed.TotalSeconds), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        List<Task> loops = [];
-        foreach (int sender in senders)
-        {
-            if (clients[sender] is not ChatClient client)
-            {
-                continue;
-            }
-            long[] counter = [0];
-            // Paced runs use one loop per client (a timer each, not one per request in flight),
-            // with the clients' schedules spread over one interval so they do not fire in step.
-            int window = options.Rate is null ? options.Window : 1;
-            double phase = perSenderRate > 0 ? (double)loops.Count / Math.Max(1, active) / perSenderRate : 0;
-            for (int w = 0; w < window; w++)
-            {
-                loops.Add(SendLoopAsync(client, sender, fixedTarget(sender), counter, perSender, perSenderRate, phase, clock, stop.Token));
-            }
-        }
-        await Task.WhenAll(loops).ConfigureAwait(false);
-        return clock.Elapsed.TotalSeconds;
-    }
-
-    private async Task SendLoopAsync(ChatClient client, int sender, int? fixedTarget, long[] counter, long limit, double rate, double phaseSeconds, Stopwatch clock, CancellationToken cancellationToken)
-    {
-        Random random = new(HashCode.Combine(sender, Environment.TickCount));
-        byte[] body = new byte[options.Size];
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            long sequence = Interlocked.Increment(ref counter[0]) - 1;
-            if (sequence >= limit)
-            {
-                return;
-            }
-            if (rate > 0)
-            {
-                TimeSpan due = TimeSpan.FromSeconds(phaseSeconds + sequence / rate) - clock.Elapsed;
-                if (due > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(due, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
-            }
-            int target = fixedTarget ?? PickOther(random, sender);
-            BinaryPrimitives.WriteInt32BigEndian(body, sender);
-            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)sequence);
-            BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(8), Stopwatch.GetTimestamp());
-            Interlocked.Increment(ref _sent);
-            try
-            {
-                // A copy per request: the server may still be encoding the previous one.
-                await client.SendMessageAsync(UserName(target), ContentType, (byte[])body.Clone(), CancellationToken.None).ConfigureAwait(false);
-                Interlocked.Increment(ref _acknowledged);
-            }
-            catch (Exception e) when (e is ChatException or ChatConnectionException or IOException or Parley.Protocol.ParleyProtocolException)
-            {
-                Interlocked.Increment(ref _sendErrors);
-            }
-        }
-    }
-
-    private int PickOther(Random random, int sender)
-    {
-        int target = random.Next(options.Clients - 1);
-        return target >= sender ? target + 1 : target;
-    }
-
-    private ValueTask OnMessage(ChatMessage message)
-    {
-        if (message.ContentType != ContentType || message.Body.Length < HeaderSize)
-        {
-            return ValueTask.CompletedTask;
-        }
-        long now = Stopwatch.GetTimestamp();
-        int sender = BinaryPrimitives.ReadInt32BigEndian(message.Body);
-        uint sequence = BinaryPrimitives.ReadUInt32BigEndian(message.Body.AsSpan(4));
-        long sentAt = BinaryPrimitives.ReadInt64BigEndian(message.Body.AsSpan(8));
-        if (_received.TryAdd(((long)sender << 32) | sequence, 0))
-        {
-            Interlocked.Increment(ref _delivered);
-            _latency.Record((long)Stopwatch.GetElapsedTime(sentAt, now).TotalMicroseconds);
-        }
-        else
-        {
-            Interlocked.Increment(ref _duplicates);
-        }
-        return ValueTask.CompletedTask;
-    }
-
-    /// <summary>Waits until every acknowledged message has arrived, or the drain timeout.</summary>
-    private async Task<double> DrainAsync(double sendSeconds, CancellationToken cancellationToken)
-    {
-        Stopwatch clock = Stopwatch.StartNew();
-        while (Interlocked.Read(ref _delivered) < Interlocked.Read(ref _acknowledged) && clock.Elapsed < options.DrainTimeout)
-        {
-            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
-        }
-        Progress(sendSeconds + clock.Elapsed.TotalSeconds);
-        return sendSeconds + clock.Elapsed.TotalSeconds;
-    }
-
     private long _lastDelivered;
 
     private void Progress(double elapsed)
     {
-        long delivered = Interlocked.Read(ref _delivered);
+        long delivered = Delivered;
         long rate = delivered - Interlocked.Exchange(ref _lastDelivered, delivered);
-        progress?.Invoke($"[bench] {elapsed,6:0.0} s  sent {Interlocked.Read(ref _sent),10:N0}  delivered {delivered,10:N0}  ({rate:N0}/s)  p99 {_latency.TakeWindowP99Milliseconds():0.0} ms  errors {Interlocked.Read(ref _sendErrors)}");
+        progress?.Invoke($"[bench] {elapsed,6:0.0} s  sent {Sent,10:N0}  delivered {delivered,10:N0}  ({rate:N0}/s)  p99 {TakeWindowP99Milliseconds():0.0} ms  errors {SendErrors}");
     }
 
     private BenchReport Report(double stormSeconds, double sendSeconds)
     {
-        long acknowledged = Interlocked.Read(ref _acknowledged);
-        long delivered = Interlocked.Read(ref _delivered);
+        long acknowledged = Acknowledged;
+        long delivered = Delivered;
+        (long[] latencies, long maxLatency) = MergedLatencies();
         return new BenchReport
         {
             Scenario = options.Scenario.ToString().ToLowerInvariant(),
@@ -352,14 +241,17 @@ public sealed class BenchRunner(BenchOptions options, Action<string>? progress =
             LoginStormSeconds = stormSeconds,
             LoginsPerSecond = stormSeconds > 0 ? (options.Scenario == BenchScenario.Burst ? options.Clients - 1 : options.Clients) / stormSeconds : 0,
             LoginErrors = Interlocked.Read(ref _loginErrors),
-            Sent = Interlocked.Read(ref _sent),
+            Sent = Sent,
+            OfferedPerSecond = OfferedPerSecond(),
+            LateSends = LateSends,
             Acknowledged = acknowledged,
             Delivered = delivered,
             Lost = Math.Max(0, acknowledged - delivered),
-            Duplicates = Interlocked.Read(ref _duplicates),
-            SendErrors = Interlocked.Read(ref _sendErrors),
+            Duplicates = Duplicates,
+            SendErrors = SendErrors,
             SendSeconds = sendSeconds,
-            Latency = _latency.Summarise(),
+            Latency = LatencyHistogram.Summarise(latencies, maxLatency),
+            Cpu = _cpu.Summarise(delivered),
         };
     }
 

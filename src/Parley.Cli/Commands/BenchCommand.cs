@@ -23,23 +23,29 @@ internal static class BenchCommand
         Option<long?> messages = new("--messages", "-n") { Description = "Total messages to send (instead of --duration)" };
         Option<string> duration = new("--duration", "-d") { Description = "How long to send, e.g. 30s or 2m (when --messages is not given)", DefaultValueFactory = _ => "30s" };
         Option<int> size = new("--size") { Description = "Message body size in bytes (at least 16)", DefaultValueFactory = _ => 256 };
-        Option<string> rate = new("--rate") { Description = "Target total messages per second, or 'max'", DefaultValueFactory = _ => "max" };
-        Option<int> window = new("--window") { Description = "Requests each client keeps in flight at --rate max", DefaultValueFactory = _ => 8 };
+        Option<string> rate = new("--rate") { Description = "Target total messages per second, sent on a fixed timetable (latency counted from each message's due time), or 'max'", DefaultValueFactory = _ => "max" };
+        Option<int> window = new("--window") { Description = "Requests each client keeps in flight at most (at --rate max, and to keep a --rate's timetable)", DefaultValueFactory = _ => 8 };
         Option<string> group = new("--group") { Description = "Key agreement group for the clients' handshakes", DefaultValueFactory = _ => "x25519" };
         group.AcceptOnlyFromAmong([.. KeyAgreementAlgorithms.All.Select(g => g.Name)]);
         Option<string> scenario = new("--scenario") { Description = "messages | burst (offline inbox delivered on login) | idle (connections held open)", DefaultValueFactory = _ => "messages" };
         scenario.AcceptOnlyFromAmong("messages", "burst", "idle");
         Option<string> prefix = new("--user-prefix") { Description = "Benchmark accounts are PREFIX-0 … PREFIX-(N-1)", DefaultValueFactory = _ => "bench" };
-        Option<int?> serverPid = new("--server-pid") { Description = "Report this local server process's resident memory" };
+        Option<int?> serverPid = new("--server-pid") { Description = "A local server process (Linux): report its CPU per delivered message and its resident memory" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
+        Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the generator");
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, json,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, json, cpu,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
+            {
+                Console.Error.WriteLine($"parley bench: {cpuError}");
+                return ExitCodes.Usage;
+            }
             if (!TryParseDuration(result.GetValue(duration)!, out TimeSpan span))
             {
                 Console.Error.WriteLine("parley bench: --duration must look like 30s, 2m or 500ms");
@@ -57,9 +63,9 @@ internal static class BenchCommand
                 targetRate = parsed;
             }
             int clientCount = result.GetValue(clients);
-            if (clientCount < 2 || result.GetValue(size) < 16)
+            if (clientCount < 2 || result.GetValue(size) < 16 || result.GetValue(window) < 1)
             {
-                Console.Error.WriteLine("parley bench: --clients must be at least 2 and --size at least 16");
+                Console.Error.WriteLine("parley bench: --clients must be at least 2, --size at least 16 and --window at least 1");
                 return ExitCodes.Usage;
             }
             string prefixValue = result.GetValue(prefix)!;
@@ -84,7 +90,7 @@ internal static class BenchCommand
                 Duration = span,
                 Size = result.GetValue(size),
                 Rate = targetRate,
-                Window = Math.Max(1, result.GetValue(window)),
+                Window = result.GetValue(window),
                 Group = KeyAgreementAlgorithms.Get(result.GetValue(group)!),
                 Scenario = Enum.Parse<BenchScenario>(result.GetValue(scenario)!, ignoreCase: true),
                 UserPrefix = prefixValue,
@@ -103,6 +109,11 @@ internal static class BenchCommand
             {
                 Console.Error.WriteLine($"parley bench: {e.Message}");
                 return ExitCodes.ConnectionFailed;
+            }
+            if (OperatingSystem.IsLinux())
+            {
+                // Read back from every thread, so the report shows the pinning took (or that there was none).
+                report = report with { GeneratorCpus = string.Join(' ', CommandLine.CpuAffinity.ThreadAllowedLists("self")) };
             }
             if (asJson)
             {
@@ -125,9 +136,15 @@ internal static class BenchCommand
         if (r.Scenario != "idle")
         {
             Console.WriteLine($"  sent / acked        {r.Sent:N0} / {r.Acknowledged:N0} in {r.SendSeconds:0.00} s ({r.SendErrors} errors)");
+            Console.WriteLine($"  offered             {r.OfferedPerSecond:N0}/s{(r.TargetRate is double target ? $" of {target:N0}/s asked, {r.LateSends:N0} sends more than 10 ms behind the timetable" : "")}");
             Console.WriteLine($"  delivered           {r.Delivered:N0} ({r.DeliveredPerSecond:N0}/s)");
             Console.WriteLine($"  lost / duplicated   {r.Lost} / {r.Duplicates}");
-            Console.WriteLine($"  latency (ms)        p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
+            Console.WriteLine($"  {(r.TargetRate is null ? "latency (ms)" : "latency (ms, due)"),-19} p50 {r.Latency.P50Ms:0.00}  p90 {r.Latency.P90Ms:0.00}  p99 {r.Latency.P99Ms:0.00}  max {r.Latency.MaxMs:0.00}");
+        }
+        if (r.Scenario != "idle")
+        {
+            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining; the generator allocated {r.Cpu.GeneratorBytesAllocatedPerMessage ?? 0:N0} B per message)");
+            Console.WriteLine($"  cores used          {(r.Cpu.ServerCores is double cores ? cores.ToString("0.00", CultureInfo.InvariantCulture) : "? (no --server-pid)")} server, {r.Cpu.GeneratorCores:0.00} generator{(r.GeneratorCpus is string cpus ? $" (on CPUs {cpus})" : "")}");
         }
         if (r.BurstSeconds is double burst)
         {
@@ -139,6 +156,8 @@ internal static class BenchCommand
         }
         Console.WriteLine($"  result              {(r.Passed ? "PASS: every acknowledged message delivered exactly once" : "FAIL")}");
     }
+
+    private static string Micros(double? value) => value is double v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " µs" : "?";
 
     private static bool TryParseDuration(string text, out TimeSpan duration)
     {

@@ -93,11 +93,12 @@ internal static class ServerCommand
         {
             Description = "Read settings from FILE, one 'name = value' a line (flag names without '--'); flags given as well win",
         };
+        Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the server");
         Option<bool> check = new("--check") { Description = "Check the settings (and --config file) and exit without starting" };
         Command command = new("server", "Run the Parley messenger server")
         {
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
-            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads, store, bus, config, check,
+            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads, store, bus, config, check, cpu,
         };
         WebServerOptions web = new();
         web.AddTo(command);
@@ -109,6 +110,12 @@ internal static class ServerCommand
         logs.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
+            // First, so every thread the server starts inherits the affinity.
+            if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
+            {
+                Console.Error.WriteLine($"parley server: {cpuError}");
+                return Task.FromResult(ExitCodes.Usage);
+            }
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
             return RunAsync(fileLimits.Apply(result, deliveryLimits.Apply(result, new ServerOptions
             {

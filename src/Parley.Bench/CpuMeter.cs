@@ -1,0 +1,102 @@
+// CPU time spent by the server and by the generator itself over the windows in which the counted
+// messages were sent and delivered, so a run can say what one delivered message costs each side.
+// The windows exclude the login storm and the closing of connections: they are the send phase and
+// the drain that follows it (until the last acknowledged message arrived or the drain timed out).
+using System.Diagnostics;
+
+namespace Parley.Bench;
+
+internal sealed class CpuMeter(int? serverProcessId)
+{
+    private readonly Stopwatch _wall = new();
+    private TimeSpan _generator;
+    private TimeSpan? _server = serverProcessId is null ? null : TimeSpan.Zero;
+    private TimeSpan _generatorAtStart;
+    private long _allocated;
+    private long _allocatedAtStart;
+    private TimeSpan? _serverAtStart;
+
+    /// <summary>Opens a measured window (windows add up: the burst scenario has two).</summary>
+    public void Start()
+    {
+        _serverAtStart = ServerCpu();
+        _generatorAtStart = GeneratorCpu();
+        _allocatedAtStart = GC.GetTotalAllocatedBytes();
+        _wall.Start();
+    }
+
+    public void Stop()
+    {
+        _wall.Stop();
+        _generator += GeneratorCpu() - _generatorAtStart;
+        _allocated += GC.GetTotalAllocatedBytes() - _allocatedAtStart;
+        TimeSpan? serverNow = ServerCpu();
+        // A server that exited (or whose /proc entry we cannot read) during the window has no figure.
+        _server = _server is TimeSpan total && _serverAtStart is TimeSpan start && serverNow is TimeSpan end ? total + (end - start) : null;
+    }
+
+    public CpuUsage Summarise(long delivered)
+    {
+        double seconds = _wall.Elapsed.TotalSeconds;
+        double generator = _generator.TotalSeconds;
+        double? server = _server?.TotalSeconds;
+        return new CpuUsage
+        {
+            WindowSeconds = seconds,
+            GeneratorSeconds = generator,
+            GeneratorCores = seconds > 0 ? generator / seconds : 0,
+            GeneratorMicrosecondsPerMessage = delivered > 0 ? generator * 1e6 / delivered : null,
+            GeneratorBytesAllocatedPerMessage = delivered > 0 ? (double)_allocated / delivered : null,
+            ServerSeconds = server,
+            ServerCores = server is double s && seconds > 0 ? s / seconds : null,
+            ServerMicrosecondsPerMessage = server is double t && delivered > 0 ? t * 1e6 / delivered : null,
+        };
+    }
+
+    /// <summary>This process's user+system time, all threads.</summary>
+    private static TimeSpan GeneratorCpu()
+    {
+        using Process self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    /// <summary>
+    /// The server's user+system time, all threads: on Linux .NET reads utime+stime from
+    /// /proc/PID/stat and converts clock ticks (sysconf(_SC_CLK_TCK), 100/s) to time, so the
+    /// resolution is 10 ms; a run of seconds makes that negligible.
+    /// </summary>
+    private TimeSpan? ServerCpu()
+    {
+        if (serverProcessId is not int pid)
+        {
+            return null;
+        }
+        try
+        {
+            using Process server = Process.GetProcessById(pid);
+            return server.TotalProcessorTime;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>CPU spent over the measured windows, in total and per delivered message; server figures need --server-pid.</summary>
+public sealed record CpuUsage
+{
+    /// <summary>Wall-clock length of the measured windows (send phase and drain).</summary>
+    public double WindowSeconds { get; init; }
+    public double? ServerSeconds { get; init; }
+
+    /// <summary>Server CPU seconds per second of window: 1.0 is one core busy all along.</summary>
+    public double? ServerCores { get; init; }
+    public double? ServerMicrosecondsPerMessage { get; init; }
+    public double GeneratorSeconds { get; init; }
+    public double GeneratorCores { get; init; }
+    public double? GeneratorMicrosecondsPerMessage { get; init; }
+
+    /// <summary>Managed memory the generator allocated per delivered message (its clients' encoding and I/O included).</summary>
+    public double? GeneratorBytesAllocatedPerMessage { get; init; }
+}
