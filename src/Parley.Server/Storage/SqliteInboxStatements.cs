@@ -1,4 +1,4 @@
-// The three statements every delivered message costs (next id, insert, delete on acknowledgement),
+// The statements every delivered message costs (next id, insert, delete on acknowledgement),
 // compiled once on the writer connection and run through SQLitePCL directly. Through
 // Microsoft.Data.Sqlite each execution built a data reader, re-enumerated the command's statements
 // and bound parameters through its value binder, and each commit compiled the three statements
@@ -15,6 +15,7 @@ internal sealed class SqliteInboxStatements : IDisposable
     private readonly sqlite3_stmt _nextSequence;
     private readonly sqlite3_stmt _insert;
     private readonly sqlite3_stmt _delete;
+    private readonly sqlite3_stmt _deleteRange;
 
     internal SqliteInboxStatements(SqliteConnection writer)
     {
@@ -29,6 +30,9 @@ internal sealed class SqliteInboxStatements : IDisposable
             """);
         // A device removes the account's messages and its own, never another device's.
         _delete = Prepare("DELETE FROM messages WHERE recipient = ?1 AND seq = ?2 AND recipient_device IN ('', ?3) RETURNING length(body)");
+        // A client acknowledges what it received, and that is mostly a run of consecutive ids:
+        // one statement for the run instead of one per id (the rows deleted are the same).
+        _deleteRange = Prepare("DELETE FROM messages WHERE recipient = ?1 AND seq BETWEEN ?2 AND ?4 AND recipient_device IN ('', ?3) RETURNING length(body)");
     }
 
     /// <summary>The recipient's next id, counted in its own row inside the open transaction.</summary>
@@ -67,28 +71,44 @@ internal sealed class SqliteInboxStatements : IDisposable
         }
     }
 
-    /// <summary>The body length of the message removed, or null when there was none for this device.</summary>
-    internal long? Delete(InboxAck ack)
+    /// <summary>
+    /// Deletes the acknowledged messages, a run of consecutive ids of one recipient's device at a
+    /// time, and adds the body length of each message removed to <paramref name="removed"/>.
+    /// </summary>
+    internal void Delete(IReadOnlyList<InboxAck> acknowledged, List<RemovedMessage> removed)
     {
-        try
+        int i = 0;
+        while (i < acknowledged.Count)
         {
-            Check(raw.sqlite3_bind_text(_delete, 1, ack.Recipient));
-            Check(raw.sqlite3_bind_int64(_delete, 2, ack.Id));
-            Check(raw.sqlite3_bind_text(_delete, 3, ack.Device));
-            if (!Step(_delete, expectRow: null))
+            InboxAck first = acknowledged[i];
+            int end = i + 1;
+            while (end < acknowledged.Count && acknowledged[end].Id == acknowledged[end - 1].Id + 1 &&
+                   acknowledged[end].Recipient == first.Recipient && acknowledged[end].Device == first.Device)
             {
-                return null;
+                end++;
             }
-            long bytes = raw.sqlite3_column_int64(_delete, 0);
-            // Run the statement to its end: a DELETE … RETURNING finishes its work only then.
-            while (Step(_delete, expectRow: null))
+            long last = acknowledged[end - 1].Id;
+            sqlite3_stmt statement = last == first.Id ? _delete : _deleteRange;
+            try
             {
+                Check(raw.sqlite3_bind_text(statement, 1, first.Recipient));
+                Check(raw.sqlite3_bind_int64(statement, 2, first.Id));
+                Check(raw.sqlite3_bind_text(statement, 3, first.Device));
+                if (statement == _deleteRange)
+                {
+                    Check(raw.sqlite3_bind_int64(statement, 4, last));
+                }
+                // Run to the end: a DELETE … RETURNING finishes its work only then.
+                while (Step(statement, expectRow: null))
+                {
+                    removed.Add(new RemovedMessage(first.Recipient, raw.sqlite3_column_int64(statement, 0)));
+                }
             }
-            return bytes;
-        }
-        finally
-        {
-            Reset(_delete);
+            finally
+            {
+                Reset(statement);
+            }
+            i = end;
         }
     }
 
@@ -97,6 +117,7 @@ internal sealed class SqliteInboxStatements : IDisposable
         raw.sqlite3_finalize(_nextSequence);
         raw.sqlite3_finalize(_insert);
         raw.sqlite3_finalize(_delete);
+        raw.sqlite3_finalize(_deleteRange);
     }
 
     private sqlite3_stmt Prepare(string sql)

@@ -146,13 +146,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 _inbox.Insert(m, seq);
                 stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
             }
-            foreach (InboxAck ack in acknowledged)
-            {
-                if (_inbox.Delete(ack) is long bytes)
-                {
-                    removed.Add(new RemovedMessage(ack.Recipient, bytes));
-                }
-            }
+            _inbox.Delete(acknowledged, removed);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -52,6 +52,27 @@ public abstract class StoreContractTests
     }
 
     [StoreFact]
+    public async Task A_run_of_acknowledged_ids_removes_exactly_those_rows_of_that_device_and_counts_each()
+    {
+        await using IMessageStore store = await OpenAsync();
+        // bob 1..6: 3 is for bob's other device; alice 1..2 interleaved with bob's acknowledgements.
+        await store.CommitAsync([To("bob", "b1"), To("bob", "b22"), To("bob", "b333", device: "phone"), To("bob", "b4444"), To("bob", "b5"), To("bob", "b6"),
+            To("alice", "a1"), To("alice", "a2")], [], CancellationToken.None);
+
+        CommitResult acked = await store.CommitAsync([],
+            [new InboxAck("bob", "laptop", 1), new InboxAck("bob", "laptop", 2), new InboxAck("bob", "laptop", 3), new InboxAck("bob", "laptop", 4),
+             new InboxAck("alice", "", 1), new InboxAck("alice", "", 2), new InboxAck("bob", "laptop", 6), new InboxAck("bob", "laptop", 7)],
+            CancellationToken.None);
+
+        // The phone's message and the unacknowledged 5 stay; the made-up 7 removes nothing.
+        Assert.Equal([("alice", 2L), ("alice", 2L), ("bob", 2L), ("bob", 2L), ("bob", 3L), ("bob", 5L)],
+            acked.Removed.Select(r => (r.Recipient, r.BodyBytes)).Order());
+        Assert.Equal([3L, 5L], (await store.LoadInboxAsync("bob", "phone", 0, 100, long.MaxValue, CancellationToken.None)).Select(m => m.Id));
+        Assert.Equal([5L], (await store.LoadInboxAsync("bob", "laptop", 0, 100, long.MaxValue, CancellationToken.None)).Select(m => m.Id));
+        Assert.Empty(await store.LoadInboxAsync("alice", "", 0, 100, long.MaxValue, CancellationToken.None));
+    }
+
+    [StoreFact]
     public async Task Ids_survive_a_reopen_of_the_store()
     {
         await using (IMessageStore store = await OpenAsync())
