@@ -277,7 +277,18 @@ public sealed class ServerHandshake : IDisposable
         {
             throw HandshakeFailures.FromAlertMessage(body);
         }
-        (MessageType type, byte[] payload) = _session!.Open(body);
+        MessageType type;
+        byte[] payload;
+        try
+        {
+            (type, payload) = _session!.Open(body);
+        }
+        catch (ParleyProtocolException e) when (_resumed && e.Error == ProtocolError.BadRecordMac)
+        {
+            // The keys of a resumed handshake come from the ticket's secret: a client without it
+            // cannot seal a Finished that opens (§5.9).
+            throw new ParleyProtocolException(ProtocolError.BadFinished, "the client's Finished does not open: it does not hold the ticket's resumption secret", inner: e);
+        }
         if (type != MessageType.Finished)
         {
             throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {type} record arrived before the client's Finished");
