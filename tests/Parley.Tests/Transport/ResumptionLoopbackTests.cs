@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Parley.Client;
 using Parley.Messaging;
 using Parley.Protocol.Handshake;
@@ -93,6 +95,109 @@ public class ResumptionLoopbackTests
         Assert.Equal(server.Server.Fingerprint, client.ServerIdentity.Fingerprint);
         Assert.Equal(new HandshakeCounts(Full: 1, Resumed: 0), server.Server.Handshakes);
         Assert.True(tickets.HasTicket);
+    }
+
+    [Fact]
+    public async Task A_server_from_before_resumption_refuses_the_ticket_and_the_client_connects_again_in_full()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        MemorySessionTicketStore tickets = new();
+        await using (await ConnectAndLogInAsync(server, tickets))
+        {
+        }
+        await using OldServerInFront old = new(server.Port);
+
+        await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", old.Port, server.ClientOptions with { Tickets = tickets }).WithTimeout();
+
+        Assert.False(client.Resumed);
+        Assert.Equal(1, old.RefusedTickets);
+        Assert.True((await client.LoginAsync("alice", "correct horse", null).WithTimeout()).Success);
+    }
+
+    /// <summary>
+    /// Plays a server from before §5.9 in front of a real one: a ResumingClientHello gets the
+    /// plaintext alert unexpected_message, as an old server's parser sends; anything else is relayed.
+    /// </summary>
+    private sealed class OldServerInFront : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _serving;
+        private int _refused;
+
+        public OldServerInFront(int serverPort)
+        {
+            _listener.Start();
+            _serving = Task.Run(() => ServeAsync(serverPort));
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int RefusedTickets => Volatile.Read(ref _refused);
+
+        private async Task ServeAsync(int serverPort)
+        {
+            List<Task> relays = [];
+            try
+            {
+                while (true)
+                {
+                    TcpClient accepted = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    relays.Add(Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await HandleAsync(accepted, serverPort);
+                        }
+                        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+                        {
+                            // A side went away: nothing to relay any more.
+                        }
+                    }));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await Task.WhenAll(relays);
+        }
+
+        private async Task HandleAsync(TcpClient accepted, int serverPort)
+        {
+            using (accepted)
+            {
+                NetworkStream client = accepted.GetStream();
+                byte[] header = new byte[4];
+                await client.ReadExactlyAsync(header, _stop.Token);
+                byte[] body = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header)];
+                await client.ReadExactlyAsync(body, _stop.Token);
+                if (body[0] == (byte)MessageType.ResumingClientHello)
+                {
+                    Interlocked.Increment(ref _refused);
+                    byte[] reason = "message type 0x04 while waiting for a ClientHello"u8.ToArray();
+                    await client.WriteAsync((byte[])[0, 0, 0, (byte)(3 + reason.Length), 0x15, 1, (byte)reason.Length, .. reason], _stop.Token);
+                    return;
+                }
+                using TcpClient upstream = new();
+                await upstream.ConnectAsync(IPAddress.Loopback, serverPort, _stop.Token);
+                NetworkStream server = upstream.GetStream();
+                await server.WriteAsync((byte[])[.. header, .. body], _stop.Token);
+                using CancellationTokenSource done = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                Task up = client.CopyToAsync(server, done.Token);
+                Task down = server.CopyToAsync(client, done.Token);
+                await Task.WhenAny(up, down);
+                await done.CancelAsync();
+                await Task.WhenAll(up, down).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _serving;
+            _stop.Dispose();
+        }
     }
 
     [Fact]
