@@ -62,7 +62,11 @@ public sealed class ParleyHome(string path)
             if (previous is not null && IsServerDirectoryName(previous))
             {
                 // A session ticket belongs to the old key too: it would resume a session with it.
-                File.Delete(System.IO.Path.Combine(Path, "tickets", previous));
+                string ticket = System.IO.Path.Combine(Path, "tickets", previous);
+                if (File.Exists(ticket))
+                {
+                    File.Delete(ticket);
+                }
                 string tokens = System.IO.Path.Combine(Path, "tokens", previous);
                 dropped = Directory.Exists(tokens);
                 if (dropped)

@@ -44,6 +44,27 @@ public class ResumptionVectorTests
     [Fact]
     public void The_resumption_vectors_are_deterministic() => Assert.Equal(Generate(), Generate());
 
+    [Fact]
+    public void The_stated_ticket_limits_are_the_named_constants_and_the_vectors_ticket_size()
+    {
+        string document = File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "PROTOCOL.md"));
+        Assert.Contains($"| session ticket | 1–{SessionTickets.MaxTicketLength} bytes (`parley server`'s are {TicketLengthInVector(document)} with x25519 and aes-256-gcm) |", document);
+        Assert.Contains($"| ticket lifetime | ≤ {SessionTickets.Lifetime.TotalSeconds} s (24 hours); `parley server` issues {SessionTickets.Lifetime.TotalSeconds} |", document);
+        Assert.Contains($"| ticket issue time ahead of the server's clock | ≤ {SessionTickets.MaxClockSkewSeconds} s |", document);
+        Assert.Contains($"u32       lifetime;                  // seconds, 1 .. {SessionTickets.Lifetime.TotalSeconds}", document);
+        Assert.Contains($"opaque16  ticket;                    // 1 .. {SessionTickets.MaxTicketLength} bytes, opaque to the client", document);
+        Assert.Contains($"`{SessionTickets.SignalSuite}`", document);
+    }
+
+    /// <summary>The length of the ticket printed in §10.1 (hex digits / 2).</summary>
+    private static int TicketLengthInVector(string document)
+    {
+        int begin = document.IndexOf(Begin, StringComparison.Ordinal);
+        System.Text.RegularExpressions.Match ticket = System.Text.RegularExpressions.Regex.Match(document[begin..], @"\nticket =\n((?: {4}[0-9a-f]+\n)+)");
+        Assert.True(ticket.Success);
+        return System.Text.RegularExpressions.Regex.Replace(ticket.Groups[1].Value, @"\s+", "").Length / 2;
+    }
+
     private static byte[] Seed(string label) => ProtocolVectorTests.Seed(label);
 
     internal static string Generate()
