@@ -209,3 +209,36 @@ public class ResumptionLoopbackTests
         Assert.False(plain.Resumed);
     }
 }
+
+/// <summary>The client side's bound on NewSessionTicket records (PROTOCOL.md §5.8): one per connection.</summary>
+public class PendingTicketTests
+{
+    [Fact]
+    public void A_second_ticket_on_one_connection_is_unexpected_and_the_first_is_kept()
+    {
+        using ResumptionSecret secret = NewSecret();
+        MemorySessionTicketStore store = new();
+        PendingTicket pending = new(secret, store, TimeProvider.System);
+        byte[] payload = new NewSessionTicket(3600, [7, 7, 7]).Encode();
+
+        pending.Accept(payload);
+        Parley.Protocol.ParleyProtocolException e = Assert.Throws<Parley.Protocol.ParleyProtocolException>(() => pending.Accept(payload));
+
+        Assert.Equal(Parley.Protocol.ProtocolError.UnexpectedMessage, e.Error);
+        Assert.Equal(1, store.Saved);
+        using ResumptionTicket kept = store.Take()!;
+        Assert.Equal([7, 7, 7], kept.Ticket);
+    }
+
+    /// <summary>A client's resumption secret, from a real handshake (its constructor is the handshake's).</summary>
+    private static ResumptionSecret NewSecret()
+    {
+        using ClientHandshake client = new(HandshakeHarness.ClientOptions() with { AcceptSessionTickets = true });
+        using ServerHandshake server = new(HandshakeHarness.ServerOptions());
+        ServerHandshakeStep hello = server.ReadMessage(HandshakeHarness.Body(client.Start()));
+        client.ReadMessage(HandshakeHarness.Body(hello.Send!));
+        ClientHandshakeResult result = client.Confirm();
+        result.Session.Dispose();
+        return result.Resumption!;
+    }
+}
