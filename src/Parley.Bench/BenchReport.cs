@@ -38,6 +38,9 @@ public sealed record BenchReport
     /// <summary>The CPUs the generator's threads may run on, as the kernel lists them (e.g. "1" with --cpu 1); null off Linux.</summary>
     public string? GeneratorCpus { get; init; }
 
+    /// <summary>The idle scenario's reconnect pass with session tickets (the first storm's handshakes are full ones).</summary>
+    public ResumedLoginStorm? ResumedLogins { get; init; }
+
     /// <summary>Every acknowledged message delivered exactly once, and no errors.</summary>
-    public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0;
+    public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0 && (ResumedLogins?.Errors ?? 0) == 0;
 }

@@ -103,6 +103,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             new ClientChannelOptions(new BenchTrust(options.Fingerprint))
         {
             Handshake = new ClientHandshakeOptions { Groups = [options.Group] },
+            Tickets = TicketsFor(index),
         }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Connects and logs in many clients at once with device tokens; returns them and the storm's duration.</summary>
@@ -205,15 +206,17 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
         int connected = clients.Count(c => c is not null);
         progress?.Invoke($"[bench] {connected:N0} idle clients connected in {stormSeconds:0.00} s; holding for {options.Duration.TotalSeconds:0} s");
+        BenchReport report;
         try
         {
             await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
-            return Report(stormSeconds, 0) with { ServerRssBytes = ServerRss() };
+            report = Report(stormSeconds, 0) with { ServerRssBytes = ServerRss() };
         }
         finally
         {
             await CloseAllAsync(clients).ConfigureAwait(false);
         }
+        return report with { ResumedLogins = await ResumedLoginStormAsync(cancellationToken).ConfigureAwait(false) };
     }
 
     private long _lastDelivered;

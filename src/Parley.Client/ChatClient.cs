@@ -29,6 +29,9 @@ public sealed partial class ChatClient : IAsyncDisposable
     public string Group => _channel.Group;
     public string Suite => _channel.Suite;
     public PeerIdentity ServerIdentity => _channel.ServerIdentity!;
+
+    /// <summary>The handshake resumed from a session ticket: the server did not sign (PROTOCOL.md §5.9).</summary>
+    public bool Resumed => _channel.Resumed;
     public string? User { get; private set; }
 
     /// <summary>The account's random id from the login result (null when the server did not say).</summary>
@@ -72,6 +75,21 @@ public sealed partial class ChatClient : IAsyncDisposable
     public Task Completion => _readLoop;
 
     public static async Task<ChatClient> ConnectAsync(string host, int port, ClientChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return await ConnectOnceAsync(host, port, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ParleyProtocolException e) when (e.DuringResumption)
+        {
+            // A server that refused our session ticket (one from before resumption): the ticket
+            // was taken from the store, so this connection runs the full handshake (§5.9).
+            return await ConnectOnceAsync(host, port, options, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<ChatClient> ConnectOnceAsync(string host, int port, ClientChannelOptions options, CancellationToken cancellationToken)
     {
         TcpClient tcp;
         try

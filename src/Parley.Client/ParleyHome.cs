@@ -5,7 +5,7 @@ namespace Parley.Client;
 
 /// <summary>
 /// The user's Parley directory: $PARLEY_HOME, else ~/.parley (0700). It holds known_hosts,
-/// known_peers, the identity key, device tokens (0600) and the last message id seen. Tokens and
+/// known_peers, the identity key, device tokens and session tickets (0600) and the last message id seen. Tokens and
 /// message state belong to a server key (its fingerprint), never to a host:port: whoever answers on
 /// a host:port later, with another key, gets neither.
 /// </summary>
@@ -61,6 +61,12 @@ public sealed class ParleyHome(string path)
         {
             if (previous is not null && IsServerDirectoryName(previous))
             {
+                // A session ticket belongs to the old key too: it would resume a session with it.
+                string ticket = System.IO.Path.Combine(Path, "tickets", previous);
+                if (File.Exists(ticket))
+                {
+                    File.Delete(ticket);
+                }
                 string tokens = System.IO.Path.Combine(Path, "tokens", previous);
                 dropped = Directory.Exists(tokens);
                 if (dropped)
@@ -72,6 +78,30 @@ public sealed class ParleyHome(string path)
         }
         return dropped;
     }
+
+    /// <summary>
+    /// Removes and returns the session ticket saved for the key last seen at <paramref name="host"/>:<paramref name="port"/>
+    /// (single-use: whatever happens next, it is not offered twice); null when there is none.
+    /// </summary>
+    public string? TakeSessionTicket(string host, int port)
+    {
+        string? server = ReadSecret(System.IO.Path.Combine(Path, "servers", Key($"{host}_{port}")));
+        if (server is null || !IsServerDirectoryName(server))
+        {
+            return null;
+        }
+        string path = System.IO.Path.Combine(Path, "tickets", server);
+        string? ticket = ReadSecret(path);
+        if (ticket is not null)
+        {
+            File.Delete(path);
+        }
+        return ticket;
+    }
+
+    /// <summary>Saves the latest session ticket of a server key (0600; one per key, the last one wins).</summary>
+    public void WriteSessionTicket(string serverFingerprint, string ticket) =>
+        WriteSecret(System.IO.Path.Combine(Path, "tickets", ServerDirectoryName(serverFingerprint)), ticket);
 
     public string? ReadToken(string serverFingerprint, string user) => ReadSecret(TokenPath(serverFingerprint, user));
 

@@ -26,4 +26,10 @@ public sealed class ParleyProtocolException : Exception
     /// the client's window after its Finished): the server's word, but nothing authenticates it.
     /// </summary>
     public bool Unauthenticated { get; init; }
+
+    /// <summary>
+    /// The peer refused a handshake in which this client offered a session ticket (PROTOCOL.md
+    /// §5.9): a server from before resumption. Connecting again without the ticket runs a full handshake.
+    /// </summary>
+    public bool DuringResumption { get; init; }
 }

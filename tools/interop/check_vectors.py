@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reading of PROTOCOL.md: recomputes every §10 vector with python-cryptography
+"""An independent reading of PROTOCOL.md: recomputes every §10 vector (and §10.1's resumption) with python-cryptography
 (OpenSSL underneath, none of Parley's code) from the fixed inputs and the spec's formulas.
 
     python3 tools/interop/check_vectors.py [PROTOCOL.md]
@@ -106,13 +106,92 @@ def check(title, v):
     assert open_record(suite, sk, siv, 0, v['server_record_0 ("hello, client")']) == (0x17, b"hello, client")
     print(f"OK  {title}")
 
+def check_resumption(issue, resume):
+    """§5.8-§5.9 and §6.2: the ticket, its key and contents, and the resumed handshake's schedule."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    group, suite = "x25519", "aes-256-gcm"
+    ident_seed = seed("server identity")
+    ident_pub = ed25519.Ed25519PrivateKey.from_private_bytes(ident_seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    v = issue
+    assert b"\x0fsession-tickets" in v["client_hello_frame"]   # §5.8: the signal in the suites list
+    ch, sh = v["client_hello_frame"], v["server_hello_frame"]
+    i = 4 + 1 + 2 + 32
+    g, i = name(sh, i); s, i = name(sh, i); share, i = vec16(sh, i); alg, i = name(sh, i); ident, i = vec16(sh, i)
+    signed_end = i; sig, i = vec16(sh, i); assert ident == ident_pub
+    ed25519.Ed25519PublicKey.from_public_bytes(ident).verify(sig, b"parley/1 server signature\0" + hashlib.sha256(ch + sh[4:signed_end]).digest())
+    z = agree(group, seed("client x25519 share"), share)
+    th = hashlib.sha256(ch + sh).digest(); assert th == v["TH"]
+    prk = hkdf_extract(th, z); assert prk == v["PRK"]
+    psk = hkdf_expand(prk, b"parley/1 resumption", 32); assert psk == v["resumption_secret"]
+    # ticket_key = HKDF-SHA256(salt = "parley/1 ticket key", IKM = identity seed, info = "ed25519" || 0 || public key)
+    tk = hkdf_expand(hkdf_extract(b"parley/1 ticket key", ident_seed), b"ed25519\0" + ident_pub, 32); assert tk == v["ticket_key"]
+    assert v["ticket_nonce"] == seed("ticket nonce")[:12]
+    def open_ticket(ticket):
+        contents = AESGCM(tk).decrypt(ticket[:12], ticket[12:], b"parley/1 ticket")
+        fmt, issued, lifetime = contents[0], struct.unpack(">Q", contents[1:9])[0], struct.unpack(">I", contents[9:13])[0]
+        gg, j = name(contents, 13); ss, j = name(contents, j); secret = contents[j:]
+        assert (fmt, lifetime, gg, ss, len(secret)) == (1, 86400, group, suite, 32)
+        return issued, secret
+    issued, secret = open_ticket(v["ticket"]); assert v["ticket"][:12] == v["ticket_nonce"]
+    assert issued == struct.unpack(">Q", v["issued_at"])[0] and secret == psk
+    assert AESGCM(tk).decrypt(v["ticket_nonce"], v["ticket"][12:], b"parley/1 ticket") == v["ticket_plaintext"]
+    c2s, s2c = hkdf_expand(prk, b"parley/1 c2s traffic", 32), hkdf_expand(prk, b"parley/1 s2c traffic", 32)
+    sk, siv = hkdf_expand(s2c, b"parley/1 key", 32), hkdf_expand(s2c, b"parley/1 iv", 12)
+    rtype, payload = open_record(suite, sk, siv, 0, v["new_session_ticket_frame"]); assert rtype == 0x19
+    lifetime = struct.unpack(">I", payload[:4])[0]; ticket, j = vec16(payload, 4); assert j == len(payload)
+    assert (lifetime, ticket) == (86400, v["ticket"])
+    # The resumed handshake (§5.9, §6.2)
+    r = resume
+    for label, key in [("client resume random", "client_random"), ("server resume random", "server_random"),
+                       ("client x25519 resume share", "client_share_private"), ("server x25519 resume share", "server_share_private")]:
+        assert r[key] == seed(label), key
+    ch, sh = r["resuming_client_hello_frame"], r["resumed_server_hello_frame"]
+    assert ch[4] == 0x04 and sh[4] == 0x05
+    # ResumingClientHello = ClientHello's fields || opaque16 ticket
+    i = 4 + 1 + 2; assert ch[i:i + 32] == r["client_random"]; i += 32
+    for _ in range(3):
+        n = ch[i]; i += 1
+        for _ in range(n): _, i = name(ch, i)
+    sg, i = name(ch, i); cshare, i = vec16(ch, i); offered, i = vec16(ch, i); assert i == len(ch) and sg == group
+    assert cshare == public(group, r["client_share_private"]) and offered == v["ticket"]
+    i = 4 + 1 + 2; assert sh[i:i + 32] == r["server_random"]; i += 32
+    g, i = name(sh, i); s, i = name(sh, i); share, i = vec16(sh, i); assert i == len(sh) and (g, s) == (group, suite)
+    assert share == public(group, r["server_share_private"])
+    z = agree(group, r["client_share_private"], share); assert z == r["Z"]
+    th = hashlib.sha256(ch + sh).digest(); assert th == r["TH"]
+    psk_salt = hkdf_extract(psk, th); assert psk_salt == r["psk_salt"]
+    prk = hkdf_extract(psk_salt, z); assert prk == r["PRK"]
+    c2s, s2c = hkdf_expand(prk, b"parley/1 c2s traffic", 32), hkdf_expand(prk, b"parley/1 s2c traffic", 32)
+    fk = hkdf_expand(prk, b"parley/1 c2s finished", 32)
+    assert (c2s, s2c, fk) == (r["c2s_traffic_secret"], r["s2c_traffic_secret"], r["finished_key"])
+    ck, civ = hkdf_expand(c2s, b"parley/1 key", 32), hkdf_expand(c2s, b"parley/1 iv", 12)
+    sk, siv = hkdf_expand(s2c, b"parley/1 key", 32), hkdf_expand(s2c, b"parley/1 iv", 12)
+    verify = hmac.new(fk, th, hashlib.sha256).digest(); assert verify == r["verify_data"]
+    assert open_record(suite, ck, civ, 0, r["client_finished_frame"]) == (0x14, verify)
+    assert open_record(suite, ck, civ, 1, r['client_record_1 ("hello, server")']) == (0x17, b"hello, server")
+    nxt = hkdf_expand(prk, b"parley/1 resumption", 32); assert nxt == r["next_resumption_secret"]
+    rtype, payload = open_record(suite, sk, siv, 0, r["new_session_ticket_frame"]); assert rtype == 0x19
+    ticket, j = vec16(payload, 4); assert ticket[:12] == r["ticket_nonce"] == seed("ticket nonce 2")[:12]
+    issued2, secret2 = open_ticket(ticket); assert secret2 == nxt and issued2 == issued + 3600
+    assert open_record(suite, sk, siv, 1, r['server_record_1 ("hello, client")']) == (0x17, b"hello, client")
+    print("OK  resumption: ticket issued, opened, and the resumed handshake's schedule")
+
+def blocks(section, heading):
+    found = []
+    for title, block in re.findall(heading + r" (.+?)\n\n```\n(.*?)```", section, re.S):
+        values, key = {}, None
+        for line in block.splitlines():
+            if line.endswith(" ="): key = line[:-2]; values[key] = ""
+            else: values[key] += line.strip()
+        found.append((title, {k: bytes.fromhex(h) for k, h in values.items()}))
+    return found
+
 text = open(sys.argv[1] if len(sys.argv) > 1 else "PROTOCOL.md").read()
 count = 0
-for title, block in re.findall(r"### (.+?)\n\n```\n(.*?)```", text.split("<!-- BEGIN GENERATED VECTORS -->")[1], re.S):
-    values, key = {}, None
-    for line in block.splitlines():
-        if line.endswith(" ="): key = line[:-2]; values[key] = ""
-        else: values[key] += line.strip()
-    check(title, {k: bytes.fromhex(h) for k, h in values.items()}); count += 1
+for title, values in blocks(text.split("<!-- BEGIN GENERATED VECTORS -->")[1].split("<!-- END GENERATED VECTORS -->")[0], "###"):
+    check(title, values); count += 1
 assert count >= 6, count
+resumption = blocks(text.split("<!-- BEGIN GENERATED RESUMPTION VECTORS -->")[1].split("<!-- END GENERATED RESUMPTION VECTORS -->")[0], "####")
+assert len(resumption) == 2, len(resumption)
+check_resumption(resumption[0][1], resumption[1][1]); count += 1
 print(f"{count} vectors reproduced independently")

@@ -133,6 +133,10 @@ internal static class BenchCommand
         Console.WriteLine();
         Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
         Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors)");
+        if (r.ResumedLogins is { } resumed)
+        {
+            Console.WriteLine($"  resumed logins      {resumed.LoginsPerSecond:N0} connections+logins/s ({resumed.Seconds:0.00} s; {resumed.Resumed:N0} resumed, {resumed.Full:N0} full, {resumed.Errors} errors)");
+        }
         if (r.Scenario != "idle")
         {
             Console.WriteLine($"  sent / acked        {r.Sent:N0} / {r.Acknowledged:N0} in {r.SendSeconds:0.00} s ({r.SendErrors} errors)");

@@ -177,7 +177,10 @@ internal static class ChatCommand
                 };
                 try
                 {
-                    client = await ChatClient.ConnectAsync(nodeHost, nodePort, new ClientChannelOptions(trust), cancellationToken);
+                    client = await ChatClient.ConnectAsync(nodeHost, nodePort, new ClientChannelOptions(trust)
+                    {
+                        Tickets = new HomeTicketStore(_home, trust.File, nodeHost, nodePort) { HostPort = trust.HostPort },
+                    }, cancellationToken);
                     break;
                 }
                 catch (HostKeyMismatchException e)
@@ -211,6 +214,10 @@ internal static class ChatCommand
             {
                 console.WriteLine($"[CLIENT] Connected to server at {host}:{port}");
                 console.WriteLine($"[CLIENT] Key exchange completed successfully ({client.Group}, {client.Suite})");
+                if (client.Resumed)
+                {
+                    console.WriteLine("[CLIENT] Session resumed from a ticket (the server did not sign)");
+                }
                 if (_login.RecordServerKey(client, host, port))
                 {
                     console.WriteLine($"[CLIENT] {host}:{port} has a new key: device tokens issued under its old key were deleted");

@@ -453,8 +453,11 @@ internal sealed class ChatLoop
             int next = (_current + 1 + tried) % _endpoints.Count;
             try
             {
-                ChatClient client = await ChatClient.ConnectAsync(_endpoints[next].Host, _endpoints[next].Port,
-                    new ClientChannelOptions(_reconnectTrust(_endpoints[next])), cancellationToken);
+                KnownHostsTrust trust = _reconnectTrust(_endpoints[next]);
+                ChatClient client = await ChatClient.ConnectAsync(_endpoints[next].Host, _endpoints[next].Port, new ClientChannelOptions(trust)
+                {
+                    Tickets = new HomeTicketStore(_login.Home, trust.File, _endpoints[next].Host, _endpoints[next].Port) { HostPort = trust.HostPort },
+                }, cancellationToken);
                 _current = next;
                 return client;
             }

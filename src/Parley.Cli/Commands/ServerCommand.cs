@@ -94,11 +94,15 @@ internal static class ServerCommand
             Description = "Read settings from FILE, one 'name = value' a line (flag names without '--'); flags given as well win",
         };
         Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the server");
+        Option<bool> noTickets = new("--no-session-tickets")
+        {
+            Description = "Issue no session tickets: every connection runs the full handshake, signed by the server (PROTOCOL.md §5.8)",
+        };
         Option<bool> check = new("--check") { Description = "Check the settings (and --config file) and exit without starting" };
         Command command = new("server", "Run the Parley messenger server")
         {
             host, port, data, logLevel, perAddress, iterations, groups, handshakeRate, handshakeBurst, maxUnauthenticated, maxUnauthenticatedPerAddress,
-            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads, store, bus, config, check, cpu,
+            tokenDays, maxDevices, registrationsPerMinute, registrationsPerSource, hashThreads, store, bus, config, noTickets, check, cpu,
         };
         WebServerOptions web = new();
         web.AddTo(command);
@@ -137,6 +141,7 @@ internal static class ServerCommand
                 MaxConcurrentPasswordHashes = result.GetValue(hashThreads),
                 Store = result.GetValue(store),
                 Bus = result.GetValue(bus),
+                SessionTickets = !result.GetValue(noTickets),
             })), logs.Read(result, result.GetValue(logLevel)), result.GetValue(check), cancellationToken);
         });
         return command;

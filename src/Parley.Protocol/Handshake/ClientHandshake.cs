@@ -8,6 +8,12 @@
 //
 // ServerAuthenticated is a stop on purpose: the signature is verified, but whether this server
 // key is the one the user trusts (known_hosts) is for the caller to decide before Finished.
+//
+// Resumption (§5.9, §9.1): with a usable ticket, Start sends a ResumingClientHello instead.
+//   WaitServerHello ──ResumedServerHello──▶ ServerAuthenticated (by the PSK: the identity is the
+//                                           ticket's, and only its holder can open our records)
+//   WaitServerHello ──ServerHello (signed)──▶ ServerAuthenticated as above: the server fell back
+//   WaitServerHello ──HelloRetryRequest──▶ the retried hello is a plain ClientHello, the ticket dropped
 using System.Security.Cryptography;
 using Parley.Crypto.KeyAgreement;
 using Parley.Crypto.Signing;
@@ -27,8 +33,12 @@ public enum ClientHandshakeState
 /// <summary>What the client must do after reading a message: send bytes, or decide on the server's identity.</summary>
 public readonly record struct ClientHandshakeStep(byte[]? Send, PeerIdentity? ServerIdentity);
 
-/// <summary>The end of a client handshake: the frames to send (ClientIdentity if configured, then Finished), and the session.</summary>
-public sealed record ClientHandshakeResult(byte[] Send, SecureSession Session);
+/// <summary>
+/// The end of a client handshake: the frames to send (ClientIdentity if configured, then Finished),
+/// and the session. <paramref name="Resumption"/> (when the client accepts tickets) waits for the
+/// server's NewSessionTicket; <paramref name="Resumed"/> says the server did not sign (§5.9).
+/// </summary>
+public sealed record ClientHandshakeResult(byte[] Send, SecureSession Session, ResumptionSecret? Resumption = null, bool Resumed = false);
 
 public sealed class ClientHandshake : IDisposable
 {
@@ -40,16 +50,26 @@ public sealed class ClientHandshake : IDisposable
     private KeyAgreementPrivateKey? _share;
     private bool _retried;
     private HandshakeSecrets? _secrets;
-    private ServerHello? _serverHello;
     private byte[]? _transcriptHash;
+    private ResumptionTicket? _offeredTicket;
+    private PeerIdentity? _serverIdentity;
+    private string? _suite;
+    private bool _resumed;
 
     public ClientHandshake(ClientHandshakeOptions? options = null, HandshakeEntropy? entropy = null)
     {
         _options = options ?? new ClientHandshakeOptions();
         _options.Validate();
         _entropy = entropy ?? HandshakeEntropy.System;
-        _shareGroup = _options.EffectiveShareGroup;
+        _offeredTicket = _options.UsableResumption;
+        _shareGroup = _offeredTicket is { } ticket ? _options.Groups.First(g => g.Name == ticket.Group) : _options.EffectiveShareGroup;
     }
+
+    /// <summary>True once a ResumedServerHello was accepted: the server proved nothing by signature, the PSK stands for it.</summary>
+    public bool Resumed => _resumed;
+
+    /// <summary>Whether the hello offered a ticket (it may still be answered with a full handshake).</summary>
+    public bool OfferedTicket { get; private set; }
 
     public ClientHandshakeState State { get; private set; } = ClientHandshakeState.Start;
 
@@ -65,14 +85,21 @@ public sealed class ClientHandshake : IDisposable
     {
         _share?.Dispose();
         _share = _entropy.NewKeyShare(_shareGroup);
+        List<string> suites = _options.Suites.Select(s => s.Name).ToList();
+        if (_options.AcceptSessionTickets || _options.Resumption is not null)
+        {
+            suites.Add(SessionTickets.SignalSuite);
+        }
         ClientHello hello = new(
             ProtocolVersion.Current,
             _random,
             _options.Groups.Select(g => g.Name).ToList(),
-            _options.Suites.Select(s => s.Name).ToList(),
+            suites,
             _options.SignatureAlgorithms.Select(s => s.Name).ToList(),
             _shareGroup.Name,
-            _share.PublicKey.ToArray());
+            _share.PublicKey.ToArray(),
+            _offeredTicket?.Ticket);
+        OfferedTicket |= _offeredTicket is not null;
         byte[] body = hello.Encode();
         _transcript.Add(body);
         State = ClientHandshakeState.WaitServerHello;
@@ -89,6 +116,7 @@ public sealed class ClientHandshake : IDisposable
             {
                 MessageType.HelloRetryRequest => OnHelloRetryRequest(body),
                 MessageType.ServerHello => OnServerHello(body),
+                MessageType.ResumedServerHello => OnResumedServerHello(body),
                 MessageType.Alert => throw HandshakeFailures.FromAlertMessage(body),
                 _ => throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"message type 0x{body[0]:x2} while waiting for a ServerHello"),
             };
@@ -113,6 +141,8 @@ public sealed class ClientHandshake : IDisposable
             throw new ParleyProtocolException(ProtocolError.IllegalParameter, $"the server asked for group '{retry.Group}', which was not offered or was already shared");
         }
         _retried = true;
+        // The server will not resume: the retried hello is a plain ClientHello (§5.9).
+        _offeredTicket = null;
         _transcript.Add(body);
         _shareGroup = group;
         return new ClientHandshakeStep(SendHello(), null);
@@ -144,9 +174,37 @@ public sealed class ClientHandshake : IDisposable
             _secrets = KeySchedule.Derive(shared, _transcriptHash);
         }
         _share!.Dispose();
-        _serverHello = hello;
+        _suite = hello.Suite;
+        _serverIdentity = new PeerIdentity(signatureAlgorithm, hello.IdentityKey);
         State = ClientHandshakeState.ServerAuthenticated;
-        return new ClientHandshakeStep(null, new PeerIdentity(signatureAlgorithm, hello.IdentityKey));
+        return new ClientHandshakeStep(null, _serverIdentity);
+    }
+
+    private ClientHandshakeStep OnResumedServerHello(ReadOnlySpan<byte> body)
+    {
+        ResumptionTicket ticket = _offeredTicket
+            ?? throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, "a ResumedServerHello, but this client offered no ticket");
+        ResumedServerHello hello = ResumedServerHello.Decode(body);
+        if (hello.Group != _shareGroup.Name)
+        {
+            throw new ParleyProtocolException(ProtocolError.IllegalParameter, $"the server resumed in group '{hello.Group}' but the client's key share is for '{_shareGroup.Name}'");
+        }
+        if (hello.Suite != ticket.Suite)
+        {
+            throw new ParleyProtocolException(ProtocolError.IllegalParameter, $"the server resumed with suite '{hello.Suite}', not the ticket's '{ticket.Suite}'");
+        }
+        _transcript.Add(body);
+        _transcriptHash = _transcript.Hash();
+        using (SharedSecret shared = HandshakeFailures.Agree(_shareGroup, _share!, hello.KeyShare))
+        {
+            _secrets = KeySchedule.Derive(shared, _transcriptHash, ticket.Secret);
+        }
+        _share!.Dispose();
+        _suite = hello.Suite;
+        _resumed = true;
+        _serverIdentity = ticket.Server;
+        State = ClientHandshakeState.ServerAuthenticated;
+        return new ClientHandshakeStep(null, _serverIdentity);
     }
 
     /// <summary>ServerAuthenticated → Complete: the caller trusts the server; returns Finished and the session.</summary>
@@ -156,8 +214,8 @@ public sealed class ClientHandshake : IDisposable
         HandshakeSecrets secrets = _secrets!;
         SecureSession session = new(
             SessionRole.Client,
-            _serverHello!.Group,
-            _options.Suites.First(s => s.Name == _serverHello.Suite),
+            _shareGroup.Name,
+            _options.Suites.First(s => s.Name == _suite),
             send: secrets.ClientToServer,
             receive: secrets.ServerToClient,
             _options.Limits);
@@ -170,10 +228,13 @@ public sealed class ClientHandshake : IDisposable
         byte[] verifyData = KeySchedule.ComputeVerifyData(secrets.FinishedKey, _transcriptHash!);
         byte[] finished = [.. identity, .. session.Seal(MessageType.Finished, verifyData)];
         CryptographicOperations.ZeroMemory(verifyData);
+        ResumptionSecret? resumption = _options.AcceptSessionTickets || _options.Resumption is not null
+            ? new ResumptionSecret((byte[])secrets.ResumptionSecret.Clone(), _shareGroup.Name, _suite!, _serverIdentity!)
+            : null;
         secrets.Dispose();
         _secrets = null;
         State = ClientHandshakeState.Complete;
-        return new ClientHandshakeResult(finished, session);
+        return new ClientHandshakeResult(finished, session, resumption, _resumed);
     }
 
     /// <summary>ServerAuthenticated → Failed: the caller does not trust the server; returns an alert frame to send.</summary>

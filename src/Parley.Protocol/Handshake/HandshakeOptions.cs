@@ -22,6 +22,30 @@ public sealed record ClientHandshakeOptions
     /// </summary>
     public SigningKey? Identity { get; init; }
 
+    /// <summary>
+    /// The client accepts a NewSessionTicket record after the handshake (PROTOCOL.md §5.8) and says
+    /// so with <see cref="SessionTickets.SignalSuite"/> in its suites list. Off by default: the §10
+    /// vectors are of a client that does not.
+    /// </summary>
+    public bool AcceptSessionTickets { get; init; }
+
+    /// <summary>
+    /// A ticket to resume with (§5.9): the hello becomes a ResumingClientHello sharing the ticket's
+    /// group. Not owned; the caller drops it after this one use. Ignored when expired at
+    /// <see cref="Clock"/>'s now or when its group or suite is not offered.
+    /// </summary>
+    public ResumptionTicket? Resumption { get; init; }
+
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>The ticket to offer, when it is usable with this offer.</summary>
+    internal ResumptionTicket? UsableResumption =>
+        Resumption is { } ticket && !ticket.ExpiredAt(Clock.GetUtcNow())
+            && Groups.Any(g => g.Name == ticket.Group) && Suites.Any(s => s.Name == ticket.Suite)
+            && SignatureAlgorithms.Any(s => s.Name == ticket.Server.Algorithm.Name)
+            ? ticket
+            : null;
+
     internal KeyAgreementAlgorithm EffectiveShareGroup => ShareGroup ?? Groups[0];
 
     internal void Validate()
@@ -52,6 +76,16 @@ public sealed record ServerHandshakeOptions
 
     /// <summary>The client must prove a long-term key (ClientIdentity) before its Finished.</summary>
     public bool RequireClientIdentity { get; init; }
+
+    /// <summary>
+    /// The key tickets are sealed under (PROTOCOL.md §5.8), derived from <see cref="Identity"/>'s
+    /// private key; null: no tickets are issued and every ResumingClientHello gets a full
+    /// handshake. Not owned.
+    /// </summary>
+    public SessionTicketKey? TicketKey { get; init; }
+
+    /// <summary>The clock tickets are stamped and checked with.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     internal void Validate()
     {

@@ -7,6 +7,13 @@
 //   With RequireClientIdentity, the ServerHello leads to WaitClientIdentity instead, and a valid
 //   ClientIdentity record to WaitFinished.
 //   any error ──▶ Failed
+//
+//   Resumption (§5.8, §5.9, §9.2):
+//   WaitClientHello ──ResumingClientHello, ticket opens, valid, same group and suite acceptable──▶
+//        send ResumedServerHello (no signature) ──▶ WaitFinished
+//   WaitClientHello ──ResumingClientHello, any other ticket──▶ as a ClientHello: a signed
+//        ServerHello or a HelloRetryRequest (the full handshake; never unauthenticated)
+//   WaitFinished ──valid Finished, tickets on and the client accepts them──▶ send NewSessionTicket ──▶ Complete
 using System.Security.Cryptography;
 using Parley.Crypto.Aead;
 using Parley.Crypto.KeyAgreement;
@@ -28,7 +35,8 @@ public enum ServerHandshakeState
 /// What the server must do after reading a message: send bytes, and/or use the finished session.
 /// <paramref name="ClientIdentity"/> is the key the client proved, when it sent one.
 /// </summary>
-public readonly record struct ServerHandshakeStep(byte[]? Send, SecureSession? Session, PeerIdentity? ClientIdentity = null);
+/// <paramref name="Resumed"/> is true on the final step of a resumed handshake: the server did not sign.
+public readonly record struct ServerHandshakeStep(byte[]? Send, SecureSession? Session, PeerIdentity? ClientIdentity = null, bool Resumed = false);
 
 public sealed class ServerHandshake : IDisposable
 {
@@ -41,6 +49,8 @@ public sealed class ServerHandshake : IDisposable
     private SecureSession? _session;
     private byte[]? _transcriptHash;
     private PeerIdentity? _clientIdentity;
+    private bool _issueTicket;
+    private bool _resumed;
 
     public ServerHandshake(ServerHandshakeOptions options, HandshakeEntropy? entropy = null)
     {
@@ -50,6 +60,9 @@ public sealed class ServerHandshake : IDisposable
     }
 
     public ServerHandshakeState State { get; private set; } = ServerHandshakeState.WaitClientHello;
+
+    /// <summary>True once a ticket was accepted: this handshake answers with a ResumedServerHello and signs nothing.</summary>
+    public bool Resumed => _resumed;
 
     /// <summary>
     /// Frames longer than this are refused before they are read. Until the client's Finished only
@@ -83,14 +96,14 @@ public sealed class ServerHandshake : IDisposable
     public static byte[] AlertFrame(ParleyProtocolException error) =>
         Frame.Wrap(new Alert(error.Error, error.Detail).EncodeMessage());
 
-    private ClientHello DecodeHello(ReadOnlySpan<byte> body)
+    private ClientHello DecodeHello(ReadOnlySpan<byte> body, bool mayResume)
     {
         MessageType type = HandshakeFailures.PeekType(body);
         if (type == MessageType.Alert)
         {
             throw HandshakeFailures.FromAlertMessage(body);
         }
-        if (type != MessageType.ClientHello)
+        if (type != MessageType.ClientHello && !(mayResume && type == MessageType.ResumingClientHello))
         {
             throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"message type 0x{body[0]:x2} while waiting for a ClientHello");
         }
@@ -99,7 +112,7 @@ public sealed class ServerHandshake : IDisposable
 
     private ServerHandshakeStep OnClientHello(ReadOnlySpan<byte> body)
     {
-        ClientHello hello = DecodeHello(body);
+        ClientHello hello = DecodeHello(body, mayResume: true);
         ChooseSuite(hello);
         CheckSignatureAlgorithm(hello);
         if (!hello.Groups.Contains(hello.ShareGroup))
@@ -107,7 +120,15 @@ public sealed class ServerHandshake : IDisposable
             throw new ParleyProtocolException(ProtocolError.IllegalParameter, $"the key share is for '{hello.ShareGroup}', which the client did not offer");
         }
         _transcript.Add(body);
+        _issueTicket = _options.TicketKey is not null && !_options.RequireClientIdentity && (hello.Ticket is not null || hello.Suites.Contains(SessionTickets.SignalSuite));
         KeyAgreementAlgorithm? shared = _options.Groups.FirstOrDefault(g => g.Name == hello.ShareGroup);
+        if (shared is not null && hello.Ticket is not null && TryOpenTicket(hello, shared) is { } contents)
+        {
+            using (contents)
+            {
+                return RespondResumed(hello, shared, contents);
+            }
+        }
         if (shared is not null)
         {
             return Respond(hello, shared);
@@ -125,7 +146,7 @@ public sealed class ServerHandshake : IDisposable
 
     private ServerHandshakeStep OnRetriedClientHello(ReadOnlySpan<byte> body)
     {
-        ClientHello hello = DecodeHello(body);
+        ClientHello hello = DecodeHello(body, mayResume: false);
         if (!hello.SameOfferAs(_firstHello!))
         {
             throw new ParleyProtocolException(ProtocolError.IllegalParameter, "the retried ClientHello changed its offer");
@@ -174,6 +195,54 @@ public sealed class ServerHandshake : IDisposable
         return new ServerHandshakeStep(Frame.Wrap(body), null);
     }
 
+    /// <summary>
+    /// The ticket's contents when this handshake can resume from it: it opens under our key (so it
+    /// is ours and untouched), is within its lifetime, and its group is the share's and its suite
+    /// one we accept and the client offers. Null sends the client down the full handshake.
+    /// </summary>
+    private TicketContents? TryOpenTicket(ClientHello hello, KeyAgreementAlgorithm shareGroup)
+    {
+        // Peers that must prove a long-term key (§5.7) always run the full handshake.
+        if (_options.TicketKey is not { } key || hello.Ticket is null || _options.RequireClientIdentity)
+        {
+            return null;
+        }
+        TicketContents? contents = key.TryOpen(hello.Ticket);
+        if (contents is null)
+        {
+            return null;
+        }
+        ulong now = (ulong)_options.Clock.GetUtcNow().ToUnixTimeSeconds();
+        bool usable = contents.ValidAt(now)
+            && contents.Group == shareGroup.Name
+            && hello.Suites.Contains(contents.Suite)
+            && _options.Suites.Any(s => s.Name == contents.Suite);
+        if (!usable)
+        {
+            contents.Dispose();
+            return null;
+        }
+        return contents;
+    }
+
+    private ServerHandshakeStep RespondResumed(ClientHello hello, KeyAgreementAlgorithm group, TicketContents ticket)
+    {
+        AeadAlgorithm suite = _options.Suites.First(s => s.Name == ticket.Suite);
+        byte[] random = new byte[ProtocolVersion.RandomSize];
+        _entropy.FillRandom(random);
+        using KeyAgreementPrivateKey share = _entropy.NewKeyShare(group);
+        using SharedSecret sharedSecret = HandshakeFailures.Agree(group, share, hello.KeyShare);
+        byte[] body = new ResumedServerHello(ProtocolVersion.Current, random, group.Name, suite.Name, share.PublicKey.ToArray()).Encode();
+        _transcript.Add(body);
+        _transcriptHash = _transcript.Hash();
+        _secrets = KeySchedule.Derive(sharedSecret, _transcriptHash, ticket.Secret);
+        _session = new SecureSession(SessionRole.Server, group.Name, suite,
+            send: _secrets.ServerToClient, receive: _secrets.ClientToServer, _options.Limits);
+        _resumed = true;
+        State = ServerHandshakeState.WaitFinished;
+        return new ServerHandshakeStep(Frame.Wrap(body), null);
+    }
+
     private ServerHandshakeStep OnClientIdentity(ReadOnlySpan<byte> body)
     {
         if (HandshakeFailures.PeekType(body) == MessageType.Alert)
@@ -208,7 +277,18 @@ public sealed class ServerHandshake : IDisposable
         {
             throw HandshakeFailures.FromAlertMessage(body);
         }
-        (MessageType type, byte[] payload) = _session!.Open(body);
+        MessageType type;
+        byte[] payload;
+        try
+        {
+            (type, payload) = _session!.Open(body);
+        }
+        catch (ParleyProtocolException e) when (_resumed && e.Error == ProtocolError.BadRecordMac)
+        {
+            // The keys of a resumed handshake come from the ticket's secret: a client without it
+            // cannot seal a Finished that opens (§5.9).
+            throw new ParleyProtocolException(ProtocolError.BadFinished, "the client's Finished does not open: it does not hold the ticket's resumption secret", inner: e);
+        }
         if (type != MessageType.Finished)
         {
             throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"a {type} record arrived before the client's Finished");
@@ -220,12 +300,23 @@ public sealed class ServerHandshake : IDisposable
         {
             throw new ParleyProtocolException(ProtocolError.BadFinished, "the client's Finished does not match the handshake");
         }
+        byte[]? ticket = _issueTicket ? SealTicket(_session, _secrets) : null;
         _secrets.Dispose();
         _secrets = null;
         State = ServerHandshakeState.Complete;
         SecureSession session = _session;
         _session = null;
-        return new ServerHandshakeStep(null, session, _clientIdentity);
+        return new ServerHandshakeStep(ticket, session, _clientIdentity, _resumed);
+    }
+
+    /// <summary>The NewSessionTicket record (§5.8), the server's first: one ticket per connection, for this session's resumption secret.</summary>
+    private byte[] SealTicket(SecureSession session, HandshakeSecrets secrets)
+    {
+        uint lifetime = (uint)SessionTickets.Lifetime.TotalSeconds;
+        ulong now = (ulong)_options.Clock.GetUtcNow().ToUnixTimeSeconds();
+        using TicketContents contents = new(now, lifetime, session.Group, session.Suite.Name, secrets.ResumptionSecret);
+        byte[] ticket = _options.TicketKey!.Seal(contents, _entropy);
+        return session.Seal(MessageType.NewSessionTicket, new NewSessionTicket(lifetime, ticket).Encode());
     }
 
     private void Fail()

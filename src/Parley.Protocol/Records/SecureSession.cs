@@ -71,7 +71,7 @@ public sealed class SecureSession : IDisposable
     /// </summary>
     public int Seal(MessageType type, ReadOnlySpan<byte> payload, Span<byte> destination)
     {
-        if (type is not (MessageType.ApplicationData or MessageType.Alert or MessageType.Finished or MessageType.ClientIdentity))
+        if (type is not (MessageType.ApplicationData or MessageType.Alert or MessageType.Finished or MessageType.ClientIdentity or MessageType.NewSessionTicket))
         {
             throw new ArgumentException($"{type} is not a record an application seals.", nameof(type));
         }
@@ -177,7 +177,7 @@ public sealed class SecureSession : IDisposable
             throw new ParleyProtocolException(ProtocolError.FrameTooLarge, $"a record of {body.Length} bytes exceeds the limit of {MaxFrameBodyLength} bytes");
         }
         MessageType type = (MessageType)body[0];
-        if (type is not (MessageType.ApplicationData or MessageType.Alert or MessageType.Finished or MessageType.KeyUpdate or MessageType.ClientIdentity))
+        if (type is not (MessageType.ApplicationData or MessageType.Alert or MessageType.Finished or MessageType.KeyUpdate or MessageType.ClientIdentity or MessageType.NewSessionTicket))
         {
             throw new ParleyProtocolException(ProtocolError.UnexpectedMessage, $"record type 0x{body[0]:x2} is not a record type");
         }

@@ -20,6 +20,8 @@ internal sealed class ConnectionHandler
 {
     private readonly ServerOptions _options;
     private readonly ServerHandshakeOptions _handshake;
+    private long _fullHandshakes;
+    private long _resumedHandshakes;
     private readonly LoginExchange _login;
     private readonly ConnectionAdmission _admission;
     private readonly LogRateLimiter _log;
@@ -143,6 +145,9 @@ internal sealed class ConnectionHandler
         }
     }
 
+    /// <summary>Handshakes completed so far, full and resumed (PROTOCOL.md §5.9).</summary>
+    public HandshakeCounts Handshakes => new(Interlocked.Read(ref _fullHandshakes), Interlocked.Read(ref _resumedHandshakes));
+
     private async Task ServeAsync(Stream stream, RemoteParty remote, Action loggedIn)
     {
         using CancellationTokenSource loginDeadline = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
@@ -161,6 +166,15 @@ internal sealed class ConnectionHandler
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
             return;
+        }
+        if (channel.Resumed)
+        {
+            Interlocked.Increment(ref _resumedHandshakes);
+            _logger.LogDebug("Handshake with {Address} resumed from a session ticket (no signature)", remote.Address);
+        }
+        else
+        {
+            Interlocked.Increment(ref _fullHandshakes);
         }
         await using (channel.ConfigureAwait(false))
         {

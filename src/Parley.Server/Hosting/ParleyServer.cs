@@ -19,6 +19,7 @@ public sealed class ParleyServer : IAsyncDisposable
 {
     private readonly ServerOptions _options;
     private readonly SigningKey _identity;
+    private readonly SessionTicketKey _ticketKey;
     private readonly IMessageStore _store;
     private readonly IFileStore _files;
     private readonly StoreWriter _writer;
@@ -36,10 +37,11 @@ public sealed class ParleyServer : IAsyncDisposable
     private int _stopped;
     private readonly Cluster.RedisCluster? _cluster;
 
-    private ParleyServer(ServerOptions options, SigningKey identity, IMessageStore store, IFileStore files, Presence presence, IMessageFanOut fanOut, ILogger logger)
+    private ParleyServer(ServerOptions options, SigningKey identity, SessionTicketKey ticketKey, IMessageStore store, IFileStore files, Presence presence, IMessageFanOut fanOut, ILogger logger)
     {
         _options = options;
         _identity = identity;
+        _ticketKey = ticketKey;
         _store = store;
         _files = files;
         _logger = logger;
@@ -63,6 +65,8 @@ public sealed class ParleyServer : IAsyncDisposable
             Groups = options.Groups,
             Suites = options.Suites,
             Limits = new RecordLimits { MaxPlaintextLength = MessengerLimits.RecordLimitFor(options.MaxBodyLength) },
+            TicketKey = options.SessionTickets ? ticketKey : null,
+            Clock = options.Time,
         };
         LoginExchange login = new(_accounts, logger, options.Time, options.LoginTimeout, options.MaxBodyLength, known.Remember);
         _handler = new ConnectionHandler(options, handshake, login, _admission, log, logger, _writer, store, Presence, known, tokens,
@@ -107,6 +111,9 @@ public sealed class ParleyServer : IAsyncDisposable
     /// <summary>Connections accepted that have not logged in yet (bounded by <see cref="ServerOptions.MaxUnauthenticatedConnections"/>).</summary>
     public int UnauthenticatedConnections => _admission.Unauthenticated;
 
+    /// <summary>Handshakes completed in full (the server signed) and resumed from a ticket (no signature), since start.</summary>
+    public HandshakeCounts Handshakes => _handler.Handshakes;
+
     /// <summary>The PBKDF2 engine, for tests that count what an attacker's guesses cost.</summary>
     internal PasswordHasher PasswordHasher => _accounts.Hasher;
 
@@ -126,6 +133,7 @@ public sealed class ParleyServer : IAsyncDisposable
         TcpListener listener = await TcpAcceptor.BindAsync(options.Host, options.Port, cancellationToken).ConfigureAwait(false);
         StartupFootprint footprint = StartupFootprint.Before(options.DataDirectory, options.IdentityPath, options.DatabasePath, options.FileDatabasePath);
         SigningKey? identity = null;
+        SessionTicketKey? ticketKey = null;
         IMessageStore? store = null;
         Cluster.RedisCluster? cluster = null;
         IFileStore? files = null;
@@ -149,7 +157,7 @@ public sealed class ParleyServer : IAsyncDisposable
                     Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 }
             }
-            identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created);
+            identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created, out ticketKey);
             store = await OpenStoreAsync(options, logger, cancellationToken).ConfigureAwait(false);
             // A store that keeps files itself (shared by the nodes of a cluster) serves them; else files.db beside the database.
             files = store as IFileStore ?? await SqliteFileStore.OpenAsync(options.FileDatabasePath, cancellationToken).ConfigureAwait(false);
@@ -158,7 +166,7 @@ public sealed class ParleyServer : IAsyncDisposable
             {
                 cluster = await Cluster.RedisCluster.StartAsync(Cluster.BusAddress.Parse(bus), presence, logger).ConfigureAwait(false);
             }
-            ParleyServer server = new(options, identity, store, files, presence, (IMessageFanOut?)cluster ?? presence, logger) { CreatedIdentity = created };
+            ParleyServer server = new(options, identity, ticketKey, store, files, presence, (IMessageFanOut?)cluster ?? presence, logger) { CreatedIdentity = created };
             server._tcp = TcpAcceptor.Start(listener, server._handler, server.Log, logger);
             if (web is not null)
             {
@@ -191,6 +199,7 @@ public sealed class ParleyServer : IAsyncDisposable
                 await store.DisposeAsync().ConfigureAwait(false);
             }
             identity?.Dispose();
+            ticketKey?.Dispose();
             footprint.Undo(logger);
             throw;
         }
@@ -250,6 +259,7 @@ public sealed class ParleyServer : IAsyncDisposable
         }
         await _store.DisposeAsync().ConfigureAwait(false);
         _identity.Dispose();
+        _ticketKey.Dispose();
         _logger.LogInformation("Stopped");
     }
 

@@ -23,6 +23,13 @@ public sealed partial record ServerOptions
     public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Issue session tickets (one per connection, to clients that ask) and resume from them
+    /// without a signature (PROTOCOL.md §5.8–§5.9). Off (--no-session-tickets): every connection
+    /// runs the full, signed handshake.
+    /// </summary>
+    public bool SessionTickets { get; init; } = true;
+
     /// <summary>A connection silent this long gets a ping; silent for <see cref="IdleTimeout"/>, it is closed.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(90);

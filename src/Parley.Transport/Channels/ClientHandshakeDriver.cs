@@ -15,7 +15,12 @@ internal static class ClientHandshakeDriver
     /// <exception cref="HostKeyMismatchException">The trust policy found a changed server key.</exception>
     public static async Task<SecureChannel> RunAsync(Stream stream, ClientChannelOptions options, CancellationToken cancellationToken = default)
     {
-        using ClientHandshake handshake = new(options.Handshake, options.Entropy);
+        // A ticket is used once whatever happens: taken from the store now, wiped when this ends.
+        using ResumptionTicket? ticket = options.Tickets?.Take();
+        ClientHandshakeOptions handshakeOptions = options.Tickets is null
+            ? options.Handshake
+            : options.Handshake with { AcceptSessionTickets = true, Resumption = ticket };
+        using ClientHandshake handshake = new(handshakeOptions, options.Entropy);
         FrameDecoder decoder = new(Frame.MaxHandshakeBodyLength, FrameIo.InitialBuffer);
         // Until the server's first message has been read, a failure may mean it is no Parley server at all.
         bool answered = false;
@@ -53,7 +58,14 @@ internal static class ClientHandshakeDriver
             }
             ClientHandshakeResult result = handshake.Confirm();
             await FrameIo.WriteAsync(stream, result.Send, cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
-            return SecureChannel.Create(stream, result.Session, decoder, identity);
+            return SecureChannel.Create(stream, result.Session, decoder, identity, resumed: result.Resumed,
+                pendingTicket: result.Resumption is { } resumption ? new PendingTicket(resumption, options.Tickets!, handshakeOptions.Clock) : null);
+        }
+        catch (ParleyProtocolException e) when (e.IsRemote && handshake.OfferedTicket && !handshake.Resumed)
+        {
+            // A server from before resumption refuses the ResumingClientHello (unexpected_message):
+            // the caller may connect again, and with the ticket gone it runs a full handshake.
+            throw new ParleyProtocolException(e.Error, e.Detail, isRemote: true, inner: e) { Unauthenticated = e.Unauthenticated, DuringResumption = true };
         }
         catch (ParleyProtocolException e) when (!e.IsRemote && handshake.State != ClientHandshakeState.Complete && e.Error != ProtocolError.UntrustedPeer)
         {

@@ -23,8 +23,12 @@ public sealed class SecureChannel : IAsyncDisposable
     // False until a record has opened: the window in which a client may still meet the server's plaintext alert (§5.6).
     private bool _recordOpened;
 
-    internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null) =>
-        new(stream, session, decoder, serverIdentity, clientIdentity);
+    // On a client that accepts tickets: the resumption secret until the server's NewSessionTicket arrives.
+    private PendingTicket? _pendingTicket;
+
+    internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null,
+        bool resumed = false, PendingTicket? pendingTicket = null) =>
+        new(stream, session, decoder, serverIdentity, clientIdentity) { Resumed = resumed, _pendingTicket = pendingTicket };
 
     private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null)
     {
@@ -46,6 +50,12 @@ public sealed class SecureChannel : IAsyncDisposable
     public PeerIdentity? RemoteIdentity => ServerIdentity ?? ClientIdentity;
 
     public SessionRole Role => _session.Role;
+
+    /// <summary>
+    /// The handshake resumed from a session ticket (PROTOCOL.md §5.9): the server did not sign; the
+    /// ticket's resumption secret and a fresh key agreement made the keys.
+    /// </summary>
+    public bool Resumed { get; private init; }
 
     public string Group => _session.Group;
     public string Suite => _session.Suite.Name;
@@ -330,6 +340,17 @@ public sealed class SecureChannel : IAsyncDisposable
                         return ChannelEvent.MessageReceived(plaintext.AsSpan(0, record.Length).ToArray());
                     case MessageType.KeyUpdate:
                         continue;
+                    case MessageType.NewSessionTicket when _pendingTicket is not null:
+                        try
+                        {
+                            _pendingTicket.Accept(plaintext.AsSpan(0, record.Length));
+                        }
+                        catch (ParleyProtocolException e)
+                        {
+                            await TrySendAlertAsync(e.Error, e.Detail).ConfigureAwait(false);
+                            throw;
+                        }
+                        continue;
                     case MessageType.Alert:
                         Alert alert = Alert.DecodePayload(plaintext.AsSpan(0, record.Length));
                         if (alert.Error == ProtocolError.CloseNotify)
@@ -447,6 +468,7 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             _disposed = true;
             _session.Dispose();
+            _pendingTicket?.Dispose();
             await _stream.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -29,7 +29,7 @@ internal static class ServerHandshakeDriver
                 }
                 if (step.Session is not null)
                 {
-                    return SecureChannel.Create(stream, step.Session, decoder, null, step.ClientIdentity);
+                    return SecureChannel.Create(stream, step.Session, decoder, null, step.ClientIdentity, resumed: step.Resumed);
                 }
             }
         }

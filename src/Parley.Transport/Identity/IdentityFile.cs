@@ -8,6 +8,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Parley.Crypto;
 using Parley.Crypto.Signing;
+using Parley.Protocol.Handshake;
 using Parley.Transport.Files;
 
 namespace Parley.Transport.Identity;
@@ -39,8 +40,22 @@ public static class IdentityFile
     }
 
     /// <exception cref="InvalidDataException">The file is not an identity file, or is readable by others.</exception>
-    public static SigningKey Read(string path)
+    public static SigningKey Read(string path) => Read(path, out SessionTicketKey? _, deriveTicketKey: false);
+
+    /// <summary>
+    /// Reads the identity and derives its session ticket key (PROTOCOL.md §5.8) from the private
+    /// key while it is in hand: nodes loading the same file seal and open the same tickets.
+    /// </summary>
+    public static SigningKey Read(string path, out SessionTicketKey ticketKey)
     {
+        SigningKey key = Read(path, out SessionTicketKey? derived, deriveTicketKey: true);
+        ticketKey = derived!;
+        return key;
+    }
+
+    private static SigningKey Read(string path, out SessionTicketKey? ticketKey, bool deriveTicketKey)
+    {
+        ticketKey = null;
         if (OwnerOnly.IsExposed(path))
         {
             throw new InvalidDataException($"{path} is readable by other users; run 'chmod 600 {path}' (private keys must be owner-only).");
@@ -66,7 +81,12 @@ public static class IdentityFile
         }
         try
         {
-            return algorithm.ImportPrivateKey(privateKey);
+            SigningKey key = algorithm.ImportPrivateKey(privateKey);
+            if (deriveTicketKey)
+            {
+                ticketKey = SessionTicketKey.Derive(privateKey, algorithm.Name, key.PublicKey);
+            }
+            return key;
         }
         catch (ArgumentException)
         {
@@ -88,6 +108,18 @@ public static class IdentityFile
             Write(path, key);
         }
         return Read(path);
+    }
+
+    /// <summary>As <see cref="LoadOrCreate(string, SignatureAlgorithm, out bool)"/>, with the identity's session ticket key.</summary>
+    public static SigningKey LoadOrCreate(string path, SignatureAlgorithm algorithm, out bool created, out SessionTicketKey ticketKey)
+    {
+        created = !File.Exists(path);
+        if (created)
+        {
+            using SigningKey key = algorithm.GenerateKey(KeyExportPolicy.AllowExport);
+            Write(path, key);
+        }
+        return Read(path, out ticketKey);
     }
 
     private static string Field(string line, string name, string path)

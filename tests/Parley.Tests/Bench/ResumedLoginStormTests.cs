@@ -1,0 +1,53 @@
+using Parley.Bench;
+using Parley.Server.Hosting;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Bench;
+
+/// <summary>The idle scenario's two login storms: full handshakes first, then every client resumes with its ticket (correctness only, not speed).</summary>
+public class ResumedLoginStormTests
+{
+    [Fact]
+    public async Task The_idle_scenario_reports_a_second_storm_in_which_every_client_resumed()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using TempDirectory temp = new();
+        const int Clients = 6;
+        BenchReport report = await new BenchRunner(new BenchOptions
+        {
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Scenario = BenchScenario.Idle,
+            Clients = Clients,
+            Duration = TimeSpan.Zero,
+            HomePath = temp.File("bench-home"),
+        }).RunAsync().WithTimeout();
+
+        Assert.True(report.Passed);
+        ResumedLoginStorm resumed = Assert.IsType<ResumedLoginStorm>(report.ResumedLogins);
+        Assert.Equal((Clients, 0, 0L), (resumed.Resumed, resumed.Full, resumed.Errors));
+        Assert.True(resumed.LoginsPerSecond > 0);
+        // Registration and the first storm ran full handshakes; only the reconnect pass resumed.
+        Assert.Equal(Clients, server.Server.Handshakes.Resumed);
+    }
+
+    [Fact]
+    public async Task Against_a_server_without_tickets_the_second_storm_runs_full_handshakes()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { SessionTickets = false });
+        using TempDirectory temp = new();
+        BenchReport report = await new BenchRunner(new BenchOptions
+        {
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Scenario = BenchScenario.Idle,
+            Clients = 3,
+            Duration = TimeSpan.Zero,
+            HomePath = temp.File("bench-home"),
+        }).RunAsync().WithTimeout();
+
+        Assert.True(report.Passed);
+        Assert.Equal((0, 3), (report.ResumedLogins!.Resumed, report.ResumedLogins.Full));
+        Assert.Equal(new HandshakeCounts(Full: server.Server.Handshakes.Full, Resumed: 0), server.Server.Handshakes);
+    }
+}
