@@ -25,7 +25,15 @@ public partial class PeerLeavingTests
         Assert.Contains("Permanently added 'alice' (ed25519) to the list of known peers.", bob.Stdout);
 
         Assert.Equal(0, Kill(alice.ProcessId, Sigint));
-        await bob.WaitForLineAsync("[*] alice left the chat.");
+        try
+        {
+            await bob.WaitForLineAsync("[*] alice left the chat.");
+        }
+        catch (TimeoutException e)
+        {
+            // What the leaving side said is the half of the story bob cannot tell.
+            throw new TimeoutException($"{e.Message}\n--- alice's stdout ---\n{alice.Stdout}\n--- alice's stderr ---\n{alice.Stderr}", e);
+        }
         Assert.Equal(0, await alice.WaitForExitAsync());
         Assert.Equal(0, await bob.WaitForExitAsync());
         Assert.True(File.Exists(temp.File("alice/identity.key")) && File.Exists(temp.File("bob/identity.key")));
