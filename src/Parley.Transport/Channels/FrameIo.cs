@@ -1,5 +1,4 @@
 // Frame-level reads and writes on a raw stream, shared by the handshake drivers and the record channel.
-using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 
@@ -80,8 +79,6 @@ internal static class FrameIo
     /// The next frame or skipped frame; null at a clean end of stream between frames. While a
     /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
     /// </summary>
-    // Pooled: every record read goes through here, and a Task per record was garbage per message.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal static async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
     {
         while (true)

@@ -2,7 +2,6 @@
 // (ClientHandshakeDriver / ServerHandshakeDriver) has produced a session: send, receive, close
 // and key update. It owns the I/O and the send lock; it decides nothing about the protocol itself.
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
@@ -96,7 +95,6 @@ public sealed class SecureChannel : IAsyncDisposable
     /// cancelled while queued, the batch may still be written by another sender.
     /// </summary>
     /// <exception cref="ChannelException">The connection failed, or the channel was closed or disposed.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendBatchAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken = default)
     {
         try
@@ -109,7 +107,6 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendBatchCoreAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
     {
         if (messages.Count == 0)
@@ -154,7 +151,6 @@ public sealed class SecureChannel : IAsyncDisposable
         await written.Task.ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteDirectAsync(IReadOnlyList<ReadOnlyMemory<byte>> messages, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -166,7 +162,6 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>The one path that turns payloads into records on the wire: seal each in order into one pooled buffer, one write, one flush.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
         int capacity = 0;
@@ -288,7 +283,6 @@ public sealed class SecureChannel : IAsyncDisposable
     /// </summary>
     /// <exception cref="ParleyProtocolException">A protocol error, or the peer's alert.</exception>
     /// <exception cref="ChannelException">The connection failed, the peer vanished mid-record, or the channel was disposed.</exception>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -301,7 +295,6 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ChannelEvent> ReceiveEventCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -389,7 +382,6 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
     {
         try
