@@ -211,6 +211,12 @@ public sealed partial class ClientConnection
 
     internal void Ping() => _outbox.Writer.TryWrite(new ServerPing());
 
+    /// <summary>Called by the sweep once the connection has been quiet a while: frees its cipher contexts (recreated by the next record).</summary>
+    internal void ReleaseIdleState() => _channel.ReleaseIdleState();
+
+    /// <summary>What the idle connection still holds of what <see cref="ReleaseIdleState"/> and the reader give back (tests check it).</summary>
+    internal (int CipherContexts, bool ReceiveBuffer) IdleFootprint => (_channel.CipherContextsHeld, _channel.HoldsReceiveBuffer);
+
     /// <summary>A join or leave notice; dropped rather than waited for when the outbox is full.</summary>
     internal void NotifyPresence(PresenceChanged notice) => _outbox.Writer.TryWrite(notice);
 
@@ -218,6 +224,8 @@ public sealed partial class ClientConnection
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.
+            await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
             ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
             if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
             {

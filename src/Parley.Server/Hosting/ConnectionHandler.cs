@@ -197,6 +197,10 @@ internal sealed class ConnectionHandler
                 _presence.Unregister(connection);
                 return;
             }
+            // The login is over: its timer and linked token go now, not when the connection ends
+            // (10,000 idle connections would otherwise each keep a timer and a registration).
+            loginTimer.Dispose();
+            loginDeadline.Dispose();
             _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
             try
             {

@@ -1,5 +1,6 @@
-// One sweep for all connections (not a timer each): ping the quiet, drop the silent. It also
-// flushes the rate-limited log's "suppressed" summaries once a tick.
+// One sweep for all connections (not a timer each): ping the quiet, drop the silent, and take
+// the cipher contexts of the idle back (ServerOptions.ReleaseIdleStateAfter). It also flushes the
+// rate-limited log's "suppressed" summaries once a tick.
 using Microsoft.Extensions.Logging;
 using Parley.Server.Delivery;
 
@@ -9,7 +10,7 @@ internal static class KeepAliveSweep
 {
     public static async Task RunAsync(ServerOptions options, Presence presence, LogRateLimiter log, ILogger logger, CancellationToken stopping)
     {
-        TimeSpan period = options.KeepAliveInterval / 2;
+        TimeSpan period = Min(options.KeepAliveInterval, options.ReleaseIdleStateAfter) / 2;
         using PeriodicTimer timer = new(period < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : period, options.Time);
         try
         {
@@ -28,6 +29,10 @@ internal static class KeepAliveSweep
                     {
                         connection.Ping();
                     }
+                    else if (idle >= options.ReleaseIdleStateAfter)
+                    {
+                        connection.ReleaseIdleState();
+                    }
                 }
             }
         }
@@ -35,4 +40,6 @@ internal static class KeepAliveSweep
         {
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

@@ -28,6 +28,13 @@ public sealed partial record ServerOptions
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>
+    /// A connection silent this long gives back its AEAD cipher contexts (native OpenSSL state,
+    /// ~4 KiB a connection), recreated by its next record (a few µs). Short, so that 10,000 idle
+    /// connections hold none, and a login storm holds only the last couple of seconds' worth.
+    /// </summary>
+    public TimeSpan ReleaseIdleStateAfter { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Messages queued for one connection before live delivery to it pauses. A message that does
     /// not fit is not lost: it stays in the inbox and is re-read from the store once the
     /// connection catches up, so a stalled client never slows anyone else.
