@@ -75,6 +75,14 @@ public sealed partial record ServerOptions
     /// <summary>Device tokens one account may hold; a new one evicts the least recently used beyond this.</summary>
     public int MaxDevicesPerAccount { get; init; } = DeviceTokens.DefaultMaxPerAccount;
 
+    /// <summary>
+    /// Validated device tokens kept in memory so a reconnect does not read the store (a node's own
+    /// SQLite store only: with a shared store every login reads it, docs/decisions/0011). Bounded
+    /// in entries and in bytes (each entry reckoned at ~300 bytes); the oldest go first.
+    /// </summary>
+    public int DeviceTokenCacheEntries { get; init; } = 65_536;
+    public long DeviceTokenCacheBytes { get; init; } = 32L * 1024 * 1024;
+
     /// <summary>Password checks (PBKDF2) running at once; below the core count so delivery keeps a core.</summary>
     public int MaxConcurrentPasswordHashes { get; init; } = PasswordHasher.DefaultMaxConcurrent;
 
