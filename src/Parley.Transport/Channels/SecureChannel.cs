@@ -284,7 +284,18 @@ public sealed class SecureChannel : IAsyncDisposable
         _decoder.ReleaseBuffer();
         try
         {
-            await _stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            // A zero-byte read can complete with nothing to read (a readiness left over from an
+            // earlier read): on a socket, look, and wait again rather than sit in a full receive
+            // holding a buffer. Bounded, so an end of stream (which also completes it) gets through.
+            for (int wait = 0; ; wait++)
+            {
+                await _stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (wait == MaxEmptyWakeups || _stream is not System.Net.Sockets.NetworkStream network || network.DataAvailable)
+                {
+                    break;
+                }
+                Interlocked.Increment(ref s_emptyWakeups);
+            }
         }
         catch (Exception e) when (ChannelException.Wrap(e, "receiving", cancellationToken) is { } failure)
         {
@@ -292,6 +303,12 @@ public sealed class SecureChannel : IAsyncDisposable
         }
         _dataReady = true;
     }
+
+    private const int MaxEmptyWakeups = 4;
+    private static long s_emptyWakeups;
+
+    /// <summary>Zero-byte reads, in this process, that completed with nothing to read (diagnostics).</summary>
+    public static long EmptyWakeups => Interlocked.Read(ref s_emptyWakeups);
 
     /// <summary>
     /// Gives back what an idle channel need not hold: the AEAD cipher contexts (native OpenSSL
