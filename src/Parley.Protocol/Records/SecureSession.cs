@@ -226,11 +226,8 @@ public sealed class SecureSession : IDisposable
     /// native AEAD state); the next record in each direction creates its context again from the
     /// key. Safe to call from any thread, concurrently with sealing and opening.
     /// </summary>
-    public void ReleaseCipherContexts()
-    {
-        _send.ReleaseKey();
-        _receive.ReleaseKey();
-    }
+    /// <returns>How many contexts were freed (0 to 2).</returns>
+    public int ReleaseCipherContexts() => (_send.ReleaseKey() ? 1 : 0) + (_receive.ReleaseKey() ? 1 : 0);
 
     /// <summary>Cipher contexts held now (0, 1 or 2).</summary>
     public int CipherContextsHeld => (_send.HoldsCipher ? 1 : 0) + (_receive.HoldsCipher ? 1 : 0);
@@ -295,7 +292,12 @@ public sealed class SecureSession : IDisposable
         }
 
         /// <summary>Frees the cipher context if it is not in use; the next record creates it again.</summary>
-        internal void ReleaseKey() => Interlocked.Exchange(ref _cipher, null)?.Dispose();
+        internal bool ReleaseKey()
+        {
+            AeadKey? cipher = Interlocked.Exchange(ref _cipher, null);
+            cipher?.Dispose();
+            return cipher is not null;
+        }
 
         internal void NextNonce(Span<byte> nonce)
         {

@@ -212,7 +212,8 @@ public sealed partial class ClientConnection
     internal void Ping() => _outbox.Writer.TryWrite(new ServerPing());
 
     /// <summary>Called by the sweep once the connection has been quiet a while: frees its cipher contexts (recreated by the next record).</summary>
-    internal void ReleaseIdleState() => _channel.ReleaseIdleState();
+    /// <returns>How many contexts were freed.</returns>
+    internal int ReleaseIdleState() => _channel.ReleaseIdleState();
 
     /// <summary>What the idle connection still holds of what <see cref="ReleaseIdleState"/> and the reader give back (tests check it).</summary>
     internal (int CipherContexts, bool ReceiveBuffer) IdleFootprint => (_channel.CipherContextsHeld, _channel.HoldsReceiveBuffer);

@@ -316,7 +316,8 @@ public sealed class SecureChannel : IAsyncDisposable
     /// (The receive buffer is given back by <see cref="WaitForDataAsync"/> itself.) Safe to call
     /// from any thread at any time.
     /// </summary>
-    public void ReleaseIdleState() => _session.ReleaseCipherContexts();
+    /// <returns>How many contexts were freed (0 to 2).</returns>
+    public int ReleaseIdleState() => _session.ReleaseCipherContexts();
 
     /// <summary>Cipher contexts held now (0 to 2): what <see cref="ReleaseIdleState"/> gives back, for tests and diagnostics.</summary>
     public int CipherContextsHeld => _session.CipherContextsHeld;
