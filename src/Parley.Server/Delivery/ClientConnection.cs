@@ -191,9 +191,11 @@ public sealed partial class ClientConnection
     /// <summary>Runs both loops until the connection ends; the inbox is sent first.</summary>
     internal async Task RunAsync(CancellationToken serverStopping)
     {
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(serverStopping, _closed.Token);
-        Task writer = WriteLoopAsync(linked.Token);
-        Task reader = ReadLoopAsync(linked.Token);
+        // The server stopping closes this connection: one registration, not a linked source
+        // (which would add a source and two registrations to every idle connection).
+        using CancellationTokenRegistration stopping = serverStopping.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _closed);
+        Task writer = WriteLoopAsync(_closed.Token);
+        Task reader = ReadLoopAsync(_closed.Token);
         await Task.WhenAny(reader, writer).ConfigureAwait(false);
         _closed.Cancel();
         _outbox.Writer.TryComplete();
