@@ -1,9 +1,11 @@
-// P/Invoke declarations for libsodium's AEAD functions, from the same libsodium that NSec ships
-// and loads (the `libsodium` NuGet package's native asset). NSec wraps these too, but keeps every
-// key in guarded pages (sodium_malloc: a page of resident memory and two guard pages per key) and
-// expands the AES key on every call; a record layer seals millions of small records under one key
-// per direction and holds two keys per connection, so it keeps the expanded AES state itself
-// (crypto_aead_aes256gcm_beforenm) in 512 bytes of native memory. See docs/decisions/0011-aead-on-libsodium.md.
+// P/Invoke declarations for the libsodium that NSec ships and loads for Ed25519 (docs/decisions/0003):
+// X25519 (crypto_scalarmult_curve25519) and the AEADs of the record layer. Called directly rather
+// than through NSec's Key/SharedSecret objects: those allocate libsodium guarded memory (mmap and
+// mprotect, a resident page and two guard pages) per key and per secret, which costs more than a
+// scalar multiplication on a per-handshake ephemeral key (docs/decisions/0013) and would cost two
+// keys' pages per connection; and NSec expands the AES key on every call, where the record layer
+// keeps the expanded state (crypto_aead_aes256gcm_beforenm) for its millions of small records
+// (docs/decisions/0011).
 using System.Runtime.InteropServices;
 
 namespace Parley.Crypto.Interop;
@@ -12,18 +14,54 @@ internal static unsafe partial class LibSodium
 {
     private const string Library = "libsodium";
 
+    internal const int ScalarBytes = 32;
     internal const int Aes256GcmStateBytes = 512;
     internal const int Aes256GcmStateAlignment = 16;
 
-    private static readonly bool s_initialised = sodium_init() >= 0;
+    /// <summary>True when libsodium loads and initialises (and PARLEY_CRYPTO_BACKEND is not "managed").</summary>
+    internal static bool IsAvailable { get; } = Probe();
 
     /// <summary>libsodium's AES-256-GCM needs AES-NI and CLMUL (or the ARMv8 crypto extensions).</summary>
-    internal static bool Aes256GcmAvailable { get; } = s_initialised && crypto_aead_aes256gcm_is_available() == 1 &&
+    internal static bool Aes256GcmAvailable { get; } = IsAvailable && crypto_aead_aes256gcm_is_available() == 1 &&
                                                     crypto_aead_aes256gcm_statebytes() <= Aes256GcmStateBytes;
 
-    internal static bool ChaCha20Poly1305Available => s_initialised;
+    internal static bool ChaCha20Poly1305Available => IsAvailable;
 
-    [LibraryImport(Library)] private static partial int sodium_init();
+    private static bool Probe()
+    {
+        if (Environment.GetEnvironmentVariable("PARLEY_CRYPTO_BACKEND") is "managed")
+        {
+            return false;
+        }
+        try
+        {
+            // 0: initialised now, 1: already initialised (by NSec), -1: failed.
+            return sodium_init() >= 0 && crypto_scalarmult_curve25519_bytes() == ScalarBytes;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport(Library)]
+    internal static partial int sodium_init();
+
+    // ── X25519 ──
+
+    [LibraryImport(Library)]
+    internal static partial nuint crypto_scalarmult_curve25519_bytes();
+
+    /// <summary>q = n·P. Returns -1, with q unspecified, for a small-order P (libsodium checks the point and the all-zero result).</summary>
+    [LibraryImport(Library)]
+    internal static partial int crypto_scalarmult_curve25519(byte* q, byte* n, byte* p);
+
+    /// <summary>q = n·B (the public key of scalar n).</summary>
+    [LibraryImport(Library)]
+    internal static partial int crypto_scalarmult_curve25519_base(byte* q, byte* n);
+
+    // ── AEADs ──
+
     [LibraryImport(Library)] private static partial int crypto_aead_aes256gcm_is_available();
     [LibraryImport(Library)] private static partial nuint crypto_aead_aes256gcm_statebytes();
 

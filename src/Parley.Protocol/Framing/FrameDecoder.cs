@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Parley.Protocol.Framing;
@@ -22,6 +23,9 @@ public enum FrameEvent
 /// Sans-IO frame splitter: the caller appends whatever bytes arrived, then takes complete frame
 /// bodies out. The length is checked against <see cref="MaxBodyLength"/> as soon as the header
 /// is complete, before the buffer grows for the body, so a hostile length costs nothing.
+/// The buffer is rented from <see cref="ArrayPool{T}.Shared"/> when bytes are about to arrive
+/// and given back by <see cref="ReleaseBuffer"/> when nothing is buffered: an idle connection
+/// waiting for data holds no buffer at all.
 /// </summary>
 public sealed class FrameDecoder
 {
@@ -37,7 +41,7 @@ public sealed class FrameDecoder
     {
         MaxBodyLength = maxBodyLength;
         _initialCapacity = Math.Max(initialCapacity, Frame.HeaderSize);
-        _buffer = new byte[_initialCapacity];
+        _buffer = [];
     }
 
     /// <summary>The largest body accepted; raised when the handshake ends.</summary>
@@ -75,14 +79,31 @@ public sealed class FrameDecoder
         return _buffer.AsMemory(_end);
     }
 
-    /// <summary>Drops a buffer grown past its initial size, when nothing is buffered.</summary>
-    public void TrimExcess()
+    /// <summary>True while the decoder holds a (rented) buffer; false after <see cref="ReleaseBuffer"/> until more bytes are expected.</summary>
+    public bool HoldsBuffer => _buffer.Length != 0;
+
+    /// <summary>
+    /// Gives the buffer back to the pool (cleared) when nothing is buffered, whatever a burst grew
+    /// it to; the next <see cref="GetBuffer"/> rents one again. Memory returned by an earlier
+    /// <see cref="Read"/> is no longer valid after this.
+    /// </summary>
+    public void ReleaseBuffer()
     {
-        if (BufferedLength == 0 && _buffer.Length > _initialCapacity)
+        if (BufferedLength != 0 || _buffer.Length == 0)
         {
-            _buffer = new byte[_initialCapacity];
-            _start = _end = 0;
+            return;
         }
+        byte[] released = _buffer;
+        _buffer = [];
+        _start = _end = 0;
+        Return(released);
+    }
+
+    private static void Return(byte[] buffer)
+    {
+        // What passed through is ciphertext or handshake messages; cleared anyway before another user gets it.
+        buffer.AsSpan().Clear();
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     public void Advance(int count)
@@ -191,8 +212,14 @@ public sealed class FrameDecoder
     private void Compact(int needed)
     {
         int buffered = BufferedLength;
-        byte[] target = needed > _buffer.Length ? new byte[Math.Max(needed, _buffer.Length * 2)] : _buffer;
+        byte[] target = needed > _buffer.Length
+            ? ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(_initialCapacity, _buffer.Length * 2)))
+            : _buffer;
         Buffer.BlockCopy(_buffer, _start, target, 0, buffered);
+        if (target != _buffer && _buffer.Length != 0)
+        {
+            Return(_buffer);
+        }
         _buffer = target;
         _start = 0;
         _end = buffered;

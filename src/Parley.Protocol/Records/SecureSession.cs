@@ -109,7 +109,15 @@ public sealed class SecureSession : IDisposable
         destination[Frame.HeaderSize] = (byte)type;
         Span<byte> nonce = stackalloc byte[AeadAlgorithm.NonceSize];
         _send.NextNonce(nonce);
-        _send.Key.Seal(nonce, payload, destination[..AadSize], destination[AadSize..frameLength]);
+        AeadKey cipher = _send.Rent();
+        try
+        {
+            cipher.Seal(nonce, payload, destination[..AadSize], destination[AadSize..frameLength]);
+        }
+        finally
+        {
+            _send.Return(cipher);
+        }
         return frameLength;
     }
 
@@ -186,7 +194,18 @@ public sealed class SecureSession : IDisposable
         aad[Frame.HeaderSize] = body[0];
         Span<byte> nonce = stackalloc byte[AeadAlgorithm.NonceSize];
         _receive.NextNonce(nonce);
-        if (!_receive.Key.TryOpen(nonce, body[1..], aad, plaintext, out int length))
+        AeadKey cipher = _receive.Rent();
+        bool opened;
+        int length;
+        try
+        {
+            opened = cipher.TryOpen(nonce, body[1..], aad, plaintext, out length);
+        }
+        finally
+        {
+            _receive.Return(cipher);
+        }
+        if (!opened)
         {
             throw new ParleyProtocolException(ProtocolError.BadRecordMac,
                 "record authentication failed (the record was modified, replayed, reordered, truncated or one was dropped)");
@@ -202,6 +221,17 @@ public sealed class SecureSession : IDisposable
         return new OpenedRecord(type, length);
     }
 
+    /// <summary>
+    /// Frees both directions' cipher contexts where not in use this instant (an idle connection's
+    /// native AEAD state); the next record in each direction creates its context again from the
+    /// key. Safe to call from any thread, concurrently with sealing and opening.
+    /// </summary>
+    /// <returns>How many contexts were freed (0 to 2).</returns>
+    public int ReleaseCipherContexts() => (_send.ReleaseKey() ? 1 : 0) + (_receive.ReleaseKey() ? 1 : 0);
+
+    /// <summary>Cipher contexts held now (0, 1 or 2).</summary>
+    public int CipherContextsHeld => (_send.HoldsCipher ? 1 : 0) + (_receive.HoldsCipher ? 1 : 0);
+
     /// <summary>For the vectors in PROTOCOL.md only: the current traffic secrets.</summary>
     internal (byte[] Send, byte[] Receive) ExportSecretsForTesting() => (_send.ExportSecret(), _receive.ExportSecret());
 
@@ -213,23 +243,61 @@ public sealed class SecureSession : IDisposable
 
     public override string ToString() => $"{nameof(SecureSession)}({Role}, {Group}, {Suite.Name})";
 
-    /// <summary>One direction: its secret, the key and IV derived from it, and the record counter.</summary>
+    /// <summary>
+    /// One direction: its secret, the key and IV derived from it, and the record counter. The
+    /// AEAD cipher context (native state, ~2 KiB for AES-GCM) is created from the key bytes on
+    /// first use and may be released by any thread (<see cref="ReleaseKey"/>) while the direction
+    /// is idle: its one user takes the context out for each record and puts it back after, so a
+    /// release never pulls a context from under a record being sealed or opened.
+    /// </summary>
     private sealed class Direction : IDisposable
     {
         private readonly AeadAlgorithm _suite;
         private readonly byte[] _iv = new byte[AeadAlgorithm.NonceSize];
+        private readonly byte[] _key;
         private TrafficSecret _secret;
+        private AeadKey? _cipher;
+        private volatile bool _disposed;
 
         internal Direction(AeadAlgorithm suite, TrafficSecret secret)
         {
             _suite = suite;
             _secret = secret;
-            Key = secret.DeriveKey(suite, _iv);
+            _key = new byte[suite.KeySize];
+            secret.DeriveKeyBytes(_key, _iv);
         }
 
-        internal AeadKey Key { get; private set; }
         internal ulong Sequence { get; private set; }
         internal ulong Epoch { get; private set; }
+
+        internal bool HoldsCipher => Volatile.Read(ref _cipher) is not null;
+
+        /// <summary>Takes the cipher context out (creating it if it was released); give it back with <see cref="Return"/>.</summary>
+        internal AeadKey Rent()
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return Interlocked.Exchange(ref _cipher, null) ?? _suite.CreateKey(_key);
+        }
+
+        internal void Return(AeadKey cipher)
+        {
+            if (Interlocked.CompareExchange(ref _cipher, cipher, null) is not null)
+            {
+                cipher.Dispose();
+            }
+            else if (_disposed)
+            {
+                ReleaseKey();
+            }
+        }
+
+        /// <summary>Frees the cipher context if it is not in use; the next record creates it again.</summary>
+        internal bool ReleaseKey()
+        {
+            AeadKey? cipher = Interlocked.Exchange(ref _cipher, null);
+            cipher?.Dispose();
+            return cipher is not null;
+        }
 
         internal void NextNonce(Span<byte> nonce)
         {
@@ -245,22 +313,24 @@ public sealed class SecureSession : IDisposable
 
         internal byte[] ExportSecret() => _secret.ExportForTesting();
 
-        /// <summary>Moves to the next key epoch, wiping the old secret and key.</summary>
+        /// <summary>Moves to the next key epoch, wiping the old secret and key. Called by this direction's one user, between records.</summary>
         internal void Advance()
         {
             TrafficSecret next = _secret.Next();
             _secret.Dispose();
-            Key.Dispose();
+            ReleaseKey();
             _secret = next;
-            Key = next.DeriveKey(_suite, _iv);
+            next.DeriveKeyBytes(_key, _iv);
             Sequence = 0;
             Epoch++;
         }
 
         public void Dispose()
         {
-            Key.Dispose();
+            _disposed = true;
+            ReleaseKey();
             _secret.Dispose();
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(_key);
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(_iv);
         }
     }

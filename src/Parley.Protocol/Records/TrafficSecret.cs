@@ -43,19 +43,25 @@ public sealed class TrafficSecret : IDisposable
 
     internal AeadKey DeriveKey(AeadAlgorithm suite, Span<byte> iv)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        using PseudoRandomKey prk = PseudoRandomKey.FromUniformSecret(_secret);
         byte[] key = new byte[suite.KeySize];
         try
         {
-            prk.Expand(s_keyLabel, key);
-            prk.Expand(s_ivLabel, iv);
+            DeriveKeyBytes(key, iv);
             return suite.CreateKey(key);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(key);
         }
+    }
+
+    /// <summary>The key and IV of this epoch as bytes (the caller wipes them), for a record layer that creates its cipher context on demand.</summary>
+    internal void DeriveKeyBytes(Span<byte> key, Span<byte> iv)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using PseudoRandomKey prk = PseudoRandomKey.FromUniformSecret(_secret);
+        prk.Expand(s_keyLabel, key);
+        prk.Expand(s_ivLabel, iv);
     }
 
     /// <summary>For the vectors in PROTOCOL.md only.</summary>

@@ -13,6 +13,9 @@ public sealed record IssuedDeviceToken(string Token, string DeviceId);
 
 public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpan expireAfterUnused, int maxPerAccount)
 {
+    /// <summary>Validated tokens kept in memory (null: every login reads the store, as on a shared store).</summary>
+    internal DeviceTokenCache? Cache { get; init; }
+
     public static readonly TimeSpan DefaultExpireAfterUnused = TimeSpan.FromDays(90);
     public const int DefaultMaxPerAccount = 16;
 
@@ -42,7 +45,10 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
             CryptographicOperations.ZeroMemory(token);
             string deviceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(DeviceIdBytes));
             // A clash needs two equal random ids on one account: retry with fresh ones.
-            if (await store.TryAddDeviceTokenAsync(hash, deviceId, user, now, MaxPerAccount, cancellationToken).ConfigureAwait(false))
+            bool added = await store.TryAddDeviceTokenAsync(hash, deviceId, user, now, MaxPerAccount, cancellationToken).ConfigureAwait(false);
+            // Adding may have evicted the account's least recently used token.
+            Cache?.Invalidate(user);
+            if (added)
             {
                 return new IssuedDeviceToken(text, deviceId);
             }
@@ -57,7 +63,9 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
         {
             return null;
         }
-        StoredDeviceToken? device = await store.FindDeviceTokenAsync(hash, cancellationToken).ConfigureAwait(false);
+        // Taken before the read: an invalidation between the read and the Put below discards the Put.
+        long epoch = Cache?.Epoch ?? 0;
+        StoredDeviceToken? device = Cache?.TryGet(hash) ?? await store.FindDeviceTokenAsync(hash, cancellationToken).ConfigureAwait(false);
         if (device is null || device.Username != user)
         {
             return null;
@@ -66,6 +74,7 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
         if (IsExpired(device, now))
         {
             await store.DeleteDeviceTokenAsync(device.Username, device.DeviceId, cancellationToken).ConfigureAwait(false);
+            Cache?.Invalidate(device.Username);
             return null;
         }
         if (now - device.LastUsedAt >= (long)LastUsedResolution.TotalMilliseconds)
@@ -73,6 +82,7 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
             await store.TouchDeviceTokenAsync(device.Username, device.DeviceId, now, cancellationToken).ConfigureAwait(false);
             device = device with { LastUsedAt = now };
         }
+        Cache?.Put(hash, device, epoch);
         return device;
     }
 
@@ -81,8 +91,12 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
         store.ListDeviceTokensAsync(user, Now() - (long)ExpireAfterUnused.TotalMilliseconds, MaxPerAccount, cancellationToken);
 
     /// <summary>False when <paramref name="user"/> has no such device (another account's id included).</summary>
-    public Task<bool> RevokeAsync(string user, string deviceId, CancellationToken cancellationToken) =>
-        store.DeleteDeviceTokenAsync(user, deviceId, cancellationToken);
+    public async Task<bool> RevokeAsync(string user, string deviceId, CancellationToken cancellationToken)
+    {
+        bool deleted = await store.DeleteDeviceTokenAsync(user, deviceId, cancellationToken).ConfigureAwait(false);
+        Cache?.Invalidate(user);
+        return deleted;
+    }
 
     public static bool IsWellFormedDeviceId(string? deviceId) =>
         deviceId is { Length: DeviceIdBytes * 2 } && deviceId.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');

@@ -191,9 +191,11 @@ public sealed partial class ClientConnection
     /// <summary>Runs both loops until the connection ends; the inbox is sent first.</summary>
     internal async Task RunAsync(CancellationToken serverStopping)
     {
-        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(serverStopping, _closed.Token);
-        Task writer = WriteLoopAsync(linked.Token);
-        Task reader = ReadLoopAsync(linked.Token);
+        // The server stopping closes this connection: one registration, not a linked source
+        // (which would add a source and two registrations to every idle connection).
+        using CancellationTokenRegistration stopping = serverStopping.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _closed);
+        Task writer = WriteLoopAsync(_closed.Token);
+        Task reader = ReadLoopAsync(_closed.Token);
         await Task.WhenAny(reader, writer).ConfigureAwait(false);
         _closed.Cancel();
         _outbox.Writer.TryComplete();
@@ -211,6 +213,13 @@ public sealed partial class ClientConnection
 
     internal void Ping() => _outbox.Writer.TryWrite(new ServerPing());
 
+    /// <summary>Called by the sweep once the connection has been quiet a while: frees its cipher contexts (recreated by the next record).</summary>
+    /// <returns>How many contexts were freed.</returns>
+    internal int ReleaseIdleState() => _channel.ReleaseIdleState();
+
+    /// <summary>What the idle connection still holds of what <see cref="ReleaseIdleState"/> and the reader give back (tests check it).</summary>
+    internal (int CipherContexts, bool ReceiveBuffer) IdleFootprint => (_channel.CipherContextsHeld, _channel.HoldsReceiveBuffer);
+
     /// <summary>A join or leave notice; dropped rather than waited for when the outbox is full.</summary>
     internal void NotifyPresence(PresenceChanged notice) => _outbox.Writer.TryWrite(notice);
 
@@ -218,6 +227,8 @@ public sealed partial class ClientConnection
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.
+            await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
             ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
             if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
             {

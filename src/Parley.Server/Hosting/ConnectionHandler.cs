@@ -211,6 +211,14 @@ internal sealed class ConnectionHandler
                 _presence.Unregister(connection);
                 return;
             }
+            // The login is over: its timer and linked token go now, not when the connection ends
+            // (10,000 idle connections would otherwise each keep a timer and a registration).
+            loginTimer.Dispose();
+            loginDeadline.Dispose();
+            // Most connections fall quiet after logging in (a reconnect storm, 10,000 idle clients):
+            // the cipher contexts go now rather than 2 s later, so a storm does not hold thousands
+            // of them at once; the next record recreates its direction's (docs/decisions/0013).
+            channel.ReleaseIdleState();
             _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
             try
             {

@@ -1,5 +1,6 @@
-// One sweep for all connections (not a timer each): ping the quiet, drop the silent. It also
-// flushes the rate-limited log's "suppressed" summaries once a tick.
+// One sweep for all connections (not a timer each): ping the quiet, drop the silent, and take
+// the cipher contexts of the idle back (ServerOptions.ReleaseIdleStateAfter). It also flushes the
+// rate-limited log's "suppressed" summaries once a tick.
 using Microsoft.Extensions.Logging;
 using Parley.Server.Delivery;
 
@@ -9,17 +10,32 @@ internal static class KeepAliveSweep
 {
     public static async Task RunAsync(ServerOptions options, Presence presence, LogRateLimiter log, ILogger logger, CancellationToken stopping)
     {
-        TimeSpan period = options.KeepAliveInterval / 2;
-        using PeriodicTimer timer = new(period < TimeSpan.FromMilliseconds(10) ? TimeSpan.FromMilliseconds(10) : period, options.Time);
+        // Ticks often enough for the release; pings and closes keep their own cadence (half the
+        // ping interval, PROTOCOL.md §11.4), every keepAliveEvery-th tick.
+        TimeSpan period = Max(Min(options.KeepAliveInterval, options.ReleaseIdleStateAfter) / 2, TimeSpan.FromMilliseconds(10));
+        long keepAliveEvery = Math.Max(1, (long)((options.KeepAliveInterval / 2) / period));
+        long tick = 0;
+        using PeriodicTimer timer = new(period, options.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                log.Flush();
+                bool keepAlive = ++tick % keepAliveEvery == 0;
+                if (keepAlive)
+                {
+                    log.Flush();
+                }
                 foreach (ClientConnection connection in presence.Connections())
                 {
                     TimeSpan idle = connection.IdleFor;
-                    if (idle >= options.IdleTimeout)
+                    if (!keepAlive)
+                    {
+                        if (idle >= options.ReleaseIdleStateAfter)
+                        {
+                            connection.ReleaseIdleState();
+                        }
+                    }
+                    else if (idle >= options.IdleTimeout)
                     {
                         logger.LogInformation("Closing a connection silent for {Seconds:0} s", idle.TotalSeconds);
                         connection.Abort();
@@ -28,6 +44,10 @@ internal static class KeepAliveSweep
                     {
                         connection.Ping();
                     }
+                    else if (idle >= options.ReleaseIdleStateAfter)
+                    {
+                        connection.ReleaseIdleState();
+                    }
                 }
             }
         }
@@ -35,4 +55,8 @@ internal static class KeepAliveSweep
         {
         }
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -37,6 +37,9 @@ public sealed class ParleyServer : IAsyncDisposable
     private int _stopped;
     private readonly Cluster.RedisCluster? _cluster;
 
+    /// <summary>Device tokens, with their cache (tests look at it).</summary>
+    internal DeviceTokens Tokens { get; }
+
     private ParleyServer(ServerOptions options, SigningKey identity, SessionTicketKey ticketKey, IMessageStore store, IFileStore files, Presence presence, IMessageFanOut fanOut, ILogger logger)
     {
         _options = options;
@@ -49,7 +52,12 @@ public sealed class ParleyServer : IAsyncDisposable
         _cluster = fanOut as Cluster.RedisCluster;
         _writer = new StoreWriter(store, fanOut, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes, shared: options.Store is not null));
         KnownAccounts known = new(store);
-        DeviceTokens tokens = new(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount);
+        DeviceTokens tokens = new(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount)
+        {
+            // Another node's revocation could not reach this cache in time: a shared store is read at every login.
+            Cache = options.Store is null ? new DeviceTokenCache(options.DeviceTokenCacheEntries, options.DeviceTokenCacheBytes) : null,
+        };
+        Tokens = tokens;
         _accounts = new AccountService(store, new PasswordHasher(options.PasswordIterations, options.MaxConcurrentPasswordHashes),
             new LoginThrottle(options.Time, failuresPerMinute: options.LoginFailuresPerMinute),
             new RegistrationLimiter(options.Time, options.RegistrationsPerSourcePerHour, options.RegistrationsPerMinute), options.Time)

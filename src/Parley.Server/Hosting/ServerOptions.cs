@@ -35,6 +35,13 @@ public sealed partial record ServerOptions
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>
+    /// A connection silent this long gives back its AEAD cipher contexts (native OpenSSL state,
+    /// ~4 KiB a connection), recreated by its next record (a few µs). Short, so that 10,000 idle
+    /// connections hold none, and a login storm holds only the last couple of seconds' worth.
+    /// </summary>
+    public TimeSpan ReleaseIdleStateAfter { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Messages queued for one connection before live delivery to it pauses. A message that does
     /// not fit is not lost: it stays in the inbox and is re-read from the store once the
     /// connection catches up, so a stalled client never slows anyone else.
@@ -74,6 +81,14 @@ public sealed partial record ServerOptions
 
     /// <summary>Device tokens one account may hold; a new one evicts the least recently used beyond this.</summary>
     public int MaxDevicesPerAccount { get; init; } = DeviceTokens.DefaultMaxPerAccount;
+
+    /// <summary>
+    /// Validated device tokens kept in memory so a reconnect does not read the store (a node's own
+    /// SQLite store only: with a shared store every login reads it, docs/decisions/0013). Bounded
+    /// in entries and in bytes (each entry reckoned at ~300 bytes); the oldest go first.
+    /// </summary>
+    public int DeviceTokenCacheEntries { get; init; } = 65_536;
+    public long DeviceTokenCacheBytes { get; init; } = 32L * 1024 * 1024;
 
     /// <summary>Password checks (PBKDF2) running at once; below the core count so delivery keeps a core.</summary>
     public int MaxConcurrentPasswordHashes { get; init; } = PasswordHasher.DefaultMaxConcurrent;

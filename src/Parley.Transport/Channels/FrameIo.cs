@@ -6,7 +6,7 @@ namespace Parley.Transport.Channels;
 
 internal static class FrameIo
 {
-    // Small on purpose: 10,000 idle connections each keep their decoder's buffer. A read takes
+    // Rented from the pool only while bytes flow (an idle connection gives it back). A read takes
     // whatever room the buffer has; a frame larger than the buffer grows it once its header has
     // been checked against the limit.
     internal const int InitialBuffer = 2048;
@@ -79,7 +79,8 @@ internal static class FrameIo
     /// The next frame or skipped frame; null at a clean end of stream between frames. While a
     /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
     /// </summary>
-    internal static async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
+    /// <param name="dataReady">The caller has just waited for data (<see cref="SecureChannel.WaitForDataAsync"/>): read at once.</param>
+    internal static async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken, bool dataReady = false)
     {
         while (true)
         {
@@ -88,13 +89,14 @@ internal static class FrameIo
             {
                 return (frameEvent, body);
             }
-            if (!decoder.InsideFrame)
+            if (!decoder.InsideFrame && !dataReady)
             {
-                // Wait for data with a zero-byte read, and release a buffer that a burst of large
-                // records grew: an idle connection then holds a few KiB, not what its peak needed.
-                decoder.TrimExcess();
+                // Wait for data with a zero-byte read, holding no buffer: the decoder's goes back
+                // to the pool, whatever a burst of large records grew it to.
+                decoder.ReleaseBuffer();
                 await stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
             }
+            dataReady = false;
             int read = await stream.ReadAsync(decoder.GetBuffer(ReadChunk), cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {

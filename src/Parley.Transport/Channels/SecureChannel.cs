@@ -21,6 +21,8 @@ public sealed class SecureChannel : IAsyncDisposable
     private bool _disposed;
     // False until a record has opened: the window in which a client may still meet the server's plaintext alert (§5.6).
     private bool _recordOpened;
+    // Set by WaitForDataAsync: the next read goes straight for the bytes (no second zero-byte read).
+    private bool _dataReady;
 
     // On a client that accepts tickets: the resumption secret until the server's NewSessionTicket arrives.
     private PendingTicket? _pendingTicket;
@@ -277,6 +279,63 @@ public sealed class SecureChannel : IAsyncDisposable
     }
 
     /// <summary>
+    /// Waits until the peer sends something, holding as little as possible meanwhile: no receive
+    /// buffer (a zero-byte read) and no chain of receive calls. A server with many idle
+    /// connections calls this before <see cref="ReceiveEventAsync"/>. Returns at once when bytes
+    /// are already buffered. Call it from the one receiving task, between receives.
+    /// </summary>
+    /// <exception cref="ChannelException">The connection failed or the channel was disposed.</exception>
+    public async ValueTask WaitForDataAsync(CancellationToken cancellationToken = default)
+    {
+        if (_decoder.InsideFrame)
+        {
+            return;
+        }
+        _decoder.ReleaseBuffer();
+        try
+        {
+            // A zero-byte read can complete with nothing to read (a readiness left over from an
+            // earlier read): on a socket, look, and wait again rather than sit in a full receive
+            // holding a buffer. Bounded, so an end of stream (which also completes it) gets through.
+            for (int wait = 0; ; wait++)
+            {
+                await _stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+                if (wait == MaxEmptyWakeups || _stream is not System.Net.Sockets.NetworkStream network || network.DataAvailable)
+                {
+                    break;
+                }
+                Interlocked.Increment(ref s_emptyWakeups);
+            }
+        }
+        catch (Exception e) when (ChannelException.Wrap(e, "receiving", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+        _dataReady = true;
+    }
+
+    private const int MaxEmptyWakeups = 4;
+    private static long s_emptyWakeups;
+
+    /// <summary>Zero-byte reads, in this process, that completed with nothing to read (diagnostics).</summary>
+    public static long EmptyWakeups => Interlocked.Read(ref s_emptyWakeups);
+
+    /// <summary>
+    /// Gives back what an idle channel need not hold: the AEAD cipher contexts (native OpenSSL
+    /// state, about 2 KiB each), recreated from the keys by the next record in each direction.
+    /// (The receive buffer is given back by <see cref="WaitForDataAsync"/> itself.) Safe to call
+    /// from any thread at any time.
+    /// </summary>
+    /// <returns>How many contexts were freed (0 to 2).</returns>
+    public int ReleaseIdleState() => _session.ReleaseCipherContexts();
+
+    /// <summary>Cipher contexts held now (0 to 2): what <see cref="ReleaseIdleState"/> gives back, for tests and diagnostics.</summary>
+    public int CipherContextsHeld => _session.CipherContextsHeld;
+
+    /// <summary>True while the channel holds a receive buffer (false while waiting in <see cref="WaitForDataAsync"/>).</summary>
+    public bool HoldsReceiveBuffer => _decoder.HoldsBuffer;
+
+    /// <summary>
     /// Receives the next message, the peer's close_notify, or the news that a record above the
     /// limit was skipped unread (PROTOCOL.md §4; only after <see cref="AllowOversizeRecords"/>).
     /// After a skip the channel is in step and the next record opens normally.
@@ -384,9 +443,11 @@ public sealed class SecureChannel : IAsyncDisposable
 
     private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
     {
+        bool dataReady = _dataReady;
+        _dataReady = false;
         try
         {
-            return await FrameIo.ReadFrameEventAsync(_stream, _decoder, cancellationToken).ConfigureAwait(false) is { } read
+            return await FrameIo.ReadFrameEventAsync(_stream, _decoder, cancellationToken, dataReady).ConfigureAwait(false) is { } read
                 ? read
                 : throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");
         }

@@ -8,7 +8,7 @@ public static class KeyAgreementRegistry
     public static TheoryData<string> AllImplementations()
     {
         TheoryData<string> data = [];
-        foreach (KeyAgreementAlgorithm algorithm in KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Managed).Distinct())
+        foreach (KeyAgreementAlgorithm algorithm in KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Alternatives).Concat(KeyAgreementAlgorithms.Managed).Distinct())
         {
             data.Add(Key(algorithm));
         }
@@ -18,8 +18,8 @@ public static class KeyAgreementRegistry
     public static string Key(KeyAgreementAlgorithm algorithm) => $"{algorithm.Name}/{algorithm.Implementation}";
 
     public static KeyAgreementAlgorithm Resolve(string key) =>
-        KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Managed).First(a => Key(a) == key);
+        KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Alternatives).Concat(KeyAgreementAlgorithms.Managed).First(a => Key(a) == key);
 
     public static KeyAgreementAlgorithm[] Implementations(string name) =>
-        KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Managed).Where(a => a.Name == name).Distinct().ToArray();
+        KeyAgreementAlgorithms.All.Concat(KeyAgreementAlgorithms.Alternatives).Concat(KeyAgreementAlgorithms.Managed).Where(a => a.Name == name).Distinct().ToArray();
 }

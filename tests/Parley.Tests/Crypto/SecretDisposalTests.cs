@@ -106,10 +106,15 @@ public class SecretDisposalTests
         Assert.Throws<ObjectDisposedException>(() => secret.Secret.Length);
     }
 
-    [Fact]
-    public void Managed_x25519_private_key_is_wiped_on_dispose()
+    /// <summary>The x25519 implementations that keep the scalar in a managed array (BouncyCastle's, and libsodium's through a pinned one).</summary>
+    public static TheoryData<string> X25519ScalarInManagedMemory() =>
+        new(KeyAgreementRegistry.Implementations("x25519").Select(a => a.Implementation).Where(i => i is "managed" or "sodium"));
+
+    [Theory]
+    [MemberData(nameof(X25519ScalarInManagedMemory))]
+    public void X25519_private_key_held_in_managed_memory_is_wiped_on_dispose(string implementation)
     {
-        KeyAgreementAlgorithm managed = KeyAgreementRegistry.Implementations("x25519").Single(a => a.Implementation == "managed");
+        KeyAgreementAlgorithm managed = KeyAgreementRegistry.Implementations("x25519").Single(a => a.Implementation == implementation);
         KeyAgreementPrivateKey key = managed.GenerateKey();
         byte[][] buffers = OwnBuffers(key);
 

@@ -75,10 +75,28 @@ public class FramingTests
         decoder.Append(Frame.Wrap(new byte[100_000]));
         Assert.True(decoder.TryReadFrame(out ReadOnlyMemory<byte> body));
         Assert.Equal(100_000, body.Length);
-        decoder.TrimExcess();
-        Assert.Equal(1024, decoder.GetBuffer(1).Length);
+        decoder.ReleaseBuffer();
+        Assert.False(decoder.HoldsBuffer);
+        Assert.InRange(decoder.GetBuffer(1).Length, 1024, 100_000);
         decoder.Append(Frame.Wrap("small"u8));
         Assert.True(decoder.TryReadFrame(out body));
         Assert.Equal("small"u8.ToArray(), body.ToArray());
+    }
+
+    [Fact]
+    public void An_idle_decoder_holds_no_buffer_and_keeps_what_is_half_received()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 100);
+        Assert.False(decoder.HoldsBuffer);
+        decoder.Append([0, 0, 0, 5, 1, 2]);
+        Assert.False(decoder.TryReadFrame(out _));
+        // Half a frame is buffered: releasing now would lose it, so the buffer stays.
+        decoder.ReleaseBuffer();
+        Assert.True(decoder.HoldsBuffer);
+        decoder.Append([3, 4, 5]);
+        Assert.True(decoder.TryReadFrame(out ReadOnlyMemory<byte> body));
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5 }, body.ToArray());
+        decoder.ReleaseBuffer();
+        Assert.False(decoder.HoldsBuffer);
     }
 }
