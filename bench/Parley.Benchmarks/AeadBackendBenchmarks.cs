@@ -22,7 +22,7 @@ public class AeadBackendBenchmarks
     public string Suite { get; set; } = "";
 
     /// <summary>320 B: a 256-byte chat message with its messenger encoding; 64 KiB: a file chunk's record.</summary>
-    [Params(320, 65_536)]
+    [Params(320, 4_096, 16_384, 65_536)]
     public int Size { get; set; }
 
     [GlobalSetup]

@@ -15,7 +15,7 @@ public class AeadBackendTests
         TheoryData<string, int> cases = [];
         foreach (string suite in new[] { "aes-256-gcm", "chacha20-poly1305" })
         {
-            foreach (int size in new[] { 0, 1, 15, 16, 17, 320, 16_384, 65_536 })
+            foreach (int size in new[] { 0, 1, 15, 16, 17, 320, 4_095, 4_096, 16_384, 65_536 })
             {
                 cases.Add(suite, size);
             }
