@@ -95,15 +95,13 @@ internal static class HotPathCodec
         finally
         {
             writer.Reset(buffer);
+            // Clear, not ResetWrittenCount: a message body must not linger in a thread's buffer.
+            buffer.Clear();
             // A buffer grown by one large message is not kept for the thread's lifetime.
             if (buffer.Capacity > 64 * 1024)
             {
                 t_buffer = null;
                 t_writer = null;
-            }
-            else
-            {
-                buffer.ResetWrittenCount();
             }
         }
     }
