@@ -35,6 +35,12 @@ public sealed record BenchReport
     /// <summary>Server and generator CPU over the send phase and drain (see <see cref="CpuMeter"/>).</summary>
     public CpuUsage Cpu { get; init; } = new();
 
+    /// <summary>
+    /// The idle scenario's login storm: server and generator CPU over the storm, where "per
+    /// message" reads "per connection and login" (null in the other scenarios).
+    /// </summary>
+    public CpuUsage? LoginCpu { get; init; }
+
     /// <summary>The CPUs the generator's threads may run on, as the kernel lists them (e.g. "1" with --cpu 1); null off Linux.</summary>
     public string? GeneratorCpus { get; init; }
 

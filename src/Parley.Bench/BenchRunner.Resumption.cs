@@ -26,7 +26,10 @@ public sealed partial class BenchRunner
         }
         progress?.Invoke($"[bench] reconnecting {options.Clients:N0} clients with the session tickets of their first login ({withTicket:N0} have one)");
         long errorsBefore = Interlocked.Read(ref _loginErrors);
+        CpuMeter cpu = new(options.ServerProcessId);
+        cpu.Start();
         (ChatClient?[] clients, double seconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
+        cpu.Stop();
         try
         {
             return new ResumedLoginStorm(
@@ -34,7 +37,8 @@ public sealed partial class BenchRunner
                 LoginsPerSecond: seconds > 0 ? options.Clients / seconds : 0,
                 Resumed: clients.Count(c => c is { Resumed: true }),
                 Full: clients.Count(c => c is { Resumed: false }),
-                Errors: Interlocked.Read(ref _loginErrors) - errorsBefore);
+                Errors: Interlocked.Read(ref _loginErrors) - errorsBefore,
+                Cpu: cpu.Summarise(clients.Count(c => c is not null)));
         }
         finally
         {
@@ -58,4 +62,5 @@ public sealed partial class BenchRunner
 }
 
 /// <summary>The reconnect pass of the login storm: resumed handshakes (no server signature) and any that fell back to full ones.</summary>
-public sealed record ResumedLoginStorm(double Seconds, double LoginsPerSecond, int Resumed, int Full, long Errors);
+/// <summary><paramref name="Cpu"/>: server and generator CPU over this storm, "per message" reading "per connection and login".</summary>
+public sealed record ResumedLoginStorm(double Seconds, double LoginsPerSecond, int Resumed, int Full, long Errors, CpuUsage? Cpu = null);

@@ -203,14 +203,17 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
 
     private async Task<BenchReport> IdleAsync(CancellationToken cancellationToken)
     {
+        CpuMeter loginCpu = new(options.ServerProcessId);
+        loginCpu.Start();
         (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
+        loginCpu.Stop();
         int connected = clients.Count(c => c is not null);
         progress?.Invoke($"[bench] {connected:N0} idle clients connected in {stormSeconds:0.00} s; holding for {options.Duration.TotalSeconds:0} s");
         BenchReport report;
         try
         {
             await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
-            report = Report(stormSeconds, 0) with { ServerRssBytes = ServerRss() };
+            report = Report(stormSeconds, 0) with { ServerRssBytes = ServerRss(), LoginCpu = loginCpu.Summarise(connected) };
         }
         finally
         {

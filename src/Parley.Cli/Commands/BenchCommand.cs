@@ -128,14 +128,19 @@ internal static class BenchCommand
         return command;
     }
 
+    /// <summary>"; CPU per login: N µs server, N µs generator", or nothing when not measured.</summary>
+    private static string PerLogin(CpuUsage? cpu) => cpu?.GeneratorMicrosecondsPerMessage is double generator
+        ? FormattableString.Invariant($"; CPU per login {(cpu.ServerMicrosecondsPerMessage is double server ? $"{server:N0} µs server, " : "")}{generator:N0} µs generator")
+        : "";
+
     private static void PrintTable(BenchReport r)
     {
         Console.WriteLine();
         Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
-        Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors)");
+        Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors){PerLogin(r.LoginCpu)}");
         if (r.ResumedLogins is { } resumed)
         {
-            Console.WriteLine($"  resumed logins      {resumed.LoginsPerSecond:N0} connections+logins/s ({resumed.Seconds:0.00} s; {resumed.Resumed:N0} resumed, {resumed.Full:N0} full, {resumed.Errors} errors)");
+            Console.WriteLine($"  resumed logins      {resumed.LoginsPerSecond:N0} connections+logins/s ({resumed.Seconds:0.00} s; {resumed.Resumed:N0} resumed, {resumed.Full:N0} full, {resumed.Errors} errors){PerLogin(resumed.Cpu)}");
         }
         if (r.Scenario != "idle")
         {

@@ -21,12 +21,19 @@ public class ResumedLoginStormTests
             Clients = Clients,
             Duration = TimeSpan.Zero,
             HomePath = temp.File("bench-home"),
+            // The server runs in this process: its CPU figure here includes the clients' (a real run names the server's pid).
+            ServerProcessId = Environment.ProcessId,
         }).RunAsync().WithTimeout();
 
         Assert.True(report.Passed);
         ResumedLoginStorm resumed = Assert.IsType<ResumedLoginStorm>(report.ResumedLogins);
         Assert.Equal((Clients, 0, 0L), (resumed.Resumed, resumed.Full, resumed.Errors));
         Assert.True(resumed.LoginsPerSecond > 0);
+        // Each storm reports CPU per login, measured over that storm alone (the first one registers: PBKDF2 makes it plainly non-zero).
+        CpuUsage full = Assert.IsType<CpuUsage>(report.LoginCpu);
+        Assert.True(full.ServerMicrosecondsPerMessage > 0 && full.WindowSeconds > 0, $"first storm: {full}");
+        CpuUsage again = Assert.IsType<CpuUsage>(resumed.Cpu);
+        Assert.True(again.ServerMicrosecondsPerMessage is >= 0 && again.GeneratorMicrosecondsPerMessage is >= 0 && again.WindowSeconds > 0, $"resumed storm: {again}");
         // Registration and the first storm ran full handshakes; only the reconnect pass resumed.
         Assert.Equal(Clients, server.Server.Handshakes.Resumed);
     }
