@@ -6,9 +6,8 @@ namespace Parley.Crypto.Aead;
 /// An AES-256-GCM key as libsodium's precomputed state (the expanded key and GHASH powers, 512
 /// bytes of native memory zeroed on release): no key expansion and no allocation per record.
 /// </summary>
-internal sealed unsafe class SodiumAes256GcmKey : AeadKey
+internal sealed unsafe class SodiumAes256GcmKey : SodiumAeadKey
 {
-    private const int TagSize = Aes256GcmAlgorithm.TagSize;
     private readonly NativeSecret _state;
 
     internal SodiumAes256GcmKey(AeadAlgorithm algorithm, ReadOnlySpan<byte> key) : base(algorithm)
@@ -24,34 +23,18 @@ internal sealed unsafe class SodiumAes256GcmKey : AeadKey
         }
     }
 
-    private protected override void SealCore(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, Span<byte> ciphertext)
+    private protected override int SealNative(byte* ciphertext, byte* tag, byte* plaintext, ulong plaintextLength, byte* associatedData, ulong associatedDataLength, byte* nonce)
     {
-        fixed (byte* n = nonce, m = plaintext, ad = associatedData, c = ciphertext)
-        {
-            int result = LibSodium.crypto_aead_aes256gcm_encrypt_detached_afternm(c, c + plaintext.Length, null, m, (ulong)plaintext.Length,
-                ad, (ulong)associatedData.Length, null, n, _state.Pointer);
-            GC.KeepAlive(_state);
-            if (result != 0)
-            {
-                throw new System.Security.Cryptography.CryptographicException("libsodium could not seal the record");
-            }
-        }
+        int result = LibSodium.crypto_aead_aes256gcm_encrypt_detached_afternm(ciphertext, tag, null, plaintext, plaintextLength, associatedData, associatedDataLength, null, nonce, _state.Pointer);
+        GC.KeepAlive(_state);
+        return result;
     }
 
-    private protected override bool TryOpenCore(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> associatedData, Span<byte> plaintext, out int plaintextLength)
+    private protected override int OpenNative(byte* plaintext, byte* ciphertext, ulong ciphertextLength, byte* tag, byte* associatedData, ulong associatedDataLength, byte* nonce)
     {
-        plaintextLength = ciphertext.Length - TagSize;
-        if (plaintextLength < 0 || plaintext.Length < plaintextLength)
-        {
-            return false;
-        }
-        fixed (byte* n = nonce, c = ciphertext, ad = associatedData, m = plaintext)
-        {
-            int result = LibSodium.crypto_aead_aes256gcm_decrypt_detached_afternm(m, null, c, (ulong)plaintextLength, c + plaintextLength,
-                ad, (ulong)associatedData.Length, n, _state.Pointer);
-            GC.KeepAlive(_state);
-            return result == 0;
-        }
+        int result = LibSodium.crypto_aead_aes256gcm_decrypt_detached_afternm(plaintext, null, ciphertext, ciphertextLength, tag, associatedData, associatedDataLength, nonce, _state.Pointer);
+        GC.KeepAlive(_state);
+        return result;
     }
 
     private protected override void DisposeCore() => _state.Dispose();
