@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Parley.Cli.CommandLine;
 using Parley.Cli.Terminal;
 using Parley.Client;
+using Parley.Client.Files;
 using Parley.Messaging;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
@@ -45,11 +47,13 @@ internal static class ChatCommand
         Option<bool> json = new("--json") { Description = "Print incoming messages and statuses as one JSON object per line (for bots)" };
         Option<bool> noReadReceipts = new("--no-read-receipts") { Description = "Send no read receipts in this run, and show no one else's (only 'delivered')" };
         Option<string?> downloadDirectory = new("--download-dir") { Description = "Save every file offered to you into this folder as it arrives (never over an existing file)" };
+        Option<long?> fileRate = ByteRateOption.Optional("--file-rate", "Keep file uploads and downloads at or under this rate a second (e.g. 512K, 2MiB), so they leave room on a slow link");
         Command command = new("chat", "Connect to a Parley server and chat");
         connect.AddTo(command);
         command.Options.Add(json);
         command.Options.Add(noReadReceipts);
         command.Options.Add(downloadDirectory);
+        command.Options.Add(fileRate);
         // On the thread pool: the questions before the chat block on a read that Ctrl-C cannot
         // interrupt, and on the main thread that would hold the process until the read returned.
         command.SetAction((result, cancellationToken) => Task.Run(() =>
@@ -57,6 +61,7 @@ internal static class ChatCommand
             {
                 NoReadReceipts = result.GetValue(noReadReceipts),
                 DownloadDirectory = result.GetValue(downloadDirectory) is { Length: > 0 } folder ? Path.GetFullPath(folder) : null,
+                FileBytesPerSecond = result.GetValue(fileRate),
             }, cancellationToken), CancellationToken.None));
         return command;
     }
@@ -77,6 +82,9 @@ internal static class ChatCommand
 
         /// <summary>--download-dir: offered files are saved there as they arrive (null: only by 'savefile').</summary>
         public string? DownloadDirectory { get; init; }
+
+        /// <summary>--file-rate: file transfers keep to this many bytes a second (null: as fast as they go).</summary>
+        public long? FileBytesPerSecond { get; init; }
     }
 
     internal sealed class Session(ChatConsole console)
@@ -272,7 +280,10 @@ internal static class ChatCommand
                         chat.KeysReady(null);
                         return ExitCodes.Usage;
                     }
-                    ChatFiles files = new(console, user, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt);
+                    ChatFiles files = new(console, user, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt)
+                    {
+                        Pacer = settings.FileBytesPerSecond is long rate ? new TransferPacer(rate) : null,
+                    };
                     foreach (string line in files.Load())
                     {
                         console.WriteLine(line);

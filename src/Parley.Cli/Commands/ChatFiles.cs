@@ -40,6 +40,9 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
 
     public UploadJournal Journal { get; } = new(directory);
 
+    /// <summary>--file-rate: keeps every upload and download at or under a rate (transfers run one at a time).</summary>
+    public TransferPacer? Pacer { get; init; }
+
     private string OffersDirectory => Path.Combine(directory, "offers");
 
     /// <summary>Loads the offers kept from earlier runs; the lines that announce them.</summary>
@@ -219,7 +222,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
             TransferProgress progress = new(console, $"receiving {UntrustedText.Sanitize(offer.Name, 40)}", prompt(), TimeProvider.System);
             try
             {
-                await new FileReceiver(client).ReceiveAsync(offer, destination, progress, cancellationToken);
+                await new FileReceiver(client) { Pacer = Pacer }.ReceiveAsync(offer, destination, progress, cancellationToken);
             }
             finally
             {
@@ -312,7 +315,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
             UploadEntry entry;
             try
             {
-                entry = await new FileSender(client, Journal).UploadAsync(fullPath, recipients, "application/octet-stream", progress, cancellationToken, group);
+                entry = await new FileSender(client, Journal) { Pacer = Pacer }.UploadAsync(fullPath, recipients, "application/octet-stream", progress, cancellationToken, group);
             }
             finally
             {
@@ -344,7 +347,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
                 UploadEntry? entry;
                 try
                 {
-                    entry = await new FileSender(client, Journal).ResumeAsync(pending, progress, cancellationToken);
+                    entry = await new FileSender(client, Journal) { Pacer = Pacer }.ResumeAsync(pending, progress, cancellationToken);
                 }
                 finally
                 {

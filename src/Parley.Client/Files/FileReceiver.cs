@@ -18,6 +18,9 @@ public sealed class FileReceiver(ChatClient client)
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>Keeps the download at or under a rate (null: as fast as the connection goes).</summary>
+    public TransferPacer? Pacer { get; init; }
+
     public static string PartPath(string destination) => destination + ".part";
 
     /// <exception cref="E2eProtocolException">A chunk did not authenticate (tampered, swapped, truncated): nothing of it was written.</exception>
@@ -59,6 +62,10 @@ public sealed class FileReceiver(ChatClient client)
                         await stream.WriteAsync(plaintext.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                         next++;
                         progress?.Report(new FileProgress(Math.Min(next * layout.ChunkSize, layout.Size), layout.Size, startedAt));
+                        if (Pacer is not null)
+                        {
+                            await Pacer.WaitAsync(data.Body.Length, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                 }
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -18,6 +18,9 @@ public sealed class FileSender(ChatClient client, UploadJournal journal)
     /// <summary>Plaintext bytes per chunk (tests use smaller ones to get many chunks from a small file).</summary>
     public int ChunkSize { get; init; } = FileLayout.DefaultChunkSize;
 
+    /// <summary>Keeps the upload at or under a rate (null: as fast as the connection goes).</summary>
+    public TransferPacer? Pacer { get; init; }
+
     /// <summary>
     /// Uploads <paramref name="path"/> for <paramref name="to"/>, going on with an earlier upload of the
     /// same file to the same users when the journal has one and the file is unchanged.
@@ -169,6 +172,10 @@ public sealed class FileSender(ChatClient client, UploadJournal journal)
                 await stream.ReadExactlyAsync(plaintext.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                 byte[] body = length == layout.ChunkSize ? fullChunk : new byte[length + FileChunkCipher.TagSize];
                 cipher.Encrypt(index, plaintext.AsSpan(0, length), body);
+                if (Pacer is not null)
+                {
+                    await Pacer.WaitAsync(body.Length, cancellationToken).ConfigureAwait(false);
+                }
                 await upload.SendAsync(index, body, CancellationToken.None).ConfigureAwait(false);
                 progress?.Report(new FileProgress(layout.Offset(index) + length, layout.Size, startedAt));
             }

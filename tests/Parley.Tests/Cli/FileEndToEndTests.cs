@@ -146,12 +146,14 @@ public partial class MessengerEndToEndTests
                 Assert.Equal(0, await bob.WaitForExitAsync());
             }
 
-            // The sender is killed once half is sent; started again, it goes on from its journal and offers the file.
-            await using (ParleyProcess alice = StartChat(temp, "alice", port))
+            // The sender is killed halfway; started again, it goes on from its journal and offers the file. The
+            // killed runs keep to a --file-rate, so the rest of the file cannot slip through while a busy
+            // machine delays the kill: at 8 MiB/s the second half takes 6 s. The runs after go at full speed.
+            await using (ParleyProcess alice = StartChat(temp, "alice", port, "--file-rate", "8MiB"))
             {
                 await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
                 await alice.WriteLineAsync($"sendfile bob {path}");
-                await alice.WaitForLineAsync("[PROGRESS] sending big.bin 50%");
+                await alice.WaitForLineAsync("[PROGRESS] sending big.bin 50%", TimeSpan.FromMinutes(1));
                 alice.Kill();
                 Assert.DoesNotContain("[FILE] Sent", alice.Stdout, StringComparison.Ordinal);
             }
@@ -169,11 +171,11 @@ public partial class MessengerEndToEndTests
             // The receiver is killed once half is saved; started again, it goes on from the .part file.
             string folder = Directory.CreateDirectory(temp.File("bob-downloads")).FullName;
             string part = Path.Combine(folder, "big.bin.part");
-            await using (ParleyProcess bob = StartChat(temp, "bob", port))
+            await using (ParleyProcess bob = StartChat(temp, "bob", port, "--file-rate", "8MiB"))
             {
                 await bob.WaitForLineAsync("[FILE] alice offers big.bin (96.0 MiB); 'savefile 1'");
                 await bob.WriteLineAsync($"savefile 1 {folder}");
-                await bob.WaitForLineAsync("[PROGRESS] receiving big.bin 50%");
+                await bob.WaitForLineAsync("[PROGRESS] receiving big.bin 50%", TimeSpan.FromMinutes(1));
                 bob.Kill();
             }
             Assert.False(File.Exists(Path.Combine(folder, "big.bin")), "the download finished before it was killed");

@@ -25,6 +25,18 @@ public sealed class ManualClock : TimeProvider
         set => Advance(value - GetUtcNow());
     }
 
+    /// <summary>Timers waiting for a due time (a Task.Delay on this clock is one until it fires).</summary>
+    public int ArmedTimers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _timers.Count(t => t.DueAt is not null);
+            }
+        }
+    }
+
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
