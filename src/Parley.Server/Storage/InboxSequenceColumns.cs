@@ -37,10 +37,13 @@ internal static class InboxSequenceColumns
             command.CommandText = "ALTER TABLE messages ADD COLUMN sender_device TEXT NOT NULL DEFAULT ''";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+        // No index by age: the hourly expiry also looks for devices that are gone, so it reads the whole
+        // table anyway, and keeping that index cost every message an insert and a delete in it (about
+        // a tenth of the store's CPU per message, BENCHMARKS §2 (g)).
         command.CommandText = """
             DROP INDEX IF EXISTS messages_by_recipient;
+            DROP INDEX IF EXISTS messages_by_age;
             CREATE UNIQUE INDEX IF NOT EXISTS messages_by_inbox ON messages (recipient, seq);
-            CREATE INDEX IF NOT EXISTS messages_by_age ON messages (created_at);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
