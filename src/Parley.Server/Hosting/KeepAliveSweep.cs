@@ -27,9 +27,12 @@ internal static class KeepAliveSweep
                 {
                     log.Flush();
                 }
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (trim.Tick(handshakes()))
                 {
-                    logger.LogDebug("Quiet after logins: gave unused memory back to the system");
+                    // At most once a minute: the pause is worth a line.
+                    logger.LogInformation("Quiet after logins: gave unused memory back to the system ({Milliseconds:0} ms)",
+                        System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 foreach (ClientConnection connection in presence.Connections())
                 {
