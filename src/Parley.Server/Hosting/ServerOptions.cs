@@ -48,8 +48,11 @@ public sealed partial record ServerOptions
     /// </summary>
     public TimeSpan TrimMemoryAfterQuiet { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The least time between two memory trims (<see cref="TrimMemoryAfterQuiet"/>), however often the server falls quiet.</summary>
-    public TimeSpan MinMemoryTrimInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// The least time between two memory trims (<see cref="TrimMemoryAfterQuiet"/>), however often
+    /// the server falls quiet; longer after a long trim (100 times its pause), so trims take at most 1% of the time.
+    /// </summary>
+    public TimeSpan MinMemoryTrimInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Messages queued for one connection before live delivery to it pauses. A message that does

@@ -80,6 +80,36 @@ public class QuietMemoryTrimTests
     }
 
     [Fact]
+    public void A_long_trim_pushes_the_next_one_back_so_trims_take_at_most_one_percent_of_the_time()
+    {
+        ManualClock clock = new();
+        TimeSpan pause = TimeSpan.FromSeconds(2);
+        List<DateTimeOffset> trimmedAt = [];
+        // Each trim "takes" 2 s on the clock: the next may come 200 s later, not after the 1 min interval.
+        QuietMemoryTrim trim = new(clock, Quiet, Interval, () =>
+        {
+            trimmedAt.Add(clock.Now);
+            clock.Advance(pause);
+        });
+        long logins = 0;
+        for (int second = 0; second < 1200; second++)
+        {
+            if (second % 10 == 0)
+            {
+                logins++;
+            }
+            trim.Tick(logins);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.InRange(trimmedAt.Count, 2, 7);
+        for (int i = 1; i < trimmedAt.Count; i++)
+        {
+            Assert.True(trimmedAt[i] - trimmedAt[i - 1] >= pause + pause * QuietMemoryTrim.PauseBudgetFactor,
+                $"trims at {trimmedAt[i - 1]:T} and {trimmedAt[i]:T}");
+        }
+    }
+
+    [Fact]
     public void A_server_that_never_falls_quiet_is_never_trimmed()
     {
         ManualClock clock = new();
