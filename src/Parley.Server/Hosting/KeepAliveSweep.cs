@@ -30,7 +30,7 @@ internal static class KeepAliveSweep
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (trim.Tick(handshakes()))
                 {
-                    // At most once a minute: the pause is worth a line.
+                    // Rare (at most every 10 s, and 1% of the time): the pause is worth a line.
                     logger.LogInformation("Quiet after logins: gave unused memory back to the system ({Milliseconds:0} ms)",
                         System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
