@@ -14,15 +14,19 @@ public sealed partial class ClientConnection
     /// <summary>Set by the connection handler when the server keeps files; null answers every file request with <c>bad_request</c>.</summary>
     internal FileService? Files { get; init; }
 
-    private readonly SemaphoreSlim _fileChunkSlots = new(FileService.ChunksInOutbox, FileService.ChunksInOutbox);
+    // Created by the first file chunk: a connection that sends no file holds no semaphore.
+    private SemaphoreSlim? _fileChunkSlotsGate;
+
+    private SemaphoreSlim FileChunkSlots =>
+        _fileChunkSlotsGate ?? Interlocked.CompareExchange(ref _fileChunkSlotsGate, new SemaphoreSlim(FileService.ChunksInOutbox, FileService.ChunksInOutbox), null) ?? _fileChunkSlotsGate;
 
     private int _peakFileChunksQueued;
 
     /// <summary>Called by the writer loop once a <see cref="FileData"/> has gone out: the next chunk may be read.</summary>
-    private void FileChunkSent() => _fileChunkSlots.Release();
+    private void FileChunkSent() => FileChunkSlots.Release();
 
     /// <summary>File chunks read for this connection and not sent yet (at most <see cref="FileService.ChunksInOutbox"/>).</summary>
-    internal int FileChunksQueued => FileService.ChunksInOutbox - _fileChunkSlots.CurrentCount;
+    internal int FileChunksQueued => _fileChunkSlotsGate is { } slots ? FileService.ChunksInOutbox - slots.CurrentCount : 0;
 
     /// <summary>The most <see cref="FileChunksQueued"/> has ever been (tests check it against the bound).</summary>
     internal int PeakFileChunksQueued => Volatile.Read(ref _peakFileChunksQueued);
@@ -246,13 +250,13 @@ public sealed partial class ClientConnection
         for (long index = download.FromChunk; index < end; index++)
         {
             // Read only when the outbox has room: the writer frees a slot once the chunk is sent.
-            await _fileChunkSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await FileChunkSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
             RecordFileChunkQueued();
             byte[]? body = await files.Store.ReadChunkAsync(file.FileId, index, cancellationToken).ConfigureAwait(false);
             if (body is null)
             {
                 // Deleted meanwhile (every device took it, or it expired).
-                _fileChunkSlots.Release();
+                FileChunkSlots.Release();
                 await UnknownFileAsync(download.Ref).ConfigureAwait(false);
                 return;
             }

@@ -35,8 +35,9 @@ public sealed partial class ClientConnection
     private readonly SenderRateLimiter _rateLimiter;
     private readonly DiskSpaceGuard _diskSpace;
     private readonly ILogger _logger;
-    private readonly Channel<ServerMessage> _outbox;
-    private readonly SemaphoreSlim _inFlight;
+    private readonly ConnectionOutbox _outbox;
+    // Created by the first send: most connections sit idle and never need the gate.
+    private SemaphoreSlim? _inFlightGate;
     private readonly CancellationTokenSource _closed = new();
     private readonly long _liveBudget;
     private readonly long _syncBudget;
@@ -75,12 +76,7 @@ public sealed partial class ClientConnection
         _rateLimiter = rateLimiter;
         _diskSpace = diskSpace;
         _logger = logger;
-        _outbox = Channel.CreateBounded<ServerMessage>(new BoundedChannelOptions(options.OutboxCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _inFlight = new SemaphoreSlim(options.MaxInFlightPerConnection);
+        _outbox = new ConnectionOutbox(options.OutboxCapacity);
         _syncBudget = SyncBudgetFor(options);
         _liveBudget = options.MaxOutboxBytes - _syncBudget;
         _recordLimit = MessengerLimits.RecordLimitFor(options.MaxBodyLength);
@@ -88,6 +84,10 @@ public sealed partial class ClientConnection
         _fillGaps = options.Bus is not null;
         Touch();
     }
+
+    /// <summary>Bounds how far the reader runs ahead of commits (ServerOptions.MaxInFlightPerConnection).</summary>
+    private SemaphoreSlim InFlight =>
+        _inFlightGate ?? Interlocked.CompareExchange(ref _inFlightGate, new SemaphoreSlim(_options.MaxInFlightPerConnection), null) ?? _inFlightGate;
 
     /// <summary>The part of the outbox bound kept for reading the inbox back: a quarter, and room for one maximal body.</summary>
     internal static long SyncBudgetFor(ServerOptions options) => Math.Max(options.MaxOutboxBytes / 4, options.MaxBodyLength);
@@ -155,7 +155,7 @@ public sealed partial class ClientConnection
         // Once overflowed, everything newer is read back from the store anyway, in order.
         if (!_overflowed && TryHold(message.Body.Length, _liveBudget))
         {
-            if (_outbox.Writer.TryWrite(ToChatMessage(message)))
+            if (_outbox.TryWrite(ToChatMessage(message)))
             {
                 return;
             }
@@ -165,7 +165,7 @@ public sealed partial class ClientConnection
         {
             _overflowed = true;
             // The outbox may hold no message at all (only bytes in flight): make sure the writer wakes.
-            _outbox.Writer.TryWrite(OverflowSignal.Instance);
+            _outbox.TryWrite(OverflowSignal.Instance);
         }
     }
 
@@ -179,39 +179,49 @@ public sealed partial class ClientConnection
         if (!_overflowed)
         {
             _overflowed = true;
-            _outbox.Writer.TryWrite(OverflowSignal.Instance);
+            _outbox.TryWrite(OverflowSignal.Instance);
         }
     }
 
     /// <summary>When this connection logged in (Unix ms): of two connections of one device on two nodes, the older one goes.</summary>
     public long LoggedInAt { get; }
 
-    internal ValueTask ReplyAsync(ServerMessage message) => _outbox.Writer.WriteAsync(message, _closed.Token);
+    internal ValueTask ReplyAsync(ServerMessage message) => _outbox.WriteAsync(message, _closed.Token);
 
     /// <summary>Runs both loops until the connection ends; the inbox is sent first.</summary>
     internal async Task RunAsync(CancellationToken serverStopping)
     {
         // The server stopping closes this connection: one registration, not a linked source
         // (which would add a source and two registrations to every idle connection).
-        using CancellationTokenRegistration stopping = serverStopping.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _closed);
+        using CancellationTokenRegistration stopping = serverStopping.UnsafeRegister(static state => ((ClientConnection)state!).Shut(), this);
+        // Each loop shuts the connection when it ends, so the other ends too: no WhenAny promise
+        // and no wrapper per loop waits alongside an idle connection.
         Task writer = WriteLoopAsync(_closed.Token);
         Task reader = ReadLoopAsync(_closed.Token);
-        await Task.WhenAny(reader, writer).ConfigureAwait(false);
+        await reader.ConfigureAwait(false);
+        await writer.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends both loops: cancels the connection's token (the reader's wait for data is registered on
+    /// it) and aborts the outbox (the writer waits on it without a registration).
+    /// </summary>
+    private void Shut()
+    {
         _closed.Cancel();
-        _outbox.Writer.TryComplete();
-        await Task.WhenAll(Quietly(reader), Quietly(writer)).ConfigureAwait(false);
+        _outbox.Abort();
     }
 
     /// <summary>Ends the connection, telling the client why.</summary>
     internal void Close(string code, string reason)
     {
-        _outbox.Writer.TryWrite(new ErrorMessage(0, code, reason));
-        _outbox.Writer.TryComplete();
+        _outbox.TryWrite(new ErrorMessage(0, code, reason));
+        _outbox.TryComplete();
     }
 
-    internal void Abort() => _closed.Cancel();
+    internal void Abort() => Shut();
 
-    internal void Ping() => _outbox.Writer.TryWrite(new ServerPing());
+    internal void Ping() => _outbox.TryWrite(new ServerPing());
 
     /// <summary>Called by the sweep once the connection has been quiet a while: frees its cipher contexts (recreated by the next record).</summary>
     /// <returns>How many contexts were freed.</returns>
@@ -221,37 +231,49 @@ public sealed partial class ClientConnection
     internal (int CipherContexts, bool ReceiveBuffer) IdleFootprint => (_channel.CipherContextsHeld, _channel.HoldsReceiveBuffer);
 
     /// <summary>A join or leave notice; dropped rather than waited for when the outbox is full.</summary>
-    internal void NotifyPresence(PresenceChanged notice) => _outbox.Writer.TryWrite(notice);
+    internal void NotifyPresence(PresenceChanged notice) => _outbox.TryWrite(notice);
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.
-            await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
-            ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
-            if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
+            while (!cancellationToken.IsCancellationRequested)
             {
+                // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.
+                await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
+                ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
+                if (received.Kind == ChannelEventKind.OversizeRecordSkipped)
+                {
+                    Touch();
+                    await ReplyAsync(OversizeRecordReply.For(received.Skipped, _options.MaxBodyLength)).ConfigureAwait(false);
+                    continue;
+                }
+                if (received.Message is not { } payload)
+                {
+                    return;
+                }
                 Touch();
-                await ReplyAsync(OversizeRecordReply.For(received.Skipped, _options.MaxBodyLength)).ConfigureAwait(false);
-                continue;
+                ClientMessage request;
+                try
+                {
+                    request = MessengerCodec.DecodeClient(payload);
+                }
+                catch (MessengerProtocolException e)
+                {
+                    await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, e.Message)).ConfigureAwait(false);
+                    continue;
+                }
+                await HandleAsync(request, cancellationToken).ConfigureAwait(false);
             }
-            if (received.Message is not { } payload)
-            {
-                return;
-            }
-            Touch();
-            ClientMessage request;
-            try
-            {
-                request = MessengerCodec.DecodeClient(payload);
-            }
-            catch (MessengerProtocolException e)
-            {
-                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, e.Message)).ConfigureAwait(false);
-                continue;
-            }
-            await HandleAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectionEnd(e))
+        {
+            LogConnectionEnd(e);
+        }
+        finally
+        {
+            // The client left or broke the protocol: the writer stops too.
+            Shut();
         }
     }
 
@@ -376,7 +398,7 @@ public sealed partial class ClientConnection
         }
         NewMessage message = new(User, recipient, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), send.ContentType, send.Body, Broadcast: false,
             RecipientDevice: send.ToDevice ?? "", SenderDevice: DeviceId);
-        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await InFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         // Not awaited here: the reader goes on to the next request while this one commits with
         // others (group commit); the in-flight gate bounds how far it can run ahead.
         _ = CompleteSendAsync(send.Ref, message, keyedDevices, cancellationToken);
@@ -411,7 +433,7 @@ public sealed partial class ClientConnection
         }
         finally
         {
-            _inFlight.Release();
+            InFlight.Release();
         }
     }
 
@@ -434,7 +456,7 @@ public sealed partial class ClientConnection
         {
             return;
         }
-        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await InFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         _ = CompleteBroadcastAsync(broadcast, recipients, now, cancellationToken);
     }
 
@@ -459,7 +481,7 @@ public sealed partial class ClientConnection
         }
         finally
         {
-            _inFlight.Release();
+            InFlight.Release();
         }
     }
 
@@ -556,82 +578,95 @@ public sealed partial class ClientConnection
 
     private async Task WriteLoopAsync(CancellationToken cancellationToken)
     {
-        // Acknowledgements from this user's previous connection commit before its inbox is read.
-        await _writer.BarrierAsync(cancellationToken).ConfigureAwait(false);
-        await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
-        ChannelReader<ServerMessage> reader = _outbox.Reader;
-        // Grows on demand: an idle connection keeps an empty list, not 256 slots.
-        List<ReadOnlyMemory<byte>> batch = [];
-        long batchBodyBytes = 0;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            // Everything already queued goes out in one write, up to a batch in count and bytes.
-            bool closeAfter = false;
-            int encodedBytes = 0;
-            int fileChunks = 0;
-            while (batch.Count < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message))
+            // Acknowledgements from this user's previous connection commit before its inbox is read.
+            await _writer.BarrierAsync(cancellationToken).ConfigureAwait(false);
+            await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+            ConnectionOutbox reader = _outbox;
+            // Grows on demand: an idle connection keeps an empty list, not 256 slots.
+            List<ReadOnlyMemory<byte>> batch = [];
+            long batchBodyBytes = 0;
+            // No token: Shut aborts the outbox, so an idle connection waits here without a registration.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                // Catch up from the store before sending anything newer, so ids stay in order.
-                if (_overflowed)
+                // Everything already queued goes out in one write, up to a batch in count and bytes.
+                bool closeAfter = false;
+                int encodedBytes = 0;
+                int fileChunks = 0;
+                while (batch.Count < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message))
                 {
-                    await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
-                    Release(batchBodyBytes);
-                    batchBodyBytes = 0;
-                    encodedBytes = 0;
-                    await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
-                }
-                if (message is OverflowSignal)
-                {
-                    continue;
-                }
-                if (message is ChatMessage gapped && _fillGaps && gapped.MessageId > _deliveredUpTo + 1)
-                {
-                    // Several nodes commit for this recipient: an id between may still be on its way
-                    // (or was routed while this connection was not yet known). The store has it.
-                    await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
-                    Release(batchBodyBytes);
-                    batchBodyBytes = 0;
-                    encodedBytes = 0;
-                    await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
-                }
-                if (message is ChatMessage chat)
-                {
-                    if (chat.MessageId <= _deliveredUpTo)
+                    // Catch up from the store before sending anything newer, so ids stay in order.
+                    if (_overflowed)
                     {
-                        Release(chat.Body.Length);
+                        await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                        Release(batchBodyBytes);
+                        batchBodyBytes = 0;
+                        encodedBytes = 0;
+                        await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    if (message is OverflowSignal)
+                    {
                         continue;
                     }
-                    _deliveredUpTo = chat.MessageId;
-                    batchBodyBytes += chat.Body.Length;
+                    if (message is ChatMessage gapped && _fillGaps && gapped.MessageId > _deliveredUpTo + 1)
+                    {
+                        // Several nodes commit for this recipient: an id between may still be on its way
+                        // (or was routed while this connection was not yet known). The store has it.
+                        await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                        Release(batchBodyBytes);
+                        batchBodyBytes = 0;
+                        encodedBytes = 0;
+                        await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    if (message is ChatMessage chat)
+                    {
+                        if (chat.MessageId <= _deliveredUpTo)
+                        {
+                            Release(chat.Body.Length);
+                            continue;
+                        }
+                        _deliveredUpTo = chat.MessageId;
+                        batchBodyBytes += chat.Body.Length;
+                    }
+                    fileChunks += message is FileData ? 1 : 0;
+                    byte[] encoded = EncodeWithinLimit(message);
+                    batch.Add(encoded);
+                    encodedBytes += encoded.Length;
+                    closeAfter = message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown };
                 }
-                fileChunks += message is FileData ? 1 : 0;
-                byte[] encoded = EncodeWithinLimit(message);
-                batch.Add(encoded);
-                encodedBytes += encoded.Length;
-                closeAfter = message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown };
-            }
-            await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
-            Release(batchBodyBytes);
-            batchBodyBytes = 0;
-            for (; fileChunks > 0; fileChunks--)
-            {
-                FileChunkSent();
+                await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
+                Release(batchBodyBytes);
+                batchBodyBytes = 0;
+                for (; fileChunks > 0; fileChunks--)
+                {
+                    FileChunkSent();
+                }
+                if (_overflowed)
+                {
+                    await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+                }
+                if (closeAfter)
+                {
+                    await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
+                    return;
+                }
             }
             if (_overflowed)
             {
                 await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
             }
-            if (closeAfter)
-            {
-                await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
-                return;
-            }
+            await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
         }
-        if (_overflowed)
+        catch (Exception e) when (IsConnectionEnd(e))
         {
-            await SyncFromStoreAsync(cancellationToken).ConfigureAwait(false);
+            LogConnectionEnd(e);
         }
-        await _channel.CloseAsync(cancellationToken).ConfigureAwait(false);
+        finally
+        {
+            // Closed, or the connection failed: the reader stops too.
+            Shut();
+        }
     }
 
     /// <summary>
@@ -710,18 +745,15 @@ public sealed partial class ClientConnection
         new(m.Id, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice.Length == 0 ? null : m.RecipientDevice,
             m.SenderDevice.Length == 0 ? null : m.SenderDevice);
 
-    private async Task Quietly(Task task)
+    /// <summary>How a connection's loops end when the client leaves, fails or is closed: not an error of the server's.</summary>
+    private static bool IsConnectionEnd(Exception e) =>
+        e is ChannelException or ParleyProtocolException or OperationCanceledException or ChannelClosedException;
+
+    private void LogConnectionEnd(Exception e)
     {
-        try
+        if (e is ParleyProtocolException p && p.Error != ProtocolError.ConnectionClosed)
         {
-            await task.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException or ChannelClosedException)
-        {
-            if (e is ParleyProtocolException p && p.Error != ProtocolError.ConnectionClosed)
-            {
-                _logger.LogInformation("Connection of {User} from {Address} ended: {Error}", User, Address, p.Error.WireName());
-            }
+            _logger.LogInformation("Connection of {User} from {Address} ended: {Error}", User, Address, p.Error.WireName());
         }
     }
 

@@ -35,7 +35,7 @@ internal sealed class ConnectionHandler
     private readonly DiskSpaceGuard _diskSpace;
     private readonly CancellationToken _handshakesStopping;
     private readonly CancellationToken _serverStopping;
-    private readonly ConcurrentDictionary<Task, bool> _connections = new();
+    private readonly ConcurrentDictionary<ServedConnection, bool> _connections = new();
 
     /// <summary>Files in transit (PROTOCOL.md §11.8), handed to each logged-in connection.</summary>
     internal FileService? Files { get; init; }
@@ -67,7 +67,7 @@ internal sealed class ConnectionHandler
     internal const string LoggedInElsewhereText = "you logged in on this device from another connection";
 
     /// <summary>Connections being served now (tracked so a stop can wait for them).</summary>
-    public ICollection<Task> Connections => _connections.Keys;
+    public IEnumerable<Task> Connections => _connections.Keys.Select(served => served.Task).OfType<Task>();
 
     /// <summary>
     /// Admits a new connection from <paramref name="source"/> before any key agreement, or says
@@ -113,22 +113,49 @@ internal sealed class ConnectionHandler
     /// <summary>Serves an admitted connection in the background; the handler owns and disposes the stream.</summary>
     public Task Serve(Stream stream, RemoteParty remote)
     {
-        Task connection = ServeAdmittedAsync(stream, remote);
-        _connections.TryAdd(connection, true);
-        _ = connection.ContinueWith(t => _connections.TryRemove(t, out _), TaskScheduler.Default);
-        return connection;
+        // Tracked before it starts and untracked by itself when it ends: no continuation object
+        // per connection (10,000 idle connections would each hold one, docs/decisions/0013).
+        ServedConnection served = new();
+        _connections.TryAdd(served, true);
+        served.Task = ServeAdmittedAsync(stream, remote, served);
+        return served.Task;
     }
 
-    private async Task ServeAdmittedAsync(Stream stream, RemoteParty remote)
+    /// <summary>The key a connection is tracked by while it is served (by reference, unlike its task's result).</summary>
+    private sealed class ServedConnection
     {
-        bool authenticated = false;
+        public Task? Task { get; set; }
+
+        /// <summary>It logged in: admission counts it no longer as unauthenticated, also when it ends.</summary>
+        public bool Authenticated { get; set; }
+    }
+
+    private async Task ServeAdmittedAsync(Stream stream, RemoteParty remote, ServedConnection served)
+    {
         try
         {
-            await ServeAsync(stream, remote, () =>
+            // The login phase runs in its own method, so its deadline, timer and result are gone
+            // once it returns: this method waits as long as the connection lives and holds only
+            // what the logged-in connection needs.
+            (SecureChannel? channel, ClientConnection? connection) = await LogInAsync(stream, remote, served).ConfigureAwait(false);
+            if (channel is not null)
             {
-                _admission.Authenticated(remote.Source);
-                authenticated = true;
-            }).ConfigureAwait(false);
+                await using (channel.ConfigureAwait(false))
+                {
+                    if (connection is not null)
+                    {
+                        try
+                        {
+                            await connection.RunAsync(_serverStopping).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _presence.Unregister(connection);
+                            _logger.LogInformation("{User} disconnected", UntrustedText.Sanitize(connection.User));
+                        }
+                    }
+                }
+            }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
@@ -141,14 +168,20 @@ internal sealed class ConnectionHandler
         finally
         {
             await stream.DisposeAsync().ConfigureAwait(false);
-            _admission.Release(remote.Source, authenticated);
+            _admission.Release(remote.Source, served.Authenticated);
+            _connections.TryRemove(served, out _);
         }
     }
 
     /// <summary>Handshakes completed so far, full and resumed (PROTOCOL.md §5.9).</summary>
     public HandshakeCounts Handshakes => new(Interlocked.Read(ref _fullHandshakes), Interlocked.Read(ref _resumedHandshakes));
 
-    private async Task ServeAsync(Stream stream, RemoteParty remote, Action loggedIn)
+    /// <summary>
+    /// The handshake and the login, under the login deadline. Returns the channel (null when the
+    /// handshake failed; the caller disposes it otherwise) and the logged-in connection (null when
+    /// the login did not complete); marks <paramref name="served"/> authenticated once it is.
+    /// </summary>
+    private async Task<(SecureChannel? Channel, ClientConnection? Connection)> LogInAsync(Stream stream, RemoteParty remote, ServedConnection served)
     {
         using CancellationTokenSource loginDeadline = CancellationTokenSource.CreateLinkedTokenSource(_serverStopping);
         using ITimer loginTimer = Deadline.CancelAfter(loginDeadline, _options.LoginTimeout, _options.Time);
@@ -161,11 +194,11 @@ internal sealed class ConnectionHandler
         catch (ParleyProtocolException e)
         {
             _log.Write(LogKind.HandshakeFailed, l => l.LogInformation("Handshake with {Address} failed: {Error}", remote.Address, UntrustedText.Sanitize(e.Message)));
-            return;
+            return (null, null);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException)
         {
-            return;
+            return (null, null);
         }
         if (channel.Resumed)
         {
@@ -176,14 +209,15 @@ internal sealed class ConnectionHandler
         {
             Interlocked.Increment(ref _fullHandshakes);
         }
-        await using (channel.ConfigureAwait(false))
+        try
         {
             LoginResult? login = await _login.RunAsync(channel, remote.Address, remote.Source, loginDeadline.Token, _serverStopping).ConfigureAwait(false);
             if (login is null)
             {
-                return;
+                return (channel, null);
             }
-            loggedIn();
+            _admission.Authenticated(remote.Source);
+            served.Authenticated = true;
             // Only a logged-in user may have requests skipped and answered; before that an
             // oversize record ends the connection at its header.
             channel.AllowOversizeRecords(_options.MaxOversizeRecordsPerConnection);
@@ -209,26 +243,20 @@ internal sealed class ConnectionHandler
             catch (Exception e) when (e is ChannelException or ParleyProtocolException or OperationCanceledException)
             {
                 _presence.Unregister(connection);
-                return;
+                return (channel, null);
             }
-            // The login is over: its timer and linked token go now, not when the connection ends
-            // (10,000 idle connections would otherwise each keep a timer and a registration).
-            loginTimer.Dispose();
-            loginDeadline.Dispose();
             // Most connections fall quiet after logging in (a reconnect storm, 10,000 idle clients):
             // the cipher contexts go now rather than 2 s later, so a storm does not hold thousands
             // of them at once; the next record recreates its direction's (docs/decisions/0013).
             channel.ReleaseIdleState();
             _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
-            try
-            {
-                await connection.RunAsync(_serverStopping).ConfigureAwait(false);
-            }
-            finally
-            {
-                _presence.Unregister(connection);
-                _logger.LogInformation("{User} disconnected", UntrustedText.Sanitize(login.User));
-            }
+            return (channel, connection);
+        }
+        catch (Exception)
+        {
+            // The caller disposes the channel only when it gets it back.
+            await channel.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 }

@@ -8,7 +8,9 @@ namespace Parley.Server.Hosting;
 
 internal static class KeepAliveSweep
 {
-    public static async Task RunAsync(ServerOptions options, Presence presence, LogRateLimiter log, ILogger logger, CancellationToken stopping)
+    /// <param name="handshakes">Handshakes completed so far: while it stays still the server is quiet, and <paramref name="trim"/> may run.</param>
+    public static async Task RunAsync(ServerOptions options, Presence presence, LogRateLimiter log, ILogger logger, Func<long> handshakes,
+        QuietMemoryTrim trim, CancellationToken stopping)
     {
         // Ticks often enough for the release; pings and closes keep their own cadence (half the
         // ping interval, PROTOCOL.md §11.4), every keepAliveEvery-th tick.
@@ -24,6 +26,13 @@ internal static class KeepAliveSweep
                 if (keepAlive)
                 {
                     log.Flush();
+                }
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (trim.Tick(handshakes()))
+                {
+                    // Rare (at most every 10 s, and 1% of the time): the pause is worth a line.
+                    logger.LogInformation("Quiet after logins: gave unused memory back to the system ({Milliseconds:0} ms)",
+                        System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 foreach (ClientConnection connection in presence.Connections())
                 {

@@ -40,6 +40,9 @@ public sealed class ParleyServer : IAsyncDisposable
     /// <summary>Device tokens, with their cache (tests look at it).</summary>
     internal DeviceTokens Tokens { get; }
 
+    /// <summary>Gives memory back once logins stop (ServerOptions.TrimMemoryAfterQuiet); driven by the keep-alive sweep.</summary>
+    internal QuietMemoryTrim MemoryTrim { get; }
+
     private ParleyServer(ServerOptions options, SigningKey identity, SessionTicketKey ticketKey, IMessageStore store, IFileStore files, Presence presence, IMessageFanOut fanOut, ILogger logger)
     {
         _options = options;
@@ -68,6 +71,7 @@ public sealed class ParleyServer : IAsyncDisposable
         LogRateLimiter log = new(logger, options.Time, options.LogLinesPerSecond);
         Log = log;
         _admission = new ConnectionAdmission(options);
+        MemoryTrim = new QuietMemoryTrim(options.Time, options.TrimMemoryAfterQuiet, options.MinMemoryTrimInterval, Hosting.MemoryTrim.Run);
         ServerHandshakeOptions handshake = new(identity)
         {
             Groups = options.Groups,
@@ -182,7 +186,8 @@ public sealed class ParleyServer : IAsyncDisposable
                 web.Attach(server._handler.AdmitAndServeAsync);
                 logger.LogInformation("Web client on {Url}", server.WebUrl);
             }
-            server._keepAliveLoop = Task.Run(() => KeepAliveSweep.RunAsync(options, server.Presence, server.Log, logger, server._stopping.Token));
+            server._keepAliveLoop = Task.Run(() => KeepAliveSweep.RunAsync(options, server.Presence, server.Log, logger,
+                () => server.Handshakes.Full + server.Handshakes.Resumed, server.MemoryTrim, server._stopping.Token));
             server._maintenanceLoop = server.Maintenance.Start(server._stopping.Token);
             logger.LogInformation("Listening on {EndPoint}", server.LocalEndPoint);
             return server;

@@ -42,6 +42,19 @@ public sealed partial record ServerOptions
     public TimeSpan ReleaseIdleStateAfter { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// Once no handshake has completed for this long after some did (a login storm has passed), the
+    /// keep-alive sweep gives unused memory back to the system: a full garbage collection and
+    /// malloc_trim (docs/decisions/0013 §4). <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    public TimeSpan TrimMemoryAfterQuiet { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The least time between two memory trims (<see cref="TrimMemoryAfterQuiet"/>), however often
+    /// the server falls quiet; longer after a long trim (100 times its pause), so trims take at most 1% of the time.
+    /// </summary>
+    public TimeSpan MinMemoryTrimInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Messages queued for one connection before live delivery to it pauses. A message that does
     /// not fit is not lost: it stays in the inbox and is re-read from the store once the
     /// connection catches up, so a stalled client never slows anyone else.
