@@ -55,8 +55,9 @@ public sealed record BenchOptions
 
     /// <summary>
     /// The idle scenario's warm-up: this many clients (at most all) log in fully, then resumed, and
-    /// leave before the measured storms, so the generator's and the server's JIT compilations
-    /// (tiering up the handshake and login paths) are not counted as CPU per login. 0: none.
+    /// leave, in rounds until a round leaves the JIT almost nothing to compile (at most 6), before
+    /// the measured storms, so the generator's and the server's JIT compilations (tiering up the
+    /// handshake and login paths) are not counted as CPU per login. 0: none.
     /// </summary>
     public int WarmUpLogins { get; init; } = 500;
 

@@ -36,10 +36,11 @@ public class ResumedLoginStormTests
         Assert.True(full.ServerMicrosecondsPerMessage > 0 && full.WindowSeconds > 0, $"first storm: {full}");
         CpuUsage again = Assert.IsType<CpuUsage>(resumed.Cpu);
         Assert.True(again.ServerMicrosecondsPerMessage is >= 0 && again.GeneratorMicrosecondsPerMessage is >= 0 && again.WindowSeconds > 0, $"resumed storm: {again}");
-        // The warm-up logs 4 clients in fully, then resumed (unmeasured); registration and the
-        // first storm ran full handshakes; the reconnect pass resumed every client.
-        Assert.Equal(2 * WarmUp, report.WarmUpLogins);
-        Assert.Equal(WarmUp + Clients, server.Server.Handshakes.Resumed);
+        // The warm-up logs 4 clients in fully, then resumed (unmeasured), for as many rounds as the
+        // JIT keeps compiling; registration and the first storm ran full handshakes; the
+        // reconnect pass resumed every client.
+        Assert.True(report.WarmUpLogins > 0 && report.WarmUpLogins % (2 * WarmUp) == 0, $"warm-up logins: {report.WarmUpLogins}");
+        Assert.Equal(report.WarmUpLogins / 2 + Clients, server.Server.Handshakes.Resumed);
     }
 
     [Fact]
