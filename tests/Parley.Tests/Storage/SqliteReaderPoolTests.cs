@@ -65,6 +65,19 @@ public sealed class SqliteReaderPoolTests : IDisposable
     }
 
     [Fact]
+    public async Task Pages_of_different_sizes_on_one_reader_each_hold_their_own_limit()
+    {
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(DatabasePath);
+        await store.CommitAsync([To("alice", "1"), To("alice", "2"), To("alice", "3")], [], CancellationToken.None);
+        foreach (int limit in new[] { 2, 1, 3, 2, 100 })
+        {
+            IReadOnlyList<StoredMessage> page = await store.LoadInboxAsync("alice", "", 0, limit, long.MaxValue, CancellationToken.None);
+            Assert.Equal(Math.Min(limit, 3), page.Count);
+        }
+        Assert.Equal([2L, 3L], (await store.LoadInboxAsync("alice", "", 1, 2, long.MaxValue, CancellationToken.None)).Select(m => m.Id));
+    }
+
+    [Fact]
     public async Task Concurrent_reads_all_answer_and_the_readers_kept_idle_stay_within_the_bound()
     {
         using SqliteReaderPool pool = new(await CreateDatabaseAsync());
