@@ -53,6 +53,14 @@ public sealed record BenchOptions
     /// </summary>
     public string? HomePath { get; init; }
 
+    /// <summary>
+    /// The idle scenario's warm-up: this many clients (at most all) log in fully, then resumed, and
+    /// leave, in rounds until a round leaves the JIT almost nothing to compile (at most 6), before
+    /// the measured storms, so the generator's and the server's JIT compilations (tiering up the
+    /// handshake and login paths) are not counted as CPU per login. 0: none.
+    /// </summary>
+    public int WarmUpLogins { get; init; } = 500;
+
     /// <summary>Concurrent connection attempts during the login storm.</summary>
     public int LoginConcurrency { get; init; } = 64;
 

@@ -41,6 +41,9 @@ public sealed record BenchReport
     /// </summary>
     public CpuUsage? LoginCpu { get; init; }
 
+    /// <summary>The idle scenario's unmeasured warm-up logins before the storms (full and resumed together).</summary>
+    public int WarmUpLogins { get; init; }
+
     /// <summary>The CPUs the generator's threads may run on, as the kernel lists them (e.g. "1" with --cpu 1); null off Linux.</summary>
     public string? GeneratorCpus { get; init; }
 

@@ -41,7 +41,8 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         _ledger = new DeliveryLedger(options.Clients);
         DirectoryInfo? temporaryHome = options.HomePath is null ? Directory.CreateTempSubdirectory("parley-bench-") : null;
         // The bench counts and de-duplicates messages itself: no last-seen file written per message.
-        _login = new ClientLogin(new ParleyHome(options.HomePath ?? temporaryHome!.FullName)) { KeepsLastSeen = false };
+        // Nor a token file read per login: the tokens are read once and kept (written and deleted as ever).
+        _login = new ClientLogin(new ParleyHome(options.HomePath ?? temporaryHome!.FullName)) { KeepsLastSeen = false, RemembersTokens = true };
         try
         {
             await EnsureAccountsAsync(options.Clients, cancellationToken).ConfigureAwait(false);
@@ -203,6 +204,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
 
     private async Task<BenchReport> IdleAsync(CancellationToken cancellationToken)
     {
+        await WarmUpAsync(cancellationToken).ConfigureAwait(false);
         CpuMeter loginCpu = new(options.ServerProcessId);
         loginCpu.Start();
         (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
@@ -213,7 +215,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         try
         {
             await Task.Delay(options.Duration, cancellationToken).ConfigureAwait(false);
-            report = Report(stormSeconds, 0) with { ServerRssBytes = ServerRss(), LoginCpu = loginCpu.Summarise(connected) };
+            report = Report(stormSeconds, 0) with { ServerRssBytes = ServerRss(), LoginCpu = loginCpu.Summarise(connected), WarmUpLogins = _warmUpLogins };
         }
         finally
         {

@@ -14,6 +14,15 @@ public sealed class ClientLogin(ParleyHome home)
     /// </summary>
     public bool KeepsLastSeen { get; init; } = true;
 
+    /// <summary>
+    /// Whether tokens read or saved once are kept in memory for the next login (this object's
+    /// own writes and deletions keep the copy right). A client that logs thousands of accounts in
+    /// again and again (the benchmark) turns it on: it would read a file per login.
+    /// </summary>
+    public bool RemembersTokens { get; init; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Server, string User), string> _tokens = new();
+
     public ParleyHome Home => home;
 
     /// <summary>
@@ -21,11 +30,18 @@ public sealed class ClientLogin(ParleyHome home)
     /// answers with another key is a new server, and the old key's tokens are deleted (first-contact
     /// and re-pin clean-up). Returns true when tokens were deleted.
     /// </summary>
-    public bool RecordServerKey(ChatClient client, string host, int port) =>
-        home.RecordServerKey(host, port, client.ServerIdentity.Fingerprint);
+    public bool RecordServerKey(ChatClient client, string host, int port)
+    {
+        bool dropped = home.RecordServerKey(host, port, client.ServerIdentity.Fingerprint);
+        if (dropped)
+        {
+            _tokens.Clear();
+        }
+        return dropped;
+    }
 
     /// <summary>Whether a device token is saved for <paramref name="user"/> on the server <paramref name="client"/> is connected to.</summary>
-    public bool HasToken(ChatClient client, string user) => home.ReadToken(client.ServerIdentity.Fingerprint, user) is not null;
+    public bool HasToken(ChatClient client, string user) => ReadToken(client.ServerIdentity.Fingerprint, user) is not null;
 
     /// <summary>
     /// Logs <paramref name="client"/> in as <paramref name="user"/>: with the saved token if there is
@@ -53,7 +69,7 @@ public sealed class ClientLogin(ParleyHome home)
         {
             client.BindSavedState(home, user);
         }
-        string? token = home.ReadToken(server, user);
+        string? token = ReadToken(server, user);
         if (token is not null)
         {
             LoginResult byToken = await client.LoginAsync(user, null, token, cancellationToken).ConfigureAwait(false);
@@ -65,6 +81,7 @@ public sealed class ClientLogin(ParleyHome home)
             if (byToken.Code == ErrorCodes.InvalidToken)
             {
                 home.DeleteToken(server, user);
+                _tokens.TryRemove((server, user), out _);
             }
         }
         string? secret = await password(cancellationToken).ConfigureAwait(false);
@@ -81,8 +98,26 @@ public sealed class ClientLogin(ParleyHome home)
         if (result.Success && result.DeviceToken is not null)
         {
             home.WriteToken(server, user, result.DeviceToken);
+            if (RemembersTokens)
+            {
+                _tokens[(server, user)] = result.DeviceToken;
+            }
         }
         return new LoginOutcome(result, ByToken: false);
+    }
+
+    private string? ReadToken(string server, string user)
+    {
+        if (RemembersTokens && _tokens.TryGetValue((server, user), out string? remembered))
+        {
+            return remembered;
+        }
+        string? token = home.ReadToken(server, user);
+        if (RemembersTokens && token is not null)
+        {
+            _tokens[(server, user)] = token;
+        }
+        return token;
     }
 }
 

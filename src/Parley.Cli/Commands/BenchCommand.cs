@@ -32,12 +32,13 @@ internal static class BenchCommand
         Option<string> prefix = new("--user-prefix") { Description = "Benchmark accounts are PREFIX-0 … PREFIX-(N-1)", DefaultValueFactory = _ => "bench" };
         Option<int?> serverPid = new("--server-pid") { Description = "A local server process (Linux): report its CPU per delivered message and its resident memory" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
+        Option<int> warmUp = new("--warmup") { Description = "idle: clients that log in (full, then resumed) before the measured storms, so JIT compilation is not counted per login", DefaultValueFactory = _ => 500 };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
         Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the generator");
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, json, cpu,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, json, cpu,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -98,6 +99,7 @@ internal static class BenchCommand
                 ServerProcessId = result.GetValue(serverPid),
                 Fingerprint = result.GetValue(fingerprint),
                 LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),
+                WarmUpLogins = Math.Max(0, result.GetValue(warmUp)),
             };
             bool asJson = result.GetValue(json);
             BenchReport report;
@@ -137,6 +139,10 @@ internal static class BenchCommand
     {
         Console.WriteLine();
         Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
+        if (r.WarmUpLogins > 0)
+        {
+            Console.WriteLine($"  warm-up             {r.WarmUpLogins:N0} logins (full, then resumed) before the storms, not measured");
+        }
         Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors){PerLogin(r.LoginCpu)}");
         if (r.ResumedLogins is { } resumed)
         {

@@ -1,5 +1,5 @@
 // P/Invoke declarations for the libsodium that NSec ships and loads for Ed25519 (docs/decisions/0003):
-// X25519 (crypto_scalarmult_curve25519) and the AEADs of the record layer. Called directly rather
+// X25519 (crypto_scalarmult_curve25519), the AEADs of the record layer and HKDF-SHA256. Called directly rather
 // than through NSec's Key/SharedSecret objects: those allocate libsodium guarded memory (mmap and
 // mprotect, a resident page and two guard pages) per key and per secret, which costs more than a
 // scalar multiplication on a per-handshake ephemeral key (docs/decisions/0013) and would cost two
@@ -59,6 +59,17 @@ internal static unsafe partial class LibSodium
     /// <summary>q = n·B (the public key of scalar n).</summary>
     [LibraryImport(Library)]
     internal static partial int crypto_scalarmult_curve25519_base(byte* q, byte* n);
+
+    // ── HKDF-SHA256 (libsodium 1.0.19 and later) ──
+
+    [LibraryImport(Library)]
+    internal static partial nuint crypto_kdf_hkdf_sha256_keybytes();
+
+    [LibraryImport(Library)]
+    internal static partial int crypto_kdf_hkdf_sha256_extract(byte* prk, byte* salt, nuint saltLength, byte* ikm, nuint ikmLength);
+
+    [LibraryImport(Library)]
+    internal static partial int crypto_kdf_hkdf_sha256_expand(byte* output, nuint outputLength, byte* info, nuint infoLength, byte* prk);
 
     // ── AEADs ──
 

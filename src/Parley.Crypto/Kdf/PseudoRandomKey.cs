@@ -1,4 +1,4 @@
-// HKDF-SHA256 (RFC 5869) through System.Security.Cryptography.HKDF, with the PRK held as a type.
+// HKDF-SHA256 (RFC 5869) through HkdfSha256 (libsodium, else the platform's HKDF), with the PRK held as a type.
 using System.Security.Cryptography;
 
 namespace Parley.Crypto.Kdf;
@@ -22,7 +22,7 @@ public sealed class PseudoRandomKey : IDisposable
     internal static PseudoRandomKey Extract(ReadOnlySpan<byte> inputKeyingMaterial, ReadOnlySpan<byte> salt)
     {
         byte[] prk = new byte[Size];
-        HKDF.Extract(HashAlgorithmName.SHA256, inputKeyingMaterial, salt, prk);
+        HkdfSha256.Default.Extract(inputKeyingMaterial, salt, prk);
         return new PseudoRandomKey(prk);
     }
 
@@ -48,7 +48,7 @@ public sealed class PseudoRandomKey : IDisposable
         {
             throw new ArgumentException($"HKDF-SHA256 output must be 1..{MaxExpandLength} bytes, not {output.Length}.", nameof(output));
         }
-        HKDF.Expand(HashAlgorithmName.SHA256, _prk, output, info);
+        HkdfSha256.Default.Expand(_prk, info, output);
     }
 
     /// <summary>For test vectors only.</summary>

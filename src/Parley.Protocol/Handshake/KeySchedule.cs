@@ -46,7 +46,7 @@ internal static class KeySchedule
         Span<byte> pskSalt = stackalloc byte[PseudoRandomKey.Size];
         try
         {
-            HKDF.Extract(HashAlgorithmName.SHA256, transcriptHash, psk, pskSalt);
+            HkdfSha256.Default.Extract(transcriptHash, psk, pskSalt);
             return sharedSecret.Extract(pskSalt);
         }
         finally

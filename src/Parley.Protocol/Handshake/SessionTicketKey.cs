@@ -8,10 +8,15 @@
 // 2^-32 (NIST SP 800-38D §8.3), far more than a server issues in a key's life.
 using System.Security.Cryptography;
 using System.Text;
+using Parley.Crypto.Aead;
 
 namespace Parley.Protocol.Handshake;
 
-/// <summary>The server's ticket key. Thread-safe: each seal and open uses its own cipher instance.</summary>
+/// <summary>
+/// The server's ticket key. Thread-safe: one AES-256-GCM key, set up once (libsodium's precomputed
+/// state where it runs, else the platform's), used under a lock; a cipher instance per seal and
+/// open cost more than the ticket's encryption itself (docs/decisions/0014).
+/// </summary>
 public sealed class SessionTicketKey : IDisposable
 {
     public const int KeySize = 32;
@@ -22,9 +27,15 @@ public sealed class SessionTicketKey : IDisposable
     private static readonly byte[] s_associatedData = Encoding.ASCII.GetBytes("parley/1 ticket");
 
     private readonly byte[] _key;
+    private readonly AeadKey _aead;
+    private readonly Lock _lock = new();
     private bool _disposed;
 
-    private SessionTicketKey(byte[] key) => _key = key;
+    private SessionTicketKey(byte[] key)
+    {
+        _key = key;
+        _aead = AeadAlgorithms.Aes256Gcm.CreateKey(key);
+    }
 
     /// <summary>Derives the ticket key from the server's identity: its private key encoding (as in the identity file), algorithm name and public key.</summary>
     public static SessionTicketKey Derive(ReadOnlySpan<byte> identityPrivateKey, string signatureAlgorithm, ReadOnlySpan<byte> identityPublicKey)
@@ -49,8 +60,12 @@ public sealed class SessionTicketKey : IDisposable
             byte[] ticket = new byte[NonceSize + plaintext.Length + TagSize];
             Span<byte> nonce = ticket.AsSpan(0, NonceSize);
             entropy.FillRandom(nonce);
-            using AesGcm aes = new(_key, TagSize);
-            aes.Encrypt(nonce, plaintext, ticket.AsSpan(NonceSize, plaintext.Length), ticket.AsSpan(NonceSize + plaintext.Length), s_associatedData);
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                // AeadKey's layout is the ticket's after the nonce: ciphertext, then the 16-byte tag.
+                _aead.Seal(nonce, plaintext, s_associatedData, ticket.AsSpan(NonceSize));
+            }
             return ticket;
         }
         finally
@@ -71,13 +86,13 @@ public sealed class SessionTicketKey : IDisposable
         byte[] plaintext = new byte[plaintextLength];
         try
         {
-            using AesGcm aes = new(_key, TagSize);
-            aes.Decrypt(ticket[..NonceSize], ticket.Slice(NonceSize, plaintextLength), ticket[(NonceSize + plaintextLength)..], plaintext, s_associatedData);
-            return TicketContents.TryDecode(plaintext);
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return null;
+            bool opened;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                opened = _aead.TryOpen(ticket[..NonceSize], ticket[NonceSize..], s_associatedData, plaintext, out _);
+            }
+            return opened ? TicketContents.TryDecode(plaintext) : null;
         }
         finally
         {
@@ -90,8 +105,12 @@ public sealed class SessionTicketKey : IDisposable
 
     public void Dispose()
     {
-        _disposed = true;
-        CryptographicOperations.ZeroMemory(_key);
+        lock (_lock)
+        {
+            _disposed = true;
+            _aead.Dispose();
+            CryptographicOperations.ZeroMemory(_key);
+        }
     }
 
     public override string ToString() => nameof(SessionTicketKey);

@@ -151,7 +151,10 @@ internal sealed class ConnectionHandler
                         finally
                         {
                             _presence.Unregister(connection);
-                            _logger.LogInformation("{User} disconnected", UntrustedText.Sanitize(connection.User));
+                            if (_logger.IsEnabled(LogLevel.Information))
+                            {
+                                _logger.LogInformation("{User} disconnected", UntrustedText.Sanitize(connection.User));
+                            }
                         }
                     }
                 }
@@ -249,7 +252,11 @@ internal sealed class ConnectionHandler
             // the cipher contexts go now rather than 2 s later, so a storm does not hold thousands
             // of them at once; the next record recreates its direction's (docs/decisions/0013).
             channel.ReleaseIdleState();
-            _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
+            // Guarded: the arguments (a sanitised copy of the name, a boxed array) cost every login even when the level is off.
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.LogInformation("{User} logged in from {Address}", UntrustedText.Sanitize(login.User), remote.Address);
+            }
             return (channel, connection);
         }
         catch (Exception)

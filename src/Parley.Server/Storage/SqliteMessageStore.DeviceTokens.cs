@@ -70,14 +70,10 @@ public sealed partial class SqliteMessageStore
         }
     }
 
-    public async Task<StoredDeviceToken?> FindDeviceTokenAsync(byte[] tokenHash, CancellationToken cancellationToken)
+    public Task<StoredDeviceToken?> FindDeviceTokenAsync(byte[] tokenHash, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT device_id, username, created_at, last_used_at FROM device_tokens WHERE token_hash = $t";
-        command.Parameters.AddWithValue("$t", tokenHash);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadDeviceToken(reader) : null;
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(_readers.Read(tokenHash, static (reader, hash) => reader.FindDeviceToken(hash)));
     }
 
     public async Task<bool> DeviceExistsAsync(string username, string deviceId, CancellationToken cancellationToken)

@@ -14,6 +14,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly SqliteInboxStatements _inbox;
+    private readonly SqliteReaderPool _readers;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     private SqliteMessageStore(string connectionString, SqliteConnection writer)
@@ -21,6 +22,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         _connectionString = connectionString;
         _writer = writer;
         _inbox = new SqliteInboxStatements(writer);
+        _readers = new SqliteReaderPool(connectionString);
     }
 
     public string DatabasePath { get; private init; } = "";
@@ -81,18 +83,10 @@ public sealed partial class SqliteMessageStore : IMessageStore
         return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
     }
 
-    public async Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
+    public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT password_algorithm, password_iterations, password_salt, password_hash, created_at, account_id FROM accounts WHERE username = $u";
-        command.Parameters.AddWithValue("$u", username);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-        return new Account(username, new PasswordVerifier(reader.GetString(0), reader.GetInt32(1), (byte[])reader[2], (byte[])reader[3]), reader.GetInt64(4), reader.IsDBNull(5) ? "" : reader.GetString(5));
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(_readers.Read(username, static (reader, user) => reader.FindAccount(user)));
     }
 
     public async Task<bool> AccountExistsAsync(string username, CancellationToken cancellationToken)
@@ -156,32 +150,12 @@ public sealed partial class SqliteMessageStore : IMessageStore
         return new CommitResult(stored, removed);
     }
 
-    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT seq, sender, created_at, content_type, broadcast, length(body), body, recipient_device, sender_device FROM messages
-            WHERE recipient = $r AND seq > $a AND recipient_device IN ('', $d) ORDER BY seq LIMIT $l
-            """;
-        command.Parameters.AddWithValue("$r", recipient);
-        command.Parameters.AddWithValue("$d", device);
-        command.Parameters.AddWithValue("$a", afterId);
-        command.Parameters.AddWithValue("$l", limit);
-        List<StoredMessage> result = [];
-        long bytes = 0;
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // The size is known before the body is read, so a page never holds more than asked.
-            bytes += reader.GetInt64(5);
-            if (result.Count > 0 && bytes > maxBodyBytes)
-            {
-                break;
-            }
-            result.Add(new StoredMessage(reader.GetInt64(0), reader.GetString(1), recipient, reader.GetInt64(2), reader.GetString(3), (byte[])reader[6], reader.GetInt64(4) != 0, reader.GetString(7), reader.GetString(8)));
-        }
-        return result;
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<StoredMessage> page = _readers.Read((recipient, device, afterId, limit, maxBodyBytes),
+            static (reader, q) => reader.LoadInbox(q.recipient, q.device, q.afterId, q.limit, q.maxBodyBytes));
+        return Task.FromResult(page);
     }
 
     public async Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
@@ -258,6 +232,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         try
         {
             _inbox.Dispose();
+            _readers.Dispose();
             await _writer.DisposeAsync().ConfigureAwait(false);
             SqliteConnection.ClearAllPools();
         }

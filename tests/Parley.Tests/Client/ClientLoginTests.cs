@@ -50,6 +50,47 @@ public class ClientLoginTests
     }
 
     [Fact]
+    public async Task Remembered_tokens_are_read_once_and_a_refused_one_is_replaced_by_the_next_issued()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using TempDirectory temp = new();
+        ParleyHome home = new(temp.File("home"));
+        ClientLogin login = new(home) { RemembersTokens = true };
+        int asked = 0;
+        ValueTask<string?> Password(CancellationToken _)
+        {
+            asked++;
+            return ValueTask.FromResult<string?>("alice's long passphrase");
+        }
+        async Task<LoginOutcome> LogInAsync()
+        {
+            await using ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+            string fingerprint = client.ServerIdentity.Fingerprint;
+            if (asked == 0)
+            {
+                // A stale token on disk before the first login: read, refused by the server, dropped.
+                home.WriteToken(fingerprint, "alice", "not-a-token-the-server-issued");
+            }
+            LoginOutcome outcome = await login.LoginAsync(client, "alice", Password).WithTimeout();
+            // The file is gone behind the login's back: only the remembered token can log in now.
+            home.DeleteToken(fingerprint, "alice");
+            return outcome;
+        }
+
+        LoginOutcome first = await LogInAsync();
+        Assert.True(first.Success);
+        Assert.False(first.ByToken);
+        Assert.Equal(1, asked);
+        for (int i = 0; i < 2; i++)
+        {
+            LoginOutcome again = await LogInAsync();
+            Assert.True(again.Success);
+            Assert.True(again.ByToken);
+            Assert.Equal(1, asked);
+        }
+    }
+
+    [Fact]
     public async Task A_host_that_answers_with_another_key_loses_the_old_keys_tokens()
     {
         await using TestServer a = await TestServer.StartAsync();
