@@ -32,7 +32,7 @@ public partial class PeerLeavingTests
         catch (TimeoutException e)
         {
             // What the leaving side said is the half of the story bob cannot tell.
-            throw new TimeoutException($"{e.Message}\n--- alice's stdout ---\n{alice.Stdout}\n--- alice's stderr ---\n{alice.Stderr}", e);
+            throw new TimeoutException($"{e.Message}\n--- alice's stdout ---\n{alice.Stdout}\n--- alice's stderr ---\n{alice.Stderr}\n--- alice's signals ---\n{SignalState(alice.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))}\n--- this test process ---\n{SignalState("self")}", e);
         }
         Assert.Equal(0, await alice.WaitForExitAsync());
         Assert.Equal(0, await bob.WaitForExitAsync());
@@ -48,6 +48,19 @@ public partial class PeerLeavingTests
         Assert.Contains("--home", stdout);
         Assert.Contains("PARLEY_HOME", stdout);
         Assert.Contains("two people on one machine", stdout);
+    }
+
+    /// <summary>Which signals the process blocks, ignores and catches (from /proc), to tell a lost SIGINT from a hang.</summary>
+    private static string SignalState(string pid)
+    {
+        try
+        {
+            return string.Join("\n", File.ReadAllLines($"/proc/{pid}/status").Where(l => l.StartsWith("Sig", StringComparison.Ordinal) || l.StartsWith("Shd", StringComparison.Ordinal) || l.StartsWith("State", StringComparison.Ordinal)));
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
     }
 
     [GeneratedRegex(@"port (\d+)")]

@@ -40,6 +40,7 @@ public sealed class ParleyProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
         Process process = new() { StartInfo = info, EnableRaisingEvents = true };
+        CtrlCForChildren.Ensure();
         ParleyProcess parley = new(process);
         process.OutputDataReceived += (_, e) =>
         {
