@@ -142,20 +142,9 @@ internal sealed class SqliteInboxStatements : IDisposable
         return row;
     }
 
-    private static void Reset(sqlite3_stmt statement)
-    {
-        // The error of a failed step was already thrown; reset only returns it again.
-        raw.sqlite3_reset(statement);
-        raw.sqlite3_clear_bindings(statement);
-    }
+    private static void Reset(sqlite3_stmt statement) => SqliteRaw.Reset(statement);
 
-    private void Check(int rc)
-    {
-        if (rc != raw.SQLITE_OK)
-        {
-            throw Error(rc);
-        }
-    }
+    private void Check(int rc) => SqliteRaw.Check(_db, rc);
 
-    private SqliteException Error(int rc) => new(raw.sqlite3_errmsg(_db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(_db));
+    private SqliteException Error(int rc) => SqliteRaw.Error(_db, rc);
 }
