@@ -2,8 +2,14 @@
 // compiled once on the writer connection and run through SQLitePCL directly. Through
 // Microsoft.Data.Sqlite each execution built a data reader, re-enumerated the command's statements
 // and bound parameters through its value binder, and each commit compiled the three statements
-// again: a third of the store's CPU per message (BENCHMARKS.md §2 (e)). Same SQL, same
-// transaction (the writer's connection), same results.
+// again: a third of the store's CPU per message (BENCHMARKS.md §2 (e)).
+//
+// None of them has a RETURNING clause. SQLite runs RETURNING as a trigger, and a statement with a
+// trigger that may abort keeps a statement journal: a copy of every page it touches, spilled to a
+// temporary file past 64 KiB, two write calls per page from then on. Under load that was ~3 times
+// as many page writes as the log itself (BENCHMARKS §2 (h)). So the next id comes from InboxHeads
+// and each recipient's head row is written once per commit, and the body sizes of acknowledged
+// messages are read before they are deleted.
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -12,41 +18,98 @@ namespace Parley.Server.Storage;
 internal sealed class SqliteInboxStatements : IDisposable
 {
     private readonly sqlite3 _db;
-    private readonly sqlite3_stmt _nextSequence;
+    private readonly InboxHeads _heads;
+    private readonly sqlite3_stmt _dataVersion;
+    private readonly sqlite3_stmt _readHead;
+    private readonly sqlite3_stmt _insertHead;
+    private readonly sqlite3_stmt _updateHead;
     private readonly sqlite3_stmt _insert;
-    private readonly sqlite3_stmt _delete;
+    private readonly sqlite3_stmt _measureRange;
     private readonly sqlite3_stmt _deleteRange;
 
-    internal SqliteInboxStatements(SqliteConnection writer)
+    internal SqliteInboxStatements(SqliteConnection writer, int maxCachedHeads = InboxHeads.DefaultCapacity)
     {
         _db = writer.Handle ?? throw new InvalidOperationException("the writer connection is not open");
-        _nextSequence = Prepare("""
-            INSERT INTO inbox_heads (recipient, last_seq) VALUES (?1, 1)
-            ON CONFLICT (recipient) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq
-            """);
+        _heads = new InboxHeads(maxCachedHeads);
+        _dataVersion = Prepare("PRAGMA data_version");
+        _readHead = Prepare("SELECT last_seq FROM inbox_heads WHERE recipient = ?1");
+        _insertHead = Prepare("INSERT INTO inbox_heads (recipient, last_seq) VALUES (?1, ?2)");
+        _updateHead = Prepare("UPDATE inbox_heads SET last_seq = ?2 WHERE recipient = ?1");
         _insert = Prepare("""
             INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device)
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
             """);
-        // A device removes the account's messages and its own, never another device's.
-        _delete = Prepare("DELETE FROM messages WHERE recipient = ?1 AND seq = ?2 AND recipient_device IN ('', ?3) RETURNING length(body)");
-        // A client acknowledges what it received, and that is mostly a run of consecutive ids:
-        // one statement for the run instead of one per id (the rows deleted are the same).
-        _deleteRange = Prepare("DELETE FROM messages WHERE recipient = ?1 AND seq BETWEEN ?2 AND ?4 AND recipient_device IN ('', ?3) RETURNING length(body)");
+        // A device removes the account's messages and its own, never another device's. A client
+        // acknowledges what it received, mostly a run of consecutive ids: one statement per run.
+        _measureRange = Prepare("SELECT length(body) FROM messages WHERE recipient = ?1 AND seq BETWEEN ?2 AND ?4 AND recipient_device IN ('', ?3)");
+        _deleteRange = Prepare("DELETE FROM messages WHERE recipient = ?1 AND seq BETWEEN ?2 AND ?4 AND recipient_device IN ('', ?3)");
     }
 
-    /// <summary>The recipient's next id, counted in its own row inside the open transaction.</summary>
-    internal long NextSequence(string recipient)
+    private long _lastDataVersion = -1;
+
+    /// <summary>
+    /// Call inside the transaction (which holds the write lock), before its first <see cref="NextSequence"/>.
+    /// When another connection committed to the file since this one's last transaction (a second
+    /// handle on the same file, as the store tests open), the cached heads may be behind: they are dropped.
+    /// </summary>
+    internal void BeginTransaction()
     {
+        long version;
         try
         {
-            Check(raw.sqlite3_bind_text(_nextSequence, 1, recipient));
-            Step(_nextSequence, expectRow: true);
-            return raw.sqlite3_column_int64(_nextSequence, 0);
+            Step(_dataVersion, expectRow: true);
+            version = raw.sqlite3_column_int64(_dataVersion, 0);
         }
         finally
         {
-            Reset(_nextSequence);
+            Reset(_dataVersion);
+        }
+        if (version != _lastDataVersion)
+        {
+            _heads.Forget();
+            _lastDataVersion = version;
+        }
+        _heads.BeginTransaction();
+    }
+
+    /// <summary>The recipient's next id. Its head row is written by <see cref="WriteHeads"/>, inside the same transaction.</summary>
+    internal long NextSequence(string recipient) => _heads.Next(recipient, ReadHead);
+
+    /// <summary>Writes the head row of every recipient this transaction gave an id to.</summary>
+    internal void WriteHeads()
+    {
+        foreach ((string recipient, long last, bool stored) in _heads.Moved)
+        {
+            sqlite3_stmt statement = stored ? _updateHead : _insertHead;
+            try
+            {
+                Check(raw.sqlite3_bind_text(statement, 1, recipient));
+                Check(raw.sqlite3_bind_int64(statement, 2, last));
+                Step(statement, expectRow: false);
+            }
+            finally
+            {
+                Reset(statement);
+            }
+        }
+    }
+
+    /// <summary>The transaction committed: the heads it moved are now the stored ones.</summary>
+    internal void Committed() => _heads.Committed();
+
+    /// <summary>The transaction failed or its outcome is unknown: nothing cached is trusted any more.</summary>
+    internal void Failed() => _heads.Forget();
+
+    private long? ReadHead(string recipient)
+    {
+        try
+        {
+            Check(raw.sqlite3_bind_text(_readHead, 1, recipient));
+            return Step(_readHead, expectRow: null) ? raw.sqlite3_column_int64(_readHead, 0) : null;
+        }
+        finally
+        {
+            Reset(_readHead);
         }
     }
 
@@ -88,35 +151,48 @@ internal sealed class SqliteInboxStatements : IDisposable
                 end++;
             }
             long last = acknowledged[end - 1].Id;
-            sqlite3_stmt statement = last == first.Id ? _delete : _deleteRange;
+            // The same rows, read then deleted, in the one writer's open transaction.
+            BindRun(_measureRange, first, last);
             try
             {
-                Check(raw.sqlite3_bind_text(statement, 1, first.Recipient));
-                Check(raw.sqlite3_bind_int64(statement, 2, first.Id));
-                Check(raw.sqlite3_bind_text(statement, 3, first.Device));
-                if (statement == _deleteRange)
+                while (Step(_measureRange, expectRow: null))
                 {
-                    Check(raw.sqlite3_bind_int64(statement, 4, last));
-                }
-                // Run to the end: a DELETE … RETURNING finishes its work only then.
-                while (Step(statement, expectRow: null))
-                {
-                    removed.Add(new RemovedMessage(first.Recipient, raw.sqlite3_column_int64(statement, 0)));
+                    removed.Add(new RemovedMessage(first.Recipient, raw.sqlite3_column_int64(_measureRange, 0)));
                 }
             }
             finally
             {
-                Reset(statement);
+                Reset(_measureRange);
+            }
+            BindRun(_deleteRange, first, last);
+            try
+            {
+                Step(_deleteRange, expectRow: false);
+            }
+            finally
+            {
+                Reset(_deleteRange);
             }
             i = end;
         }
     }
 
+    private void BindRun(sqlite3_stmt statement, InboxAck first, long last)
+    {
+        Check(raw.sqlite3_bind_text(statement, 1, first.Recipient));
+        Check(raw.sqlite3_bind_int64(statement, 2, first.Id));
+        Check(raw.sqlite3_bind_text(statement, 3, first.Device));
+        Check(raw.sqlite3_bind_int64(statement, 4, last));
+    }
+
     public void Dispose()
     {
-        raw.sqlite3_finalize(_nextSequence);
+        raw.sqlite3_finalize(_dataVersion);
+        raw.sqlite3_finalize(_readHead);
+        raw.sqlite3_finalize(_insertHead);
+        raw.sqlite3_finalize(_updateHead);
         raw.sqlite3_finalize(_insert);
-        raw.sqlite3_finalize(_delete);
+        raw.sqlite3_finalize(_measureRange);
         raw.sqlite3_finalize(_deleteRange);
     }
 

@@ -131,17 +131,30 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            // The recipient's next id comes from its own row, inside this transaction: the
-            // contract of IMessageStore.CommitAsync, which a store with many writers keeps too.
-            foreach (NewMessage m in messages)
+            try
             {
-                long seq = _inbox.NextSequence(m.Recipient);
-                _inbox.Insert(m, seq);
-                stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
+                await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                _inbox.BeginTransaction();
+                // The recipient's next id is counted in its own row, written inside this
+                // transaction: the contract of IMessageStore.CommitAsync, which a store with many
+                // writers keeps too. This store's one writer counts in memory and writes each
+                // recipient's row once per commit.
+                foreach (NewMessage m in messages)
+                {
+                    long seq = _inbox.NextSequence(m.Recipient);
+                    _inbox.Insert(m, seq);
+                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
+                }
+                _inbox.WriteHeads();
+                _inbox.Delete(acknowledged, removed);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
-            _inbox.Delete(acknowledged, removed);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            catch
+            {
+                _inbox.Failed();
+                throw;
+            }
+            _inbox.Committed();
         }
         finally
         {

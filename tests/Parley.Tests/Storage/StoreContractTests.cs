@@ -86,6 +86,21 @@ public abstract class StoreContractTests
     }
 
     [StoreFact]
+    public async Task A_commit_that_fails_stores_nothing_and_takes_no_id()
+    {
+        await using IMessageStore store = await OpenAsync();
+        await store.CommitAsync([To("alice", "a1")], [], CancellationToken.None);
+        // The second row breaks a NOT NULL column after the first was inserted and given id 2.
+        NewMessage broken = To("alice", "broken") with { ContentType = null! };
+        await Assert.ThrowsAnyAsync<Exception>(() => store.CommitAsync([To("alice", "a2"), broken], [new InboxAck("alice", "", 1)], CancellationToken.None));
+
+        CommitResult next = await store.CommitAsync([To("alice", "a3")], [], CancellationToken.None);
+        Assert.Equal(2, Assert.Single(next.Stored).Id);
+        IReadOnlyList<StoredMessage> inbox = await store.LoadInboxAsync("alice", "", 0, 100, long.MaxValue, CancellationToken.None);
+        Assert.Equal(["a1", "a3"], inbox.Select(Text));
+    }
+
+    [StoreFact]
     public async Task Two_handles_committing_at_once_give_each_recipient_gapless_ids_in_commit_order()
     {
         await using IMessageStore one = await OpenAsync();
