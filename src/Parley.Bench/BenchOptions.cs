@@ -61,6 +61,14 @@ public sealed record BenchOptions
     /// </summary>
     public int WarmUpLogins { get; init; } = 500;
 
+    /// <summary>
+    /// The messages scenario's warm-up: the clients send at the run's rate for this long, the
+    /// messages are drained and checked (a loss or duplicate fails the run), and only then does the
+    /// measured run start, with fresh counters, latencies and CPU meters. A fresh generator process
+    /// otherwise spends its first seconds in the JIT, which shows as the server's latency. Zero: none.
+    /// </summary>
+    public TimeSpan WarmUpTime { get; init; } = TimeSpan.Zero;
+
     /// <summary>Concurrent connection attempts during the login storm.</summary>
     public int LoginConcurrency { get; init; } = 64;
 

@@ -44,6 +44,9 @@ public sealed record BenchReport
     /// <summary>The idle scenario's unmeasured warm-up logins before the storms (full and resumed together).</summary>
     public int WarmUpLogins { get; init; }
 
+    /// <summary>The messages scenario's unmeasured warm-up: messages delivered in it (all checked for exactly-once).</summary>
+    public long WarmUpMessages { get; init; }
+
     /// <summary>The CPUs the generator's threads may run on, as the kernel lists them (e.g. "1" with --cpu 1); null off Linux.</summary>
     public string? GeneratorCpus { get; init; }
 

@@ -19,20 +19,21 @@ public sealed partial class BenchRunner
     private long _lastSendTimestamp;
 
     /// <summary>Sends from every sender until the count or the time is reached; returns the phase's length in seconds (until the last answer).</summary>
-    private async Task<double> SendPhaseAsync(ChatClient?[] clients, int[] senders, Func<int, int?> fixedTarget, CancellationToken cancellationToken)
+    /// <param name="messages">Messages to send in all, or null to send for <paramref name="duration"/>.</param>
+    private async Task<double> SendPhaseAsync(ChatClient?[] clients, int[] senders, Func<int, int?> fixedTarget, long? messages, TimeSpan duration, CancellationToken cancellationToken)
     {
         int[] active = senders.Where(i => clients[i] is not null).ToArray();
-        long perSender = options.Messages is long total ? Math.Max(1, total / Math.Max(1, active.Length)) : long.MaxValue;
+        long perSender = messages is long total ? Math.Max(1, total / Math.Max(1, active.Length)) : long.MaxValue;
         using CancellationTokenSource stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long start = Stopwatch.GetTimestamp();
         _sendStartTimestamp = start;
         _lastSendTimestamp = start;
         SendTimetable? timetable = options.Rate is double rate
-            ? new SendTimetable(rate, active.Length, start, options.Messages is null ? options.Duration : null)
+            ? new SendTimetable(rate, active.Length, start, messages is null ? duration : null)
             : null;
-        if (timetable is null && options.Messages is null)
+        if (timetable is null && messages is null)
         {
-            stop.CancelAfter(options.Duration);
+            stop.CancelAfter(duration);
         }
         using Timer ticker = new(_ => Progress(Stopwatch.GetElapsedTime(start).TotalSeconds), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _senders = new SenderCounters?[options.Clients];

@@ -143,11 +143,21 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         progress?.Invoke($"[bench] {clients.Count(c => c is not null)} clients logged in in {stormSeconds:0.00} s ({options.Clients / stormSeconds:N0}/s)");
         try
         {
+            int[] everyone = Enumerable.Range(0, options.Clients).ToArray();
+            WarmUpResult warmUp = await WarmUpSendingAsync(clients, everyone, cancellationToken).ConfigureAwait(false);
             _cpu.Start();
-            double sendSeconds = await SendPhaseAsync(clients, Enumerable.Range(0, options.Clients).ToArray(), _ => null, cancellationToken).ConfigureAwait(false);
+            double sendSeconds = await SendPhaseAsync(clients, everyone, _ => null, options.Messages, options.Duration, cancellationToken).ConfigureAwait(false);
             double totalSeconds = await DrainAsync(sendSeconds, cancellationToken).ConfigureAwait(false);
             _cpu.Stop();
-            return Report(stormSeconds, sendSeconds) with { DeliveredPerSecond = Delivered / totalSeconds };
+            BenchReport report = Report(stormSeconds, sendSeconds);
+            return report with
+            {
+                DeliveredPerSecond = Delivered / totalSeconds,
+                WarmUpMessages = warmUp.Delivered,
+                Lost = report.Lost + warmUp.Lost,
+                Duplicates = report.Duplicates + warmUp.Duplicates,
+                SendErrors = report.SendErrors + warmUp.SendErrors,
+            };
         }
         finally
         {
@@ -168,7 +178,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         {
             // Everything goes to client 0, which is offline: the whole burst queues in its inbox.
             _cpu.Start();
-            sendSeconds = await SendPhaseAsync(clients, senders, _ => 0, cancellationToken).ConfigureAwait(false);
+            sendSeconds = await SendPhaseAsync(clients, senders, _ => 0, options.Messages, options.Duration, cancellationToken).ConfigureAwait(false);
             _cpu.Stop();
         }
         finally

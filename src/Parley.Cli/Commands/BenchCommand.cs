@@ -33,12 +33,13 @@ internal static class BenchCommand
         Option<int?> serverPid = new("--server-pid") { Description = "A local server process (Linux): report its CPU per delivered message and its resident memory" };
         Option<string?> fingerprint = new("--fingerprint") { Description = "Only talk to a server with this key fingerprint" };
         Option<int> warmUp = new("--warmup") { Description = "idle: clients that log in (full, then resumed) before the measured storms, so JIT compilation is not counted per login", DefaultValueFactory = _ => 500 };
+        Option<string> warmUpTime = new("--warmup-time") { Description = "messages: send at the run's rate for this long first (e.g. 5s), drained and checked but not measured, so JIT compilation is not counted as latency or CPU", DefaultValueFactory = _ => "0s" };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
         Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the generator");
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, json, cpu,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, warmUpTime, json, cpu,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -50,6 +51,13 @@ internal static class BenchCommand
             if (!TryParseDuration(result.GetValue(duration)!, out TimeSpan span))
             {
                 Console.Error.WriteLine("parley bench: --duration must look like 30s, 2m or 500ms");
+                return ExitCodes.Usage;
+            }
+            string warmUpText = result.GetValue(warmUpTime)!;
+            TimeSpan warmUpSpan = TimeSpan.Zero;
+            if (warmUpText is not ("0" or "0s") && !TryParseDuration(warmUpText, out warmUpSpan))
+            {
+                Console.Error.WriteLine("parley bench: --warmup-time must look like 5s, 1m or 0s");
                 return ExitCodes.Usage;
             }
             string rateText = result.GetValue(rate)!;
@@ -100,6 +108,7 @@ internal static class BenchCommand
                 Fingerprint = result.GetValue(fingerprint),
                 LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),
                 WarmUpLogins = Math.Max(0, result.GetValue(warmUp)),
+                WarmUpTime = warmUpSpan,
             };
             bool asJson = result.GetValue(json);
             BenchReport report;
@@ -142,6 +151,10 @@ internal static class BenchCommand
         if (r.WarmUpLogins > 0)
         {
             Console.WriteLine($"  warm-up             {r.WarmUpLogins:N0} logins (full, then resumed) before the storms, not measured");
+        }
+        if (r.WarmUpMessages > 0)
+        {
+            Console.WriteLine($"  warm-up             {r.WarmUpMessages:N0} messages delivered before the run, checked, not measured");
         }
         Console.WriteLine($"  login storm         {r.LoginsPerSecond:N0} connections+logins/s ({r.LoginStormSeconds:0.00} s, {r.LoginErrors} errors){PerLogin(r.LoginCpu)}");
         if (r.ResumedLogins is { } resumed)

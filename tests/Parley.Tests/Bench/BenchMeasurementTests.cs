@@ -86,6 +86,34 @@ public partial class BenchMeasurementTests
         Assert.Null(report.Cpu.ServerMicrosecondsPerMessage); // no --server-pid
     }
 
+    [Fact]
+    public async Task A_warm_up_sends_and_checks_its_own_messages_and_the_run_counts_only_what_follows()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using TempDirectory temp = new();
+        // The same timetable twice: 200 messages in the warm-up second, then 200 measured.
+        List<string> lines = [];
+        BenchReport report = await new BenchRunner(new BenchOptions
+        {
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Clients = 4,
+            Rate = 200,
+            Duration = TimeSpan.FromSeconds(1),
+            WarmUpTime = TimeSpan.FromSeconds(1),
+            Window = 2,
+            Size = 32,
+            HomePath = temp.File("bench-home"),
+        }, line => { lock (lines) { lines.Add(line); } }).RunAsync().WithTimeout();
+        Assert.True(report.Passed);
+        Assert.Equal(200, report.WarmUpMessages);
+        Assert.Equal(200, report.Sent);
+        Assert.Equal(200, report.Delivered);
+        Assert.Equal(200, report.Latency.Samples);
+        Assert.Equal(0, report.Duplicates);
+        Assert.Contains(lines, l => l.Contains("warm-up over: 200 messages delivered", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("1", 2, 0b10UL)]
     [InlineData("0-1", 2, 0b11UL)]
