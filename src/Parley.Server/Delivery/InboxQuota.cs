@@ -7,8 +7,11 @@ using Parley.Server.Storage;
 
 namespace Parley.Server.Delivery;
 
-internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes, bool shared = false)
+internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxBytes, bool shared = false, int maxCachedRecipients = InboxQuota.DefaultMaxCachedRecipients)
 {
+    /// <summary>Recipients whose usage is kept between batches (~100 bytes each); past it the cache starts empty again.</summary>
+    internal const int DefaultMaxCachedRecipients = 65_536;
+
     /// <summary>How long a cached usage is trusted when other nodes write to the same store.</summary>
     internal static readonly TimeSpan SharedUsageLifetime = TimeSpan.FromSeconds(1);
 
@@ -22,7 +25,17 @@ internal sealed class InboxQuota(IMessageStore store, int maxMessages, long maxB
             _usage.Clear();
             _cachedSince = Environment.TickCount64;
         }
+        // Between batches every admitted message is committed (or forgotten), so the store has the
+        // same counts: dropping the cache costs re-reads, never a wrong answer. Within a batch it
+        // grows by at most the batch's messages.
+        if (_usage.Count >= maxCachedRecipients)
+        {
+            _usage.Clear();
+        }
     }
+
+    /// <summary>Recipients whose usage is cached now (for tests).</summary>
+    internal int CachedRecipients => _usage.Count;
 
     private readonly Dictionary<string, Usage> _usage = new(StringComparer.Ordinal);
 

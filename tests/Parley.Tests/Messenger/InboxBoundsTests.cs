@@ -78,6 +78,36 @@ public class InboxBoundsTests
     }
 
     [Fact]
+    public async Task The_quota_cache_stays_bounded_however_many_recipients_are_written_to_and_still_refuses_a_full_inbox()
+    {
+        // A sender spreading messages over many recipients must not make the writer keep a usage
+        // entry for each of them; a recipient dropped from the cache is read again from the store.
+        using TempDirectory directory = new();
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(directory.File("parley.db"));
+        InboxQuota quota = new(store, maxMessages: 2, maxBytes: long.MaxValue, maxCachedRecipients: 4);
+        NewMessage To(string recipient) => new("mallory", recipient, 1, "text/plain", [1], Broadcast: false);
+
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                quota.BeginBatch();
+                NewMessage message = To($"user{i}");
+                Assert.True(await quota.TryAdmitAsync(message, CancellationToken.None));
+                await store.CommitAsync([message], [], CancellationToken.None);
+                Assert.InRange(quota.CachedRecipients, 1, 4);
+            }
+        }
+        // Every inbox now holds 2 messages, whether its usage was cached or read again.
+        for (int i = 0; i < 20; i++)
+        {
+            quota.BeginBatch();
+            Assert.False(await quota.TryAdmitAsync(To($"user{i}"), CancellationToken.None));
+            Assert.InRange(quota.CachedRecipients, 1, 4);
+        }
+    }
+
+    [Fact]
     public async Task A_fast_sender_is_rate_limited_per_account_with_a_retry_after()
     {
         ManualClock clock = new();
