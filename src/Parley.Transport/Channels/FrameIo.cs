@@ -10,7 +10,7 @@ internal static class FrameIo
     // whatever room the buffer has; a frame larger than the buffer grows it once its header has
     // been checked against the limit.
     internal const int InitialBuffer = 2048;
-    private const int ReadChunk = 512;
+    internal const int ReadChunk = 512;
 
     internal static async Task TrySendAsync(Stream stream, byte[] frame)
     {

@@ -295,12 +295,15 @@ public sealed class SecureChannel : IAsyncDisposable
         try
         {
             // A zero-byte read can complete with nothing to read (a readiness left over from an
-            // earlier read): on a socket, look, and wait again rather than sit in a full receive
-            // holding a buffer. Bounded, so an end of stream (which also completes it) gets through.
+            // earlier read). On a socket, take what is there in one receive that cannot block (not
+            // FIONREAD and then a receive: one system call instead of two), and when nothing is,
+            // wait again rather than sit in a full receive holding a buffer. Bounded, so an end of
+            // stream (which also completes it) gets through.
             for (int wait = 0; ; wait++)
             {
                 await _stream.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
-                if (wait == MaxEmptyWakeups || _stream is not System.Net.Sockets.NetworkStream network || network.DataAvailable)
+                if (wait == MaxEmptyWakeups || _stream is not System.Net.Sockets.NetworkStream network
+                    || ReceiveWithoutWaiting.Into(network.Socket, _decoder, FrameIo.ReadChunk) != ReceiveWithoutWaiting.Outcome.NothingThere)
                 {
                     break;
                 }

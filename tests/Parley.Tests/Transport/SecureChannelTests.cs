@@ -243,4 +243,46 @@ public class SecureChannelTests
             base.Dispose(disposing);
         }
     }
+
+    [Fact]
+    public async Task A_burst_arrives_whole_and_in_order_through_the_servers_wait_and_the_wait_then_holds_no_buffer()
+    {
+        using Loopback loopback = new();
+        (SecureChannel client, SecureChannel server) = await Connect(loopback);
+        await using (client)
+        await using (server)
+        {
+            // Sizes that make reads end anywhere in a record; the server reads after each wake without waiting.
+            List<ReadOnlyMemory<byte>> burst = [];
+            for (int i = 0; i < 600; i++)
+            {
+                byte[] message = new byte[1 + (i * 37 % 700)];
+                message.AsSpan().Fill(unchecked((byte)i));
+                burst.Add(message);
+            }
+            Task send = client.SendBatchAsync(burst).AsTask();
+            for (int i = 0; i < burst.Count; i++)
+            {
+                await server.WaitForDataAsync().AsTask().WithTimeout();
+                ChannelEvent received = await server.ReceiveEventAsync().AsTask().WithTimeout();
+                Assert.Equal(burst[i].ToArray(), received.Message);
+            }
+            await send.WithTimeout();
+
+            // Quiet again: the server waits holding no receive buffer, and the next record still arrives.
+            Task wait = server.WaitForDataAsync().AsTask();
+            using (CancellationTokenSource deadline = new(TestTimeouts.Event))
+            {
+                while (server.HoldsReceiveBuffer && !wait.IsCompleted)
+                {
+                    await Task.Delay(10, deadline.Token);
+                }
+            }
+            Assert.False(wait.IsCompleted);
+            Assert.False(server.HoldsReceiveBuffer);
+            await client.SendAsync("after"u8.ToArray());
+            await wait.WithTimeout();
+            Assert.Equal("after"u8.ToArray(), (await server.ReceiveEventAsync().AsTask().WithTimeout()).Message);
+        }
+    }
 }
