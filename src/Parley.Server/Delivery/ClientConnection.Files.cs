@@ -140,11 +140,10 @@ public sealed partial class ClientConnection
             }
             foreach (string recipient in recipients)
             {
-                long pending = await files.Store.PendingBytesForAsync(recipient, cancellationToken).ConfigureAwait(false);
-                if (pending + begin.Size > _options.MaxInboxFileBytes)
+                long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
+                if (held + begin.Size > _options.MaxInboxFileBytes)
                 {
-                    await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.InboxFull,
-                        $"the inbox of '{recipient}' is full of files ({pending} bytes waiting, at most {_options.MaxInboxFileBytes}); the file was not accepted")).ConfigureAwait(false);
+                    await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) + "; the file was not accepted")).ConfigureAwait(false);
                     return;
                 }
             }
@@ -190,8 +189,32 @@ public sealed partial class ClientConnection
                 "the server is low on disk space and takes no file chunks; resume the upload later")).ConfigureAwait(false);
             return;
         }
-        await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        // Recipients' quotas count the chunks actually held, so each chunk is checked against them
+        // (under the admission lock, as a begin is): two uploads that each fit when they began
+        // cannot together push a recipient past its quota. The upload can resume once it has room.
+        await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (string recipient in file.Recipients)
+            {
+                long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
+                if (held + chunk.Body.Length > _options.MaxInboxFileBytes)
+                {
+                    await ReplyAsync(new ErrorMessage(chunk.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) +
+                        $"; chunk {chunk.Index} was not stored (resume the upload once it has room)")).ConfigureAwait(false);
+                    return;
+                }
+            }
+            await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            files.Admission.Release();
+        }
     }
+
+    private string InboxFullOfFiles(string recipient, long held) =>
+        $"the inbox of '{recipient}' is full of files ({held} bytes held, at most {_options.MaxInboxFileBytes})";
 
     private async Task EndUploadAsync(FileService files, FileUploadEndRequest end, CancellationToken cancellationToken)
     {

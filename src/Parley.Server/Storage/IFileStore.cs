@@ -26,8 +26,13 @@ public interface IFileStore : IAsyncDisposable
     /// <summary>Uploads of <paramref name="owner"/> not yet ended, and their declared sizes.</summary>
     Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken);
 
-    /// <summary>Ciphertext bytes of the files (unfinished or stored) naming <paramref name="recipient"/>: what counts against its file quota.</summary>
-    Task<long> PendingBytesForAsync(string recipient, CancellationToken cancellationToken);
+    /// <summary>
+    /// Ciphertext bytes held for <paramref name="recipient"/>: the whole size of each complete file
+    /// naming it, and the chunks received so far of each unfinished one. What counts against its
+    /// file quota: a size an upload only declared holds nothing, so an uploader who never sends its
+    /// chunks cannot fill someone else's quota.
+    /// </summary>
+    Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores chunk <paramref name="index"/> if it is the next one (= received) of an unfinished

@@ -133,11 +133,12 @@ public sealed class SqliteFileStore : IFileStore
         return new UploadUsage(reader.GetInt32(0), reader.GetInt64(1));
     }
 
-    public async Task<long> PendingBytesForAsync(string recipient, CancellationToken cancellationToken)
+    public async Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(SUM(f.size), 0) FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u";
+        command.CommandText = "SELECT COALESCE(SUM(CASE WHEN f.complete THEN f.size ELSE MIN(f.received * f.chunk_size, f.size) END), 0) " +
+            "FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u";
         command.Parameters.AddWithValue("$u", recipient);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -96,18 +96,73 @@ public class FileBoundsTests
         await carol.BeginUploadAsync(["bob"], 40_000, Chunk).WithTimeout();
     }
 
+    /// <summary>The chunks of an upload of <paramref name="size"/> bytes in chunks of <see cref="Chunk"/>, from <paramref name="from"/>.</summary>
+    private static (long Index, int Length)[] ChunksOf(long size, long from = 0)
+    {
+        long count = (size + Chunk - 1) / Chunk;
+        return [.. Enumerable.Range((int)from, (int)(count - from)).Select(i => ((long)i, (int)Math.Min(Chunk, size - (long)i * Chunk)))];
+    }
+
     [Fact]
-    public async Task Files_waiting_for_a_recipient_count_against_its_inbox_file_quota()
+    public async Task Files_held_for_a_recipient_count_against_its_inbox_file_quota()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
         await using ChatClient bob = await server.LoginAsync("bob");
         await using ChatClient carol = await server.LoginAsync("carol");
         await using ChatClient alice = await server.LoginAsync("alice");
-        await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
+        FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(alice, first.FileId, ChunksOf(60_000)));
+
         ChatException full = await Refused(() => alice.BeginUploadAsync(["bob", "carol"], 50_000, Chunk));
         Assert.Equal(ErrorCodes.InboxFull, full.Code);
         Assert.Contains("bob", full.Message, StringComparison.Ordinal);
         await alice.BeginUploadAsync(["carol"], 50_000, Chunk).WithTimeout();
+    }
+
+    [Fact]
+    public async Task Uploads_that_never_send_their_chunks_hold_nothing_of_their_recipients_file_quota()
+    {
+        // Mallory declares four uploads to bob of nearly his whole quota each, and sends nothing:
+        // a size only declared must not shut bob's file inbox to everyone else until they expire.
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            MaxFileBytes = 100_000, MaxInboxFileBytes = 100_000, MaxUnfinishedUploadBytesPerAccount = 1_000_000,
+        });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        for (int i = 0; i < 4; i++)
+        {
+            await mallory.BeginUploadAsync(["bob"], 95_000, Chunk).WithTimeout();
+        }
+
+        FileUploadState upload = await alice.BeginUploadAsync(["bob"], 95_000, Chunk).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(alice, upload.FileId, ChunksOf(95_000)));
+        Assert.True((await alice.UploadStateAsync(upload.FileId).WithTimeout()).Complete);
+    }
+
+    [Fact]
+    public async Task A_chunk_that_would_push_a_recipient_past_its_quota_is_refused_and_the_upload_resumes_once_there_is_room()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        // Both fit when they begin (nothing is held yet); together they do not.
+        FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
+        FileUploadState second = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(alice, first.FileId, ChunksOf(60_000)));
+
+        // 60,000 + 38 chunks of 1,040 = 99,520 bytes held; the 39th chunk would pass 100,000.
+        (ChatException? refused, ChatException? incomplete) = await SendChunksAsync(alice, second.FileId, ChunksOf(60_000));
+        Assert.Equal(ErrorCodes.InboxFull, refused?.Code);
+        Assert.Contains("'bob'", refused!.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorCodes.FileIncomplete, incomplete?.Code);
+        Assert.Equal(38, (await alice.UploadStateAsync(second.FileId).WithTimeout()).Received);
+
+        // Bob takes the first file: it is deleted, and the second upload goes on from where it stopped.
+        await bob.FileDoneAsync(first.FileId).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(alice, second.FileId, ChunksOf(60_000, from: 38)));
+        Assert.True((await alice.UploadStateAsync(second.FileId).WithTimeout()).Complete);
     }
 
     [Fact]

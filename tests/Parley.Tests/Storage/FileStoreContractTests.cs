@@ -37,9 +37,19 @@ public abstract class FileStoreContractTests
 
         Assert.Equal(new UploadUsage(2, 130), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
         Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("bob", CancellationToken.None));
-        Assert.Equal(130, await store.PendingBytesForAsync("bob", CancellationToken.None));
-        Assert.Equal(100, await store.PendingBytesForAsync("carol", CancellationToken.None));
-        Assert.Equal(0, await store.PendingBytesForAsync("alice", CancellationToken.None));
+        // A recipient's quota counts what is held: nothing yet, then each chunk as it is stored.
+        Assert.Equal(0, await store.BytesHeldForAsync("bob", CancellationToken.None));
+        Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));
+        Assert.Equal(1, await store.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None));
+        Assert.Equal(40, await store.BytesHeldForAsync("bob", CancellationToken.None));
+        Assert.Equal(40, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        Assert.Equal(2, await store.AppendChunkAsync(id, 1, Chunk(40, 2), 2000, CancellationToken.None));
+        Assert.Equal(3, await store.AppendChunkAsync(id, 2, Chunk(20, 3), 2000, CancellationToken.None));
+        // Every chunk held, not yet ended: the file's size (the last chunk is short), and the
+        // 30-byte upload that sent nothing still adds nothing.
+        Assert.Equal(100, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        Assert.Equal(100, await store.BytesHeldForAsync("bob", CancellationToken.None));
+        Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));
     }
 
     [StoreFact]
@@ -94,7 +104,7 @@ public abstract class FileStoreContractTests
         Assert.Equal((true, 3000L), (file.Complete, file.LastActivity));
         // No longer an unfinished upload of its owner, still waiting in its recipients' quota; no chunk is taken any more.
         Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
-        Assert.Equal(40, await store.PendingBytesForAsync("carol", CancellationToken.None));
+        Assert.Equal(40, await store.BytesHeldForAsync("carol", CancellationToken.None));
         Assert.Equal(-1, await store.AppendChunkAsync(id, 1, Chunk(1, 1), 3100, CancellationToken.None));
 
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
@@ -106,7 +116,7 @@ public abstract class FileStoreContractTests
 
         Assert.Null(await store.FindAsync(id, CancellationToken.None));
         Assert.Null(await store.ReadChunkAsync(id, 0, CancellationToken.None));
-        Assert.Equal(0, await store.PendingBytesForAsync("carol", CancellationToken.None));
+        Assert.Equal(0, await store.BytesHeldForAsync("carol", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-laptop", CancellationToken.None));
     }
 

@@ -109,11 +109,12 @@ public sealed partial class PostgresMessageStore : IFileStore
             return new UploadUsage(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
         }, cancellationToken);
 
-    public Task<long> PendingBytesForAsync(string recipient, CancellationToken cancellationToken) =>
+    public Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken) =>
         ReadAsync(async connection =>
         {
             await using NpgsqlCommand command = new("""
-                SELECT coalesce(sum(f.size), 0)::bigint FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u
+                SELECT coalesce(sum(CASE WHEN f.complete THEN f.size ELSE least(f.received * f.chunk_size, f.size) END), 0)::bigint
+                FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u
                 """, connection);
             command.Parameters.AddWithValue("u", recipient);
             return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
