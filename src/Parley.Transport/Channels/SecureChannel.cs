@@ -23,6 +23,9 @@ public sealed class SecureChannel : IAsyncDisposable
     private bool _recordOpened;
     // Set by WaitForDataAsync: the next read goes straight for the bytes (no second zero-byte read).
     private bool _dataReady;
+    // Set once WaitForDataAsync is used (a server's connections): from then on every wait for a
+    // record is a zero-byte read, holding no buffer.
+    private bool _waitsForData;
 
     // On a client that accepts tickets: the resumption secret until the server's NewSessionTicket arrives.
     private PendingTicket? _pendingTicket;
@@ -281,12 +284,15 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>
     /// Waits until the peer sends something, holding as little as possible meanwhile: no receive
     /// buffer (a zero-byte read) and no chain of receive calls. A server with many idle
-    /// connections calls this before <see cref="ReceiveEventAsync"/>. Returns at once when bytes
-    /// are already buffered. Call it from the one receiving task, between receives.
+    /// connections calls this before <see cref="ReceiveEventAsync"/>; once it has, the channel's own
+    /// waits for a record (after a key update, say) are zero-byte reads too. A channel that never
+    /// calls it waits in a plain read, holding its buffer. Returns at once when bytes are already
+    /// buffered. Call it from the one receiving task, between receives.
     /// </summary>
     /// <exception cref="ChannelException">The connection failed or the channel was disposed.</exception>
     public async ValueTask WaitForDataAsync(CancellationToken cancellationToken = default)
     {
+        _waitsForData = true;
         if (_decoder.InsideFrame)
         {
             return;
@@ -446,7 +452,10 @@ public sealed class SecureChannel : IAsyncDisposable
 
     private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
     {
-        bool dataReady = _dataReady;
+        // A channel whose owner never waits in WaitForDataAsync (a client, with a handful of
+        // connections) reads at once and holds its buffer while it waits: one system call per
+        // wake-up instead of a zero-byte read, then the read, then a zero-byte read that finds nothing.
+        bool dataReady = _dataReady || !_waitsForData;
         _dataReady = false;
         try
         {
