@@ -1,11 +1,13 @@
 // The send side of a run: every client keeps up to --window requests in flight, either as fast as
 // the server answers (--rate max, closed loop) or paced on an open-loop timetable (SendTimetable).
-// Per message the generator itself allocates nothing: each send loop owns one body buffer (reused
-// once its previous request was answered, so the client never sees it change under a request in
-// flight), recipients' names are made once, and counters are per client.
+// One loop per client sends whatever is ready in one write (SendMessagesAsync): every free place
+// in the window at full rate, the messages already due when paced. The loop owns a body buffer
+// per place (encoded before SendMessagesAsync returns, so reused at once), recipients' names are
+// made once, and counters are per client.
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Parley.Client;
+using Parley.Messaging;
 
 namespace Parley.Bench;
 
@@ -43,10 +45,7 @@ public sealed partial class BenchRunner
             int sender = active[slot];
             SenderCounters counters = new(slot);
             _senders[sender] = counters;
-            for (int w = 0; w < options.Window; w++)
-            {
-                loops.Add(SendLoopAsync(clients[sender]!, sender, fixedTarget(sender), counters, perSender, timetable, stop.Token));
-            }
+            loops.Add(SendLoopAsync(clients[sender]!, sender, fixedTarget(sender), counters, perSender, timetable, stop.Token));
         }
         await Task.WhenAll(loops).ConfigureAwait(false);
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -55,29 +54,44 @@ public sealed partial class BenchRunner
     private async Task SendLoopAsync(ChatClient client, int sender, int? fixedTarget, SenderCounters counters, long limit, SendTimetable? timetable, CancellationToken cancellationToken)
     {
         Random random = new();
-        byte[] body = new byte[options.Size];
+        int window = options.Window;
+        // One permit per request that may be in flight; each answer gives its permit back.
+        using SemaphoreSlim free = new(window, window);
+        List<OutgoingMessage> batch = new(window);
+        byte[][] bodies = new byte[window][];
+        for (int i = 0; i < window; i++)
+        {
+            bodies[i] = new byte[options.Size];
+        }
+        List<Task> answers = [];
         long lateTicks = (long)(LateAfter.TotalSeconds * Stopwatch.Frequency);
         long lastSend = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        long next = 0;
+        while (next < limit)
         {
-            long sequence = Interlocked.Increment(ref counters.NextSequence) - 1;
-            if (sequence >= limit)
+            try
+            {
+                await free.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
             {
                 break;
             }
-            long stamp;
+            long due = timetable?.DueTimestamp(counters.Slot, next) ?? 0;
             if (timetable is null)
             {
-                stamp = Stopwatch.GetTimestamp();
+                // Answers arrive together (the server writes them together) and each frees its permit
+                // from the thread pool: let the ones already queued run, so they share this write.
+                await Task.Yield();
             }
             else
             {
-                stamp = timetable.DueTimestamp(counters.Slot, sequence);
-                if (timetable.IsPastEnd(stamp))
+                if (timetable.IsPastEnd(due))
                 {
+                    free.Release();
                     break;
                 }
-                long early = stamp - Stopwatch.GetTimestamp();
+                long early = due - Stopwatch.GetTimestamp();
                 if (early > 0)
                 {
                     try
@@ -87,37 +101,82 @@ public sealed partial class BenchRunner
                     }
                     catch (OperationCanceledException)
                     {
+                        free.Release();
                         break;
                     }
                 }
-                else if (-early > lateTicks)
+            }
+            // Whatever else is ready goes in the same write: at --rate max every free permit, paced
+            // only the messages already due. The permit is taken only for a message that goes.
+            batch.Clear();
+            long now = Stopwatch.GetTimestamp();
+            do
+            {
+                long sequence = next + batch.Count;
+                long stamp = timetable?.DueTimestamp(counters.Slot, sequence) ?? now;
+                if (timetable is not null && now - stamp > lateTicks)
                 {
                     Interlocked.Increment(ref counters.Late);
                 }
+                byte[] body = bodies[batch.Count];
+                BinaryPrimitives.WriteInt32BigEndian(body, sender);
+                BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)sequence);
+                BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(8), stamp);
+                batch.Add(new OutgoingMessage(_names[fixedTarget ?? PickOther(random, sender)], ContentType, body));
             }
-            int target = fixedTarget ?? PickOther(random, sender);
-            BinaryPrimitives.WriteInt32BigEndian(body, sender);
-            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)sequence);
-            BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(8), stamp);
-            Interlocked.Increment(ref counters.Sent);
-            lastSend = Stopwatch.GetTimestamp();
+            while (batch.Count < window && MayJoin(next + batch.Count) && free.Wait(0));
+            next += batch.Count;
+            Interlocked.Add(ref counters.Sent, batch.Count);
+            lastSend = now;
             try
             {
-                await client.SendMessageAsync(_names[target], ContentType, body, CancellationToken.None).ConfigureAwait(false);
-                Interlocked.Increment(ref counters.Acknowledged);
+                foreach (Task<SendResult> answer in await client.SendMessagesAsync(batch, CancellationToken.None).ConfigureAwait(false))
+                {
+                    answers.Add(CountAnswerAsync(answer, counters, free));
+                }
             }
-            catch (Exception e) when (e is ChatException or ChatConnectionException or IOException or Parley.Protocol.ParleyProtocolException)
+            catch (Exception e) when (IsSendFailure(e))
             {
-                Interlocked.Increment(ref counters.Errors);
+                Interlocked.Add(ref counters.Errors, batch.Count);
+                free.Release(batch.Count);
+            }
+            if (answers.Count >= 4 * window)
+            {
+                // Keep only the answers still awaited, so the list stays small over a long run.
+                answers.RemoveAll(static a => a.IsCompletedSuccessfully);
             }
         }
+        // Every answer, then any failure that was not a refused or lost send (a bug, not a result).
+        await Task.WhenAll(answers).ConfigureAwait(false);
         // Once per loop, not per message: the time of the run's last send, for the offered rate.
         long seen = Volatile.Read(ref _lastSendTimestamp);
         while (lastSend > seen && Interlocked.CompareExchange(ref _lastSendTimestamp, lastSend, seen) != seen)
         {
             seen = Volatile.Read(ref _lastSendTimestamp);
         }
+
+        bool MayJoin(long sequence) =>
+            sequence < limit && (timetable is null || (timetable.DueTimestamp(counters.Slot, sequence) is long at && !timetable.IsPastEnd(at) && at <= Stopwatch.GetTimestamp()));
     }
+
+    private static async Task CountAnswerAsync(Task<SendResult> answer, SenderCounters counters, SemaphoreSlim free)
+    {
+        try
+        {
+            await answer.ConfigureAwait(false);
+            Interlocked.Increment(ref counters.Acknowledged);
+        }
+        catch (Exception e) when (IsSendFailure(e))
+        {
+            Interlocked.Increment(ref counters.Errors);
+        }
+        finally
+        {
+            free.Release();
+        }
+    }
+
+    private static bool IsSendFailure(Exception e) => e is ChatException or ChatConnectionException or IOException or Parley.Protocol.ParleyProtocolException;
 
     private int PickOther(Random random, int sender)
     {

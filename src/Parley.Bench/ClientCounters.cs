@@ -8,7 +8,6 @@ internal sealed class SenderCounters(int slot)
 {
     /// <summary>This sender's place among the run's senders, for the timetable.</summary>
     public int Slot => slot;
-    public long NextSequence;
     public long Sent;
     public long Acknowledged;
     public long Errors;
