@@ -26,6 +26,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly IMessageFanOut _fanOut;
     private readonly ILogger _logger;
     private readonly InboxQuota? _quota;
+    private readonly StoreWriterMetrics _metrics = new();
     private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(QueueCapacity)
     {
         SingleReader = true,
@@ -118,6 +119,8 @@ public sealed class StoreWriter : IAsyncDisposable
         List<Expire> expiries = [];
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            long batchStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            long commitTicks = 0;
             appends.Clear();
             messages.Clear();
             _quota?.BeginBatch();
@@ -158,7 +161,9 @@ public sealed class StoreWriter : IAsyncDisposable
                 // A batch of barriers alone needs no transaction: everything before it is committed.
                 if (messages.Count > 0 || acks.Count > 0)
                 {
+                    long commitStart = System.Diagnostics.Stopwatch.GetTimestamp();
                     CommitResult result = await _store.CommitAsync(messages, acks, CancellationToken.None).ConfigureAwait(false);
+                    commitTicks = System.Diagnostics.Stopwatch.GetTimestamp() - commitStart;
                     stored = result.Stored;
                     foreach (RemovedMessage removed in result.Removed)
                     {
@@ -188,6 +193,7 @@ public sealed class StoreWriter : IAsyncDisposable
                     barrier.TrySetException(new IOException("the store could not commit", e));
                 }
                 await RunExpiriesAsync(expiries).ConfigureAwait(false);
+                _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, 0, 0);
                 continue;
             }
             for (int i = 0; i < appends.Count; i++)
@@ -208,8 +214,12 @@ public sealed class StoreWriter : IAsyncDisposable
                 barrier.TrySetResult();
             }
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
+            _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, commitTicks, messages.Count + acks.Count);
         }
     }
+
+    /// <summary>This writer's meter (<see cref="StoreWriterMetrics"/>), for tests that listen to one server among several.</summary>
+    internal System.Diagnostics.Metrics.Meter Meter => _metrics.Meter;
 
     private static async Task CompleteAfterFanOutAsync(TaskCompletionSource<AppendResult> completion, StoredMessage message, ValueTask<bool> delivered)
     {
@@ -275,5 +285,6 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        _metrics.Dispose();
     }
 }

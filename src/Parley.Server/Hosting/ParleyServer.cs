@@ -112,6 +112,9 @@ public sealed class ParleyServer : IAsyncDisposable
 
     internal Maintenance Maintenance { get; }
 
+    /// <summary>The meter of this server's store writer (<see cref="Delivery.StoreWriterMetrics"/>).</summary>
+    internal System.Diagnostics.Metrics.Meter StoreWriterMeter => _writer.Meter;
+
     private LogRateLimiter Log { get; }
 
     /// <summary>
