@@ -22,6 +22,17 @@ public sealed class StoreWriter : IAsyncDisposable
     /// <summary>Body bytes committed in one transaction at most (the rest waits for the next), to bound each commit's log growth.</summary>
     private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
 
+    // Gathering under moderate load: every commit costs the same fixed work (a transaction, a WAL
+    // fsync, wake-ups) whatever it holds, and at 15,000 msg/s the loop was committing ~1,700 times a
+    // second, ~18 operations each. When the last commit held several operations, ended less than
+    // GatherAfter ago and few are waiting, the loop waits GatherFor (a timer tick, 1 – 2 ms) for the
+    // rest of the crowd first. A lone request (idle server, one client at a time) and a full queue
+    // (the loop at its limit) commit at once. BENCHMARKS §2 (i): −20 to −30% server CPU per message
+    // at 15,177 msg/s, p50 latency +2 ms.
+    private static readonly TimeSpan GatherAfter = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan GatherFor = TimeSpan.FromMilliseconds(1);
+    private const int GatherBelow = 64;
+
     private readonly IMessageStore _store;
     private readonly IMessageFanOut _fanOut;
     private readonly ILogger _logger;
@@ -117,8 +128,15 @@ public sealed class StoreWriter : IAsyncDisposable
         List<InboxAck> acks = [];
         List<TaskCompletionSource> barriers = [];
         List<Expire> expiries = [];
+        long lastCommitEnd = 0;
+        int lastCommitOperations = 0;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (lastCommitOperations > 1 && reader.Count < GatherBelow && System.Diagnostics.Stopwatch.GetElapsedTime(lastCommitEnd) < GatherAfter)
+            {
+                // Real time, not the server's clock: this is about the machine, and a test's manual clock never moves.
+                await Task.Delay(GatherFor).ConfigureAwait(false);
+            }
             long batchStart = System.Diagnostics.Stopwatch.GetTimestamp();
             long commitTicks = 0;
             appends.Clear();
@@ -215,6 +233,8 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
             _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, commitTicks, messages.Count + acks.Count);
+            lastCommitEnd = System.Diagnostics.Stopwatch.GetTimestamp();
+            lastCommitOperations = messages.Count + acks.Count;
         }
     }
 
