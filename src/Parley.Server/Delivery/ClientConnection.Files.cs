@@ -189,28 +189,7 @@ public sealed partial class ClientConnection
                 "the server is low on disk space and takes no file chunks; resume the upload later")).ConfigureAwait(false);
             return;
         }
-        // Recipients' quotas count the chunks actually held, so each chunk is checked against them
-        // (under the admission lock, as a begin is): two uploads that each fit when they began
-        // cannot together push a recipient past its quota. The upload can resume once it has room.
-        await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            foreach (string recipient in file.Recipients)
-            {
-                long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
-                if (held + chunk.Body.Length > _options.MaxInboxFileBytes)
-                {
-                    await ReplyAsync(new ErrorMessage(chunk.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) +
-                        $"; chunk {chunk.Index} was not stored (resume the upload once it has room)")).ConfigureAwait(false);
-                    return;
-                }
-            }
-            await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            files.Admission.Release();
-        }
+        await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
     }
 
     private string InboxFullOfFiles(string recipient, long held) =>
@@ -250,7 +229,34 @@ public sealed partial class ClientConnection
         }
         if (!file.Complete)
         {
-            await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+            // Only complete files count against a recipient's quota, so this is where the file
+            // must fit: under the admission lock, as a begin is checked, so two uploads that each
+            // fitted when they began cannot both complete past it. The chunks stay; the end can be
+            // sent again once the recipient has room.
+            await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // A repeated end may have completed it meanwhile: then it is counted already.
+                bool completedMeanwhile = (await files.Store.FindAsync(file.FileId, cancellationToken).ConfigureAwait(false))?.Complete == true;
+                foreach (string recipient in completedMeanwhile ? [] : file.Recipients)
+                {
+                    long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
+                    if (held + file.Size > _options.MaxInboxFileBytes)
+                    {
+                        await ReplyAsync(new ErrorMessage(end.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) +
+                            "; the upload is kept: end it again once there is room")).ConfigureAwait(false);
+                        return;
+                    }
+                }
+                if (!completedMeanwhile)
+                {
+                    await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                files.Admission.Release();
+            }
         }
         await ReplyAsync(new FileUploaded(end.Ref, file.FileId, devices.Count)).ConfigureAwait(false);
     }

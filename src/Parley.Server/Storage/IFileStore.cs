@@ -27,10 +27,9 @@ public interface IFileStore : IAsyncDisposable
     Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Ciphertext bytes held for <paramref name="recipient"/>: the whole size of each complete file
-    /// naming it, and the chunks received so far of each unfinished one. What counts against its
-    /// file quota: a size an upload only declared holds nothing, so an uploader who never sends its
-    /// chunks cannot fill someone else's quota.
+    /// Ciphertext bytes of the complete files waiting for <paramref name="recipient"/>: what counts
+    /// against its file quota. An upload in progress counts against its uploader's own bounds
+    /// instead, so one that never sends its chunks (or never ends) holds nothing of anyone else's.
     /// </summary>
     Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken);
 

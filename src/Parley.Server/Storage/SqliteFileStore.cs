@@ -137,8 +137,7 @@ public sealed class SqliteFileStore : IFileStore
     {
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(SUM(CASE WHEN f.complete THEN f.size ELSE MIN(f.received * f.chunk_size, f.size) END), 0) " +
-            "FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u";
+        command.CommandText = "SELECT COALESCE(SUM(f.size), 0) FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete";
         command.Parameters.AddWithValue("$u", recipient);
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -142,7 +142,7 @@ public class FileBoundsTests
     }
 
     [Fact]
-    public async Task A_chunk_that_would_push_a_recipient_past_its_quota_is_refused_and_the_upload_resumes_once_there_is_room()
+    public async Task A_file_that_no_longer_fits_when_it_ends_is_kept_and_ends_once_there_is_room()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
         await using ChatClient bob = await server.LoginAsync("bob");
@@ -152,16 +152,17 @@ public class FileBoundsTests
         FileUploadState second = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
         Assert.Equal((null, null), await SendChunksAsync(alice, first.FileId, ChunksOf(60_000)));
 
-        // 60,000 + 38 chunks of 1,040 = 99,520 bytes held; the 39th chunk would pass 100,000.
-        (ChatException? refused, ChatException? incomplete) = await SendChunksAsync(alice, second.FileId, ChunksOf(60_000));
-        Assert.Equal(ErrorCodes.InboxFull, refused?.Code);
-        Assert.Contains("'bob'", refused!.Message, StringComparison.Ordinal);
-        Assert.Equal(ErrorCodes.FileIncomplete, incomplete?.Code);
-        Assert.Equal(38, (await alice.UploadStateAsync(second.FileId).WithTimeout()).Received);
+        // Every chunk of the second is taken (they count against alice's own bounds), but its end is refused.
+        (ChatException? chunkRefused, ChatException? endRefused) = await SendChunksAsync(alice, second.FileId, ChunksOf(60_000));
+        Assert.Null(chunkRefused);
+        Assert.Equal(ErrorCodes.InboxFull, endRefused?.Code);
+        Assert.Contains("'bob'", endRefused!.Message, StringComparison.Ordinal);
+        FileUploadState kept = await alice.UploadStateAsync(second.FileId).WithTimeout();
+        Assert.Equal((kept.ChunkCount, false), (kept.Received, kept.Complete));
 
-        // Bob takes the first file: it is deleted, and the second upload goes on from where it stopped.
+        // Bob takes the first file: it is deleted, and the second ends as it is.
         await bob.FileDoneAsync(first.FileId).WithTimeout();
-        Assert.Equal((null, null), await SendChunksAsync(alice, second.FileId, ChunksOf(60_000, from: 38)));
+        await alice.EndUploadAsync(second.FileId).WithTimeout();
         Assert.True((await alice.UploadStateAsync(second.FileId).WithTimeout()).Complete);
     }
 

@@ -37,16 +37,15 @@ public abstract class FileStoreContractTests
 
         Assert.Equal(new UploadUsage(2, 130), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
         Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("bob", CancellationToken.None));
-        // A recipient's quota counts what is held: nothing yet, then each chunk as it is stored.
+        // A recipient's quota counts complete files only: not a declared size, nor chunks of an
+        // upload in progress (those count against its uploader).
         Assert.Equal(0, await store.BytesHeldForAsync("bob", CancellationToken.None));
         Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));
         Assert.Equal(1, await store.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None));
-        Assert.Equal(40, await store.BytesHeldForAsync("bob", CancellationToken.None));
-        Assert.Equal(40, await store.BytesHeldForAsync("carol", CancellationToken.None));
         Assert.Equal(2, await store.AppendChunkAsync(id, 1, Chunk(40, 2), 2000, CancellationToken.None));
         Assert.Equal(3, await store.AppendChunkAsync(id, 2, Chunk(20, 3), 2000, CancellationToken.None));
-        // Every chunk held, not yet ended: the file's size (the last chunk is short), and the
-        // 30-byte upload that sent nothing still adds nothing.
+        Assert.Equal(0, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        await store.CompleteAsync(id, [("bob", "bob-phone"), ("carol", "carol-phone")], 3000, CancellationToken.None);
         Assert.Equal(100, await store.BytesHeldForAsync("carol", CancellationToken.None));
         Assert.Equal(100, await store.BytesHeldForAsync("bob", CancellationToken.None));
         Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));

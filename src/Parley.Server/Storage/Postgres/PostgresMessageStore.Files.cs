@@ -113,8 +113,7 @@ public sealed partial class PostgresMessageStore : IFileStore
         ReadAsync(async connection =>
         {
             await using NpgsqlCommand command = new("""
-                SELECT coalesce(sum(CASE WHEN f.complete THEN f.size ELSE least(f.received * f.chunk_size, f.size) END), 0)::bigint
-                FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u
+                SELECT coalesce(sum(f.size), 0)::bigint FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u AND f.complete
                 """, connection);
             command.Parameters.AddWithValue("u", recipient);
             return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
