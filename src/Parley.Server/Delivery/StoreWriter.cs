@@ -27,8 +27,8 @@ public sealed class StoreWriter : IAsyncDisposable
     // second, ~18 operations each. When the last commit held several operations, ended less than
     // GatherAfter ago and few are waiting, the loop waits GatherFor (a timer tick, 1 – 2 ms) for the
     // rest of the crowd first. A lone request (idle server, one client at a time) and a full queue
-    // (the loop at its limit) commit at once. BENCHMARKS §2 (i): −20 to −30% server CPU per message
-    // at 15,177 msg/s, p50 latency +2 ms.
+    // (the loop at its limit) commit at once. BENCHMARKS §2 (i): −11 to −14% server CPU per message
+    // at 15,177 msg/s, p50 latency +3 ms.
     private static readonly TimeSpan GatherAfter = TimeSpan.FromMilliseconds(2);
     private static readonly TimeSpan GatherFor = TimeSpan.FromMilliseconds(1);
     private const int GatherBelow = 64;

@@ -167,6 +167,26 @@ public class FileBoundsTests
     }
 
     [Fact]
+    public async Task An_end_refused_for_a_full_inbox_and_sent_again_and_again_pays_each_time_until_the_budget_runs_out()
+    {
+        // Each end looks up every recipient's quota under the node's admission lock: a loop of ends
+        // that are refused must cost the sender as a loop of sends would.
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000, SenderMessagesPerSecond = 0.001, SenderMessageBurst = 5, MaxBroadcastRecipients = 5,
+        });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();     // 1
+        FileUploadState second = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();    // 2
+        Assert.Equal((null, null), await SendChunksAsync(alice, first.FileId, ChunksOf(60_000)));        // 3 (its end)
+        (_, ChatException? full) = await SendChunksAsync(alice, second.FileId, ChunksOf(60_000));         // 4
+        Assert.Equal(ErrorCodes.InboxFull, full?.Code);
+        Assert.Equal(ErrorCodes.InboxFull, (await Refused(() => alice.EndUploadAsync(second.FileId))).Code);  // 5
+        Assert.Equal(ErrorCodes.RateLimited, (await Refused(() => alice.EndUploadAsync(second.FileId))).Code);
+    }
+
+    [Fact]
     public async Task Chunks_out_of_place_of_the_wrong_length_or_past_the_end_are_refused_and_a_repeat_is_ignored()
     {
         await using TestServer server = await TestServer.StartAsync();
