@@ -137,7 +137,7 @@ public sealed class ParleyHome(string path)
     private string SettingsPath(string serverFingerprint, string user, string setting) =>
         System.IO.Path.Combine(Path, "settings", ServerDirectoryName(serverFingerprint), Key(user), setting);
 
-    /// <summary>Upload journals and received offers of one user on one server key (0700; each file in it 0600: they hold file keys).</summary>
+    /// <summary>Where an earlier version kept one user's upload journal and received offers on one server key, as files; parley chat moves them into the device database (LegacyTransferFiles).</summary>
     public string FileTransfersPath(string serverFingerprint, string user) =>
         System.IO.Path.Combine(Path, "files", ServerDirectoryName(serverFingerprint), Key(user));
 

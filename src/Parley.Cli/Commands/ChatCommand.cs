@@ -280,7 +280,8 @@ internal static class ChatCommand
                         chat.KeysReady(null);
                         return ExitCodes.Usage;
                     }
-                    ChatFiles files = new(console, user, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt)
+                    using SealedFileRecords fileRecords = keys.OpenFileRecords();
+                    ChatFiles files = new(console, user, fileRecords, _home.FileTransfersPath(client.ServerIdentity.Fingerprint, user), settings.DownloadDirectory, () => chat.Prompt)
                     {
                         Pacer = settings.FileBytesPerSecond is long rate ? new TransferPacer(rate) : null,
                     };

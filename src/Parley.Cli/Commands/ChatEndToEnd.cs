@@ -104,6 +104,9 @@ internal sealed class ChatEndToEnd : IDisposable
         }
     }
 
+    /// <summary>This device's sealed file records (offers, upload journal), on their own connection to its database; the caller disposes them.</summary>
+    public Parley.Client.Files.SealedFileRecords OpenFileRecords() => _database.OpenFileRecords();
+
     /// <summary>Publishes keys made in this run, or tops up the one-time keys of a known device; null on success, else what to tell the user.</summary>
     public async Task<string?> PublishOrReplenishAsync(ChatClient client, CancellationToken cancellationToken)
     {

@@ -1,8 +1,8 @@
 // Files in parley chat: `sendfile <user|#group> <path>` uploads and offers a file, `savefile <n> [path]`
 // saves an offered one, `files` lists the offers, and with --download-dir every offer is saved
-// there as it arrives. Offers are kept (0600, they hold the file keys) until the file is saved, so
-// a download interrupted by a lost connection or a restart goes on from its .part file; unfinished
-// uploads go on from the upload journal the same way.
+// there as it arrives. Offers are kept (sealed rows of the device database: they hold the file
+// keys) until the file is saved, so a download interrupted by a lost connection or a restart goes
+// on from its .part file; unfinished uploads go on from the upload journal the same way.
 using System.Security.Cryptography;
 using System.Text.Json;
 using Parley.Cli.Terminal;
@@ -17,7 +17,9 @@ using Parley.Transport.Files;
 
 namespace Parley.Cli.Commands;
 
-internal sealed class ChatFiles(ChatConsole console, string user, string directory, string? downloadDirectory, Func<string> prompt)
+/// <param name="records">This device's sealed file records (offers and the upload journal).</param>
+/// <param name="directory">The user's transfers folder on this server key, where an earlier version kept them as files (moved in by <see cref="Load"/>).</param>
+internal sealed class ChatFiles(ChatConsole console, string user, SealedFileRecords records, string directory, string? downloadDirectory, Func<string> prompt)
 {
     /// <summary>Offers kept at most; beyond it the oldest is forgotten (the server deletes an untaken file after 30 days anyway).</summary>
     public const int MaxOffers = 100;
@@ -38,36 +40,39 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
 
     private sealed record StoredOffer(string From, string Offer, long ReceivedAt, string? Destination);
 
-    public UploadJournal Journal { get; } = new(directory);
+    public UploadJournal Journal { get; } = new(records);
 
     /// <summary>--file-rate: keeps every upload and download at or under a rate (transfers run one at a time).</summary>
     public TransferPacer? Pacer { get; init; }
 
-    private string OffersDirectory => Path.Combine(directory, "offers");
-
-    /// <summary>Loads the offers kept from earlier runs; the lines that announce them.</summary>
+    /// <summary>Loads the offers kept from earlier runs (moving in an earlier version's files first); the lines that announce them.</summary>
     public IReadOnlyList<string> Load()
     {
-        if (!Directory.Exists(OffersDirectory))
+        List<string> lines = [];
+        LegacyTransferFiles.MoveInto(directory, records);
+        if (records.DropUnreadable() is > 0 and int dropped)
         {
-            return [];
+            lines.Add($"[ERROR] {dropped} stored file record(s) did not authenticate (changed, or sealed under another key file) and were dropped");
         }
         List<StoredOffer> stored = [];
-        foreach (string file in Directory.EnumerateFiles(OffersDirectory, "*.json"))
+        foreach ((string fileId, byte[] value) in records.All(FileRecordKind.Offer))
         {
             try
             {
-                if (JsonSerializer.Deserialize<StoredOffer>(File.ReadAllBytes(file), s_json) is { } offer)
+                if (JsonSerializer.Deserialize<StoredOffer>(value, s_json) is { } offer)
                 {
                     stored.Add(offer);
                 }
             }
             catch (JsonException)
             {
-                File.Delete(file);
+                records.Remove(FileRecordKind.Offer, fileId);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(value);
             }
         }
-        List<string> lines = [];
         foreach (StoredOffer offer in stored.OrderBy(o => o.ReceivedAt))
         {
             lines.Add(Announce(offer.From, offer.Offer, offer.ReceivedAt, offer.Destination, persist: false));
@@ -415,31 +420,14 @@ internal sealed class ChatFiles(ChatConsole console, string user, string directo
         return string.Join(Environment.NewLine, lines);
     }
 
-    private void Persist(ReceivedOffer offer, FileId id)
-    {
-        OwnerOnly.CreateDirectory(OffersDirectory);
-        string path = Path.Combine(OffersDirectory, id + ".json");
-        using FileStream stream = OwnerOnly.OpenWrite(path + ".tmp", FileMode.Create);
-        JsonSerializer.Serialize(stream, new StoredOffer(offer.From, offer.Offer, offer.ReceivedAt, offer.Destination), s_json);
-        stream.Flush(flushToDisk: true);
-        stream.Dispose();
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+    private void Persist(ReceivedOffer offer, FileId id) =>
+        records.Put(FileRecordKind.Offer, id.ToString(), JsonSerializer.SerializeToUtf8Bytes(new StoredOffer(offer.From, offer.Offer, offer.ReceivedAt, offer.Destination), s_json));
 
     private void Forget(ReceivedOffer offer)
     {
         _offers.Remove(offer);
         using FileOffer decoded = FileOffer.Decode(Convert.FromHexString(offer.Offer));
-        string path = Path.Combine(OffersDirectory, decoded.FileId + ".json");
-        if (File.Exists(path))
-        {
-            // The file key goes with it.
-            long length = new FileInfo(path).Length;
-            using (FileStream stream = new(path, FileMode.Open, FileAccess.Write))
-            {
-                stream.Write(new byte[length]);
-            }
-            File.Delete(path);
-        }
+        // The file key goes with the row.
+        records.Remove(FileRecordKind.Offer, decoded.FileId.ToString());
     }
 }

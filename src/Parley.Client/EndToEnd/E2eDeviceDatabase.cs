@@ -14,9 +14,7 @@ namespace Parley.Client.EndToEnd;
 
 public sealed partial class E2eDeviceDatabase : IDisposable
 {
-    private const int KeySize = 32;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
+    private const int KeySize = SealedValue.KeySize;
     private const int SchemaVersion = 1;
 
     private readonly SqliteConnection _connection;
@@ -190,35 +188,9 @@ public sealed partial class E2eDeviceDatabase : IDisposable
 
     private byte[] SessionRow(PeerDevice peer) => Encoding.UTF8.GetBytes($"parley-e2e-db-v1\0sessions\0{_user}\0{peer.User}\0{peer.DeviceId}");
 
-    /// <summary>nonce || tag || ciphertext, with a fresh random nonce (one key, far fewer than 2^32 writes).</summary>
-    private byte[] Seal(byte[] plaintext, byte[] associatedData)
-    {
-        byte[] sealedValue = new byte[NonceSize + TagSize + plaintext.Length];
-        Span<byte> nonce = sealedValue.AsSpan(0, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using AesGcm aes = new(_key, TagSize);
-        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), associatedData);
-        return sealedValue;
-    }
+    private byte[] Seal(byte[] plaintext, byte[] associatedData) => SealedValue.Seal(_key, plaintext, associatedData);
 
-    private byte[] Open(byte[] sealedValue, byte[] associatedData)
-    {
-        if (sealedValue.Length < NonceSize + TagSize)
-        {
-            throw new E2eProtocolException(E2eError.MalformedData, $"{Path}: a stored value is truncated");
-        }
-        byte[] plaintext = new byte[sealedValue.Length - NonceSize - TagSize];
-        try
-        {
-            using AesGcm aes = new(_key, TagSize);
-            aes.Decrypt(sealedValue.AsSpan(0, NonceSize), sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), plaintext, associatedData);
-            return plaintext;
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            throw new E2eProtocolException(E2eError.DecryptionFailed, $"{Path} does not authenticate: it was changed, or its key file is another one");
-        }
-    }
+    private byte[] Open(byte[] sealedValue, byte[] associatedData) => SealedValue.Open(_key, sealedValue, associatedData, Path);
 
     private static byte[] LoadOrCreateKey(string keyPath)
     {

@@ -1,12 +1,10 @@
-// The sender's record of its unfinished uploads (in the client's home, 0600, one file each), so
-// an upload goes on where the server says it stopped after a lost connection or a restart of
-// `parley chat`. It holds the file's key (the same trust as the end-to-end state's key file
-// beside it) and the SHA-256 of the plaintext taken before the first chunk: a resumed upload
-// re-reads the file and goes on only if it is unchanged, so no chunk index is ever encrypted
-// twice with different contents under one key (PROTOCOL.md §15).
+// The sender's record of its unfinished uploads (one sealed row each in the device database,
+// SealedFileRecords), so an upload goes on where the server says it stopped after a lost connection
+// or a restart of `parley chat`. It holds the file's key and the SHA-256 of the plaintext taken
+// before the first chunk: a resumed upload re-reads the file and goes on only if it is unchanged,
+// so no chunk index is ever encrypted twice with different contents under one key (PROTOCOL.md §15).
 using System.Security.Cryptography;
 using System.Text.Json;
-using Parley.Transport.Files;
 
 namespace Parley.Client.Files;
 
@@ -17,37 +15,49 @@ public sealed record UploadEntry(string FileId, string Path, string[] To, long S
     public string? Group { get; init; }
 }
 
-public sealed class UploadJournal(string directory)
+public sealed class UploadJournal(SealedFileRecords records)
 {
     /// <summary>Unfinished uploads remembered at most; the oldest is forgotten beyond it (the server expires it too).</summary>
     public const int MaxEntries = 32;
 
     private static readonly JsonSerializerOptions s_json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    public string Directory { get; } = System.IO.Path.Combine(directory, "uploads");
-
+    /// <summary>The unfinished uploads, oldest first; a record that does not parse is dropped.</summary>
     public IReadOnlyList<UploadEntry> Entries()
     {
-        if (!System.IO.Directory.Exists(Directory))
-        {
-            return [];
-        }
         List<UploadEntry> entries = [];
-        foreach (string file in System.IO.Directory.EnumerateFiles(Directory, "*.json"))
+        foreach ((string fileId, byte[] value) in records.All(FileRecordKind.Upload))
         {
             try
             {
-                if (JsonSerializer.Deserialize<UploadEntry>(File.ReadAllBytes(file), s_json) is { } entry && Parley.EndToEnd.Files.FileId.TryParse(entry.FileId, out _))
+                if (Parse(value) is { } entry && entry.FileId == fileId)
                 {
                     entries.Add(entry);
                 }
+                else
+                {
+                    records.Remove(FileRecordKind.Upload, fileId);
+                }
             }
-            catch (JsonException)
+            finally
             {
-                File.Delete(file);
+                CryptographicOperations.ZeroMemory(value);
             }
         }
         return [.. entries.OrderBy(e => e.StartedAt)];
+    }
+
+    /// <summary>The entry a record holds, or null when it is not one (an old or damaged record).</summary>
+    internal static UploadEntry? Parse(byte[] value)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<UploadEntry>(value, s_json) is { } entry && Parley.EndToEnd.Files.FileId.TryParse(entry.FileId, out _) ? entry : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The unfinished upload of this file to these users, if there is one.</summary>
@@ -56,40 +66,20 @@ public sealed class UploadJournal(string directory)
 
     public void Save(UploadEntry entry)
     {
-        OwnerOnly.CreateDirectory(Directory);
+        if (!Parley.EndToEnd.Files.FileId.TryParse(entry.FileId, out _))
+        {
+            throw new ArgumentException("not a file id", nameof(entry));
+        }
         IReadOnlyList<UploadEntry> existing = Entries();
         foreach (UploadEntry old in existing.Where(e => e.FileId != entry.FileId).SkipLast(MaxEntries - 1))
         {
             Remove(old.FileId);
         }
-        string path = PathOf(entry.FileId);
-        string temporary = path + ".tmp";
-        using (FileStream stream = OwnerOnly.OpenWrite(temporary, FileMode.Create))
-        {
-            JsonSerializer.Serialize(stream, entry, s_json);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
+        records.Put(FileRecordKind.Upload, entry.FileId, JsonSerializer.SerializeToUtf8Bytes(entry, s_json));
     }
 
-    public void Remove(string fileId)
-    {
-        string path = PathOf(fileId);
-        if (File.Exists(path))
-        {
-            // The key goes with it: overwrite before deleting (best effort on journaling file systems).
-            long length = new FileInfo(path).Length;
-            using (FileStream stream = new(path, FileMode.Open, FileAccess.Write))
-            {
-                stream.Write(new byte[length]);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Delete(path);
-        }
-    }
-
-    private string PathOf(string fileId) =>
-        Parley.EndToEnd.Files.FileId.TryParse(fileId, out _) ? System.IO.Path.Combine(Directory, fileId + ".json") : throw new ArgumentException("not a file id", nameof(fileId));
+    /// <summary>Forgets an upload; its key goes with the row (SealedFileRecords.Remove).</summary>
+    public void Remove(string fileId) => records.Remove(FileRecordKind.Upload, fileId);
 
     /// <summary>SHA-256 of a file, read in fixed buffers (never the whole file in memory).</summary>
     public static async Task<byte[]> HashFileAsync(string path, CancellationToken cancellationToken)

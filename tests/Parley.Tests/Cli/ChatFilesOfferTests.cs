@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Parley.Cli.Commands;
 using Parley.Cli.Terminal;
+using Parley.Client.Files;
 using Parley.EndToEnd.Files;
 using Parley.Tests.Support;
 
@@ -20,7 +21,8 @@ public class ChatFilesOfferTests
     public void A_flood_of_offers_from_one_contact_keeps_only_its_newest_and_never_pushes_out_anothers()
     {
         using TempDirectory temp = new();
-        ChatFiles files = new(new ChatConsole { Json = true }, "alice", temp.Path, null, () => "");
+        using SealedFileRecords records = Parley.Tests.Files.FileTestKit.OpenRecords(temp.Path);
+        ChatFiles files = new(new ChatConsole { Json = true }, "alice", records, temp.Path, null, () => "");
         files.Offered("bob", Offer("minutes.txt"));
         for (int i = 0; i < ChatFiles.MaxOffers + 10; i++)
         {
@@ -30,9 +32,9 @@ public class ChatFilesOfferTests
         string[] listed = files.List().Split(Environment.NewLine);
         Assert.Contains(listed, l => l.Contains("minutes.txt", StringComparison.Ordinal) && l.EndsWith("from bob", StringComparison.Ordinal));
         Assert.Equal(ChatFiles.MaxOffersPerSender, listed.Count(l => l.EndsWith("from mallory", StringComparison.Ordinal)));
-        // The newest are kept: the last spam is listed, the first is gone (with its key file).
+        // The newest are kept: the last spam is listed, the first is gone (with its row and the key in it).
         Assert.Contains(listed, l => l.Contains($"spam{ChatFiles.MaxOffers + 9}.bin", StringComparison.Ordinal));
         Assert.DoesNotContain(listed, l => l.Contains("spam0.bin", StringComparison.Ordinal));
-        Assert.Equal(ChatFiles.MaxOffersPerSender + 1, Directory.GetFiles(Path.Combine(temp.Path, "offers")).Length);
+        Assert.Equal(ChatFiles.MaxOffersPerSender + 1, records.All(FileRecordKind.Offer).Count);
     }
 }

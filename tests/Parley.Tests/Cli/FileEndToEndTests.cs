@@ -45,6 +45,12 @@ public partial class MessengerEndToEndTests
             {
                 Assert.False(FileContains(file, FileMarker), $"{Path.GetFileName(file)} holds the plaintext");
             }
+            // bob keeps the offer (and the file key in it) sealed in his device database: no file of his home holds it in the clear.
+            string nameInHex = Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes("report.bin"));
+            foreach (string file in Directory.EnumerateFiles(temp.File("home-bob"), "*", SearchOption.AllDirectories))
+            {
+                Assert.False(FileContains(file, "report.bin") || FileContains(file, nameInHex), $"{file} holds the offer in the clear");
+            }
 
             string saved = Directory.CreateDirectory(temp.File("bob-downloads")).FullName;
             await bob.WriteLineAsync($"savefile 1 {saved}");

@@ -26,7 +26,8 @@ public sealed class TwoNodeFileTests(ClusterEngines engines)
             await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(two, "bob");
             string path = MakeFile(files, "report.bin", 200 * 1024 + 17);
 
-            UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(files.File("alice-home")), chunkSize: 4096);
+            using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+            UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(records), chunkSize: 4096);
             using FileOffer offer = await NextOfferAsync(bob);
             Assert.Equal(sent.FileId, offer.FileId.ToString());
 

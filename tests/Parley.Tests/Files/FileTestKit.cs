@@ -40,6 +40,13 @@ internal static class FileTestKit
         return entry;
     }
 
+    /// <summary>The sealed file records of a device database in <paramref name="home"/> (parley chat's upload journal and offers live there).</summary>
+    public static SealedFileRecords OpenRecords(string home, string user = "alice")
+    {
+        using E2eDeviceDatabase database = new(Path.Combine(home, "device.db"), user);
+        return database.OpenFileRecords();
+    }
+
     /// <summary>The next message, which must be a file offer, decoded.</summary>
     public static async Task<FileOffer> NextOfferAsync(E2eTestDevice device)
     {
@@ -51,11 +58,13 @@ internal static class FileTestKit
     public static string FilesDatabase(TestServer server) => Path.Combine(server.DataDirectory, "data", "files.db");
 
     /// <summary>Whether any of the server's database files (messages and files, with their logs) holds <paramref name="marker"/>.</summary>
-    public static bool ServerFilesContain(TestServer server, string marker)
+    public static bool ServerFilesContain(TestServer server, string marker) =>
+        AnyFileHolds(Path.Combine(server.DataDirectory, "data"), System.Text.Encoding.ASCII.GetBytes(marker), SearchOption.TopDirectoryOnly);
+
+    /// <summary>Whether any file in <paramref name="folder"/> holds <paramref name="needle"/> (read while others may still write it).</summary>
+    public static bool AnyFileHolds(string folder, byte[] needle, SearchOption search = SearchOption.AllDirectories)
     {
-        byte[] needle = System.Text.Encoding.ASCII.GetBytes(marker);
-        string data = Path.Combine(server.DataDirectory, "data");
-        foreach (string path in Directory.EnumerateFiles(data))
+        foreach (string path in Directory.EnumerateFiles(folder, "*", search))
         {
             using FileStream stream = new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using MemoryStream copy = new();

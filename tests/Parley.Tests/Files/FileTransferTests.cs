@@ -26,7 +26,8 @@ public class FileTransferTests
         await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         string path = MakeFile(files, "report.bin", 3 * 1024 * 1024 + 123);
 
-        UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(files.File("alice-home")), ChunkSize);
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(records), ChunkSize);
         using FileOffer offer = await NextOfferAsync(bob);
         Assert.Equal(("report.bin", 3L * 1024 * 1024 + 123, sent.FileId), (offer.Name, offer.Layout.Size, offer.FileId.ToString()));
         Assert.False(ServerFilesContain(server, Marker), "the plaintext is in the server's files");
@@ -56,7 +57,8 @@ public class FileTransferTests
         E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         string path = MakeFile(files, "big.bin", 2 * 1024 * 1024);
-        UploadJournal journal = new(files.File("alice-home"));
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        UploadJournal journal = new(records);
 
         using CancellationTokenSource cancel = new();
         CancelAtHalf half = new(cancel);
@@ -103,8 +105,11 @@ public class FileTransferTests
 
         using CancellationTokenSource cancel = new();
         CancelAtHalf half = new(cancel);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => new FileSender(alice.Client, new UploadJournal(home)) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", half, cancel.Token)).WithTimeout();
+        using (SealedFileRecords first = OpenRecords(home))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(
+                () => new FileSender(alice.Client, new UploadJournal(first)) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", half, cancel.Token)).WithTimeout();
+        }
         (string aliceToken, Parley.Client.EndToEnd.E2eDevice aliceKeys) = (alice.Token, alice.Keys);
         (string bobToken, Parley.Client.EndToEnd.E2eDevice bobKeys) = (bob.Token, bob.Keys);
         await alice.Client.CloseAsync().WithTimeout();
@@ -115,9 +120,10 @@ public class FileTransferTests
         await WaitForAsync(() => Task.FromResult(!server.Server.Presence.OnlineUsers().Contains("alice")));
         await server.RestartAsync();
 
-        // A new journal object over the same folder, a new connection: as after restarting parley chat too.
+        // A new journal over the same database, a new connection: as after restarting parley chat too.
         await using E2eTestDevice again = await E2eTestDevice.ConnectAsync(server, "alice", aliceKeys, aliceToken);
-        UploadJournal journal = new(home);
+        using SealedFileRecords records = OpenRecords(home);
+        UploadJournal journal = new(records);
         UploadEntry pending = Assert.Single(journal.Entries());
         Assert.True((await again.Client.UploadStateAsync(pending.FileId).WithTimeout()).Received > 0, "the server kept no chunk across its restart");
         UploadEntry? resumed = await new FileSender(again.Client, journal).ResumeAsync(pending, null).WithTimeout();
@@ -140,7 +146,8 @@ public class FileTransferTests
         await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         string path = MakeFile(files, "big.bin", 512 * 1024);
-        UploadJournal journal = new(files.File("alice-home"));
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        UploadJournal journal = new(records);
         using CancellationTokenSource cancel = new();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => new FileSender(alice.Client, journal) { ChunkSize = ChunkSize }.UploadAsync(path, ["bob"], "application/octet-stream", new CancelAtHalf(cancel), cancel.Token)).WithTimeout();
@@ -162,7 +169,8 @@ public class FileTransferTests
         await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         string path = MakeFile(files, "big.bin", 2 * 1024 * 1024 + 77);
-        await SendFileAsync(alice, "bob", path, new UploadJournal(files.File("alice-home")), ChunkSize);
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        await SendFileAsync(alice, "bob", path, new UploadJournal(records), ChunkSize);
         byte[] offerBytes = (await bob.NextAsync()).FileOffer!;
         string saved = files.File("saved.bin");
 
@@ -197,7 +205,8 @@ public class FileTransferTests
         await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
         await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
         string path = MakeFile(files, "doc.bin", 40 * 1024);
-        UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(files.File("alice-home")), ChunkSize);
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        UploadEntry sent = await SendFileAsync(alice, "bob", path, new UploadJournal(records), ChunkSize);
         using FileOffer offer = await NextOfferAsync(bob);
         TamperWithChunk(server, sent.FileId, 3);
 

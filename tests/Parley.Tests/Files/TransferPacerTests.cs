@@ -78,7 +78,8 @@ public class TransferPacerTests
         string path = FileTestKit.MakeFile(temp, "paced.bin", 4 * 4096);
 
         // Chunks of 4 KiB (4,112 bytes with their tag) at 4,112 bytes a second: four chunks wait three times on the clock.
-        FileSender sender = new(alice.Client, new UploadJournal(temp.File("alice-home"))) { ChunkSize = 4096, Pacer = new TransferPacer(4096 + 16, clock) };
+        using SealedFileRecords records = FileTestKit.OpenRecords(temp.File("alice-home"));
+        FileSender sender = new(alice.Client, new UploadJournal(records)) { ChunkSize = 4096, Pacer = new TransferPacer(4096 + 16, clock) };
         Task<UploadEntry> upload = sender.UploadAsync(path, ["bob"], "application/octet-stream", null);
         for (int second = 0; second < 3; second++)
         {
