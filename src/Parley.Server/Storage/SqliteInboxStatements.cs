@@ -10,6 +10,11 @@
 // as many page writes as the log itself (BENCHMARKS §2 (h)). So the next id comes from InboxHeads
 // and each recipient's head row is written once per commit, and the body sizes of acknowledged
 // messages are read before they are deleted.
+//
+// New messages are inserted RowsPerInsert to a statement (a VALUES list of that many rows), the
+// rest one at a time: every execution of a statement costs the same start and finish inside SQLite
+// (cursors opened and closed, registers released, the statement reset) and a dozen calls through
+// the interop layer, whatever it holds (store-cpu: −12% CPU per message at batches of 256).
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -17,6 +22,12 @@ namespace Parley.Server.Storage;
 
 internal sealed class SqliteInboxStatements : IDisposable
 {
+    /// <summary>Rows of one multi-row insert (8, 16, 32 and 64 measured the same at batches of 256; 8 also serves moderate loads).</summary>
+    internal const int RowsPerInsert = 8;
+
+    private const int InsertColumns = 9;
+    private const string InsertInto = "INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device) VALUES ";
+
     private readonly sqlite3 _db;
     private readonly InboxHeads _heads;
     private readonly sqlite3_stmt _dataVersion;
@@ -24,6 +35,7 @@ internal sealed class SqliteInboxStatements : IDisposable
     private readonly sqlite3_stmt _insertHead;
     private readonly sqlite3_stmt _updateHead;
     private readonly sqlite3_stmt _insert;
+    private readonly sqlite3_stmt _insertRows;
     private readonly sqlite3_stmt _measureRange;
     private readonly sqlite3_stmt _deleteRange;
 
@@ -35,10 +47,8 @@ internal sealed class SqliteInboxStatements : IDisposable
         _readHead = Prepare("SELECT last_seq FROM inbox_heads WHERE recipient = ?1");
         _insertHead = Prepare("INSERT INTO inbox_heads (recipient, last_seq) VALUES (?1, ?2)");
         _updateHead = Prepare("UPDATE inbox_heads SET last_seq = ?2 WHERE recipient = ?1");
-        _insert = Prepare("""
-            INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            """);
+        _insert = Prepare(InsertInto + ValuesRow(0));
+        _insertRows = Prepare(InsertInto + string.Join(", ", Enumerable.Range(0, RowsPerInsert).Select(ValuesRow)));
         // A device removes the account's messages and its own, never another device's. A client
         // acknowledges what it received, mostly a run of consecutive ids: one statement per run.
         _measureRange = Prepare("SELECT length(body) FROM messages WHERE recipient = ?1 AND seq BETWEEN ?2 AND ?4 AND recipient_device IN ('', ?3)");
@@ -113,25 +123,55 @@ internal sealed class SqliteInboxStatements : IDisposable
         }
     }
 
-    internal void Insert(NewMessage m, long sequence)
+    /// <summary>"(?1, …, ?9)" for row 0 of a VALUES list, "(?10, …, ?18)" for row 1, and so on.</summary>
+    private static string ValuesRow(int row) =>
+        "(" + string.Join(", ", Enumerable.Range(row * InsertColumns + 1, InsertColumns).Select(n => "?" + n.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
+
+    /// <summary>Inserts <paramref name="messages"/> in their order, message i with <paramref name="sequences"/>[i].</summary>
+    internal void Insert(IReadOnlyList<NewMessage> messages, IReadOnlyList<long> sequences)
     {
-        try
+        int i = 0;
+        for (; i + RowsPerInsert <= messages.Count; i += RowsPerInsert)
         {
-            Check(raw.sqlite3_bind_text(_insert, 1, m.Recipient));
-            Check(raw.sqlite3_bind_text(_insert, 2, m.Sender));
-            Check(raw.sqlite3_bind_int64(_insert, 3, m.Timestamp));
-            Check(raw.sqlite3_bind_text(_insert, 4, m.ContentType));
-            Check(raw.sqlite3_bind_blob(_insert, 5, m.Body));
-            Check(raw.sqlite3_bind_int64(_insert, 6, m.Broadcast ? 1 : 0));
-            Check(raw.sqlite3_bind_int64(_insert, 7, sequence));
-            Check(raw.sqlite3_bind_text(_insert, 8, m.RecipientDevice));
-            Check(raw.sqlite3_bind_text(_insert, 9, m.SenderDevice));
-            Step(_insert, expectRow: false);
+            try
+            {
+                for (int row = 0; row < RowsPerInsert; row++)
+                {
+                    Bind(_insertRows, row * InsertColumns, messages[i + row], sequences[i + row]);
+                }
+                Step(_insertRows, expectRow: false);
+            }
+            finally
+            {
+                Reset(_insertRows);
+            }
         }
-        finally
+        for (; i < messages.Count; i++)
         {
-            Reset(_insert);
+            try
+            {
+                Bind(_insert, 0, messages[i], sequences[i]);
+                Step(_insert, expectRow: false);
+            }
+            finally
+            {
+                Reset(_insert);
+            }
         }
+    }
+
+    /// <summary>Binds one message to the nine parameters after <paramref name="at"/>.</summary>
+    private void Bind(sqlite3_stmt statement, int at, NewMessage m, long sequence)
+    {
+        Check(raw.sqlite3_bind_text(statement, at + 1, m.Recipient));
+        Check(raw.sqlite3_bind_text(statement, at + 2, m.Sender));
+        Check(raw.sqlite3_bind_int64(statement, at + 3, m.Timestamp));
+        Check(raw.sqlite3_bind_text(statement, at + 4, m.ContentType));
+        Check(raw.sqlite3_bind_blob(statement, at + 5, m.Body));
+        Check(raw.sqlite3_bind_int64(statement, at + 6, m.Broadcast ? 1 : 0));
+        Check(raw.sqlite3_bind_int64(statement, at + 7, sequence));
+        Check(raw.sqlite3_bind_text(statement, at + 8, m.RecipientDevice));
+        Check(raw.sqlite3_bind_text(statement, at + 9, m.SenderDevice));
     }
 
     /// <summary>
@@ -192,6 +232,7 @@ internal sealed class SqliteInboxStatements : IDisposable
         raw.sqlite3_finalize(_insertHead);
         raw.sqlite3_finalize(_updateHead);
         raw.sqlite3_finalize(_insert);
+        raw.sqlite3_finalize(_insertRows);
         raw.sqlite3_finalize(_measureRange);
         raw.sqlite3_finalize(_deleteRange);
     }

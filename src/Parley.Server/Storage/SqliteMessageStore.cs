@@ -139,12 +139,14 @@ public sealed partial class SqliteMessageStore : IMessageStore
                 // transaction: the contract of IMessageStore.CommitAsync, which a store with many
                 // writers keeps too. This store's one writer counts in memory and writes each
                 // recipient's row once per commit.
-                foreach (NewMessage m in messages)
+                long[] sequences = new long[messages.Count];
+                for (int i = 0; i < messages.Count; i++)
                 {
-                    long seq = _inbox.NextSequence(m.Recipient);
-                    _inbox.Insert(m, seq);
-                    stored.Add(new StoredMessage(seq, m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
+                    NewMessage m = messages[i];
+                    sequences[i] = _inbox.NextSequence(m.Recipient);
+                    stored.Add(new StoredMessage(sequences[i], m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
                 }
+                _inbox.Insert(messages, sequences);
                 _inbox.WriteHeads();
                 _inbox.Delete(acknowledged, removed);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

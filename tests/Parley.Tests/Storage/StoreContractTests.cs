@@ -52,6 +52,34 @@ public abstract class StoreContractTests
     }
 
     [StoreFact]
+    public async Task A_large_commit_stores_every_message_with_its_own_fields_in_the_order_given()
+    {
+        await using IMessageStore store = await OpenAsync();
+        // 21 messages: more than two of the SQLite store's multi-row inserts (8 rows each) and a remainder,
+        // each with fields of its own, so a row bound to the wrong place in a statement would show.
+        NewMessage[] batch = [.. Enumerable.Range(0, 21).Select(i => new NewMessage(
+            $"sender{i}", i % 3 == 0 ? "carol" : "dave", 1000 + i, $"text/t{i}", Encoding.UTF8.GetBytes($"body {i}"), Broadcast: i % 2 == 0,
+            i % 5 == 0 ? "phone" : "", $"device{i}"))];
+        CommitResult result = await store.CommitAsync(batch, [], CancellationToken.None);
+
+        Assert.Equal([.. Enumerable.Range(1, 7).Select(n => (long)n)], result.Stored.Where(m => m.Recipient == "carol").Select(m => m.Id));
+        Assert.Equal([.. Enumerable.Range(1, 14).Select(n => (long)n)], result.Stored.Where(m => m.Recipient == "dave").Select(m => m.Id));
+        foreach (string recipient in new[] { "carol", "dave" })
+        {
+            IReadOnlyList<StoredMessage> inbox = await store.LoadInboxAsync(recipient, "phone", 0, 100, long.MaxValue, CancellationToken.None);
+            NewMessage[] expected = [.. batch.Where(m => m.Recipient == recipient)];
+            Assert.Equal(expected.Length, inbox.Count);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                NewMessage sent = expected[i];
+                StoredMessage read = inbox[i];
+                Assert.Equal((i + 1L, sent.Sender, sent.Timestamp, sent.ContentType, Encoding.UTF8.GetString(sent.Body), sent.Broadcast, sent.RecipientDevice, sent.SenderDevice),
+                    (read.Id, read.Sender, read.Timestamp, read.ContentType, Text(read), read.Broadcast, read.RecipientDevice, read.SenderDevice));
+            }
+        }
+    }
+
+    [StoreFact]
     public async Task A_run_of_acknowledged_ids_removes_exactly_those_rows_of_that_device_and_counts_each()
     {
         await using IMessageStore store = await OpenAsync();
