@@ -1,4 +1,5 @@
 // Frame-level reads and writes on a raw stream, shared by the handshake drivers and the record channel.
+using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 
@@ -80,6 +81,7 @@ internal static class FrameIo
     /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
     /// </summary>
     /// <param name="dataReady">The caller has just waited for data (<see cref="SecureChannel.WaitForDataAsync"/>): read at once.</param>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // as SecureChannel's receive path: one per record otherwise
     internal static async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken, bool dataReady = false)
     {
         while (true)

@@ -2,6 +2,7 @@
 // (ClientHandshakeDriver / ServerHandshakeDriver) has produced a session: send, receive, close
 // and key update. It owns the I/O and the send lock; it decides nothing about the protocol itself.
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Protocol.Framing;
 using Parley.Protocol.Handshake;
@@ -269,6 +270,7 @@ public sealed class SecureChannel : IAsyncDisposable
     /// stream without close_notify is a truncation and throws connection_closed. A record above
     /// the limit is frame_too_large here; <see cref="ReceiveEventAsync"/> lets the caller go on.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<byte[]?> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         ChannelEvent received = await ReceiveEventAsync(cancellationToken).ConfigureAwait(false);
@@ -351,6 +353,12 @@ public sealed class SecureChannel : IAsyncDisposable
     /// </summary>
     /// <exception cref="ParleyProtocolException">A protocol error, or the peer's alert.</exception>
     /// <exception cref="ChannelException">The connection failed, the peer vanished mid-record, or the channel was disposed.</exception>
+    // The receive path's async methods pool their state machines: a client waits in its read, so
+    // nearly every record completes each of these nested awaits asynchronously, and each then
+    // allocated its state machine (~1.5 KB per delivered message in parley bench's generator at
+    // 15,000 msg/s, dotnet-trace; BENCHMARKS §2 (j)). Every caller awaits each ValueTask once, as
+    // pooling requires.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ChannelEvent> ReceiveEventAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -363,6 +371,7 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ChannelEvent> ReceiveEventCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -450,6 +459,7 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)> ReadRecordFrameAsync(CancellationToken cancellationToken)
     {
         // A channel whose owner never waits in WaitForDataAsync (a client, with a handful of
