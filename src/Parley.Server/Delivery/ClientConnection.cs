@@ -345,13 +345,13 @@ public sealed partial class ClientConnection
                 await RevokeDeviceAsync(revoke, cancellationToken).ConfigureAwait(false);
                 break;
             case PublishKeysRequest publish:
-                await AnswerStoreFailureAsync(publish.Ref, "publishing keys", () => PublishKeysAsync(publish, cancellationToken)).ConfigureAwait(false);
+                await PublishKeysOrFailAsync(publish, cancellationToken).ConfigureAwait(false);
                 break;
             case WatchPresenceRequest watch:
                 await WatchPresenceAsync(watch).ConfigureAwait(false);
                 break;
             case FetchBundlesRequest fetch:
-                await AnswerStoreFailureAsync(fetch.Ref, "fetching keys", () => FetchBundlesAsync(fetch, cancellationToken)).ConfigureAwait(false);
+                await FetchBundlesOrFailAsync(fetch, cancellationToken).ConfigureAwait(false);
                 break;
             case ClientMessage group when IsGroupRequest(group):
                 await HandleGroupRequestAsync(group, cancellationToken).ConfigureAwait(false);

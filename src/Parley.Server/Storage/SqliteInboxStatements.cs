@@ -83,7 +83,10 @@ internal sealed class SqliteInboxStatements : IDisposable
     }
 
     /// <summary>The recipient's next id. Its head row is written by <see cref="WriteHeads"/>, inside the same transaction.</summary>
-    internal long NextSequence(string recipient) => _heads.Next(recipient, ReadHead);
+    internal long NextSequence(string recipient) => _heads.Next(recipient, _readHeadOnce ??= ReadHead);
+
+    // One delegate for the store's life: a method group converted at each call is a new delegate per message.
+    private Func<string, long?>? _readHeadOnce;
 
     /// <summary>Writes the head row of every recipient this transaction gave an id to.</summary>
     internal void WriteHeads()

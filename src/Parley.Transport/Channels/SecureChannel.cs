@@ -292,6 +292,7 @@ public sealed class SecureChannel : IAsyncDisposable
     /// buffered. Call it from the one receiving task, between receives.
     /// </summary>
     /// <exception cref="ChannelException">The connection failed or the channel was disposed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // completes asynchronously at every wake-up of a server's connection
     public async ValueTask WaitForDataAsync(CancellationToken cancellationToken = default)
     {
         _waitsForData = true;
