@@ -179,13 +179,16 @@ public sealed class Presence : IMessageFanOut
         }
         lock (online)
         {
-            ClientConnection? found = online.Devices.Find(c => c.DeviceId == deviceId);
-            if (found is null)
+            // A loop, not Find with a lambda: that lambda's closure over deviceId was allocated at every call.
+            foreach (ClientConnection device in online.Devices)
             {
-                return false;
+                if (device.DeviceId == deviceId)
+                {
+                    connection = device;
+                    return true;
+                }
             }
-            connection = found;
-            return true;
+            return false;
         }
     }
 

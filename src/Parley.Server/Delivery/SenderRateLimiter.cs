@@ -23,7 +23,10 @@ internal sealed class SenderRateLimiter(ServerOptions options)
     public bool TryTake(string sender, int messages, long bytes, out TimeSpan retryAfter)
     {
         DateTimeOffset now = options.Time.GetUtcNow();
-        Buckets buckets = _senders.GetOrAdd(sender, _ => new Buckets(options.SenderMessageBurst, options.SenderByteBurst, now));
+        // The factory takes its values as an argument: a lambda capturing `now` made the compiler
+        // allocate its closure at this method's entry, once per message, found or not.
+        Buckets buckets = _senders.GetOrAdd(sender, static (_, start) => new Buckets(start.Messages, start.Bytes, start.At),
+            (Messages: options.SenderMessageBurst, Bytes: options.SenderByteBurst, At: now));
         lock (buckets)
         {
             Refill(buckets, now);
