@@ -49,7 +49,15 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
     public IReadOnlyList<string> Load()
     {
         List<string> lines = [];
-        LegacyTransferFiles.MoveInto(directory, records);
+        try
+        {
+            LegacyTransferFiles.MoveInto(directory, records);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // What moved is in the database; what did not stays where it was for the next start.
+            lines.Add(ChatText.Error($"The file transfers kept by an earlier version in {UntrustedText.Sanitize(directory, 200)} could not all be moved in", e.Message));
+        }
         if (records.DropUnreadable() is > 0 and int dropped)
         {
             lines.Add($"[ERROR] {dropped} stored file record(s) did not authenticate (changed, or sealed under another key file) and were dropped");
