@@ -49,14 +49,10 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
     public IReadOnlyList<string> Load()
     {
         List<string> lines = [];
-        try
+        // What did not move stays where it was, and is tried again at the next start.
+        foreach (string failure in LegacyTransferFiles.MoveInto(directory, records).Failed)
         {
-            LegacyTransferFiles.MoveInto(directory, records);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // What moved is in the database; what did not stays where it was for the next start.
-            lines.Add(ChatText.Error($"The file transfers kept by an earlier version in {UntrustedText.Sanitize(directory, 200)} could not all be moved in", e.Message));
+            lines.Add(ChatText.Error("A file transfer kept by an earlier version could not be moved into the device database", failure));
         }
         if (records.DropUnreadable() is > 0 and int dropped)
         {

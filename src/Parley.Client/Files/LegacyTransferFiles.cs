@@ -9,15 +9,19 @@ namespace Parley.Client.Files;
 
 public static class LegacyTransferFiles
 {
-    /// <summary>Moves the JSON files under <paramref name="directory"/> into <paramref name="records"/>; how many were moved.</summary>
-    public static int MoveInto(string directory, SealedFileRecords records)
+    /// <summary>
+    /// Moves the JSON files under <paramref name="directory"/> into <paramref name="records"/>. A file
+    /// that cannot be read or wiped stays where it is and is named in the result; the others move.
+    /// </summary>
+    public static (int Moved, IReadOnlyList<string> Failed) MoveInto(string directory, SealedFileRecords records)
     {
-        int moved = Move(Path.Combine(directory, "uploads"), FileRecordKind.Upload, records);
-        moved += Move(Path.Combine(directory, "offers"), FileRecordKind.Offer, records);
-        return moved;
+        List<string> failed = [];
+        int moved = Move(Path.Combine(directory, "uploads"), FileRecordKind.Upload, records, failed);
+        moved += Move(Path.Combine(directory, "offers"), FileRecordKind.Offer, records, failed);
+        return (moved, failed);
     }
 
-    private static int Move(string folder, FileRecordKind kind, SealedFileRecords records)
+    private static int Move(string folder, FileRecordKind kind, SealedFileRecords records, List<string> failed)
     {
         if (!Directory.Exists(folder))
         {
@@ -26,25 +30,38 @@ public static class LegacyTransferFiles
         int moved = 0;
         foreach (string file in Directory.EnumerateFiles(folder))
         {
-            string fileId = Path.GetFileNameWithoutExtension(file);
-            if (file.EndsWith(".json", StringComparison.Ordinal) && FileId.TryParse(fileId, out _))
+            try
             {
-                byte[] value = File.ReadAllBytes(file);
-                bool usable = kind != FileRecordKind.Upload || UploadJournal.Parse(value)?.FileId == fileId;
-                if (usable)
-                {
-                    records.Put(kind, fileId, value);
-                    moved++;
-                }
-                CryptographicOperations.ZeroMemory(value);
+                moved += MoveOne(file, kind, records) ? 1 : 0;
             }
-            // Moved, unreadable, or a .tmp left by a write that was cut: each may hold a key.
-            Wipe(file);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failed.Add($"{file}: {e.Message}");
+            }
         }
         if (!Directory.EnumerateFileSystemEntries(folder).Any())
         {
             Directory.Delete(folder);
         }
+        return moved;
+    }
+
+    private static bool MoveOne(string file, FileRecordKind kind, SealedFileRecords records)
+    {
+        string fileId = Path.GetFileNameWithoutExtension(file);
+        bool moved = false;
+        if (file.EndsWith(".json", StringComparison.Ordinal) && FileId.TryParse(fileId, out _))
+        {
+            byte[] value = File.ReadAllBytes(file);
+            if (kind != FileRecordKind.Upload || UploadJournal.Parse(value)?.FileId == fileId)
+            {
+                records.Put(kind, fileId, value);
+                moved = true;
+            }
+            CryptographicOperations.ZeroMemory(value);
+        }
+        // Moved, unreadable, or a .tmp left by a write that was cut: each may hold a key.
+        Wipe(file);
         return moved;
     }
 

@@ -149,4 +149,29 @@ public class SealedFileRecordsTests
         ChatFiles again = new(new ChatConsole { Json = true }, "alice", records, transfers, null, () => "");
         Assert.StartsWith("[FILE] bob offers minutes.txt", Assert.Single(again.Load()), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void An_earlier_versions_file_that_cannot_be_read_is_named_and_the_others_still_move_in()
+    {
+        using TempDirectory home = new();
+        string transfers = Directory.CreateDirectory(home.File("transfers")).FullName;
+        string offers = Directory.CreateDirectory(Path.Combine(transfers, "offers")).FullName;
+        using FileKey key = FileKey.Generate();
+        FileId offerId = FileId.New();
+        using FileOffer offer = new(offerId, new FileLayout(5000, FileLayout.DefaultChunkSize), key, SHA256.HashData(new byte[1]), "minutes.txt", "text/plain");
+        File.WriteAllText(Path.Combine(offers, offerId + ".json"),
+            $"{{\"from\":\"bob\",\"offer\":\"{Convert.ToHexStringLower(offer.Encode())}\",\"receivedAt\":1,\"destination\":null}}");
+        // A link to nothing: listed as a file, and reading it fails.
+        string broken = Path.Combine(offers, FileId.New() + ".json");
+        File.CreateSymbolicLink(broken, home.File("gone"));
+
+        using SealedFileRecords records = OpenRecords(home.File("device"));
+        ChatFiles files = new(new ChatConsole { Json = true }, "alice", records, transfers, null, () => "");
+        IReadOnlyList<string> lines = files.Load();
+
+        Assert.Equal(2, lines.Count);
+        Assert.StartsWith("[ERROR] A file transfer kept by an earlier version could not be moved into the device database: " + broken, lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("[FILE] bob offers minutes.txt", lines[1], StringComparison.Ordinal);
+        Assert.Equal([broken], Directory.EnumerateFileSystemEntries(offers));
+    }
 }
