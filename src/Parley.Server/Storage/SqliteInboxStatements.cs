@@ -36,6 +36,8 @@ internal sealed class SqliteInboxStatements : IDisposable
     private readonly sqlite3_stmt _updateHead;
     private readonly sqlite3_stmt _insert;
     private readonly sqlite3_stmt _insertRows;
+    // One delegate for the store's life: a method group converted at each call is a new delegate per message.
+    private readonly Func<string, long?> _headReader;
     private readonly sqlite3_stmt _measureRange;
     private readonly sqlite3_stmt _deleteRange;
 
@@ -43,6 +45,7 @@ internal sealed class SqliteInboxStatements : IDisposable
     {
         _db = writer.Handle ?? throw new InvalidOperationException("the writer connection is not open");
         _heads = new InboxHeads(maxCachedHeads);
+        _headReader = ReadHead;
         _dataVersion = Prepare("PRAGMA data_version");
         _readHead = Prepare("SELECT last_seq FROM inbox_heads WHERE recipient = ?1");
         _insertHead = Prepare("INSERT INTO inbox_heads (recipient, last_seq) VALUES (?1, ?2)");
@@ -83,10 +86,7 @@ internal sealed class SqliteInboxStatements : IDisposable
     }
 
     /// <summary>The recipient's next id. Its head row is written by <see cref="WriteHeads"/>, inside the same transaction.</summary>
-    internal long NextSequence(string recipient) => _heads.Next(recipient, _readHeadOnce ??= ReadHead);
-
-    // One delegate for the store's life: a method group converted at each call is a new delegate per message.
-    private Func<string, long?>? _readHeadOnce;
+    internal long NextSequence(string recipient) => _heads.Next(recipient, _headReader);
 
     /// <summary>Writes the head row of every recipient this transaction gave an id to.</summary>
     internal void WriteHeads()
