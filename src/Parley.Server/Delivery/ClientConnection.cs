@@ -418,6 +418,11 @@ public sealed partial class ClientConnection
                 $"the inbox of '{message.Recipient}' is full (at most {_options.MaxInboxMessages} messages, " +
                 $"{_options.MaxInboxBytes} bytes); the message was not stored")).ConfigureAwait(false);
         }
+        catch (StoredMessagesFullException)
+        {
+            await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageFull,
+                $"the server holds as many undelivered messages as it may ({_options.MaxStoredMessages}); the message was not stored")).ConfigureAwait(false);
+        }
         catch (IOException e) when (e.InnerException is StorageUnavailableException)
         {
             await TryReplyAsync(new ErrorMessage(reference, ErrorCodes.StorageUnavailable, StorageUnavailableText)).ConfigureAwait(false);
@@ -485,13 +490,14 @@ public sealed partial class ClientConnection
         }
     }
 
+    /// <summary>A copy of a broadcast or group message that did not fit (its recipient's inbox, or the server's bound) is left out, not an error.</summary>
     private static async Task IgnoreFullInbox(Task<AppendResult> copy)
     {
         try
         {
             await copy.ConfigureAwait(false);
         }
-        catch (InboxFullException)
+        catch (Exception e) when (e is InboxFullException or StoredMessagesFullException)
         {
         }
     }

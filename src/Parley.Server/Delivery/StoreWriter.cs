@@ -37,6 +37,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly IMessageFanOut _fanOut;
     private readonly ILogger _logger;
     private readonly InboxQuota? _quota;
+    private readonly StoredMessageBound? _bound;
     private readonly StoreWriterMetrics _metrics = new();
     private readonly Channel<Operation> _queue = Channel.CreateBounded<Operation>(new BoundedChannelOptions(QueueCapacity)
     {
@@ -53,12 +54,14 @@ public sealed class StoreWriter : IAsyncDisposable
 
     /// <param name="fanOut">Told after commit of each new message, in commit order (so in id order per recipient).</param>
     /// <param name="quota">Inbox bounds; a message over them fails with <see cref="InboxFullException"/>.</param>
-    internal StoreWriter(IMessageStore store, IMessageFanOut fanOut, ILogger logger, InboxQuota? quota = null)
+    /// <param name="bound">The server's bound on undelivered messages in all; a message over it fails with <see cref="StoredMessagesFullException"/>.</param>
+    internal StoreWriter(IMessageStore store, IMessageFanOut fanOut, ILogger logger, InboxQuota? quota = null, StoredMessageBound? bound = null)
     {
         _store = store;
         _fanOut = fanOut;
         _logger = logger;
         _quota = quota;
+        _bound = bound;
         _loop = Task.Run(RunAsync);
     }
 
@@ -150,6 +153,7 @@ public sealed class StoreWriter : IAsyncDisposable
             appends.Clear();
             messages.Clear();
             _quota?.BeginBatch();
+            _bound?.BeginBatch();
             acks.Clear();
             barriers.Clear();
             expiries.Clear();
@@ -159,7 +163,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 switch (operation)
                 {
                     case Append append:
-                        if (_quota is not null && !await AdmitAsync(append).ConfigureAwait(false))
+                        if ((_quota is not null || _bound is not null) && !await AdmitAsync(append).ConfigureAwait(false))
                         {
                             break;
                         }
@@ -268,7 +272,12 @@ public sealed class StoreWriter : IAsyncDisposable
     {
         try
         {
-            if (await _quota!.TryAdmitAsync(append.Message, CancellationToken.None).ConfigureAwait(false))
+            if (_bound is not null && !_bound.TryAdmit())
+            {
+                append.Completion.TrySetException(new StoredMessagesFullException(_bound.MaxMessages));
+                return false;
+            }
+            if (_quota is null || await _quota.TryAdmitAsync(append.Message, CancellationToken.None).ConfigureAwait(false))
             {
                 return true;
             }

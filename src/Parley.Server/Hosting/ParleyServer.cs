@@ -21,6 +21,9 @@ public sealed class ParleyServer : IAsyncDisposable
     private readonly SigningKey _identity;
     private readonly SessionTicketKey _ticketKey;
     private readonly IMessageStore _store;
+
+    /// <summary>The store this server commits to (tests read what it holds).</summary>
+    internal IMessageStore Store => _store;
     private readonly IFileStore _files;
     private readonly StoreWriter _writer;
     private readonly ILogger _logger;
@@ -53,7 +56,8 @@ public sealed class ParleyServer : IAsyncDisposable
         _logger = logger;
         Presence = presence;
         _cluster = fanOut as Cluster.RedisCluster;
-        _writer = new StoreWriter(store, fanOut, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes, shared: options.Store is not null));
+        _writer = new StoreWriter(store, fanOut, logger, new InboxQuota(store, options.MaxInboxMessages, options.MaxInboxBytes, shared: options.Store is not null),
+            store is SqliteMessageStore sqlite ? new StoredMessageBound(() => sqlite.StoredMessages, options.MaxStoredMessages) : null);
         KnownAccounts known = new(store);
         DeviceTokens tokens = new(store, options.Time, options.DeviceTokenExpiry, options.MaxDevicesPerAccount)
         {

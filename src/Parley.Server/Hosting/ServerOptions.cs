@@ -130,6 +130,13 @@ public sealed partial record ServerOptions
     /// <summary>Body bytes one recipient's inbox may hold; beyond it senders get <c>inbox_full</c>.</summary>
     public long MaxInboxBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Undelivered messages the server holds in all; beyond it senders get <c>storage_full</c>. The
+    /// SQLite store keeps an index entry in memory for each (40 – 80 bytes), so this bounds that memory
+    /// (the default: 160 – 320 MB at most). A PostgreSQL store keeps none and is bounded by its disk.
+    /// </summary>
+    public long MaxStoredMessages { get; init; } = 4_000_000;
+
     /// <summary>Sustained messages per second one sender (account) may send; beyond the burst it gets <c>rate_limited</c>.</summary>
     public double SenderMessagesPerSecond { get; init; } = 100;
     public int SenderMessageBurst { get; init; } = 1_000;

@@ -13,6 +13,7 @@ internal sealed class StartupFootprint
     private readonly string _identityPath;
     private readonly bool _identityExisted;
     private readonly string[] _newDatabases;
+    private readonly string[] _newInboxLogs;
 
     private StartupFootprint(string directory, string identityPath, string[] databasePaths)
     {
@@ -21,6 +22,8 @@ internal sealed class StartupFootprint
         CreatesDirectory = !Directory.Exists(directory);
         _identityExisted = File.Exists(identityPath);
         _newDatabases = [.. databasePaths.Where(path => !File.Exists(path))];
+        // The messages database keeps its inbox log in a directory beside it (Storage/Inbox).
+        _newInboxLogs = [.. databasePaths.Select(path => path + "-inbox").Where(path => !Directory.Exists(path))];
     }
 
     /// <summary>The data directory does not exist yet: this start creates it.</summary>
@@ -53,6 +56,10 @@ internal sealed class StartupFootprint
                 {
                     File.Delete(database + suffix);
                 }
+            }
+            foreach (string inboxLog in _newInboxLogs.Where(Directory.Exists))
+            {
+                Directory.Delete(inboxLog, recursive: true);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,9 +1,11 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit that
-// returned survives kill -9 and power loss alike. One connection writes (SQLite has one writer
-// anyway); reads use their own pooled connections, which WAL lets run beside the writer.
-// secure_delete is set on the writer, the only connection that deletes: an acknowledged or
-// expired body is overwritten with zeros, so it cannot be recovered from the file afterwards.
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL for accounts, devices,
+// keys and groups, and the inbox log beside it (Inbox/InboxLog, a directory named after the file with
+// "-inbox") for the messages themselves: a commit that returned survives kill -9 and power loss
+// alike in both. One connection writes (SQLite has one writer anyway); reads use their own pooled
+// connections, which WAL lets run beside the writer. secure_delete is set on the writer, the only
+// connection that deletes; the inbox log overwrites the segments it deletes with zeros.
 using Microsoft.Data.Sqlite;
+using Parley.Server.Storage.Inbox;
 
 namespace Parley.Server.Storage;
 
@@ -13,21 +15,34 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
-    private readonly SqliteInboxStatements _inbox;
+    private readonly SharedInboxLogs.Lease _inboxLease;
+    private readonly InboxLog _inbox;
     private readonly SqliteReaderPool _readers;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
-    private SqliteMessageStore(string connectionString, SqliteConnection writer)
+    private SqliteMessageStore(string connectionString, SqliteConnection writer, SharedInboxLogs.Lease inbox)
     {
         _connectionString = connectionString;
         _writer = writer;
-        _inbox = new SqliteInboxStatements(writer);
+        _inboxLease = inbox;
+        _inbox = inbox.Log;
         _readers = new SqliteReaderPool(connectionString);
     }
 
+    /// <summary>The inbox log's directory for the database at <paramref name="databasePath"/>.</summary>
+    public static string InboxLogDirectory(string databasePath) => Path.GetFullPath(databasePath) + "-inbox";
+
+    /// <summary>Undelivered messages held, all recipients together.</summary>
+    public long StoredMessages => _inbox.StoredMessages;
+
     public string DatabasePath { get; private init; } = "";
 
-    public static async Task<SqliteMessageStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
+    public static Task<SqliteMessageStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default) =>
+        OpenAsync(databasePath, null, cancellationToken);
+
+    /// <exception cref="IOException">Another store has the inbox log open.</exception>
+    /// <exception cref="InvalidDataException">The database is of another schema version, or the inbox log is damaged.</exception>
+    internal static async Task<SqliteMessageStore> OpenAsync(string databasePath, InboxLogOptions? inboxLog, CancellationToken cancellationToken = default)
     {
         (string fullPath, string connectionString, SqliteConnection writer) = await SqliteDatabaseFile.OpenWriterAsync(databasePath, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(writer, """
@@ -80,7 +95,20 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await InboxSequenceColumns.EnsureAsync(writer, cancellationToken).ConfigureAwait(false);
         await CreateKeyDirectoryAsync(writer, cancellationToken).ConfigureAwait(false);
         await CreateGroupTablesAsync(writer, cancellationToken).ConfigureAwait(false);
-        return new SqliteMessageStore(connectionString, writer) { DatabasePath = fullPath };
+        SharedInboxLogs.Lease? inbox = null;
+        try
+        {
+            string directory = InboxLogDirectory(fullPath);
+            inbox = SharedInboxLogs.Acquire(directory, () => InboxLog.Open(directory, SqliteInboxHeadRows.Open(connectionString), inboxLog));
+            await LegacyInboxRows.MoveIntoAsync(writer, inbox.Log, cancellationToken).ConfigureAwait(false);
+            return new SqliteMessageStore(connectionString, writer, inbox) { DatabasePath = fullPath };
+        }
+        catch
+        {
+            inbox?.Dispose();
+            await writer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
@@ -126,62 +154,28 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public async Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<InboxAck> acknowledged, CancellationToken cancellationToken)
     {
-        List<StoredMessage> stored = new(messages.Count);
-        List<RemovedMessage> removed = [];
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            try
-            {
-                await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                _inbox.BeginTransaction();
-                // The recipient's next id is counted in its own row, written inside this
-                // transaction: the contract of IMessageStore.CommitAsync, which a store with many
-                // writers keeps too. This store's one writer counts in memory and writes each
-                // recipient's row once per commit.
-                long[] sequences = new long[messages.Count];
-                for (int i = 0; i < messages.Count; i++)
-                {
-                    NewMessage m = messages[i];
-                    sequences[i] = _inbox.NextSequence(m.Recipient);
-                    stored.Add(new StoredMessage(sequences[i], m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice));
-                }
-                _inbox.Insert(messages, sequences);
-                _inbox.WriteHeads();
-                _inbox.Delete(acknowledged, removed);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                _inbox.Failed();
-                throw;
-            }
-            _inbox.Committed();
+            // The recipient's next id and the head rows: IMessageStore.CommitAsync's contract, kept by the log's one writer.
+            return _inbox.Commit(messages, acknowledged);
         }
         finally
         {
             _writeLock.Release();
         }
-        return new CommitResult(stored, removed);
     }
 
     public Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        IReadOnlyList<StoredMessage> page = _readers.Read((recipient, device, afterId, limit, maxBodyBytes),
-            static (reader, q) => reader.LoadInbox(q.recipient, q.device, q.afterId, q.limit, q.maxBodyBytes));
-        return Task.FromResult(page);
+        return Task.FromResult(_inbox.Load(recipient, device, afterId, limit, maxBodyBytes));
     }
 
-    public async Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
+    public Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*), coalesce(sum(length(body)), 0) FROM messages WHERE recipient = $r";
-        command.Parameters.AddWithValue("$r", recipient);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new InboxUsage(reader.GetInt32(0), reader.GetInt64(1));
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(_inbox.Usage(recipient));
     }
 
     public async Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken)
@@ -191,13 +185,16 @@ public sealed partial class SqliteMessageStore : IMessageStore
         {
             await using SqliteCommand command = _writer.CreateCommand();
             // Messages for a device that is gone (revoked, evicted or expired) go too: nobody can take them.
-            command.CommandText = """
-                DELETE FROM messages WHERE created_at < $c
-                OR (recipient_device <> '' AND NOT EXISTS (
-                    SELECT 1 FROM device_tokens WHERE username = messages.recipient AND device_id = messages.recipient_device))
-                """;
-            command.Parameters.AddWithValue("$c", createdBefore);
-            int deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            command.CommandText = "SELECT 1 FROM device_tokens WHERE username = $u AND device_id = $d";
+            SqliteParameter user = command.Parameters.Add("$u", SqliteType.Text);
+            SqliteParameter device = command.Parameters.Add("$d", SqliteType.Text);
+            int deleted = _inbox.Expire(createdBefore, (recipient, deviceId) =>
+            {
+                user.Value = recipient;
+                device.Value = deviceId;
+                return command.ExecuteScalar() is not null;
+            });
+            command.Parameters.Clear();
             // Keys of devices that are gone are never handed out; the sweep drops them too.
             command.CommandText = """
                 DELETE FROM one_time_prekeys WHERE NOT EXISTS (
@@ -219,6 +216,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _inbox.Checkpoint();
             await ExecuteAsync(_writer, "PRAGMA wal_checkpoint(TRUNCATE)", cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -246,7 +244,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            _inbox.Dispose();
+            _inboxLease.Dispose();
             _readers.Dispose();
             await _writer.DisposeAsync().ConfigureAwait(false);
             SqliteConnection.ClearAllPools();

@@ -1,4 +1,4 @@
-// What the store's hand-prepared statements (SqliteInboxStatements on the writer, SqliteReader on
+// What the store's hand-prepared statements (SqliteInboxHeadRows on the writer, SqliteReader on
 // each kept reader) share around SQLitePCL's raw calls: one way to reset a statement and one way to
 // turn a result code into the same SqliteException Microsoft.Data.Sqlite would have thrown.
 using Microsoft.Data.Sqlite;

@@ -1,6 +1,5 @@
-// The reads every login costs (the account row, the first page of the inbox, a device token the
-// cache does not hold), compiled once per reader connection and run through SQLitePCL directly.
-// Through Microsoft.Data.Sqlite each of them took a connection from its pool, parsed and compiled
+// The reads every login costs (the account row, a device token the cache does not hold),
+// compiled once per reader connection and run through SQLitePCL directly. Through Microsoft.Data.Sqlite each of them took a connection from its pool, parsed and compiled
 // the SQL again, built a parameter binder and a data reader: the SQL compiler alone was ~12% of the
 // server's CPU in a login storm (docs/decisions/0014). Same SQL, same results; each statement is
 // reset after use, so no read transaction outlives the call (WAL checkpoints are never held up).
@@ -15,8 +14,6 @@ internal sealed class SqliteReader : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _account;
     private readonly sqlite3_stmt _deviceToken;
-    private sqlite3_stmt? _inbox;
-    private int _inboxLimit;
 
     private SqliteReader(SqliteConnection connection)
     {
@@ -75,62 +72,6 @@ internal sealed class SqliteReader : IDisposable
         }
     }
 
-    /// <summary>
-    /// Up to <paramref name="limit"/> messages after <paramref name="afterId"/> for the device; the
-    /// page stops before the message that would take its bodies past <paramref name="maxBodyBytes"/>
-    /// (it always holds at least one), the size read before the body.
-    /// </summary>
-    internal List<StoredMessage> LoadInbox(string recipient, string device, long afterId, int limit, long maxBodyBytes)
-    {
-        sqlite3_stmt inbox = InboxStatement(limit);
-        List<StoredMessage> result = [];
-        try
-        {
-            Check(raw.sqlite3_bind_text(inbox, 1, recipient));
-            Check(raw.sqlite3_bind_int64(inbox, 2, afterId));
-            Check(raw.sqlite3_bind_text(inbox, 3, device));
-            long bytes = 0;
-            while (Step(inbox))
-            {
-                bytes += raw.sqlite3_column_int64(inbox, 5);
-                if (result.Count > 0 && bytes > maxBodyBytes)
-                {
-                    break;
-                }
-                result.Add(new StoredMessage(raw.sqlite3_column_int64(inbox, 0), Text(inbox, 1), recipient, raw.sqlite3_column_int64(inbox, 2),
-                    Text(inbox, 3), Blob(inbox, 6), raw.sqlite3_column_int64(inbox, 4) != 0, Text(inbox, 7), Text(inbox, 8)));
-            }
-            return result;
-        }
-        finally
-        {
-            Reset(inbox);
-        }
-    }
-
-    /// <summary>
-    /// The page query with its limit written in. A bound LIMIT makes SQLite recompile the
-    /// statement at every new binding (its planner reads the value: sqlite3_stmt_status showed a
-    /// re-prepare per execution, the compiler still ~0.5% of a storm), so the limit is a literal,
-    /// and callers use one page size; another size recompiles once.
-    /// </summary>
-    private sqlite3_stmt InboxStatement(int limit)
-    {
-        if (_inbox is not null && _inboxLimit == limit)
-        {
-            return _inbox;
-        }
-        Finalize(_inbox);
-        _inbox = null;
-        string page = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _inbox = Prepare($"""
-            SELECT seq, sender, created_at, content_type, broadcast, length(body), body, recipient_device, sender_device FROM messages
-            WHERE recipient = ?1 AND seq > ?2 AND recipient_device IN ('', ?3) ORDER BY seq LIMIT {page}
-            """);
-        _inboxLimit = limit;
-        return _inbox;
-    }
-
     internal StoredDeviceToken? FindDeviceToken(byte[] tokenHash)
     {
         try
@@ -150,7 +91,6 @@ internal sealed class SqliteReader : IDisposable
     {
         // A constructor that failed part-way leaves the later statements unprepared.
         Finalize(_account);
-        Finalize(_inbox);
         Finalize(_deviceToken);
         _connection.Dispose();
     }

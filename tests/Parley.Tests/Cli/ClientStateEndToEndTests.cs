@@ -57,6 +57,7 @@ public partial class MessengerEndToEndTests
         {
             File.Delete(file);
         }
+        Directory.Delete(temp.File("data/parley.db-inbox"), recursive: true);
         (ParleyProcess second, string sameFingerprint) = await StartServerOnPortAsync(temp, port, "data");
         await using (second)
         {

@@ -26,7 +26,7 @@ public partial class MessengerEndToEndTests
             await alice.WriteLineAsync($"send bob {Marker}");
             await alice.WaitForLineAsync("[STATUS] bob is offline; message queued for delivery");
             string database = Path.Combine(temp.Path, "data", "parley.db");
-            foreach (string file in new[] { database, database + "-wal" })
+            foreach (string file in StoredMessages.MessageFiles(database))
             {
                 Assert.False(FileContains(file, Marker), $"{Path.GetFileName(file)} holds the plaintext");
             }
@@ -69,7 +69,7 @@ public partial class MessengerEndToEndTests
             await bob.WaitForLineAsync($"[BROADCAST] From alice: {Marker}");
             await carol.WaitForLineAsync($"[BROADCAST] From alice: {Marker}");
             string database = Path.Combine(temp.Path, "data", "parley.db");
-            foreach (string file in new[] { database, database + "-wal" })
+            foreach (string file in StoredMessages.MessageFiles(database))
             {
                 Assert.False(FileContains(file, Marker), $"{Path.GetFileName(file)} holds the plaintext");
             }

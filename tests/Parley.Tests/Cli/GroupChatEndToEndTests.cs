@@ -58,7 +58,7 @@ public partial class MessengerEndToEndTests
             await alice.WaitForLineAsync("[STATUS] bob left #team");
 
             string database = Path.Combine(temp.Path, "data", "parley.db");
-            foreach (string file in new[] { database, database + "-wal" })
+            foreach (string file in StoredMessages.MessageFiles(database))
             {
                 Assert.False(FileContains(file, Marker), $"{Path.GetFileName(file)} holds the plaintext");
             }

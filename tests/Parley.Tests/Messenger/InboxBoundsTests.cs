@@ -37,6 +37,47 @@ public class InboxBoundsTests
     }
 
     [Fact]
+    public async Task The_servers_bound_on_undelivered_messages_refuses_the_next_one_with_storage_full_whoever_it_is_for()
+    {
+        // Many accounts each filling an inbox below its quota would otherwise hold the inbox log's index in memory without end.
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxStoredMessages = 4 });
+        foreach (string name in new[] { "absent1", "absent2", "absent3" })
+        {
+            await (await server.LoginAsync(name)).DisposeAsync();
+        }
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        await using ChatClient eve = await server.LoginAsync("eve");
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(DeliveryStatus.Queued, (await mallory.SendTextAsync($"absent{1 + (i % 2)}", $"spam {i}").WithTimeout()).Status);
+        }
+        ChatException full = await Assert.ThrowsAsync<ChatException>(() => mallory.SendTextAsync("absent3", "one too many").WithTimeout());
+        Assert.Equal(ErrorCodes.StorageFull, full.Code);
+        Assert.Contains("4", full.Message);
+        Assert.Equal(0, await StoredMessages.CountForAsync(server, "absent3"));
+        Assert.Equal(ErrorCodes.StorageFull, (await Assert.ThrowsAsync<ChatException>(() => eve.SendTextAsync("mallory", "to someone online").WithTimeout())).Code);
+
+    }
+
+    [Fact]
+    public async Task Acknowledged_messages_free_room_under_the_servers_bound()
+    {
+        using TempDirectory directory = new();
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(directory.File("parley.db"));
+        await using StoreWriter writer = new(store, new Presence(), NullLogger.Instance, bound: new StoredMessageBound(() => store.StoredMessages, maxMessages: 2));
+        NewMessage Message(string to) => new("mallory", to, 1, "text/plain", [1, 2, 3], Broadcast: false);
+
+        StoredMessage first = (await writer.AppendAsync(Message("alice"), CancellationToken.None)).Message;
+        await writer.AppendAsync(Message("bob"), CancellationToken.None);
+        await Assert.ThrowsAsync<StoredMessagesFullException>(() => writer.AppendAsync(Message("carol"), CancellationToken.None));
+
+        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
+        await writer.BarrierAsync(CancellationToken.None);
+        await writer.AppendAsync(Message("carol"), CancellationToken.None);
+        Assert.Equal(2, store.StoredMessages);
+    }
+
+    [Fact]
     public async Task The_inbox_quota_counts_bytes_too()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxInboxBytes = 200_000 });

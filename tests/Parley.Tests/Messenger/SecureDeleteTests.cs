@@ -8,7 +8,7 @@ namespace Parley.Tests.Messenger;
 public class SecureDeleteTests
 {
     [Fact]
-    public async Task An_acknowledged_body_is_gone_from_the_database_and_its_log_after_a_checkpoint()
+    public async Task An_acknowledged_body_is_gone_from_the_database_its_log_and_the_inbox_log_after_a_checkpoint()
     {
         ManualClock clock = new();
         // Keep-alive runs on the same clock: keep it out of the two hours this test moves.
@@ -47,8 +47,7 @@ public class SecureDeleteTests
 
     private static bool FilesContain(TestServer server, byte[] needle)
     {
-        string database = StoredMessages.DatabasePath(server);
-        foreach (string path in new[] { database, database + "-wal" })
+        foreach (string path in StoredMessages.MessageFiles(StoredMessages.DatabasePath(server)))
         {
             if (!File.Exists(path))
             {

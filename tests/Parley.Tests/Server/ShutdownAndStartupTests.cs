@@ -70,6 +70,8 @@ public class ShutdownAndStartupTests
         File.WriteAllText(identity, "new key");
         File.WriteAllText(files, "new");
         File.WriteAllText(files + "-wal", "new");
+        Directory.CreateDirectory(files + "-inbox");
+        File.WriteAllText(Path.Combine(files + "-inbox", "0000000001.log"), "new");
 
         footprint.Undo(NullLogger.Instance);
 

@@ -1,20 +1,29 @@
-using Microsoft.Data.Sqlite;
+using Parley.Server.Storage;
 
 namespace Parley.Tests.Support;
 
-/// <summary>Reads a running server's database directly (WAL lets a reader in beside it), to check what was stored.</summary>
+/// <summary>What a running server's store holds, asked of the store itself (the inbox log is the server's alone while it runs).</summary>
 public static class StoredMessages
 {
     public static string DatabasePath(TestServer server) => Path.Combine(server.DataDirectory, "data", "parley.db");
 
-    public static async Task<long> CountForAsync(TestServer server, string recipient)
+    public static async Task<long> CountForAsync(TestServer server, string recipient) =>
+        (await server.Server.Store.GetInboxUsageAsync(recipient, CancellationToken.None)).Messages;
+
+    /// <summary>Every file that holds what the server stored about messages: the database, its WAL, and the inbox log's segments.</summary>
+    public static IEnumerable<string> MessageFiles(string databasePath)
     {
-        string connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath(server), Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
-        await using SqliteConnection connection = new(connectionString);
-        await connection.OpenAsync();
-        await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM messages WHERE recipient = $r";
-        command.Parameters.AddWithValue("$r", recipient);
-        return (long)(await command.ExecuteScalarAsync())!;
+        foreach (string file in new[] { databasePath, databasePath + "-wal" })
+        {
+            yield return file;
+        }
+        string inboxLog = SqliteMessageStore.InboxLogDirectory(databasePath);
+        if (Directory.Exists(inboxLog))
+        {
+            foreach (string segment in Directory.GetFiles(inboxLog, "*.log*"))
+            {
+                yield return segment;
+            }
+        }
     }
 }

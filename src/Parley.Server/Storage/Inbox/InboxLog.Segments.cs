@@ -1,0 +1,323 @@
+// The life of segment files: appending a frame, starting a new segment, deleting segments no
+// message needs, and compacting the few live messages out of old ones.
+//
+// Deleting follows one rule, which keeps replay right: only the oldest segments go, and only when
+// none of their messages is live. A removal always follows its message in the log, so a deleted
+// segment's removals can only have named messages in segments deleted with it or before it; no
+// removal a replay still needs is ever lost. The heads of recipients whose ids those segments held
+// are written to the database first (inbox_heads), so an id is never given twice.
+//
+// A deleted segment is renamed *.dead (and the directory synced), then overwritten with zeros
+// and unlinked in the background: an acknowledged body does not stay recoverable from the disk,
+// and a crash mid-way leaves a *.dead file that the next open finishes, never a damaged segment.
+using Microsoft.Extensions.Logging;
+
+namespace Parley.Server.Storage.Inbox;
+
+internal sealed partial class InboxLog
+{
+    /// <summary>Copies of live messages go into frames of about this size.</summary>
+    private const int CompactionFrameBytes = 4 * 1024 * 1024;
+
+    private InboxLogSegment Active => _segments[^1];
+
+    /// <summary>Seals the frame in <see cref="_frame"/> and appends it to the active segment, synced.</summary>
+    private InboxLogSegment AppendFrame()
+    {
+        int payload = _frame.WrittenCount - InboxLogFrame.HeaderBytes;
+        int frameBytes = InboxLogFrame.FrameBytes(payload);
+        // The padding, if any, becomes part of the written span.
+        _frame.GetSpan(frameBytes - _frame.WrittenCount);
+        _frame.Advance(frameBytes - _frame.WrittenCount);
+        Span<byte> frame = System.Runtime.InteropServices.MemoryMarshal.AsMemory(_frame.WrittenMemory).Span;
+        InboxLogSegment segment = Active;
+        InboxLogFrame.Seal(frame, payload, segment.Key);
+        long before = segment.Length;
+        try
+        {
+            segment.Append(frame);
+        }
+        catch (Exception e)
+        {
+            // Not acknowledged to anyone. The segment must end where it did, or the next frame
+            // would follow a broken one; if even that fails, stop taking writes (fail closed).
+            try
+            {
+                segment.Truncate(before);
+            }
+            catch (Exception)
+            {
+                _broken = e;
+            }
+            throw new IOException("the inbox log could not be written: " + e.Message, e);
+        }
+        return segment;
+    }
+
+    /// <summary>After a frame: a full active segment is closed, and segments nothing needs are deleted.</summary>
+    private void AfterAppend()
+    {
+        if (Active.Length < _options.SegmentBytes)
+        {
+            return;
+        }
+        // The frame is on disk and its commit happened: housekeeping that fails must not make it
+        // look failed. It is tried again after the next frame; the log says so once, not per commit.
+        try
+        {
+            StartSegment();
+            DeleteDeadPrefix();
+            CompactIfSparse();
+            if (_housekeepingFailing)
+            {
+                _housekeepingFailing = false;
+                _logger.LogInformation("The inbox log's segments are managed again");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            if (!_housekeepingFailing)
+            {
+                _housekeepingFailing = true;
+                _logger.LogWarning("The inbox log could not start a new segment or delete old ones ({Error}); it keeps appending and tries again", e.Message);
+            }
+        }
+    }
+
+    private bool _housekeepingFailing;
+
+    /// <summary>Starts a new active segment, its name made durable before any frame goes into it.</summary>
+    private void StartSegment()
+    {
+        int number = _segments.Count == 0 ? 1 : Active.Number + 1;
+        InboxLogSegment segment = InboxLogSegment.Create(_directory, number);
+        try
+        {
+            DirectorySync.Sync(_directory);
+        }
+        catch
+        {
+            segment.Dispose();
+            File.Delete(segment.Path);
+            throw;
+        }
+        _files.EnterWriteLock();
+        try
+        {
+            _segments.Add(segment);
+            _segmentsByNumber.Add(number, segment);
+        }
+        finally
+        {
+            _files.ExitWriteLock();
+        }
+    }
+
+    /// <summary>Deletes the oldest closed segments while none of their messages is live.</summary>
+    private void DeleteDeadPrefix()
+    {
+        int dead = 0;
+        lock (_gate)
+        {
+            while (dead < _segments.Count - 1 && _segments[dead].LiveMessages == 0)
+            {
+                dead++;
+            }
+        }
+        if (dead == 0)
+        {
+            return;
+        }
+        SaveHeads();
+        List<string> doomed = [];
+        _files.EnterWriteLock();
+        try
+        {
+            for (int i = 0; i < dead; i++)
+            {
+                InboxLogSegment segment = _segments[i];
+                segment.Dispose();
+                string deadPath = segment.Path + ".dead";
+                File.Move(segment.Path, deadPath, overwrite: true);
+                doomed.Add(deadPath);
+                _segmentsByNumber.Remove(segment.Number);
+            }
+            _segments.RemoveRange(0, dead);
+        }
+        finally
+        {
+            _files.ExitWriteLock();
+        }
+        DirectorySync.Sync(_directory);
+        _shredding = _shredding.ContinueWith(_ => Shred(doomed, _logger), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Writes the head of every recipient whose ids the log alone holds, then lets go of inboxes
+    /// that are empty: their next id comes from the database again.
+    /// </summary>
+    private void SaveHeads()
+    {
+        List<(string, long)> unsaved = [];
+        lock (_gate)
+        {
+            foreach (RecipientInbox inbox in _inboxes.Values)
+            {
+                if (inbox.HeadUnsaved)
+                {
+                    unsaved.Add((inbox.Recipient, inbox.Head));
+                }
+            }
+        }
+        if (unsaved.Count > 0)
+        {
+            _headRows.Write(unsaved);
+        }
+        lock (_gate)
+        {
+            List<string> empty = [];
+            foreach (RecipientInbox inbox in _inboxes.Values)
+            {
+                inbox.HeadUnsaved = false;
+                if (inbox.Count == 0)
+                {
+                    empty.Add(inbox.Recipient);
+                }
+            }
+            foreach (string recipient in empty)
+            {
+                _inboxes.Remove(recipient);
+            }
+        }
+    }
+
+    /// <summary>
+    /// When the closed segments are mostly dead messages (a quarter or less live, over two segments'
+    /// worth), their live messages are copied forward and all of them deleted: the disk holds at most
+    /// about four times what is undelivered, and each byte is copied at most a third of a time on average.
+    /// </summary>
+    private void CompactIfSparse()
+    {
+        long closedBytes = 0;
+        long closedLive = 0;
+        lock (_gate)
+        {
+            for (int i = 0; i < _segments.Count - 1; i++)
+            {
+                closedBytes += _segments[i].Length;
+                closedLive += _segments[i].LiveBytes;
+            }
+        }
+        if (closedBytes >= 2 * _options.SegmentBytes && closedLive * 4 <= closedBytes)
+        {
+            CompactClosed();
+        }
+    }
+
+    /// <summary>
+    /// Closes the active segment and compacts every segment: after it returns, no acknowledged or
+    /// expired message's bytes remain in any segment file (they are being shredded). The periodic sweep calls it.
+    /// </summary>
+    public void Checkpoint()
+    {
+        lock (_writer)
+        {
+            CheckpointAsWriter();
+        }
+    }
+
+    private void CheckpointAsWriter()
+    {
+        ThrowIfBroken();
+        if (Active.Length > InboxLogFrame.SegmentHeaderBytes)
+        {
+            StartSegment();
+        }
+        CompactClosed();
+        _shredding.Wait();
+    }
+
+    /// <summary>Copies every live message of the closed segments into the active one, then deletes them all.</summary>
+    private void CompactClosed()
+    {
+        List<(RecipientInbox Inbox, RecipientInbox.Entry Entry)> live = [];
+        lock (_gate)
+        {
+            int active = Active.Number;
+            foreach (RecipientInbox inbox in _inboxes.Values)
+            {
+                foreach (RecipientInbox.Entry entry in inbox.Live())
+                {
+                    if (entry.Place.Segment != active)
+                    {
+                        live.Add((inbox, entry));
+                    }
+                }
+            }
+        }
+        // Read in file order; write each recipient's copies in the order they are found (any order replays the same).
+        live.Sort((a, b) => a.Entry.Place.Segment != b.Entry.Place.Segment
+            ? a.Entry.Place.Segment.CompareTo(b.Entry.Place.Segment)
+            : a.Entry.Place.Offset.CompareTo(b.Entry.Place.Offset));
+        int next = 0;
+        while (next < live.Count)
+        {
+            _frame.Clear();
+            _frame.Advance(InboxLogFrame.HeaderBytes);
+            int first = next;
+            List<(int Offset, int Length)> copies = [];
+            while (next < live.Count && (next == first || _frame.WrittenCount + live[next].Entry.Place.Length <= CompactionFrameBytes))
+            {
+                EntryPlace place = live[next].Entry.Place;
+                copies.Add((_frame.WrittenCount - InboxLogFrame.HeaderBytes, place.Length));
+                Span<byte> copy = _frame.GetSpan(place.Length)[..place.Length];
+                ReadExactly(Segment(place.Segment), copy, place.Offset);
+                _frame.Advance(place.Length);
+                next++;
+            }
+            InboxLogSegment segment = AppendFrame();
+            long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
+            lock (_gate)
+            {
+                for (int i = first; i < next; i++)
+                {
+                    (RecipientInbox inbox, RecipientInbox.Entry entry) = live[i];
+                    (int offset, int length) = copies[i - first];
+                    Index(inbox.Recipient, entry.Id, entry.Timestamp, inbox.DeviceName(entry.Device), entry.BodyLength,
+                        new EntryPlace(segment.Number, checked((int)(payloadStart + offset)), length));
+                }
+            }
+            if (Active.Length >= _options.SegmentBytes)
+            {
+                StartSegment();
+            }
+        }
+        DeleteDeadPrefix();
+    }
+
+    /// <summary>Overwrites each file with zeros, syncs it and unlinks it; one that fails stays *.dead for the next open.</summary>
+    private static void Shred(IReadOnlyList<string> paths, ILogger logger)
+    {
+        byte[] zeros = new byte[1024 * 1024];
+        foreach (string path in paths)
+        {
+            try
+            {
+                using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write))
+                {
+                    long length = RandomAccess.GetLength(handle);
+                    for (long at = 0; at < length; at += zeros.Length)
+                    {
+                        RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, length - at)), at);
+                    }
+                    RandomAccess.FlushToDisk(handle);
+                }
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                logger.LogWarning("A deleted inbox log segment could not be overwritten yet ({Error}); the next start tries again", e.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+// One recipient's undelivered messages as the inbox log's index keeps them: where each one's entry
+// is on disk, never its body. Ids only grow within an inbox, so the entries are an array sorted by
+// id; acknowledgements mostly remove the oldest, so removal marks an entry and the live range's
+// start moves past marked ones, and the array is compacted when marks inside it pile up.
+namespace Parley.Server.Storage.Inbox;
+
+/// <summary>Where a message's entry is: segment number, offset and length of the entry in that segment.</summary>
+internal readonly record struct EntryPlace(int Segment, int Offset, int Length);
+
+internal sealed class RecipientInbox(string recipient)
+{
+    internal struct Entry
+    {
+        public long Id;
+        public long Timestamp;
+        public EntryPlace Place;
+        public int BodyLength;
+        /// <summary>Index into the inbox's device names; 0 is "" (the account's, any device may take it).</summary>
+        public ushort Device;
+        public bool Removed;
+    }
+
+    private Entry[] _entries = [];
+    private int _start;
+    private int _end;
+    private int _removedInside;
+    private string[] _devices = [""];
+
+    public string Recipient { get; } = recipient;
+
+    /// <summary>The highest id given to this recipient that the log holds or held.</summary>
+    public long Head { get; set; }
+
+    /// <summary>True while <see cref="Head"/> is ahead of the stored head row (it must be written before a segment holding it is deleted).</summary>
+    public bool HeadUnsaved { get; set; }
+
+    public int Count { get; private set; }
+
+    public long BodyBytes { get; private set; }
+
+    public string DeviceName(ushort device) => _devices[device];
+
+    /// <summary>The distinct device names this inbox's entries were addressed to (the expiry asks which still exist).</summary>
+    public IReadOnlyList<string> DeviceNames => _devices;
+
+    /// <summary>Adds a message with an id above every other here, or moves an entry the log holds again (a compaction's copy).</summary>
+    public void Put(long id, long timestamp, string recipientDevice, int bodyLength, EntryPlace place, out EntryPlace? replaced)
+    {
+        replaced = null;
+        if (Count > 0 && id <= _entries[_end - 1].Id)
+        {
+            int at = Find(id);
+            if (at >= 0 && !_entries[at].Removed)
+            {
+                replaced = _entries[at].Place;
+                _entries[at].Place = place;
+                return;
+            }
+            // Not one of the live entries (replay of a message removed before): it stays removed.
+            return;
+        }
+        if (_end == _entries.Length)
+        {
+            Grow();
+        }
+        _entries[_end++] = new Entry { Id = id, Timestamp = timestamp, Place = place, BodyLength = bodyLength, Device = DeviceIndex(recipientDevice) };
+        Count++;
+        BodyBytes += bodyLength;
+        Head = Math.Max(Head, id);
+    }
+
+    /// <summary>The live entry with <paramref name="id"/>, if any.</summary>
+    public bool TryGet(long id, out Entry entry)
+    {
+        int at = Find(id);
+        if (at >= 0 && !_entries[at].Removed)
+        {
+            entry = _entries[at];
+            return true;
+        }
+        entry = default;
+        return false;
+    }
+
+    /// <summary>Removes the live entry with <paramref name="id"/>; false when there is none.</summary>
+    public bool Remove(long id, out Entry removed)
+    {
+        int at = Find(id);
+        if (at < 0 || _entries[at].Removed)
+        {
+            removed = default;
+            return false;
+        }
+        removed = _entries[at];
+        _entries[at].Removed = true;
+        Count--;
+        BodyBytes -= removed.BodyLength;
+        if (at == _start)
+        {
+            // Entries marked while they were not the first were counted inside: the start passes them now.
+            _start++;
+            while (_start < _end && _entries[_start].Removed)
+            {
+                _start++;
+                _removedInside--;
+            }
+        }
+        else
+        {
+            _removedInside++;
+        }
+        if (Count == 0)
+        {
+            _start = _end = _removedInside = 0;
+        }
+        else if (_removedInside > 16 && _removedInside > Count)
+        {
+            Compact();
+        }
+        return true;
+    }
+
+    /// <summary>The live entries in id order.</summary>
+    public IEnumerable<Entry> Live()
+    {
+        for (int i = _start; i < _end; i++)
+        {
+            if (!_entries[i].Removed)
+            {
+                yield return _entries[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Live entries above <paramref name="afterId"/> that <paramref name="device"/> may take, oldest
+    /// first: at most <paramref name="limit"/>, and beyond the first, at most <paramref name="maxBodyBytes"/> of bodies.
+    /// </summary>
+    public void Page(string device, long afterId, int limit, long maxBodyBytes, List<Entry> page)
+    {
+        int at = FirstAbove(afterId);
+        long bytes = 0;
+        for (; at < _end && page.Count < limit; at++)
+        {
+            Entry entry = _entries[at];
+            if (entry.Removed || (entry.Device != 0 && _devices[entry.Device] != device))
+            {
+                continue;
+            }
+            bytes += entry.BodyLength;
+            if (page.Count > 0 && bytes > maxBodyBytes)
+            {
+                break;
+            }
+            page.Add(entry);
+        }
+    }
+
+    private int FirstAbove(long afterId)
+    {
+        int low = _start;
+        int high = _end;
+        while (low < high)
+        {
+            int middle = (int)((uint)(low + high) >> 1);
+            if (_entries[middle].Id <= afterId)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+        return low;
+    }
+
+    private int Find(long id)
+    {
+        int at = FirstAbove(id - 1);
+        return at < _end && _entries[at].Id == id ? at : -1;
+    }
+
+    private ushort DeviceIndex(string device)
+    {
+        for (int i = 0; i < _devices.Length; i++)
+        {
+            if (string.Equals(_devices[i], device, StringComparison.Ordinal))
+            {
+                return (ushort)i;
+            }
+        }
+        if (_devices.Length > ushort.MaxValue)
+        {
+            // A recipient has at most a few devices; an index this long is a bug, not a load.
+            throw new InvalidOperationException("an inbox names more devices than the log indexes");
+        }
+        _devices = [.. _devices, device];
+        return (ushort)(_devices.Length - 1);
+    }
+
+    private void Grow()
+    {
+        int live = _end - _start;
+        if (_start > 0 && live <= _entries.Length / 2)
+        {
+            Array.Copy(_entries, _start, _entries, 0, live);
+        }
+        else
+        {
+            Entry[] larger = new Entry[Math.Max(8, _entries.Length * 2)];
+            Array.Copy(_entries, _start, larger, 0, live);
+            _entries = larger;
+        }
+        _start = 0;
+        _end = live;
+    }
+
+    private void Compact()
+    {
+        int to = 0;
+        for (int i = _start; i < _end; i++)
+        {
+            if (!_entries[i].Removed)
+            {
+                _entries[to++] = _entries[i];
+            }
+        }
+        _start = 0;
+        _end = to;
+        _removedInside = 0;
+    }
+}

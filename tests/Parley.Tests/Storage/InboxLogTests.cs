@@ -1,0 +1,226 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Parley.Server.Storage;
+using Parley.Server.Storage.Inbox;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>
+/// The SQLite store's inbox log (Storage/Inbox, docs/decisions/0017) on real files: what a crash
+/// can leave and what it cannot, segments deleted and overwritten, compaction, heads kept, and the
+/// messages an earlier version kept in the database moved in. The contract every store keeps is in
+/// StoreContractTests.
+/// </summary>
+public sealed class InboxLogTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private string DatabasePath => _directory.File("parley.db");
+
+    private string LogDirectory => SqliteMessageStore.InboxLogDirectory(DatabasePath);
+
+    /// <summary>Segments of 4 KiB: a few dozen messages each, so tests see many segments come and go.</summary>
+    private Task<SqliteMessageStore> OpenAsync(long segmentBytes = 4096) =>
+        SqliteMessageStore.OpenAsync(DatabasePath, new InboxLogOptions { SegmentBytes = segmentBytes }, CancellationToken.None);
+
+    private static NewMessage To(string recipient, string body, string device = "") =>
+        new("sender", recipient, 1, "text/plain", Encoding.UTF8.GetBytes(body), Broadcast: false, device, "sender-device");
+
+    private static string Text(StoredMessage m) => Encoding.UTF8.GetString(m.Body);
+
+    private static async Task<IReadOnlyList<StoredMessage>> InboxAsync(IMessageStore store, string recipient) =>
+        await store.LoadInboxAsync(recipient, "", 0, 10_000, long.MaxValue, CancellationToken.None);
+
+    private string[] Segments() => [.. Directory.GetFiles(LogDirectory, "*.log").Order(StringComparer.Ordinal)];
+
+    private bool AnyLogFileHolds(string text)
+    {
+        byte[] needle = Encoding.UTF8.GetBytes(text);
+        return Directory.GetFiles(LogDirectory, "*.log*").Any(file => File.ReadAllBytes(file).AsSpan().IndexOf(needle) >= 0);
+    }
+
+    /// <summary>Sends <paramref name="count"/> messages to bob, each acknowledged in the next commit, as a busy server does.</summary>
+    private static async Task TrafficAsync(IMessageStore store, int count, string prefix = "chatter")
+    {
+        long previous = 0;
+        for (int i = 0; i < count; i++)
+        {
+            CommitResult result = await store.CommitAsync([To("bob", $"{prefix}-{i}-" + new string('x', 100))],
+                previous > 0 ? [new InboxAck("bob", "", previous)] : [], CancellationToken.None);
+            previous = result.Stored[0].Id;
+        }
+        await store.CommitAsync([], [new InboxAck("bob", "", previous)], CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_torn_last_write_is_cut_off_and_the_log_goes_on_after_it()
+    {
+        await using (SqliteMessageStore store = await OpenAsync(segmentBytes: 1 << 20))
+        {
+            await store.CommitAsync([To("alice", "one"), To("alice", "two")], [], CancellationToken.None);
+        }
+        // What a crash during the next commit can leave: a frame header claiming more than was written.
+        string segment = Assert.Single(Segments());
+        long before = new FileInfo(segment).Length;
+        await using (FileStream file = new(segment, FileMode.Append))
+        {
+            file.Write([200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, (byte)'t', (byte)'o', (byte)'r', (byte)'n']);
+        }
+
+        await using (SqliteMessageStore reopened = await OpenAsync(segmentBytes: 1 << 20))
+        {
+            Assert.Equal(before, new FileInfo(segment).Length);
+            Assert.Equal(["one", "two"], (await InboxAsync(reopened, "alice")).Select(Text));
+            Assert.Equal(3, (await reopened.CommitAsync([To("alice", "three")], [], CancellationToken.None)).Stored[0].Id);
+        }
+        await using SqliteMessageStore again = await OpenAsync(segmentBytes: 1 << 20);
+        Assert.Equal(["one", "two", "three"], (await InboxAsync(again, "alice")).Select(Text));
+    }
+
+    [Fact]
+    public async Task Damage_followed_by_a_whole_frame_is_not_taken_for_a_torn_write_and_stops_the_open()
+    {
+        await using (SqliteMessageStore store = await OpenAsync(segmentBytes: 1 << 20))
+        {
+            await store.CommitAsync([To("alice", "first frame")], [], CancellationToken.None);
+            await store.CommitAsync([To("alice", "second frame")], [], CancellationToken.None);
+        }
+        string segment = Assert.Single(Segments());
+        byte[] bytes = File.ReadAllBytes(segment);
+        int damaged = bytes.AsSpan().IndexOf("first frame"u8);
+        bytes[damaged] ^= 0x20;
+        File.WriteAllBytes(segment, bytes);
+
+        InvalidDataException refused = await Assert.ThrowsAsync<InvalidDataException>(() => OpenAsync(segmentBytes: 1 << 20));
+        Assert.Contains(Path.GetFileName(segment), refused.Message);
+        Assert.Contains("a whole frame follows", refused.Message);
+        // Nothing was cut: the operator still has every byte to recover from.
+        Assert.Equal(bytes.Length, new FileInfo(segment).Length);
+    }
+
+    [Fact]
+    public async Task Damage_in_a_segment_before_the_newest_stops_the_open()
+    {
+        await using (SqliteMessageStore store = await OpenAsync())
+        {
+            // dave's messages stay undelivered and fill more than a segment, so a closed one is kept.
+            for (int i = 0; i < 40; i++)
+            {
+                await store.CommitAsync([To("dave", $"undelivered-{i}-" + new string('x', 100))], [], CancellationToken.None);
+            }
+        }
+        string[] segments = Segments();
+        Assert.True(segments.Length > 1);
+        byte[] bytes = File.ReadAllBytes(segments[0]);
+        // The first byte of the first frame's payload, after the segment's header and the frame's.
+        bytes[InboxLogFrame.SegmentHeaderBytes + InboxLogFrame.HeaderBytes] ^= 0x01;
+        File.WriteAllBytes(segments[0], bytes);
+
+        InvalidDataException refused = await Assert.ThrowsAsync<InvalidDataException>(() => OpenAsync());
+        Assert.Contains("not the newest segment", refused.Message);
+        Assert.Contains(Path.GetFileName(segments[0]), refused.Message);
+    }
+
+    [Fact]
+    public async Task Segments_whose_messages_are_all_gone_are_deleted_and_a_checkpoint_leaves_no_acknowledged_body_on_disk()
+    {
+        await using SqliteMessageStore store = await OpenAsync();
+        await store.CommitAsync([To("carol", "MARKER-still-undelivered")], [], CancellationToken.None);
+        await TrafficAsync(store, 300, "MARKER-delivered");
+        // 300 messages of ~150 bytes fill ~12 segments of 4 KiB; the ones nothing needs went as they filled.
+        Assert.InRange(Segments().Length, 1, 4);
+
+        await store.CheckpointAsync(CancellationToken.None);
+
+        Assert.False(AnyLogFileHolds("MARKER-delivered"), "an acknowledged body is still in the inbox log's files");
+        Assert.Empty(Directory.GetFiles(LogDirectory, "*.dead"));
+        Assert.True(AnyLogFileHolds("MARKER-still-undelivered"));
+        Assert.Equal(["MARKER-still-undelivered"], (await InboxAsync(store, "carol")).Select(Text));
+    }
+
+    [Fact]
+    public async Task An_undelivered_message_outlives_compactions_and_reopens_with_its_id_and_ids_go_on_above_every_deleted_one()
+    {
+        long carolsId;
+        await using (SqliteMessageStore store = await OpenAsync())
+        {
+            carolsId = (await store.CommitAsync([To("carol", "waiting for carol")], [], CancellationToken.None)).Stored[0].Id;
+            await TrafficAsync(store, 400);
+            // Compaction copied carol's message forward so the old segments could go: the disk stays small.
+            Assert.InRange(Segments().Length, 1, 4);
+            Assert.Equal(1, store.StoredMessages);
+        }
+        await using SqliteMessageStore reopened = await OpenAsync();
+        StoredMessage carols = Assert.Single(await InboxAsync(reopened, "carol"));
+        Assert.Equal((carolsId, "waiting for carol"), (carols.Id, Text(carols)));
+        Assert.Empty(await InboxAsync(reopened, "bob"));
+        // bob's 400 ids were in segments long deleted; the database kept his head.
+        Assert.Equal(401, (await reopened.CommitAsync([To("bob", "next")], [], CancellationToken.None)).Stored[0].Id);
+    }
+
+    [Fact]
+    public async Task A_second_process_cannot_open_a_log_that_is_open()
+    {
+        await using SqliteMessageStore store = await OpenAsync();
+        string connectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath }.ToString();
+
+        // Another process takes its own lock on the log; within this process handles share the log (SharedInboxLogs).
+        IOException refused = Assert.Throws<IOException>(() => InboxLog.Open(LogDirectory, SqliteInboxHeadRows.Open(connectionString)));
+        Assert.Contains("another server or process has it open", refused.Message);
+    }
+
+    [Fact]
+    public async Task Messages_an_earlier_version_kept_in_the_database_move_into_the_log_once()
+    {
+        await using (SqliteMessageStore store = await OpenAsync())
+        {
+        }
+        // The rows as an earlier version left them, beside the head rows it kept.
+        await using (SqliteConnection connection = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString()))
+        {
+            await connection.OpenAsync();
+            await using SqliteCommand insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO messages (recipient, sender, created_at, content_type, body, broadcast, seq, recipient_device, sender_device) VALUES
+                    ('alice', 'bob', 5, 'text/plain', X'6F6C64206F6E65', 0, 7, '', 'b1'),
+                    ('alice', 'bob', 6, 'text/plain', X'6F6C642074776F', 1, 9, 'phone', 'b1');
+                INSERT INTO inbox_heads (recipient, last_seq) VALUES ('alice', 9);
+                """;
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        for (int open = 0; open < 2; open++)
+        {
+            await using SqliteMessageStore store = await OpenAsync();
+            IReadOnlyList<StoredMessage> inbox = await store.LoadInboxAsync("alice", "phone", 0, 100, long.MaxValue, CancellationToken.None);
+            Assert.Equal([(7L, "old one", false, "", 5L), (9L, "old two", true, "phone", 6L)],
+                inbox.Select(m => (m.Id, Text(m), m.Broadcast, m.RecipientDevice, m.Timestamp)));
+            Assert.All(inbox, m => Assert.Equal(("bob", "b1", "text/plain"), (m.Sender, m.SenderDevice, m.ContentType)));
+        }
+        await using (SqliteMessageStore store = await OpenAsync())
+        {
+            Assert.Equal(10, (await store.CommitAsync([To("alice", "new")], [], CancellationToken.None)).Stored[0].Id);
+        }
+        await using SqliteConnection check = new(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await check.OpenAsync();
+        await using SqliteCommand count = check.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM messages";
+        Assert.Equal(0L, await count.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Expired_and_device_less_messages_are_removed_durably()
+    {
+        await using (SqliteMessageStore store = await OpenAsync(segmentBytes: 1 << 20))
+        {
+            await store.CommitAsync([To("alice", "old") with { Timestamp = 10 }, To("alice", "new") with { Timestamp = 1000 },
+                To("alice", "for a device that never existed", "ghost")], [], CancellationToken.None);
+            Assert.Equal(2, await store.DeleteExpiredAsync(500, CancellationToken.None));
+        }
+        await using SqliteMessageStore reopened = await OpenAsync(segmentBytes: 1 << 20);
+        Assert.Equal(["new"], (await reopened.LoadInboxAsync("alice", "ghost", 0, 100, long.MaxValue, CancellationToken.None)).Select(Text));
+    }
+
+    public void Dispose() => _directory.Dispose();
+}

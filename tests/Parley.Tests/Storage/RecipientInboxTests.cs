@@ -1,0 +1,93 @@
+using Parley.Server.Storage.Inbox;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>The inbox log's per-recipient index against a plain sorted model, through thousands of mixed operations.</summary>
+public class RecipientInboxTests
+{
+    private sealed record Model(long Id, string Device, int BodyLength);
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Adds_removals_and_pages_agree_with_a_sorted_model(int seed)
+    {
+        Random random = new(seed);
+        RecipientInbox inbox = new("alice");
+        SortedDictionary<long, Model> model = [];
+        string[] devices = ["", "", "phone", "laptop"];
+        long nextId = 1;
+        for (int step = 0; step < 20_000; step++)
+        {
+            int choice = random.Next(10);
+            if (choice < 4)
+            {
+                long id = nextId;
+                nextId += random.Next(1, 3);
+                string device = devices[random.Next(devices.Length)];
+                int length = random.Next(0, 500);
+                inbox.Put(id, step, device, length, new EntryPlace(1, (int)id, 40 + length), out EntryPlace? replaced);
+                Assert.Null(replaced);
+                model[id] = new Model(id, device, length);
+            }
+            else if (choice < 8)
+            {
+                // Mostly the oldest (acknowledgements), sometimes any id, sometimes one that is not there.
+                long id = model.Count > 0 && choice < 6 ? model.Keys.First() : random.NextInt64(0, nextId + 2);
+                bool expected = model.Remove(id, out Model? gone);
+                Assert.Equal(expected, inbox.Remove(id, out RecipientInbox.Entry removed));
+                if (expected)
+                {
+                    Assert.Equal((gone!.Id, gone.BodyLength), (removed.Id, removed.BodyLength));
+                }
+            }
+            else
+            {
+                string device = devices[random.Next(devices.Length)];
+                long after = random.NextInt64(0, nextId);
+                int limit = random.Next(1, 50);
+                long maxBytes = random.Next(0, 3000);
+                List<RecipientInbox.Entry> page = [];
+                inbox.Page(device, after, limit, maxBytes, page);
+                Assert.Equal(ExpectedPage(model, device, after, limit, maxBytes), page.Select(e => e.Id));
+            }
+            Assert.Equal(model.Count, inbox.Count);
+            Assert.Equal(model.Values.Sum(m => (long)m.BodyLength), inbox.BodyBytes);
+        }
+        Assert.Equal(model.Keys, inbox.Live().Select(e => e.Id));
+    }
+
+    private static IEnumerable<long> ExpectedPage(SortedDictionary<long, Model> model, string device, long after, int limit, long maxBytes)
+    {
+        List<long> page = [];
+        long bytes = 0;
+        foreach (Model m in model.Values.Where(m => m.Id > after && (m.Device.Length == 0 || m.Device == device)))
+        {
+            bytes += m.BodyLength;
+            if (page.Count == limit || (page.Count > 0 && bytes > maxBytes))
+            {
+                break;
+            }
+            page.Add(m.Id);
+        }
+        return page;
+    }
+
+    [Fact]
+    public void A_copy_of_a_live_entry_moves_it_and_a_replayed_removed_one_stays_removed()
+    {
+        RecipientInbox inbox = new("alice");
+        inbox.Put(1, 0, "", 10, new EntryPlace(1, 100, 50), out _);
+        inbox.Put(2, 0, "", 10, new EntryPlace(1, 200, 50), out _);
+        Assert.True(inbox.Remove(1, out _));
+
+        inbox.Put(2, 0, "", 10, new EntryPlace(3, 24, 50), out EntryPlace? moved);
+        inbox.Put(1, 0, "", 10, new EntryPlace(3, 80, 50), out EntryPlace? resurrected);
+
+        Assert.Equal(new EntryPlace(1, 200, 50), moved);
+        Assert.Null(resurrected);
+        Assert.Equal([(2L, new EntryPlace(3, 24, 50))], inbox.Live().Select(e => (e.Id, e.Place)));
+        Assert.Equal(2, inbox.Head);
+    }
+}
