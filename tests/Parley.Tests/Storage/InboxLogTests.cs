@@ -222,5 +222,21 @@ public sealed class InboxLogTests : IDisposable
         Assert.Equal(["new"], (await reopened.LoadInboxAsync("alice", "ghost", 0, 100, long.MaxValue, CancellationToken.None)).Select(Text));
     }
 
+    [Fact]
+    public async Task The_log_and_every_file_in_it_are_the_owners_alone()
+    {
+        await using SqliteMessageStore store = await OpenAsync();
+        await TrafficAsync(store, 100);
+
+        string[] files = Directory.GetFiles(LogDirectory);
+        Assert.Contains(files, f => f.EndsWith("lock", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith(".log", StringComparison.Ordinal));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(Parley.Transport.Files.OwnerOnly.DirectoryMode, File.GetUnixFileMode(LogDirectory));
+            Assert.All(files, f => Assert.Equal(Parley.Transport.Files.OwnerOnly.FileMode, File.GetUnixFileMode(f)));
+        }
+    }
+
     public void Dispose() => _directory.Dispose();
 }

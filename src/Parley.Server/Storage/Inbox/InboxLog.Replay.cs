@@ -171,7 +171,7 @@ internal sealed partial class InboxLog
         int next = 0;
         while (next < messages.Count)
         {
-            _frame.Clear();
+            _frame.ResetWrittenCount();
             _frame.Advance(InboxLogFrame.HeaderBytes);
             int first = next;
             _messageEntries.Clear();

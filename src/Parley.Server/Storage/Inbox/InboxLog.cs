@@ -118,7 +118,12 @@ internal sealed partial class InboxLog : IDisposable
             options ??= new InboxLogOptions();
             options.Validate();
             Transport.Files.OwnerOnly.CreateDirectory(directory);
-            lockFile = new FileStream(Path.Combine(directory, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            string lockPath = Path.Combine(directory, "lock");
+            if (!File.Exists(lockPath))
+            {
+                using FileStream _ = Transport.Files.OwnerOnly.OpenWrite(lockPath, FileMode.OpenOrCreate);
+            }
+            lockFile = new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
         }
         catch (Exception e)
         {
@@ -158,7 +163,7 @@ internal sealed partial class InboxLog : IDisposable
     private CommitResult CommitAsWriter(IReadOnlyList<NewMessage> messages, IReadOnlyList<InboxAck> acknowledged)
     {
         ThrowIfBroken();
-        _frame.Clear();
+        _frame.ResetWrittenCount();
         _frame.Advance(InboxLogFrame.HeaderBytes);
         _movedHeads.Clear();
         _messageEntries.Clear();
@@ -285,7 +290,7 @@ internal sealed partial class InboxLog : IDisposable
         const int RemovalsPerFrame = 65_536;
         for (int start = 0; start < expired.Count; start += RemovalsPerFrame)
         {
-            _frame.Clear();
+            _frame.ResetWrittenCount();
             _frame.Advance(InboxLogFrame.HeaderBytes);
             int end = Math.Min(expired.Count, start + RemovalsPerFrame);
             for (int i = start; i < end; i++)
