@@ -35,6 +35,9 @@ public sealed partial class SqliteMessageStore : IMessageStore
     /// <summary>Undelivered messages held, all recipients together.</summary>
     public long StoredMessages => _inbox.StoredMessages;
 
+    /// <summary>Completes when the inbox log's deleted segments so far are overwritten and unlinked.</summary>
+    internal Task Shredded => _inbox.Shredded;
+
     public string DatabasePath { get; private init; } = "";
 
     public static Task<SqliteMessageStore> OpenAsync(string databasePath, CancellationToken cancellationToken = default) =>

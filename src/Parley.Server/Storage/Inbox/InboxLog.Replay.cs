@@ -11,16 +11,27 @@ internal sealed partial class InboxLog
 {
     private void Replay()
     {
+        // A segment being created when the process stopped never held a frame.
+        foreach (string unfinished in Directory.GetFiles(_directory, "*.log.tmp"))
+        {
+            File.Delete(unfinished);
+        }
+        // Segments are deleted oldest first, all renamed before one directory sync: after a power
+        // loss some renames may have stuck and not others, so a segment below a dead one is dead too.
+        int newestDead = 0;
         foreach (string dead in Directory.GetFiles(_directory, "*.log.dead"))
         {
+            newestDead = Math.Max(newestDead, SegmentNumber(dead[..^".dead".Length]));
             Shred([dead], _logger);
         }
         List<(int Number, string Path)> files = [];
         foreach (string path in Directory.GetFiles(_directory, "*.log"))
         {
-            if (!int.TryParse(Path.GetFileNameWithoutExtension(path), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number) || number <= 0)
+            int number = SegmentNumber(path);
+            if (number < newestDead)
             {
-                throw new InvalidDataException($"{path} is in the inbox log's directory but is not named as a segment");
+                Shred([path], _logger);
+                continue;
             }
             files.Add((number, path));
         }
@@ -39,10 +50,17 @@ internal sealed partial class InboxLog
         // The database's head is the higher where the segments that held later ids are gone.
         foreach (RecipientInbox inbox in _inboxes.Values)
         {
-            long stored = _headRows.Read(inbox.Recipient) ?? 0;
-            inbox.HeadUnsaved = inbox.Head > stored;
-            inbox.Head = Math.Max(inbox.Head, stored);
+            MergeStoredHead(inbox);
         }
+    }
+
+    private static int SegmentNumber(string path)
+    {
+        if (!int.TryParse(Path.GetFileNameWithoutExtension(path), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int number) || number <= 0)
+        {
+            throw new InvalidDataException($"{path} is in the inbox log's directory but is not named as a segment");
+        }
+        return number;
     }
 
     private void ReplaySegment(InboxLogSegment segment, bool last)
@@ -99,23 +117,36 @@ internal sealed partial class InboxLog
         segment.Truncate(at);
     }
 
-    /// <summary>The offset of a whole, verified frame after <paramref name="damaged"/>, or -1.</summary>
+    /// <summary>Bytes the search past damage may hash before it gives up (a second or so).</summary>
+    private const long MaxSearchBytes = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The offset of a whole, verified frame after <paramref name="damaged"/>, or -1. Bodies are
+    /// what users sent, so they may be full of lengths that look plausible: the bytes hashed are
+    /// bounded, and a search that runs out of them stops the open as damage rather than guess.
+    /// </summary>
     private static long FindValidFrameAfter(InboxLogSegment segment, long damaged, long fileLength)
     {
-        byte[] header = new byte[InboxLogFrame.HeaderBytes];
-        for (long at = damaged + InboxLogFrame.Alignment; at + InboxLogFrame.HeaderBytes <= fileLength; at += InboxLogFrame.Alignment)
+        byte[] rest = new byte[fileLength - damaged];
+        ReadExactly(segment, rest, damaged);
+        long hashed = 0;
+        for (int at = InboxLogFrame.Alignment; at + InboxLogFrame.HeaderBytes <= rest.Length; at += InboxLogFrame.Alignment)
         {
-            ReadExactly(segment, header, at);
+            ReadOnlySpan<byte> header = rest.AsSpan(at, InboxLogFrame.HeaderBytes);
             int payloadBytes = InboxLogFrame.ClaimedPayload(header);
-            if (payloadBytes <= 0 || at + InboxLogFrame.FrameBytes(payloadBytes) > fileLength)
+            if (payloadBytes <= 0 || (long)at + InboxLogFrame.FrameBytes(payloadBytes) > rest.Length)
             {
                 continue;
             }
-            byte[] payload = new byte[payloadBytes];
-            ReadExactly(segment, payload, at + InboxLogFrame.HeaderBytes);
-            if (InboxLogFrame.Verify(header, payload, segment.Key))
+            hashed += payloadBytes;
+            if (hashed > MaxSearchBytes)
             {
-                return at;
+                throw new InvalidDataException($"{segment.Path} is damaged at offset {damaged}, and what follows could not be told apart from a torn write " +
+                    "within the search's bound. Restore the data directory from a backup, or move the inbox log aside to start without its messages.");
+            }
+            if (InboxLogFrame.Verify(header, rest.AsSpan(at + InboxLogFrame.HeaderBytes, payloadBytes), segment.Key))
+            {
+                return damaged + at;
             }
         }
         return -1;
@@ -185,14 +216,31 @@ internal sealed partial class InboxLog
             }
             InboxLogSegment segment = AppendFrame();
             long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
+            int ignored = 0;
             lock (_gate)
             {
                 for (int i = first; i < next; i++)
                 {
                     StoredMessage m = messages[i];
                     (int offset, int length) = _messageEntries[i - first];
+                    long before = _storedMessages;
+                    bool known = _inboxes.TryGetValue(m.Recipient, out RecipientInbox? inbox) && inbox.TryGet(m.Id, out _);
                     Index(m.Recipient, m.Id, m.Timestamp, m.RecipientDevice, m.Body.Length, new EntryPlace(segment.Number, checked((int)(payloadStart + offset)), length));
+                    if (!known && _storedMessages == before)
+                    {
+                        ignored++;
+                    }
                 }
+            }
+            // An imported recipient's next id must be above what the database's head says too.
+            foreach (string recipient in messages.Skip(first).Take(next - first).Select(m => m.Recipient).Distinct(StringComparer.Ordinal))
+            {
+                MergeStoredHead(_inboxes[recipient]);
+            }
+            if (ignored > 0)
+            {
+                // Ids at or below messages the log already holds: an older version ran on this data after a newer one.
+                _logger.LogWarning("{Count} messages in the database's old messages table have ids the inbox log has already passed; they were not taken in", ignored);
             }
             AfterAppend();
         }

@@ -19,6 +19,9 @@ internal sealed partial class InboxLog
     /// <summary>Copies of live messages go into frames of about this size.</summary>
     private const int CompactionFrameBytes = 4 * 1024 * 1024;
 
+    /// <summary>No segment grows past this (an entry's place is a 32-bit offset), whatever <see cref="InboxLogOptions.SegmentBytes"/> says.</summary>
+    private const long MaxSegmentLength = int.MaxValue;
+
     private InboxLogSegment Active => _segments[^1];
 
     /// <summary>Seals the frame in <see cref="_frame"/> and appends it to the active segment, synced.</summary>
@@ -30,6 +33,12 @@ internal sealed partial class InboxLog
         _frame.GetSpan(frameBytes - _frame.WrittenCount);
         _frame.Advance(frameBytes - _frame.WrittenCount);
         Span<byte> frame = System.Runtime.InteropServices.MemoryMarshal.AsMemory(_frame.WrittenMemory).Span;
+        if (Active.Length + frame.Length > MaxSegmentLength)
+        {
+            // Only when starting new segments kept failing: a place in the index is a 32-bit offset.
+            // Refused before anything is written, so the commit fails whole and takes no id.
+            StartSegment();
+        }
         InboxLogSegment segment = Active;
         InboxLogFrame.Seal(frame, payload, segment.Key);
         long before = segment.Length;
@@ -74,7 +83,7 @@ internal sealed partial class InboxLog
                 _logger.LogInformation("The inbox log's segments are managed again");
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e)
         {
             if (!_housekeepingFailing)
             {
@@ -215,8 +224,10 @@ internal sealed partial class InboxLog
     }
 
     /// <summary>
-    /// Closes the active segment and compacts every segment: after it returns, no acknowledged or
-    /// expired message's bytes remain in any segment file (they are being shredded). The periodic sweep calls it.
+    /// When any message was removed since the last time, closes the active segment and compacts
+    /// every segment: after it returns, no removed (acknowledged or expired) message's bytes remain in
+    /// any segment file; the segments let go are overwritten in the background (<see cref="Shredded"/>).
+    /// The periodic sweep calls it.
     /// </summary>
     public void Checkpoint()
     {
@@ -226,15 +237,32 @@ internal sealed partial class InboxLog
         }
     }
 
+    /// <summary>Completes when every segment deleted so far has been overwritten and unlinked (tests wait on it).</summary>
+    internal Task Shredded => _shredding;
+
     private void CheckpointAsWriter()
     {
         ThrowIfBroken();
-        if (Active.Length > InboxLogFrame.SegmentHeaderBytes)
+        bool removedBodies;
+        lock (_gate)
         {
-            StartSegment();
+            removedBodies = _segments.Any(segment => segment.MessageBytes > segment.LiveBytes);
         }
-        CompactClosed();
-        _shredding.Wait();
+        // With nothing removed since the last checkpoint there is nothing to overwrite: the backlog is not copied for nothing.
+        if (removedBodies)
+        {
+            if (Active.Length > InboxLogFrame.SegmentHeaderBytes)
+            {
+                StartSegment();
+            }
+            CompactClosed();
+        }
+        // Deleted segments a failed overwrite left behind are tried again.
+        string[] leftover = Directory.GetFiles(_directory, "*.log.dead");
+        if (leftover.Length > 0)
+        {
+            _shredding = _shredding.ContinueWith(_ => Shred(leftover, _logger), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
     }
 
     /// <summary>Copies every live message of the closed segments into the active one, then deletes them all.</summary>
@@ -301,6 +329,11 @@ internal sealed partial class InboxLog
         byte[] zeros = new byte[1024 * 1024];
         foreach (string path in paths)
         {
+            if (!File.Exists(path))
+            {
+                // Already shredded by an earlier pass that had it queued.
+                continue;
+            }
             try
             {
                 using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write))

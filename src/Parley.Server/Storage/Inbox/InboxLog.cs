@@ -376,9 +376,10 @@ internal sealed partial class InboxLog : IDisposable
             Segment(old.Segment).LiveMessages--;
             Segment(old.Segment).LiveBytes -= old.Length;
         }
+        InboxLogSegment segment = Segment(place.Segment);
+        segment.MessageBytes += place.Length;
         if (inbox.Count > before || replaced is not null)
         {
-            InboxLogSegment segment = Segment(place.Segment);
             segment.LiveMessages++;
             segment.LiveBytes += place.Length;
         }
@@ -386,6 +387,20 @@ internal sealed partial class InboxLog : IDisposable
         if (inbox.Head > head)
         {
             inbox.HeadUnsaved = true;
+        }
+    }
+
+    /// <summary>
+    /// Raises <paramref name="inbox"/>'s head to the database's where that is higher (the segments
+    /// that held later ids are gone), and notes whether the log is ahead of it. Writer only.
+    /// </summary>
+    private void MergeStoredHead(RecipientInbox inbox)
+    {
+        long stored = _headRows.Read(inbox.Recipient) ?? 0;
+        lock (_gate)
+        {
+            inbox.HeadUnsaved = inbox.Head > stored;
+            inbox.Head = Math.Max(inbox.Head, stored);
         }
     }
 

@@ -33,27 +33,43 @@ internal sealed class InboxLogSegment : IDisposable
     /// <summary>Bytes of those messages' entries.</summary>
     public long LiveBytes { get; set; }
 
+    /// <summary>Bytes of every message entry written here, live or not: more than <see cref="LiveBytes"/> means it holds a removed message's body.</summary>
+    public long MessageBytes { get; set; }
+
     public static string FileName(int number) => number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + ".log";
 
-    /// <summary>Creates segment <paramref name="number"/> owner-only with a fresh header, synced (the caller syncs the directory).</summary>
+    /// <summary>
+    /// Creates segment <paramref name="number"/> owner-only with a fresh header: written and synced
+    /// under a temporary name, then renamed, so a crash never leaves a segment without its header
+    /// (the caller syncs the directory). On failure nothing is left under either name.
+    /// </summary>
     public static InboxLogSegment Create(string directory, int number)
     {
         string path = System.IO.Path.Combine(directory, FileName(number));
-        using (FileStream _ = OwnerOnly.OpenWrite(path, FileMode.CreateNew))
-        {
-        }
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        string temporary = path + ".tmp";
+        byte[] header = InboxLogFrame.NewSegmentHeader(out ulong key);
         try
         {
-            byte[] header = InboxLogFrame.NewSegmentHeader(out ulong key);
-            RandomAccess.Write(handle, header, 0);
-            RandomAccess.FlushToDisk(handle);
+            using (FileStream file = OwnerOnly.OpenWrite(temporary, FileMode.Create))
+            {
+                file.Write(header);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+        try
+        {
+            SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
             return new InboxLogSegment(number, path, handle, key, header.Length);
         }
         catch
         {
-            // Gone again, so that the next attempt can create it.
-            handle.Dispose();
+            // It holds no frame yet: gone again, so that the next attempt can create it.
             File.Delete(path);
             throw;
         }
