@@ -53,6 +53,14 @@ public sealed record BenchReport
     /// <summary>The idle scenario's reconnect pass with session tickets (the first storm's handshakes are full ones).</summary>
     public ResumedLoginStorm? ResumedLogins { get; init; }
 
+    /// <summary>The measured run second by second (empty for the idle scenario): what the progress lines print.</summary>
+    public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
+
     /// <summary>Every acknowledged message delivered exactly once, and no errors.</summary>
     public bool Passed => Lost == 0 && Duplicates == 0 && SendErrors == 0 && LoginErrors == 0 && (ResumedLogins?.Errors ?? 0) == 0;
 }
+
+/// <param name="Seconds">Since the measured sending began.</param>
+/// <param name="Delivered">Messages delivered in the second before.</param>
+/// <param name="P99Ms">The 99th percentile latency of those messages.</param>
+public sealed record TimelinePoint(double Seconds, long Delivered, double P99Ms);

@@ -28,6 +28,10 @@ public sealed partial class BenchRunner
         _receivers = new ReceiverCounters?[options.Clients];
         _progressLatencies = new long[LatencyHistogram.BucketCount];
         Interlocked.Exchange(ref _lastDelivered, 0);
+        lock (_timeline)
+        {
+            _timeline.Clear();
+        }
         progress?.Invoke($"[bench] warm-up over: {delivered:N0} messages delivered; measuring");
         return result;
     }

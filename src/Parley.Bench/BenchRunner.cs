@@ -236,11 +236,27 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
 
     private long _lastDelivered;
 
+    // Each progress tick of the measured run, for the report (and the picture `parley bench plot` draws of it).
+    private readonly List<TimelinePoint> _timeline = [];
+
     private void Progress(double elapsed)
     {
         long delivered = Delivered;
         long rate = delivered - Interlocked.Exchange(ref _lastDelivered, delivered);
-        progress?.Invoke($"[bench] {elapsed,6:0.0} s  sent {Sent,10:N0}  delivered {delivered,10:N0}  ({rate:N0}/s)  p99 {TakeWindowP99Milliseconds():0.0} ms  errors {SendErrors}");
+        double p99 = TakeWindowP99Milliseconds();
+        lock (_timeline)
+        {
+            _timeline.Add(new TimelinePoint(Math.Round(elapsed, 2), rate, p99));
+        }
+        progress?.Invoke($"[bench] {elapsed,6:0.0} s  sent {Sent,10:N0}  delivered {delivered,10:N0}  ({rate:N0}/s)  p99 {p99:0.0} ms  errors {SendErrors}");
+    }
+
+    private TimelinePoint[] Timeline()
+    {
+        lock (_timeline)
+        {
+            return [.. _timeline];
+        }
     }
 
     private BenchReport Report(double stormSeconds, double sendSeconds)
@@ -250,6 +266,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         (long[] latencies, long maxLatency) = MergedLatencies();
         return new BenchReport
         {
+            Timeline = Timeline(),
             Scenario = options.Scenario.ToString().ToLowerInvariant(),
             Clients = options.Clients,
             Nodes = options.Nodes.Count,

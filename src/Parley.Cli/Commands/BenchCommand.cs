@@ -41,6 +41,7 @@ internal static class BenchCommand
         {
             host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, warmUpTime, json, cpu,
         };
+        command.Subcommands.Add(BenchPlotCommand.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
             if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
