@@ -15,7 +15,7 @@ public static class BenchChart
     /// <exception cref="ArgumentException">No report has a timeline (an idle run, or a report from before timelines).</exception>
     public static void Timelines(IReadOnlyList<(string Label, BenchReport Report)> reports, string path)
     {
-        if (!reports.Any(r => r.Report.Timeline.Count > 0))
+        if (!reports.Any(r => r.Report.Timeline.Any(p => p.Interval >= TimelinePoint.MinimumInterval)))
         {
             throw new ArgumentException("none of the reports has a timeline: plot the JSON of a messages run (parley bench --json)");
         }
@@ -26,8 +26,9 @@ public static class BenchChart
             {
                 continue;
             }
-            double[] seconds = [.. report.Timeline.Select(p => p.Seconds)];
-            double[] delivered = [.. report.Timeline.Select(p => (double)p.Delivered)];
+            TimelinePoint[] points = [.. report.Timeline.Where(p => p.Interval >= TimelinePoint.MinimumInterval)];
+            double[] seconds = [.. points.Select(p => p.Seconds)];
+            double[] delivered = [.. points.Select(p => p.DeliveredPerSecond)];
             ScottPlot.Plottables.Scatter line = plot.Add.Scatter(seconds, delivered);
             line.LegendText = Legend(label, report);
             line.MarkerSize = 3;
@@ -37,7 +38,8 @@ public static class BenchChart
         plot.XLabel("seconds of the measured run");
         plot.YLabel("delivered per second");
         plot.Axes.Bottom.Min = 0;
-        plot.Axes.SetLimitsY(0, reports.Max(r => r.Report.Timeline.Count == 0 ? 0 : r.Report.Timeline.Max(p => p.Delivered)) * 1.1);
+        plot.Axes.SetLimitsY(0, reports.SelectMany(r => r.Report.Timeline).Where(p => p.Interval >= TimelinePoint.MinimumInterval)
+            .Select(p => p.DeliveredPerSecond).DefaultIfEmpty(1).Max() * 1.1);
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, Width, Height);
     }

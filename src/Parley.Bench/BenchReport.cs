@@ -61,6 +61,13 @@ public sealed record BenchReport
 }
 
 /// <param name="Seconds">Since the measured sending began.</param>
-/// <param name="Delivered">Messages delivered in the second before.</param>
+/// <param name="Interval">Seconds since the point before (about 1; the drain's last point may be much shorter).</param>
+/// <param name="Delivered">Messages delivered in that interval.</param>
 /// <param name="P99Ms">The 99th percentile latency of those messages.</param>
-public sealed record TimelinePoint(double Seconds, long Delivered, double P99Ms);
+public sealed record TimelinePoint(double Seconds, double Interval, long Delivered, double P99Ms)
+{
+    /// <summary>Points over less than this are too short to give a rate (the drain's last few milliseconds).</summary>
+    public const double MinimumInterval = 0.5;
+
+    public double DeliveredPerSecond => Interval > 0 ? Delivered / Interval : 0;
+}

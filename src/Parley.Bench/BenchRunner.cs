@@ -246,7 +246,9 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         double p99 = TakeWindowP99Milliseconds();
         lock (_timeline)
         {
-            _timeline.Add(new TimelinePoint(Math.Round(elapsed, 2), rate, p99));
+            // The ticks are a second apart, but the drain's last one may follow its predecessor by a few milliseconds.
+            double since = _timeline.Count == 0 ? elapsed : elapsed - _timeline[^1].Seconds;
+            _timeline.Add(new TimelinePoint(Math.Round(elapsed, 2), Math.Round(since, 3), rate, p99));
         }
         progress?.Invoke($"[bench] {elapsed,6:0.0} s  sent {Sent,10:N0}  delivered {delivered,10:N0}  ({rate:N0}/s)  p99 {p99:0.0} ms  errors {SendErrors}");
     }

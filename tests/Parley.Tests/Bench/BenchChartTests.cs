@@ -15,7 +15,7 @@ public class BenchChartTests
         Group = "x25519",
         Size = 256,
         DeliveredPerSecond = rate,
-        Timeline = [.. perSecond.Select((delivered, i) => new TimelinePoint(i + 1, delivered, 12.5))],
+        Timeline = [.. perSecond.Select((delivered, i) => new TimelinePoint(i + 1, 1, delivered, 12.5))],
     };
 
     /// <summary>Width and height from a PNG's IHDR chunk, after checking the signature.</summary>
