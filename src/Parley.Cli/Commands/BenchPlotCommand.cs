@@ -50,6 +50,12 @@ internal static class BenchPlotCommand
                 Console.Error.WriteLine($"parley bench plot: {UntrustedText.Sanitize(e.Message)}");
                 return ExitCodes.Failure;
             }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+            {
+                // Parley.Cli.csproj ships SkiaSharp's native library for the server platforms only.
+                Console.Error.WriteLine($"parley bench plot: drawing needs SkiaSharp's native library, shipped for linux-x64 and linux-arm64 only ({UntrustedText.Sanitize(e.Message)})");
+                return ExitCodes.Failure;
+            }
             Console.WriteLine($"parley bench plot: wrote {UntrustedText.Sanitize(target)} ({loaded.Count} report{(loaded.Count == 1 ? "" : "s")})");
             return ExitCodes.Success;
         });
