@@ -11,6 +11,7 @@ internal sealed class DeliveryLimitOptions
     private readonly Option<long> _outboxBytes = new("--max-outbox-bytes") { Description = "Message bytes held in memory for one connection; more waits in the store", DefaultValueFactory = _ => Defaults.MaxOutboxBytes };
     private readonly Option<int> _inboxMessages = new("--max-inbox-messages") { Description = "Undelivered messages one user's inbox may hold (then inbox_full)", DefaultValueFactory = _ => Defaults.MaxInboxMessages };
     private readonly Option<long> _inboxBytes = new("--max-inbox-bytes") { Description = "Undelivered body bytes one user's inbox may hold (then inbox_full)", DefaultValueFactory = _ => Defaults.MaxInboxBytes };
+    private readonly Option<long> _inboxSegmentBytes = new("--inbox-segment-bytes") { Description = "Size at which the inbox log starts a new segment file (4096 to 1 GiB)", DefaultValueFactory = _ => Defaults.InboxSegmentBytes };
     private readonly Option<long> _storedMessages = new("--max-stored-messages") { Description = "Undelivered messages the server holds in all, each indexed in memory (then storage_full)", DefaultValueFactory = _ => Defaults.MaxStoredMessages };
     private readonly Option<double> _messagesPerSecond = new("--sender-messages-per-second") { Description = "Sustained messages per second one user may send (then rate_limited)", DefaultValueFactory = _ => Defaults.SenderMessagesPerSecond };
     private readonly Option<int> _messageBurst = new("--sender-message-burst") { Description = "Messages one user may send at once above the sustained rate", DefaultValueFactory = _ => Defaults.SenderMessageBurst };
@@ -24,7 +25,7 @@ internal sealed class DeliveryLimitOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _outboxBytes, _inboxMessages, _inboxBytes, _storedMessages, _messagesPerSecond, _messageBurst, _bytesPerSecond, _byteBurst, _broadcastRecipients, _groupMembers, _groupsPerUser, _expiryDays, _minFreeDisk })
+        foreach (Option option in new Option[] { _outboxBytes, _inboxMessages, _inboxBytes, _storedMessages, _inboxSegmentBytes, _messagesPerSecond, _messageBurst, _bytesPerSecond, _byteBurst, _broadcastRecipients, _groupMembers, _groupsPerUser, _expiryDays, _minFreeDisk })
         {
             command.Options.Add(option);
         }
@@ -39,6 +40,7 @@ internal sealed class DeliveryLimitOptions
             MaxInboxMessages = result.GetValue(_inboxMessages),
             MaxInboxBytes = result.GetValue(_inboxBytes),
             MaxStoredMessages = result.GetValue(_storedMessages),
+            InboxSegmentBytes = result.GetValue(_inboxSegmentBytes),
             SenderMessagesPerSecond = result.GetValue(_messagesPerSecond),
             SenderMessageBurst = result.GetValue(_messageBurst),
             SenderBytesPerSecond = result.GetValue(_bytesPerSecond),

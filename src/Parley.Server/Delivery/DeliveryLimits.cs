@@ -13,6 +13,7 @@ internal static class DeliveryLimits
         Require(options.MaxOutboxBytes >= 2L * options.MaxBodyLength, $"the outbox bound ({options.MaxOutboxBytes} bytes) must hold at least two maximal bodies ({2L * options.MaxBodyLength} bytes)");
         Require(options.MaxInboxMessages >= 1, "the inbox quota must allow at least 1 message");
         Require(options.MaxStoredMessages >= 1, "the server must be allowed to hold at least 1 undelivered message");
+        Require(options.InboxSegmentBytes is >= 4096 and <= 1L << 30, "an inbox log segment is 4096 bytes to 1 GiB (--inbox-segment-bytes)");
         Require(options.MaxInboxBytes >= options.MaxBodyLength, $"the inbox quota ({options.MaxInboxBytes} bytes) must hold one maximal body ({options.MaxBodyLength} bytes)");
         Require(options.SenderMessagesPerSecond > 0 && options.SenderBytesPerSecond > 0, "sender rates must be positive");
         Require(options.SenderMessageBurst >= 1, "the sender message burst must be at least 1");

@@ -230,7 +230,7 @@ public sealed class ParleyServer : IAsyncDisposable
     {
         if (options.Store is null)
         {
-            return await SqliteMessageStore.OpenAsync(options.DatabasePath, cancellationToken).ConfigureAwait(false);
+            return await SqliteMessageStore.OpenAsync(options.DatabasePath, new Storage.Inbox.InboxLogOptions { SegmentBytes = options.InboxSegmentBytes }, cancellationToken).ConfigureAwait(false);
         }
         if (!Storage.Postgres.PostgresAddress.IsPostgres(options.Store))
         {

@@ -137,6 +137,12 @@ public sealed partial record ServerOptions
     /// </summary>
     public long MaxStoredMessages { get; init; } = 4_000_000;
 
+    /// <summary>
+    /// Bytes after which the inbox log starts a new segment file (4 KiB – 1 GiB). Smaller segments
+    /// are let go sooner after their messages are acknowledged, at one more file and sync each.
+    /// </summary>
+    public long InboxSegmentBytes { get; init; } = new Storage.Inbox.InboxLogOptions().SegmentBytes;
+
     /// <summary>Sustained messages per second one sender (account) may send; beyond the burst it gets <c>rate_limited</c>.</summary>
     public double SenderMessagesPerSecond { get; init; } = 100;
     public int SenderMessageBurst { get; init; } = 1_000;

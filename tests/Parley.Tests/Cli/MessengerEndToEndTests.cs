@@ -6,15 +6,15 @@ namespace Parley.Tests.Cli;
 /// <summary>The seed's three-terminal session and a crash test, through the real `parley` executable.</summary>
 public partial class MessengerEndToEndTests
 {
-    private static async Task<(ParleyProcess Server, int Port)> StartServerAsync(TempDirectory temp)
+    private static async Task<(ParleyProcess Server, int Port)> StartServerAsync(TempDirectory temp, params string[] extra)
     {
-        (ParleyProcess server, int port, _) = await StartServerWithFingerprintAsync(temp);
+        (ParleyProcess server, int port, _) = await StartServerWithFingerprintAsync(temp, extra);
         return (server, port);
     }
 
-    private static async Task<(ParleyProcess Server, int Port, string Fingerprint)> StartServerWithFingerprintAsync(TempDirectory temp)
+    private static async Task<(ParleyProcess Server, int Port, string Fingerprint)> StartServerWithFingerprintAsync(TempDirectory temp, params string[] extra)
     {
-        ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--port", "0", "--data", "data");
+        ParleyProcess server = ParleyProcess.Start(temp.Path, null, ["server", "--port", "0", "--data", "data", .. extra]);
         string started = await server.WaitForLineAsync("[SERVER] Started on");
         string identity = await server.WaitForLineAsync("[SERVER] Identity");
         await server.WaitForLineAsync("[SERVER] Waiting for connections...");
@@ -127,12 +127,16 @@ public partial class MessengerEndToEndTests
         Assert.Contains("parley known-hosts remove localhost:", victim.Stdout);
     }
 
-    [Fact]
-    public async Task Every_message_the_server_acknowledged_survives_kill_9_exactly_once()
+    [Theory]
+    [InlineData(null)]
+    // Segments of 4 KiB: the inbox log starts a new file every few messages, so the kill lands among rotations.
+    [InlineData("4096")]
+    public async Task Every_message_the_server_acknowledged_survives_kill_9_exactly_once(string? segmentBytes)
     {
         const int messages = 300;
         using TempDirectory temp = new();
-        (ParleyProcess server, int port) = await StartServerAsync(temp);
+        string[] store = segmentBytes is null ? [] : ["--inbox-segment-bytes", segmentBytes];
+        (ParleyProcess server, int port) = await StartServerAsync(temp, store);
         // Alice registers, then goes offline so everything queues in her inbox.
         await using (ParleyProcess alice = StartChat(temp, "alice", port))
         {
@@ -167,8 +171,12 @@ public partial class MessengerEndToEndTests
         int acknowledged = Regex.Matches(bob.Stdout, @"\[STATUS\] alice is offline; message queued").Count;
         Assert.True(acknowledged >= 50, bob.Stdout);
 
+        if (segmentBytes is not null)
+        {
+            Assert.True(Directory.GetFiles(temp.File("data/parley.db-inbox"), "*.log").Length > 2, "the run was meant to span several segments");
+        }
         // Restart on the same data; alice logs in and reads her inbox, then a marker.
-        (ParleyProcess restarted, int newPort) = await StartServerAsync(temp);
+        (ParleyProcess restarted, int newPort) = await StartServerAsync(temp, store);
         await using (restarted)
         {
             await using ParleyProcess aliceAgain = StartChat(temp, "alice", newPort);
