@@ -278,26 +278,72 @@ public sealed class InboxLogTests : IDisposable
     }
 
     [Fact]
-    public async Task After_a_power_loss_that_kept_only_some_renames_of_a_deletion_no_removed_message_comes_back()
+    public async Task A_checkpoint_leaves_segments_whose_messages_are_all_live_as_they_are()
     {
-        byte[] firstSegment;
+        await using SqliteMessageStore store = await OpenAsync();
+        // carol's backlog fills a few segments; nothing in them is ever acknowledged.
+        for (int i = 0; i < 60; i++)
+        {
+            await store.CommitAsync([To("carol", $"backlog-{i}-" + new string('x', 100))], [], CancellationToken.None);
+        }
+        await store.CommitAsync([To("bob", "MARKER-acknowledged")], [], CancellationToken.None);
+        await store.CommitAsync([], [new InboxAck("bob", "", 1)], CancellationToken.None);
+        await store.CheckpointAsync(CancellationToken.None);
+        await store.Shredded.WithTimeout();
+        // The closed segments now hold carol's messages only (the active one goes on taking traffic).
+        Dictionary<string, byte[]> backlog = Segments()[..^1].ToDictionary(f => f, File.ReadAllBytes);
+        Assert.NotEmpty(backlog);
+
+        await TrafficAsync(store, 80);
+        await store.CheckpointAsync(CancellationToken.None);
+        await store.Shredded.WithTimeout();
+
+        Assert.All(backlog, segment => Assert.Equal(segment.Value, File.ReadAllBytes(segment.Key)));
+        Assert.False(AnyLogFileHolds("MARKER-acknowledged"));
+        Assert.False(AnyLogFileHolds("chatter"));
+        Assert.Equal(60, (await InboxAsync(store, "carol")).Count);
+    }
+
+    [Fact]
+    public async Task A_checkpoint_cut_short_after_any_of_its_deletions_replays_to_the_same_inbox()
+    {
+        Dictionary<string, byte[]> before;
         await using (SqliteMessageStore store = await OpenAsync())
         {
-            long id = (await store.CommitAsync([To("alice", "acknowledged long ago")], [], CancellationToken.None)).Stored[0].Id;
-            firstSegment = File.ReadAllBytes(Segments()[0]);
-            await TrafficAsync(store, 30);
-            await store.CommitAsync([], [new InboxAck("alice", "", id)], CancellationToken.None);
-            await TrafficAsync(store, 60);
-            await store.Shredded.WithTimeout();
-            Assert.DoesNotContain(Segments(), s => s.EndsWith(InboxLogSegment.FileName(1), StringComparison.Ordinal));
+            // Segments mixing messages that stay (carol's) and messages acknowledged (bob's, whose removals follow them).
+            for (int i = 0; i < 40; i++)
+            {
+                long bobs = (await store.CommitAsync([To("carol", $"stays-{i}-" + new string('x', 60)), To("bob", $"MARKER-gone-{i}")], [], CancellationToken.None)).Stored[1].Id;
+                await store.CommitAsync([], [new InboxAck("bob", "", bobs)], CancellationToken.None);
+            }
+            before = Segments().ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes);
+            Assert.True(before.Count > 2);
+            await store.CheckpointAsync(CancellationToken.None);
         }
-        // Segments 1 and 2 were deleted together; say the rename of 2 reached the disk and that of 1 did not.
-        File.WriteAllBytes(Path.Combine(LogDirectory, InboxLogSegment.FileName(1)), firstSegment);
-        File.WriteAllBytes(Path.Combine(LogDirectory, InboxLogSegment.FileName(2) + ".dead"), new byte[4096]);
+        string[] deleted = [.. before.Keys.Where(name => !File.Exists(Path.Combine(LogDirectory, name))).Order(StringComparer.Ordinal)];
+        Assert.NotEmpty(deleted);
+        string[] after = Segments();
 
-        await using SqliteMessageStore reopened = await OpenAsync();
-        Assert.Empty(await InboxAsync(reopened, "alice"));
-        Assert.Empty(Directory.GetFiles(LogDirectory, "*.dead"));
+        // The checkpoint deleted its segments oldest first, each rename synced before the next: a
+        // crash after the k-th leaves the later ones as they were. Every such state must replay alike.
+        for (int k = 0; k <= deleted.Length; k++)
+        {
+            foreach (string name in deleted.Skip(k))
+            {
+                File.WriteAllBytes(Path.Combine(LogDirectory, name), before[name]);
+            }
+            await using (SqliteMessageStore reopened = await OpenAsync())
+            {
+                Assert.Equal(Enumerable.Range(0, 40).Select(i => $"stays-{i}-" + new string('x', 60)), (await InboxAsync(reopened, "carol")).Select(Text));
+                Assert.Empty(await InboxAsync(reopened, "bob"));
+            }
+            // Put the directory back as the finished checkpoint left it (the open may have compacted nothing; it deletes nothing).
+            foreach (string name in deleted.Skip(k))
+            {
+                File.Delete(Path.Combine(LogDirectory, name));
+            }
+            Assert.Equal(after, Segments());
+        }
     }
 
     public void Dispose() => _directory.Dispose();

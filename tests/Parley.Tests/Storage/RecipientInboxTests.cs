@@ -75,19 +75,26 @@ public class RecipientInboxTests
     }
 
     [Fact]
-    public void A_copy_of_a_live_entry_moves_it_and_a_replayed_removed_one_stays_removed()
+    public void A_copy_of_a_live_entry_moves_it_and_a_copy_replayed_after_later_messages_goes_in_at_its_place()
     {
         RecipientInbox inbox = new("alice");
         inbox.Put(1, 0, "", 10, new EntryPlace(1, 100, 50), out _);
         inbox.Put(2, 0, "", 10, new EntryPlace(1, 200, 50), out _);
-        Assert.True(inbox.Remove(1, out _));
-
         inbox.Put(2, 0, "", 10, new EntryPlace(3, 24, 50), out EntryPlace? moved);
-        inbox.Put(1, 0, "", 10, new EntryPlace(3, 80, 50), out EntryPlace? resurrected);
-
         Assert.Equal(new EntryPlace(1, 200, 50), moved);
-        Assert.Null(resurrected);
-        Assert.Equal([(2L, new EntryPlace(3, 24, 50))], inbox.Live().Select(e => (e.Id, e.Place)));
-        Assert.Equal(2, inbox.Head);
+
+        // Replay after the segment holding ids 3 and 4 was compacted into segment 5, behind id 6: the copies come after id 6.
+        RecipientInbox replayed = new("bob");
+        replayed.Put(6, 0, "", 10, new EntryPlace(5, 24, 50), out _);
+        replayed.Put(3, 0, "phone", 10, new EntryPlace(5, 80, 50), out EntryPlace? first);
+        replayed.Put(4, 0, "", 10, new EntryPlace(5, 136, 50), out _);
+
+        Assert.Null(first);
+        Assert.Equal([3L, 4L, 6L], replayed.Live().Select(e => e.Id));
+        Assert.Equal(3, replayed.Count);
+        Assert.Equal(6, replayed.Head);
+        List<RecipientInbox.Entry> page = [];
+        replayed.Page("laptop", 0, 10, long.MaxValue, page);
+        Assert.Equal([4L, 6L], page.Select(e => e.Id));
     }
 }

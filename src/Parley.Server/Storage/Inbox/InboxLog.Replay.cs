@@ -16,24 +16,13 @@ internal sealed partial class InboxLog
         {
             File.Delete(unfinished);
         }
-        // Segments are deleted oldest first, all renamed before one directory sync: after a power
-        // loss some renames may have stuck and not others, so a segment below a dead one is dead too.
-        int newestDead = 0;
-        foreach (string dead in Directory.GetFiles(_directory, "*.log.dead"))
-        {
-            newestDead = Math.Max(newestDead, SegmentNumber(dead[..^".dead".Length]));
-            Shred([dead], _logger);
-        }
+        // A deletion the process did not finish: every rename is synced before the next, so what
+        // is still *.log is exactly what the deletion had not reached yet.
+        Shred(Directory.GetFiles(_directory, "*.log.dead"), _logger);
         List<(int Number, string Path)> files = [];
         foreach (string path in Directory.GetFiles(_directory, "*.log"))
         {
-            int number = SegmentNumber(path);
-            if (number < newestDead)
-            {
-                Shred([path], _logger);
-                continue;
-            }
-            files.Add((number, path));
+            files.Add((SegmentNumber(path), path));
         }
         files.Sort((a, b) => a.Number.CompareTo(b.Number));
         for (int i = 0; i < files.Count; i++)
@@ -197,8 +186,19 @@ internal sealed partial class InboxLog
         }
     }
 
-    private void ImportAsWriter(IReadOnlyList<StoredMessage> messages)
+    private void ImportAsWriter(IReadOnlyList<StoredMessage> rows)
     {
+        // A row whose id the log holds live is not taken: after a crash mid-import it is the same
+        // message; after an older version ran on this data, another message given the same id.
+        List<StoredMessage> messages;
+        lock (_gate)
+        {
+            messages = [.. rows.Where(m => !(_inboxes.TryGetValue(m.Recipient, out RecipientInbox? inbox) && inbox.TryGet(m.Id, out _)))];
+        }
+        if (messages.Count < rows.Count)
+        {
+            _logger.LogWarning("{Count} messages in the database's old messages table have ids the inbox log already holds; they were not taken in again", rows.Count - messages.Count);
+        }
         int next = 0;
         while (next < messages.Count)
         {
@@ -216,31 +216,19 @@ internal sealed partial class InboxLog
             }
             InboxLogSegment segment = AppendFrame();
             long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
-            int ignored = 0;
             lock (_gate)
             {
                 for (int i = first; i < next; i++)
                 {
                     StoredMessage m = messages[i];
                     (int offset, int length) = _messageEntries[i - first];
-                    long before = _storedMessages;
-                    bool known = _inboxes.TryGetValue(m.Recipient, out RecipientInbox? inbox) && inbox.TryGet(m.Id, out _);
                     Index(m.Recipient, m.Id, m.Timestamp, m.RecipientDevice, m.Body.Length, new EntryPlace(segment.Number, checked((int)(payloadStart + offset)), length));
-                    if (!known && _storedMessages == before)
-                    {
-                        ignored++;
-                    }
                 }
             }
             // An imported recipient's next id must be above what the database's head says too.
             foreach (string recipient in messages.Skip(first).Take(next - first).Select(m => m.Recipient).Distinct(StringComparer.Ordinal))
             {
                 MergeStoredHead(_inboxes[recipient]);
-            }
-            if (ignored > 0)
-            {
-                // Ids at or below messages the log already holds: an older version ran on this data after a newer one.
-                _logger.LogWarning("{Count} messages in the database's old messages table have ids the inbox log has already passed; they were not taken in", ignored);
             }
             AfterAppend();
         }

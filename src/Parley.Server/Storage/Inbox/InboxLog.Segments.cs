@@ -1,15 +1,20 @@
 // The life of segment files: appending a frame, starting a new segment, deleting segments no
-// message needs, and compacting the few live messages out of old ones.
+// message needs, and compacting the live messages out of segments that hold removed ones.
 //
-// Deleting follows one rule, which keeps replay right: only the oldest segments go, and only when
-// none of their messages is live. A removal always follows its message in the log, so a deleted
-// segment's removals can only have named messages in segments deleted with it or before it; no
-// removal a replay still needs is ever lost. The heads of recipients whose ids those segments held
-// are written to the database first (inbox_heads), so an id is never given twice.
+// Two rules keep replay right, since a removal always follows its message in the log:
+// - Between checkpoints only the oldest segments are deleted, and only when none of their messages
+//   is live: a deleted segment's removals can only name messages in segments deleted with it or before.
+// - A compaction copies the live messages of every segment holding a removed (or already copied)
+//   message's bytes, then deletes all of those segments, oldest first. What stays holds live
+//   messages only, each exactly once, so no removal is needed for what stays; and deleting oldest
+//   first means a crash part-way leaves every removal whose message is still on disk.
+// Each deletion is a rename to *.dead with the directory synced at once, so renames reach the disk
+// in that order. The heads of recipients whose ids the deleted segments held are written to the
+// database first (inbox_heads), so an id is never given twice.
 //
-// A deleted segment is renamed *.dead (and the directory synced), then overwritten with zeros
-// and unlinked in the background: an acknowledged body does not stay recoverable from the disk,
-// and a crash mid-way leaves a *.dead file that the next open finishes, never a damaged segment.
+// A *.dead segment is then overwritten with zeros and unlinked in the background: an acknowledged
+// body does not stay recoverable from the disk, and a crash mid-way leaves a *.dead file that the
+// next open finishes, never a damaged segment.
 using Microsoft.Extensions.Logging;
 
 namespace Parley.Server.Storage.Inbox;
@@ -125,39 +130,47 @@ internal sealed partial class InboxLog
     /// <summary>Deletes the oldest closed segments while none of their messages is live.</summary>
     private void DeleteDeadPrefix()
     {
-        int dead = 0;
+        List<InboxLogSegment> dead = [];
         lock (_gate)
         {
-            while (dead < _segments.Count - 1 && _segments[dead].LiveMessages == 0)
+            for (int i = 0; i < _segments.Count - 1 && _segments[i].LiveMessages == 0; i++)
             {
-                dead++;
+                dead.Add(_segments[i]);
             }
         }
-        if (dead == 0)
+        DeleteSegments(dead);
+    }
+
+    /// <summary>
+    /// Deletes closed segments none of whose messages is live, oldest first, each rename synced
+    /// before the next, then has them overwritten and unlinked in the background.
+    /// </summary>
+    private void DeleteSegments(List<InboxLogSegment> segments)
+    {
+        if (segments.Count == 0)
         {
             return;
         }
         SaveHeads();
+        segments.Sort((a, b) => a.Number.CompareTo(b.Number));
         List<string> doomed = [];
-        _files.EnterWriteLock();
-        try
+        foreach (InboxLogSegment segment in segments)
         {
-            for (int i = 0; i < dead; i++)
+            _files.EnterWriteLock();
+            try
             {
-                InboxLogSegment segment = _segments[i];
                 segment.Dispose();
-                string deadPath = segment.Path + ".dead";
-                File.Move(segment.Path, deadPath, overwrite: true);
-                doomed.Add(deadPath);
+                _segments.Remove(segment);
                 _segmentsByNumber.Remove(segment.Number);
+                File.Move(segment.Path, segment.Path + ".dead", overwrite: true);
             }
-            _segments.RemoveRange(0, dead);
+            finally
+            {
+                _files.ExitWriteLock();
+            }
+            doomed.Add(segment.Path + ".dead");
+            DirectorySync.Sync(_directory);
         }
-        finally
-        {
-            _files.ExitWriteLock();
-        }
-        DirectorySync.Sync(_directory);
         _shredding = _shredding.ContinueWith(_ => Shred(doomed, _logger), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
@@ -201,9 +214,9 @@ internal sealed partial class InboxLog
     }
 
     /// <summary>
-    /// When the closed segments are mostly dead messages (a quarter or less live, over two segments'
-    /// worth), their live messages are copied forward and all of them deleted: the disk holds at most
-    /// about four times what is undelivered, and each byte is copied at most a third of a time on average.
+    /// When the closed segments are mostly dead (a quarter or less live, over two segments' worth),
+    /// those holding removed messages are compacted: the disk holds at most about four times what
+    /// is undelivered, and each byte is copied at most a third of a time on average.
     /// </summary>
     private void CompactIfSparse()
     {
@@ -224,9 +237,11 @@ internal sealed partial class InboxLog
     }
 
     /// <summary>
-    /// When any message was removed since the last time, closes the active segment and compacts
-    /// every segment: after it returns, no removed (acknowledged or expired) message's bytes remain in
-    /// any segment file; the segments let go are overwritten in the background (<see cref="Shredded"/>).
+    /// When any message was removed since the last time, compacts every segment that holds a
+    /// removed message's bytes (the active one too, closed first): after it returns, no removed
+    /// (acknowledged or expired) message's bytes remain in any segment file; the segments let go
+    /// are overwritten in the background (<see cref="Shredded"/>). Segments whose messages are all
+    /// live are left as they are, so the backlog of undelivered messages is not copied each time.
     /// The periodic sweep calls it.
     /// </summary>
     public void Checkpoint()
@@ -248,10 +263,15 @@ internal sealed partial class InboxLog
         {
             removedBodies = _segments.Any(segment => segment.MessageBytes > segment.LiveBytes);
         }
-        // With nothing removed since the last checkpoint there is nothing to overwrite: the backlog is not copied for nothing.
+        // With nothing removed since the last checkpoint there is nothing to overwrite.
         if (removedBodies)
         {
-            if (Active.Length > InboxLogFrame.SegmentHeaderBytes)
+            bool activeHoldsRemoved;
+            lock (_gate)
+            {
+                activeHoldsRemoved = Active.MessageBytes > Active.LiveBytes;
+            }
+            if (activeHoldsRemoved)
             {
                 StartSegment();
             }
@@ -265,18 +285,32 @@ internal sealed partial class InboxLog
         }
     }
 
-    /// <summary>Copies every live message of the closed segments into the active one, then deletes them all.</summary>
+    /// <summary>
+    /// Copies the live messages of every closed segment holding a removed (or already copied)
+    /// message's bytes into the active one, then deletes those segments.
+    /// </summary>
     private void CompactClosed()
     {
+        HashSet<int> victims = [];
         List<(RecipientInbox Inbox, RecipientInbox.Entry Entry)> live = [];
         lock (_gate)
         {
-            int active = Active.Number;
+            for (int i = 0; i < _segments.Count - 1; i++)
+            {
+                if (_segments[i].MessageBytes > _segments[i].LiveBytes)
+                {
+                    victims.Add(_segments[i].Number);
+                }
+            }
+            if (victims.Count == 0)
+            {
+                return;
+            }
             foreach (RecipientInbox inbox in _inboxes.Values)
             {
                 foreach (RecipientInbox.Entry entry in inbox.Live())
                 {
-                    if (entry.Place.Segment != active)
+                    if (victims.Contains(entry.Place.Segment))
                     {
                         live.Add((inbox, entry));
                     }
@@ -320,6 +354,12 @@ internal sealed partial class InboxLog
                 StartSegment();
             }
         }
+        List<InboxLogSegment> emptied;
+        lock (_gate)
+        {
+            emptied = [.. _segments.Where(segment => victims.Contains(segment.Number))];
+        }
+        DeleteSegments(emptied);
         DeleteDeadPrefix();
     }
 

@@ -43,31 +43,47 @@ internal sealed class RecipientInbox(string recipient)
     /// <summary>The distinct device names this inbox's entries were addressed to (the expiry asks which still exist).</summary>
     public IReadOnlyList<string> DeviceNames => _devices;
 
-    /// <summary>Adds a message with an id above every other here, or moves an entry the log holds again (a compaction's copy).</summary>
+    /// <summary>
+    /// Adds a message, or moves one the index holds to where the log holds it again (a compaction's
+    /// copy: <paramref name="replaced"/> is where it was). A committed message's id is above every
+    /// other here; in a replay, a compaction's copy may come after later messages of the same
+    /// recipient, and goes in at its place by id. Every entry of a message comes before its removal
+    /// in the log, so an id seen for the first time is never one already removed.
+    /// </summary>
     public void Put(long id, long timestamp, string recipientDevice, int bodyLength, EntryPlace place, out EntryPlace? replaced)
     {
         replaced = null;
-        if (Count > 0 && id <= _entries[_end - 1].Id)
+        int at = FirstAbove(id - 1);
+        if (at < _end && _entries[at].Id == id)
         {
-            int at = Find(id);
-            if (at >= 0 && !_entries[at].Removed)
+            if (!_entries[at].Removed)
             {
                 replaced = _entries[at].Place;
                 _entries[at].Place = place;
                 return;
             }
-            // Not one of the live entries (replay of a message removed before): it stays removed.
-            return;
+            // A marked slot of this id (removed, not yet compacted away): it takes the entry again.
+            _entries[at] = NewEntry(id, timestamp, recipientDevice, bodyLength, place);
+            _removedInside--;
         }
-        if (_end == _entries.Length)
+        else
         {
-            Grow();
+            if (_end == _entries.Length)
+            {
+                Grow();
+                at = FirstAbove(id - 1);
+            }
+            Array.Copy(_entries, at, _entries, at + 1, _end - at);
+            _entries[at] = NewEntry(id, timestamp, recipientDevice, bodyLength, place);
+            _end++;
         }
-        _entries[_end++] = new Entry { Id = id, Timestamp = timestamp, Place = place, BodyLength = bodyLength, Device = DeviceIndex(recipientDevice) };
         Count++;
         BodyBytes += bodyLength;
         Head = Math.Max(Head, id);
     }
+
+    private Entry NewEntry(long id, long timestamp, string recipientDevice, int bodyLength, EntryPlace place) =>
+        new() { Id = id, Timestamp = timestamp, Place = place, BodyLength = bodyLength, Device = DeviceIndex(recipientDevice) };
 
     /// <summary>The live entry with <paramref name="id"/>, if any.</summary>
     public bool TryGet(long id, out Entry entry)
