@@ -53,7 +53,8 @@ internal sealed class RecipientInbox(string recipient)
     public void Put(long id, long timestamp, string recipientDevice, int bodyLength, EntryPlace place, out EntryPlace? replaced)
     {
         replaced = null;
-        int at = FirstAbove(id - 1);
+        // Committing, every id is above the last: no search.
+        int at = _end == _start || id > _entries[_end - 1].Id ? _end : FirstAbove(id - 1);
         if (at < _end && _entries[at].Id == id)
         {
             if (!_entries[at].Removed)
