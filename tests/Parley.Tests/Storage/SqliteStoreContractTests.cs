@@ -3,7 +3,7 @@ using Parley.Tests.Support;
 
 namespace Parley.Tests.Storage;
 
-/// <summary>The store contract on the embedded SQLite store (one file in a temporary directory).</summary>
+/// <summary>The store contract on the embedded store: the SQLite file and its inbox log, in a temporary directory.</summary>
 public sealed class SqliteStoreContractTests : StoreContractTests, IDisposable
 {
     private readonly TempDirectory _directory = new();
