@@ -79,6 +79,28 @@ public sealed class InboxLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_torn_write_before_a_segment_holding_only_its_header_is_still_a_torn_write()
+    {
+        await using (SqliteMessageStore store = await OpenAsync(segmentBytes: 1 << 20))
+        {
+            await store.CommitAsync([To("alice", "one")], [], CancellationToken.None);
+        }
+        // A new segment was started (its header synced) while the last write to the one before was torn.
+        string first = Assert.Single(Segments());
+        byte[] bytes = File.ReadAllBytes(first);
+        File.WriteAllBytes(Path.Combine(LogDirectory, InboxLogSegment.FileName(2)), bytes[..InboxLogFrame.SegmentHeaderBytes]);
+        await using (FileStream file = new(first, FileMode.Append))
+        {
+            file.Write([100, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3]);
+        }
+
+        await using SqliteMessageStore reopened = await OpenAsync(segmentBytes: 1 << 20);
+        Assert.Equal(bytes.Length, new FileInfo(first).Length);
+        Assert.Equal(["one"], (await InboxAsync(reopened, "alice")).Select(Text));
+        Assert.Equal(2, (await reopened.CommitAsync([To("alice", "two")], [], CancellationToken.None)).Stored[0].Id);
+    }
+
+    [Fact]
     public async Task Damage_followed_by_a_whole_frame_is_not_taken_for_a_torn_write_and_stops_the_open()
     {
         await using (SqliteMessageStore store = await OpenAsync(segmentBytes: 1 << 20))

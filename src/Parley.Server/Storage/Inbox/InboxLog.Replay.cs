@@ -25,12 +25,15 @@ internal sealed partial class InboxLog
             files.Add((SegmentNumber(path), path));
         }
         files.Sort((a, b) => a.Number.CompareTo(b.Number));
+        // Only the newest segment holding frames can end in a torn write; a newer one holding only
+        // its header (started when writes to the one before were failing) changes nothing.
+        int lastWithFrames = files.FindLastIndex(f => new FileInfo(f.Path).Length > InboxLogFrame.SegmentHeaderBytes);
         for (int i = 0; i < files.Count; i++)
         {
             InboxLogSegment segment = InboxLogSegment.Open(files[i].Path, files[i].Number);
             _segments.Add(segment);
             _segmentsByNumber.Add(segment.Number, segment);
-            ReplaySegment(segment, last: i == files.Count - 1);
+            ReplaySegment(segment, last: i >= lastWithFrames);
         }
         if (_segments.Count == 0)
         {

@@ -65,6 +65,7 @@ internal sealed partial class InboxLog
             }
             throw new IOException("the inbox log could not be written: " + e.Message, e);
         }
+        _options.Step?.Invoke("frame");
         return segment;
     }
 
@@ -125,6 +126,7 @@ internal sealed partial class InboxLog
         {
             _files.ExitWriteLock();
         }
+        _options.Step?.Invoke("segment started");
     }
 
     /// <summary>Deletes the oldest closed segments while none of their messages is live.</summary>
@@ -154,24 +156,37 @@ internal sealed partial class InboxLog
         SaveHeads();
         segments.Sort((a, b) => a.Number.CompareTo(b.Number));
         List<string> doomed = [];
-        foreach (InboxLogSegment segment in segments)
+        try
         {
-            _files.EnterWriteLock();
-            try
+            foreach (InboxLogSegment segment in segments)
             {
-                segment.Dispose();
-                _segments.Remove(segment);
-                _segmentsByNumber.Remove(segment.Number);
-                File.Move(segment.Path, segment.Path + ".dead", overwrite: true);
+                _files.EnterWriteLock();
+                try
+                {
+                    // Renamed first: if that fails the segment stays known and whole (its removals are
+                    // still needed), and the next compaction or checkpoint takes it again.
+                    _options.Step?.Invoke("renaming " + segment.Number);
+                    File.Move(segment.Path, segment.Path + ".dead", overwrite: true);
+                    segment.Dispose();
+                    _segments.Remove(segment);
+                    _segmentsByNumber.Remove(segment.Number);
+                }
+                finally
+                {
+                    _files.ExitWriteLock();
+                }
+                doomed.Add(segment.Path + ".dead");
+                DirectorySync.Sync(_directory);
+                _options.Step?.Invoke("deleted " + segment.Number);
             }
-            finally
-            {
-                _files.ExitWriteLock();
-            }
-            doomed.Add(segment.Path + ".dead");
-            DirectorySync.Sync(_directory);
         }
-        _shredding = _shredding.ContinueWith(_ => Shred(doomed, _logger), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        finally
+        {
+            if (doomed.Count > 0)
+            {
+                _shredding = _shredding.ContinueWith(_ => Shred(doomed, _logger), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+        }
     }
 
     /// <summary>
@@ -194,6 +209,7 @@ internal sealed partial class InboxLog
         if (unsaved.Count > 0)
         {
             _headRows.Write(unsaved);
+            _options.Step?.Invoke("heads written");
         }
         lock (_gate)
         {

@@ -21,6 +21,14 @@ internal sealed class InboxLogOptions
     /// <summary>A segment past this size is closed and a new one started.</summary>
     public long SegmentBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Called with a name at each step of the log's writes that leaves the disk in a new state (a
+    /// frame synced, a segment started, heads written, a deletion's rename synced) and just before
+    /// each rename: tests copy the files there, as a crash at that instant would leave them, or
+    /// throw, as a failing disk would.
+    /// </summary>
+    internal Action<string>? Step { get; init; }
+
     internal void Validate()
     {
         if (SegmentBytes is < 4096 or > 1L << 30)

@@ -55,6 +55,11 @@ internal sealed class InboxLogSegment : IDisposable
                 file.Write(header);
                 file.Flush(flushToDisk: true);
             }
+            if (File.Exists(path) && new FileInfo(path).Length <= InboxLogFrame.SegmentHeaderBytes)
+            {
+                // An earlier attempt that failed after its rename, never written to: replaced.
+                File.Delete(path);
+            }
             File.Move(temporary, path);
         }
         catch
