@@ -1,7 +1,7 @@
 #!/bin/bash
 # usage: ab3.sh RATE OUTDIR GENBIN WARMUP label=SERVERBIN ...
 RATE=$1; R=$2; GEN=$3; WU=$4; shift 4; mkdir -p $R
-. /work/bench-env.sh
+. "$(dirname "$0")/bench-env.sh"   # ONE_MACHINE_LOAD: the server flags of BENCHMARKS §2
 for round in 1 2; do
 for pair in "$@"; do
   label=${pair%%=*}; BIN=${pair#*=}

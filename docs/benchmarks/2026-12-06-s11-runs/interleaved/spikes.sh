@@ -1,7 +1,7 @@
 #!/bin/bash
 # usage: spikes.sh LABEL SRVBIN GENBIN RATE : one 25 s run, per-second lines kept
 LABEL=$1; BIN=$2; GEN=$3; RATE=${4:-max}
-. /work/bench-env.sh
+. "$(dirname "$0")/bench-env.sh"   # ONE_MACHINE_LOAD: the server flags of BENCHMARKS §2
 D=/tmp/spk-$LABEL; rm -rf $D; mkdir -p $D
 $BIN/parley server --port 6247 --data $D/data --password-iterations 1000 --max-connections-per-address 20000 $ONE_MACHINE_LOAD --log-level Warning > $D/server.log 2>&1 &
 SP=$!
