@@ -217,8 +217,7 @@ internal sealed partial class InboxLog
                     new NewMessage(m.Sender, m.Recipient, m.Timestamp, m.ContentType, m.Body, m.Broadcast, m.RecipientDevice, m.SenderDevice), m.Id)));
                 next++;
             }
-            InboxLogSegment segment = AppendFrame();
-            long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
+            (InboxLogSegment segment, long payloadStart) = AppendFrame();
             lock (_gate)
             {
                 for (int i = first; i < next; i++)

@@ -29,8 +29,11 @@ internal sealed partial class InboxLog
 
     private InboxLogSegment Active => _segments[^1];
 
-    /// <summary>Seals the frame in <see cref="_frame"/> and appends it to the active segment, synced.</summary>
-    private InboxLogSegment AppendFrame()
+    /// <summary>
+    /// Seals the frame in <see cref="_frame"/> and appends it to the active segment, synced; returns
+    /// that segment and where in it the frame's payload begins (entry places are offsets from there).
+    /// </summary>
+    private (InboxLogSegment Segment, long PayloadStart) AppendFrame()
     {
         int payload = _frame.WrittenCount - InboxLogFrame.HeaderBytes;
         int frameBytes = InboxLogFrame.FrameBytes(payload);
@@ -66,7 +69,7 @@ internal sealed partial class InboxLog
             throw new IOException("the inbox log could not be written: " + e.Message, e);
         }
         _options.Step?.Invoke("frame");
-        return segment;
+        return (segment, before + InboxLogFrame.HeaderBytes);
     }
 
     /// <summary>After a frame: a full active segment is closed, and segments nothing needs are deleted.</summary>
@@ -353,8 +356,7 @@ internal sealed partial class InboxLog
                 _frame.Advance(place.Length);
                 next++;
             }
-            InboxLogSegment segment = AppendFrame();
-            long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
+            (InboxLogSegment segment, long payloadStart) = AppendFrame();
             lock (_gate)
             {
                 for (int i = first; i < next; i++)

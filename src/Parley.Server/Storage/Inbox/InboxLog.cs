@@ -98,23 +98,6 @@ internal sealed partial class InboxLog : IDisposable
         }
     }
 
-    /// <summary>Segment files on disk now (for tests and the footprint).</summary>
-    internal int SegmentCount
-    {
-        get
-        {
-            _files.EnterReadLock();
-            try
-            {
-                return _segments.Count;
-            }
-            finally
-            {
-                _files.ExitReadLock();
-            }
-        }
-    }
-
     /// <summary>Opens the log in <paramref name="directory"/> (created owner-only), replaying every segment into the index.</summary>
     /// <exception cref="IOException">Another store has this log open.</exception>
     /// <exception cref="InvalidDataException">A segment is damaged other than by a torn last write.</exception>
@@ -199,8 +182,7 @@ internal sealed partial class InboxLog : IDisposable
         {
             return new CommitResult(stored, removed);
         }
-        InboxLogSegment segment = AppendFrame();
-        long payloadStart = segment.Length - InboxLogFrame.FrameBytes(_frame.WrittenCount - InboxLogFrame.HeaderBytes) + InboxLogFrame.HeaderBytes;
+        (InboxLogSegment segment, long payloadStart) = AppendFrame();
         lock (_gate)
         {
             for (int i = 0; i < messages.Count; i++)
