@@ -34,13 +34,14 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(FileDoneRequest), "file_done")]
 public abstract record ClientMessage;
 
-/// <summary>Password login (registers a new name on first use) or device-token login.</summary>
 /// <summary>
+/// Password login (registers a new name on first use) or device-token login.
 /// <paramref name="Register"/>: whether a password login to a name the server does not know may
 /// register it (true), must fail with <c>unknown_user</c> (false), or, absent (null, clients from
-/// before this field), registers it as before (PROTOCOL.md §11.1).
+/// before this field), registers it as before (PROTOCOL.md §11.1). <paramref name="Compact"/>: the
+/// highest version of the compact form (§11.9) the client speaks; null for JSON only.
 /// </summary>
-public sealed record LoginRequest(string User, string? Password, string? DeviceToken, bool? Register = null) : ClientMessage
+public sealed record LoginRequest(string User, string? Password, string? DeviceToken, bool? Register = null, int? Compact = null) : ClientMessage
 {
     // Never print the secret fields.
     public override string ToString() => $"LoginRequest({User}, {(Password is null ? "token" : "password")})";
@@ -107,9 +108,11 @@ public abstract record ServerMessage;
 /// <paramref name="MaxBodyLength"/> is the server's largest message body in bytes (0: not said,
 /// assume <see cref="MessengerLimits.DefaultMaxBodyLength"/>). <paramref name="DeviceId"/>
 /// names the device token this connection logged in with or was given (as in <see cref="DeviceList"/>).
+/// <paramref name="Compact"/> (on success) is the version of the compact form (§11.9) this connection
+/// uses from now on; null: JSON only.
 /// </summary>
 public sealed record LoginResult(bool Success, string User, string? DeviceToken, bool Registered, string? Error, int RetryAfterSeconds,
-    string? AccountId = null, int MaxBodyLength = 0, string? DeviceId = null, string? Code = null) : ServerMessage
+    string? AccountId = null, int MaxBodyLength = 0, string? DeviceId = null, string? Code = null, int? Compact = null) : ServerMessage
 {
     public override string ToString() => $"LoginResult({Success}, {User}, registered {Registered}, {Code}, {Error})";
 }
