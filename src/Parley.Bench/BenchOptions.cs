@@ -78,6 +78,9 @@ public sealed record BenchOptions
     /// <summary>A server process on this machine whose resident memory to report (Linux /proc).</summary>
     public int? ServerProcessId { get; init; }
 
+    /// <summary>Clients ask for the compact form (PROTOCOL.md §11.9); false: JSON only, as older clients and the browser speak.</summary>
+    public bool CompactForm { get; init; } = true;
+
     /// <summary>Accept whatever server key is presented: a benchmark measures, it does not authenticate.</summary>
     public string? Fingerprint { get; init; }
 }

@@ -8,6 +8,9 @@ public sealed record BenchReport
     /// <summary>Server nodes the clients were spread across.</summary>
     public int Nodes { get; init; } = 1;
     public required string Group { get; init; }
+
+    /// <summary>How the clients' sends, acks, messages and results went: compact (PROTOCOL.md §11.9), json, or mixed (the server agreed to some only).</summary>
+    public string Encoding { get; init; } = "json";
     public required int Size { get; init; }
     public double? TargetRate { get; init; }
     public double LoginStormSeconds { get; init; }

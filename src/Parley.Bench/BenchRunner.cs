@@ -22,6 +22,10 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     private string[] _names = [];
     private long _loginErrors;
 
+    // Clients the server agreed the compact form with, and those left on JSON (an older server).
+    private long _compactLogins;
+    private long _jsonLogins;
+
     private string UserName(int index) => $"{options.UserPrefix}-{index}";
 
     private string Password(int index) => $"{options.UserPrefix}-password-{index}";
@@ -99,13 +103,17 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         _login.LoginAsync(client, UserName(index), _ => ValueTask.FromResult<string?>(Password(index)), cancellationToken);
 
     /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
-    private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken) =>
-        await ChatClient.ConnectAsync(options.Nodes[index % options.Nodes.Count].Host, options.Nodes[index % options.Nodes.Count].Port,
+    private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken)
+    {
+        ChatClient client = await ChatClient.ConnectAsync(options.Nodes[index % options.Nodes.Count].Host, options.Nodes[index % options.Nodes.Count].Port,
             new ClientChannelOptions(new BenchTrust(options.Fingerprint))
-        {
-            Handshake = new ClientHandshakeOptions { Groups = [options.Group] },
-            Tickets = TicketsFor(index),
-        }, cancellationToken).ConfigureAwait(false);
+            {
+                Handshake = new ClientHandshakeOptions { Groups = [options.Group] },
+                Tickets = TicketsFor(index),
+            }, cancellationToken).ConfigureAwait(false);
+        client.UseCompactForm = options.CompactForm;
+        return client;
+    }
 
     /// <summary>Connects and logs in many clients at once with device tokens; returns them and the storm's duration.</summary>
     private async Task<(ChatClient?[] Clients, double Seconds)> LoginStormAsync(int[] indexes, Func<int, Func<ChatMessage, ValueTask>?> handler, CancellationToken cancellationToken)
@@ -126,6 +134,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
                         return;
                     }
                     clients[i] = client;
+                    Interlocked.Increment(ref client.CompactAgreed ? ref _compactLogins : ref _jsonLogins);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -273,6 +282,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             Clients = options.Clients,
             Nodes = options.Nodes.Count,
             Group = options.Group.Name,
+            Encoding = Interlocked.Read(ref _jsonLogins) == 0 ? "compact" : Interlocked.Read(ref _compactLogins) == 0 ? "json" : "mixed",
             Size = options.Size,
             TargetRate = options.Rate,
             LoginStormSeconds = stormSeconds,

@@ -1,7 +1,9 @@
 // Several sends in one write, for a sender that has several messages ready at once (the load
-// generator, a queue flushed after a reconnect): one record each, as SendMessageAsync would send
-// them, but one system call for all, and each with its own answer.
+// generator, a queue flushed after a reconnect): one system call for all, and each with its own
+// answer. In the compact form (PROTOCOL.md §11.9) they share records up to the server's record
+// limit; in JSON each is a record, as SendMessageAsync would send it.
 using Parley.Messaging;
+using Parley.Messaging.Compact;
 
 namespace Parley.Client;
 
@@ -24,7 +26,7 @@ public sealed partial class ChatClient
         }
         long[] references = new long[messages.Count];
         TaskCompletionSource<ServerMessage>[] completions = new TaskCompletionSource<ServerMessage>[messages.Count];
-        ReadOnlyMemory<byte>[] payloads = new ReadOnlyMemory<byte>[messages.Count];
+        SendRequest[] requests = new SendRequest[messages.Count];
         try
         {
             for (int i = 0; i < messages.Count; i++)
@@ -32,9 +34,10 @@ public sealed partial class ChatClient
                 references[i] = Interlocked.Increment(ref _nextRef);
                 completions[i] = new TaskCompletionSource<ServerMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _pending[references[i]] = completions[i];
-                payloads[i] = MessengerCodec.Encode(new SendRequest(references[i], messages[i].To, messages[i].ContentType, messages[i].Body));
+                requests[i] = new SendRequest(references[i], messages[i].To, messages[i].ContentType, messages[i].Body);
             }
-            await _channel.SendBatchAsync(payloads, cancellationToken).ConfigureAwait(false);
+            await _channel.SendBatchAsync(CompactAgreed ? PackCompact(requests) : [.. requests.Select(r => (ReadOnlyMemory<byte>)MessengerCodec.Encode(r))],
+                cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -51,6 +54,38 @@ public sealed partial class ChatClient
             answers[i] = AnswerToSendAsync(references[i], completions[i]);
         }
         return answers;
+    }
+
+    /// <summary>The sends in order, as many to a record as the server's record limit allows (a send without a compact form goes as JSON).</summary>
+    private List<ReadOnlyMemory<byte>> PackCompact(SendRequest[] requests)
+    {
+        int limit = MessengerLimits.RecordLimitFor(MaxBodyLength);
+        List<ReadOnlyMemory<byte>> records = [];
+        int start = 0;
+        while (start < requests.Length)
+        {
+            int size = CompactWriter.SizeOf(requests[start]);
+            if (size < 0 || size > limit)
+            {
+                records.Add(MessengerCodec.Encode(requests[start++]));
+                continue;
+            }
+            int end = start + 1, total = size;
+            while (end < requests.Length && CompactWriter.SizeOf(requests[end]) is var next and >= 0 && total + next <= limit)
+            {
+                total += next;
+                end++;
+            }
+            byte[] record = new byte[total];
+            int at = 0;
+            for (int i = start; i < end; i++)
+            {
+                at += CompactWriter.Write(requests[i], record.AsSpan(at));
+            }
+            records.Add(record);
+            start = end;
+        }
+        return records;
     }
 
     private async Task<SendResult> AnswerToSendAsync(long reference, TaskCompletionSource<ServerMessage> completion)

@@ -5,6 +5,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using Parley.Messaging;
+using Parley.Messaging.Compact;
 using Parley.Protocol;
 using Parley.Protocol.Handshake;
 using Parley.Transport;
@@ -71,6 +72,15 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// <summary>A watched user came online or went offline (<see cref="WatchPresenceAsync"/>).</summary>
     public Action<PresenceChanged>? PresenceHandler { get; set; }
 
+    /// <summary>
+    /// Ask at login for the compact form (PROTOCOL.md §11.9): sends, acks, messages and send results
+    /// as binary, several to a record. On by default; off speaks JSON only, as older clients do.
+    /// </summary>
+    public bool UseCompactForm { get; set; } = true;
+
+    /// <summary>The server agreed to the compact form at login.</summary>
+    public bool CompactAgreed { get; private set; }
+
     /// <summary>Completes when the connection ends: normally, or with the error that ended it.</summary>
     public Task Completion => _readLoop;
 
@@ -134,7 +144,8 @@ public sealed partial class ChatClient : IAsyncDisposable
     /// </summary>
     public async Task<LoginResult> LoginAsync(string user, string? password, string? deviceToken, bool? register, CancellationToken cancellationToken = default)
     {
-        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken, deviceToken is null ? register : null), cancellationToken).ConfigureAwait(false);
+        await SendAsync(new LoginRequest(user, deviceToken is null ? password : null, deviceToken, deviceToken is null ? register : null,
+            UseCompactForm ? CompactForm.Version : null), cancellationToken).ConfigureAwait(false);
         while (true)
         {
             byte[] payload = await _channel.ReceiveAsync(cancellationToken).ConfigureAwait(false)
@@ -149,6 +160,8 @@ public sealed partial class ChatClient : IAsyncDisposable
                         AccountId = result.AccountId;
                         MaxBodyLength = result.MaxBodyLength > 0 ? result.MaxBodyLength : MessengerLimits.DefaultMaxBodyLength;
                         DeviceId = result.DeviceId;
+                        // Only the version asked for: anything else would be records this client cannot read.
+                        CompactAgreed = UseCompactForm && result.Compact == CompactForm.Version;
                         LoggedIn?.Invoke(result);
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);
@@ -281,7 +294,11 @@ public sealed partial class ChatClient : IAsyncDisposable
     }
 
     private ValueTask SendAsync(ClientMessage message, CancellationToken cancellationToken) =>
-        _channel.SendAsync(MessengerCodec.Encode(message), cancellationToken);
+        _channel.SendAsync(Encode(message), cancellationToken);
+
+    /// <summary>A request as its own record: compact when agreed and it has a compact form, else JSON.</summary>
+    private byte[] Encode(ClientMessage message) =>
+        (CompactAgreed ? CompactWriter.ToArray(message) : null) ?? MessengerCodec.Encode(message);
 
     private async Task ReadLoopAsync()
     {
@@ -293,6 +310,14 @@ public sealed partial class ChatClient : IAsyncDisposable
                 if (payload is null)
                 {
                     return;
+                }
+                if (CompactForm.IsCompact(payload))
+                {
+                    foreach (ServerMessage message in DecodeCompact(payload))
+                    {
+                        await DispatchAsync(message).ConfigureAwait(false);
+                    }
+                    continue;
                 }
                 await DispatchAsync(MessengerCodec.DecodeServer(payload)).ConfigureAwait(false);
             }
@@ -310,6 +335,28 @@ public sealed partial class ChatClient : IAsyncDisposable
             FailPending(new ChatConnectionException("the connection to the server was closed"));
         }
     }
+
+    /// <summary>
+    /// Every message of a compact record, read before any is handled. A malformed record, or one
+    /// the client never asked for, is a broken server: the connection ends, nothing is acknowledged.
+    /// </summary>
+    private List<ServerMessage> DecodeCompact(byte[] payload)
+    {
+        if (!CompactAgreed)
+        {
+            throw new MessengerProtocolException("the server sent a compact record, but the compact form was not agreed at login");
+        }
+        List<ServerMessage> messages = [];
+        CompactReader reader = new(payload) { LastContentType = _lastContentType };
+        while (!reader.AtEnd)
+        {
+            messages.Add(reader.ReadServer());
+        }
+        _lastContentType = reader.LastContentType;
+        return messages;
+    }
+
+    private string? _lastContentType;
 
     private async Task DispatchAsync(ServerMessage message)
     {

@@ -36,10 +36,12 @@ internal static class BenchCommand
         Option<string> warmUpTime = new("--warmup-time") { Description = "messages: send at the run's rate for this long first (e.g. 5s), drained and checked but not measured, so JIT compilation is not counted as latency or CPU", DefaultValueFactory = _ => "0s" };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
+        Option<string> encoding = new("--encoding") { Description = "How clients send and receive messages: compact (binary, PROTOCOL.md §11.9) or json (as older clients and the browser do)", DefaultValueFactory = _ => "compact" };
+        encoding.AcceptOnlyFromAmong("compact", "json");
         Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the generator");
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, warmUpTime, json, cpu,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, warmUp, warmUpTime, json, encoding, cpu,
         };
         command.Subcommands.Add(BenchPlotCommand.Create());
         command.SetAction(async (result, cancellationToken) =>
@@ -110,6 +112,7 @@ internal static class BenchCommand
                 LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),
                 WarmUpLogins = Math.Max(0, result.GetValue(warmUp)),
                 WarmUpTime = warmUpSpan,
+                CompactForm = result.GetValue(encoding) == "compact",
             };
             bool asJson = result.GetValue(json);
             BenchReport report;
@@ -148,7 +151,7 @@ internal static class BenchCommand
     private static void PrintTable(BenchReport r)
     {
         Console.WriteLine();
-        Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
+        Console.WriteLine($"  scenario            {r.Scenario}, {r.Clients} clients on {r.Nodes} node{(r.Nodes == 1 ? "" : "s")}, {r.Group}, {r.Encoding}, {r.Size} B, rate {(r.TargetRate is double t ? t.ToString("N0", CultureInfo.InvariantCulture) + "/s" : "max")}");
         if (r.WarmUpLogins > 0)
         {
             Console.WriteLine($"  warm-up             {r.WarmUpLogins:N0} logins (full, then resumed) before the storms, not measured");

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
+using Parley.Messaging.Compact;
 using Parley.Protocol;
 using Parley.Protocol.Text;
 using Parley.Transport;
@@ -61,7 +62,8 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
                     continue;
                 }
                 LoginResult result = new(outcome.Success, outcome.User, outcome.NewDeviceToken, outcome.Registered, outcome.Error,
-                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, maxBodyLength, outcome.DeviceId, outcome.Code);
+                    (int)Math.Ceiling(outcome.RetryAfter.TotalSeconds), outcome.AccountId, maxBodyLength, outcome.DeviceId, outcome.Code,
+                    outcome.Success ? CompactForm.Agree(login.Compact) : null);
                 if (outcome.Success)
                 {
                     rememberAccount(outcome.User);

@@ -8,6 +8,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Parley.Messaging;
+using Parley.Messaging.Compact;
 using Parley.Protocol;
 using Parley.Protocol.Text;
 using Parley.Server.Accounts;
@@ -49,6 +50,12 @@ public sealed partial class ClientConnection
     private long _heldBodyBytes;
     private long _peakHeldBodyBytes;
 
+    // The compact form (PROTOCOL.md §11.9), when agreed at login: how replies are packed, and the
+    // requests of one record, decoded before any is handled (the reader cannot cross an await).
+    private CompactRecordPacker? _packer;
+    private List<ClientMessage>? _compactRequests;
+    private string? _lastContentType;
+
     /// <summary>Wakes the writer loop after live delivery overflowed into the store.</summary>
     private sealed record OverflowSignal : ServerMessage
     {
@@ -83,6 +90,13 @@ public sealed partial class ClientConnection
         LoggedInAt = options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         _fillGaps = options.Bus is not null;
         Touch();
+    }
+
+    /// <summary>The client asked for the compact form at login and the server agreed (PROTOCOL.md §11.9).</summary>
+    internal bool Compact
+    {
+        get => _packer is not null;
+        init => _packer = value ? new CompactRecordPacker(_recordLimit) : null;
     }
 
     /// <summary>Bounds how far the reader runs ahead of commits (ServerOptions.MaxInFlightPerConnection).</summary>
@@ -253,6 +267,11 @@ public sealed partial class ClientConnection
                     return;
                 }
                 Touch();
+                if (CompactForm.IsCompact(payload))
+                {
+                    await HandleCompactRecordAsync(payload, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 ClientMessage request;
                 try
                 {
@@ -274,6 +293,60 @@ public sealed partial class ClientConnection
         {
             // The client left or broke the protocol: the writer stops too.
             Shut();
+        }
+    }
+
+    /// <summary>
+    /// Handles the sends and acks of one compact record in order. A fault in the record is answered
+    /// after the requests before it; what follows a fault cannot be found and is dropped.
+    /// </summary>
+    private async Task HandleCompactRecordAsync(byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!Compact)
+        {
+            await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest,
+                "a compact record, but the compact form was not agreed at login (PROTOCOL.md §11.9)")).ConfigureAwait(false);
+            return;
+        }
+        List<ClientMessage> requests = _compactRequests ??= [];
+        try
+        {
+            string? fault = DecodeCompact(payload, requests);
+            foreach (ClientMessage request in requests)
+            {
+                await HandleAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            if (fault is not null)
+            {
+                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, fault)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The list is kept for the next record; the bodies it points to are not.
+            requests.Clear();
+        }
+    }
+
+    /// <returns>The fault that stopped the reading, or null when the whole record was read.</returns>
+    private string? DecodeCompact(byte[] payload, List<ClientMessage> requests)
+    {
+        CompactReader reader = new(payload) { LastContentType = _lastContentType };
+        try
+        {
+            while (!reader.AtEnd)
+            {
+                requests.Add(reader.ReadClient());
+            }
+            return null;
+        }
+        catch (MessengerProtocolException e)
+        {
+            return e.Message;
+        }
+        finally
+        {
+            _lastContentType = reader.LastContentType;
         }
     }
 
@@ -636,9 +709,7 @@ public sealed partial class ClientConnection
                         batchBodyBytes += chat.Body.Length;
                     }
                     fileChunks += message is FileData ? 1 : 0;
-                    byte[] encoded = EncodeWithinLimit(message);
-                    batch.Add(encoded);
-                    encodedBytes += encoded.Length;
+                    Add(message, batch, ref encodedBytes);
                     closeAfter = message is ErrorMessage { Ref: 0, Code: ErrorCodes.LoggedInElsewhere or ErrorCodes.ServerShuttingDown };
                 }
                 await FlushAsync(batch, cancellationToken).ConfigureAwait(false);
@@ -703,8 +774,26 @@ public sealed partial class ClientConnection
             $"{what} is {encoded.Length} bytes, over the record limit of {_recordLimit} bytes; it was not sent"));
     }
 
+    /// <summary>Adds a message to the batch: into the open compact record when it has a compact form, else as a JSON record of its own.</summary>
+    private void Add(ServerMessage message, List<ReadOnlyMemory<byte>> batch, ref int encodedBytes)
+    {
+        if (_packer is { } packer)
+        {
+            if (packer.TryAdd(message, batch, ref encodedBytes))
+            {
+                return;
+            }
+            // In order: the compact record so far goes before this JSON one.
+            packer.Close(batch);
+        }
+        byte[] encoded = EncodeWithinLimit(message);
+        batch.Add(encoded);
+        encodedBytes += encoded.Length;
+    }
+
     private async Task FlushAsync(List<ReadOnlyMemory<byte>> batch, CancellationToken cancellationToken)
     {
+        _packer?.Close(batch);
         if (batch.Count > 0)
         {
             await _channel.SendBatchAsync(batch, cancellationToken).ConfigureAwait(false);
@@ -726,10 +815,11 @@ public sealed partial class ClientConnection
                 Hold(pageBytes);
                 try
                 {
-                    List<ReadOnlyMemory<byte>> encoded = new(page.Count);
+                    List<ReadOnlyMemory<byte>> encoded = new(_packer is null ? page.Count : 1);
+                    int encodedBytes = 0;
                     foreach (StoredMessage stored in page)
                     {
-                        encoded.Add(EncodeWithinLimit(ToChatMessage(stored)));
+                        Add(ToChatMessage(stored), encoded, ref encodedBytes);
                     }
                     await FlushAsync(encoded, cancellationToken).ConfigureAwait(false);
                 }

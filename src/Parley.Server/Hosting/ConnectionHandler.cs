@@ -230,6 +230,7 @@ internal sealed class ConnectionHandler
                 _writer, _store, _presence, _accounts, _tokens, _rateLimiter, _diskSpace, _logger)
             {
                 Files = Files,
+                Compact = login.Compact is not null,
             };
             ClientConnection? previous = _presence.Register(connection, out bool firstHere);
             previous?.Close(ErrorCodes.LoggedInElsewhere, LoggedInElsewhereText);
