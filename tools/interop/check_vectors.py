@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """An independent reading of PROTOCOL.md: recomputes every §10 vector (and §10.1's resumption) with python-cryptography
-(OpenSSL underneath, none of Parley's code) from the fixed inputs and the spec's formulas.
+(OpenSSL underneath, none of Parley's code) from the fixed inputs and the spec's formulas; and decodes and re-encodes
+every §11.9 compact-form vector from the layout table alone, refusing malformed records where §11.9 says.
 
     python3 tools/interop/check_vectors.py [PROTOCOL.md]
 
 Needs python3 and the `cryptography` package (Debian: python3-cryptography)."""
-import hashlib, hmac, re, struct, sys
+import base64, hashlib, hmac, itertools, json, re, struct, sys
 from cryptography.hazmat.primitives.asymmetric import x25519, ec, ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -176,6 +177,151 @@ def check_resumption(issue, resume):
     assert open_record(suite, sk, siv, 1, r['server_record_1 ("hello, client")']) == (0x17, b"hello, client")
     print("OK  resumption: ticket issued, opened, and the resumed handshake's schedule")
 
+# §11.9 the compact form: i64 signed, text8/text16 u8/u16 length + strict UTF-8, bytes32 u32 length + bytes
+class Malformed(ValueError):
+    def __init__(self, offset, good, why): super().__init__(f"malformed from byte {offset}: {why}"); self.offset, self.good = offset, good
+
+class Reader:
+    def __init__(r, buf): r.buf, r.i, r.cuts = buf, 0, {0}
+    def take(r, n):
+        if r.i + n > len(r.buf): raise ValueError("runs past the end of the record")
+        r.i += n; r.cuts.add(r.i); return r.buf[r.i - n:r.i]
+    def int(r, n, signed=False): return int.from_bytes(r.take(n), "big", signed=signed)
+    def text(r, n): return r.take(r.int(n)).decode("utf-8")   # strict: overlongs, surrogates, cut sequences refused
+
+def compact_message(r):
+    t = r.int(1)
+    if t == 0x01:
+        m = {"type": "send", "ref": r.int(8, True), "to": r.text(1)}; dev = r.text(1)
+        m.update(contentType=r.text(2), body=r.take(r.int(4)))
+        if dev: m["toDevice"] = dev                       # 0: for the account
+    elif t == 0x02: m = {"type": "ack", "messageIds": [r.int(8, True) for _ in range(r.int(2))]}
+    elif t == 0x03:
+        flags = r.int(1)
+        if flags & ~1: raise ValueError(f"undefined flag bits {flags:#04x}")
+        m = {"type": "message", "messageId": r.int(8, True), "timestamp": r.int(8, True), "from": r.text(1)}
+        opt = {"fromDevice": r.text(1)}; m["to"] = r.text(1); opt["toDevice"] = r.text(1)
+        m.update(contentType=r.text(2), body=r.take(r.int(4)), broadcast=bool(flags & 1), **{k: v for k, v in opt.items() if v})
+    elif t == 0x04:
+        status, flags = r.int(1), r.int(1)
+        if status > 1 or flags & ~1: raise ValueError(f"undefined status {status} or flag bits {flags:#04x}")
+        m = {"type": "send_result", "status": ("queued", "delivered")[status], "ref": r.int(8, True), "messageId": r.int(8, True), "to": r.text(1)}
+        if flags & 1: m["devices"] = [r.text(1) for _ in range(r.int(1))]
+    else: raise ValueError(f"unknown type byte {t:#04x}")
+    return m
+
+def compact_decode(rec):
+    """A compact record -> ([(offset, message)], field boundaries); Malformed names where the bad message starts."""
+    if not rec or not 0x01 <= rec[0] <= 0x04: raise ValueError("not a compact record")
+    r, out = Reader(rec), []
+    while r.i < len(rec):                                 # back to back, filling the record exactly
+        start = r.i
+        try: out.append((start, compact_message(r)))
+        except ValueError as e: raise Malformed(start, out, e) from None
+    return out, r.cuts
+
+def compact_encode(m):
+    """One JSON object -> its compact bytes; ValueError when it has no compact form."""
+    def i64(v):
+        if type(v) is not int: raise ValueError("not an integer")
+        return v.to_bytes(8, "big", signed=True)      # OverflowError out of range: caught below
+    def text(v, n, optional=False):
+        if type(v) is not str: raise ValueError("not a string")
+        b = v.encode("utf-8")
+        if len(b) >= 1 << 8 * n or optional and not b: raise ValueError("no compact form")
+        return len(b).to_bytes(n, "big") + b
+    opt = lambda k: text(m[k], 1, True) if k in m else b"\0"
+    def body(v):
+        b = base64.b64decode(v, validate=True)
+        if base64.b64encode(b).decode() != v: raise ValueError("non-canonical base64")
+        return len(b).to_bytes(4, "big") + b
+    try:
+        t = m["type"]
+        if t == "send": return b"\x01" + i64(m["ref"]) + text(m["to"], 1) + opt("toDevice") + text(m["contentType"], 2) + body(m["body"])
+        if t == "ack":
+            if len(m["messageIds"]) > 0xffff: raise ValueError("no compact form")
+            return b"\x02" + len(m["messageIds"]).to_bytes(2, "big") + b"".join(map(i64, m["messageIds"]))
+        if t == "message":
+            if type(m["broadcast"]) is not bool: raise ValueError("broadcast not a boolean")
+            return (b"\x03" + bytes([m["broadcast"]]) + i64(m["messageId"]) + i64(m["timestamp"]) + text(m["from"], 1) + opt("fromDevice")
+                    + text(m["to"], 1) + opt("toDevice") + text(m["contentType"], 2) + body(m["body"]))
+        if t == "send_result":
+            devs = m.get("devices")
+            if devs is not None and len(devs) > 255: raise ValueError("no compact form")
+            out = bytes([{"queued": 0, "delivered": 1}[m["status"]], devs is not None]) + i64(m["ref"]) + i64(m["messageId"]) + text(m["to"], 1)
+            return b"\x04" + out + (bytes([len(devs)]) + b"".join(text(d, 1) for d in devs) if devs is not None else b"")
+    except (KeyError, OverflowError) as e: raise ValueError(f"no compact form: {e!r}") from None
+    raise ValueError(f"no compact form for {m.get('type')!r}")
+
+def same(a, b):   # equal and of the same JSON types (False is not 0)
+    if type(a) is not type(b): return False
+    if isinstance(a, dict): return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list): return len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+def type_first(pairs):
+    assert pairs[0][0] == "type" and len({k for k, _ in pairs}) == len(pairs), pairs   # §11: "type" first; no duplicates
+    return dict(pairs)
+
+def check_compact(title, lines, hexrec):
+    objs = [json.loads(l, object_pairs_hook=type_first) for l in lines]
+    parts = [bytes.fromhex(p) for p in hexrec.split("|")]; rec = b"".join(parts)
+    msgs, cuts = compact_decode(rec)
+    # '|' exactly where the decoder's messages end; every space exactly on a field (length or content) boundary
+    assert [o for o, _ in msgs] + [len(rec)] == [0] + list(itertools.accumulate(map(len, parts))), title
+    assert {0} | set(itertools.accumulate(len(bytes.fromhex(t)) for t in hexrec.replace("|", " ").split())) == cuts, title
+    want = [dict(o, body=base64.b64decode(o["body"], validate=True)) if "body" in o else o for o in objs]
+    assert same([m for _, m in msgs], want), (title, msgs, want)
+    for o, w, part, line in zip(objs, want, parts, lines):
+        enc = compact_encode(o); assert enc == part, (title, enc.hex(), part.hex())
+        assert len(enc) < len(line.encode())                # "always shorter than its JSON form"
+        texts = sum(len(o.get(k, "").encode()) for k in ("to", "toDevice", "from", "fromDevice", "contentType"))
+        fixed = {"send": 17, "message": 28, "send_result": 20}.get(o["type"])   # §11.9 Sizes
+        devices = ("devices" in o) + sum(1 + len(d) for d in o.get("devices", []))
+        if fixed: assert len(enc) == fixed + texts + len(w.get("body", b"")) + devices, (title, len(enc))
+    assert b"".join(map(compact_encode, objs)) == rec
+    print(f"OK  compact: {title}")
+    return rec, [o for o, _ in msgs]
+
+def check_compact_refusals(records):
+    """Malformed records (§11.9): refused from the bad message's first byte, the messages before it kept."""
+    n = 0
+    def refused(rec, offset, good):
+        nonlocal n
+        try: compact_decode(rec)
+        except Malformed as e: assert (e.offset, len(e.good)) == (offset, good), (rec.hex(), e.offset, e.good); n += 1; return
+        raise AssertionError(f"accepted {rec.hex()}")
+    for rec, starts in records.values():                  # a message cut anywhere inside it
+        for cut in range(1, len(rec)):
+            if cut not in starts:
+                k = max(j for j, s in enumerate(starts) if s < cut); refused(rec[:cut], starts[k], k)
+    send, _ = records["send"]; msg, _ = records["message"]; res, _ = records["send_result with devices"]
+    three, starts = records["a record of three: two results and a message"]
+    to = 1 + 8 + 1                                         # send: "bob" starts after type, ref and its length
+    for bad in (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82"):   # invalid, overlong, surrogate, cut sequence: same length
+        refused(send[:to] + bad + send[to + len(bad):], 0, 0)
+    ct = to + 3 + 1 + 2                                    # contentType's first byte
+    refused(send[:ct] + b"\x80" + send[ct + 1:], 0, 0)
+    refused(res[:-1] + b"\xff", 0, 0)                      # the last device id
+    refused(three[:starts[2] + 1] + b"\x02" + three[starts[2] + 2:], starts[2], 2)   # message flag bit 1
+    refused(msg[:1] + b"\x80" + msg[2:], 0, 0)
+    refused(res[:2] + b"\x03" + res[3:], 0, 0)             # send_result flag bit 1
+    refused(three[:starts[1] + 1] + b"\x02" + three[starts[1] + 2:], starts[1], 1)   # status 2
+    refused(send + b"\x05" + send, len(send), 1)           # unknown type bytes after a good message
+    refused(send + b"\x00", len(send), 1)
+    refused(send + b"\x7b", len(send), 1)                  # JSON never follows compact in one record
+    refused(send[:len(send) - 7 - 4] + b"\x00\x00\x00\x08" + send[-7:], 0, 0)   # body length one past the end
+    for bad in (b"", b"{}", b"\x00", b"\x05"):
+        try: compact_decode(bad); raise AssertionError(bad)
+        except Malformed: raise AssertionError(bad)
+        except ValueError: n += 1                          # not a compact record at all
+    base = {"type": "send_result", "ref": 1, "messageId": 2, "to": "bob", "status": "queued"}
+    for o in (dict(base, to="b" * 256), dict(base, status="failed"), dict(base, devices=["d"] * 256), dict(base, ref=1 << 63),
+              dict(base, type="broadcast"), {"type": "send", "ref": 1, "to": "bob", "contentType": "t", "body": "", "toDevice": ""}):
+        try: compact_encode(o); raise AssertionError(o)
+        except ValueError: n += 1                          # no compact form: the sender uses JSON
+    print(f"OK  compact: {n} malformed records and forms without a compact form refused")
+
 def blocks(section, heading):
     found = []
     for title, block in re.findall(heading + r" (.+?)\n\n```\n(.*?)```", section, re.S):
@@ -194,4 +340,12 @@ assert count >= 6, count
 resumption = blocks(text.split("<!-- BEGIN GENERATED RESUMPTION VECTORS -->")[1].split("<!-- END GENERATED RESUMPTION VECTORS -->")[0], "####")
 assert len(resumption) == 2, len(resumption)
 check_resumption(resumption[0][1], resumption[1][1]); count += 1
+records = {}
+compact_section = text.split("<!-- BEGIN COMPACT VECTORS -->")[1].split("<!-- END COMPACT VECTORS -->")[0]
+for title, block in re.findall(r"##### (.+?)\n\n```\n(.*?)```", compact_section, re.S):
+    lines = [l.split(None, 1) for l in block.splitlines()]
+    assert [k for k, _ in lines[:-1]] == ["json"] * (len(lines) - 1) and lines[-1][0] == "compact", title
+    records[title] = check_compact(title, [v for _, v in lines[:-1]], lines[-1][1]); count += 1
+assert len(records) >= 8, len(records)
+check_compact_refusals(records)
 print(f"{count} vectors reproduced independently")
