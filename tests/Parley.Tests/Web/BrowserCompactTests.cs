@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The browser's compact form (web/js/compact.js, PROTOCOL.md §11.9), a second implementation
+/// written from the spec: it reads and writes the document's vectors, read from the document
+/// itself, and refuses malformed records whole.
+/// </summary>
+public partial class BrowserCompactTests
+{
+    [Fact]
+    public async Task The_browser_reads_and_writes_the_compact_vectors_of_the_document_and_refuses_malformed_records()
+    {
+        List<Dictionary<string, object>> vectors = CompactVectors(File.ReadAllText(BrowserVectorTests.RepoFile("PROTOCOL.md")));
+        Assert.True(vectors.Count >= 8, $"{vectors.Count} compact vectors in PROTOCOL.md");
+
+        JsonElement result = await EvaluateInPageAsync(CodecScript, new { vectors });
+
+        Assert.Empty(Strings(result, "failures"));
+        // Every vector was checked, in its direction: the server's read, the client's written.
+        Assert.Equal(vectors.Select(v => (string)v["title"]), Strings(result, "checked"));
+        Assert.Equal(5, Strings(result, "read").Count);
+        Assert.Equal(3, Strings(result, "written").Count);
+        Assert.True(result.GetProperty("refused").GetInt32() > 100, result.GetProperty("refused").ToString());
+    }
+
+    private static async Task<JsonElement> EvaluateInPageAsync(string script, object argument)
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        return await page.EvaluateAsync<JsonElement>(script, argument);
+    }
+
+    private static List<string> Strings(JsonElement result, string name) =>
+        [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString() ?? "")];
+
+    // Objects are compared with their members sorted, so only names, values and value types count.
+    private const string CodecScript = """
+        async ({ vectors }) => {
+          const c = await import('/js/compact.js');
+          const b = await import('/js/bytes.js');
+          const canon = v => Array.isArray(v) ? `[${v.map(canon).join(',')}]`
+            : v && typeof v === 'object' ? `{${Object.keys(v).sort().map(k => `${JSON.stringify(k)}:${canon(v[k])}`).join(',')}}`
+            : JSON.stringify(v);
+          const out = { checked: [], read: [], written: [], failures: [], refused: 0 };
+          const fail = what => out.failures.push(what);
+          const messages = [];
+          for (const v of vectors) {
+            const expected = v.json.map(j => JSON.parse(j));
+            const record = b.fromHex(v.compact.replace(/[\s|]/g, ''));
+            if (!c.isCompact(record)) fail(`${v.title}: not seen as compact`);
+            out.checked.push(v.title);
+            if (expected.every(m => m.type === 'message' || m.type === 'send_result')) {
+              let got;
+              try { got = c.decodeServerRecord(record); } catch (e) { fail(`${v.title}: refused: ${e.message}`); continue; }
+              if (canon(got) !== canon(expected)) fail(`${v.title}: read as ${JSON.stringify(got)}`);
+              // The body is what the JSON path hands on: base64 text, not bytes.
+              for (const m of got) if (m.type === 'message' && typeof m.body !== 'string') fail(`${v.title}: body is not base64 text`);
+              out.read.push(v.title);
+              const parts = v.compact.split('|').map(p => b.fromHex(p.replace(/\s/g, '')));
+              parts.forEach((p, i) => messages.push({ title: `${v.title} #${i}`, bytes: p }));
+            } else {
+              const parts = expected.map(m => m.type === 'send'
+                ? c.encodeSend({ ...m, body: b.fromBase64(m.body) })
+                : m.type === 'ack' ? c.encodeAck(m.messageIds) : null);
+              if (parts.some(p => p === null)) { fail(`${v.title}: has no compact form in the browser`); continue; }
+              const got = b.hex(b.concat(...parts));
+              if (got !== b.hex(record)) fail(`${v.title}: written as ${got}`);
+              out.written.push(v.title);
+            }
+          }
+
+          // ── malformed records: refused whole, naming where the bad message starts ──
+          const refused = (title, record, offset, fault) => {
+            try {
+              c.decodeServerRecord(record);
+              fail(`${title}: read`);
+            } catch (e) {
+              if (!(e instanceof b.MalformedError)) fail(`${title}: ${e.name} ${e.message}`);
+              else if (!e.message.includes(`at byte ${offset} of the record`) || !e.message.includes(fault)) fail(`${title}: ${e.message}`);
+              else out.refused++;
+            }
+          };
+          // Every cut of every server message, alone and after a whole one.
+          for (const m of messages) {
+            for (let cut = 1; cut < m.bytes.length; cut++) {
+              refused(`${m.title} cut at ${cut}`, m.bytes.subarray(0, cut), 0, 'runs past the end');
+              refused(`${m.title} cut at ${cut} after a whole one`, b.concat(m.bytes, m.bytes.subarray(0, cut)), m.bytes.length, 'runs past the end');
+            }
+          }
+          const h = b.fromHex;
+          const result = '04 01 00 0000000000000007 000000000000002a 03 626f62';
+          const resultLength = h(result).length; // where a second message starts
+          const message = (flags, from, to) => `03 ${flags} 000000000000002a 0000019af232b200 ${from} 00 ${to} 00 0001 74 00000002 6869`;
+          refused('invalid UTF-8 in to', h(result.replace('03 626f62', '03 626fff')), 0, 'to is not valid UTF-8');
+          refused('an overlong encoding in from', h(message('00', '02 c0af', '03 626f62')), 0, 'from is not valid UTF-8');
+          refused('a lone surrogate in to', h(message('00', '01 61', '03 eda080')), 0, 'to is not valid UTF-8');
+          refused('invalid UTF-8 in the second message', h(result + message('00', '01 61', '02 c328')), resultLength, 'to is not valid UTF-8');
+          refused('type 0x05', h('05'), 0, 'type 0x05');
+          refused('a client send from the server', h('01 0000000000000001 03 626f62 00 0001 74 00000000'), 0, 'type 0x01');
+          refused('a client ack from the server', h('02 0001 0000000000000001'), 0, 'type 0x02');
+          refused('JSON after a compact message', b.concat(h(result), b.utf8('{"type":"pong"}')), resultLength, 'type 0x7b');
+          refused('a zero after a compact message', b.concat(h(result), h('00')), resultLength, 'type 0x00');
+          refused('message flags 0x02', h(message('02', '01 61', '01 62')), 0, 'flags 0x02');
+          refused('message flags 0x80', h(message('80', '01 61', '01 62')), 0, 'flags 0x80');
+          refused('send_result status 2', h(result.replace('04 01 00', '04 02 00')), 0, 'status 2');
+          refused('send_result flags 0x02', h(result.replace('04 01 00', '04 01 02')), 0, 'flags 0x02');
+          refused('an id of 2^53', h(result.replace('000000000000002a', '0020000000000000')), 0, 'messageId');
+          refused('a ref below -(2^53 - 1)', h(result.replace('0000000000000007', 'ffe0000000000000')), 0, 'ref');
+          refused('devices cut', h(result.replace('04 01 00', '04 01 01') + '02 01 61'), 0, 'runs past the end');
+          const max = c.decodeServerRecord(h(result.replace('000000000000002a', '001fffffffffffff')))[0].messageId;
+          if (max !== Number.MAX_SAFE_INTEGER) fail(`2^53 - 1 read as ${max}`);
+
+          // What the compact form cannot say goes as JSON: the encoders say so with null.
+          const send = { ref: 1, to: 'bob', contentType: 'text/plain', body: new Uint8Array(0) };
+          if (c.encodeSend({ ...send, to: 'n'.repeat(256) }) !== null) fail('a 256-byte name was written');
+          if (c.encodeSend({ ...send, toDevice: '' }) !== null) fail('an empty toDevice was written as absent');
+          if (c.encodeSend({ ...send, to: 'bob\ud800' }) !== null) fail('a lone surrogate was written');
+          if (c.encodeSend({ ...send, ref: 2 ** 53 }) !== null) fail('an unsafe ref was written');
+          if (c.encodeSend({ ...send, contentType: 'c'.repeat(65536) }) !== null) fail('a 65536-byte content type was written');
+          if (c.encodeAck([1, 2 ** 53]) !== null) fail('an unsafe id was acknowledged');
+          if (c.encodeAck(new Array(65536).fill(1)) !== null) fail('65536 ids were written');
+          if (b.hex(c.encodeSend({ ...send, to: 'n'.repeat(255) })).slice(18, 20) !== 'ff') fail('a 255-byte name was not written');
+          return out;
+        }
+        """;
+
+    /// <summary>The document's compact vectors: title, the JSON lines, and the compact hex as written (spaces and '|').</summary>
+    private static List<Dictionary<string, object>> CompactVectors(string document)
+    {
+        const string begin = "<!-- BEGIN COMPACT VECTORS -->", end = "<!-- END COMPACT VECTORS -->";
+        int start = document.IndexOf(begin, StringComparison.Ordinal), stop = document.IndexOf(end, StringComparison.Ordinal);
+        Assert.True(start >= 0 && stop > start, "PROTOCOL.md has no compact vectors section");
+        List<Dictionary<string, object>> vectors = [];
+        foreach (Match m in VectorBlock().Matches(document[start..stop]))
+        {
+            string[] lines = m.Groups[2].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            string[] json = [.. lines.Where(l => l.StartsWith("json ", StringComparison.Ordinal)).Select(l => l["json".Length..].Trim())];
+            string compact = lines.Single(l => l.StartsWith("compact ", StringComparison.Ordinal))["compact".Length..].Trim();
+            Assert.NotEmpty(json);
+            vectors.Add(new() { ["title"] = m.Groups[1].Value, ["json"] = json, ["compact"] = compact });
+        }
+        return vectors;
+    }
+
+    [GeneratedRegex(@"^##### (.+?)\n\n```\n(.*?)```", RegexOptions.Singleline | RegexOptions.Multiline)]
+    private static partial Regex VectorBlock();
+}
