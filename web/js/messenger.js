@@ -1,7 +1,10 @@
 // The messenger protocol (PROTOCOL.md §11) over a secure channel: JSON requests with "type"
 // first, replies matched by ref (never by position), pings answered, messages handed to a
 // handler one at a time in id order and acknowledged only after the handler has stored them.
+// When login agrees the compact form (§11.9), sends and acks go compact and the server's compact
+// records are read into the very objects its JSON gives, so nothing above this file can tell.
 import { utf8, fromUtf8, toBase64, fromBase64 } from './bytes.js';
+import * as compact from './compact.js';
 
 const REQUEST_TIMEOUT_MS = 30000;
 const ACK_BATCH_MS = 200;
@@ -22,12 +25,15 @@ export class Messenger {
     this.incoming = Promise.resolve();
     this.acks = [];
     this.ackTimer = null;
+    /** The compact form's version this connection agreed at login; 0: JSON only. */
+    this.compact = 0;
     channel.onRecord = bytes => this.receive(bytes);
   }
 
   send(object) { return this.channel.send(utf8(JSON.stringify(object))); }
 
   receive(bytes) {
+    if (compact.isCompact(bytes)) { this.receiveCompact(bytes); return; }
     let message;
     try {
       message = JSON.parse(fromUtf8(bytes));
@@ -35,10 +41,38 @@ export class Messenger {
       this.onError(new MessengerError('bad_reply', 'the server sent a record that is not JSON'));
       return;
     }
+    this.dispatch(message);
+  }
+
+  /**
+   * A record of compact messages, read whole before any is handled. One the server should not
+   * have sent (nothing agreed) or cannot be read ends the connection, as §11.9 asks: none of its
+   * messages is handled or acknowledged, so the server delivers them again at the next login.
+   */
+  receiveCompact(bytes) {
+    let messages;
+    try {
+      if (!this.compact) throw new Error('the compact form was not agreed at login');
+      messages = compact.decodeServerRecord(bytes);
+    } catch (e) {
+      this.onError(new MessengerError('bad_reply', `the server sent a compact record that cannot be read, so the connection ends: ${e.message}`));
+      this.channel.onRecord = () => {}; // nor any record after it, while close_notify goes out
+      this.channel.close().catch(() => {});
+      return;
+    }
+    for (const message of messages) this.dispatch(message);
+  }
+
+  dispatch(message) {
     switch (message.type) {
       case 'ping': this.send({ type: 'pong' }).catch(() => {}); return;
       case 'pong': return;
-      case 'login_result': this.loginWaiter?.(message); this.loginWaiter = null; return;
+      case 'login_result':
+        // Set before the next record is read: compact records may follow the result at once.
+        this.compact = message.success === true && message.compact === compact.VERSION ? compact.VERSION : 0;
+        this.loginWaiter?.(message);
+        this.loginWaiter = null;
+        return;
       case 'presence': this.onPresence(message.user, message.online === true); return;
       case 'message':
         // One at a time, in order: the next waits until the handler has stored this one.
@@ -70,11 +104,13 @@ export class Messenger {
     this.ackTimer = null;
     while (this.acks.length) {
       const ids = this.acks.splice(0, 4096);
-      await this.send({ type: 'ack', messageIds: ids }).catch(() => {});
+      const bytes = this.compact ? compact.encodeAck(ids) : null;
+      await (bytes ? this.channel.send(bytes) : this.send({ type: 'ack', messageIds: ids })).catch(() => {});
     }
   }
 
-  request(object) {
+  /** `compactForm(ref)`: the request's compact bytes, or null when only JSON can say it. */
+  request(object, compactForm = null) {
     const ref = this.nextRef++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => { this.pending.delete(ref); reject(new MessengerError('timeout', `no reply to ${object.type} in time`)); }, REQUEST_TIMEOUT_MS);
@@ -83,7 +119,8 @@ export class Messenger {
         if (reply.type === 'error') reject(new MessengerError(reply.code, reply.message, reply.retryAfterSeconds));
         else resolve(reply);
       });
-      this.send({ type: object.type, ref, ...object }).catch(e => { this.pending.delete(ref); clearTimeout(timer); reject(e); });
+      const bytes = this.compact && compactForm ? compactForm(ref) : null;
+      (bytes ? this.channel.send(bytes) : this.send({ type: object.type, ref, ...object })).catch(e => { this.pending.delete(ref); clearTimeout(timer); reject(e); });
     });
   }
 
@@ -91,6 +128,7 @@ export class Messenger {
     return new Promise((resolve, reject) => {
       this.loginWaiter = resolve;
       const request = secret.deviceToken ? { type: 'login', user, deviceToken: secret.deviceToken } : { type: 'login', user, password: secret.password };
+      request.compact = compact.VERSION; // the highest version spoken; the result says what this connection uses
       this.send(request).catch(reject);
     });
   }
@@ -114,7 +152,8 @@ export class Messenger {
   }
 
   sendToDevice(to, toDevice, contentType, body) {
-    return this.request({ type: 'send', to, contentType, body: toBase64(body), toDevice });
+    return this.request({ type: 'send', to, contentType, body: toBase64(body), toDevice },
+      ref => compact.encodeSend({ ref, to, toDevice, contentType, body }));
   }
 
   publishKeys(keys) {

@@ -50,6 +50,8 @@ public partial class BrowserChatTests
             await Expect(page.Locator("#trust-algorithm")).ToHaveTextAsync("ed25519");
             await page.ClickAsync("#trust-yes");
             await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+            // The page asked for the compact form and the server agreed (PROTOCOL.md §11.9): the messages below travel in it.
+            Assert.Equal(1, await CompactAgreedAsync(page));
 
             await using ParleyProcess cli = StartChat(temp, "cli", port);
             await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
@@ -114,6 +116,7 @@ public partial class BrowserChatTests
             await Expect(page.Locator("#banner")).ToContainTextAsync("Connection lost");
             (server, _) = await StartServerAsync(temp, port, webPort);
             await Expect(page.Locator("#banner")).ToBeHiddenAsync(new LocatorAssertionsToBeHiddenOptions { Timeout = 60_000 });
+            Assert.Equal(1, await CompactAgreedAsync(page)); // asked again on the new connection
 
             await using ParleyProcess cliAgain = StartChat(temp, "cli", port);
             await cliAgain.WaitForLineAsync("[NEW MESSAGE] From webby: for when you are back", s_wait);
@@ -145,6 +148,9 @@ public partial class BrowserChatTests
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>The compact form's version the page's connection agreed at login; 0: JSON only.</summary>
+    internal static Task<int> CompactAgreedAsync(IPage page) => page.EvaluateAsync<int>("() => window.parley.app.messenger?.compact ?? 0");
 
     /// <summary>The server and the fingerprint it printed at start-up.</summary>
     internal static async Task<(ParleyProcess Server, string Fingerprint)> StartServerAsync(TempDirectory temp, int port, int webPort)

@@ -9,7 +9,8 @@ namespace Parley.Tests.Web;
 /// <summary>
 /// The browser's compact form (web/js/compact.js, PROTOCOL.md §11.9), a second implementation
 /// written from the spec: it reads and writes the document's vectors, read from the document
-/// itself, and refuses malformed records whole.
+/// itself, refuses malformed records whole, and the messenger asks for it, uses it once agreed and
+/// ends the connection on a record it cannot read without handling or acknowledging any of it.
 /// </summary>
 public partial class BrowserCompactTests
 {
@@ -27,6 +28,13 @@ public partial class BrowserCompactTests
         Assert.Equal(5, Strings(result, "read").Count);
         Assert.Equal(3, Strings(result, "written").Count);
         Assert.True(result.GetProperty("refused").GetInt32() > 100, result.GetProperty("refused").ToString());
+    }
+
+    [Fact]
+    public async Task The_browser_messenger_asks_for_the_compact_form_uses_it_once_agreed_and_ends_on_a_bad_record()
+    {
+        JsonElement result = await EvaluateInPageAsync(MessengerScript, new { });
+        Assert.Empty(Strings(result, "failures"));
     }
 
     private static async Task<JsonElement> EvaluateInPageAsync(string script, object argument)
@@ -130,6 +138,102 @@ public partial class BrowserCompactTests
           if (c.encodeAck(new Array(65536).fill(1)) !== null) fail('65536 ids were written');
           if (b.hex(c.encodeSend({ ...send, to: 'n'.repeat(255) })).slice(18, 20) !== 'ff') fail('a 255-byte name was not written');
           return out;
+        }
+        """;
+
+    // A stand-in channel: records what the messenger sends, hands it records as the server would.
+    private const string MessengerScript = """
+        async () => {
+          const { Messenger } = await import('/js/messenger.js');
+          const c = await import('/js/compact.js');
+          const b = await import('/js/bytes.js');
+          const failures = [];
+          const check = (ok, what) => { if (!ok) failures.push(what); };
+          const open = () => {
+            const channel = { sent: [], closed: false, onRecord: () => {}, send: async r => { channel.sent.push(r); }, close: async () => { channel.closed = true; } };
+            const m = new Messenger(channel);
+            const seen = { handled: [], errors: [] };
+            m.onMessage = async message => { seen.handled.push(message); };
+            m.onError = e => seen.errors.push(e);
+            return { channel, m, seen, record: bytes => channel.onRecord(bytes), json: o => channel.onRecord(b.utf8(JSON.stringify(o))) };
+          };
+          const loggedIn = async (answer) => {
+            const s = open();
+            const login = s.m.login('bob', { password: 'a long passphrase' });
+            check(JSON.parse(b.fromUtf8(s.channel.sent[0])).compact === 1, 'login does not ask for compact 1');
+            s.json({ type: 'login_result', success: true, user: 'bob', deviceId: 'a1b2c3d4e5f6', ...answer });
+            await login;
+            return s;
+          };
+          const message = (id, body) => ({ type: 'message', messageId: id, from: 'alice', to: 'bob', timestamp: 1765000000000 + id,
+            contentType: 'text/plain; charset=utf-8', body: b.toBase64(body), broadcast: false, fromDevice: '0f0e0d0c0b0a' });
+          // The compact bytes of a message, written here by hand from §11.9's table.
+          const compactMessage = (id, body) => b.concat(Uint8Array.of(0x03, 0x00), b.u64(id), b.u64(1765000000000 + id),
+            Uint8Array.of(5), b.utf8('alice'), Uint8Array.of(12), b.utf8('0f0e0d0c0b0a'), Uint8Array.of(3), b.utf8('bob'), Uint8Array.of(0),
+            b.u16(25), b.utf8('text/plain; charset=utf-8'), b.u32(body.length), body);
+          const compactResult = (ref, id) => b.concat(Uint8Array.of(0x04, 0x01, 0x00), b.u64(ref), b.u64(id), Uint8Array.of(3), b.utf8('bob'));
+
+          // ── agreed: sends and acks go compact, compact records are handled in order like JSON ──
+          {
+            const s = await loggedIn({ compact: 1 });
+            check(s.m.compact === 1, 'compact not agreed');
+            const body = Uint8Array.of(0, 1, 2, 0xfe, 0xff);
+            const sending = s.m.sendToDevice('bob', '5c1d0e9a7b42', 'application/vnd.parley.e2e', body);
+            const sent = s.channel.sent.at(-1);
+            check(b.hex(sent) === b.hex(c.encodeSend({ ref: 1, to: 'bob', toDevice: '5c1d0e9a7b42', contentType: 'application/vnd.parley.e2e', body })), `send written as ${b.hex(sent)}`);
+            // A result and two messages in one record, then a JSON message: all four in order.
+            s.record(b.concat(compactResult(1, 41), compactMessage(42, b.utf8('one')), compactMessage(43, new Uint8Array(0))));
+            s.json(message(44, b.utf8('three')));
+            const result = await sending;
+            check(JSON.stringify(result) === JSON.stringify({ type: 'send_result', ref: 1, messageId: 41, to: 'bob', status: 'delivered' }), `result ${JSON.stringify(result)}`);
+            await s.m.incoming;
+            check(JSON.stringify(s.seen.handled) === JSON.stringify([message(42, b.utf8('one')), message(43, new Uint8Array(0)), message(44, b.utf8('three'))]),
+              `handled ${JSON.stringify(s.seen.handled)}`);
+            await s.m.flushAcks();
+            check(b.hex(s.channel.sent.at(-1)) === b.hex(c.encodeAck([42, 43, 44])), `ack written as ${b.hex(s.channel.sent.at(-1))}`);
+            check(b.hex(s.channel.sent.at(-1)) === '02' + '0003' + '000000000000002a' + '000000000000002b' + '000000000000002c', 'ack bytes');
+            // A send the compact form cannot say goes as JSON, on the same connection.
+            s.m.sendToDevice('bob', '', 'text/plain', body).catch(() => {});
+            check(JSON.parse(b.fromUtf8(s.channel.sent.at(-1))).toDevice === '', 'an empty toDevice did not go as JSON');
+            check(s.seen.errors.length === 0 && !s.channel.closed, `errors ${s.seen.errors.map(e => e.message)}`);
+
+            // A malformed record: a good message, then a cut one. Nothing of it is handled or acknowledged; the connection ends.
+            const whole = compactMessage(45, b.utf8('four'));
+            s.record(b.concat(whole, whole.subarray(0, 20)));
+            s.record(compactMessage(46, b.utf8('after')));
+            await s.m.incoming;
+            const sentBefore = s.channel.sent.length;
+            await s.m.flushAcks();
+            check(s.seen.handled.length === 3, `handled ${s.seen.handled.length} after a malformed record`);
+            check(s.channel.sent.length === sentBefore, 'something was sent (acknowledged) after the malformed record');
+            check(s.channel.closed, 'the connection did not end');
+            check(s.seen.errors.length === 1 && s.seen.errors[0].code === 'bad_reply' && s.seen.errors[0].message.includes(`at byte ${whole.length} of the record`),
+              `errors ${s.seen.errors.map(e => e.message)}`);
+          }
+
+          // ── not agreed (an older server): JSON as before, and a compact record is refused ──
+          {
+            const s = await loggedIn({});
+            check(s.m.compact === 0, 'compact agreed without the answer');
+            s.m.sendToDevice('bob', '5c1d0e9a7b42', 'text/plain', Uint8Array.of(1)).catch(() => {});
+            const sent = JSON.parse(b.fromUtf8(s.channel.sent.at(-1)));
+            check(sent.type === 'send' && sent.body === 'AQ==' && sent.ref === 1, `send as ${JSON.stringify(sent)}`);
+            s.json(message(50, b.utf8('json')));
+            await s.m.incoming;
+            await s.m.flushAcks();
+            check(JSON.stringify(JSON.parse(b.fromUtf8(s.channel.sent.at(-1)))) === '{"type":"ack","messageIds":[50]}', 'ack not JSON');
+            s.record(compactMessage(51, b.utf8('compact')));
+            await s.m.incoming;
+            check(s.seen.handled.length === 1 && s.channel.closed && s.seen.errors.length === 1 && s.seen.errors[0].message.includes('not agreed'),
+              `unagreed compact record: handled ${s.seen.handled.length}, closed ${s.channel.closed}, errors ${s.seen.errors.map(e => e.message)}`);
+          }
+
+          // ── a failed login agrees nothing, whatever it says ──
+          {
+            const s = await loggedIn({ success: false, code: 'invalid_credentials', compact: 1 });
+            check(s.m.compact === 0, 'a failed login agreed compact');
+          }
+          return { failures };
         }
         """;
 
