@@ -59,7 +59,8 @@ public sealed partial class ChatClient
     /// <summary>The sends in order, as many to a record as the server's record limit allows (a send without a compact form goes as JSON).</summary>
     private List<ReadOnlyMemory<byte>> PackCompact(SendRequest[] requests)
     {
-        int limit = MessengerLimits.RecordLimitFor(MaxBodyLength);
+        // The server's limit for this body size, and never above what this channel itself seals.
+        int limit = Math.Min(MessengerLimits.RecordLimitFor(MaxBodyLength), _channel.MaxMessageLength);
         List<ReadOnlyMemory<byte>> records = [];
         int start = 0;
         while (start < requests.Length)

@@ -161,7 +161,11 @@ public sealed partial class ChatClient : IAsyncDisposable
                         MaxBodyLength = result.MaxBodyLength > 0 ? result.MaxBodyLength : MessengerLimits.DefaultMaxBodyLength;
                         DeviceId = result.DeviceId;
                         // Only the version asked for: anything else would be records this client cannot read.
-                        CompactAgreed = UseCompactForm && result.Compact == CompactForm.Version;
+                        if (result.Compact is { } agreed && (!UseCompactForm || agreed != CompactForm.Version))
+                        {
+                            throw new ChatConnectionException($"the server answered with compact form version {agreed}, which this client did not ask for (PROTOCOL.md §11.9)");
+                        }
+                        CompactAgreed = result.Compact == CompactForm.Version;
                         LoggedIn?.Invoke(result);
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);

@@ -16,6 +16,12 @@ public static class MessengerLimits
     /// <summary>Longest <c>contentType</c> of a message, in UTF-16 code units (PROTOCOL.md §11).</summary>
     public const int MaxContentTypeLength = 128;
 
+    /// <summary>
+    /// Messages one compact record from a client may hold (PROTOCOL.md §11.9): each may be answered
+    /// alone, so one record is at most this many answers. A client's batch of sends fits many times.
+    /// </summary>
+    public const int MaxCompactMessagesPerRecord = 256;
+
     /// <summary>Message ids one <c>ack</c> may name (PROTOCOL.md §11); a client batches its acks up to this.</summary>
     public const int MaxAckIds = 4096;
 

@@ -195,7 +195,10 @@ def compact_message(r):
         m = {"type": "send", "ref": r.int(8, True), "to": r.text(1)}; dev = r.text(1)
         m.update(contentType=r.text(2), body=r.take(r.int(4)))
         if dev: m["toDevice"] = dev                       # 0: for the account
-    elif t == 0x02: m = {"type": "ack", "messageIds": [r.int(8, True) for _ in range(r.int(2))]}
+    elif t == 0x02:
+        n = r.int(2)
+        if not 1 <= n <= 4096: raise ValueError(f"an ack names 1 to 4096 ids, not {n}")
+        m = {"type": "ack", "messageIds": [r.int(8, True) for _ in range(n)]}
     elif t == 0x03:
         flags = r.int(1)
         if flags & ~1: raise ValueError(f"undefined flag bits {flags:#04x}")
@@ -239,7 +242,7 @@ def compact_encode(m):
         t = m["type"]
         if t == "send": return b"\x01" + i64(m["ref"]) + text(m["to"], 1) + opt("toDevice") + text(m["contentType"], 2) + body(m["body"])
         if t == "ack":
-            if len(m["messageIds"]) > 0xffff: raise ValueError("no compact form")
+            if not 1 <= len(m["messageIds"]) <= 4096: raise ValueError("no compact form")
             return b"\x02" + len(m["messageIds"]).to_bytes(2, "big") + b"".join(map(i64, m["messageIds"]))
         if t == "message":
             if type(m["broadcast"]) is not bool: raise ValueError("broadcast not a boolean")
@@ -311,13 +314,16 @@ def check_compact_refusals(records):
     refused(send + b"\x00", len(send), 1)
     refused(send + b"\x7b", len(send), 1)                  # JSON never follows compact in one record
     refused(send[:len(send) - 7 - 4] + b"\x00\x00\x00\x08" + send[-7:], 0, 0)   # body length one past the end
+    refused(send + b"\x02\x00\x00", len(send), 1)        # an ack of no ids
+    refused(b"\x02\x10\x01" + b"\0" * 8 * 4097, 0, 0)    # an ack of 4,097 ids
     for bad in (b"", b"{}", b"\x00", b"\x05"):
         try: compact_decode(bad); raise AssertionError(bad)
         except Malformed: raise AssertionError(bad)
         except ValueError: n += 1                          # not a compact record at all
     base = {"type": "send_result", "ref": 1, "messageId": 2, "to": "bob", "status": "queued"}
     for o in (dict(base, to="b" * 256), dict(base, status="failed"), dict(base, devices=["d"] * 256), dict(base, ref=1 << 63),
-              dict(base, type="broadcast"), {"type": "send", "ref": 1, "to": "bob", "contentType": "t", "body": "", "toDevice": ""}):
+              dict(base, type="broadcast"), {"type": "send", "ref": 1, "to": "bob", "contentType": "t", "body": "", "toDevice": ""},
+              {"type": "ack", "messageIds": []}, {"type": "ack", "messageIds": [1] * 4097}):
         try: compact_encode(o); raise AssertionError(o)
         except ValueError: n += 1                          # no compact form: the sender uses JSON
     print(f"OK  compact: {n} malformed records and forms without a compact form refused")

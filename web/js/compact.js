@@ -34,9 +34,9 @@ export function encodeSend({ ref, to, toDevice, contentType, body }) {
   return w.out;
 }
 
-/** An `ack` of these message ids as compact bytes, or null when it cannot be said (over 65535 ids, an id that is not a safe integer). */
+/** An `ack` of these message ids as compact bytes, or null when it cannot be said (not 1 to 4096 ids, an id that is not a safe integer). */
 export function encodeAck(messageIds) {
-  if (!Array.isArray(messageIds) || messageIds.length > 0xffff || !messageIds.every(Number.isSafeInteger)) return null;
+  if (!Array.isArray(messageIds) || messageIds.length < 1 || messageIds.length > 4096 || !messageIds.every(Number.isSafeInteger)) return null;
   const w = new Writer(1 + 2 + 8 * messageIds.length);
   w.u8(ACK); w.u16(messageIds.length);
   for (const id of messageIds) w.i64(id);

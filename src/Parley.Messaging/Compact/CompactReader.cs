@@ -7,19 +7,39 @@ using System.Text;
 
 namespace Parley.Messaging.Compact;
 
-public ref struct CompactReader(ReadOnlySpan<byte> record)
+public ref struct CompactReader
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private ReadOnlySpan<byte> _rest = record;
+    private ReadOnlySpan<byte> _rest;
 
-    /// <summary>Where the next message starts, in bytes from the record's start (for error messages).</summary>
+    /// <summary>Where the next message starts, in bytes from the record's start.</summary>
     private int _offset;
 
-    /// <summary>Remembers the last content type read, so a run of messages of one type shares one string.</summary>
+    public CompactReader(ReadOnlySpan<byte> record)
+        : this(record, 0)
+    {
+    }
+
+    /// <summary>Reads from <paramref name="offset"/> on: a reader that must await between messages makes a new reader where the last one stopped.</summary>
+    public CompactReader(ReadOnlySpan<byte> record, int offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, record.Length);
+        _rest = record[offset..];
+        _offset = offset;
+    }
+
+    /// <summary>
+    /// Remembers the last content type read, so a run of messages of one type shares one string.
+    /// Only one a message may carry (at most 128 UTF-16 code units) is kept.
+    /// </summary>
     public string? LastContentType { get; set; }
 
     public readonly bool AtEnd => _rest.IsEmpty;
+
+    /// <summary>Where the next message starts, in bytes from the record's start.</summary>
+    public readonly int Offset => _offset;
 
     /// <summary>The next <c>send</c> or <c>ack</c>.</summary>
     /// <exception cref="MessengerProtocolException">Not a well-formed compact client message.</exception>
@@ -62,6 +82,12 @@ public ref struct CompactReader(ReadOnlySpan<byte> record)
     private AckRequest ReadAck(int start)
     {
         int count = U16(start);
+        // Part of being well formed here, unlike JSON's ack (PROTOCOL.md §11.9): one record of
+        // empty acks would otherwise be thousands of requests, each answered alone.
+        if (count is 0 or > MessengerLimits.MaxAckIds)
+        {
+            throw Fault(start, $"an ack names 1 to {MessengerLimits.MaxAckIds} message ids, not {count}");
+        }
         ReadOnlySpan<byte> ids = Take(start, 8 * count, "messageIds");
         long[] messageIds = new long[count];
         for (int i = 0; i < count; i++)
@@ -124,7 +150,12 @@ public ref struct CompactReader(ReadOnlySpan<byte> record)
         {
             return last;
         }
-        return LastContentType = Decode(start, bytes, "contentType");
+        string contentType = Decode(start, bytes, "contentType");
+        if (contentType.Length <= MessengerLimits.MaxContentTypeLength)
+        {
+            LastContentType = contentType;
+        }
+        return contentType;
     }
 
     private byte[] Body(int start) => Take(start, checked((int)Math.Min(U32(start), int.MaxValue)), "body").ToArray();

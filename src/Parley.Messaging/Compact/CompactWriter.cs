@@ -71,8 +71,9 @@ public static class CompactWriter
         s.To is null || s.ContentType is null || s.Body is null ? -1
         : Sum(1 + 8, Text8(s.To), OptionalText8(s.ToDevice), Text16(s.ContentType), 4 + s.Body.Length);
 
+    // An ack outside 1 – 4096 ids is malformed in the compact form; as JSON the server answers it.
     private static int SizeOf(AckRequest a) =>
-        a.MessageIds is { Length: <= ushort.MaxValue } ids ? 1 + 2 + 8 * ids.Length : -1;
+        a.MessageIds is { Length: > 0 and <= MessengerLimits.MaxAckIds } ids ? 1 + 2 + 8 * ids.Length : -1;
 
     private static int SizeOf(ChatMessage m) =>
         m.From is null || m.To is null || m.ContentType is null || m.Body is null ? -1

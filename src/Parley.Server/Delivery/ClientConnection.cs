@@ -51,9 +51,8 @@ public sealed partial class ClientConnection
     private long _peakHeldBodyBytes;
 
     // The compact form (PROTOCOL.md §11.9), when agreed at login: how replies are packed, and the
-    // requests of one record, decoded before any is handled (the reader cannot cross an await).
+    // content type the last compact send carried (a run of sends of one type shares its string).
     private CompactRecordPacker? _packer;
-    private List<ClientMessage>? _compactRequests;
     private string? _lastContentType;
 
     /// <summary>Wakes the writer loop after live delivery overflowed into the store.</summary>
@@ -96,7 +95,9 @@ public sealed partial class ClientConnection
     internal bool Compact
     {
         get => _packer is not null;
-        init => _packer = value ? new CompactRecordPacker(_recordLimit) : null;
+        // Never above what a receiver takes by default (§8): a server allowed larger bodies than
+        // 768 KiB has a record limit above it, and packing must not make a record no single message needed.
+        init => _packer = value ? new CompactRecordPacker(Math.Min(_recordLimit, RecordLimits.DefaultMaxPlaintextLength)) : null;
     }
 
     /// <summary>Bounds how far the reader runs ahead of commits (ServerOptions.MaxInFlightPerConnection).</summary>
@@ -297,8 +298,10 @@ public sealed partial class ClientConnection
     }
 
     /// <summary>
-    /// Handles the sends and acks of one compact record in order. A fault in the record is answered
-    /// after the requests before it; what follows a fault cannot be found and is dropped.
+    /// Handles the sends and acks of one compact record in order, reading each only when the one
+    /// before it has been handled: a record holds nothing decoded in memory beyond the request at
+    /// hand. A fault, or a message past <see cref="MessengerLimits.MaxCompactMessagesPerRecord"/>,
+    /// is answered once, and the rest of the record is dropped.
     /// </summary>
     private async Task HandleCompactRecordAsync(byte[] payload, CancellationToken cancellationToken)
     {
@@ -308,41 +311,38 @@ public sealed partial class ClientConnection
                 "a compact record, but the compact form was not agreed at login (PROTOCOL.md §11.9)")).ConfigureAwait(false);
             return;
         }
-        List<ClientMessage> requests = _compactRequests ??= [];
-        try
+        int offset = 0;
+        for (int count = 1; offset < payload.Length; count++)
         {
-            string? fault = DecodeCompact(payload, requests);
-            foreach (ClientMessage request in requests)
+            if (count > MessengerLimits.MaxCompactMessagesPerRecord)
             {
-                await HandleAsync(request, cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest,
+                    $"a compact record holds at most {MessengerLimits.MaxCompactMessagesPerRecord} messages; the rest of this one, from byte {offset}, was dropped")).ConfigureAwait(false);
+                return;
             }
-            if (fault is not null)
+            (ClientMessage? request, string? fault) = DecodeCompactAt(payload, ref offset);
+            if (request is null)
             {
-                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, fault)).ConfigureAwait(false);
+                await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, fault!)).ConfigureAwait(false);
+                return;
             }
-        }
-        finally
-        {
-            // The list is kept for the next record; the bodies it points to are not.
-            requests.Clear();
+            await HandleAsync(request, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <returns>The fault that stopped the reading, or null when the whole record was read.</returns>
-    private string? DecodeCompact(byte[] payload, List<ClientMessage> requests)
+    /// <summary>The request at <paramref name="offset"/>, moving it past; or the fault that stops the record.</summary>
+    private (ClientMessage? Request, string? Fault) DecodeCompactAt(byte[] payload, ref int offset)
     {
-        CompactReader reader = new(payload) { LastContentType = _lastContentType };
+        CompactReader reader = new(payload, offset) { LastContentType = _lastContentType };
         try
         {
-            while (!reader.AtEnd)
-            {
-                requests.Add(reader.ReadClient());
-            }
-            return null;
+            ClientMessage request = reader.ReadClient();
+            offset = reader.Offset;
+            return (request, null);
         }
         catch (MessengerProtocolException e)
         {
-            return e.Message;
+            return (null, e.Message);
         }
         finally
         {
@@ -669,11 +669,12 @@ public sealed partial class ClientConnection
             // No token: Shut aborts the outbox, so an idle connection waits here without a registration.
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                // Everything already queued goes out in one write, up to a batch in count and bytes.
+                // Everything already queued goes out in one write, up to a batch in count and bytes
+                // (messages, not records: compact ones share records).
                 bool closeAfter = false;
                 int encodedBytes = 0;
                 int fileChunks = 0;
-                while (batch.Count < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message))
+                for (int taken = 0; taken < MaxBatch && encodedBytes < MaxBatchBytes && !closeAfter && reader.TryRead(out ServerMessage? message); taken++)
                 {
                     // Catch up from the store before sending anything newer, so ids stay in order.
                     if (_overflowed)

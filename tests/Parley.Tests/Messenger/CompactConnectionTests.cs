@@ -161,6 +161,71 @@ public class CompactConnectionTests
         }
     }
 
+    [Fact]
+    public async Task A_record_of_empty_acks_is_answered_once_not_once_per_ack()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using CompactRaw mallory = await CompactRaw.ConnectAsync(server);
+        await mallory.LoginAsync("mallory", 1);
+        // 30,000 three-byte empty acks: as many answers would be 30,000 sealed records for one opened.
+        byte[] record = new byte[3 * 30_000];
+        for (int i = 0; i < record.Length; i += 3)
+        {
+            record[i] = CompactForm.AckType;
+        }
+        await mallory.Channel.SendAsync(record);
+        await mallory.Channel.SendAsync(MessengerCodec.Encode(new PingMessage()));
+        ErrorMessage error = Assert.IsType<ErrorMessage>(await mallory.NextJsonAsync());
+        Assert.Equal((0, ErrorCodes.BadRequest), (error.Ref, error.Code));
+        Assert.Contains("at byte 0 of the record", error.Message);
+        Assert.IsType<ServerPong>(await mallory.NextJsonAsync());
+    }
+
+    [Fact]
+    public async Task A_client_record_holds_at_most_256_messages_and_the_rest_is_dropped_with_one_answer()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using CompactRaw alice = await CompactRaw.ConnectAsync(server);
+        await alice.LoginAsync("alice", 1);
+        int limit = MessengerLimits.MaxCompactMessagesPerRecord;
+        await alice.Channel.SendAsync(Concat(Enumerable.Range(1, limit + 10).Select(i => CompactWriter.ToArray(new SendRequest(i, "alice", "t", [(byte)(i & 0xff)]))!)));
+
+        List<ServerMessage> seen = [];
+        while (seen.OfType<SendResult>().Count() < limit || !seen.Any(m => m is ErrorMessage))
+        {
+            seen.AddRange(await alice.NextAnyAsync());
+        }
+        ErrorMessage error = seen.OfType<ErrorMessage>().Single();
+        Assert.Contains($"at most {limit} messages", error.Message);
+        Assert.Equal(Enumerable.Range(1, limit).Select(i => (long)i), seen.OfType<SendResult>().Select(r => r.Ref).Order());
+        Assert.Equal(limit, await StoredMessages.CountForAsync(server, "alice"));
+    }
+
+    [Fact]
+    public async Task Packed_records_never_pass_the_1_MiB_a_client_receives_even_when_max_body_allows_larger_records()
+    {
+        // max_body 1 MiB makes the messenger's record limit 1.4 MB, over §8's 1 MiB default.
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxBodyLength = 1 << 20, MaxOutboxBytes = 16L << 20 });
+        await (await server.LoginAsync("bob")).DisposeAsync();
+        await using (ChatClient alice = await server.LoginAsync("alice"))
+        {
+            Assert.True(alice.CompactAgreed);
+            // Packed by the client too: 30 sends of 60 kB in one batch.
+            Task<SendResult>[] answers = await alice.SendMessagesAsync([.. Enumerable.Range(0, 30).Select(i =>
+                new OutgoingMessage("bob", "application/octet-stream", Enumerable.Repeat((byte)i, 60_000).ToArray()))]).WithTimeout();
+            await Task.WhenAll(answers).WithTimeout();
+        }
+        Channel<ChatMessage> inbox = InboxExtensions.NewInbox();
+        await using ChatClient bob = await server.LoginAsync("bob", inbox: inbox);
+        Assert.True(bob.CompactAgreed);
+        for (int i = 0; i < 30; i++)
+        {
+            Task<ChatMessage> next = inbox.Reader.ReadAsync().AsTask();
+            Assert.Same(next, await Task.WhenAny(next, bob.Completion).WithTimeout());
+            Assert.Equal((byte)i, (await next).Body[0]);
+        }
+    }
+
     [Theory]
     [InlineData(true, false)]
     [InlineData(false, true)]

@@ -53,8 +53,10 @@ public partial class CompactFormTests
             Assert.Contains($"\"type\":\"{type}\"", all);
         }
         Assert.Contains(vectors, v => v.Json.Length > 1);
-        Assert.Equal(0x7B, (byte)'{');
         Assert.All(vectors, v => Assert.True(CompactForm.IsCompact(v.Compact)));
+        // Every JSON text starts with '{' or white space, never with a compact type byte.
+        Assert.All(vectors.SelectMany(v => v.Json), json => Assert.False(CompactForm.IsCompact(Encoding.UTF8.GetBytes(json))));
+        Assert.All(new[] { " {}", "\t{}", "\n{}", "\r{}" }, json => Assert.False(CompactForm.IsCompact(Encoding.UTF8.GetBytes(json))));
     }
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(1, 8).Select(i => new object[] { i });
@@ -148,7 +150,7 @@ public partial class CompactFormTests
     [InlineData("01 0000000000000001 03 626f62 02 c328 0001 74 00000000", "toDevice is not valid UTF-8")]
     [InlineData("01 0000000000000001 03 626f62 00 0002 74c3 00000000", "contentType is not valid UTF-8")]
     [InlineData("01 0000000000000001 03 626f62 00 0001 74 ffffffff", "body runs past the end")]
-    [InlineData("02 ffff 0000000000000001", "messageIds runs past the end")]
+    [InlineData("02 0002 0000000000000001", "messageIds runs past the end")]
     public void Malformed_client_messages_are_refused_with_the_fault(string hex, string fault)
     {
         byte[] record = Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
@@ -194,6 +196,51 @@ public partial class CompactFormTests
                 }
             }
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(MessengerLimits.MaxAckIds + 1)]
+    public void An_ack_of_no_ids_or_too_many_is_malformed_and_has_no_compact_form(int count)
+    {
+        byte[] record = new byte[3 + 8 * count];
+        record[0] = CompactForm.AckType;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(record.AsSpan(1), (ushort)count);
+        Assert.Contains($"an ack names 1 to {MessengerLimits.MaxAckIds} message ids, not {count}", ReadAllFails(record, server: false, expectedGood: 0).Message);
+        Assert.Equal(-1, CompactWriter.SizeOf(new AckRequest(new long[count])));
+        Assert.Equal(3 + 8 * MessengerLimits.MaxAckIds, CompactWriter.SizeOf(new AckRequest(new long[MessengerLimits.MaxAckIds])));
+    }
+
+    [Fact]
+    public void A_reader_started_where_another_stopped_reads_on_and_names_offsets_from_the_record_start()
+    {
+        byte[] first = CompactWriter.ToArray(new SendRequest(1, "bob", "text/plain", [1]))!;
+        byte[] second = CompactWriter.ToArray(new AckRequest([5, 6]))!;
+        byte[] record = [.. first, .. second, CompactForm.SendType, 0];
+        CompactReader reader = new(record);
+        Assert.Equal(1, ((SendRequest)reader.ReadClient()).Ref);
+        Assert.Equal(first.Length, reader.Offset);
+
+        CompactReader resumed = new(record, reader.Offset);
+        Assert.Equal([5L, 6L], ((AckRequest)resumed.ReadClient()).MessageIds);
+        Assert.Equal(first.Length + second.Length, resumed.Offset);
+        int lastOffset = resumed.Offset;
+        MessengerProtocolException e = Assert.Throws<MessengerProtocolException>(() => new CompactReader(record, lastOffset).ReadClient());
+        Assert.Contains($"at byte {first.Length + second.Length} of the record", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CompactReader(record, record.Length + 1));
+    }
+
+    [Fact]
+    public void A_content_type_too_long_for_a_message_is_read_but_never_remembered()
+    {
+        string longest = new('c', MessengerLimits.MaxContentTypeLength);
+        string tooLong = new('c', 60_000);
+        CompactReader reader = new(CompactWriter.ToArray(new SendRequest(1, "bob", longest, []))!);
+        _ = reader.ReadClient();
+        Assert.Equal(longest, reader.LastContentType);
+        CompactReader second = new(CompactWriter.ToArray(new SendRequest(2, "bob", tooLong, []))!) { LastContentType = "text/plain" };
+        Assert.Equal(tooLong, ((SendRequest)second.ReadClient()).ContentType);
+        Assert.Equal("text/plain", second.LastContentType);
     }
 
     [Fact]
@@ -259,7 +306,7 @@ public partial class CompactFormTests
     private static string Json(ServerMessage m) => Encoding.UTF8.GetString(MessengerCodec.EncodeGeneral(m));
 
     private static ClientMessage RandomRequest(Random random) => random.Next(3) == 0
-        ? new AckRequest([.. Enumerable.Range(0, random.Next(0, 30)).Select(_ => random.NextInt64(long.MinValue, long.MaxValue))])
+        ? new AckRequest([.. Enumerable.Range(0, random.Next(1, 30)).Select(_ => random.NextInt64(long.MinValue, long.MaxValue))])
         : new SendRequest(random.NextInt64(long.MinValue, long.MaxValue), Pick(random, s_names), Pick(random, s_types), Body(random),
             random.Next(2) == 0 ? null : Pick(random, s_names));
 
