@@ -39,29 +39,22 @@ public static class CompactWriter
         _ => throw new ArgumentException($"{message.GetType().Name} has no compact form", nameof(message)),
     };
 
-    /// <summary>One message in its compact form, as a record of its own.</summary>
-    public static byte[]? ToArray(ClientMessage message)
-    {
-        int size = SizeOf(message);
-        if (size < 0)
-        {
-            return null;
-        }
-        byte[] bytes = new byte[size];
-        Write(message, bytes);
-        return bytes;
-    }
+    /// <summary>One message in its compact form, as a record of its own; null when it has none.</summary>
+    public static byte[]? ToArray(ClientMessage message) => ToArray(message, SizeOf(message), static (m, d) => Write(m, d));
 
     /// <inheritdoc cref="ToArray(ClientMessage)"/>
-    public static byte[]? ToArray(ServerMessage message)
+    public static byte[]? ToArray(ServerMessage message) => ToArray(message, SizeOf(message), static (m, d) => Write(m, d));
+
+    private delegate int Writer<T>(T message, Span<byte> destination);
+
+    private static byte[]? ToArray<T>(T message, int size, Writer<T> write)
     {
-        int size = SizeOf(message);
         if (size < 0)
         {
             return null;
         }
         byte[] bytes = new byte[size];
-        Write(message, bytes);
+        write(message, bytes);
         return bytes;
     }
 

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Parley.Messaging;
 using Parley.Messaging.Compact;
 using Parley.Tests.Support;
@@ -10,17 +9,16 @@ namespace Parley.Tests.Messenger;
 /// The compact form's codec (PROTOCOL.md §11.9): the document's vectors both ways, round trips of
 /// random messages against their JSON meaning, and every way a record can be malformed.
 /// </summary>
-public partial class CompactFormTests
+public class CompactFormTests
 {
-    private static readonly string Document = File.ReadAllText(Path.Combine(Vectors.RepositoryRoot, "PROTOCOL.md"));
-
-    public static IEnumerable<object[]> DocumentVectors() => CompactVectors().Select(v => new object[] { v.Title });
+    public static IEnumerable<object[]> DocumentVectors() => CompactVectors.All.Select(v => new object[] { v.Title });
 
     [Theory]
     [MemberData(nameof(DocumentVectors))]
     public void Each_vector_reads_as_its_json_and_the_json_writes_as_its_bytes(string title)
     {
-        (_, string[] json, byte[] compact) = CompactVectors().Single(v => v.Title == title);
+        CompactVectors.Vector vector = CompactVectors.All.Single(v => v.Title == title);
+        (string[] json, byte[] compact) = (vector.Json, vector.Compact);
         bool fromServer = json[0].Contains("\"type\":\"message\"", StringComparison.Ordinal) || json[0].Contains("\"type\":\"send_result\"", StringComparison.Ordinal);
 
         // The compact bytes read as the JSON objects' meaning, in order.
@@ -45,7 +43,7 @@ public partial class CompactFormTests
     [Fact]
     public void The_document_has_a_vector_of_each_message_and_one_of_several_in_a_record()
     {
-        var vectors = CompactVectors();
+        IReadOnlyList<CompactVectors.Vector> vectors = CompactVectors.All;
         Assert.True(vectors.Count >= 8, $"{vectors.Count} vectors");
         string all = string.Join('\n', vectors.SelectMany(v => v.Json));
         foreach (string type in new[] { "send", "ack", "message", "send_result" })
@@ -325,21 +323,4 @@ public partial class CompactFormTests
         random.NextBytes(body);
         return body;
     }
-
-    private sealed record CompactVector(string Title, string[] Json, byte[] Compact);
-
-    private static List<CompactVector> CompactVectors()
-    {
-        string section = Document.Split("<!-- BEGIN COMPACT VECTORS -->")[1].Split("<!-- END COMPACT VECTORS -->")[0];
-        return [.. VectorBlock().Matches(section).Select(m =>
-        {
-            string[] lines = m.Groups[2].Value.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            string[] json = [.. lines.Where(l => l.StartsWith("json ", StringComparison.Ordinal)).Select(l => l["json".Length..].Trim())];
-            string hex = lines.Single(l => l.StartsWith("compact ", StringComparison.Ordinal))["compact".Length..];
-            return new CompactVector(m.Groups[1].Value, json, Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal).Replace("|", "", StringComparison.Ordinal)));
-        })];
-    }
-
-    [GeneratedRegex(@"##### (.+?)\n\n```\n(.*?)```", RegexOptions.Singleline)]
-    private static partial Regex VectorBlock();
 }
