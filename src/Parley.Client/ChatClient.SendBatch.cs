@@ -56,7 +56,11 @@ public sealed partial class ChatClient
         return answers;
     }
 
-    /// <summary>The sends in order, as many to a record as the server's record limit allows (a send without a compact form goes as JSON).</summary>
+    /// <summary>
+    /// The sends in order, as many to a record as the server takes (its record limit, and at most
+    /// <see cref="MessengerLimits.MaxCompactMessagesPerRecord"/>: it drops the rest of a record unanswered);
+    /// a send without a compact form goes as JSON.
+    /// </summary>
     private List<ReadOnlyMemory<byte>> PackCompact(SendRequest[] requests)
     {
         // The server's limit for this body size, and never above what this channel itself seals.
@@ -72,7 +76,8 @@ public sealed partial class ChatClient
                 continue;
             }
             int end = start + 1, total = size;
-            while (end < requests.Length && CompactWriter.SizeOf(requests[end]) is var next and >= 0 && total + next <= limit)
+            while (end < requests.Length && end - start < MessengerLimits.MaxCompactMessagesPerRecord
+                && CompactWriter.SizeOf(requests[end]) is var next and >= 0 && total + next <= limit)
             {
                 total += next;
                 end++;

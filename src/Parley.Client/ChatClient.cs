@@ -460,7 +460,9 @@ public sealed partial class ChatClient : IAsyncDisposable
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 ids.Clear();
-                while (ids.Count < MessengerLimits.MaxAckIds && reader.TryRead(out long id))
+                // Within the record limit in either form: a compact id is 8 bytes, more than JSON's for small ids.
+                int most = MessengerLimits.AckIdsPerRecord(MaxBodyLength);
+                while (ids.Count < most && reader.TryRead(out long id))
                 {
                     ids.Add(id);
                 }

@@ -22,6 +22,14 @@ public static class MessengerLimits
     /// </summary>
     public const int MaxCompactMessagesPerRecord = 256;
 
+    /// <summary>
+    /// Ids a client puts in one <c>ack</c> for a server of this body limit: at most
+    /// <see cref="MaxAckIds"/>, and few enough that the ack fits the record limit in either form
+    /// (PROTOCOL.md §11.9): a JSON id takes up to 21 bytes with its comma, a compact one 8, and 64
+    /// covers the rest of either. 4096 for the default body; fewer for a server of small bodies.
+    /// </summary>
+    public static int AckIdsPerRecord(int maxBodyLength) => Math.Clamp((RecordLimitFor(maxBodyLength) - 64) / 21, 1, MaxAckIds);
+
     /// <summary>Message ids one <c>ack</c> may name (PROTOCOL.md §11); a client batches its acks up to this.</summary>
     public const int MaxAckIds = 4096;
 

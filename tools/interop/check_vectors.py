@@ -216,10 +216,14 @@ def compact_message(r):
 def compact_decode(rec):
     """A compact record -> ([(offset, message)], field boundaries); Malformed names where the bad message starts."""
     if not rec or not 0x01 <= rec[0] <= 0x04: raise ValueError("not a compact record")
+    side = (1, 2) if rec[0] <= 2 else (3, 4)              # a client sends 0x01-0x02, the server 0x03-0x04
     r, out = Reader(rec), []
     while r.i < len(rec):                                 # back to back, filling the record exactly
         start = r.i
-        try: out.append((start, compact_message(r)))
+        try:
+            if rec[start] not in side: raise ValueError(f"type byte {rec[start]:#04x} is not the sender's")
+            if side == (1, 2) and len(out) == 256: raise ValueError("a client's record holds at most 256 messages")
+            out.append((start, compact_message(r)))
         except ValueError as e: raise Malformed(start, out, e) from None
     return out, r.cuts
 
@@ -277,7 +281,7 @@ def check_compact(title, lines, hexrec):
     assert same([m for _, m in msgs], want), (title, msgs, want)
     for o, w, part, line in zip(objs, want, parts, lines):
         enc = compact_encode(o); assert enc == part, (title, enc.hex(), part.hex())
-        assert len(enc) < len(line.encode())                # "always shorter than its JSON form"
+        if o["type"] != "ack": assert len(enc) < len(line.encode())   # "always shorter than its JSON form" (not an ack)
         texts = sum(len(o.get(k, "").encode()) for k in ("to", "toDevice", "from", "fromDevice", "contentType"))
         fixed = {"send": 17, "message": 28, "send_result": 20}.get(o["type"])   # §11.9 Sizes
         devices = ("devices" in o) + sum(1 + len(d) for d in o.get("devices", []))
@@ -315,6 +319,10 @@ def check_compact_refusals(records):
     refused(send + b"\x7b", len(send), 1)                  # JSON never follows compact in one record
     refused(send[:len(send) - 7 - 4] + b"\x00\x00\x00\x08" + send[-7:], 0, 0)   # body length one past the end
     refused(send + b"\x02\x00\x00", len(send), 1)        # an ack of no ids
+    refused(send + msg, len(send), 1)                      # a server's message in a client's record
+    refused(msg + send, len(msg), 1)                       # and a client's send in the server's
+    one_ack = b"\x02\x00\x01" + b"\0" * 8
+    refused(one_ack * 257, 256 * len(one_ack), 256)        # a client's 257th message
     refused(b"\x02\x10\x01" + b"\0" * 8 * 4097, 0, 0)    # an ack of 4,097 ids
     for bad in (b"", b"{}", b"\x00", b"\x05"):
         try: compact_decode(bad); raise AssertionError(bad)

@@ -9,6 +9,15 @@ import * as compact from './compact.js';
 const REQUEST_TIMEOUT_MS = 30000;
 const ACK_BATCH_MS = 200;
 
+/**
+ * Ids in one ack: at most 4096, and few enough to fit the server's record limit in either form
+ * (PROTOCOL.md §11.9: a JSON id takes up to 21 bytes with its comma, a compact one 8).
+ */
+function ackIdsPerRecord(maxBodyLength) {
+  const recordLimit = Math.floor(maxBodyLength / 3) * 4 + 8192;
+  return Math.min(4096, Math.max(1, Math.floor((recordLimit - 64) / 21)));
+}
+
 export class MessengerError extends Error {
   constructor(code, message, retryAfterSeconds) { super(message || code); this.code = code; this.retryAfterSeconds = retryAfterSeconds; }
 }
@@ -68,8 +77,20 @@ export class Messenger {
       case 'ping': this.send({ type: 'pong' }).catch(() => {}); return;
       case 'pong': return;
       case 'login_result':
+        if (message.success === true && message.compact != null && message.compact !== compact.VERSION) {
+          // A version this client did not ask for: its records could not be read (§11.9).
+          const reason = `the server answered with compact form version ${Number(message.compact)}, which this client did not ask for, so the connection ends`;
+          this.compact = 0;
+          this.onError(new MessengerError('bad_reply', reason));
+          this.channel.onRecord = () => {};
+          this.channel.close().catch(() => {});
+          this.loginWaiter?.({ type: 'login_result', success: false, code: 'bad_reply', error: reason });
+          this.loginWaiter = null;
+          return;
+        }
         // Set before the next record is read: compact records may follow the result at once.
         this.compact = message.success === true && message.compact === compact.VERSION ? compact.VERSION : 0;
+        this.maxBodyLength = message.maxBodyLength > 0 ? message.maxBodyLength : 64 * 1024;
         this.loginWaiter?.(message);
         this.loginWaiter = null;
         return;
@@ -103,7 +124,7 @@ export class Messenger {
   async flushAcks() {
     this.ackTimer = null;
     while (this.acks.length) {
-      const ids = this.acks.splice(0, 4096);
+      const ids = this.acks.splice(0, ackIdsPerRecord(this.maxBodyLength ?? 64 * 1024));
       const bytes = this.compact ? compact.encodeAck(ids) : null;
       await (bytes ? this.channel.send(bytes) : this.send({ type: 'ack', messageIds: ids })).catch(() => {});
     }

@@ -202,6 +202,19 @@ public class CompactConnectionTests
     }
 
     [Fact]
+    public async Task A_batch_of_more_sends_than_a_record_may_hold_is_sent_in_several_records_and_every_send_is_answered()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient alice = await server.LoginAsync("alice");
+        Assert.True(alice.CompactAgreed);
+        int count = 2 * MessengerLimits.MaxCompactMessagesPerRecord + 44;
+        Task<SendResult>[] answers = await alice.SendMessagesAsync([.. Enumerable.Range(0, count).Select(i =>
+            new OutgoingMessage("alice", "text/plain", [(byte)(i & 0xff)]))]).WithTimeout();
+        SendResult[] results = await Task.WhenAll(answers).WithTimeout();
+        Assert.Equal(count, results.Select(r => r.MessageId).Distinct().Count());
+    }
+
+    [Fact]
     public async Task Packed_records_never_pass_the_1_MiB_a_client_receives_even_when_max_body_allows_larger_records()
     {
         // max_body 1 MiB makes the messenger's record limit 1.4 MB, over §8's 1 MiB default.

@@ -233,6 +233,27 @@ public class BrowserCompactTests
             const s = await loggedIn({ success: false, code: 'invalid_credentials', compact: 1 });
             check(s.m.compact === 0, 'a failed login agreed compact');
           }
+
+          // ── a version not asked for fails the login and ends the connection ──
+          {
+            const s = open();
+            const login = s.m.login('bob', { password: 'a long passphrase' });
+            s.json({ type: 'login_result', success: true, user: 'bob', deviceId: 'a1b2c3d4e5f6', compact: 2 });
+            const result = await login;
+            check(result.success === false && s.m.compact === 0 && s.channel.closed === true,
+              `version 2 answered: success ${result.success}, compact ${s.m.compact}, closed ${s.channel.closed}`);
+            check(s.seen.errors.some(e => String(e.message).includes('compact form version 2')), `errors ${s.seen.errors.map(e => e.message)}`);
+          }
+
+          // ── an ack stays within the record limit of a server of small bodies ──
+          {
+            const s = await loggedIn({ compact: 1, maxBodyLength: 1024 });
+            for (let id = 1; id <= 1000; id++) s.m.acks.push(id);
+            await s.m.flushAcks();
+            const acks = s.channel.sent.slice(1);
+            const limit = Math.floor(1024 / 3) * 4 + 8192;
+            check(acks.length > 1 && acks.every(a => a.length <= limit), `acks of ${acks.map(a => a.length)} bytes, limit ${limit}`);
+          }
           return { failures };
         }
         """;
