@@ -450,16 +450,18 @@ public sealed partial class ClientConnection
         {
             return;
         }
+        // The rate before the recipient: a name nobody has is a read of the store, which must not
+        // come free (a compact record holds up to 256 sends, each a lookup).
+        if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
+        {
+            return;
+        }
         if (!await _accounts.ExistsAsync(recipient, cancellationToken).ConfigureAwait(false))
         {
             await ReplyAsync(new ErrorMessage(send.Ref, ErrorCodes.UnknownRecipient, $"there is no user '{recipient}'")).ConfigureAwait(false);
             return;
         }
-        if (!await CheckCapacityAsync(send.Ref, 1, send.Body.Length).ConfigureAwait(false))
-        {
-            return;
-        }
-        // After the rate check: looking a device up reads the store, which must not come free.
+        // After the rate check too: looking a device up reads the store.
         string[]? keyedDevices = null;
         if (send.ToDevice is not null)
         {

@@ -202,6 +202,25 @@ public class CompactConnectionTests
     }
 
     [Fact]
+    public async Task Sends_to_names_nobody_has_cost_the_senders_budget_so_a_record_of_them_cannot_make_the_server_read_its_store_freely()
+    {
+        // A burst of 10 and almost no refill: the record's 256 lookups would otherwise all reach the store.
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 10, SenderMessagesPerSecond = 0.01, MaxBroadcastRecipients = 10 });
+        await using CompactRaw mallory = await CompactRaw.ConnectAsync(server);
+        await mallory.LoginAsync("mallory", 1);
+        int count = MessengerLimits.MaxCompactMessagesPerRecord;
+        await mallory.Channel.SendAsync(Concat(Enumerable.Range(1, count).Select(i => CompactWriter.ToArray(new SendRequest(i, $"nobody-{i}", "t", []))!)));
+        List<ErrorMessage> errors = [];
+        while (errors.Count < count)
+        {
+            errors.AddRange((await mallory.NextAnyAsync()).Cast<ErrorMessage>());
+        }
+        Assert.Equal(10, errors.Count(e => e.Code == ErrorCodes.UnknownRecipient));
+        Assert.Equal(count - 10, errors.Count(e => e.Code == ErrorCodes.RateLimited));
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (long)i), errors.Select(e => e.Ref));
+    }
+
+    [Fact]
     public async Task A_batch_of_more_sends_than_a_record_may_hold_is_sent_in_several_records_and_every_send_is_answered()
     {
         await using TestServer server = await TestServer.StartAsync();
