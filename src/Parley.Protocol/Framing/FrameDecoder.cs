@@ -56,6 +56,14 @@ public sealed class FrameDecoder
     /// <summary>True in the middle of a frame (buffered or being skipped): an end of stream now is a truncation.</summary>
     public bool InsideFrame => BufferedLength != 0 || _skipRemaining != 0;
 
+    /// <summary>
+    /// True when the next <see cref="Read"/> can finish without another byte from the stream: a
+    /// whole frame is buffered (whatever its length; <see cref="Read"/> still checks it).
+    /// </summary>
+    public bool HasCompleteFrame =>
+        _skipRemaining == 0 && BufferedLength >= Frame.HeaderSize
+        && (uint)BufferedLength - Frame.HeaderSize >= BinaryPrimitives.ReadUInt32BigEndian(_buffer.AsSpan(_start, Frame.HeaderSize));
+
     /// <summary>The body length of the frame most recently skipped.</summary>
     public int LastSkippedLength { get; private set; }
 

@@ -57,9 +57,13 @@ internal static class ClientHandshakeDriver
                 throw new ParleyProtocolException(ProtocolError.UntrustedPeer, decision.Reason);
             }
             ClientHandshakeResult result = handshake.Confirm();
-            await FrameIo.WriteAsync(stream, result.Send, cancellationToken, options.HandshakeTimeout).ConfigureAwait(false);
-            return SecureChannel.Create(stream, result.Session, decoder, identity, resumed: result.Resumed,
-                pendingTicket: result.Resumption is { } resumption ? new PendingTicket(resumption, options.Tickets!, handshakeOptions.Clock) : null);
+            // Finished (and a ClientIdentity) go out with the first record the caller sends right
+            // away (a login), else on their own as soon as the caller has returned (§5.4).
+            SecureChannel channel = SecureChannel.Create(stream, result.Session, decoder, identity, resumed: result.Resumed,
+                pendingTicket: result.Resumption is { } resumption ? new PendingTicket(resumption, options.Tickets!, handshakeOptions.Clock) : null,
+                heldFlight: result.Send);
+            channel.WriteHeldFlightSoon();
+            return channel;
         }
         catch (ParleyProtocolException e) when (e.IsRemote && handshake.OfferedTicket && !handshake.Resumed)
         {

@@ -31,9 +31,16 @@ public sealed class SecureChannel : IAsyncDisposable
     // On a client that accepts tickets: the resumption secret until the server's NewSessionTicket arrives.
     private PendingTicket? _pendingTicket;
 
+    // The handshake's last flight, sealed but not yet written (a client's Finished, a server's
+    // NewSessionTicket): it goes out in the same write as the first record after it, so a login
+    // costs each side one system call and the other side one wake-up less. Written on its own
+    // before this side waits for bytes that are not already here, so neither side can wait for
+    // the other. Guarded by the send lock.
+    private byte[]? _heldFlight;
+
     internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null,
-        bool resumed = false, PendingTicket? pendingTicket = null) =>
-        new(stream, session, decoder, serverIdentity, clientIdentity) { Resumed = resumed, _pendingTicket = pendingTicket };
+        bool resumed = false, PendingTicket? pendingTicket = null, byte[]? heldFlight = null) =>
+        new(stream, session, decoder, serverIdentity, clientIdentity) { Resumed = resumed, _pendingTicket = pendingTicket, _heldFlight = heldFlight };
 
     private SecureChannel(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null)
     {
@@ -170,15 +177,22 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>The one path that turns payloads into records on the wire: seal each in order into one pooled buffer, one write, one flush.</summary>
     private async ValueTask SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
-        int capacity = 0;
+        byte[]? held = _heldFlight;
+        _heldFlight = null;
+        int capacity = held?.Length ?? 0;
         for (int i = 0; i < payloads.Count; i++)
         {
             capacity = checked(capacity + _session.MaxSealedLength(payloads[i].Length));
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1));
         int length = 0;
         try
         {
+            if (held is not null)
+            {
+                held.CopyTo(buffer, 0);
+                length = held.Length;
+            }
             for (int i = 0; i < payloads.Count; i++)
             {
                 length += _session.Seal(type, payloads[i].Span, buffer.AsSpan(length));
@@ -191,6 +205,52 @@ public sealed class SecureChannel : IAsyncDisposable
             // Sealed bytes are ciphertext, but clear what was used anyway before pooling.
             buffer.AsSpan(0, length).Clear();
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes the held flight, if it is still held, before this side waits for the peer.</summary>
+    private ValueTask WriteHeldFlightAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _heldFlight) is null ? ValueTask.CompletedTask : WriteHeldFlightCoreAsync(cancellationToken);
+
+    private async ValueTask WriteHeldFlightCoreAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_heldFlight is not null && !_disposed)
+            {
+                await SealAndWriteAsync(MessageType.ApplicationData, [], cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes the held flight from the thread pool unless a send takes it first: a caller that
+    /// sends as soon as it has the channel (a login) shares the write, and one that does not
+    /// (a prompt for a password, say) still lets the peer finish its handshake at once.
+    /// </summary>
+    internal void WriteHeldFlightSoon()
+    {
+        if (Volatile.Read(ref _heldFlight) is not null)
+        {
+            // This thread's own queue: it runs after the caller's synchronous continuation, which sends first when it sends at all.
+            ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.WriteHeldFlightQuietlyAsync(), this, preferLocal: true);
+        }
+    }
+
+    private async Task WriteHeldFlightQuietlyAsync()
+    {
+        try
+        {
+            await WriteHeldFlightAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            // The connection failed: the caller's next send or receive reports it.
         }
     }
 
@@ -303,6 +363,7 @@ public sealed class SecureChannel : IAsyncDisposable
         _decoder.ReleaseBuffer();
         try
         {
+            await WriteHeldFlightAsync(cancellationToken).ConfigureAwait(false);
             // A zero-byte read can complete with nothing to read (a readiness left over from an
             // earlier read). On a socket, take what is there in one receive that cannot block (not
             // FIONREAD and then a receive: one system call instead of two), and when nothing is,
@@ -470,6 +531,10 @@ public sealed class SecureChannel : IAsyncDisposable
         _dataReady = false;
         try
         {
+            if (!_decoder.HasCompleteFrame)
+            {
+                await WriteHeldFlightAsync(cancellationToken).ConfigureAwait(false);
+            }
             return await FrameIo.ReadFrameEventAsync(_stream, _decoder, cancellationToken, dataReady).ConfigureAwait(false) is { } read
                 ? read
                 : throw new ParleyProtocolException(ProtocolError.ConnectionClosed, "the connection ended without close_notify (truncated)");

@@ -23,13 +23,14 @@ internal static class ServerHandshakeDriver
                 decoder.MaxBodyLength = handshake.MaxMessageLength;
                 ReadOnlyMemory<byte> body = await FrameIo.ReadHandshakeFrameAsync(stream, decoder, deadline.Token, timeout, cancellationToken).ConfigureAwait(false);
                 ServerHandshakeStep step = handshake.ReadMessage(body.Span);
+                if (step.Session is not null)
+                {
+                    // The NewSessionTicket, if any, shares the write of the first answer (§5.8).
+                    return SecureChannel.Create(stream, step.Session, decoder, null, step.ClientIdentity, resumed: step.Resumed, heldFlight: step.Send);
+                }
                 if (step.Send is not null)
                 {
                     await FrameIo.WriteAsync(stream, step.Send, deadline.Token, timeout).ConfigureAwait(false);
-                }
-                if (step.Session is not null)
-                {
-                    return SecureChannel.Create(stream, step.Session, decoder, null, step.ClientIdentity, resumed: step.Resumed);
                 }
             }
         }
