@@ -22,6 +22,11 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     private string[] _names = [];
     private long _loginErrors;
 
+    // Where each node is dialled: its name looked up once, before the storms (a client that
+    // connects thousands of times should not run the resolver each time; the generator's CPU is
+    // what the server's figures share the machine with).
+    private (string Host, int Port)[] _dial = [];
+
     // Clients the server agreed the compact form with, and those left on JSON (an older server).
     private long _compactLogins;
     private long _jsonLogins;
@@ -41,6 +46,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             throw new ArgumentException("--window must be at least 1.");
         }
         _names = Enumerable.Range(0, options.Clients).Select(UserName).ToArray();
+        _dial = await ResolveNodesAsync(cancellationToken).ConfigureAwait(false);
         _receivers = new ReceiverCounters?[options.Clients];
         _ledger = new DeliveryLedger(options.Clients);
         DirectoryInfo? temporaryHome = options.HomePath is null ? Directory.CreateTempSubdirectory("parley-bench-") : null;
@@ -102,10 +108,26 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     private Task<LoginOutcome> LoginAsync(ChatClient client, int index, CancellationToken cancellationToken) =>
         _login.LoginAsync(client, UserName(index), _ => ValueTask.FromResult<string?>(Password(index)), cancellationToken);
 
+    /// <summary>Each node's first address (IPv4 first, as a dialler tries them), or its name when it has none.</summary>
+    private async Task<(string Host, int Port)[]> ResolveNodesAsync(CancellationToken cancellationToken)
+    {
+        List<(string Host, int Port)> dial = [];
+        foreach ((string host, int port) in options.Nodes)
+        {
+            System.Net.IPAddress[] addresses = System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? literal)
+                ? [literal]
+                : await System.Net.Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            System.Net.IPAddress? first = addresses.OrderBy(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 0 : 1).FirstOrDefault();
+            dial.Add((first?.ToString() ?? host, port));
+        }
+        return [.. dial];
+    }
+
     /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
     private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken)
     {
-        ChatClient client = await ChatClient.ConnectAsync(options.Nodes[index % options.Nodes.Count].Host, options.Nodes[index % options.Nodes.Count].Port,
+        (string host, int port) = _dial[index % _dial.Length];
+        ChatClient client = await ChatClient.ConnectAsync(host, port,
             new ClientChannelOptions(new BenchTrust(options.Fingerprint))
             {
                 Handshake = new ClientHandshakeOptions { Groups = [options.Group] },

@@ -1,5 +1,6 @@
 // The one place clients open a TCP connection (chat, devices, bench through ChatClient; peer
 // through PeerNode), so every refused, unknown or silent address is reported the same way.
+using System.Net;
 using System.Net.Sockets;
 
 namespace Parley.Transport.Diagnosis;
@@ -10,12 +11,16 @@ public static class TcpDialer
     /// <exception cref="ConnectFailedException">Refused, unknown host, unreachable, or no answer within <paramref name="timeout"/>.</exception>
     public static async Task<TcpClient> ConnectAsync(string host, int port, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        TcpClient tcp = new() { NoDelay = true };
+        // An address needs no name lookup (libc's resolver reads /etc/hosts and friends on every
+        // call) and gets a socket of its own family rather than a dual-mode IPv6 one.
+        IPAddress? address = IPAddress.TryParse(host, out IPAddress? literal) ? literal : null;
+        TcpClient tcp = address is null ? new TcpClient() : new TcpClient(address.AddressFamily);
+        tcp.NoDelay = true;
         using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try
         {
-            await tcp.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
+            await (address is null ? tcp.ConnectAsync(host, port, deadline.Token) : tcp.ConnectAsync(address, port, deadline.Token)).ConfigureAwait(false);
             return tcp;
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
