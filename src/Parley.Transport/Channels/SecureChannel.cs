@@ -248,9 +248,10 @@ public sealed class SecureChannel : IAsyncDisposable
         {
             await WriteHeldFlightAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception)
         {
-            // The connection failed: the caller's next send or receive reports it.
+            // Whatever the stream threw (a socket, a WebSocket, a pipe), the connection failed and
+            // the caller's next send or receive reports it; nothing here may go unobserved.
         }
     }
 
