@@ -33,24 +33,24 @@ public sealed class HeldFlightTests : IAsyncDisposable
         _ticketKey.Dispose();
     }
 
-    private Task<SecureChannel> AcceptAsync() =>
-        SecureChannel.AcceptAsync(_server, HandshakeHarness.ServerOptions() with { TicketKey = _ticketKey });
-
-    /// <summary>The client's half of a full handshake up to its Finished, which it has not sent yet.</summary>
-    private async Task<ClientHandshakeResult> HandshakeUntilFinishedAsync(ClientHandshake client)
+    /// <summary>
+    /// A server accepting with tickets on, and the client's half of a full handshake up to its
+    /// Finished, which it has not sent yet: the server's accept completes once it has.
+    /// </summary>
+    private async Task<(Task<SecureChannel> Accepting, ClientHandshakeResult Client)> HandshakeUntilFinishedAsync()
     {
+        Task<SecureChannel> accepting = SecureChannel.AcceptAsync(_server, HandshakeHarness.ServerOptions() with { TicketKey = _ticketKey });
+        using ClientHandshake client = new(HandshakeHarness.ClientOptions() with { AcceptSessionTickets = true });
         await _client.WriteAsync(client.Start());
         ClientHandshakeStep step = client.ReadMessage(await ReadFrameAsync(_client));
         Assert.NotNull(step.ServerIdentity);
-        return client.Confirm();
+        return (accepting, client.Confirm());
     }
 
     [Fact]
     public async Task The_servers_ticket_goes_out_in_the_same_write_as_its_first_answer()
     {
-        Task<SecureChannel> accepting = AcceptAsync();
-        using ClientHandshake client = new(HandshakeHarness.ClientOptions() with { AcceptSessionTickets = true });
-        ClientHandshakeResult result = await HandshakeUntilFinishedAsync(client);
+        (Task<SecureChannel> accepting, ClientHandshakeResult result) = await HandshakeUntilFinishedAsync();
         using SecureSession session = result.Session;
         // Finished and the first record in one write, as a client that logs in at once sends them.
         await _client.WriteAsync((byte[])[.. result.Send, .. session.Seal(MessageType.ApplicationData, "login"u8)]);
@@ -69,9 +69,7 @@ public sealed class HeldFlightTests : IAsyncDisposable
     [Fact]
     public async Task A_server_waiting_for_a_client_that_sent_only_its_Finished_writes_the_ticket_first()
     {
-        Task<SecureChannel> accepting = AcceptAsync();
-        using ClientHandshake client = new(HandshakeHarness.ClientOptions() with { AcceptSessionTickets = true });
-        ClientHandshakeResult result = await HandshakeUntilFinishedAsync(client);
+        (Task<SecureChannel> accepting, ClientHandshakeResult result) = await HandshakeUntilFinishedAsync();
         using SecureSession session = result.Session;
         await _client.WriteAsync(result.Send);
         await using SecureChannel server = await accepting.WithTimeout();
@@ -113,7 +111,7 @@ public sealed class HeldFlightTests : IAsyncDisposable
     }
 
     /// <summary>Passes bytes through and remembers, for each write, the type byte of every frame in it.</summary>
-    private sealed class RecordingStream(Stream inner) : Stream
+    private sealed class RecordingStream(Stream inner) : PassThroughStream(inner)
     {
         private readonly List<byte[]> _writes = [];
 
@@ -131,37 +129,7 @@ public sealed class HeldFlightTests : IAsyncDisposable
             {
                 _writes.Add(buffer.ToArray());
             }
-            await inner.WriteAsync(buffer, cancellationToken);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
+            await Inner.WriteAsync(buffer, cancellationToken);
         }
     }
 }
