@@ -172,8 +172,8 @@ public class SecureChannelTests
     {
         using Loopback loopback = new();
         (NetworkStream c, NetworkStream s) = await loopback.ConnectAsync();
-        // The client side writes through a proxy stream that flips one bit of the 3rd frame it sends
-        // (ClientHello, Finished, then the first application record).
+        // The client side writes through a proxy stream that flips one bit of the 3rd write it makes
+        // (ClientHello; Finished, on its own since the accept below waits for it; then the first application record).
         FlippingStream tampering = new(c, frameToTamper: 2);
         Task<SecureChannel> accept = SecureChannel.AcceptAsync(s, HandshakeHarness.ServerOptions());
         await using SecureChannel client = await SecureChannel.ConnectAsync(tampering, new ClientChannelOptions(new TrustAll())).WithTimeout();
@@ -205,22 +205,9 @@ public class SecureChannelTests
     }
 
     /// <summary>Passes writes through, flipping one bit in the n-th frame written.</summary>
-    private sealed class FlippingStream(Stream inner, int frameToTamper) : Stream
+    private sealed class FlippingStream(Stream inner, int frameToTamper) : PassThroughStream(inner)
     {
         private int _frames;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -229,18 +216,9 @@ public class SecureChannelTests
             {
                 byte[] copy = buffer.ToArray();
                 copy[^1] ^= 0x01;
-                return inner.WriteAsync(copy, cancellationToken);
+                return Inner.WriteAsync(copy, cancellationToken);
             }
-            return inner.WriteAsync(buffer, cancellationToken);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
+            return Inner.WriteAsync(buffer, cancellationToken);
         }
     }
 
