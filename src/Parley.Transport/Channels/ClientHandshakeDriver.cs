@@ -62,7 +62,7 @@ internal static class ClientHandshakeDriver
             SecureChannel channel = SecureChannel.Create(stream, result.Session, decoder, identity, resumed: result.Resumed,
                 pendingTicket: result.Resumption is { } resumption ? new PendingTicket(resumption, options.Tickets!, handshakeOptions.Clock) : null,
                 heldFlight: result.Send);
-            channel.WriteHeldFlightSoon();
+            channel.WriteHeldFlightSoon(options.HandshakeTimeout);
             return channel;
         }
         catch (ParleyProtocolException e) when (e.IsRemote && handshake.OfferedTicket && !handshake.Resumed)

@@ -37,6 +37,7 @@ public sealed class SecureChannel : IAsyncDisposable
     // before this side waits for bytes that are not already here, so neither side can wait for
     // the other. Guarded by the send lock.
     private byte[]? _heldFlight;
+    private TimeSpan _heldFlightTimeout;
 
     internal static SecureChannel Create(Stream stream, SecureSession session, FrameDecoder decoder, PeerIdentity? serverIdentity, PeerIdentity? clientIdentity = null,
         bool resumed = false, PendingTicket? pendingTicket = null, byte[]? heldFlight = null) =>
@@ -178,7 +179,6 @@ public sealed class SecureChannel : IAsyncDisposable
     private async ValueTask SealAndWriteAsync(MessageType type, IReadOnlyList<ReadOnlyMemory<byte>> payloads, CancellationToken cancellationToken)
     {
         byte[]? held = _heldFlight;
-        _heldFlight = null;
         int capacity = held?.Length ?? 0;
         for (int i = 0; i < payloads.Count; i++)
         {
@@ -197,6 +197,9 @@ public sealed class SecureChannel : IAsyncDisposable
             {
                 length += _session.Seal(type, payloads[i].Span, buffer.AsSpan(length));
             }
+            // Let go of the held flight only now: a send refused while sealing (a payload over the
+            // limit) must leave it for the next one, or that one would go out without it.
+            _heldFlight = null;
             await _stream.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -233,11 +236,16 @@ public sealed class SecureChannel : IAsyncDisposable
     /// sends as soon as it has the channel (a login) shares the write, and one that does not
     /// (a prompt for a password, say) still lets the peer finish its handshake at once.
     /// </summary>
-    internal void WriteHeldFlightSoon()
+    /// <param name="timeout">Bounds the write as the handshake deadline bounded it when it was part of the handshake.</param>
+    internal void WriteHeldFlightSoon(TimeSpan timeout)
     {
         if (Volatile.Read(ref _heldFlight) is not null)
         {
-            // This thread's own queue: it runs after the caller's synchronous continuation, which sends first when it sends at all.
+            // On a pool thread this goes to its own queue, behind the caller's synchronous
+            // continuation, which then usually sends first; another thread may still take it
+            // sooner (an idle worker steals, a socket event thread queues globally), and then the
+            // Finished goes out on its own: correct either way, one write more.
+            _heldFlightTimeout = timeout;
             ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.WriteHeldFlightQuietlyAsync(), this, preferLocal: true);
         }
     }
@@ -246,7 +254,8 @@ public sealed class SecureChannel : IAsyncDisposable
     {
         try
         {
-            await WriteHeldFlightAsync(CancellationToken.None).ConfigureAwait(false);
+            using CancellationTokenSource deadline = new(_heldFlightTimeout);
+            await WriteHeldFlightAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -599,6 +608,19 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    private async Task TryWriteHeldFlightBeforeDisposeAsync()
+    {
+        try
+        {
+            using CancellationTokenSource cts = new(TransportTimeouts.FarewellSend);
+            await SealAndWriteAsync(MessageType.ApplicationData, [], cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Best effort, as any farewell: the stream is disposed next whatever happened.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -608,6 +630,12 @@ public sealed class SecureChannel : IAsyncDisposable
         await _sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (_heldFlight is not null)
+            {
+                // A channel closed before its first record still finishes the peer's handshake,
+                // so the peer sees a session that ended rather than a handshake cut short.
+                await TryWriteHeldFlightBeforeDisposeAsync().ConfigureAwait(false);
+            }
             _disposed = true;
             _session.Dispose();
             _pendingTicket?.Dispose();

@@ -99,4 +99,43 @@ public class FramingTests
         decoder.ReleaseBuffer();
         Assert.False(decoder.HoldsBuffer);
     }
+
+    [Fact]
+    public void HasCompleteFrame_says_whether_the_next_read_needs_no_more_bytes()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 8);
+        Assert.False(decoder.HasCompleteFrame);
+        decoder.Append([0, 0, 0]);
+        Assert.False(decoder.HasCompleteFrame);          // part of a header
+        decoder.Append([5, 1, 2, 3, 4]);
+        Assert.False(decoder.HasCompleteFrame);          // a body one byte short
+        decoder.Append([5, 0, 0, 0, 1, 9]);
+        Assert.True(decoder.HasCompleteFrame);           // exactly one frame, then part of the next
+        Assert.Equal(FrameEvent.Frame, decoder.Read(out _));
+        Assert.True(decoder.HasCompleteFrame);
+        Assert.Equal(FrameEvent.Frame, decoder.Read(out _));
+        Assert.False(decoder.HasCompleteFrame);
+
+        // A zero or oversize length is "complete": the read that follows fails at once, without waiting.
+        decoder.Append([0, 0, 0, 0]);
+        Assert.True(decoder.HasCompleteFrame);
+        Assert.Equal(ProtocolError.EmptyFrame, Assert.Throws<ParleyProtocolException>(() => decoder.Read(out _)).Error);
+        FrameDecoder huge = new(maxBodyLength: 8);
+        huge.Append([0xff, 0xff, 0xff, 0xff]);
+        Assert.False(huge.HasCompleteFrame);             // no overflow: 4 GiB is not buffered
+        Assert.Equal(ProtocolError.FrameTooLarge, Assert.Throws<ParleyProtocolException>(() => huge.Read(out _)).Error);
+    }
+
+    [Fact]
+    public void A_frame_being_skipped_is_never_complete()
+    {
+        FrameDecoder decoder = new(maxBodyLength: 4);
+        decoder.AllowSkipping(100, 1);
+        decoder.Append([0, 0, 0, 10, 1, 2, 3]);
+        Assert.False(decoder.HasCompleteFrame);
+        Assert.Equal(FrameEvent.NeedMoreData, decoder.Read(out _));
+        decoder.Append([0, 0, 0, 0, 0, 0, 0]);
+        Assert.False(decoder.HasCompleteFrame);          // conservative: the caller may write before reading
+        Assert.Equal(FrameEvent.OversizeFrameSkipped, decoder.Read(out _));
+    }
 }

@@ -98,6 +98,44 @@ public sealed class HeldFlightTests : IAsyncDisposable
         Assert.Equal("hello"u8.ToArray(), await client.ReceiveAsync().AsTask().WithTimeout());
     }
 
+    /// <summary>A client channel as the driver builds it, Finished held, without the thread-pool write: what happens next is the test's choice alone.</summary>
+    private async Task<(Task<SecureChannel> Accepting, SecureChannel Client)> ClientHoldingItsFinishedAsync()
+    {
+        Task<SecureChannel> accepting = SecureChannel.AcceptAsync(_server, HandshakeHarness.ServerOptions());
+        using ClientHandshake handshake = new(HandshakeHarness.ClientOptions());
+        await _client.WriteAsync(handshake.Start());
+        ClientHandshakeStep step = handshake.ReadMessage(await ReadFrameAsync(_client));
+        ClientHandshakeResult result = handshake.Confirm();
+        return (accepting, SecureChannel.Create(_client, result.Session, new FrameDecoder(), step.ServerIdentity, heldFlight: result.Send));
+    }
+
+    [Fact]
+    public async Task A_first_send_refused_before_it_is_written_leaves_the_Finished_for_the_next()
+    {
+        (Task<SecureChannel> accepting, SecureChannel client) = await ClientHoldingItsFinishedAsync();
+        await using (client)
+        {
+            await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync(new byte[client.MaxMessageLength + 1]).AsTask());
+            await client.SendAsync("login"u8.ToArray()).AsTask().WithTimeout();
+
+            await using SecureChannel server = await accepting.WithTimeout();
+            Assert.Equal("login"u8.ToArray(), await server.ReceiveAsync().AsTask().WithTimeout());
+        }
+    }
+
+    [Fact]
+    public async Task A_client_disposed_before_its_first_record_still_finishes_the_servers_handshake()
+    {
+        (Task<SecureChannel> accepting, SecureChannel client) = await ClientHoldingItsFinishedAsync();
+
+        await client.DisposeAsync();
+
+        // The server sees a session that ended (no close_notify: a truncation), not a handshake cut short.
+        await using SecureChannel server = await accepting.WithTimeout();
+        ParleyProtocolException e = await Assert.ThrowsAsync<ParleyProtocolException>(() => server.ReceiveAsync().AsTask().WithTimeout());
+        Assert.Equal(ProtocolError.ConnectionClosed, e.Error);
+    }
+
     private static async Task<byte[]> ReadFrameAsync(Stream stream) => HandshakeHarness.Body(await ReadFrameWithHeaderAsync(stream));
 
     private static async Task<byte[]> ReadFrameWithHeaderAsync(Stream stream)
