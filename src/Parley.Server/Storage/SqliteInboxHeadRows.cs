@@ -28,26 +28,9 @@ internal sealed class SqliteInboxHeadRows : IInboxHeadRows
     }
 
     /// <summary>Opens a connection of its own on the store's database (already made, in WAL mode).</summary>
-    internal static SqliteInboxHeadRows Open(string connectionString)
-    {
-        SqliteConnection connection = new(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
-        try
-        {
-            connection.Open();
-            using (SqliteCommand pragmas = connection.CreateCommand())
-            {
-                // As the writer: durable when the commit returns, and waiting rather than failing on the writer's lock.
-                pragmas.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;";
-                pragmas.ExecuteNonQuery();
-            }
-            return new SqliteInboxHeadRows(connection);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    internal static SqliteInboxHeadRows Open(string connectionString) =>
+        // As the writer: durable when the commit returns, and waiting rather than failing on the writer's lock.
+        SqliteRaw.OpenOwnConnection(connectionString, "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;", c => new SqliteInboxHeadRows(c));
 
     public long? Read(string recipient)
     {

@@ -32,26 +32,9 @@ internal sealed class SqliteReader : IDisposable
     }
 
     /// <summary>A reader connection of its own (not one of Microsoft.Data.Sqlite's pool), with its statements compiled.</summary>
-    internal static SqliteReader Open(string connectionString)
-    {
-        SqliteConnection connection = new(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
-        try
-        {
-            connection.Open();
-            using (SqliteCommand busy = connection.CreateCommand())
-            {
-                // As the writer: a reader that meets a lock (WAL recovery) waits rather than fails.
-                busy.CommandText = "PRAGMA busy_timeout = 5000";
-                busy.ExecuteNonQuery();
-            }
-            return new SqliteReader(connection);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    internal static SqliteReader Open(string connectionString) =>
+        // As the writer: a reader that meets a lock (WAL recovery) waits rather than fails.
+        SqliteRaw.OpenOwnConnection(connectionString, "PRAGMA busy_timeout = 5000", c => new SqliteReader(c));
 
     internal Account? FindAccount(string username)
     {
