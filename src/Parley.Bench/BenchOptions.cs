@@ -72,6 +72,13 @@ public sealed record BenchOptions
     /// <summary>Concurrent connection attempts during the login storm.</summary>
     public int LoginConcurrency { get; init; } = 64;
 
+    /// <summary>
+    /// The generator collects before each login storm and holds its own collections off during it
+    /// (<see cref="StormHeap"/>): its thousands of clients' surviving state is an artefact of running
+    /// them in one process. False: it collects during storms as any process would.
+    /// </summary>
+    public bool HoldCollectionsDuringStorms { get; init; } = true;
+
     /// <summary>How long to wait for stragglers after the last send before counting a message lost.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -27,9 +27,7 @@ public sealed partial class BenchRunner
         progress?.Invoke($"[bench] reconnecting {options.Clients:N0} clients with the session tickets of their first login ({withTicket:N0} have one)");
         long errorsBefore = Interlocked.Read(ref _loginErrors);
         CpuMeter cpu = new(options.ServerProcessId);
-        cpu.Start();
-        (ChatClient?[] clients, double seconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
-        cpu.Stop();
+        (ChatClient?[] clients, double seconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken, cpu).ConfigureAwait(false);
         try
         {
             return new ResumedLoginStorm(

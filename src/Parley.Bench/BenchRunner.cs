@@ -138,9 +138,16 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     }
 
     /// <summary>Connects and logs in many clients at once with device tokens; returns them and the storm's duration.</summary>
-    private async Task<(ChatClient?[] Clients, double Seconds)> LoginStormAsync(int[] indexes, Func<int, Func<ChatMessage, ValueTask>?> handler, CancellationToken cancellationToken)
+    /// <remarks>The generator's collections are held off for the storm (<see cref="StormHeap"/>); <paramref name="cpu"/> measures inside that.</remarks>
+    private async Task<(ChatClient?[] Clients, double Seconds)> LoginStormAsync(int[] indexes, Func<int, Func<ChatMessage, ValueTask>?> handler, CancellationToken cancellationToken, CpuMeter? cpu = null)
     {
         ChatClient?[] clients = new ChatClient?[options.Clients];
+        using StormHeap heap = StormHeap.Hold(indexes.Length, options.HoldCollectionsDuringStorms);
+        if (options.HoldCollectionsDuringStorms && heap.HeldBytes == 0)
+        {
+            progress?.Invoke("[bench] the runtime would not hold collections off for this storm: the generator collects during it");
+        }
+        cpu?.Start();
         Stopwatch clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(indexes, new ParallelOptions { MaxDegreeOfParallelism = options.LoginConcurrency, CancellationToken = cancellationToken },
             async (i, ct) =>
@@ -163,7 +170,9 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
                     Interlocked.Increment(ref _loginErrors);
                 }
             }).ConfigureAwait(false);
-        return (clients, clock.Elapsed.TotalSeconds);
+        double seconds = clock.Elapsed.TotalSeconds;
+        cpu?.Stop();
+        return (clients, seconds);
     }
 
     // ── scenarios ──
@@ -247,9 +256,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     {
         await WarmUpAsync(cancellationToken).ConfigureAwait(false);
         CpuMeter loginCpu = new(options.ServerProcessId);
-        loginCpu.Start();
-        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken).ConfigureAwait(false);
-        loginCpu.Stop();
+        (ChatClient?[] clients, double stormSeconds) = await LoginStormAsync(Enumerable.Range(0, options.Clients).ToArray(), Receiver, cancellationToken, loginCpu).ConfigureAwait(false);
         int connected = clients.Count(c => c is not null);
         progress?.Invoke($"[bench] {connected:N0} idle clients connected in {stormSeconds:0.00} s; holding for {options.Duration.TotalSeconds:0} s");
         BenchReport report;

@@ -14,6 +14,10 @@ internal sealed class CpuMeter(int? serverProcessId)
     private TimeSpan _generatorAtStart;
     private long _allocated;
     private long _allocatedAtStart;
+    private TimeSpan _gcPaused;
+    private TimeSpan _gcPausedAtStart;
+    private int _gcCount;
+    private int _gcCountAtStart;
     private TimeSpan? _serverAtStart;
 
     /// <summary>Opens a measured window (windows add up: the burst scenario has two).</summary>
@@ -22,6 +26,8 @@ internal sealed class CpuMeter(int? serverProcessId)
         _serverAtStart = ServerCpu();
         _generatorAtStart = GeneratorCpu();
         _allocatedAtStart = GC.GetTotalAllocatedBytes();
+        _gcPausedAtStart = GC.GetTotalPauseDuration();
+        _gcCountAtStart = GC.CollectionCount(0);
         _wall.Start();
     }
 
@@ -30,6 +36,8 @@ internal sealed class CpuMeter(int? serverProcessId)
         _wall.Stop();
         _generator += GeneratorCpu() - _generatorAtStart;
         _allocated += GC.GetTotalAllocatedBytes() - _allocatedAtStart;
+        _gcPaused += GC.GetTotalPauseDuration() - _gcPausedAtStart;
+        _gcCount += GC.CollectionCount(0) - _gcCountAtStart;
         TimeSpan? serverNow = ServerCpu();
         // A server that exited (or whose /proc entry we cannot read) during the window has no figure.
         _server = _server is TimeSpan total && _serverAtStart is TimeSpan start && serverNow is TimeSpan end ? total + (end - start) : null;
@@ -47,6 +55,8 @@ internal sealed class CpuMeter(int? serverProcessId)
             GeneratorCores = seconds > 0 ? generator / seconds : 0,
             GeneratorMicrosecondsPerMessage = delivered > 0 ? generator * 1e6 / delivered : null,
             GeneratorBytesAllocatedPerMessage = delivered > 0 ? (double)_allocated / delivered : null,
+            GeneratorGcPauseSeconds = _gcPaused.TotalSeconds,
+            GeneratorCollections = _gcCount,
             ServerSeconds = server,
             ServerCores = server is double s && seconds > 0 ? s / seconds : null,
             ServerMicrosecondsPerMessage = server is double t && delivered > 0 ? t * 1e6 / delivered : null,
@@ -99,4 +109,8 @@ public sealed record CpuUsage
 
     /// <summary>Managed memory the generator allocated per delivered message (its clients' encoding and I/O included).</summary>
     public double? GeneratorBytesAllocatedPerMessage { get; init; }
+
+    /// <summary>How long the generator's garbage collections paused it in the windows (part of its CPU), and how many ran (all generations).</summary>
+    public double GeneratorGcPauseSeconds { get; init; }
+    public int GeneratorCollections { get; init; }
 }
