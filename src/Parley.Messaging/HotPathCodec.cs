@@ -1,5 +1,6 @@
-// The four messages every chat message costs (send, send_result, message, ack), encoded and
-// decoded with Utf8JsonWriter/Utf8JsonReader directly. The bytes on the wire are exactly what the
+// The four messages every chat message costs (send, send_result, message, ack), and the two every
+// connection costs (login, login_result: a login storm pays them per connection, BENCHMARKS §2 (n)),
+// encoded and decoded with Utf8JsonWriter/Utf8JsonReader directly. The bytes on the wire are exactly what the
 // System.Text.Json contract produces (a test compares them); what changes is the cost: the
 // polymorphic serializer allocated its read/write stack frames and argument state per call, about
 // 1.2 KB per delivered message on the server (BENCHMARKS.md §2 (e)). Anything this reader does not
@@ -72,6 +73,43 @@ internal static class HotPathCodec
         w.WriteEndArray();
     });
 
+    internal static byte[] EncodeLogin(LoginRequest l) => Write(l, static (w, l) =>
+    {
+        w.WriteString("type"u8, "login"u8);
+        w.WriteString("user"u8, l.User);
+        WriteIfSet(w, "password"u8, l.Password);
+        WriteIfSet(w, "deviceToken"u8, l.DeviceToken);
+        if (l.Register is { } register)
+        {
+            w.WriteBoolean("register"u8, register);
+        }
+        WriteIfSet(w, "compact"u8, l.Compact);
+    });
+
+    internal static byte[] EncodeLoginResult(LoginResult r) => Write(r, static (w, r) =>
+    {
+        w.WriteString("type"u8, "login_result"u8);
+        w.WriteBoolean("success"u8, r.Success);
+        w.WriteString("user"u8, r.User);
+        WriteIfSet(w, "deviceToken"u8, r.DeviceToken);
+        w.WriteBoolean("registered"u8, r.Registered);
+        WriteIfSet(w, "error"u8, r.Error);
+        w.WriteNumber("retryAfterSeconds"u8, r.RetryAfterSeconds);
+        WriteIfSet(w, "accountId"u8, r.AccountId);
+        w.WriteNumber("maxBodyLength"u8, r.MaxBodyLength);
+        WriteIfSet(w, "deviceId"u8, r.DeviceId);
+        WriteIfSet(w, "code"u8, r.Code);
+        WriteIfSet(w, "compact"u8, r.Compact);
+    });
+
+    private static void WriteIfSet(Utf8JsonWriter w, ReadOnlySpan<byte> name, int? value)
+    {
+        if (value is { } number)
+        {
+            w.WriteNumber(name, number);
+        }
+    }
+
     private static void WriteIfSet(Utf8JsonWriter w, ReadOnlySpan<byte> name, string? value)
     {
         if (value is not null)
@@ -108,7 +146,7 @@ internal static class HotPathCodec
 
     // ── decoding ──
 
-    /// <summary>A <c>send</c> or <c>ack</c> in its plain form; null for anything else.</summary>
+    /// <summary>A <c>send</c>, <c>ack</c> or <c>login</c> in its plain form; null for anything else.</summary>
     internal static ClientMessage? TryDecodeClient(ReadOnlySpan<byte> payload)
     {
         try
@@ -126,6 +164,10 @@ internal static class HotPathCodec
             {
                 return ReadAck(ref reader);
             }
+            if (reader.ValueTextEquals("login"u8))
+            {
+                return ReadLogin(ref reader);
+            }
             return null;
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
@@ -134,7 +176,7 @@ internal static class HotPathCodec
         }
     }
 
-    /// <summary>A <c>message</c> or <c>send_result</c> in its plain form; null for anything else.</summary>
+    /// <summary>A <c>message</c>, <c>send_result</c> or <c>login_result</c> in its plain form; null for anything else.</summary>
     internal static ServerMessage? TryDecodeServer(ReadOnlySpan<byte> payload)
     {
         try
@@ -151,6 +193,10 @@ internal static class HotPathCodec
             if (reader.ValueTextEquals("send_result"u8))
             {
                 return ReadSendResult(ref reader);
+            }
+            if (reader.ValueTextEquals("login_result"u8))
+            {
+                return ReadLoginResult(ref reader);
             }
             return null;
         }
@@ -315,6 +361,112 @@ internal static class HotPathCodec
             : null;
     }
 
+    // A null is written for no optional field (the contract omits them), so one read here is refused.
+    private static LoginRequest? ReadLogin(ref Utf8JsonReader reader)
+    {
+        string? user = null, password = null, deviceToken = null;
+        bool? register = null;
+        int? compact = null;
+        while (NextProperty(ref reader))
+        {
+            if (Is(ref reader, "user"u8))
+            {
+                if (user is not null || (user = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "password"u8))
+            {
+                if (password is not null || (password = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "deviceToken"u8))
+            {
+                if (deviceToken is not null || (deviceToken = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "register"u8))
+            {
+                if (register is not null || !ReadBoolean(ref reader, out bool value)) { return null; }
+                register = value;
+            }
+            else if (Is(ref reader, "compact"u8))
+            {
+                if (compact is not null || !ReadInt32(ref reader, out int value)) { return null; }
+                compact = value;
+            }
+            else
+            {
+                return null;
+            }
+        }
+        return user is not null && AtEnd(ref reader) ? new LoginRequest(user, password, deviceToken, register, compact) : null;
+    }
+
+    private static LoginResult? ReadLoginResult(ref Utf8JsonReader reader)
+    {
+        bool? success = null, registered = null;
+        string? user = null, deviceToken = null, error = null, accountId = null, deviceId = null, code = null;
+        int? retryAfter = null, maxBodyLength = null, compact = null;
+        while (NextProperty(ref reader))
+        {
+            if (Is(ref reader, "success"u8))
+            {
+                if (success is not null || !ReadBoolean(ref reader, out bool value)) { return null; }
+                success = value;
+            }
+            else if (Is(ref reader, "user"u8))
+            {
+                if (user is not null || (user = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "deviceToken"u8))
+            {
+                if (deviceToken is not null || (deviceToken = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "registered"u8))
+            {
+                if (registered is not null || !ReadBoolean(ref reader, out bool value)) { return null; }
+                registered = value;
+            }
+            else if (Is(ref reader, "error"u8))
+            {
+                if (error is not null || (error = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "retryAfterSeconds"u8))
+            {
+                if (retryAfter is not null || !ReadInt32(ref reader, out int value)) { return null; }
+                retryAfter = value;
+            }
+            else if (Is(ref reader, "accountId"u8))
+            {
+                if (accountId is not null || (accountId = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "maxBodyLength"u8))
+            {
+                if (maxBodyLength is not null || !ReadInt32(ref reader, out int value)) { return null; }
+                maxBodyLength = value;
+            }
+            else if (Is(ref reader, "deviceId"u8))
+            {
+                if (deviceId is not null || (deviceId = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "code"u8))
+            {
+                if (code is not null || (code = ReadString(ref reader)) is null) { return null; }
+            }
+            else if (Is(ref reader, "compact"u8))
+            {
+                if (compact is not null || !ReadInt32(ref reader, out int value)) { return null; }
+                compact = value;
+            }
+            else
+            {
+                return null;
+            }
+        }
+        // The serializer requires the constructor's non-optional arguments no more than the plain
+        // form needs them all; anything short of the full plain form goes to it.
+        return success is { } ok && user is not null && registered is { } r && retryAfter is { } retry && maxBodyLength is { } max && AtEnd(ref reader)
+            ? new LoginResult(ok, user, deviceToken, r, error, retry, accountId, max, deviceId, code, compact)
+            : null;
+    }
+
     /// <summary>Moves to the next property name; false at the end of the object.</summary>
     private static bool NextProperty(ref Utf8JsonReader reader)
     {
@@ -340,6 +492,18 @@ internal static class HotPathCodec
     {
         value = 0;
         return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out value);
+    }
+
+    private static bool ReadInt32(ref Utf8JsonReader reader, out int value)
+    {
+        value = 0;
+        return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out value);
+    }
+
+    private static bool ReadBoolean(ref Utf8JsonReader reader, out bool value)
+    {
+        value = reader.Read() && reader.TokenType == JsonTokenType.True;
+        return reader.TokenType is JsonTokenType.True or JsonTokenType.False;
     }
 
     private static string? ReadString(ref Utf8JsonReader reader) =>

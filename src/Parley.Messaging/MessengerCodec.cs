@@ -15,12 +15,13 @@ public sealed class MessengerProtocolException(string message, Exception? inner 
 /// <summary>Encodes and decodes messenger messages to and from record payloads (UTF-8 JSON).</summary>
 public static class MessengerCodec
 {
-    // The messages of the chat path go through HotPathCodec (same bytes, a fraction of the
+    // The messages of the chat path and the login go through HotPathCodec (same bytes, a fraction of the
     // allocations); everything else, and anything unusual, through the source-generated serializer.
     public static byte[] Encode(ClientMessage message) => message switch
     {
         SendRequest { To: not null, ContentType: not null, Body: not null } send => HotPathCodec.EncodeSendRequest(send),
         AckRequest { MessageIds: not null } ack => HotPathCodec.EncodeAck(ack),
+        LoginRequest { User: not null } login => HotPathCodec.EncodeLogin(login),
         _ => EncodeGeneral(message),
     };
 
@@ -28,6 +29,7 @@ public static class MessengerCodec
     {
         ChatMessage { From: not null, To: not null, ContentType: not null, Body: not null } chat => HotPathCodec.EncodeChatMessage(chat),
         SendResult { To: not null, Status: not null } result => HotPathCodec.EncodeSendResult(result),
+        LoginResult { User: not null } login => HotPathCodec.EncodeLoginResult(login),
         _ => EncodeGeneral(message),
     };
 

@@ -50,6 +50,67 @@ public class HotPathCodecTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Login_and_its_result_encode_to_exactly_the_serializers_bytes_and_decode_back(int seed)
+    {
+        Random random = new(seed);
+        for (int i = 0; i < 200; i++)
+        {
+            LoginRequest login = new(Str(random), Maybe(random, Str), Maybe(random, Str),
+                random.Next(3) switch { 0 => null, 1 => true, _ => false }, random.Next(2) == 0 ? null : Int(random));
+            LoginResult result = new(random.Next(2) == 0, Str(random), Maybe(random, Str), random.Next(2) == 0, Maybe(random, Str), Int(random),
+                Maybe(random, Str), Int(random), Maybe(random, Str), Maybe(random, Str), random.Next(2) == 0 ? null : Int(random));
+
+            byte[] expected = MessengerCodec.EncodeGeneral(login);
+            Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(MessengerCodec.Encode(login)));
+            Assert.Equal(login, HotPathCodec.TryDecodeClient(expected));
+
+            expected = MessengerCodec.EncodeGeneral(result);
+            Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(MessengerCodec.Encode(result)));
+            Assert.Equal(result, HotPathCodec.TryDecodeServer(expected));
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"type":"login","user":"bob","deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","user":"bob","password":"p","register":false,"compact":1}""")]
+    [InlineData("""{"user":"bob","type":"login","deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","user":null,"deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","user":"bob","user":"eve","deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","user":"bob","password":null}""")]
+    [InlineData("""{"type":"login","user":"bob","register":"yes"}""")]
+    [InlineData("""{"type":"login","user":"bob","register":null}""")]
+    [InlineData("""{"type":"login","user":"bob","compact":1.5}""")]
+    [InlineData("""{"type":"login","user":"bob","compact":4294967296}""")]
+    [InlineData("""{"type":"login","user":"bob","compact":"1"}""")]
+    [InlineData("""{"type":"login","user":"bob","admin":true}""")]
+    [InlineData("""{"type":"login","u\u0073er":"bob","deviceToken":"t"}""")]
+    [InlineData("""{"type":"login","user":"bob","deviceToken":"t"}x""")]
+    [InlineData("""{"type":"login","user":"bob","deviceToken":"t" """)]
+    [InlineData("""{"type":"login","user":"bob","deviceToken":7}""")]
+    public void Unusual_login_input_gets_the_serializers_answer(string json)
+    {
+        byte[] payload = Encoding.UTF8.GetBytes(json);
+        Assert.Equal(Outcome(() => MessengerCodec.DecodeClientGeneral(payload)), Outcome(() => MessengerCodec.DecodeClient(payload)));
+    }
+
+    [Theory]
+    [InlineData("""{"type":"login_result","success":true,"user":"b","registered":false,"retryAfterSeconds":0,"maxBodyLength":65536}""")]
+    [InlineData("""{"type":"login_result","success":true,"user":"b","registered":false,"retryAfterSeconds":0}""")]
+    [InlineData("""{"type":"login_result","user":"b"}""")]
+    [InlineData("""{"type":"login_result","success":"true","user":"b","registered":false,"retryAfterSeconds":0,"maxBodyLength":1}""")]
+    [InlineData("""{"type":"login_result","success":true,"user":"b","registered":false,"retryAfterSeconds":0.5,"maxBodyLength":1}""")]
+    [InlineData("""{"type":"login_result","success":true,"user":"b","registered":false,"retryAfterSeconds":0,"maxBodyLength":1,"error":null}""")]
+    [InlineData("""{"type":"login_result","success":true,"success":false,"user":"b","registered":false,"retryAfterSeconds":0,"maxBodyLength":1}""")]
+    [InlineData("""{"type":"login_result","success":true,"user":"b","registered":false,"retryAfterSeconds":0,"maxBodyLength":1,"compact":1,"x":1}""")]
+    public void Unusual_login_result_input_gets_the_serializers_answer(string json)
+    {
+        byte[] payload = Encoding.UTF8.GetBytes(json);
+        Assert.Equal(Outcome(() => MessengerCodec.DecodeServerGeneral(payload)), Outcome(() => MessengerCodec.DecodeServer(payload)));
+    }
+
     // Inputs the fast reader must not take for the plain form; whatever it does, the answer must be
     // the serializer's (the same message, or a refusal).
     [Theory]
@@ -134,6 +195,15 @@ public class HotPathCodecTests
     };
 
     private static string Str(Random random) => s_strings[random.Next(s_strings.Length)];
+
+    private static string? Maybe(Random random, Func<Random, string> value) => random.Next(2) == 0 ? null : value(random);
+
+    private static int Int(Random random) => random.Next(3) switch
+    {
+        0 => random.Next(0, 100),
+        1 => int.MaxValue - random.Next(0, 3),
+        _ => random.Next(int.MinValue, int.MaxValue),
+    };
 
     private static byte[] Body(Random random)
     {
