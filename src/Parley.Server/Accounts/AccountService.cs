@@ -30,6 +30,8 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
 
     private readonly AccountGates _gates = new();
 
+    internal AccountIdCache AccountIds { get; } = new();
+
     /// <summary>Issues, checks, lists and revokes device tokens (expiry, per-account cap, last use).</summary>
     public DeviceTokens Tokens { get; init; } = new(store, time, DeviceTokens.DefaultExpireAfterUnused, DeviceTokens.DefaultMaxPerAccount);
 
@@ -129,6 +131,7 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
     private async Task<LoginOutcome> IssueTokenAsync(Account account, bool registered, CancellationToken cancellationToken)
     {
         IssuedDeviceToken issued = await Tokens.IssueAsync(account.Username, cancellationToken).ConfigureAwait(false);
+        AccountIds.Put(account.Username, account.AccountId);
         return new LoginOutcome(true, account.Username, issued.Token, registered, null, TimeSpan.Zero, AccountId: account.AccountId, DeviceId: issued.DeviceId);
     }
 
@@ -139,8 +142,12 @@ public sealed class AccountService(IMessageStore store, PasswordHasher hasher, L
         {
             return Failure(user, InvalidToken, ErrorCodes.InvalidToken);
         }
-        Account? account = await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false);
-        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, AccountId: account?.AccountId, DeviceId: device.DeviceId);
+        if (!AccountIds.TryGet(user, out string? accountId))
+        {
+            accountId = (await store.FindAccountAsync(user, cancellationToken).ConfigureAwait(false))?.AccountId;
+            AccountIds.Put(user, accountId);
+        }
+        return new LoginOutcome(true, user, null, false, null, TimeSpan.Zero, AccountId: accountId, DeviceId: device.DeviceId);
     }
 
     private static LoginOutcome Failure(string user, string error, string code, TimeSpan retryAfter = default) =>
