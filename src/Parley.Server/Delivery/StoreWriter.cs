@@ -46,6 +46,11 @@ public sealed class StoreWriter : IAsyncDisposable
     });
     private readonly Task _loop;
 
+    // Appends, acknowledgements and expiries queued and not yet through their batch (counted before
+    // they enter the queue, released after their commit): a barrier with none outstanding has
+    // nothing to wait for, and every login asks for one (a writer wake-up and a thread hop each).
+    private long _outstanding;
+
     private abstract record Operation;
     private sealed record Append(NewMessage Message, TaskCompletionSource<AppendResult> Completion) : Operation;
     private sealed record Acknowledge(string Recipient, string Device, long[] Ids) : Operation;
@@ -79,16 +84,31 @@ public sealed class StoreWriter : IAsyncDisposable
     public Task<AppendResult> AppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         TaskCompletionSource<AppendResult> completion = new(TaskCreationOptions.None);
+        Interlocked.Increment(ref _outstanding);
         ValueTask queued = _queue.Writer.WriteAsync(new Append(message, completion), cancellationToken);
         // Queued at once (the queue has room): the completion's own task, with no state machine
         // of this method around it (a server allocation trace had that at 262 bytes per message).
         return queued.IsCompletedSuccessfully ? completion.Task : AppendWhenQueuedAsync(queued, completion);
     }
 
-    private static async Task<AppendResult> AppendWhenQueuedAsync(ValueTask queued, TaskCompletionSource<AppendResult> completion)
+    private async Task<AppendResult> AppendWhenQueuedAsync(ValueTask queued, TaskCompletionSource<AppendResult> completion)
     {
-        await queued.ConfigureAwait(false);
+        await QueuedAsync(queued).ConfigureAwait(false);
         return await completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for an operation counted in <see cref="_outstanding"/> to enter the queue; one that never does is not outstanding.</summary>
+    private async ValueTask QueuedAsync(ValueTask queued)
+    {
+        try
+        {
+            await queued.ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _outstanding);
+            throw;
+        }
     }
 
     /// <summary>
@@ -100,7 +120,8 @@ public sealed class StoreWriter : IAsyncDisposable
     internal async ValueTask<Task<AppendResult>> EnqueueAsync(NewMessage message, CancellationToken cancellationToken)
     {
         TaskCompletionSource<AppendResult> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Append(message, completion), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _outstanding);
+        await QueuedAsync(_queue.Writer.WriteAsync(new Append(message, completion), cancellationToken)).ConfigureAwait(false);
         return completion.Task;
     }
 
@@ -108,11 +129,14 @@ public sealed class StoreWriter : IAsyncDisposable
     internal GroupOrder GroupOrder { get; } = new();
 
     /// <summary>
-    /// Completes once everything queued before it is committed. A login waits on this before it
-    /// reads the inbox, so acknowledgements sent on an earlier connection are never undone by a
-    /// redelivery to the next one.
+    /// Completes once everything queued before it is committed (at once when nothing is outstanding).
+    /// A login waits on this before it reads the inbox, so acknowledgements sent on an earlier
+    /// connection are never undone by a redelivery to the next one.
     /// </summary>
-    public async Task BarrierAsync(CancellationToken cancellationToken)
+    public Task BarrierAsync(CancellationToken cancellationToken) =>
+        Interlocked.Read(ref _outstanding) == 0 ? Task.CompletedTask : QueueBarrierAsync(cancellationToken);
+
+    private async Task QueueBarrierAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         await _queue.Writer.WriteAsync(new Barrier(completion), cancellationToken).ConfigureAwait(false);
@@ -120,14 +144,19 @@ public sealed class StoreWriter : IAsyncDisposable
     }
 
     /// <summary>Queues the removal of acknowledged messages from an inbox, as <paramref name="device"/> of the recipient may remove them.</summary>
-    public ValueTask AcknowledgeAsync(string recipient, string device, long[] ids, CancellationToken cancellationToken) =>
-        _queue.Writer.WriteAsync(new Acknowledge(recipient, device, ids), cancellationToken);
+    public ValueTask AcknowledgeAsync(string recipient, string device, long[] ids, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _outstanding);
+        ValueTask queued = _queue.Writer.WriteAsync(new Acknowledge(recipient, device, ids), cancellationToken);
+        return queued.IsCompletedSuccessfully ? queued : QueuedAsync(queued);
+    }
 
     /// <summary>Deletes undelivered messages created before <paramref name="createdBefore"/> (Unix ms), then empties the log.</summary>
     public async Task<int> ExpireAsync(long createdBefore, CancellationToken cancellationToken)
     {
         TaskCompletionSource<int> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new Expire(createdBefore, completion), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _outstanding);
+        await QueuedAsync(_queue.Writer.WriteAsync(new Expire(createdBefore, completion), cancellationToken)).ConfigureAwait(false);
         return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -158,8 +187,10 @@ public sealed class StoreWriter : IAsyncDisposable
             barriers.Clear();
             expiries.Clear();
             long batchBodyBytes = 0;
+            int taken = 0;
             while (appends.Count + acks.Count < MaxBatch && batchBodyBytes < MaxBatchBodyBytes && reader.TryRead(out Operation? operation))
             {
+                taken += operation is Barrier ? 0 : 1;
                 switch (operation)
                 {
                     case Append append:
@@ -203,6 +234,8 @@ public sealed class StoreWriter : IAsyncDisposable
             }
             catch (Exception e)
             {
+                // Through their batch (failed, as their completions will say): no barrier waits on them.
+                Interlocked.Add(ref _outstanding, -taken);
                 // The admitted messages were not stored: re-read the usage rather than guess it.
                 _quota?.Forget();
                 if (e is StorageUnavailableException)
@@ -226,6 +259,9 @@ public sealed class StoreWriter : IAsyncDisposable
                 _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, 0, 0);
                 continue;
             }
+            // Committed: a barrier from now on has nothing of theirs to wait for (before their
+            // completions run, so whoever awaited one finds the count already down).
+            Interlocked.Add(ref _outstanding, -taken);
             for (int i = 0; i < appends.Count; i++)
             {
                 ValueTask<bool> delivered = _fanOut.DeliverAsync(stored[i]);

@@ -78,6 +78,24 @@ public class InboxBoundsTests
     }
 
     [Fact]
+    public async Task A_barrier_waits_only_while_something_is_outstanding()
+    {
+        using TempDirectory directory = new();
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(directory.File("parley.db"));
+        await using StoreWriter writer = new(store, new Presence(), NullLogger.Instance);
+        // Nothing queued yet: nothing to wait for (a login's barrier on a quiet server).
+        Assert.True(writer.BarrierAsync(CancellationToken.None).IsCompletedSuccessfully);
+
+        StoredMessage first = (await writer.AppendAsync(new NewMessage("mallory", "alice", 1, "text/plain", [1], Broadcast: false), CancellationToken.None)).Message;
+        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
+        // The acknowledgement is queued: the barrier returns only once it is committed.
+        await writer.BarrierAsync(CancellationToken.None);
+        Assert.Empty(await store.LoadInboxAsync("alice", "", 0, 10, long.MaxValue, CancellationToken.None));
+        // Committed, and everything through its batch: again nothing outstanding.
+        Assert.True(writer.BarrierAsync(CancellationToken.None).IsCompletedSuccessfully);
+    }
+
+    [Fact]
     public async Task The_inbox_quota_counts_bytes_too()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxInboxBytes = 200_000 });
