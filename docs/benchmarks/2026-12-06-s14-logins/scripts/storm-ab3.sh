@@ -1,5 +1,6 @@
 #!/bin/bash
-# storm-ab3.sh OUTDIR ROUNDS label=SRVBUILD:GENBUILD:SERVER_ARGS(,):BENCH_ARGS(,)
+# storm-ab3.sh OUTDIR ROUNDS label=SERVER_BUILD:GENERATOR_BUILD:SERVER_ARGS:BENCH_ARGS ...  (args joined with ",", SERVER_ARGS "-" for none)
+# Interleaved rounds of 8,000-client idle storms (CLIENTS to change), each on a fresh server: a registering run, then the measured one (BENCHMARKS §2 (n)).
 R=$1; ROUNDS=$2; shift 2; mkdir -p $R
 . "$(dirname "$0")/../../2026-12-06-s11-runs/interleaved/bench-env.sh"
 port=6700
