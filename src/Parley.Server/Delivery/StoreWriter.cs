@@ -47,7 +47,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly Task _loop;
 
     // Appends, acknowledgements and expiries queued and not yet through their batch (counted before
-    // they enter the queue, released after their commit): a barrier with none outstanding has
+    // they enter the queue, released after their commit, expiries once run): a barrier with none outstanding has
     // nothing to wait for, and every login asks for one (a writer wake-up and a thread hop each).
     private long _outstanding;
 
@@ -235,7 +235,7 @@ public sealed class StoreWriter : IAsyncDisposable
             catch (Exception e)
             {
                 // Through their batch (failed, as their completions will say): no barrier waits on them.
-                Interlocked.Add(ref _outstanding, -taken);
+                Interlocked.Add(ref _outstanding, -(taken - expiries.Count));
                 // The admitted messages were not stored: re-read the usage rather than guess it.
                 _quota?.Forget();
                 if (e is StorageUnavailableException)
@@ -256,12 +256,14 @@ public sealed class StoreWriter : IAsyncDisposable
                     barrier.TrySetException(new IOException("the store could not commit", e));
                 }
                 await RunExpiriesAsync(expiries).ConfigureAwait(false);
+                Interlocked.Add(ref _outstanding, -expiries.Count);
                 _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, 0, 0);
                 continue;
             }
             // Committed: a barrier from now on has nothing of theirs to wait for (before their
-            // completions run, so whoever awaited one finds the count already down).
-            Interlocked.Add(ref _outstanding, -taken);
+            // completions run, so whoever awaited one finds the count already down). Expiries
+            // count until they have run, below.
+            Interlocked.Add(ref _outstanding, -(taken - expiries.Count));
             for (int i = 0; i < appends.Count; i++)
             {
                 ValueTask<bool> delivered = _fanOut.DeliverAsync(stored[i]);
@@ -280,6 +282,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 barrier.TrySetResult();
             }
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
+            Interlocked.Add(ref _outstanding, -expiries.Count);
             _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, commitTicks, messages.Count + acks.Count);
             lastCommitEnd = System.Diagnostics.Stopwatch.GetTimestamp();
             lastCommitOperations = messages.Count + acks.Count;
