@@ -1,7 +1,8 @@
 // CPU time spent by the server and by the generator itself over the windows in which the counted
 // messages were sent and delivered, so a run can say what one delivered message costs each side.
-// The windows exclude the login storm and the closing of connections: they are the send phase and
-// the drain that follows it (until the last acknowledged message arrived or the drain timed out).
+// A message run's windows exclude the login storm and the closing of connections: they are the send
+// phase and the drain that follows it (until the last acknowledged message arrived or the drain
+// timed out). A login storm has a meter of its own, whose window is the storm, "message" reading "login".
 using System.Diagnostics;
 
 namespace Parley.Bench;

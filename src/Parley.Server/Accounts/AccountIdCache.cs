@@ -2,8 +2,8 @@
 // reconnect (1.5% of the server's CPU in a resumed login storm, BENCHMARKS §2 (n)). An account's id
 // is fixed for the life of its database (it changes only when the name is registered anew in a
 // database that was reset, which no running server sees), so ids, once read, are kept: at most
-// MaxEntries names (only accounts that logged in with a valid device token get here, and a full
-// cache simply starts over), never an empty id (an account the migration has not reached).
+// MaxEntries names (only accounts that logged in, with their password or a valid device token, get
+// here, and a full cache simply starts over), never an empty id (an account the migration has not reached).
 using System.Collections.Concurrent;
 
 namespace Parley.Server.Accounts;
