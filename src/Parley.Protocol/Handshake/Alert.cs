@@ -22,7 +22,7 @@ public sealed record Alert(ProtocolError Error, string Reason)
         {
             length--;
         }
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         w.WriteByte((byte)Error);
         w.WriteByte((byte)length);
         w.WriteBytes(reason.AsSpan(0, length));

@@ -20,7 +20,7 @@ public sealed record ClientHello(
 
     public byte[] Encode()
     {
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         w.WriteByte((byte)Type);
         w.WriteUInt16(Version);
         w.WriteBytes(Random);

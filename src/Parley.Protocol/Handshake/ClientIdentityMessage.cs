@@ -10,7 +10,7 @@ public sealed record ClientIdentityMessage(string SignatureAlgorithm, byte[] Ide
 {
     public byte[] Encode()
     {
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         w.WriteName(SignatureAlgorithm);
         w.WriteVector16(IdentityKey);
         w.WriteVector16(Signature);

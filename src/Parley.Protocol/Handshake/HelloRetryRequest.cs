@@ -7,7 +7,7 @@ public sealed record HelloRetryRequest(ushort Version, string Group)
 {
     public byte[] Encode()
     {
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         w.WriteByte((byte)MessageType.HelloRetryRequest);
         w.WriteUInt16(Version);
         w.WriteName(Group);

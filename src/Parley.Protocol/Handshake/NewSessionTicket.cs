@@ -12,7 +12,7 @@ public sealed record NewSessionTicket(uint LifetimeSeconds, byte[] Ticket)
 {
     public byte[] Encode()
     {
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         Span<byte> lifetime = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(lifetime, LifetimeSeconds);
         w.WriteBytes(lifetime);

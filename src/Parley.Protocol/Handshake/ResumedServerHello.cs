@@ -11,7 +11,7 @@ public sealed record ResumedServerHello(ushort Version, byte[] Random, string Gr
 {
     public byte[] Encode()
     {
-        WireWriter w = new();
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
         w.WriteByte((byte)MessageType.ResumedServerHello);
         w.WriteUInt16(Version);
         w.WriteBytes(Random);

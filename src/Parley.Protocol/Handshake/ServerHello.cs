@@ -16,20 +16,20 @@ public sealed record ServerHello(
     /// <summary>The encoding of every field before the signature.</summary>
     public byte[] SignedPart()
     {
-        WireWriter w = new();
-        WriteSignedPart(w);
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
+        WriteSignedPart(ref w);
         return w.ToArray();
     }
 
     public byte[] Encode()
     {
-        WireWriter w = new();
-        WriteSignedPart(w);
+        WireWriter w = new(stackalloc byte[WireWriter.StackSize]);
+        WriteSignedPart(ref w);
         w.WriteVector16(Signature);
         return w.ToArray();
     }
 
-    private void WriteSignedPart(WireWriter w)
+    private void WriteSignedPart(ref WireWriter w)
     {
         w.WriteByte((byte)MessageType.ServerHello);
         w.WriteUInt16(Version);

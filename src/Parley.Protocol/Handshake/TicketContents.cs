@@ -42,17 +42,27 @@ internal sealed class TicketContents : IDisposable
 
     internal byte[] Encode()
     {
-        WireWriter w = new();
-        w.WriteByte(Format);
-        Span<byte> number = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64BigEndian(number, IssuedAt);
-        w.WriteBytes(number);
-        BinaryPrimitives.WriteUInt32BigEndian(number, LifetimeSeconds);
-        w.WriteBytes(number[..4]);
-        w.WriteName(Group);
-        w.WriteName(Suite);
-        w.WriteBytes(_secret);
-        return w.ToArray();
+        // The plaintext holds the resumption secret: the room it is built in is wiped as well as
+        // the copy the caller gets (which it wipes once sealed).
+        Span<byte> room = stackalloc byte[WireWriter.StackSize];
+        try
+        {
+            WireWriter w = new(room);
+            w.WriteByte(Format);
+            Span<byte> number = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64BigEndian(number, IssuedAt);
+            w.WriteBytes(number);
+            BinaryPrimitives.WriteUInt32BigEndian(number, LifetimeSeconds);
+            w.WriteBytes(number[..4]);
+            w.WriteName(Group);
+            w.WriteName(Suite);
+            w.WriteBytes(_secret);
+            return w.ToArray();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(room);
+        }
     }
 
     /// <summary>Null for anything but format 1 laid out exactly (it was authenticated, so this only guards against our own bugs).</summary>

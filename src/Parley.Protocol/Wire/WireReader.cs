@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace Parley.Protocol.Wire;
 
@@ -25,11 +24,15 @@ internal ref struct WireReader
 
     internal ushort ReadUInt16(string field) => BinaryPrimitives.ReadUInt16BigEndian(ReadBytes(2, field));
 
-    internal ReadOnlySpan<byte> ReadBytes(int count, string field)
+    internal ReadOnlySpan<byte> ReadBytes(int count, string field) => ReadBytes(count, field, null);
+
+    // A field's part ("length", "count") is joined to its name only for an error: a handshake reads
+    // some twenty fields, and building each name up front was a string per field per login.
+    private ReadOnlySpan<byte> ReadBytes(int count, string field, string? part)
     {
         if (count > Remaining)
         {
-            throw Malformed($"truncated in field '{field}' (needs {count} bytes, {Remaining} left)");
+            throw Malformed($"truncated in field '{(part is null ? field : field + " " + part)}' (needs {count} bytes, {Remaining} left)");
         }
         ReadOnlySpan<byte> slice = _data.Slice(_position, count);
         _position += count;
@@ -37,12 +40,12 @@ internal ref struct WireReader
     }
 
     /// <summary>A u16 length followed by that many bytes.</summary>
-    internal ReadOnlySpan<byte> ReadVector16(string field) => ReadBytes(ReadUInt16(field + " length"), field);
+    internal ReadOnlySpan<byte> ReadVector16(string field) => ReadBytes(BinaryPrimitives.ReadUInt16BigEndian(ReadBytes(2, field, "length")), field);
 
     /// <summary>A u8 length (1..32) followed by that many bytes of [a-z0-9-].</summary>
     internal string ReadName(string field)
     {
-        int length = ReadByte(field + " length");
+        int length = ReadBytes(1, field, "length")[0];
         if (length is 0 or > WireWriter.MaxNameLength)
         {
             throw Malformed($"field '{field}' has name length {length} (must be 1..{WireWriter.MaxNameLength})");
@@ -55,13 +58,13 @@ internal ref struct WireReader
                 throw Malformed($"field '{field}' holds a name with a byte outside [a-z0-9-]");
             }
         }
-        return Encoding.ASCII.GetString(bytes);
+        return ProtocolNames.Get(bytes);
     }
 
     /// <summary>A u8 count followed by that many names.</summary>
     internal List<string> ReadNameList(string field)
     {
-        int count = ReadByte(field + " count");
+        int count = ReadBytes(1, field, "count")[0];
         if (count == 0)
         {
             throw Malformed($"field '{field}' is an empty list");

@@ -67,7 +67,11 @@ internal static class FrameIo
     /// <summary>Null at a clean end of stream between frames.</summary>
     internal static async Task<ReadOnlyMemory<byte>?> ReadFrameAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken)
     {
-        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken).ConfigureAwait(false);
+        // A handshake's peer answers within moments, so its frames are read straight into the
+        // buffer: the zero-byte wait that spares an idle connection its buffer would cost a
+        // handshake one more system call per frame (a peek before each read). The buffer held
+        // meanwhile is bounded by the unauthenticated-connection limit and the handshake deadline.
+        (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken, dataReady: true).ConfigureAwait(false);
         if (read is null)
         {
             return null;
@@ -80,7 +84,7 @@ internal static class FrameIo
     /// The next frame or skipped frame; null at a clean end of stream between frames. While a
     /// frame is skipped its bytes pass through the decoder's small buffer and are dropped.
     /// </summary>
-    /// <param name="dataReady">The caller has just waited for data (<see cref="SecureChannel.WaitForDataAsync"/>): read at once.</param>
+    /// <param name="dataReady">Read at once: the caller has just waited for data (<see cref="SecureChannel.WaitForDataAsync"/>), or expects it within moments (a handshake).</param>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // as SecureChannel's receive path: one per record otherwise
     internal static async ValueTask<(FrameEvent Event, ReadOnlyMemory<byte> Body)?> ReadFrameEventAsync(Stream stream, FrameDecoder decoder, CancellationToken cancellationToken, bool dataReady = false)
     {
