@@ -85,17 +85,14 @@ public sealed class ClientHandshake : IDisposable
     {
         _share?.Dispose();
         _share = _entropy.NewKeyShare(_shareGroup);
-        List<string> suites = _options.Suites.Select(s => s.Name).ToList();
-        if (_options.AcceptSessionTickets || _options.Resumption is not null)
-        {
-            suites.Add(SessionTickets.SignalSuite);
-        }
+        bool signalTickets = _options.AcceptSessionTickets || _options.Resumption is not null;
+        string[] suites = Names(_options.Suites, static s => s.Name, signalTickets ? SessionTickets.SignalSuite : null);
         ClientHello hello = new(
             ProtocolVersion.Current,
             _random,
-            _options.Groups.Select(g => g.Name).ToList(),
+            Names(_options.Groups, static g => g.Name),
             suites,
-            _options.SignatureAlgorithms.Select(s => s.Name).ToList(),
+            Names(_options.SignatureAlgorithms, static s => s.Name),
             _shareGroup.Name,
             _share.PublicKey.ToArray(),
             _offeredTicket?.Ticket);
@@ -104,6 +101,21 @@ public sealed class ClientHandshake : IDisposable
         _transcript.Add(body);
         State = ClientHandshakeState.WaitServerHello;
         return Frame.Wrap(body);
+    }
+
+    /// <summary>The names of <paramref name="items"/>, then <paramref name="extra"/> if any: one array, no iterator or list per hello.</summary>
+    private static string[] Names<T>(IReadOnlyList<T> items, Func<T, string> name, string? extra = null)
+    {
+        string[] names = new string[items.Count + (extra is null ? 0 : 1)];
+        for (int i = 0; i < items.Count; i++)
+        {
+            names[i] = name(items[i]);
+        }
+        if (extra is not null)
+        {
+            names[^1] = extra;
+        }
+        return names;
     }
 
     /// <summary>Reads one handshake message body from the server.</summary>

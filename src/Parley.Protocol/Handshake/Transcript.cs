@@ -9,7 +9,9 @@ namespace Parley.Protocol.Handshake;
 /// </summary>
 internal sealed class Transcript
 {
-    private readonly List<byte> _bytes = new(1024);
+    // A resumed handshake's transcript is ~370 bytes, a full one with an X25519 or P-256 share ~500:
+    // room for those, grown for a MODP share.
+    private readonly List<byte> _bytes = new(512);
 
     internal void Add(ReadOnlySpan<byte> messageBody)
     {
