@@ -9,9 +9,9 @@ namespace Parley.Protocol.Handshake;
 /// </summary>
 internal sealed class Transcript
 {
-    // A resumed handshake's transcript is ~370 bytes, a full one with an X25519 or P-256 share ~500:
-    // room for those, grown for a MODP share.
-    private readonly List<byte> _bytes = new(512);
+    // A resumed handshake's transcript is ~370 bytes, a full one 400 - 520 (X25519 and Ed25519 to
+    // P-256 and ECDSA with the longest suite name): room for those; a MODP share grows it once.
+    private readonly List<byte> _bytes = new(640);
 
     internal void Add(ReadOnlySpan<byte> messageBody)
     {

@@ -7,7 +7,8 @@ namespace Parley.Protocol.Wire;
 /// <summary>
 /// Builds one handshake message in room the caller gives it (stack memory: every handshake message
 /// is a few hundred bytes), moving to a pooled array only when that is outgrown. <see cref="ToArray"/>
-/// ends it. A login writes four or five of these; on the heap each was a 512-byte array and a copy,
+/// ends it; an encoder that throws instead leaves a grown writer's array to the collector (no message
+/// that can outgrow its room carries a secret: a ticket's plaintext is at most 111 bytes). A login writes four or five of these; on the heap each was a 512-byte array and a copy,
 /// and the ticket's plaintext (a resumption secret) was left in one unwiped (docs/decisions/0021).
 /// The encodings mirror <see cref="WireReader"/>.
 /// </summary>
@@ -21,6 +22,7 @@ internal ref struct WireWriter
     private Span<byte> _buffer;
     private byte[]? _rented;
     private int _length;
+    private bool _ended;
 
     internal WireWriter(Span<byte> room)
     {
@@ -43,6 +45,7 @@ internal ref struct WireWriter
         }
         _buffer = default;
         _length = 0;
+        _ended = true;
         return message;
     }
 
@@ -101,6 +104,10 @@ internal ref struct WireWriter
 
     private Span<byte> Reserve(int count)
     {
+        if (_ended)
+        {
+            throw new InvalidOperationException("This writer was ended by ToArray.");
+        }
         if (_length + count > _buffer.Length)
         {
             Grow(_length + count);

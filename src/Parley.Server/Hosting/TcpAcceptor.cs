@@ -111,7 +111,13 @@ internal sealed class TcpAcceptor
                 }
                 continue;
             }
-            EnsureNoDelay(socket, ref _noDelayInherited);
+            if (!TryEnsureNoDelay(socket, ref _noDelayInherited))
+            {
+                // The option call failed (a socket reset before it was served, on some systems):
+                // this connection is dropped, the loop goes on accepting.
+                socket.Dispose();
+                continue;
+            }
             _ = _handler.Serve(new NetworkStream(socket, ownsSocket: true), remote);
         }
     }
@@ -119,14 +125,23 @@ internal sealed class TcpAcceptor
     /// <summary>
     /// Turns Nagle off on an accepted socket. Linux hands it the listener's TCP_NODELAY, so the
     /// first socket is asked and, where it came on already, later ones are not set again: one
-    /// system call less per connection (a login storm makes thousands a second).
+    /// system call less per connection (a login storm makes thousands a second). False when the
+    /// option call failed: the caller drops that socket rather than let the accept loop end.
     /// </summary>
-    internal static void EnsureNoDelay(Socket socket, ref bool? inherited)
+    internal static bool TryEnsureNoDelay(Socket socket, ref bool? inherited)
     {
-        inherited ??= socket.NoDelay;
-        if (inherited == false)
+        try
         {
-            socket.NoDelay = true;
+            inherited ??= socket.NoDelay;
+            if (inherited == false)
+            {
+                socket.NoDelay = true;
+            }
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 

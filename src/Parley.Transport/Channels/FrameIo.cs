@@ -70,7 +70,8 @@ internal static class FrameIo
         // A handshake's peer answers within moments, so its frames are read straight into the
         // buffer: the zero-byte wait that spares an idle connection its buffer would cost a
         // handshake one more system call per frame (a peek before each read). The buffer held
-        // meanwhile is bounded by the unauthenticated-connection limit and the handshake deadline.
+        // meanwhile (2 KiB) lasts at most the handshake deadline; on the server the count of such
+        // connections is bounded by its unauthenticated-connection limit.
         (FrameEvent Event, ReadOnlyMemory<byte> Body)? read = await ReadFrameEventAsync(stream, decoder, cancellationToken, dataReady: true).ConfigureAwait(false);
         if (read is null)
         {

@@ -52,15 +52,42 @@ public sealed class WireCodingTests
         Assert.Equal("future-group-9", decoded.Groups[1]);
     }
 
-    [Fact]
-    public void A_truncated_length_still_names_its_field()
+    [Theory]
+    [InlineData("key_share length")]
+    [InlineData("share_group length")]
+    [InlineData("groups count")]
+    public void A_message_cut_at_a_length_or_count_names_that_field_and_its_part(string field)
     {
         byte[] encoded = Hello(32, null, "x25519").Encode();
-        // Cut inside the key share's u16 length (the last field but the share itself).
-        byte[] truncated = encoded[..(encoded.Length - 32 - 1)];
-        ParleyProtocolException e = Assert.Throws<ParleyProtocolException>(() => ClientHello.Decode(truncated));
+        // type, version, random; then groups, suites, signatures, share_group, key_share.
+        int groupsCount = 1 + 2 + ProtocolVersion.RandomSize;
+        int cut = field switch
+        {
+            "groups count" => groupsCount,
+            "share_group length" => encoded.Length - 32 - 2 - (1 + "x25519".Length),
+            _ => encoded.Length - 32 - 1, // inside the key share's u16 length
+        };
+        ParleyProtocolException e = Assert.Throws<ParleyProtocolException>(() => ClientHello.Decode(encoded[..cut]));
         Assert.Equal(ProtocolError.Malformed, e.Error);
-        Assert.Contains("'key_share length'", e.Message);
+        Assert.Contains($"'{field}'", e.Message);
+    }
+
+    [Fact]
+    public void A_writer_ended_by_ToArray_refuses_more()
+    {
+        WireWriter w = new(stackalloc byte[8]);
+        w.WriteByte(1);
+        Assert.Equal([1], w.ToArray());
+        bool refused = false;
+        try
+        {
+            w.WriteByte(2);
+        }
+        catch (InvalidOperationException)
+        {
+            refused = true;
+        }
+        Assert.True(refused);
     }
 
     [Fact]

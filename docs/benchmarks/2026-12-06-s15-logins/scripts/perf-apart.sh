@@ -15,5 +15,5 @@ perf record -F 2999 -g -p $GP,$SP -o $D/perf.data -- sleep 1.5 > /dev/null 2>&1
 wait $BP; kill $SP; wait $SP 2>/dev/null
 grep resumed $D/bench.out
 perf script -i $D/perf.data -F pid,time,ip,sym,dso 2>/dev/null > $D/script.txt
-python3 $(dirname "$0")/perf-summary.py $SP 0 1.5 60 200 < $D/script.txt > $R/resumed-server.txt
-python3 $(dirname "$0")/perf-summary.py $GP 0 1.5 60 200 < $D/script.txt > $R/resumed-generator.txt
+python3 $(dirname "$0")/../../2026-12-06-s13-logins/scripts/perf-summary.py $SP 0 1.5 60 200 < $D/script.txt > $R/resumed-server.txt
+python3 $(dirname "$0")/../../2026-12-06-s13-logins/scripts/perf-summary.py $GP 0 1.5 60 200 < $D/script.txt > $R/resumed-generator.txt
