@@ -102,6 +102,13 @@ internal sealed class TcpAcceptor
                 await PauseAfterAcceptFailureAsync(e, stopping).ConfigureAwait(false);
                 continue;
             }
+            if (!TryEnsureNoDelay(socket, ref _noDelayInherited))
+            {
+                // The option call failed (a socket reset before it was served, on some systems):
+                // this connection is dropped before admission counts it, and the loop goes on.
+                socket.Dispose();
+                continue;
+            }
             RemoteParty remote = RemoteParty.Of((socket.RemoteEndPoint as IPEndPoint)?.Address);
             if (!_handler.TryAdmit(remote.Source, out string refusal))
             {
@@ -109,13 +116,6 @@ internal sealed class TcpAcceptor
                 {
                     PlaintextAlert.TrySendAndShutdown(socket, ProtocolError.ConnectionLimit, refusal);
                 }
-                continue;
-            }
-            if (!TryEnsureNoDelay(socket, ref _noDelayInherited))
-            {
-                // The option call failed (a socket reset before it was served, on some systems):
-                // this connection is dropped, the loop goes on accepting.
-                socket.Dispose();
                 continue;
             }
             _ = _handler.Serve(new NetworkStream(socket, ownsSocket: true), remote);
