@@ -8,8 +8,9 @@ namespace Parley.Protocol.Wire;
 /// Builds one handshake message in room the caller gives it (stack memory: every handshake message
 /// is a few hundred bytes), moving to a pooled array only when that is outgrown. <see cref="ToArray"/>
 /// ends it; an encoder that throws instead leaves a grown writer's array to the collector (no message
-/// that can outgrow its room carries a secret: a ticket's plaintext is at most 111 bytes). A login writes four or five of these; on the heap each was a 512-byte array and a copy,
-/// and the ticket's plaintext (a resumption secret) was left in one unwiped (docs/decisions/0021).
+/// that can outgrow its room carries a secret: a ticket's plaintext is at most 111 bytes).
+/// A login writes four or five of these; on the heap each was a 512-byte array and a copy, and
+/// the ticket's plaintext (a resumption secret) was left in one unwiped (docs/decisions/0021).
 /// The encodings mirror <see cref="WireReader"/>.
 /// </summary>
 internal ref struct WireWriter
