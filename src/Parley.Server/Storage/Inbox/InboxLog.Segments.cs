@@ -24,9 +24,6 @@ internal sealed partial class InboxLog
     /// <summary>Copies of live messages go into frames of about this size.</summary>
     private const int CompactionFrameBytes = 4 * 1024 * 1024;
 
-    /// <summary>No segment grows past this (an entry's place is a 32-bit offset), whatever <see cref="InboxLogOptions.SegmentBytes"/> says.</summary>
-    private const long MaxSegmentLength = int.MaxValue;
-
     private InboxLogSegment Active => _segments[^1];
 
     /// <summary>
@@ -41,7 +38,7 @@ internal sealed partial class InboxLog
         _frame.GetSpan(frameBytes - _frame.WrittenCount);
         _frame.Advance(frameBytes - _frame.WrittenCount);
         Span<byte> frame = System.Runtime.InteropServices.MemoryMarshal.AsMemory(_frame.WrittenMemory).Span;
-        if (Active.Length + frame.Length > MaxSegmentLength)
+        if (Active.Length + frame.Length > _options.MaxSegmentLength)
         {
             // Only when starting new segments kept failing: a place in the index is a 32-bit offset.
             // Refused before anything is written, so the commit fails whole and takes no id.

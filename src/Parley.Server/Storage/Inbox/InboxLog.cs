@@ -29,11 +29,22 @@ internal sealed class InboxLogOptions
     /// </summary>
     internal Action<string>? Step { get; init; }
 
+    /// <summary>
+    /// No segment grows past this, whatever <see cref="SegmentBytes"/> says: an entry's place is a
+    /// 32-bit offset. Reached only while starting new segments keeps failing; then a commit that
+    /// would cross it fails whole. Lowered only by tests, which cannot write 2 GiB.
+    /// </summary>
+    internal long MaxSegmentLength { get; init; } = int.MaxValue;
+
     internal void Validate()
     {
         if (SegmentBytes is < 4096 or > 1L << 30)
         {
             throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "an inbox log segment is 4 KiB to 1 GiB");
+        }
+        if (MaxSegmentLength is < 4096 or > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSegmentLength), MaxSegmentLength, "an inbox log segment's hard cap is 4 KiB to 2 GiB");
         }
     }
 }

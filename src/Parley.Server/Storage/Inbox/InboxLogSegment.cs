@@ -64,7 +64,7 @@ internal sealed class InboxLogSegment : IDisposable
         }
         catch
         {
-            File.Delete(temporary);
+            DeleteIfPossible(temporary);
             throw;
         }
         try
@@ -75,8 +75,20 @@ internal sealed class InboxLogSegment : IDisposable
         catch
         {
             // It holds no frame yet: gone again, so that the next attempt can create it.
-            File.Delete(path);
+            DeleteIfPossible(path);
             throw;
+        }
+    }
+
+    /// <summary>Clean-up after a failure: a failing clean-up must not hide the failure's own cause (which the log reports).</summary>
+    private static void DeleteIfPossible(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
