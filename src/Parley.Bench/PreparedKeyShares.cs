@@ -1,12 +1,13 @@
 // A login storm's clients stand for thousands of devices, each of which makes its ephemeral key
 // share on its own CPU. In the one generator process that is one X25519 key generation per login
-// on the generator's core (19.6 µs of its ~183 on 2026-12-06, BENCHMARKS §2 (p)): the generator, not the server,
-// then decides how fast logins arrive. So before a storm's clock starts, the generator makes the
-// storm's key shares, one per login, each fresh from the system CSPRNG, and each handshake takes
-// one and disposes it (wiping the scalar) as it would its own. Nothing is reused: a share taken
-// is gone, and a handshake that finds none left (more handshakes than planned: a hello retry, a
-// refused ticket) makes its own. The server's work per login is unchanged; the generator's CPU is
-// still measured and reported. `--make-shares-during-storms` runs a storm as before.
+// on the generator's core (19.6 µs of ~183 per resumed login on BENCHMARKS §2 (o)'s machine), so
+// the generator, not the server, could decide how fast logins arrive. So before a storm's clock
+// starts, the generator makes the storm's key shares, one per login, each fresh from the system
+// CSPRNG, and each handshake takes one and disposes it (wiping the scalar) as it would its own.
+// Nothing is reused: a share taken is gone, and a handshake that finds none left (more handshakes
+// than planned: a hello retry, a refused ticket) makes its own. The server's work per login is
+// unchanged; the generator's CPU is still measured and reported (decision 0022, §2 (p)).
+// `--make-shares-during-storms` runs a storm as before.
 using Parley.Crypto.KeyAgreement;
 using Parley.Protocol.Handshake;
 
