@@ -123,7 +123,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         return [.. dial];
     }
 
-    /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
+    /// <summary>A storm's key shares, one per login, made now (before its clock starts); null when --make-shares-during-storms.</summary>
     private PreparedKeyShares? MakeKeyShares(int logins)
     {
         if (!options.PrepareKeySharesBeforeStorms)
@@ -139,6 +139,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
     // The current storm's prepared key shares; null between storms (a connection then makes its own).
     private PreparedKeyShares? _keyShares;
 
+    /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
     private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken)
     {
         (string host, int port) = _dial[index % _dial.Length];
