@@ -79,13 +79,6 @@ public sealed record BenchOptions
     /// </summary>
     public bool HoldCollectionsDuringStorms { get; init; } = true;
 
-    /// <summary>
-    /// The generator makes a storm's ephemeral key shares, one per login, before the storm's clock
-    /// starts (<see cref="PreparedKeyShares"/>): each device would make its own on its own CPU.
-    /// False: each handshake makes its share during the storm, on the generator's core.
-    /// </summary>
-    public bool PrepareKeySharesBeforeStorms { get; init; } = true;
-
     /// <summary>How long to wait for stragglers after the last send before counting a message lost.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

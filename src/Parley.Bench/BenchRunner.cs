@@ -123,22 +123,6 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         return [.. dial];
     }
 
-    /// <summary>A storm's key shares, one per login, made now (before its clock starts); null when --make-shares-during-storms.</summary>
-    private PreparedKeyShares? MakeKeyShares(int logins)
-    {
-        if (!options.PrepareKeySharesBeforeStorms)
-        {
-            return null;
-        }
-        Stopwatch clock = Stopwatch.StartNew();
-        PreparedKeyShares shares = PreparedKeyShares.Make(options.Group, logins);
-        progress?.Invoke($"[bench] made the storm's {logins:N0} {options.Group.Name} key shares in {clock.Elapsed.TotalSeconds:0.00} s, before its clock starts (--make-shares-during-storms: during it)");
-        return shares;
-    }
-
-    // The current storm's prepared key shares; null between storms (a connection then makes its own).
-    private PreparedKeyShares? _keyShares;
-
     /// <summary>Client <paramref name="index"/> connects to node index mod n (the nodes must share one server key: device tokens belong to it).</summary>
     private async Task<ChatClient> ConnectAsync(int index, CancellationToken cancellationToken)
     {
@@ -148,22 +132,16 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             {
                 Handshake = new ClientHandshakeOptions { Groups = [options.Group] },
                 Tickets = TicketsFor(index),
-                Entropy = _keyShares,
             }, cancellationToken).ConfigureAwait(false);
         client.UseCompactForm = options.CompactForm;
         return client;
     }
 
     /// <summary>Connects and logs in many clients at once with device tokens; returns them and the storm's duration.</summary>
-    /// <remarks>
-    /// The storm's key shares are made before it (<see cref="PreparedKeyShares"/>) and the generator's
-    /// collections are held off for it (<see cref="StormHeap"/>); <paramref name="cpu"/> measures inside that.
-    /// </remarks>
+    /// <remarks>The generator's collections are held off for the storm (<see cref="StormHeap"/>); <paramref name="cpu"/> measures inside that.</remarks>
     private async Task<(ChatClient?[] Clients, double Seconds)> LoginStormAsync(int[] indexes, Func<int, Func<ChatMessage, ValueTask>?> handler, CancellationToken cancellationToken, CpuMeter? cpu = null)
     {
         ChatClient?[] clients = new ChatClient?[options.Clients];
-        using PreparedKeyShares? shares = MakeKeyShares(indexes.Length);
-        _keyShares = shares;
         using StormHeap heap = StormHeap.Hold(indexes.Length, options.HoldCollectionsDuringStorms);
         if (options.HoldCollectionsDuringStorms && heap.HeldBytes == 0)
         {
@@ -194,7 +172,6 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             }).ConfigureAwait(false);
         double seconds = clock.Elapsed.TotalSeconds;
         cpu?.Stop();
-        _keyShares = null;
         return (clients, seconds);
     }
 
