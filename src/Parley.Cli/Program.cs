@@ -8,6 +8,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // The server and the load generator run with a larger collector budget, which the runtime
+        // reads only from the environment: this replaces the process once to put it there.
+        Gen0Budget.ApplyByReplacingProcess(args);
         RootCommand root = new("Parley: a self-hostable encrypted messenger.\nEvery connection runs an authenticated Diffie-Hellman handshake (x25519, p256 or modp2048) and AEAD records (AES-256-GCM by default).");
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
