@@ -59,13 +59,16 @@ internal static class Gen0Budget
         {
             return;
         }
-        if (argv.Count == 0)
+        // The program's own path, not /proc/self/exe: the kernel names the new image after the
+        // path it was given, and `ps`, `pgrep parley` and `top` would show "exe".
+        string? program = Environment.ProcessPath;
+        if (argv.Count == 0 || program is null || !File.Exists(program))
         {
             return;
         }
         environment.Add(Encoding.ASCII.GetBytes(Variable + "=" + Budget));
         RemoveDiagnosticsSocket();
-        Exec("/proc/self/exe"u8, argv, environment);
+        Exec(Encoding.UTF8.GetBytes(program), argv, environment);
     }
 
     /// <summary>
@@ -109,7 +112,7 @@ internal static class Gen0Budget
         return parts;
     }
 
-    private static void Exec(ReadOnlySpan<byte> path, List<byte[]> argv, List<byte[]> environment)
+    private static void Exec(byte[] path, List<byte[]> argv, List<byte[]> environment)
     {
         List<IntPtr> allocated = [];
         try

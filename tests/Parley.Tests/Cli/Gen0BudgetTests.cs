@@ -61,6 +61,10 @@ public class Gen0BudgetTests
         await using ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--port", "0", "--data", "data");
         await server.WaitForLineAsync("[SERVER] Waiting for connections...");
 
+        // Named after the program it was started as (ParleyProcess runs `dotnet parley.dll`), so ps,
+        // pgrep and top show what they showed before, not "exe".
+        Assert.Equal("dotnet", File.ReadAllText($"/proc/{server.ProcessId}/comm").TrimEnd('\n'));
+
         // The process the test started is the server: same id, same arguments, the budget added once.
         string[] environment = ReadProcStrings(server.ProcessId, "environ");
         Assert.Equal([Gen0Budget.Variable + "=" + Gen0Budget.Budget], environment.Where(v => v.StartsWith(Gen0Budget.Variable + "=", StringComparison.Ordinal)));
