@@ -4,7 +4,8 @@
 // dozens of times a second, and the pages each collection gave back were touched afresh by the next
 // allocations (a first touch costs 12 - 31 µs on a PVM guest). Measured at --rate max: the
 // server's page faults went from 0.033 to 0.005 per message, madvise calls 935 to 100 per 5 s, and
-// its CPU per message fell by a median 11% (decision 0023, BENCHMARKS §2 (q)).
+// its CPU per message fell from a median 12.6 to 10.7 µs over 4 interleaved rounds (decision 0023,
+// BENCHMARKS §2 (q)).
 //
 // The runtime reads this budget from its environment only (DOTNET_GCgen0size; runtimeconfig.json
 // has no knob for it), once, before any managed code runs. So these two commands put it in their
