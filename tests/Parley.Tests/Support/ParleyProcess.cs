@@ -141,8 +141,16 @@ public sealed class ParleyProcess : IAsyncDisposable
 
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    private bool _disposed;
+
+    /// <summary>Kills the process if it still runs. Safe to call again: a test that restarts a server disposes the old one early, and its finally must not hide the real failure.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
