@@ -70,6 +70,11 @@ internal static class Gen0Budget
         environment.Add(Encoding.ASCII.GetBytes(Variable + "=" + Budget));
         RemoveDiagnosticsSocket();
         Exec(Encoding.UTF8.GetBytes(program), argv, environment);
+        // Still here: the exec failed, and the process runs on. Its managed copies go too.
+        foreach (byte[] variable in environment)
+        {
+            Array.Clear(variable);
+        }
     }
 
     /// <summary>
@@ -115,7 +120,7 @@ internal static class Gen0Budget
 
     private static void Exec(byte[] path, List<byte[]> argv, List<byte[]> environment)
     {
-        List<IntPtr> allocated = [];
+        List<(IntPtr Block, int Length)> allocated = [];
         try
         {
             byte[] pathZ = [.. path, 0];
@@ -126,22 +131,26 @@ internal static class Gen0Budget
         }
         finally
         {
-            foreach (IntPtr block in allocated)
+            // Reached only when the exec failed. The environment can hold secrets (PGPASSWORD):
+            // its copies are wiped before they go back to the allocator.
+            foreach ((IntPtr block, int length) in allocated)
             {
+                Marshal.Copy(new byte[length], 0, block, length);
                 Marshal.FreeHGlobal(block);
             }
         }
     }
 
     /// <summary>A C array of C strings ending in a null pointer, as execve takes them.</summary>
-    private static IntPtr NulTerminatedArray(List<byte[]> strings, List<IntPtr> allocated)
+    private static IntPtr NulTerminatedArray(List<byte[]> strings, List<(IntPtr Block, int Length)> allocated)
     {
-        IntPtr array = Marshal.AllocHGlobal(IntPtr.Size * (strings.Count + 1));
-        allocated.Add(array);
+        int arrayLength = IntPtr.Size * (strings.Count + 1);
+        IntPtr array = Marshal.AllocHGlobal(arrayLength);
+        allocated.Add((array, arrayLength));
         for (int i = 0; i < strings.Count; i++)
         {
             IntPtr text = Marshal.AllocHGlobal(strings[i].Length + 1);
-            allocated.Add(text);
+            allocated.Add((text, strings[i].Length + 1));
             Marshal.Copy(strings[i], 0, text, strings[i].Length);
             Marshal.WriteByte(text, strings[i].Length, 0);
             Marshal.WriteIntPtr(array, i * IntPtr.Size, text);
