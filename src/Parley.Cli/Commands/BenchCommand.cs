@@ -47,7 +47,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchPlotCommand.Create());
         command.SetAction(async (result, cancellationToken) =>
         {
-            GeneratorSockets.RunCompletionsInline();
+            InlineSocketCompletions.TurnOn();
             if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
             {
                 Console.Error.WriteLine($"parley bench: {cpuError}");

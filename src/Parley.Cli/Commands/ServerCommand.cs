@@ -114,6 +114,7 @@ internal static class ServerCommand
         logs.AddTo(command);
         command.SetAction((result, cancellationToken) =>
         {
+            InlineSocketCompletions.TurnOn();
             // First, so every thread the server starts inherits the affinity.
             if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
             {

@@ -8,6 +8,7 @@
 // the pages of deleted files back to the file system at each sweep; secure_delete=FAST zeroes
 // what it can without extra I/O (the chunks are ciphertext under keys the server never sees).
 using Microsoft.Data.Sqlite;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Storage;
 
@@ -68,6 +69,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task CreateUploadAsync(NewUpload upload, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await WriteAsync(async transaction =>
         {
             await using SqliteCommand insert = Command(transaction, """
@@ -96,6 +98,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task<StoredFile?> FindAsync(string fileId, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT owner, size, chunk_size, chunk_count, received, complete, created_at, last_activity FROM files WHERE file_id = $f";
@@ -124,6 +127,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE owner = $o AND complete = 0";
@@ -135,6 +139,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT COALESCE(SUM(f.size), 0) FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete";
@@ -166,6 +171,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await WriteAsync(async transaction =>
         {
             await using SqliteCommand update = Command(transaction, "UPDATE files SET complete = 1, last_activity = $t WHERE file_id = $f");
@@ -188,6 +194,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task<byte[]?> ReadChunkAsync(string fileId, long index, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT body FROM file_chunks WHERE file_id = $f AND idx = $i";
@@ -223,6 +230,7 @@ public sealed class SqliteFileStore : IFileStore
 
     public async Task<FileSweep> DeleteExpiredAsync(long idleBefore, long createdBefore, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         FileSweep sweep = await WriteAsync(async transaction =>
         {
             List<(string Id, bool Complete)> doomed = [];
@@ -270,6 +278,7 @@ public sealed class SqliteFileStore : IFileStore
 
     private async Task<T> WriteAsync<T>(Func<SqliteTransaction, Task<T>> work, bool durable, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

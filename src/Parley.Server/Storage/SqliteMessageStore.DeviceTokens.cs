@@ -3,6 +3,7 @@
 // (Accounts/DeviceTokens); the store only does what it is told, each change in one statement or
 // one transaction.
 using Microsoft.Data.Sqlite;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Storage;
 
@@ -33,6 +34,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<bool> TryAddDeviceTokenAsync(byte[] tokenHash, string deviceId, string username, long now, int maxPerAccount, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -70,14 +72,16 @@ public sealed partial class SqliteMessageStore
         }
     }
 
-    public Task<StoredDeviceToken?> FindDeviceTokenAsync(byte[] tokenHash, CancellationToken cancellationToken)
+    public async Task<StoredDeviceToken?> FindDeviceTokenAsync(byte[] tokenHash, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(_readers.Read(tokenHash, static (reader, hash) => reader.FindDeviceToken(hash)));
+        return _readers.Read(tokenHash, static (reader, hash) => reader.FindDeviceToken(hash));
     }
 
     public async Task<bool> DeviceExistsAsync(string username, string deviceId, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT 1 FROM device_tokens WHERE username = $u AND device_id = $d";
@@ -88,6 +92,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task TouchDeviceTokenAsync(string username, string deviceId, long now, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -106,6 +111,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<IReadOnlyList<StoredDeviceToken>> ListDeviceTokensAsync(string username, long usedSince, int limit, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
@@ -127,6 +133,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<bool> DeleteDeviceTokenAsync(string username, string deviceId, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

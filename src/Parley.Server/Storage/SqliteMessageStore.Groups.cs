@@ -2,6 +2,7 @@
 // one writer in one transaction that checks rights, accounts and bounds before it writes, so a
 // refusal changes nothing and two changes of a group never share a version.
 using Microsoft.Data.Sqlite;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Storage;
 
@@ -114,6 +115,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
 
     public async Task<StoredGroup?> FindGroupAsync(string name, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -129,6 +131,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
 
     public async Task<IReadOnlyList<GroupSummaryRow>> GroupsOfAsync(string user, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
@@ -147,6 +150,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
 
     private async Task<GroupChangeResult> InGroupTransactionAsync(Func<SqliteTransaction, Task<GroupChangeResult>> change, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

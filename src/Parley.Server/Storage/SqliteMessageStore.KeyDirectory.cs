@@ -2,6 +2,7 @@
 // write transaction (on the one writer), so no key is ever handed out twice, even to concurrent
 // fetchers. Keys of a device whose token is gone are never handed out and are dropped by the sweep.
 using Microsoft.Data.Sqlite;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Storage;
 
@@ -33,6 +34,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<PublishResult> PublishDeviceKeysAsync(DeviceKeysUpload upload, int maxOneTimePerKind, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -119,6 +121,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<IReadOnlyList<TakenBundle>> TakeBundlesAsync(string username, string? exceptDevice, IReadOnlyCollection<string>? onlyDevices, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         List<TakenBundle> bundles = [];
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -176,6 +179,7 @@ public sealed partial class SqliteMessageStore
 
     public async Task<IReadOnlyList<string>> KeyedDevicesAsync(string username, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         List<string> devices = [];
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand select = connection.CreateCommand();

@@ -6,6 +6,7 @@
 // connection that deletes; the inbox log overwrites the segments it deletes with zeros.
 using Microsoft.Data.Sqlite;
 using Parley.Server.Storage.Inbox;
+using Parley.Server.Hosting;
 
 namespace Parley.Server.Storage;
 
@@ -114,14 +115,16 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
-    public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
+    public async Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(_readers.Read(username, static (reader, user) => reader.FindAccount(user)));
+        return _readers.Read(username, static (reader, user) => reader.FindAccount(user));
     }
 
     public async Task<bool> AccountExistsAsync(string username, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = "SELECT 1 FROM accounts WHERE username = $u";
@@ -131,6 +134,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public async Task<bool> TryCreateAccountAsync(Account account, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         ArgumentException.ThrowIfNullOrEmpty(account.AccountId);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -157,6 +161,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public async Task<CommitResult> CommitAsync(IReadOnlyList<NewMessage> messages, IReadOnlyList<InboxAck> acknowledged, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -169,20 +174,23 @@ public sealed partial class SqliteMessageStore : IMessageStore
         }
     }
 
-    public Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(_inbox.Load(recipient, device, afterId, limit, maxBodyBytes));
+        return _inbox.Load(recipient, device, afterId, limit, maxBodyBytes);
     }
 
-    public Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
+    public async Task<InboxUsage> GetInboxUsageAsync(string recipient, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(_inbox.Usage(recipient));
+        return _inbox.Usage(recipient);
     }
 
     public async Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -216,6 +224,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public async Task CheckpointAsync(CancellationToken cancellationToken)
     {
+        await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

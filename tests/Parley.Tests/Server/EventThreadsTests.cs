@@ -1,0 +1,118 @@
+using Microsoft.Data.Sqlite;
+using Parley.Server.Hosting;
+using Parley.Server.Storage;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Server;
+
+/// <summary>
+/// `parley server` runs socket continuations on the runtime's socket event threads (decision
+/// 0024), so nothing that can block may run there. The SQLite stores are the code that can: these
+/// tests play another process holding the database's write lock (a backup, an operator's sqlite3)
+/// and call the store from a thread outside the pool, as a socket event thread is. The call must
+/// come back at once, its work waiting on a pool thread, not on the caller.
+/// </summary>
+public sealed class EventThreadsTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public async Task Leave_moves_a_caller_outside_the_pool_onto_a_pool_thread()
+    {
+        TaskCompletionSource<(bool Before, bool After)> seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Thread eventThread = new(() =>
+        {
+            bool before = Thread.CurrentThread.IsThreadPoolThread;
+            _ = ContinueAsync();
+
+            async Task ContinueAsync()
+            {
+                await EventThreads.Leave();
+                seen.SetResult((before, Thread.CurrentThread.IsThreadPoolThread));
+            }
+        })
+        { IsBackground = true, Name = "stand-in socket event thread" };
+        eventThread.Start();
+
+        (bool before, bool after) = await seen.Task.WithTimeout();
+        Assert.False(before);
+        Assert.True(after);
+    }
+
+    [Fact]
+    public async Task Leave_on_a_pool_thread_goes_on_without_a_hop()
+    {
+        (bool completedAtOnce, int threadBefore, int threadAfter) = await Task.Run(async () =>
+        {
+            bool atOnce = EventThreads.Leave().IsCompleted;
+            int before = Environment.CurrentManagedThreadId;
+            await EventThreads.Leave();
+            return (atOnce, before, Environment.CurrentManagedThreadId);
+        });
+        Assert.True(completedAtOnce);
+        Assert.Equal(threadBefore, threadAfter);
+    }
+
+    public static TheoryData<string> Writes => ["account", "device token", "group", "file upload"];
+
+    [Theory]
+    [MemberData(nameof(Writes))]
+    public async Task A_store_write_waiting_for_another_process_does_not_hold_the_calling_thread(string write)
+    {
+        string messagesDb = _directory.File("parley.db");
+        string filesDb = _directory.File("files.db");
+        await using SqliteMessageStore messages = await SqliteMessageStore.OpenAsync(messagesDb);
+        await using SqliteFileStore files = await SqliteFileStore.OpenAsync(filesDb);
+        Assert.True(await messages.TryCreateAccountAsync(AccountNamed("carol"), CancellationToken.None));
+        Func<Task> operation = write switch
+        {
+            "account" => () => messages.TryCreateAccountAsync(AccountNamed("dave"), CancellationToken.None),
+            "device token" => () => messages.TryAddDeviceTokenAsync(new byte[32], "dev-1", "carol", 5, 10, CancellationToken.None),
+            "group" => () => messages.CreateGroupAsync("friends", "g-1", "carol", [], 5, new GroupBounds(50, 10), CancellationToken.None),
+            _ => () => files.CreateUploadAsync(new NewUpload("f-1", "carol", "dev-1", ["carol"], 10, 10, 1, 5), CancellationToken.None),
+        };
+
+        using SqliteConnection outsider = new($"Data Source={(write == "file upload" ? filesDb : messagesDb)};Pooling=False");
+        outsider.Open();
+        Execute(outsider, "BEGIN IMMEDIATE");
+        Task pending = await CallFromOutsideThePoolAsync(operation);
+        // The store's write is waiting in SQLite's busy handler (up to 5 s) on a pool thread; had it
+        // run on the caller, the call would have come back only when that wait ended.
+        Assert.False(pending.IsCompleted, $"the {write} write ran on the calling thread");
+
+        Execute(outsider, "ROLLBACK");
+        await pending.WithTimeout();
+    }
+
+    private static Account AccountNamed(string name) =>
+        new(name, new PasswordVerifier("pbkdf2-sha256", 1000, [1, 2], [3, 4]), 7, "id-" + name);
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Calls <paramref name="operation"/> on a thread of its own, outside the pool, and returns its task once the call returns.</summary>
+    private static async Task<Task> CallFromOutsideThePoolAsync(Func<Task> operation)
+    {
+        TaskCompletionSource<Task> returned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Thread eventThread = new(() =>
+        {
+            try
+            {
+                returned.SetResult(operation());
+            }
+            catch (Exception e)
+            {
+                returned.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "stand-in socket event thread" };
+        eventThread.Start();
+        return await returned.Task.WithTimeout();
+    }
+}
