@@ -2,7 +2,8 @@
 // "[SERVER] Started on …" lines ("[SERVER] 17:02:11 alice logged in from 127.0.0.1") or one JSON
 // object per line for log collectors. Every message and field passes through the sanitiser: user
 // names are sanitised where they are logged already, and this is the last line of defence for
-// anything that was not.
+// anything that was not. Lines go out through a bounded queue and a thread of their own
+// (LogLineQueue), so a log output that blocks never holds up the code that logs.
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -16,30 +17,40 @@ public enum LogFormat
     Json,
 }
 
-public sealed class LineLoggerProvider(TextWriter writer, LogFormat format, TimeProvider time, bool ownsWriter) : ILoggerProvider
+public sealed class LineLoggerProvider : ILoggerProvider
 {
     private const int MaxLineLength = 4096;
-    private readonly object _lock = new();
+    private readonly LogFormat _format;
+    private readonly TimeProvider _time;
+    private readonly LogLineQueue _queue;
+
+    public LineLoggerProvider(TextWriter writer, LogFormat format, TimeProvider time, bool ownsWriter, int queueCapacity = LogLineQueue.DefaultCapacity)
+    {
+        _format = format;
+        _time = time;
+        _queue = new LogLineQueue(writer, ownsWriter, DroppedNotice, queueCapacity);
+    }
+
+    /// <summary>Lines dropped because the output did not keep up (tests, diagnostics).</summary>
+    internal long DroppedLines => _queue.Dropped;
+
+    /// <summary>True once the writer thread has ended (after <see cref="Dispose"/>; tests).</summary>
+    internal bool Drained => _queue.Drained;
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
 
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            writer.Flush();
-            if (ownsWriter)
-            {
-                writer.Dispose();
-            }
-        }
-    }
+    /// <summary>Writes the lines still queued (a stuck output is given up on after a few seconds).</summary>
+    public void Dispose() => _queue.Dispose();
+
+    private string DroppedNotice(long dropped) =>
+        Format("Parley.Logging", LogLevel.Warning, default, dropped,
+            null, static (count, _) => $"{count} log lines dropped: the log output did not keep up");
 
     internal string Format<TState>(string category, LogLevel level, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
         string message = UntrustedText.Sanitize(formatter(state, exception), MaxLineLength);
-        DateTimeOffset now = time.GetLocalNow();
-        if (format == LogFormat.Text)
+        DateTimeOffset now = _time.GetLocalNow();
+        if (_format == LogFormat.Text)
         {
             StringBuilder line = new("[SERVER] ");
             line.Append(now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
@@ -100,14 +111,7 @@ public sealed class LineLoggerProvider(TextWriter writer, LogFormat format, Time
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    internal void Write(string line)
-    {
-        lock (_lock)
-        {
-            writer.WriteLine(line);
-            writer.Flush();
-        }
-    }
+    internal void Write(string line) => _queue.Add(line);
 
     private sealed class LineLogger(LineLoggerProvider provider, string category) : ILogger
     {

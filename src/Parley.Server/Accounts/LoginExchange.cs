@@ -19,10 +19,15 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
     /// <summary>The successful login, to be sent once the user is online; null when the client left, failed or ran out of time.</summary>
     public async Task<LoginResult?> RunAsync(SecureChannel channel, string address, string source, CancellationToken deadline, CancellationToken stopping)
     {
+        int handled = 0;
         try
         {
             while (true)
             {
+                if (++handled % Hosting.EventThreads.RecordsPerTurn == 0)
+                {
+                    await Hosting.EventThreads.Leave();
+                }
                 byte[]? payload = await channel.ReceiveAsync(deadline).ConfigureAwait(false);
                 if (payload is null)
                 {

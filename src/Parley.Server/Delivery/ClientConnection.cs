@@ -223,7 +223,7 @@ public sealed partial class ClientConnection
     /// </summary>
     private void Shut()
     {
-        _closed.Cancel();
+        EventThreads.Cancel(_closed);
         _outbox.Abort();
     }
 
@@ -250,10 +250,15 @@ public sealed partial class ClientConnection
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
+        int handled = 0;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (++handled % EventThreads.RecordsPerTurn == 0)
+                {
+                    await EventThreads.Leave();
+                }
                 // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.
                 await _channel.WaitForDataAsync(cancellationToken).ConfigureAwait(false);
                 ChannelEvent received = await _channel.ReceiveEventAsync(cancellationToken).ConfigureAwait(false);

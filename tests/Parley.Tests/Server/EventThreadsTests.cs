@@ -55,6 +55,31 @@ public sealed class EventThreadsTests : IDisposable
         Assert.Equal(threadBefore, threadAfter);
     }
 
+    [Fact]
+    public async Task Cancelling_from_an_event_thread_runs_the_callbacks_on_a_pool_thread()
+    {
+        // Npgsql's callback cancels a query with a synchronous round trip to PostgreSQL.
+        using CancellationTokenSource source = new();
+        TaskCompletionSource<bool> callback = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        source.Token.Register(() => callback.SetResult(Thread.CurrentThread.IsThreadPoolThread));
+        Thread eventThread = new(() => EventThreads.Cancel(source)) { IsBackground = true, Name = "stand-in socket event thread" };
+        eventThread.Start();
+        Assert.True(await callback.Task.WithTimeout());
+        Assert.True(source.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Cancelling_on_a_pool_thread_is_done_before_it_returns()
+    {
+        using CancellationTokenSource source = new();
+        bool cancelled = await Task.Run(() =>
+        {
+            EventThreads.Cancel(source);
+            return source.IsCancellationRequested;
+        });
+        Assert.True(cancelled);
+    }
+
     public static TheoryData<string> Writes => ["account", "device token", "group", "file upload"];
 
     [Theory]
