@@ -219,7 +219,8 @@ public sealed partial class ClientConnection
 
     /// <summary>
     /// Ends both loops: cancels the connection's token (the reader's wait for data is registered on
-    /// it) and aborts the outbox (the writer waits on it without a registration).
+    /// it; from a socket event thread the cancel runs on the pool, decision 0024) and aborts the
+    /// outbox (the writer waits on it without a registration).
     /// </summary>
     private void Shut()
     {

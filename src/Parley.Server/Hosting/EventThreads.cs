@@ -1,9 +1,10 @@
 // `parley server` runs socket continuations inline (decision 0024): a connection's code runs on
 // the runtime's socket event threads, each of which serves every socket registered with it. Code
 // that can block must not run there, or one slow call stalls all of that thread's connections.
-// SQLite is such code: it runs a statement to completion on the calling thread, waits in its busy
-// handler (up to 5 s here) while another process holds the write lock, and an fsync or a page read
-// from a slow disk takes what it takes. So every SQLite store method awaits Leave() first.
+// SQLite is such code: it runs a statement to completion on the calling thread, waits while
+// another process holds the write lock (the 5 s busy timeout, then Microsoft.Data.Sqlite's retries
+// for its 30 s command timeout: measured by EventThreadsTests), and an fsync or a page read from a
+// slow disk takes what it takes. So every SQLite store method awaits Leave() first.
 //
 // An event thread is not a thread-pool thread, so the test is cheap: on a pool worker (the writer
 // loop, a request that already hopped, a server without inline completions) Leave() completes at
