@@ -13,6 +13,10 @@ public sealed class Presence : IMessageFanOut
 {
     private readonly ConcurrentDictionary<string, OnlineUser> _online = new(StringComparer.Ordinal);
 
+    // The same users, sorted, for `list`: changed under the user's lock when its first device
+    // arrives and when its last one leaves.
+    private readonly SortedNames _sorted = new();
+
     /// <summary>The connections of one user; removed from the map once empty, and then never reused.</summary>
     private sealed class OnlineUser
     {
@@ -48,6 +52,10 @@ public sealed class Presence : IMessageFanOut
                 {
                     cameOnline = user.Devices.Count == 0;
                     user.Devices.Add(connection);
+                    if (cameOnline)
+                    {
+                        _sorted.Add(connection.User);
+                    }
                 }
                 else
                 {
@@ -80,6 +88,9 @@ public sealed class Presence : IMessageFanOut
             if (user.Devices.Count == 0 && !user.Removed)
             {
                 user.Removed = true;
+                // Before the entry goes: a login that follows makes a new entry only after it, so its
+                // name is added after this removal, never before it.
+                _sorted.Remove(connection.User);
                 wentOffline = _online.TryRemove(new KeyValuePair<string, OnlineUser>(connection.User, user));
             }
         }
@@ -226,30 +237,14 @@ public sealed class Presence : IMessageFanOut
         }
     }
 
-    public string[] OnlineUsers()
-    {
-        string[] users = [.. _online.Keys];
-        Array.Sort(users, StringComparer.Ordinal);
-        return users;
-    }
+    /// <summary>Everyone online here, sorted.</summary>
+    public string[] OnlineUsers() => _sorted.All();
 
     /// <summary>
     /// Up to <paramref name="max"/> online users sorted after <paramref name="after"/> (all when null),
     /// and whether more follow: one page of a <c>list</c> reply, bounded whatever the number online.
     /// </summary>
-    public (string[] Users, bool More) OnlineUsersAfter(string? after, int max)
-    {
-        List<string> users = [];
-        foreach (string user in _online.Keys)
-        {
-            if (after is null || string.CompareOrdinal(user, after) > 0)
-            {
-                users.Add(user);
-            }
-        }
-        users.Sort(StringComparer.Ordinal);
-        return users.Count > max ? ([.. users.Take(max)], true) : ([.. users], false);
-    }
+    public (string[] Users, bool More) OnlineUsersAfter(string? after, int max) => _sorted.After(after, max);
 
     /// <summary>
     /// Hands a committed message to every connection here that may take it: all of the recipient's
