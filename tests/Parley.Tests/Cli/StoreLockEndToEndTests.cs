@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Data.Sqlite;
 using Parley.Client;
 using Parley.Messaging;
 using Parley.Tests.Support;
@@ -29,9 +28,7 @@ public partial class MessengerEndToEndTests
             await using ChatClient carol = await ChatClient.ConnectAsync("127.0.0.1", port, options).WithTimeout();
             Assert.True((await carol.LoginAsync("carol", "carol's long passphrase", null).WithTimeout()).Success);
 
-            using SqliteConnection outsider = new($"Data Source={Path.Combine(temp.Path, "data", "parley.db")};Pooling=False");
-            outsider.Open();
-            Execute(outsider, "BEGIN IMMEDIATE");
+            using DatabaseWriteLock outsider = DatabaseWriteLock.Take(Path.Combine(temp.Path, "data", "parley.db"));
             Task<GroupInfo> creating = carol.CreateGroupAsync("friends", []);
 
             for (int i = 0; i < 2 * Environment.ProcessorCount; i++)
@@ -42,16 +39,9 @@ public partial class MessengerEndToEndTests
                 Assert.False(creating.IsCompleted, $"the group was answered before handshake {i + 1} finished: the write did not wait for the lock");
             }
 
-            Execute(outsider, "ROLLBACK");
+            outsider.Release();
             GroupInfo group = await creating.WithTimeout();
             Assert.Equal("friends", group.Group);
         }
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

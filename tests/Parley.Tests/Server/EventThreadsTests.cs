@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Parley.Server.Hosting;
 using Parley.Server.Storage;
 using Parley.Tests.Support;
@@ -99,27 +98,18 @@ public sealed class EventThreadsTests : IDisposable
             _ => () => files.CreateUploadAsync(new NewUpload("f-1", "carol", "dev-1", ["carol"], 10, 10, 1, 5), CancellationToken.None),
         };
 
-        using SqliteConnection outsider = new($"Data Source={(write == "file upload" ? filesDb : messagesDb)};Pooling=False");
-        outsider.Open();
-        Execute(outsider, "BEGIN IMMEDIATE");
+        using DatabaseWriteLock outsider = DatabaseWriteLock.Take(write == "file upload" ? filesDb : messagesDb);
         Task pending = await CallFromOutsideThePoolAsync(operation);
         // The store's write is waiting in SQLite's busy handler (up to 5 s) on a pool thread; had it
         // run on the caller, the call would have come back only when that wait ended.
         Assert.False(pending.IsCompleted, $"the {write} write ran on the calling thread");
 
-        Execute(outsider, "ROLLBACK");
+        outsider.Release();
         await pending.WithTimeout();
     }
 
     private static Account AccountNamed(string name) =>
         new(name, new PasswordVerifier("pbkdf2-sha256", 1000, [1, 2], [3, 4]), 7, "id-" + name);
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
 
     /// <summary>Calls <paramref name="operation"/> on a thread of its own, outside the pool, and returns its task once the call returns.</summary>
     private static async Task<Task> CallFromOutsideThePoolAsync(Func<Task> operation)
