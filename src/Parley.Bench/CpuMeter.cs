@@ -20,6 +20,10 @@ internal sealed class CpuMeter(int? serverProcessId)
     private int _gcCount;
     private int _gcCountAtStart;
     private TimeSpan? _serverAtStart;
+    private long? _generatorFaults = 0;
+    private long? _generatorFaultsAtStart;
+    private long? _serverFaults = serverProcessId is null ? null : 0;
+    private long? _serverFaultsAtStart;
 
     /// <summary>Opens a measured window (windows add up: the burst scenario has two).</summary>
     public void Start()
@@ -29,6 +33,8 @@ internal sealed class CpuMeter(int? serverProcessId)
         _allocatedAtStart = GC.GetTotalAllocatedBytes();
         _gcPausedAtStart = GC.GetTotalPauseDuration();
         _gcCountAtStart = GC.CollectionCount(0);
+        _generatorFaultsAtStart = PageFaults.Of(null);
+        _serverFaultsAtStart = serverProcessId is null ? null : PageFaults.Of(serverProcessId);
         _wall.Start();
     }
 
@@ -39,6 +45,8 @@ internal sealed class CpuMeter(int? serverProcessId)
         _allocated += GC.GetTotalAllocatedBytes() - _allocatedAtStart;
         _gcPaused += GC.GetTotalPauseDuration() - _gcPausedAtStart;
         _gcCount += GC.CollectionCount(0) - _gcCountAtStart;
+        _generatorFaults = Add(_generatorFaults, _generatorFaultsAtStart, PageFaults.Of(null));
+        _serverFaults = Add(_serverFaults, _serverFaultsAtStart, serverProcessId is null ? null : PageFaults.Of(serverProcessId));
         TimeSpan? serverNow = ServerCpu();
         // A server that exited (or whose /proc entry we cannot read) during the window has no figure.
         _server = _server is TimeSpan total && _serverAtStart is TimeSpan start && serverNow is TimeSpan end ? total + (end - start) : null;
@@ -61,8 +69,14 @@ internal sealed class CpuMeter(int? serverProcessId)
             ServerSeconds = server,
             ServerCores = server is double s && seconds > 0 ? s / seconds : null,
             ServerMicrosecondsPerMessage = server is double t && delivered > 0 ? t * 1e6 / delivered : null,
+            GeneratorPageFaultsPerMessage = _generatorFaults is long g && delivered > 0 ? (double)g / delivered : null,
+            ServerPageFaultsPerMessage = _serverFaults is long f && delivered > 0 ? (double)f / delivered : null,
         };
     }
+
+    /// <summary>A window's count added to the total; unknown once any reading was missing.</summary>
+    private static long? Add(long? total, long? start, long? end) =>
+        total is long t && start is long s && end is long e ? t + (e - s) : null;
 
     /// <summary>This process's user+system time, all threads.</summary>
     private static TimeSpan GeneratorCpu()
@@ -114,4 +128,8 @@ public sealed record CpuUsage
     /// <summary>How long the generator's garbage collections paused it in the windows (part of its CPU), and how many ran (all generations).</summary>
     public double GeneratorGcPauseSeconds { get; init; }
     public int GeneratorCollections { get; init; }
+
+    /// <summary>Page faults (minor + major, from /proc) per delivered message: each is a first touch of memory, dear on some virtual machines.</summary>
+    public double? GeneratorPageFaultsPerMessage { get; init; }
+    public double? ServerPageFaultsPerMessage { get; init; }
 }

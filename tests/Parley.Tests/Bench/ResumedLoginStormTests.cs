@@ -36,6 +36,8 @@ public class ResumedLoginStormTests
         Assert.True(full.ServerMicrosecondsPerMessage > 0 && full.WindowSeconds > 0, $"first storm: {full}");
         CpuUsage again = Assert.IsType<CpuUsage>(resumed.Cpu);
         Assert.True(again.ServerMicrosecondsPerMessage is >= 0 && again.GeneratorMicrosecondsPerMessage is >= 0 && again.WindowSeconds > 0, $"resumed storm: {again}");
+        // Page faults come from /proc for both sides (here one process); a count, never negative.
+        Assert.True(again.ServerPageFaultsPerMessage is >= 0 && again.GeneratorPageFaultsPerMessage is >= 0, $"resumed storm: {again}");
         // The warm-up logs 4 clients in fully, then resumed (unmeasured), for as many rounds as the
         // JIT keeps compiling; registration and the first storm ran full handshakes; the
         // reconnect pass resumed every client.
