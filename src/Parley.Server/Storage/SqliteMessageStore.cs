@@ -176,6 +176,14 @@ public sealed partial class SqliteMessageStore : IMessageStore
 
     public async Task<IReadOnlyList<StoredMessage>> LoadInboxAsync(string recipient, string device, long afterId, int limit, long maxBodyBytes, CancellationToken cancellationToken)
     {
+        // Every login loads its inbox, and most find it empty. The in-memory index answers that
+        // without a file read, so there is nothing that could block and no reason to leave the
+        // event thread: the hop was the one thread wake-up left in a resumed login (decision 0025).
+        if (_inbox.HoldsNothingAbove(recipient, afterId))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return [];
+        }
         await EventThreads.Leave();
         cancellationToken.ThrowIfCancellationRequested();
         return _inbox.Load(recipient, device, afterId, limit, maxBodyBytes);

@@ -108,18 +108,53 @@ public sealed class EventThreadsTests : IDisposable
         await pending.WithTimeout();
     }
 
+    [Fact]
+    public async Task A_login_s_empty_inbox_is_answered_on_the_calling_thread_and_a_full_one_is_read()
+    {
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(_directory.File("parley.db"));
+        Func<Task> load = () => store.LoadInboxAsync("carol", "dev-1", 0, 100, 1 << 20, CancellationToken.None);
+        Func<Task> loadAbove(long id) => () => store.LoadInboxAsync("carol", "dev-1", id, 100, 1 << 20, CancellationToken.None);
+
+        // Nothing ever stored: the index answers before the call returns, on the stand-in event thread.
+        (Task empty, bool answeredAtOnce) = await CallFromOutsideThePoolAsync(load, seeIfDone: true);
+        Assert.True(answeredAtOnce);
+        Assert.Empty(await (Task<IReadOnlyList<StoredMessage>>)empty);
+
+        CommitResult stored = await store.CommitAsync(
+            [new NewMessage("dave", "carol", 1, "text/plain", "hello"u8.ToArray(), Broadcast: false)], [], CancellationToken.None);
+        long id = Assert.Single(stored.Stored).Id;
+        // A message above the mark is read from the log, after leaving the event thread.
+        (Task full, bool fullAtOnce) = await CallFromOutsideThePoolAsync(load, seeIfDone: true);
+        Assert.False(fullAtOnce);
+        Assert.Equal("hello"u8.ToArray(), Assert.Single(await ((Task<IReadOnlyList<StoredMessage>>)full).WithTimeout()).Body);
+
+        // Everything up to the mark delivered already, or acknowledged: the index answers again.
+        (Task above, bool aboveAtOnce) = await CallFromOutsideThePoolAsync(loadAbove(id), seeIfDone: true);
+        Assert.True(aboveAtOnce);
+        Assert.Empty(await (Task<IReadOnlyList<StoredMessage>>)above);
+        await store.CommitAsync([], [new InboxAck("carol", "", id)], CancellationToken.None);
+        (Task acknowledged, bool acknowledgedAtOnce) = await CallFromOutsideThePoolAsync(load, seeIfDone: true);
+        Assert.True(acknowledgedAtOnce);
+        Assert.Empty(await (Task<IReadOnlyList<StoredMessage>>)acknowledged);
+    }
+
     private static Account AccountNamed(string name) =>
         new(name, new PasswordVerifier("pbkdf2-sha256", 1000, [1, 2], [3, 4]), 7, "id-" + name);
 
     /// <summary>Calls <paramref name="operation"/> on a thread of its own, outside the pool, and returns its task once the call returns.</summary>
-    private static async Task<Task> CallFromOutsideThePoolAsync(Func<Task> operation)
+    private static async Task<Task> CallFromOutsideThePoolAsync(Func<Task> operation) =>
+        (await CallFromOutsideThePoolAsync(operation, seeIfDone: false)).Task;
+
+    /// <summary>As above, and whether the task was already complete when the call returned (on that thread, before anything else could finish it).</summary>
+    private static async Task<(Task Task, bool DoneWhenReturned)> CallFromOutsideThePoolAsync(Func<Task> operation, bool seeIfDone)
     {
-        TaskCompletionSource<Task> returned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<(Task, bool)> returned = new(TaskCreationOptions.RunContinuationsAsynchronously);
         Thread eventThread = new(() =>
         {
             try
             {
-                returned.SetResult(operation());
+                Task task = operation();
+                returned.SetResult((task, seeIfDone && task.IsCompleted));
             }
             catch (Exception e)
             {

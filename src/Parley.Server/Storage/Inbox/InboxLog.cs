@@ -243,6 +243,18 @@ internal sealed partial class InboxLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// True when the index holds no message above <paramref name="afterId"/> for
+    /// <paramref name="recipient"/>: <see cref="Load"/> would return nothing and read no file.
+    /// </summary>
+    public bool HoldsNothingAbove(string recipient, long afterId)
+    {
+        lock (_gate)
+        {
+            return !_inboxes.TryGetValue(recipient, out RecipientInbox? inbox) || inbox.Count == 0 || inbox.Head <= afterId;
+        }
+    }
+
     public InboxUsage Usage(string recipient)
     {
         lock (_gate)
