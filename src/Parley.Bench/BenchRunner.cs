@@ -341,13 +341,6 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    /// <summary>Closes every client and lets go of it (the array's slots become null).</summary>
-    /// <remarks>
-    /// The scenarios' async methods keep their client arrays alive across later awaits (the idle
-    /// scenario's first storm's array lives through the resumed storm), so without this the
-    /// collection before the next storm (<see cref="StormHeap"/>) could not free the closed clients
-    /// and give their memory to it.
-    /// </remarks>
     private async Task CloseAllAsync(ChatClient?[] clients)
     {
         await Parallel.ForEachAsync(clients.Where(c => c is not null), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (client, _) =>
@@ -355,7 +348,6 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
             await client!.CloseAsync().ConfigureAwait(false);
             await client.DisposeAsync().ConfigureAwait(false);
         }).ConfigureAwait(false);
-        Array.Clear(clients);
     }
 
     /// <summary>Accepts the server key, or only the given fingerprint.</summary>

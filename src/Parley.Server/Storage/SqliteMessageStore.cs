@@ -178,7 +178,7 @@ public sealed partial class SqliteMessageStore : IMessageStore
     {
         // Every login loads its inbox, and most find it empty. The in-memory index answers that
         // without a file read, so there is nothing that could block and no reason to leave the
-        // event thread: the hop was the one thread wake-up left in a resumed login (decision 0025).
+        // event thread: the hop was the one thread wake-up left in a resumed login (decision 0026).
         if (_inbox.HoldsNothingAbove(recipient, afterId))
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -27,21 +27,6 @@ public class StormHeapTests
     }
 
     [Fact]
-    public void The_previous_storm_s_clients_are_collected_before_the_region_starts()
-    {
-        // An earlier storm's client lived long enough to reach the oldest generation, then closed.
-        object? client = new byte[4096];
-        WeakReference previous = new(client);
-        GC.Collect();
-        GC.Collect();
-        Assert.Equal(GC.MaxGeneration, GC.GetGeneration(client));
-        client = null;
-        using StormHeap heap = StormHeap.Hold(clients: 100, enabled: true);
-        Assert.True(heap.HeldBytes > 0);
-        Assert.False(previous.IsAlive);
-    }
-
-    [Fact]
     public void Disabled_or_empty_storms_hold_nothing()
     {
         GCLatencyMode mode = GCSettings.LatencyMode;

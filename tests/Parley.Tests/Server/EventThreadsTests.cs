@@ -123,9 +123,9 @@ public sealed class EventThreadsTests : IDisposable
         CommitResult stored = await store.CommitAsync(
             [new NewMessage("dave", "carol", 1, "text/plain", "hello"u8.ToArray(), Broadcast: false)], [], CancellationToken.None);
         long id = Assert.Single(stored.Stored).Id;
-        // A message above the mark is read from the log, after leaving the event thread.
-        (Task full, bool fullAtOnce) = await CallFromOutsideThePoolAsync(load, seeIfDone: true);
-        Assert.False(fullAtOnce);
+        // A message above the mark is read from the log (after leaving the event thread; whether the
+        // pool finished it before the call returned is a race, so only the result is checked).
+        Task full = await CallFromOutsideThePoolAsync(load);
         Assert.Equal("hello"u8.ToArray(), Assert.Single(await ((Task<IReadOnlyList<StoredMessage>>)full).WithTimeout()).Body);
 
         // Everything up to the mark delivered already, or acknowledged: the index answers again.

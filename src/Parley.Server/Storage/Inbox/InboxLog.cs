@@ -246,12 +246,24 @@ internal sealed partial class InboxLog : IDisposable
     /// <summary>
     /// True when the index holds no message above <paramref name="afterId"/> for
     /// <paramref name="recipient"/>: <see cref="Load"/> would return nothing and read no file.
+    /// False when it may hold one, and also when the index is busy: a caller on a socket event
+    /// thread must not wait out a walk of the whole index (expiry, compaction, saving the heads,
+    /// milliseconds with a large backlog), so it asks only if the lock is free and otherwise takes
+    /// the ordinary path.
     /// </summary>
     public bool HoldsNothingAbove(string recipient, long afterId)
     {
-        lock (_gate)
+        if (!_gate.TryEnter())
+        {
+            return false;
+        }
+        try
         {
             return !_inboxes.TryGetValue(recipient, out RecipientInbox? inbox) || inbox.Count == 0 || inbox.Head <= afterId;
+        }
+        finally
+        {
+            _gate.Exit();
         }
     }
 
