@@ -79,6 +79,19 @@ public sealed record BenchOptions
     /// </summary>
     public bool HoldCollectionsDuringStorms { get; init; } = true;
 
+    /// <summary>
+    /// The generator asks Linux for transparent huge pages on its collector's memory
+    /// (<see cref="HeapPages"/>), so its simulated devices' fresh memory does not cost a page
+    /// fault per 4 KiB. False: 4 KiB pages, as any process gets by default.
+    /// </summary>
+    public bool HugePagesForHeap { get; init; } = true;
+
+    /// <summary>
+    /// The memory the generator's collector committed for a login storm is faulted in before the
+    /// storm's clock starts (<see cref="HeapPages"/>). False: the storm touches it as it goes.
+    /// </summary>
+    public bool PrefaultStormHeap { get; init; } = true;
+
     /// <summary>How long to wait for stragglers after the last send before counting a message lost.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

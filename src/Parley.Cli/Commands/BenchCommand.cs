@@ -36,13 +36,15 @@ internal static class BenchCommand
         Option<string> warmUpTime = new("--warmup-time") { Description = "messages: send at the run's rate for this long first (e.g. 5s), drained and checked but not measured, so JIT compilation is not counted as latency or CPU", DefaultValueFactory = _ => "0s" };
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> collectDuringStorms = new("--collect-during-storms") { Description = "Let the generator's garbage collector run during login storms (by default it collects before a storm and holds off until it ends)" };
+        Option<bool> smallPages = new("--small-pages") { Description = "Keep the generator's heap on 4 KiB pages (by default, on Linux, it asks for transparent huge pages, so its thousands of simulated devices' fresh memory does not cost a page fault per 4 KiB)" };
+        Option<bool> coldHeap = new("--cold-heap") { Description = "Let the generator's login storms fault in their memory as they go (by default what its collector committed for a storm is faulted in before the storm's clock starts)" };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
         Option<string> encoding = new("--encoding") { Description = "How clients send and receive messages: compact (binary, PROTOCOL.md §11.9) or json (as older clients and the browser do)", DefaultValueFactory = _ => "compact" };
         encoding.AcceptOnlyFromAmong("compact", "json");
         Option<string?> cpu = CommandLine.CpuAffinity.CreateOption("the generator");
         Command command = new("bench", "Load a running Parley server and report throughput, latency and exactly-once delivery")
         {
-            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, collectDuringStorms, warmUp, warmUpTime, json, encoding, cpu,
+            host, port, clients, messages, duration, size, rate, window, group, scenario, prefix, serverPid, fingerprint, loginConcurrency, collectDuringStorms, smallPages, coldHeap, warmUp, warmUpTime, json, encoding, cpu,
         };
         command.Subcommands.Add(BenchPlotCommand.Create());
         command.SetAction(async (result, cancellationToken) =>
@@ -113,6 +115,8 @@ internal static class BenchCommand
                 Fingerprint = result.GetValue(fingerprint),
                 LoginConcurrency = Math.Max(1, result.GetValue(loginConcurrency)),
                 HoldCollectionsDuringStorms = !result.GetValue(collectDuringStorms),
+                HugePagesForHeap = !result.GetValue(smallPages),
+                PrefaultStormHeap = !result.GetValue(coldHeap),
                 WarmUpLogins = Math.Max(0, result.GetValue(warmUp)),
                 WarmUpTime = warmUpSpan,
                 CompactForm = result.GetValue(encoding) == "compact",
