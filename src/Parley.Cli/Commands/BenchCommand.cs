@@ -160,6 +160,11 @@ internal static class BenchCommand
         ? FormattableString.Invariant($"; page faults per login {(cpu.ServerPageFaultsPerMessage is double server ? $"{server:0.0} server, " : "")}{generator:0.0} generator")
         : "";
 
+    /// <summary>"; page faults per message N server, N generator", the server's only with --server-pid, or nothing where /proc could not tell.</summary>
+    private static string FaultsPerMessage(CpuUsage cpu) => cpu.GeneratorPageFaultsPerMessage is double generator
+        ? FormattableString.Invariant($"; page faults per message {(cpu.ServerPageFaultsPerMessage is double server ? $"{server:0.00} server, " : "")}{generator:0.00} generator")
+        : "";
+
     private static void PrintTable(BenchReport r)
     {
         Console.WriteLine();
@@ -187,7 +192,7 @@ internal static class BenchCommand
         }
         if (r.Scenario != "idle")
         {
-            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining; the generator allocated {r.Cpu.GeneratorBytesAllocatedPerMessage ?? 0:N0} B per message{(r.Cpu.GeneratorPageFaultsPerMessage is double faults ? $"; page faults per message {Hundredths(r.Cpu.ServerPageFaultsPerMessage)} server, {Hundredths(faults)} generator" : "")})");
+            Console.WriteLine($"  CPU per message     {Micros(r.Cpu.ServerMicrosecondsPerMessage)} server, {Micros(r.Cpu.GeneratorMicrosecondsPerMessage)} generator ({r.Cpu.WindowSeconds:0.00} s of sending and draining; the generator allocated {r.Cpu.GeneratorBytesAllocatedPerMessage ?? 0:N0} B per message{FaultsPerMessage(r.Cpu)})");
             Console.WriteLine($"  cores used          {(r.Cpu.ServerCores is double cores ? cores.ToString("0.00", CultureInfo.InvariantCulture) : "? (no --server-pid)")} server, {r.Cpu.GeneratorCores:0.00} generator{(r.GeneratorCpus is string cpus ? $" (on CPUs {cpus})" : "")}");
         }
         if (r.BurstSeconds is double burst)
@@ -200,8 +205,6 @@ internal static class BenchCommand
         }
         Console.WriteLine($"  result              {(r.Passed ? "PASS: every acknowledged message delivered exactly once" : "FAIL")}");
     }
-
-    private static string Hundredths(double? value) => value is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "?";
 
     private static string Micros(double? value) => value is double v ? v.ToString("0.0", CultureInfo.InvariantCulture) + " µs" : "?";
 

@@ -21,6 +21,9 @@ public sealed partial class SqliteMessageStore : IMessageStore
     private readonly SqliteReaderPool _readers;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    /// <summary>The inbox log's index, for tests that hold its lock.</summary>
+    internal InboxLog InboxLogForTests => _inbox;
+
     private SqliteMessageStore(string connectionString, SqliteConnection writer, SharedInboxLogs.Lease inbox)
     {
         _connectionString = connectionString;

@@ -72,4 +72,21 @@ public class BenchSmokeTests
         Assert.Equal(0, report.RootElement.GetProperty("Lost").GetInt64());
         Assert.True(report.RootElement.GetProperty("Passed").GetBoolean());
     }
+
+    [Fact]
+    public async Task The_table_without_a_server_pid_gives_the_generator_s_page_faults_and_leaves_the_server_s_out()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using TempDirectory temp = new();
+        await using ParleyProcess bench = ParleyProcess.Start(temp.Path, new Dictionary<string, string> { ["PARLEY_HOME"] = temp.File("home") },
+            "bench", "--host", "127.0.0.1", "--port", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--clients", "3", "--messages", "100", "--size", "64");
+        Assert.Equal(0, await bench.WaitForExitAsync());
+        string cpuLine = Assert.Single(bench.Stdout.Split('\n'), l => l.Contains("CPU per message", StringComparison.Ordinal));
+        // The server's count needs --server-pid: it is left out, not printed as "?".
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.Matches(@"; page faults per message [0-9.]+ generator\)", cpuLine);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using Parley.Server.Hosting;
 using Parley.Server.Storage;
+using Parley.Server.Storage.Inbox;
 using Parley.Tests.Support;
 
 namespace Parley.Tests.Server;
@@ -136,6 +137,46 @@ public sealed class EventThreadsTests : IDisposable
         (Task acknowledged, bool acknowledgedAtOnce) = await CallFromOutsideThePoolAsync(load, seeIfDone: true);
         Assert.True(acknowledgedAtOnce);
         Assert.Empty(await (Task<IReadOnlyList<StoredMessage>>)acknowledged);
+    }
+
+    [Fact]
+    public async Task While_a_walk_of_the_index_holds_its_lock_an_empty_inbox_takes_the_ordinary_path_and_waits_off_the_event_thread()
+    {
+        await using SqliteMessageStore store = await SqliteMessageStore.OpenAsync(_directory.File("parley.db"));
+        InboxLog log = store.InboxLogForTests;
+        Assert.True(log.HoldsNothingAbove("carol", 0));
+
+        using ManualResetEventSlim held = new();
+        using ManualResetEventSlim release = new();
+        Thread walker = new(() =>
+        {
+            using (log.HoldIndexForTests())
+            {
+                held.Set();
+                release.Wait();
+            }
+        })
+        { IsBackground = true, Name = "stand-in index walk" };
+        walker.Start();
+        Assert.True(held.Wait(TimeSpan.FromSeconds(30)));
+        Task<IReadOnlyList<StoredMessage>> load;
+        try
+        {
+            // Busy: "maybe", never a wait on the lock (asked on the pool, so a wait fails by timeout, not by a hung test).
+            Assert.False(await Task.Run(() => log.HoldsNothingAbove("carol", 0)).WithTimeout());
+            // So the load leaves the stand-in event thread (it returns unfinished) and waits for the lock on the pool.
+            (Task task, bool answeredAtOnce) = await CallFromOutsideThePoolAsync(
+                () => store.LoadInboxAsync("carol", "dev-1", 0, 100, 1 << 20, CancellationToken.None), seeIfDone: true);
+            Assert.False(answeredAtOnce);
+            load = (Task<IReadOnlyList<StoredMessage>>)task;
+        }
+        finally
+        {
+            release.Set();
+        }
+        Assert.Empty(await load.WithTimeout());
+        Assert.True(walker.Join(TimeSpan.FromSeconds(30)));
+        Assert.True(log.HoldsNothingAbove("carol", 0));
     }
 
     private static Account AccountNamed(string name) =>

@@ -267,6 +267,9 @@ internal sealed partial class InboxLog : IDisposable
         }
     }
 
+    /// <summary>Holds the index's lock until the scope ends, as a walk of the whole index does; for tests of callers that must not wait on it.</summary>
+    internal Lock.Scope HoldIndexForTests() => _gate.EnterScope();
+
     public InboxUsage Usage(string recipient)
     {
         lock (_gate)
