@@ -87,8 +87,8 @@ public sealed record BenchOptions
     public bool HugePagesForHeap { get; init; } = true;
 
     /// <summary>
-    /// The memory the generator's collector committed for a login storm is faulted in before the
-    /// storm's clock starts (<see cref="HeapPages"/>). False: the storm touches it as it goes.
+    /// The generator's committed heap, a login storm's no-GC region among it, is faulted in before
+    /// the storm's clock starts (<see cref="HeapPages"/>). False: the storm touches it as it goes.
     /// </summary>
     public bool PrefaultStormHeap { get; init; } = true;
 

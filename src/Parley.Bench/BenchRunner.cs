@@ -76,23 +76,32 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
 
     /// <summary>
     /// Before a storm's clock starts (<see cref="HeapPages"/>): huge pages again (memory the
-    /// collector decommitted lost the advice), then the memory committed for the storm's no-GC
-    /// region faulted in, up to a quarter of what the runtime may use.
+    /// collector decommitted lost the advice), then every committed page of the heap's run faulted
+    /// in, the storm's no-GC region among them, up to a quarter of what the runtime may use.
     /// </summary>
     private void PrepareStormPages(StormHeap heap)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
         if (options.HugePagesForHeap)
         {
             HeapPages.AdviseHuge();
         }
-        if (options.PrefaultStormHeap && heap.HeldBytes > 0)
+        if (!options.PrefaultStormHeap || heap.HeldBytes == 0)
         {
-            Stopwatch clock = Stopwatch.StartNew();
-            long populated = HeapPages.Populate(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
-            progress?.Invoke(populated > 0
-                ? $"[bench] the generator's heap ({populated >> 20:N0} MiB committed) faulted in before the storm, in {clock.Elapsed.TotalMilliseconds:N0} ms"
-                : "[bench] the generator's heap was not faulted in before the storm: its pages are touched during it");
+            return;
         }
+        Stopwatch clock = Stopwatch.StartNew();
+        HeapPages.Prefault done = HeapPages.Populate(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+        progress?.Invoke(done switch
+        {
+            { Unsupported: true } => "[bench] this kernel cannot fault memory in ahead (no MADV_POPULATE_WRITE): the storm touches the generator's fresh pages as it goes",
+            { OverLimit: true } => $"[bench] the generator's heap ({done.CommittedBytes >> 20:N0} MiB committed) is over a quarter of memory: not faulted in before the storm",
+            { RefusedMappings: > 0 } => $"[bench] the generator's heap: {done.PopulatedBytes >> 20:N0} of {done.CommittedBytes >> 20:N0} MiB committed faulted in before the storm ({done.RefusedMappings} mappings refused, errno {done.LastError})",
+            _ => $"[bench] the generator's heap ({done.PopulatedBytes >> 20:N0} MiB committed) faulted in before the storm, in {clock.Elapsed.TotalMilliseconds:N0} ms",
+        });
     }
 
     // ── accounts and logins ──

@@ -37,7 +37,7 @@ internal static class BenchCommand
         Option<int> loginConcurrency = new("--login-concurrency") { Description = "Connection attempts in flight during the login storm", DefaultValueFactory = _ => 64 };
         Option<bool> collectDuringStorms = new("--collect-during-storms") { Description = "Let the generator's garbage collector run during login storms (by default it collects before a storm and holds off until it ends)" };
         Option<bool> smallPages = new("--small-pages") { Description = "Keep the generator's heap on 4 KiB pages (by default, on Linux, it asks for transparent huge pages, so its thousands of simulated devices' fresh memory does not cost a page fault per 4 KiB)" };
-        Option<bool> coldHeap = new("--cold-heap") { Description = "Let the generator's login storms fault in their memory as they go (by default what its collector committed for a storm is faulted in before the storm's clock starts)" };
+        Option<bool> coldHeap = new("--cold-heap") { Description = "Let the generator's login storms fault in their memory as they go (by default its committed heap, the storm's no-GC region among it, is faulted in before the storm's clock starts)" };
         Option<bool> json = new("--json") { Description = "Print the report as JSON (for scripts)" };
         Option<string> encoding = new("--encoding") { Description = "How clients send and receive messages: compact (binary, PROTOCOL.md §11.9) or json (as older clients and the browser do)", DefaultValueFactory = _ => "compact" };
         encoding.AcceptOnlyFromAmong("compact", "json");

@@ -29,12 +29,14 @@ public class ResumedLoginStormTests
         }, line => { lock (lines) { lines.Add(line); } }).RunAsync().WithTimeout();
 
         Assert.True(report.Passed);
-        // On Linux every storm that got its no-GC region had that memory faulted in before its
-        // clock started (another test in this process may hold a region: then there is none).
+        // On Linux each storm that got its no-GC region had the heap faulted in before its clock
+        // started, or says why not (another test in this process may hold the one region there is,
+        // or end it, so all four outcomes can occur here).
         if (OperatingSystem.IsLinux())
         {
-            Assert.DoesNotContain(lines, l => l.Contains("was not faulted in", StringComparison.Ordinal));
-            Assert.Contains(lines, l => l.Contains("faulted in before the storm", StringComparison.Ordinal) || l.Contains("would not hold collections off", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.Contains("faulted in before the storm", StringComparison.Ordinal)
+                || l.Contains("cannot fault memory in ahead", StringComparison.Ordinal)
+                || l.Contains("would not hold collections off", StringComparison.Ordinal));
         }
         ResumedLoginStorm resumed = Assert.IsType<ResumedLoginStorm>(report.ResumedLogins);
         Assert.Equal((Clients, 0, 0L), (resumed.Resumed, resumed.Full, resumed.Errors));
