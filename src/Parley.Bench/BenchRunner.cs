@@ -98,6 +98,7 @@ public sealed partial class BenchRunner(BenchOptions options, Action<string>? pr
         progress?.Invoke(done switch
         {
             { Unsupported: true } => "[bench] this kernel cannot fault memory in ahead (no MADV_POPULATE_WRITE): the storm touches the generator's fresh pages as it goes",
+            { CommittedBytes: 0 } => "[bench] the generator's heap was not found in /proc/self/maps: its pages are touched during the storm",
             { OverLimit: true } => $"[bench] the generator's heap ({done.CommittedBytes >> 20:N0} MiB committed) is over a quarter of memory: not faulted in before the storm",
             { RefusedMappings: > 0 } => $"[bench] the generator's heap: {done.PopulatedBytes >> 20:N0} of {done.CommittedBytes >> 20:N0} MiB committed faulted in before the storm ({done.RefusedMappings} mappings refused, errno {done.LastError})",
             _ => $"[bench] the generator's heap ({done.PopulatedBytes >> 20:N0} MiB committed) faulted in before the storm, in {clock.Elapsed.TotalMilliseconds:N0} ms",
