@@ -20,13 +20,26 @@ internal static class CpuAffinity
     };
 
     /// <summary>Pins the process to the CPUs of a <c>--cpu</c> value (nothing when it was not given); null, or the error in words (a usage error).</summary>
-    public static string? PinTo(string? list)
+    public static string? PinTo(string? list) => PinTo(list, out _);
+
+    /// <summary>As <see cref="PinTo(string?)"/>; <paramref name="cpus"/> is how many CPUs the process was pinned to, 0 when it was not.</summary>
+    public static string? PinTo(string? list, out int cpus)
     {
+        cpus = 0;
         if (list is null)
         {
             return null;
         }
-        return TryParse(list, MachineCpus(), out ulong mask, out string error) ? Apply(mask) : error;
+        if (!TryParse(list, MachineCpus(), out ulong mask, out string error))
+        {
+            return error;
+        }
+        if (Apply(mask) is string failure)
+        {
+            return failure;
+        }
+        cpus = System.Numerics.BitOperations.PopCount(mask);
+        return null;
     }
 
     /// <summary>Parses a CPU list; every number must name one of the machine's CPUs (0 to <paramref name="machineCpus"/> - 1).</summary>

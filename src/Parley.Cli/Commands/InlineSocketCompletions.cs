@@ -10,11 +10,23 @@
 // thread and waits out another process's write lock), and every store method leaves the event
 // thread first (EventThreads.Leave, decision 0024). A password hash already runs on a thread of
 // its own.
+//
+// With inline completions the runtime starts one event thread per CPU it counted at start: all of
+// the machine's, because `--cpu` pins the process only after the runtime has started. A server
+// pinned to one CPU of two therefore had two event threads taking turns on it, each woken for its
+// share of the sockets. The server asks for as many event threads as it has CPUs (decision 0028,
+// BENCHMARKS §2 (u)). The generator keeps the default: measured with one event thread on its one
+// CPU, its logins cost it more, not less.
+using System.Globalization;
+
 namespace Parley.Cli.Commands;
 
 internal static class InlineSocketCompletions
 {
     internal const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>The runtime's setting for how many socket event threads to start (read once, at the first socket).</summary>
+    internal const string EventThreadsVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
 
     /// <summary>
     /// Call before the process opens its first socket: the runtime reads the setting once. An
@@ -25,6 +37,19 @@ internal static class InlineSocketCompletions
         if (Environment.GetEnvironmentVariable(Variable) is null)
         {
             Environment.SetEnvironmentVariable(Variable, "1");
+        }
+    }
+
+    /// <summary>
+    /// One socket event thread per CPU the process was pinned to (<paramref name="pinnedCpus"/>;
+    /// 0, not pinned, leaves the runtime's default of one per CPU of the machine). Call before the
+    /// first socket; an explicit setting in the environment wins.
+    /// </summary>
+    public static void MatchEventThreadsTo(int pinnedCpus)
+    {
+        if (pinnedCpus > 0 && Environment.GetEnvironmentVariable(EventThreadsVariable) is null)
+        {
+            Environment.SetEnvironmentVariable(EventThreadsVariable, pinnedCpus.ToString(CultureInfo.InvariantCulture));
         }
     }
 }

@@ -116,11 +116,12 @@ internal static class ServerCommand
         {
             InlineSocketCompletions.TurnOn();
             // First, so every thread the server starts inherits the affinity.
-            if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu)) is string cpuError)
+            if (CommandLine.CpuAffinity.PinTo(result.GetValue(cpu), out int pinnedCpus) is string cpuError)
             {
                 Console.Error.WriteLine($"parley server: {cpuError}");
                 return Task.FromResult(ExitCodes.Usage);
             }
+            InlineSocketCompletions.MatchEventThreadsTo(pinnedCpus);
             TryParseGroups(result.GetValue(groups), out IReadOnlyList<KeyAgreementAlgorithm> acceptedGroups, out _);
             return RunAsync(fileLimits.Apply(result, deliveryLimits.Apply(result, new ServerOptions
             {
