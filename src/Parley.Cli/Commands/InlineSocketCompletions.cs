@@ -42,14 +42,20 @@ internal static class InlineSocketCompletions
 
     /// <summary>
     /// One socket event thread per CPU the process was pinned to (<paramref name="pinnedCpus"/>;
-    /// 0, not pinned, leaves the runtime's default of one per CPU of the machine). Call before the
-    /// first socket; an explicit setting in the environment wins.
+    /// 0, not pinned, leaves the runtime's default of one per CPU of the machine). Call after
+    /// <see cref="TurnOn"/> and before the first socket. An explicit setting in the environment
+    /// wins, and with inline completions turned off the runtime's own default (one event thread
+    /// per 30 CPUs, handing work to the pool) is left alone too.
     /// </summary>
     public static void MatchEventThreadsTo(int pinnedCpus)
     {
-        if (pinnedCpus > 0 && Environment.GetEnvironmentVariable(EventThreadsVariable) is null)
+        if (pinnedCpus > 0 && AreOn() && Environment.GetEnvironmentVariable(EventThreadsVariable) is null)
         {
             Environment.SetEnvironmentVariable(EventThreadsVariable, pinnedCpus.ToString(CultureInfo.InvariantCulture));
         }
     }
+
+    /// <summary>Read as the runtime reads it: "1" or "true", in any case.</summary>
+    private static bool AreOn() =>
+        Environment.GetEnvironmentVariable(Variable) is string value && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase));
 }

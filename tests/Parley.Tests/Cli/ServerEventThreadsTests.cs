@@ -31,6 +31,26 @@ public class ServerEventThreadsTests
         Assert.Equal(2, await EventThreadsOnceStartedAsync(server.ProcessId, atLeast: 2));
     }
 
+    [LinuxFact]
+    public async Task Without_inline_completions_the_runtime_default_is_left_alone()
+    {
+        // Then the runtime starts few event threads (one per 30 CPUs on x64) that hand each event to
+        // the pool; pinning must not change how many.
+        using TempDirectory temp = new();
+        Dictionary<string, string> off = new() { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0" };
+        string cpus = System.Environment.ProcessorCount > 1 ? "0-1" : "0";
+        int unpinned;
+        await using (ParleyProcess server = ParleyProcess.Start(temp.Path, off, "server", "--port", "0", "--data", "unpinned"))
+        {
+            await server.WaitForLineAsync("[SERVER] Waiting for connections...");
+            unpinned = await EventThreadsOnceStartedAsync(server.ProcessId, atLeast: 1);
+        }
+        await using ParleyProcess pinned = ParleyProcess.Start(temp.Path, off, "server", "--port", "0", "--data", "pinned", "--cpu", cpus);
+        await pinned.WaitForLineAsync("[SERVER] Waiting for connections...");
+
+        Assert.Equal(unpinned, await EventThreadsOnceStartedAsync(pinned.ProcessId, atLeast: unpinned));
+    }
+
     /// <summary>
     /// The runtime starts all of its event threads together, when the listener first waits for a
     /// connection, and each names itself as it starts: this waits until <paramref name="atLeast"/>
