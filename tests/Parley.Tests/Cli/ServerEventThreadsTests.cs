@@ -11,24 +11,15 @@ public class ServerEventThreadsTests
     private const string EventThreadName = ".NET Sockets";
 
     [LinuxFact]
-    public async Task A_server_pinned_to_one_cpu_has_one_socket_event_thread()
-    {
-        using TempDirectory temp = new();
-        await using ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--port", "0", "--data", "data", "--cpu", "0");
-        await server.WaitForLineAsync("[SERVER] Waiting for connections...");
-
-        Assert.Equal(1, await EventThreadsOnceStartedAsync(server.ProcessId, atLeast: 1));
-    }
+    public async Task A_server_pinned_to_one_cpu_has_one_socket_event_thread() =>
+        Assert.Equal(1, await EventThreadsOfServerAsync(environment: null, cpus: "0", atLeast: 1));
 
     [LinuxFact]
     public async Task A_count_in_the_environment_wins_over_the_pinned_cpus()
     {
-        using TempDirectory temp = new();
         Dictionary<string, string> chosen = new() { ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "2" };
-        await using ParleyProcess server = ParleyProcess.Start(temp.Path, chosen, "server", "--port", "0", "--data", "data", "--cpu", "0");
-        await server.WaitForLineAsync("[SERVER] Waiting for connections...");
 
-        Assert.Equal(2, await EventThreadsOnceStartedAsync(server.ProcessId, atLeast: 2));
+        Assert.Equal(2, await EventThreadsOfServerAsync(chosen, cpus: "0", atLeast: 2));
     }
 
     [LinuxFact]
@@ -36,19 +27,20 @@ public class ServerEventThreadsTests
     {
         // Then the runtime starts few event threads (one per 30 CPUs on x64) that hand each event to
         // the pool; pinning must not change how many.
-        using TempDirectory temp = new();
         Dictionary<string, string> off = new() { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0" };
-        string cpus = System.Environment.ProcessorCount > 1 ? "0-1" : "0";
-        int unpinned;
-        await using (ParleyProcess server = ParleyProcess.Start(temp.Path, off, "server", "--port", "0", "--data", "unpinned"))
-        {
-            await server.WaitForLineAsync("[SERVER] Waiting for connections...");
-            unpinned = await EventThreadsOnceStartedAsync(server.ProcessId, atLeast: 1);
-        }
-        await using ParleyProcess pinned = ParleyProcess.Start(temp.Path, off, "server", "--port", "0", "--data", "pinned", "--cpu", cpus);
-        await pinned.WaitForLineAsync("[SERVER] Waiting for connections...");
+        int unpinned = await EventThreadsOfServerAsync(off, cpus: null, atLeast: 1);
 
-        Assert.Equal(unpinned, await EventThreadsOnceStartedAsync(pinned.ProcessId, atLeast: unpinned));
+        Assert.Equal(unpinned, await EventThreadsOfServerAsync(off, cpus: System.Environment.ProcessorCount > 1 ? "0-1" : "0", atLeast: unpinned));
+    }
+
+    /// <summary>Starts the real server (pinned to <paramref name="cpus"/> unless null) and counts its socket event threads.</summary>
+    private static async Task<int> EventThreadsOfServerAsync(IReadOnlyDictionary<string, string>? environment, string? cpus, int atLeast)
+    {
+        using TempDirectory temp = new();
+        string[] args = cpus is null ? ["server", "--port", "0", "--data", "data"] : ["server", "--port", "0", "--data", "data", "--cpu", cpus];
+        await using ParleyProcess server = ParleyProcess.Start(temp.Path, environment, args);
+        await server.WaitForLineAsync("[SERVER] Waiting for connections...");
+        return await EventThreadsOnceStartedAsync(server.ProcessId, atLeast);
     }
 
     /// <summary>
