@@ -3,7 +3,8 @@
 // One loop per client sends whatever is ready in one write (SendMessagesAsync): every free place
 // in the window at full rate, the messages already due when paced. The loop owns a body buffer
 // per place (encoded before SendMessagesAsync returns, so reused at once), recipients' names are
-// made once, and counters are per client.
+// made once, and counters are per client. Answers come to the sender's SendAnswers on the
+// client's read loop, which counts them and gives the window's place back: no task per message.
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Parley.Client;
@@ -63,7 +64,7 @@ public sealed partial class BenchRunner
         {
             bodies[i] = new byte[options.Size];
         }
-        List<Task> answers = [];
+        SendAnswers answers = new(counters, free);
         long lateTicks = (long)(LateAfter.TotalSeconds * Stopwatch.Frequency);
         long lastSend = 0;
         long next = 0;
@@ -130,24 +131,18 @@ public sealed partial class BenchRunner
             lastSend = now;
             try
             {
-                foreach (Task<SendResult> answer in await client.SendMessagesAsync(batch, CancellationToken.None).ConfigureAwait(false))
-                {
-                    answers.Add(CountAnswerAsync(answer, counters, free));
-                }
+                await client.SendMessagesAsync(batch, answers, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (IsSendFailure(e))
             {
-                Interlocked.Add(ref counters.Errors, batch.Count);
-                free.Release(batch.Count);
-            }
-            if (answers.Count >= 4 * window)
-            {
-                // Keep only the answers still awaited, so the list stays small over a long run.
-                answers.RemoveAll(static a => a.IsCompletedSuccessfully);
+                // Each message of the batch was reported lost (and its place given back) already.
             }
         }
-        // Every answer, then any failure that was not a refused or lost send (a bug, not a result).
-        await Task.WhenAll(answers).ConfigureAwait(false);
+        // Every answer: each gives its place back, so the window is whole again once all have come.
+        for (int place = 0; place < window; place++)
+        {
+            await free.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
         // Once per loop, not per message: the time of the run's last send, for the offered rate.
         long seen = Volatile.Read(ref _lastSendTimestamp);
         while (lastSend > seen && Interlocked.CompareExchange(ref _lastSendTimestamp, lastSend, seen) != seen)
@@ -159,19 +154,22 @@ public sealed partial class BenchRunner
             sequence < limit && (timetable is null || (timetable.DueTimestamp(counters.Slot, sequence) is long at && !timetable.IsPastEnd(at) && at <= Stopwatch.GetTimestamp()));
     }
 
-    private static async Task CountAnswerAsync(Task<SendResult> answer, SenderCounters counters, SemaphoreSlim free)
+    /// <summary>One sender's answers: counted, and each gives its place in the window back.</summary>
+    private sealed class SendAnswers(SenderCounters counters, SemaphoreSlim free) : ISendAnswers
     {
-        try
+        public void Accepted(long reference, SendResult result)
         {
-            await answer.ConfigureAwait(false);
             Interlocked.Increment(ref counters.Acknowledged);
+            free.Release();
         }
-        catch (Exception e) when (IsSendFailure(e))
+
+        public void Refused(long reference, ChatException refusal) => Failed();
+
+        public void Lost(long reference, ChatConnectionException error) => Failed();
+
+        private void Failed()
         {
             Interlocked.Increment(ref counters.Errors);
-        }
-        finally
-        {
             free.Release();
         }
     }

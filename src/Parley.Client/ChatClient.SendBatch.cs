@@ -21,10 +21,7 @@ public sealed partial class ChatClient
     /// <exception cref="MessageTooLargeException">A body is over <see cref="MaxBodyLength"/>; nothing was sent.</exception>
     public async Task<Task<SendResult>[]> SendMessagesAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
     {
-        foreach (OutgoingMessage message in messages)
-        {
-            CheckBodyLength(message.Body);
-        }
+        CheckBodyLengths(messages);
         long[] references = new long[messages.Count];
         TaskCompletionSource<ServerMessage>[] completions = new TaskCompletionSource<ServerMessage>[messages.Count];
         SendRequest[] requests = new SendRequest[messages.Count];
@@ -64,6 +61,125 @@ public sealed partial class ChatClient
         }
         return answers;
     }
+
+    /// <summary>
+    /// Sends <paramref name="messages"/> in order with one write, as the overload above, but with no
+    /// task per message: each answer goes to <paramref name="answers"/>, exactly once per message.
+    /// Returns, once they are written, the reference of the first message; the others follow it
+    /// one by one. If the write fails, every message not yet answered is reported
+    /// <see cref="ISendAnswers.Lost"/> before the failure is thrown.
+    /// </summary>
+    /// <exception cref="MessageTooLargeException">A body is over <see cref="MaxBodyLength"/>; nothing was sent and nothing is reported.</exception>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<long> SendMessagesAsync(IReadOnlyList<OutgoingMessage> messages, ISendAnswers answers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        int count = messages.Count;
+        CheckBodyLengths(messages);
+        // One block of references, so the batch's are consecutive whoever else sends meanwhile.
+        long first = Interlocked.Add(ref _nextRef, count) - count + 1;
+        SendRequest[] requests = new SendRequest[count];
+        lock (_sendAnswers)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                _sendAnswers.Add(first + i, answers);
+            }
+        }
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                requests[i] = new SendRequest(first + i, messages[i].To, messages[i].ContentType, messages[i].Body);
+            }
+            List<byte[]> pooled = [];
+            await _channel.SendBatchAsync(CompactAgreed ? PackCompact(requests, pooled) : [.. requests.Select(r => (ReadOnlyMemory<byte>)MessengerCodec.Encode(r))],
+                cancellationToken).ConfigureAwait(false);
+            foreach (byte[] record in pooled)
+            {
+                ArrayPool<byte>.Shared.Return(record, clearArray: true);
+            }
+        }
+        catch (Exception e)
+        {
+            LoseAnswers(first, count, new ChatConnectionException("the messages could not be sent: " + e.Message, e));
+            throw;
+        }
+        if (_readLoop.IsCompleted)
+        {
+            // The read loop ended (and failed what was pending) before these were registered or
+            // while they were written: no answer can come any more.
+            LoseAnswers(first, count, new ChatConnectionException("the connection to the server was closed"));
+        }
+        return first;
+    }
+
+    // An index, not foreach: the interface's enumerator is a boxed struct, one allocation per batch.
+    private void CheckBodyLengths(IReadOnlyList<OutgoingMessage> messages)
+    {
+        for (int i = 0; i < messages.Count; i++)
+        {
+            CheckBodyLength(messages[i].Body);
+        }
+    }
+
+    /// <summary>Reports <see cref="ISendAnswers.Lost"/> for those of the block still waiting for an answer.</summary>
+    private void LoseAnswers(long first, int count, ChatConnectionException error)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (TakeSendAnswers(first + i) is ISendAnswers answers)
+            {
+                answers.Lost(first + i, error);
+            }
+        }
+    }
+
+    private ISendAnswers? TakeSendAnswers(long reference)
+    {
+        lock (_sendAnswers)
+        {
+            return _sendAnswers.Remove(reference, out ISendAnswers? answers) ? answers : null;
+        }
+    }
+
+    /// <summary>Hands an answer to the sink its send registered; false when no sink waits for this reference.</summary>
+    private bool TryAnswerSend(long reference, ServerMessage message)
+    {
+        if (message is not (SendResult or ErrorMessage) || TakeSendAnswers(reference) is not ISendAnswers answers)
+        {
+            return false;
+        }
+        if (message is SendResult result)
+        {
+            answers.Accepted(reference, result);
+        }
+        else
+        {
+            ErrorMessage error = (ErrorMessage)message;
+            answers.Refused(reference, new ChatException(error.Code, error.Message));
+        }
+        return true;
+    }
+
+    /// <summary>Every send still waiting for an answer in a sink: the connection is gone.</summary>
+    private void LoseAllSendAnswers(ChatConnectionException error)
+    {
+        KeyValuePair<long, ISendAnswers>[] waiting;
+        lock (_sendAnswers)
+        {
+            waiting = [.. _sendAnswers];
+            _sendAnswers.Clear();
+        }
+        foreach ((long reference, ISendAnswers answers) in waiting)
+        {
+            answers.Lost(reference, error);
+        }
+    }
+
+    // The sinks of sends made with ISendAnswers, by reference: a plain dictionary under a lock takes
+    // no allocation per message (a concurrent one takes a node for each).
+    private readonly Dictionary<long, ISendAnswers> _sendAnswers = [];
 
     /// <summary>
     /// The sends in order, as many to a record as the server takes (its record limit, and at most

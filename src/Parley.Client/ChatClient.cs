@@ -321,6 +321,8 @@ public sealed partial class ChatClient : IAsyncDisposable
                     {
                         await DispatchAsync(message).ConfigureAwait(false);
                     }
+                    // Handled: the list holds no message past its record.
+                    _decoded.Clear();
                     continue;
                 }
                 await DispatchAsync(MessengerCodec.DecodeServer(payload)).ConfigureAwait(false);
@@ -350,7 +352,10 @@ public sealed partial class ChatClient : IAsyncDisposable
         {
             throw new MessengerProtocolException("the server sent a compact record, but the compact form was not agreed at login");
         }
-        List<ServerMessage> messages = [];
+        // The read loop's own list, used again for each record: it is done with the last one's
+        // messages before it reads the next record.
+        List<ServerMessage> messages = _decoded;
+        messages.Clear();
         CompactReader reader = new(payload) { LastContentType = _lastContentType };
         while (!reader.AtEnd)
         {
@@ -361,6 +366,7 @@ public sealed partial class ChatClient : IAsyncDisposable
     }
 
     private string? _lastContentType;
+    private readonly List<ServerMessage> _decoded = [];
 
     private async Task DispatchAsync(ServerMessage message)
     {
@@ -477,6 +483,10 @@ public sealed partial class ChatClient : IAsyncDisposable
 
     private void Complete(long reference, ServerMessage message)
     {
+        if (TryAnswerSend(reference, message))
+        {
+            return;
+        }
         if (_pending.TryRemove(reference, out TaskCompletionSource<ServerMessage>? completion))
         {
             completion.TrySetResult(message);
@@ -487,9 +497,10 @@ public sealed partial class ChatClient : IAsyncDisposable
         }
     }
 
-    private void FailPending(Exception error)
+    private void FailPending(ChatConnectionException error)
     {
         FailFileTransfers(error);
+        LoseAllSendAnswers(error);
         foreach (long key in _pending.Keys)
         {
             if (_pending.TryRemove(key, out TaskCompletionSource<ServerMessage>? completion))

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Parley.Client;
 using Parley.Messaging;
@@ -92,5 +93,95 @@ public class SendBatchTests
             expected[arrived] = left - 1;
         }
         Assert.All(expected.Values, left => Assert.Equal(0, left));
+    }
+
+    [Fact]
+    public async Task Answers_to_a_sink_come_once_per_message_by_reference_and_refusals_say_why()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        Channel<ChatMessage> bobInbox = InboxExtensions.NewInbox();
+        await using ChatClient bob = await server.LoginAsync("bob", inbox: bobInbox);
+        await using ChatClient alice = await server.LoginAsync("alice");
+        RecordingAnswers answers = new(expected: 3);
+
+        long first = await alice.SendMessagesAsync(
+        [
+            new("bob", MessengerLimits.TextContentType, "one"u8.ToArray()),
+            new("nobody-here", MessengerLimits.TextContentType, "lost"u8.ToArray()),
+            new("bob", MessengerLimits.TextContentType, "two"u8.ToArray()),
+        ], answers).AsTask().WithTimeout();
+        await answers.All.WithTimeout();
+
+        Assert.Equal(3, answers.Calls.Count);
+        Assert.Equal([first, first + 1, first + 2], answers.Calls.Keys.Order());
+        Assert.Equal("accepted bob", answers.Calls[first]);
+        Assert.Equal("refused " + ErrorCodes.UnknownRecipient, answers.Calls[first + 1]);
+        Assert.Equal("accepted bob", answers.Calls[first + 2]);
+        Assert.Equal("one", (await bobInbox.NextAsync()).Text());
+        Assert.Equal("two", (await bobInbox.NextAsync()).Text());
+
+        // The single-message API still works beside it on the same connection.
+        await alice.SendTextAsync("bob", "three").WithTimeout();
+        Assert.Equal("three", (await bobInbox.NextAsync()).Text());
+    }
+
+    [Fact]
+    public async Task Sends_on_a_connection_that_has_ended_are_each_reported_lost_once()
+    {
+        TestServer server = await TestServer.StartAsync();
+        await using ChatClient alice = await server.LoginAsync("alice");
+        await server.DisposeAsync();
+        // The read loop has seen the end (the server's close_notify, or the lost connection):
+        // nothing can answer what is sent now.
+        Exception? end = await Record.ExceptionAsync(() => alice.Completion.WithTimeout());
+        Assert.True(end is null or ChatConnectionException, $"the read loop ended with {end}");
+        Assert.True(alice.Completion.IsCompleted);
+        RecordingAnswers answers = new(expected: 2);
+
+        try
+        {
+            await alice.SendMessagesAsync(
+            [
+                new("bob", MessengerLimits.TextContentType, "a"u8.ToArray()),
+                new("bob", MessengerLimits.TextContentType, "b"u8.ToArray()),
+            ], answers).AsTask().WithTimeout();
+        }
+        catch (Exception e) when (e is IOException or ChatConnectionException)
+        {
+            // The write itself may fail too; either way each message is reported once.
+        }
+        await answers.All.WithTimeout();
+
+        Assert.Equal(2, answers.Calls.Count);
+        Assert.All(answers.Calls.Values, call => Assert.Equal("lost", call));
+    }
+
+    /// <summary>Records each answer by reference; a second answer for one reference fails the test.</summary>
+    private sealed class RecordingAnswers(int expected) : ISendAnswers
+    {
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ConcurrentDictionary<long, string> Calls { get; } = new();
+
+        public Task All => _all.Task;
+
+        public void Accepted(long reference, SendResult result) => Record(reference, "accepted " + result.To);
+
+        public void Refused(long reference, ChatException refusal) => Record(reference, "refused " + refusal.Code);
+
+        public void Lost(long reference, ChatConnectionException error) => Record(reference, "lost");
+
+        private void Record(long reference, string call)
+        {
+            if (!Calls.TryAdd(reference, call))
+            {
+                _all.TrySetException(new InvalidOperationException($"a second answer for reference {reference}: {call}"));
+                return;
+            }
+            if (Calls.Count == expected)
+            {
+                _all.TrySetResult();
+            }
+        }
     }
 }
