@@ -156,6 +156,26 @@ public class SendBatchTests
         Assert.All(answers.Calls.Values, call => Assert.Equal("lost", call));
     }
 
+    [Fact]
+    public async Task A_client_closed_with_answers_still_due_reports_each_send_once_answered_or_lost()
+    {
+        // Whatever the race between the server's answers and the close, every message gets one
+        // call: accepted if its answer came first, lost if the close did.
+        const int Count = 200;
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient bob = await server.LoginAsync("bob", inbox: InboxExtensions.NewInbox());
+        ChatClient alice = await server.LoginAsync("alice");
+        RecordingAnswers answers = new(expected: Count);
+        OutgoingMessage[] batch = [.. Enumerable.Range(0, Count).Select(i => new OutgoingMessage("bob", MessengerLimits.TextContentType, BitConverter.GetBytes(i)))];
+
+        long first = await alice.SendMessagesAsync(batch, answers).AsTask().WithTimeout();
+        await alice.DisposeAsync();
+        await answers.All.WithTimeout();
+
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => first + i), answers.Calls.Keys.Order());
+        Assert.All(answers.Calls.Values, call => Assert.True(call is "accepted bob" or "lost", call));
+    }
+
     /// <summary>Records each answer by reference; a second answer for one reference fails the test.</summary>
     private sealed class RecordingAnswers(int expected) : ISendAnswers
     {
