@@ -34,16 +34,7 @@ public sealed partial class ChatClient
                 _pending[references[i]] = completions[i];
                 requests[i] = new SendRequest(references[i], messages[i].To, messages[i].ContentType, messages[i].Body);
             }
-            List<byte[]> pooled = [];
-            await _channel.SendBatchAsync(CompactAgreed ? PackCompact(requests, pooled) : [.. requests.Select(r => (ReadOnlyMemory<byte>)MessengerCodec.Encode(r))],
-                cancellationToken).ConfigureAwait(false);
-            // Written, so sealed: the channel holds none of these any more. Only then do they go
-            // back (a batch cancelled while queued may still be written later; a failure leaves
-            // them to the collector), wiped, so no message's text waits in the pool.
-            foreach (byte[] record in pooled)
-            {
-                ArrayPool<byte>.Shared.Return(record, clearArray: true);
-            }
+            await WriteRequestsAsync(requests, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -66,8 +57,8 @@ public sealed partial class ChatClient
     /// Sends <paramref name="messages"/> in order with one write, as the overload above, but with no
     /// task per message: each answer goes to <paramref name="answers"/>, exactly once per message.
     /// Returns, once they are written, the reference of the first message; the others follow it
-    /// one by one. If the write fails, every message not yet answered is reported
-    /// <see cref="ISendAnswers.Lost"/> before the failure is thrown.
+    /// one by one (0 for an empty list, which writes nothing). If the write fails, every message
+    /// not yet answered is reported <see cref="ISendAnswers.Lost"/> before the failure is thrown.
     /// </summary>
     /// <exception cref="MessageTooLargeException">A body is over <see cref="MaxBodyLength"/>; nothing was sent and nothing is reported.</exception>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
@@ -76,6 +67,11 @@ public sealed partial class ChatClient
         ArgumentNullException.ThrowIfNull(answers);
         int count = messages.Count;
         CheckBodyLengths(messages);
+        if (count == 0)
+        {
+            // Nothing to write and nothing to answer; references are never 0.
+            return 0;
+        }
         // One block of references, so the batch's are consecutive whoever else sends meanwhile.
         long first = Interlocked.Add(ref _nextRef, count) - count + 1;
         SendRequest[] requests = new SendRequest[count];
@@ -92,13 +88,7 @@ public sealed partial class ChatClient
             {
                 requests[i] = new SendRequest(first + i, messages[i].To, messages[i].ContentType, messages[i].Body);
             }
-            List<byte[]> pooled = [];
-            await _channel.SendBatchAsync(CompactAgreed ? PackCompact(requests, pooled) : [.. requests.Select(r => (ReadOnlyMemory<byte>)MessengerCodec.Encode(r))],
-                cancellationToken).ConfigureAwait(false);
-            foreach (byte[] record in pooled)
-            {
-                ArrayPool<byte>.Shared.Return(record, clearArray: true);
-            }
+            await WriteRequestsAsync(requests, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -112,6 +102,22 @@ public sealed partial class ChatClient
             LoseAnswers(first, count, new ChatConnectionException("the connection to the server was closed"));
         }
         return first;
+    }
+
+    /// <summary>The requests in one write: compact records when agreed, else a JSON record each.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteRequestsAsync(SendRequest[] requests, CancellationToken cancellationToken)
+    {
+        List<byte[]> pooled = [];
+        await _channel.SendBatchAsync(CompactAgreed ? PackCompact(requests, pooled) : [.. requests.Select(r => (ReadOnlyMemory<byte>)MessengerCodec.Encode(r))],
+            cancellationToken).ConfigureAwait(false);
+        // Written, so sealed: the channel holds none of these any more. Only then do they go
+        // back (a batch cancelled while queued may still be written later; a failure leaves
+        // them to the collector), wiped, so no message's text waits in the pool.
+        foreach (byte[] record in pooled)
+        {
+            ArrayPool<byte>.Shared.Return(record, clearArray: true);
+        }
     }
 
     // An index, not foreach: the interface's enumerator is a boxed struct, one allocation per batch.

@@ -9,8 +9,9 @@ namespace Parley.Client;
 /// source and a thread-pool hop per message.
 /// </summary>
 /// <remarks>
-/// The calls come on the client's read loop, which reads everything else too: each must be quick
-/// and must not block. An answer can come before the send call has returned.
+/// The calls come on the client's read loop, which reads everything else too: each must be quick,
+/// must not block and must not throw (an exception ends the read loop, and with it the
+/// connection). An answer can come before the send call has returned.
 /// </remarks>
 public interface ISendAnswers
 {
