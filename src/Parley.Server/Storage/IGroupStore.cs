@@ -10,8 +10,15 @@ public sealed record StoredGroup(string Name, string GroupId, long Version, IRea
 /// <summary>One group a user is in, for listing: no member names.</summary>
 public sealed record GroupSummaryRow(string Name, string GroupId, long Version, int MemberCount);
 
-/// <summary>The bounds a change must keep (PROTOCOL.md §11.4), checked inside the changing transaction.</summary>
-public readonly record struct GroupBounds(int MaxMembers, int MaxGroupsPerUser);
+/// <summary>
+/// The bounds a change must keep (PROTOCOL.md §11.4), checked inside the changing transaction.
+/// <see cref="Invitations"/> null: every user named becomes a member at once (the server's
+/// <c>--group-adds everyone</c>); otherwise a user who has not allowed the actor is invited (§11.7).
+/// </summary>
+public readonly record struct GroupBounds(int MaxMembers, int MaxGroupsPerUser)
+{
+    public InvitationRules? Invitations { get; init; }
+}
 
 public enum GroupOutcome
 {
@@ -38,6 +45,9 @@ public enum GroupOutcome
 
     /// <summary><see cref="GroupChangeResult.Users"/> have no account.</summary>
     UnknownUsers,
+
+    /// <summary>The user has no live invitation to the group (never invited, declined, expired, pushed out, or the group is gone).</summary>
+    NotInvited,
 }
 
 /// <summary>
@@ -46,6 +56,9 @@ public enum GroupOutcome
 /// </summary>
 public sealed record GroupChangeResult(GroupOutcome Outcome, StoredGroup? Group, IReadOnlyList<string> Users)
 {
+    /// <summary>The users this change invited instead of adding (sorted): they had not allowed the actor. Empty on a refusal.</summary>
+    public IReadOnlyList<string> Invited { get; init; } = [];
+
     public static GroupChangeResult Refused(GroupOutcome outcome, params IReadOnlyList<string> users) => new(outcome, null, users);
 }
 
@@ -62,6 +75,9 @@ public sealed record GroupChangeResult(GroupOutcome Outcome, StoredGroup? Group,
 /// member who joined first (ties: the smallest name) becomes admin. A group whose last member leaves
 /// is deleted; its name may be taken again, its id never comes back.</item>
 /// <item>Names are compared exactly (callers pass canonical names, PROTOCOL.md §11.4).</item>
+/// <item>With <see cref="GroupBounds.Invitations"/> set, a user named by a create or an add who has not
+/// allowed the actor gets an invitation instead: no membership, no version, no place in the group bound;
+/// its bounds (<see cref="InvitationRules"/>) are kept in the same transaction, by dropping the oldest.</item>
 /// </list>
 /// </summary>
 public interface IGroupStore
@@ -97,4 +113,28 @@ public interface IGroupStore
 
     /// <summary>The groups <paramref name="user"/> is a member of (at most the per-user bound), sorted by name; reads only.</summary>
     Task<IReadOnlyList<GroupSummaryRow>> GroupsOfAsync(string user, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <paramref name="user"/> takes up its invitation to <paramref name="name"/>: the invitation goes, the user becomes a
+    /// member (version + 1; <see cref="GroupChangeResult.Users"/> = the user) and from now on accepts adds from the one who
+    /// invited it. Refusals: <see cref="GroupOutcome.NotInvited"/> (also for an invitation older than
+    /// <see cref="InvitationRules.Lifetime"/>), <see cref="GroupOutcome.GroupFull"/>, <see cref="GroupOutcome.TooManyGroups"/>.
+    /// </summary>
+    Task<GroupChangeResult> AcceptInvitationAsync(string name, string user, long now, GroupBounds bounds, CancellationToken cancellationToken);
+
+    /// <summary>Deletes <paramref name="user"/>'s invitation to <paramref name="name"/>; false when it had no live one.</summary>
+    Task<bool> DeclineInvitationAsync(string name, string user, long now, InvitationRules rules, CancellationToken cancellationToken);
+
+    /// <summary><paramref name="user"/>'s live invitations (at most <see cref="InvitationRules.MaxPerUser"/>), sorted by group name; reads only.</summary>
+    Task<IReadOnlyList<GroupInvitationRow>> InvitationsOfAsync(string user, long now, InvitationRules rules, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether <paramref name="user"/> accepts adds from <paramref name="other"/> without an invitation. Allowing one more
+    /// than <see cref="InvitationRules.MaxAllowed"/> drops the oldest allowed (it asks again: the safe direction).
+    /// Refusal: <see cref="GroupOutcome.UnknownUsers"/> when allowing a name with no account; otherwise <see cref="GroupOutcome.Changed"/>, whether or not it was so already.
+    /// </summary>
+    Task<GroupOutcome> SetAddsAllowedAsync(string user, string other, bool allowed, long now, InvitationRules rules, CancellationToken cancellationToken);
+
+    /// <summary>The users <paramref name="user"/> accepts adds from, sorted; reads only.</summary>
+    Task<IReadOnlyList<string>> AddsAllowedByAsync(string user, CancellationToken cancellationToken);
 }

@@ -24,6 +24,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
                 PRIMARY KEY (group_name, username));
             CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members (username);
             """, cancellationToken).ConfigureAwait(false);
+        await CreateInvitationTablesAsync(writer, cancellationToken).ConfigureAwait(false);
     }
 
     private sealed record MemberRow(string User, bool Admin, long JoinedAt);
@@ -36,12 +37,13 @@ public sealed partial class SqliteMessageStore : IGroupStore
             {
                 return GroupChangeResult.Refused(GroupOutcome.NameTaken);
             }
-            string[] all = [.. members.Append(creator).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            string[] named = [.. members.Append(creator).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            (string[] all, string[] invited) = await SplitByConsentAsync(transaction, name, creator, named, now, bounds, cancellationToken).ConfigureAwait(false);
             if (all.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
-            if (await RefuseUsersAsync(transaction, all, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
+            if (await RefuseUsersAsync(transaction, named, all, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
             {
                 return refused;
             }
@@ -51,8 +53,9 @@ public sealed partial class SqliteMessageStore : IGroupStore
             insert.Parameters.AddWithValue("$c", now);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await InsertMembersAsync(transaction, name, all, creator, now, cancellationToken).ConfigureAwait(false);
+            await InviteAsync(transaction, name, groupId, creator, invited, now, bounds, cancellationToken).ConfigureAwait(false);
             StoredGroup group = (await LoadGroupAsync(transaction, name, cancellationToken).ConfigureAwait(false))!;
-            return new GroupChangeResult(GroupOutcome.Changed, group, all);
+            return new GroupChangeResult(GroupOutcome.Changed, group, all) { Invited = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> AddGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, long now, GroupBounds bounds,
@@ -64,21 +67,24 @@ public sealed partial class SqliteMessageStore : IGroupStore
             {
                 return refusal;
             }
-            string[] added = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
-            if (added.Length == 0)
-            {
-                return new GroupChangeResult(GroupOutcome.Unchanged, group, []);
-            }
+            string[] named = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
+            (string[] added, string[] invited) = await SplitByConsentAsync(transaction, name, actor, named, now, bounds, cancellationToken).ConfigureAwait(false);
             if (group!.Members.Count + added.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
-            if (await RefuseUsersAsync(transaction, added, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
+            if (await RefuseUsersAsync(transaction, named, added, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
             {
                 return refused;
             }
+            await InviteAsync(transaction, name, group.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
+            if (added.Length == 0)
+            {
+                return new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Invited = invited };
+            }
+            await ForgetInvitationsAsync(transaction, name, added, cancellationToken).ConfigureAwait(false);
             await InsertMembersAsync(transaction, name, added, admin: null, now, cancellationToken).ConfigureAwait(false);
-            return await BumpAsync(transaction, name, added, cancellationToken).ConfigureAwait(false);
+            return await BumpAsync(transaction, name, added, cancellationToken).ConfigureAwait(false) with { Invited = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> RemoveGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, CancellationToken cancellationToken) =>
@@ -156,7 +162,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
         {
             await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             GroupChangeResult result = await change(transaction).ConfigureAwait(false);
-            if (result.Outcome == GroupOutcome.Changed)
+            if (result.Outcome == GroupOutcome.Changed || result.Invited.Count > 0)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -195,8 +201,12 @@ public sealed partial class SqliteMessageStore : IGroupStore
         return (group, null);
     }
 
-    /// <summary>Users without an account, or already in as many groups as one may be in: the refusal, else null.</summary>
-    private async Task<GroupChangeResult?> RefuseUsersAsync(SqliteTransaction transaction, string[] users, GroupBounds bounds, CancellationToken cancellationToken)
+    /// <summary>
+    /// <paramref name="users"/> without an account, or <paramref name="joining"/> already in as many groups as one may
+    /// be in: the refusal, else null. (An invitation takes no place in the group bound.)
+    /// </summary>
+    private async Task<GroupChangeResult?> RefuseUsersAsync(SqliteTransaction transaction, string[] users, string[] joining, GroupBounds bounds,
+        CancellationToken cancellationToken)
     {
         HashSet<string> known = new(StringComparer.Ordinal);
         Dictionary<string, int> groups = new(StringComparer.Ordinal);
@@ -219,7 +229,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
         {
             return GroupChangeResult.Refused(GroupOutcome.UnknownUsers, unknown);
         }
-        string[] full = [.. users.Where(x => groups[x] >= bounds.MaxGroupsPerUser)];
+        string[] full = [.. joining.Where(x => groups[x] >= bounds.MaxGroupsPerUser)];
         return full.Length > 0 ? GroupChangeResult.Refused(GroupOutcome.TooManyGroups, full) : null;
     }
 

@@ -11,7 +11,7 @@ namespace Parley.Tests.Storage;
 /// deleted group's name free again under a new id, names compared and sorted bytewise; and two
 /// handles (two nodes) changing one group, or adding one user to many, at the same time.
 /// </summary>
-public abstract class GroupStoreContractTests
+public abstract partial class GroupStoreContractTests
 {
     private static readonly GroupBounds s_roomy = new(MaxMembers: 50, MaxGroupsPerUser: 10);
 
