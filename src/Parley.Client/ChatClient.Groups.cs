@@ -42,6 +42,35 @@ public sealed partial class ChatClient
         return ((GroupListResult)await RequestAsync(reference, new GroupListRequest(reference), cancellationToken).ConfigureAwait(false)).Groups;
     }
 
+    /// <summary>The groups this user is in, its invitations and the users it accepts adds from.</summary>
+    public async Task<GroupListResult> GroupOverviewAsync(CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupListResult)await RequestAsync(reference, new GroupListRequest(reference), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes up the invitation to <paramref name="group"/>: this user is a member from now on (<c>not_invited</c> when there is none).</summary>
+    public async Task<GroupInfo> AcceptGroupInvitationAsync(string group, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        return (GroupInfo)await RequestAsync(reference, new GroupAcceptRequest(reference, group), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Turns down the invitation to <paramref name="group"/> (<c>not_invited</c> when there is none).</summary>
+    public async Task DeclineGroupInvitationAsync(string group, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        await RequestAsync(reference, new GroupDeclineRequest(reference, group), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether groups <paramref name="user"/> creates or adds us to take us in without an invitation.</summary>
+    public async Task<GroupAllowResult> AllowGroupAddsAsync(string user, bool allowed = true, CancellationToken cancellationToken = default)
+    {
+        long reference = Interlocked.Increment(ref _nextRef);
+        ClientMessage request = allowed ? new GroupAllowRequest(reference, user) : new GroupDisallowRequest(reference, user);
+        return (GroupAllowResult)await RequestAsync(reference, request, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stores <paramref name="body"/> (one sender-key message) in every member's inbox; <c>stale_group_version</c> when the membership moved past <paramref name="version"/>.</summary>
     /// <exception cref="MessageTooLargeException">The body is over <see cref="MaxBodyLength"/>; nothing was sent.</exception>
     public async Task<GroupSendResult> GroupSendAsync(string group, long version, byte[] body, CancellationToken cancellationToken = default)

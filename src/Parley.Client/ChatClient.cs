@@ -426,6 +426,12 @@ public sealed partial class ChatClient : IAsyncDisposable
             case GroupSendResult r:
                 Complete(r.Ref, r);
                 break;
+            case GroupDeclined r:
+                Complete(r.Ref, r);
+                break;
+            case GroupAllowResult r:
+                Complete(r.Ref, r);
+                break;
             case PresenceChanged change:
                 PresenceHandler?.Invoke(change);
                 break;

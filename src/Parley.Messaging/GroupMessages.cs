@@ -20,8 +20,20 @@ public sealed record GroupLeaveRequest(long Ref, string Group) : ClientMessage;
 /// <summary>Who is in the group now (members only).</summary>
 public sealed record GroupMembersRequest(long Ref, string Group) : ClientMessage;
 
-/// <summary>The groups the sender is a member of.</summary>
+/// <summary>The groups the sender is a member of, its invitations and the users it accepts adds from.</summary>
 public sealed record GroupListRequest(long Ref) : ClientMessage;
+
+/// <summary>The sender takes up its invitation to <paramref name="Group"/>: it becomes a member and accepts later adds from the inviter.</summary>
+public sealed record GroupAcceptRequest(long Ref, string Group) : ClientMessage;
+
+/// <summary>The sender turns down its invitation to <paramref name="Group"/>; nobody is told.</summary>
+public sealed record GroupDeclineRequest(long Ref, string Group) : ClientMessage;
+
+/// <summary>From now on, groups <paramref name="User"/> creates or adds the sender to take it in without an invitation.</summary>
+public sealed record GroupAllowRequest(long Ref, string User) : ClientMessage;
+
+/// <summary>From now on, <paramref name="User"/> can only invite the sender.</summary>
+public sealed record GroupDisallowRequest(long Ref, string User) : ClientMessage;
 
 /// <summary>
 /// One sender-key ciphertext for every member. <paramref name="Version"/> is the membership version
@@ -37,7 +49,18 @@ public sealed record GroupSendRequest(long Ref, string Group, long Version, byte
 /// A group as it is now: <paramref name="GroupId"/> is 128 random bits (32 lower-case hex digits) made
 /// at creation, <paramref name="Version"/> counts membership changes, members and admins are sorted.
 /// </summary>
-public sealed record GroupInfo(long Ref, string Group, string GroupId, long Version, string[] Members, string[] Admins) : ServerMessage;
+/// <param name="Invited">On the answer to a create or an add: the users this request invited instead of adding,
+/// sorted. They had not allowed the sender, and join when they accept.</param>
+public sealed record GroupInfo(long Ref, string Group, string GroupId, long Version, string[] Members, string[] Admins, string[]? Invited = null) : ServerMessage;
+
+/// <summary>The sender's invitation to <paramref name="Group"/> is gone.</summary>
+public sealed record GroupDeclined(long Ref, string Group) : ServerMessage;
+
+/// <summary>Whether the sender now accepts adds from <paramref name="User"/> without an invitation.</summary>
+public sealed record GroupAllowResult(long Ref, string User, bool Allowed) : ServerMessage;
+
+/// <summary>An invitation to a group: the invitee learns the group and who invited it, not the members.</summary>
+public sealed record GroupInvitation(string Group, string GroupId, string InvitedBy, long InvitedAt);
 
 /// <summary>The sender has left <paramref name="Group"/>.</summary>
 public sealed record GroupLeft(long Ref, string Group) : ServerMessage;
@@ -45,7 +68,9 @@ public sealed record GroupLeft(long Ref, string Group) : ServerMessage;
 /// <summary>One group the sender is in.</summary>
 public sealed record GroupSummary(string Group, string GroupId, long Version, int Members);
 
-public sealed record GroupListResult(long Ref, GroupSummary[] Groups) : ServerMessage;
+/// <param name="Invitations">The sender's live invitations, sorted by group.</param>
+/// <param name="Allowed">The users the sender accepts adds from, sorted.</param>
+public sealed record GroupListResult(long Ref, GroupSummary[] Groups, GroupInvitation[]? Invitations = null, string[]? Allowed = null) : ServerMessage;
 
 /// <summary>Sent after every copy is committed; <paramref name="Recipients"/> counts the member inboxes it was stored in (a full inbox is skipped).</summary>
 public sealed record GroupSendResult(long Ref, string Group, long Version, int Recipients) : ServerMessage;
@@ -57,6 +82,12 @@ public static class GroupChangeKinds
     public const string Added = "added";
     public const string Removed = "removed";
     public const string Left = "left";
+
+    /// <summary>Told only to the invitee (subjects: it); the group's version is not changed and no admin is named.</summary>
+    public const string Invited = "invited";
+
+    /// <summary>The subject accepted its invitation and is a member now (actor and subject are the same).</summary>
+    public const string Joined = "joined";
 }
 
 /// <summary>

@@ -27,6 +27,10 @@ namespace Parley.Messaging;
 [JsonDerivedType(typeof(GroupMembersRequest), "group_members")]
 [JsonDerivedType(typeof(GroupListRequest), "group_list")]
 [JsonDerivedType(typeof(GroupSendRequest), "group_send")]
+[JsonDerivedType(typeof(GroupAcceptRequest), "group_accept")]
+[JsonDerivedType(typeof(GroupDeclineRequest), "group_decline")]
+[JsonDerivedType(typeof(GroupAllowRequest), "group_allow")]
+[JsonDerivedType(typeof(GroupDisallowRequest), "group_disallow")]
 [JsonDerivedType(typeof(FileUploadBeginRequest), "file_upload_begin")]
 [JsonDerivedType(typeof(FileChunkRequest), "file_chunk")]
 [JsonDerivedType(typeof(FileUploadEndRequest), "file_upload_end")]
@@ -93,6 +97,8 @@ public sealed record PongMessage : ClientMessage;
 [JsonDerivedType(typeof(GroupLeft), "group_left")]
 [JsonDerivedType(typeof(GroupListResult), "group_list_result")]
 [JsonDerivedType(typeof(GroupSendResult), "group_send_result")]
+[JsonDerivedType(typeof(GroupDeclined), "group_declined")]
+[JsonDerivedType(typeof(GroupAllowResult), "group_allow_result")]
 [JsonDerivedType(typeof(FileUploadState), "file_upload")]
 [JsonDerivedType(typeof(FileUploaded), "file_uploaded")]
 [JsonDerivedType(typeof(FileData), "file_data")]
@@ -202,6 +208,9 @@ public static class ErrorCodes
     public const string TooManyGroups = "too_many_groups";
     public const string InvalidGroupName = "invalid_group_name";
     public const string StaleGroupVersion = "stale_group_version";
+
+    /// <summary>group_accept or group_decline without a live invitation (never invited, declined, expired, pushed out by newer ones, or the group is gone).</summary>
+    public const string NotInvited = "not_invited";
 
     // Files (PROTOCOL.md §11.8).
     public const string UnknownFile = "unknown_file";

@@ -27,10 +27,12 @@ internal static class ChatCommand
           read <username>            - Mark their messages read (scripts; on a terminal what is shown is read)
           receipts on|off            - Send read receipts and see others' (saved for this account)
           send #<group> <message>    - Send a message to a group (end-to-end, sender keys)
-          group create <name> <user>... - Create a group (you are its admin)
+          group create <name> <user>... - Create a group (you are its admin; who has not allowed you is invited)
           group add|remove <name> <user>... - Change a group's members (admins)
+          group accept|decline <name> - Join a group you were invited to, or turn it down
+          group allow|disallow <user> - Let a user add you to groups without asking, or stop
           group leave <name>         - Leave a group
-          group members <name>       - List a group's members; 'group list' your groups
+          group members <name>       - List a group's members; 'group list' your groups and invitations
           devices                    - List your devices (logged-in clients)
           revoke <device id>         - Revoke a device: its token stops working
           sendfile <user|#group> <path> - Send a file (encrypted end to end, resumable)

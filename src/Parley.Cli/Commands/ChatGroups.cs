@@ -15,7 +15,8 @@ namespace Parley.Cli.Commands;
 /// <param name="save">Saves the device's end-to-end state (pairwise sessions and groups) after a change.</param>
 internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook receipts, Action save)
 {
-    public const string Usage = "[ERROR] Usage: group create <name> <user>... | group add <name> <user>... | group remove <name> <user>... | group leave <name> | group members <name> | group list";
+    public const string Usage = "[ERROR] Usage: group create <name> <user>... | group add <name> <user>... | group remove <name> <user>... | group leave <name> | group members <name> | group list"
+        + " | group accept <name> | group decline <name> | group allow <user> | group disallow <user>";
 
     /// <summary>Group names as Tab completes them after `send`: #name.</summary>
     public IEnumerable<string> CompletionNames() => groups.GroupNames().Select(g => "#" + g);
@@ -43,9 +44,7 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         string verb = words[0].ToLowerInvariant();
         if (verb == "list")
         {
-            GroupSummary[] mine = await client.ListGroupsAsync(cancellationToken);
-            return mine.Length == 0 ? "[GROUP] You are in no group"
-                : string.Join(Environment.NewLine, mine.Select(g => $"[GROUP] #{Clean(g.Group)} ({g.Members} member{(g.Members == 1 ? "" : "s")})"));
+            return Overview(await client.GroupOverviewAsync(cancellationToken));
         }
         if (words.Length < 2)
         {
@@ -57,10 +56,22 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         {
             case "create":
                 GroupInfo created = await groups.CreateAsync(client, name, users, cancellationToken);
-                return $"[STATUS] Group #{Clean(created.Group)} created: {Members(created)}";
+                return $"[STATUS] Group #{Clean(created.Group)} created: {Members(created)}" + InvitedLine(created);
             case "add" when users.Length > 0:
                 GroupInfo added = await groups.AddAsync(client, name, users, cancellationToken);
-                return $"[STATUS] #{Clean(added.Group)} now has {added.Members.Length} members: {Members(added)}";
+                return $"[STATUS] #{Clean(added.Group)} now has {added.Members.Length} members: {Members(added)}" + InvitedLine(added);
+            case "accept" when users.Length == 0:
+                GroupInfo joined = await groups.AcceptAsync(client, name, cancellationToken);
+                return $"[STATUS] You joined #{Clean(joined.Group)}: {Members(joined)}";
+            case "decline" when users.Length == 0:
+                await client.DeclineGroupInvitationAsync(name, cancellationToken);
+                return $"[STATUS] You declined the invitation to #{Clean(name)}";
+            case "allow" when users.Length == 0:
+                GroupAllowResult allowed = await client.AllowGroupAddsAsync(words[1], allowed: true, cancellationToken);
+                return $"[STATUS] {Clean(allowed.User)} can now add you to groups without asking ('group disallow {Clean(allowed.User)}' to undo)";
+            case "disallow" when users.Length == 0:
+                GroupAllowResult disallowed = await client.AllowGroupAddsAsync(words[1], allowed: false, cancellationToken);
+                return $"[STATUS] {Clean(disallowed.User)} can only invite you to groups from now on";
             case "remove" when users.Length > 0:
                 GroupInfo removed = await groups.RemoveAsync(client, name, users, cancellationToken);
                 return $"[STATUS] #{Clean(removed.Group)} now has {removed.Members.Length} members: {Members(removed)}";
@@ -116,6 +127,9 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return $"{time}[{group}] {from}: {UntrustedText.Sanitize(maxLength: int.MaxValue, value: happened.Text)}";
             case GroupEventKind.Changed when happened.From == user && happened.FromDevice == ourDevice:
                 return null;
+            case GroupEventKind.Changed when happened.Change!.Change == GroupChangeKinds.Invited:
+                string plain = Clean(happened.Change.Group);
+                return $"[GROUP] {from} invited you to #{plain}; 'group accept {plain}' to join or 'group decline {plain}'";
             case GroupEventKind.Changed:
                 return "[STATUS] " + Describe(happened.Change!, group, from);
             case GroupEventKind.Failed:
@@ -157,8 +171,34 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
             GroupChangeKinds.Added => $"{from} added {subjects} to {group}",
             GroupChangeKinds.Removed => $"{from} removed {subjects} from {group}",
             GroupChangeKinds.Left => $"{from} left {group}",
+            GroupChangeKinds.Joined => $"{from} joined {group}",
             _ => $"{group} changed ({Clean(change.Change)})",
         };
+    }
+
+    private static string InvitedLine(GroupInfo info) =>
+        info.Invited is not { Length: > 0 } invited ? ""
+            : Environment.NewLine + $"[STATUS] Invited {string.Join(", ", invited.Select(u => Clean(u)))} to #{Clean(info.Group)}: they join when they accept";
+
+    /// <summary>`group list`: the groups, then the invitations waiting, then who may add us without asking.</summary>
+    private static string Overview(GroupListResult overview)
+    {
+        List<string> lines = [];
+        lines.AddRange(overview.Groups.Select(g => $"[GROUP] #{Clean(g.Group)} ({g.Members} member{(g.Members == 1 ? "" : "s")})"));
+        if (lines.Count == 0)
+        {
+            lines.Add("[GROUP] You are in no group");
+        }
+        foreach (GroupInvitation invitation in overview.Invitations ?? [])
+        {
+            string when = DateTimeOffset.FromUnixTimeMilliseconds(invitation.InvitedAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+            lines.Add($"[GROUP] Invitation to #{Clean(invitation.Group)} from {Clean(invitation.InvitedBy)} ({when}): 'group accept {Clean(invitation.Group)}' or 'group decline {Clean(invitation.Group)}'");
+        }
+        if (overview.Allowed is { Length: > 0 } allowed)
+        {
+            lines.Add($"[GROUP] May add you without asking: {string.Join(", ", allowed.Select(u => Clean(u)))}");
+        }
+        return string.Join(Environment.NewLine, lines);
     }
 
     private static string Members(GroupInfo info) =>

@@ -20,12 +20,18 @@ internal sealed class DeliveryLimitOptions
     private readonly Option<int> _broadcastRecipients = new("--max-broadcast-recipients") { Description = "Users one broadcast may reach (then too_many_recipients)", DefaultValueFactory = _ => Defaults.MaxBroadcastRecipients };
     private readonly Option<int> _groupMembers = new("--max-group-members") { Description = "Members one group may have, at most the sender message burst (then group_full)", DefaultValueFactory = _ => Defaults.MaxGroupMembers };
     private readonly Option<int> _groupsPerUser = new("--max-groups-per-user") { Description = "Groups one user may be in (then too_many_groups)", DefaultValueFactory = _ => Defaults.MaxGroupsPerUser };
+    private readonly Option<string> _groupAdds = new("--group-adds")
+    {
+        Description = "ask: a user named in a group who has not allowed the adder is invited and joins by accepting; everyone: added at once (for clients from before invitations)",
+        DefaultValueFactory = _ => "ask",
+    };
     private readonly Option<double> _expiryDays = new("--message-expiry-days") { Description = "Undelivered messages older than this are deleted", DefaultValueFactory = _ => Defaults.MessageExpiry.TotalDays };
     private readonly Option<long> _minFreeDisk = new("--min-free-disk-bytes") { Description = "Below this free space on the data disk, new messages get storage_full (0: off)", DefaultValueFactory = _ => Defaults.MinFreeDiskBytes };
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { _outboxBytes, _inboxMessages, _inboxBytes, _storedMessages, _inboxSegmentBytes, _messagesPerSecond, _messageBurst, _bytesPerSecond, _byteBurst, _broadcastRecipients, _groupMembers, _groupsPerUser, _expiryDays, _minFreeDisk })
+        _groupAdds.AcceptOnlyFromAmong("ask", "everyone");
+        foreach (Option option in new Option[] { _outboxBytes, _inboxMessages, _inboxBytes, _storedMessages, _inboxSegmentBytes, _messagesPerSecond, _messageBurst, _bytesPerSecond, _byteBurst, _broadcastRecipients, _groupMembers, _groupsPerUser, _groupAdds, _expiryDays, _minFreeDisk })
         {
             command.Options.Add(option);
         }
@@ -48,6 +54,7 @@ internal sealed class DeliveryLimitOptions
             MaxBroadcastRecipients = result.GetValue(_broadcastRecipients),
             MaxGroupMembers = result.GetValue(_groupMembers),
             MaxGroupsPerUser = result.GetValue(_groupsPerUser),
+            AskBeforeGroupAdds = result.GetValue(_groupAdds) != "everyone",
             // Out-of-range values are refused with a clear message by the server's own check.
             MessageExpiry = expiryDays is > 0 and <= 36_500 ? TimeSpan.FromDays(expiryDays) : TimeSpan.Zero,
             MinFreeDiskBytes = result.GetValue(_minFreeDisk),

@@ -15,9 +15,13 @@ namespace Parley.Server.Delivery;
 public sealed partial class ClientConnection
 {
     private static bool IsGroupRequest(ClientMessage request) =>
-        request is GroupCreateRequest or GroupAddRequest or GroupRemoveRequest or GroupLeaveRequest or GroupMembersRequest or GroupListRequest or GroupSendRequest;
+        request is GroupCreateRequest or GroupAddRequest or GroupRemoveRequest or GroupLeaveRequest or GroupMembersRequest or GroupListRequest or GroupSendRequest
+            or GroupAcceptRequest or GroupDeclineRequest or GroupAllowRequest or GroupDisallowRequest;
 
-    private GroupBounds Bounds => new(_options.EffectiveMaxGroupMembers, _options.MaxGroupsPerUser);
+    private GroupBounds Bounds => new(_options.EffectiveMaxGroupMembers, _options.MaxGroupsPerUser)
+    {
+        Invitations = _options.AskBeforeGroupAdds ? _options.GroupInvitations : null,
+    };
 
     private async Task HandleGroupRequestAsync(ClientMessage request, CancellationToken cancellationToken)
     {
@@ -36,6 +40,10 @@ public sealed partial class ClientConnection
             GroupMembersRequest r => () => GroupMembersAsync(groups, r, cancellationToken),
             GroupListRequest r => () => GroupListAsync(groups, r, cancellationToken),
             GroupSendRequest r => () => GroupSendAsync(groups, r, cancellationToken),
+            GroupAcceptRequest r => () => ChangeGroupAsync(groups, r.Ref, r.Group, [], GroupChangeKinds.Joined, cancellationToken),
+            GroupDeclineRequest r => () => DeclineInvitationAsync(groups, r, cancellationToken),
+            GroupAllowRequest r => () => AllowAddsAsync(groups, r.Ref, r.User, allowed: true, cancellationToken),
+            GroupDisallowRequest r => () => AllowAddsAsync(groups, r.Ref, r.User, allowed: false, cancellationToken),
             _ => () => Task.CompletedTask,
         }).ConfigureAwait(false);
     }
@@ -138,15 +146,16 @@ public sealed partial class ClientConnection
         using (await _writer.GroupOrder.LockAsync(group, cancellationToken).ConfigureAwait(false))
         {
             await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, group, cancellationToken).ConfigureAwait(false);
-            // The change stores one notice per member (and per member removed): pay for them first.
+            // The change stores one notice per member (and per member removed or invited): pay for them first.
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
-            int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count);
+            int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count + (kind == GroupChangeKinds.Joined ? 1 : 0));
             refusal = TakeGroupBudget(reference, cost, 0, "this change");
             result = refusal is not null ? GroupChangeResult.Refused(GroupOutcome.Unchanged) : kind switch
             {
                 GroupChangeKinds.Created => await groups.CreateGroupAsync(group, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Added => await groups.AddGroupMembersAsync(group, User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Removed => await groups.RemoveGroupMembersAsync(group, User, users, cancellationToken).ConfigureAwait(false),
+                GroupChangeKinds.Joined => await groups.AcceptInvitationAsync(group, User, now, Bounds, cancellationToken).ConfigureAwait(false),
                 _ => await groups.LeaveGroupAsync(group, User, cancellationToken).ConfigureAwait(false),
             };
             if (result.Outcome == GroupOutcome.Changed)
@@ -160,6 +169,14 @@ public sealed partial class ClientConnection
                     notices.Add(await _writer.EnqueueAsync(new NewMessage(User, member, now, GroupContentTypes.Changed, body, Broadcast: false, SenderDevice: DeviceId),
                         cancellationToken).ConfigureAwait(false));
                 }
+            }
+            // Each invitee alone hears of its invitation: the group and who asks, not the members or the admins.
+            foreach (string invitee in result.Invited)
+            {
+                StoredGroup g = result.Group!;
+                byte[] body = MessengerCodec.EncodeGroupChange(new GroupChange(g.Name, g.GroupId, g.Version, GroupChangeKinds.Invited, User, [invitee], []));
+                notices.Add(await _writer.EnqueueAsync(new NewMessage(User, invitee, now, GroupContentTypes.Changed, body, Broadcast: false, SenderDevice: DeviceId),
+                    cancellationToken).ConfigureAwait(false));
             }
             await SettledIfAcrossNodesAsync(acrossNodes, notices).ConfigureAwait(false);
         }
@@ -184,7 +201,10 @@ public sealed partial class ClientConnection
                         $"the change to '{group}' was made, but its notices could not be stored; members learn of it from group_members");
                 }
                 StoredGroup g = result.Group!;
-                return kind == GroupChangeKinds.Left ? new GroupLeft(reference, group) : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins]);
+                return kind == GroupChangeKinds.Left ? new GroupLeft(reference, group)
+                    : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins], result.Invited.Count == 0 ? null : [.. result.Invited]);
+            case GroupOutcome.NotInvited:
+                return new ErrorMessage(reference, ErrorCodes.NotInvited, $"you have no invitation to '{group}' (declined, expired, or the group is gone)");
             case GroupOutcome.UnknownGroup:
                 return new ErrorMessage(reference, ErrorCodes.UnknownGroup, $"there is no group '{group}'");
             case GroupOutcome.NotAMember when result.Users.Contains(User, StringComparer.Ordinal) && kind != GroupChangeKinds.Removed:
@@ -198,6 +218,9 @@ public sealed partial class ClientConnection
                 return new ErrorMessage(reference, ErrorCodes.GroupFull, $"a group has at most {_options.EffectiveMaxGroupMembers} members; nothing was changed");
             case GroupOutcome.NameTaken:
                 return new ErrorMessage(reference, ErrorCodes.GroupExists, $"there is already a group '{group}'");
+            case GroupOutcome.TooManyGroups when kind == GroupChangeKinds.Joined:
+                return new ErrorMessage(reference, ErrorCodes.TooManyGroups,
+                    $"you are already in {_options.MaxGroupsPerUser} groups, the most one user may be in: leave one first");
             case GroupOutcome.TooManyGroups:
                 return new ErrorMessage(reference, ErrorCodes.TooManyGroups,
                     $"already in {_options.MaxGroupsPerUser} groups, the most one user may be in: {names}; nothing was changed");
@@ -227,7 +250,42 @@ public sealed partial class ClientConnection
             return;
         }
         IReadOnlyList<GroupSummaryRow> rows = await groups.GroupsOfAsync(User, cancellationToken).ConfigureAwait(false);
-        await ReplyAsync(new GroupListResult(request.Ref, [.. rows.Select(r => new GroupSummary(r.Name, r.GroupId, r.Version, r.MemberCount))])).ConfigureAwait(false);
+        long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        IReadOnlyList<GroupInvitationRow> invitations = await groups.InvitationsOfAsync(User, now, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> allowed = await groups.AddsAllowedByAsync(User, cancellationToken).ConfigureAwait(false);
+        await ReplyAsync(new GroupListResult(request.Ref, [.. rows.Select(r => new GroupSummary(r.Name, r.GroupId, r.Version, r.MemberCount))],
+            [.. invitations.Select(i => new GroupInvitation(i.Group, i.GroupId, i.InvitedBy, i.InvitedAt))], [.. allowed])).ConfigureAwait(false);
+    }
+
+    private async Task DeclineInvitationAsync(IGroupStore groups, GroupDeclineRequest request, CancellationToken cancellationToken)
+    {
+        if (await GroupNameAsync(request.Ref, request.Group).ConfigureAwait(false) is not { } name
+            || !await TakeGroupBudgetAsync(request.Ref, 1, 0, "group_decline").ConfigureAwait(false))
+        {
+            return;
+        }
+        long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        bool declined = await groups.DeclineInvitationAsync(name, User, now, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
+        await ReplyAsync(declined ? new GroupDeclined(request.Ref, name)
+            : new ErrorMessage(request.Ref, ErrorCodes.NotInvited, $"you have no invitation to '{name}' (declined, expired, or the group is gone)")).ConfigureAwait(false);
+    }
+
+    private async Task AllowAddsAsync(IGroupStore groups, long reference, string? other, bool allowed, CancellationToken cancellationToken)
+    {
+        string nameError = "a user name is missing";
+        if (other is null || !Usernames.TryNormalize(other, out string user, out nameError))
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.InvalidUsername, nameError)).ConfigureAwait(false);
+            return;
+        }
+        if (!await TakeGroupBudgetAsync(reference, 1, 0, allowed ? "group_allow" : "group_disallow").ConfigureAwait(false))
+        {
+            return;
+        }
+        long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        GroupOutcome outcome = await groups.SetAddsAllowedAsync(User, user, allowed, now, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
+        await ReplyAsync(outcome == GroupOutcome.UnknownUsers ? new ErrorMessage(reference, ErrorCodes.UnknownRecipient, $"no such user: {user}")
+            : new GroupAllowResult(reference, user, allowed)).ConfigureAwait(false);
     }
 
     private async Task GroupSendAsync(IGroupStore groups, GroupSendRequest send, CancellationToken cancellationToken)

@@ -389,6 +389,10 @@ public sealed partial class ClientConnection
         GroupMembersRequest r => r.Ref,
         GroupListRequest r => r.Ref,
         GroupSendRequest r => r.Ref,
+        GroupAcceptRequest r => r.Ref,
+        GroupDeclineRequest r => r.Ref,
+        GroupAllowRequest r => r.Ref,
+        GroupDisallowRequest r => r.Ref,
         _ => 0,
     };
 

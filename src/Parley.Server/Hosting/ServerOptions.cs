@@ -163,6 +163,16 @@ public sealed partial record ServerOptions
     /// <summary>Groups one user may be a member of; creating or being added to one more is <c>too_many_groups</c>.</summary>
     public int MaxGroupsPerUser { get; init; } = MessengerLimits.MaxGroupsPerUser;
 
+    /// <summary>
+    /// True (the default, <c>--group-adds ask</c>): a user named in a group create or add who has not allowed the actor
+    /// is invited and joins only by accepting (PROTOCOL.md §11.7). False (<c>everyone</c>): everyone named is added at
+    /// once, for clients from before invitations, which cannot accept one.
+    /// </summary>
+    public bool AskBeforeGroupAdds { get; init; } = true;
+
+    /// <summary>The bounds on invitations and on the users one user accepts adds from (PROTOCOL.md §11.7).</summary>
+    public Storage.InvitationRules GroupInvitations { get; init; } = Storage.InvitationRules.Default;
+
     /// <summary>Undelivered messages older than this are deleted by the periodic sweep.</summary>
     public TimeSpan MessageExpiry { get; init; } = TimeSpan.FromDays(30);
 

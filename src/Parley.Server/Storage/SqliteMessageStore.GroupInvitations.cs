@@ -160,7 +160,7 @@ public sealed partial class SqliteMessageStore
             delete.Parameters.AddWithValue("$u", user);
             delete.Parameters.AddWithValue("$e", rules.ExpiredBefore(now));
             deleted = await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            // Committed either way: an expired row found on the way goes too.
+            // "Changed" only makes the transaction commit; whether an invitation went is the count.
             return GroupChangeResult.Refused(GroupOutcome.Changed);
         }, cancellationToken).ConfigureAwait(false);
         return deleted > 0;

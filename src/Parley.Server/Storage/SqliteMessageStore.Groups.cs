@@ -69,7 +69,8 @@ public sealed partial class SqliteMessageStore : IGroupStore
             }
             string[] named = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
             (string[] added, string[] invited) = await SplitByConsentAsync(transaction, name, actor, named, now, bounds, cancellationToken).ConfigureAwait(false);
-            if (group!.Members.Count + added.Length > bounds.MaxMembers)
+            // Only those who join take a place: an add that only invites never meets group_full.
+            if (added.Length > 0 && group!.Members.Count + added.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
@@ -77,7 +78,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
             {
                 return refused;
             }
-            await InviteAsync(transaction, name, group.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
+            await InviteAsync(transaction, name, group!.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
             if (added.Length == 0)
             {
                 return new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Invited = invited };

@@ -80,8 +80,13 @@ public partial class MessengerEndToEndTests
             await carol.WaitForLineAsync("[CLIENT] Authenticated as carol");
             await using ParleyProcess alice = StartChat(temp, "alice", port);
             await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
+            foreach (ParleyProcess member in new[] { bob, carol })
+            {
+                await member.WriteLineAsync("group allow alice");
+                await member.WaitForLineAsync("[STATUS] alice can now add you to groups without asking");
+            }
             await alice.WriteLineAsync("group create team bob carol");
-            await alice.WaitForLineAsync("[STATUS] Group #team created");
+            Assert.EndsWith("alice (admin), bob, carol", await alice.WaitForLineAsync("[STATUS] Group #team created"));
 
             // A group text is receipted pairwise by each member (scripts only store it: "received").
             await alice.WriteLineAsync("send #team agenda follows");

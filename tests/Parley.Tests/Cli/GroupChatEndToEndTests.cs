@@ -2,7 +2,10 @@ using Parley.Tests.Support;
 
 namespace Parley.Tests.Cli;
 
-/// <summary>Groups through the real executables: three users in a group, a removal, and a server that holds only ciphertext.</summary>
+/// <summary>
+/// Groups through the real executables: one user allows the admin, another is invited and accepts,
+/// three talk, one is removed, and the server holds only ciphertext.
+/// </summary>
 public partial class MessengerEndToEndTests
 {
     [Fact]
@@ -20,9 +23,22 @@ public partial class MessengerEndToEndTests
             await using ParleyProcess alice = StartChat(temp, "alice", port);
             await alice.WaitForLineAsync("[CLIENT] Authenticated as alice");
 
+            // bob lets alice add him; carol has not, so she is invited and joins by accepting.
+            await bob.WriteLineAsync("group allow alice");
+            await bob.WaitForLineAsync("[STATUS] alice can now add you to groups without asking");
             await alice.WriteLineAsync("group create team bob carol");
-            Assert.Contains("alice (admin), bob, carol", await alice.WaitForLineAsync("[STATUS] Group #team created"));
-            await bob.WaitForLineAsync("[STATUS] alice created #team with alice, you, carol");
+            Assert.EndsWith("alice (admin), bob", await alice.WaitForLineAsync("[STATUS] Group #team created"));
+            await alice.WaitForLineAsync("[STATUS] Invited carol to #team: they join when they accept");
+            await bob.WaitForLineAsync("[STATUS] alice created #team with alice, you");
+            await carol.WaitForLineAsync("[GROUP] alice invited you to #team; 'group accept team' to join or 'group decline team'");
+            await carol.WriteLineAsync("group list");
+            await carol.WaitForLineAsync("[GROUP] Invitation to #team from alice (");
+            await carol.WriteLineAsync("group accept team");
+            await carol.WaitForLineAsync("[STATUS] You joined #team: alice (admin), bob, carol");
+            await alice.WaitForLineAsync("[STATUS] carol joined #team");
+            await bob.WaitForLineAsync("[STATUS] carol joined #team");
+            await carol.WriteLineAsync("group list");
+            await carol.WaitForLineAsync("[GROUP] May add you without asking: alice");
 
             const string Marker = "MARKER-group-3c8e-members-only";
             await alice.WriteLineAsync($"send #team {Marker}");

@@ -26,9 +26,9 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
             await using ChatClient alice = await one.LoginAsync("alice", inbox: aliceInbox);
             Channel<ChatMessage> bobInbox = InboxExtensions.NewInbox();
             await using ChatClient bob = await two.LoginAsync("bob", inbox: bobInbox);
-            await using (await two.LoginAsync("carol"))
-            {
-            }
+            Channel<ChatMessage> carolInbox = InboxExtensions.NewInbox();
+            await using ChatClient carol = await two.LoginAsync("carol", inbox: carolInbox);
+            await bob.AllowGroupAddsAsync("alice").WithTimeout();
 
             GroupInfo created = await alice.CreateGroupAsync("team", ["bob"]).WithTimeout();
             Assert.Equal((1L, 2), (created.Version, created.Members.Length));
@@ -49,9 +49,12 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
             Assert.Equal((GroupContentTypes.Message, "alice"), (received.ContentType, received.From));
             Assert.Equal(body, received.Body);
 
-            // Changes through either node take the next version: alice adds carol on node 1, bob leaves on node 2.
-            await alice.AddGroupMembersAsync("team", ["carol"]).WithTimeout();
-            Assert.Equal((GroupChangeKinds.Added, created.GroupId, 2L), Change(await bobInbox.NextAsync()));
+            // Changes through either node take the next version: alice invites carol on node 1 (no version),
+            // carol accepts on node 2, bob leaves on node 2.
+            Assert.Equal(["carol"], (await alice.AddGroupMembersAsync("team", ["carol"]).WithTimeout()).Invited ?? []);
+            Assert.Equal((GroupChangeKinds.Invited, created.GroupId, 1L), Change(await carolInbox.NextAsync()));
+            Assert.Equal(2L, (await carol.AcceptGroupInvitationAsync("team").WithTimeout()).Version);
+            Assert.Equal((GroupChangeKinds.Joined, created.GroupId, 2L), Change(await bobInbox.NextAsync()));
             await bob.LeaveGroupAsync("team").WithTimeout();
             GroupInfo after = await alice.GroupMembersAsync("team").WithTimeout();
             Assert.Equal(3L, after.Version);
@@ -98,8 +101,11 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
             string[] joiners = [.. Enumerable.Range(0, 8).Select(i => $"user{i}")];
             foreach (string user in joiners)
             {
-                await using ChatClient _ = await two.LoginAsync(user);
+                await using ChatClient joiner = await two.LoginAsync(user);
+                await joiner.AllowGroupAddsAsync("alice").WithTimeout();
             }
+            await bob.AllowGroupAddsAsync("alice").WithTimeout();
+            await carol.AllowGroupAddsAsync("alice").WithTimeout();
             await alice.CreateGroupAsync("team", ["bob", "carol"]).WithTimeout();
             GroupInfo start = await alice.AddGroupMembersAsync("team", ["user0"]).WithTimeout();
 

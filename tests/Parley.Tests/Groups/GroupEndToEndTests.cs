@@ -12,6 +12,9 @@ namespace Parley.Tests.Groups;
 /// </summary>
 public class GroupEndToEndTests
 {
+    // The subject here is the end-to-end layer, not consent (GroupConsentTests): everyone named is added at once.
+    private static Parley.Server.Hosting.ServerOptions AddsEveryone(Parley.Server.Hosting.ServerOptions options) => options with { AskBeforeGroupAdds = false };
+
     private static async Task<GroupEvent> ChangeAsync(GroupMember member, string kind)
     {
         GroupEvent next = await member.NextAsync();
@@ -23,7 +26,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task Each_member_receipts_a_group_message_pairwise_and_the_sender_sees_it_per_member()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
@@ -63,7 +66,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task Sender_keys_for_made_up_groups_never_push_out_the_keys_of_a_group_we_are_in()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         await using GroupMember mallory = await GroupMember.ConnectAsync(server, "mallory");
@@ -88,7 +91,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task Three_members_talk_and_the_server_holds_only_ciphertext()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
@@ -121,7 +124,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task A_removed_member_cannot_read_the_next_message_even_with_its_ciphertext()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
@@ -149,7 +152,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task A_new_member_reads_what_follows_but_not_what_came_before()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         await using GroupMember dave = await GroupMember.ConnectAsync(server, "dave");
@@ -175,7 +178,7 @@ public class GroupEndToEndTests
     [Fact]
     public async Task A_member_offline_during_changes_catches_up_in_order()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
         GroupMember carol = await GroupMember.ConnectAsync(server, "carol");

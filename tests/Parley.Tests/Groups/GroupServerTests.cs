@@ -32,9 +32,13 @@ public class GroupServerTests
         await using ChatClient alice = await server.LoginAsync("alice", inbox: aliceInbox);
         await using ChatClient bob = await server.LoginAsync("bob", inbox: bobInbox);
         await using ChatClient carol = await server.LoginAsync("carol", inbox: carolInbox);
-        await using (await server.LoginAsync("dave"))
+        await using (ChatClient dave = await server.LoginAsync("dave"))
         {
+            await dave.AllowGroupAddsAsync("alice").WithTimeout();
         }
+        // Consent is GroupConsentTests' subject: here everyone added has allowed alice.
+        await bob.AllowGroupAddsAsync("alice").WithTimeout();
+        await carol.AllowGroupAddsAsync("alice").WithTimeout();
 
         GroupInfo created = await alice.CreateGroupAsync(" Team ", ["bob", "carol"]).WithTimeout();
         Assert.Equal(("team", 1L), (created.Group, created.Version));
@@ -87,8 +91,9 @@ public class GroupServerTests
         await using TestServer server = await TestServer.StartAsync();
         Channel<ChatMessage> bobInbox = InboxExtensions.NewInbox();
         await using ChatClient alice = await server.LoginAsync("alice", inbox: InboxExtensions.NewInbox());
-        await using (await server.LoginAsync("bob"))
+        await using (ChatClient offline = await server.LoginAsync("bob"))
         {
+            await offline.AllowGroupAddsAsync("alice").WithTimeout();
         }
         await using ChatClient mallory = await server.LoginAsync("mallory");
         GroupInfo group = await alice.CreateGroupAsync("team", ["bob"]).WithTimeout();
@@ -119,7 +124,12 @@ public class GroupServerTests
         await using ChatClient alice = await server.LoginAsync("alice");
         foreach (string user in new[] { "bob", "carol", "dave" })
         {
-            await using ChatClient _ = await server.LoginAsync(user);
+            await using ChatClient member = await server.LoginAsync(user);
+            await member.AllowGroupAddsAsync("alice").WithTimeout();
+        }
+        await using (ChatClient bob = await server.LoginAsync("bob"))
+        {
+            await bob.AllowGroupAddsAsync("dave").WithTimeout();
         }
 
         // Size: alice and two members fill a group of three.
@@ -150,7 +160,8 @@ public class GroupServerTests
         await using ChatClient alice = await server.LoginAsync("alice");
         foreach (string user in new[] { "bob", "carol", "dave" })
         {
-            await using ChatClient _ = await server.LoginAsync(user);
+            await using ChatClient member = await server.LoginAsync(user);
+            await member.AllowGroupAddsAsync("alice").WithTimeout();
         }
         // Creating a group of four costs the request and four notices (5 of 12); each send to it, the request and four copies.
         GroupInfo group = await alice.CreateGroupAsync("team", ["bob", "carol", "dave"]).WithTimeout();

@@ -8,10 +8,13 @@ namespace Parley.Tests.Groups;
 /// <summary>A device's group state survives a restart through its encrypted device database, and a changed row fails closed.</summary>
 public class GroupStateTests
 {
+    // The subject here is the end-to-end layer, not consent (GroupConsentTests): everyone named is added at once.
+    private static Parley.Server.Hosting.ServerOptions AddsEveryone(Parley.Server.Hosting.ServerOptions options) => options with { AskBeforeGroupAdds = false };
+
     [Fact]
     public async Task Sender_keys_saved_and_loaded_keep_reading_and_sending_without_a_new_key()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
         using TempDirectory temp = new();
         await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
         GroupMember bob = await GroupMember.ConnectAsync(server, "bob");

@@ -86,6 +86,13 @@ public sealed partial class E2eGroups : IDisposable
         return Apply(await client.AddGroupMembersAsync(name, members, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>Joins a group this user was invited to; the members renew their sender keys when they read the notice.</summary>
+    public async Task<GroupInfo> AcceptAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return Apply(await client.AcceptGroupInvitationAsync(name, cancellationToken).ConfigureAwait(false));
+    }
+
     public async Task<GroupInfo> RemoveAsync(ChatClient client, string name, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -394,6 +401,11 @@ public sealed partial class E2eGroups : IDisposable
         {
             return Failed(message, "", "a group notice that does not hold together");
         }
+        if (change.Change == GroupChangeKinds.Invited)
+        {
+            // An invitation is no membership: nothing to keep until we accept (and it names no member to trust).
+            return new GroupEvent(GroupEventKind.Changed, change.Group, message.From, message.FromDevice ?? "", message.Timestamp) { Change = change };
+        }
         bool weLeft = false;
         lock (_lock)
         {
@@ -410,17 +422,21 @@ public sealed partial class E2eGroups : IDisposable
                         group.Members.UnionWith(change.Subjects);
                         group.MembersKnown = true;
                         break;
-                    case GroupChangeKinds.Added:
+                    case GroupChangeKinds.Added or GroupChangeKinds.Joined:
                         group.Members.UnionWith(change.Subjects);
                         group.MembersKnown &= !change.Subjects.Contains(_device.User);
                         break;
-                    default:
+                    case GroupChangeKinds.Removed or GroupChangeKinds.Left:
                         group.Members.ExceptWith(change.Subjects);
                         foreach (string gone in change.Subjects)
                         {
                             ForgetKeysOf(group.Id, gone);
                         }
                         weLeft = change.Subjects.Contains(_device.User);
+                        break;
+                    default:
+                        // A kind from a later protocol: ask the server for the members before the next send.
+                        group.MembersKnown = false;
                         break;
                 }
                 group.MembersKnown &= !gap;
