@@ -4,9 +4,10 @@
 // checks, and checks everything before it writes (a refusal writes nothing):
 // - the group's row, FOR UPDATE, before its members are read: two changes of one group run one
 //   after the other, so each adds one to the version the other left, and none shares a version.
-// - for the per-user bound, the accounts rows of the users a change adds (FOR NO KEY UPDATE, in
-//   name order, the lock device tokens and prekeys already take): two nodes adding bob to two
-//   different groups at once count his groups one after the other, so neither overshoots the
+// - for the per-user bounds, the accounts rows of every user a change names, added or invited
+//   (FOR NO KEY UPDATE, in name order, the lock device tokens and prekeys already take): two
+//   nodes adding bob to two different groups at once count his groups one after the other, and
+//   two nodes inviting him trim his invitations one after the other, so neither overshoots a
 //   bound. Row locks rather than advisory locks because the rows exist for every user that may
 //   join (an unknown user is refused) and the lock also proves the account is there. Removing
 //   and leaving take no user locks: a count that drops under a check only makes it stricter.
@@ -72,8 +73,9 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
         }
     }
 
-    private static Task CreateGroupsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        ExecuteAsync(connection, transaction, """
+    private static async Task CreateGroupsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, transaction, """
             CREATE TABLE IF NOT EXISTS chat_groups (
                 name        text COLLATE "C" PRIMARY KEY,
                 group_id    text NOT NULL UNIQUE,
@@ -86,7 +88,9 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
                 joined_at   bigint NOT NULL,
                 PRIMARY KEY (group_name, username));
             CREATE INDEX IF NOT EXISTS group_members_by_user ON group_members (username);
-            """, cancellationToken);
+            """, cancellationToken).ConfigureAwait(false);
+        await CreateInvitationsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<GroupChangeResult> CreateGroupAsync(string name, string groupId, string creator, IReadOnlyCollection<string> members, long now,
         GroupBounds bounds, CancellationToken cancellationToken) =>
@@ -96,12 +100,14 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
             {
                 return GroupChangeResult.Refused(GroupOutcome.NameTaken);
             }
-            string[] all = [.. members.Append(creator).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            string[] named = [.. members.Append(creator).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            HashSet<string> known = await LockAccountsAsync(connection, transaction, named, cancellationToken).ConfigureAwait(false);
+            (string[] all, string[] invited) = await SplitByConsentAsync(connection, transaction, name, creator, named, now, bounds, cancellationToken).ConfigureAwait(false);
             if (all.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
-            if (await RefuseUsersAsync(connection, transaction, all, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
+            if (await RefuseUsersAsync(connection, transaction, named, known, all, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
             {
                 return refused;
             }
@@ -119,8 +125,9 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
                 }
             }
             await InsertMembersAsync(connection, transaction, name, all, creator, now, cancellationToken).ConfigureAwait(false);
+            await InviteAsync(connection, transaction, name, groupId, creator, invited, now, bounds, cancellationToken).ConfigureAwait(false);
             StoredGroup group = (await LoadGroupAsync(connection, transaction, name, forUpdate: false, cancellationToken).ConfigureAwait(false))!;
-            return new GroupChangeResult(GroupOutcome.Changed, group, all);
+            return new GroupChangeResult(GroupOutcome.Changed, group, all) { Invited = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> AddGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, long now, GroupBounds bounds,
@@ -132,21 +139,25 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
             {
                 return refusal;
             }
-            string[] added = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
-            if (added.Length == 0)
-            {
-                return new GroupChangeResult(GroupOutcome.Unchanged, group, []);
-            }
+            string[] named = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
+            HashSet<string> known = await LockAccountsAsync(connection, transaction, named, cancellationToken).ConfigureAwait(false);
+            (string[] added, string[] invited) = await SplitByConsentAsync(connection, transaction, name, actor, named, now, bounds, cancellationToken).ConfigureAwait(false);
             if (group!.Members.Count + added.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
-            if (await RefuseUsersAsync(connection, transaction, added, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
+            if (await RefuseUsersAsync(connection, transaction, named, known, added, bounds, cancellationToken).ConfigureAwait(false) is { } refused)
             {
                 return refused;
             }
+            await InviteAsync(connection, transaction, name, group.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
+            if (added.Length == 0)
+            {
+                return new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Invited = invited };
+            }
+            await ForgetInvitationsAsync(connection, transaction, name, added, cancellationToken).ConfigureAwait(false);
             await InsertMembersAsync(connection, transaction, name, added, admin: null, now, cancellationToken).ConfigureAwait(false);
-            return await BumpAsync(connection, transaction, name, added, cancellationToken).ConfigureAwait(false);
+            return await BumpAsync(connection, transaction, name, added, cancellationToken).ConfigureAwait(false) with { Invited = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> RemoveGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, CancellationToken cancellationToken) =>
@@ -223,42 +234,58 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
     }
 
     /// <summary>
-    /// Locks the accounts of <paramref name="users"/> (sorted) until the transaction ends, then:
-    /// users without an account, or already in as many groups as one may be in: the refusal, else null.
+    /// Locks the accounts rows of <paramref name="users"/> until the transaction ends, in name order, so every change
+    /// takes its users' locks in one order; the users that have an account.
     /// </summary>
-    private static async Task<GroupChangeResult?> RefuseUsersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] users,
-        GroupBounds bounds, CancellationToken cancellationToken)
+    private static async Task<HashSet<string>> LockAccountsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] users,
+        CancellationToken cancellationToken)
     {
         HashSet<string> known = new(StringComparer.Ordinal);
-        // Rows are locked in the order they are sorted, so every change takes its users' locks in one order.
-        await using (NpgsqlCommand lockAccounts = new("""
-            SELECT username FROM accounts WHERE username = ANY(@u) ORDER BY username COLLATE "C" FOR NO KEY UPDATE
-            """, connection, transaction))
+        if (users.Length == 0)
         {
-            lockAccounts.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
-            await using NpgsqlDataReader reader = await lockAccounts.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                known.Add(reader.GetString(0));
-            }
+            return known;
         }
+        await using NpgsqlCommand lockAccounts = new("""
+            SELECT username FROM accounts WHERE username = ANY(@u) ORDER BY username COLLATE "C" FOR NO KEY UPDATE
+            """, connection, transaction);
+        lockAccounts.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+        await using NpgsqlDataReader reader = await lockAccounts.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            known.Add(reader.GetString(0));
+        }
+        return known;
+    }
+
+    /// <summary>
+    /// <paramref name="users"/> not in <paramref name="known"/> (<see cref="LockAccountsAsync"/>'s answer, the locks still
+    /// held), or <paramref name="joining"/> already in as many groups as one may be in: the refusal, else null.
+    /// (An invitation takes no place in the group bound.)
+    /// </summary>
+    private static async Task<GroupChangeResult?> RefuseUsersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] users,
+        HashSet<string> known, string[] joining, GroupBounds bounds, CancellationToken cancellationToken)
+    {
         string[] unknown = [.. users.Where(x => !known.Contains(x))];
         if (unknown.Length > 0)
         {
             return GroupChangeResult.Refused(GroupOutcome.UnknownUsers, unknown);
         }
+        if (joining.Length == 0)
+        {
+            return null;
+        }
         // Counted after the locks: a change that added one of these users elsewhere has committed by now, and is seen.
         Dictionary<string, long> groups = new(StringComparer.Ordinal);
         await using (NpgsqlCommand count = new("SELECT username, count(*) FROM group_members WHERE username = ANY(@u) GROUP BY username", connection, transaction))
         {
-            count.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+            count.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, joining);
             await using NpgsqlDataReader reader = await count.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 groups[reader.GetString(0)] = reader.GetInt64(1);
             }
         }
-        string[] full = [.. users.Where(x => groups.GetValueOrDefault(x) >= bounds.MaxGroupsPerUser)];
+        string[] full = [.. joining.Where(x => groups.GetValueOrDefault(x) >= bounds.MaxGroupsPerUser)];
         return full.Length > 0 ? GroupChangeResult.Refused(GroupOutcome.TooManyGroups, full) : null;
     }
 
