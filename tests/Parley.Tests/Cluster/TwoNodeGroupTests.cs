@@ -75,7 +75,12 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
         {
             await using GroupMember alice = await GroupMember.ConnectAsync(one, "alice");
             await using GroupMember bob = await GroupMember.ConnectAsync(two, "bob");
-            await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+            // bob has not allowed alice: he is invited on node 1 and accepts on node 2; alice hears of it and brings him her key.
+            Assert.Equal(["bob"], (await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout()).Invited ?? []);
+            Assert.Equal(GroupChangeKinds.Invited, (await NextChangeAsync(bob)).Change);
+            await bob.Groups.AcceptAsync(bob.Client, "team").WithTimeout();
+            Assert.Equal(GroupChangeKinds.Created, (await NextChangeAsync(alice)).Change);
+            Assert.Equal(GroupChangeKinds.Joined, (await NextChangeAsync(alice)).Change);
 
             GroupSent sent = await alice.Groups.SendTextAsync(alice.Client, "team", "across the cluster").WithTimeout();
             Assert.Equal(2, sent.Recipients);
@@ -155,6 +160,13 @@ public sealed class TwoNodeGroupTests(ClusterEngines engines)
                 }
             }
         }
+    }
+
+    private static async Task<GroupChange> NextChangeAsync(GroupMember member)
+    {
+        GroupEvent next = await member.NextAsync();
+        Assert.Equal(GroupEventKind.Changed, next.Kind);
+        return next.Change!;
     }
 
     private static (string Kind, string GroupId, long Version) Change(ChatMessage notice)

@@ -103,6 +103,10 @@ public abstract partial class GroupStoreContractTests
         Assert.Equal((GroupOutcome.GroupFull, null), (tooBig.Outcome, tooBig.Group));
         Assert.Equal(full, Shape(await FindAsync(groups, "team")));
         Assert.Equal(["team<alice"], await InvitationsAsync(groups, "carol"));
+        // A full group may still invite: only a join takes a place.
+        GroupChangeResult inviteOnly = await AddAsync(groups, "team", "alice", ["dave"], bounds: small);
+        Assert.Equal(GroupOutcome.Unchanged, inviteOnly.Outcome);
+        Assert.Equal(["dave"], inviteOnly.Invited);
 
         await CreateAsync(groups, "club", "dave", ["bob"], bounds: small);
         GroupChangeResult tooMany = await AcceptAsync(groups, "club", "bob", bounds: small);

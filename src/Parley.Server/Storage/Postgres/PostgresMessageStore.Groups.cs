@@ -142,7 +142,8 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
             string[] named = [.. members.Distinct(StringComparer.Ordinal).Where(m => !group!.Members.Contains(m, StringComparer.Ordinal)).Order(StringComparer.Ordinal)];
             HashSet<string> known = await LockAccountsAsync(connection, transaction, named, cancellationToken).ConfigureAwait(false);
             (string[] added, string[] invited) = await SplitByConsentAsync(connection, transaction, name, actor, named, now, bounds, cancellationToken).ConfigureAwait(false);
-            if (group!.Members.Count + added.Length > bounds.MaxMembers)
+            // Only those who join take a place: an add that only invites never meets group_full.
+            if (added.Length > 0 && group!.Members.Count + added.Length > bounds.MaxMembers)
             {
                 return GroupChangeResult.Refused(GroupOutcome.GroupFull);
             }
@@ -150,7 +151,7 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
             {
                 return refused;
             }
-            await InviteAsync(connection, transaction, name, group.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
+            await InviteAsync(connection, transaction, name, group!.GroupId, actor, invited, now, bounds, cancellationToken).ConfigureAwait(false);
             if (added.Length == 0)
             {
                 return new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Invited = invited };
