@@ -10,6 +10,17 @@ import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
 
 // Rows only the server writes for groups (PROTOCOL.md §11.7): messages and membership notices.
 const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
+const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
+
+/** The group a notice invites us to, or null: its body is the server's JSON (§11.7), not end to end. */
+function invitationIn(m) {
+  try {
+    const change = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64(m.body ?? '')));
+    return change && change.change === 'invited' && typeof change.group === 'string' ? change.group : null;
+  } catch {
+    return null;
+  }
+}
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
@@ -260,6 +271,10 @@ async function receive(m) {
       : opened.fileName !== undefined
       ? { dir: 'in', failed: true, text: `${from} offered a file (${sanitize(opened.fileName, 80) || 'no name'}), end to end; files are not in the browser client yet: save it with parley chat ('savefile').`, time: m.timestamp, id: m.messageId }
       : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
+  } else if (m.contentType === GROUP_CHANGED_CONTENT_TYPE && invitationIn(m)) {
+    // An invitation (PROTOCOL.md §11.7) waits for an answer: say where to give it.
+    const group = sanitize(invitationIn(m), 32);
+    entry = { dir: 'in', failed: true, text: `${from} invited you to the group #${group}; groups are not in the browser client yet: accept or decline it with parley chat ('group accept ${group}').`, time: m.timestamp, id: m.messageId };
   } else if (m.contentType.startsWith(GROUP_CONTENT_TYPE)) {
     // Group messages and membership notices (PROTOCOL.md §11.7, §14): end to end, but for parley chat only so far.
     entry = { dir: 'in', failed: true, text: `A group message or notice from ${from}; groups are not in the browser client yet: read it with parley chat.`, time: m.timestamp, id: m.messageId };

@@ -22,6 +22,10 @@ internal static class DeliveryLimits
             $"broadcast recipients ({options.MaxBroadcastRecipients}) must be 1 to the sender message burst ({options.SenderMessageBurst})");
         Require(options.MaxGroupMembers >= 1, "a group must be allowed at least 1 member");
         Require(options.MaxGroupsPerUser >= 1, "a user must be allowed at least 1 group");
+        Storage.InvitationRules invitations = options.GroupInvitations;
+        Require(invitations.MaxPerUser >= 1 && invitations.MaxPerInviter >= 1 && invitations.MaxPerInviter <= invitations.MaxPerUser
+            && invitations.MaxAllowed >= 1 && invitations.Lifetime > TimeSpan.Zero,
+            "group invitations: at least 1 per user, 1 to that many per inviter, at least 1 allowed user, and a lifetime above 0");
         Require(options.MessageExpiry > TimeSpan.Zero && options.MessageExpiry <= MaxMessageExpiry, "the message expiry must be more than 0 and at most 36,500 days");
         Require(options.SweepInterval > TimeSpan.Zero, "the sweep interval must be positive");
         Require(options.MinFreeDiskBytes >= 0, "the free-disk watermark cannot be negative");
