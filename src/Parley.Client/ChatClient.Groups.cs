@@ -49,18 +49,21 @@ public sealed partial class ChatClient
         return (GroupListResult)await RequestAsync(reference, new GroupListRequest(reference), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Takes up the invitation to <paramref name="group"/>: this user is a member from now on (<c>not_invited</c> when there is none).</summary>
-    public async Task<GroupInfo> AcceptGroupInvitationAsync(string group, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Takes up the invitation to <paramref name="group"/>: this user is a member from now on (<c>not_invited</c> when there
+    /// is none). <paramref name="groupId"/>, from the invitation, makes sure it is that group and not another one by the name.
+    /// </summary>
+    public async Task<GroupInfo> AcceptGroupInvitationAsync(string group, string? groupId = null, CancellationToken cancellationToken = default)
     {
         long reference = Interlocked.Increment(ref _nextRef);
-        return (GroupInfo)await RequestAsync(reference, new GroupAcceptRequest(reference, group), cancellationToken).ConfigureAwait(false);
+        return (GroupInfo)await RequestAsync(reference, new GroupAcceptRequest(reference, group, groupId), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Turns down the invitation to <paramref name="group"/> (<c>not_invited</c> when there is none).</summary>
-    public async Task DeclineGroupInvitationAsync(string group, CancellationToken cancellationToken = default)
+    /// <summary>Turns down the invitation to <paramref name="group"/> (<c>not_invited</c> when there is none, or it is not of <paramref name="groupId"/>).</summary>
+    public async Task DeclineGroupInvitationAsync(string group, string? groupId = null, CancellationToken cancellationToken = default)
     {
         long reference = Interlocked.Increment(ref _nextRef);
-        await RequestAsync(reference, new GroupDeclineRequest(reference, group), cancellationToken).ConfigureAwait(false);
+        await RequestAsync(reference, new GroupDeclineRequest(reference, group, groupId), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Whether groups <paramref name="user"/> creates or adds us to take us in without an invitation.</summary>

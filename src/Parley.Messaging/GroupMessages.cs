@@ -23,11 +23,15 @@ public sealed record GroupMembersRequest(long Ref, string Group) : ClientMessage
 /// <summary>The groups the sender is a member of, its invitations and the users it accepts adds from.</summary>
 public sealed record GroupListRequest(long Ref) : ClientMessage;
 
-/// <summary>The sender takes up its invitation to <paramref name="Group"/>: it becomes a member and accepts later adds from the inviter.</summary>
-public sealed record GroupAcceptRequest(long Ref, string Group) : ClientMessage;
+/// <summary>
+/// The sender takes up its invitation to <paramref name="Group"/> and becomes a member. <paramref name="GroupId"/>, when
+/// set, must be the invited group's id (from the notice or the list), so a group deleted and made again under the name
+/// by someone else is not joined by mistake.
+/// </summary>
+public sealed record GroupAcceptRequest(long Ref, string Group, string? GroupId = null) : ClientMessage;
 
-/// <summary>The sender turns down its invitation to <paramref name="Group"/>; nobody is told.</summary>
-public sealed record GroupDeclineRequest(long Ref, string Group) : ClientMessage;
+/// <summary>The sender turns down its invitation to <paramref name="Group"/> (of id <paramref name="GroupId"/>, when set); nobody is told.</summary>
+public sealed record GroupDeclineRequest(long Ref, string Group, string? GroupId = null) : ClientMessage;
 
 /// <summary>From now on, groups <paramref name="User"/> creates or adds the sender to take it in without an invitation.</summary>
 public sealed record GroupAllowRequest(long Ref, string User) : ClientMessage;
@@ -86,8 +90,12 @@ public static class GroupChangeKinds
     /// <summary>Told only to the invitee (subjects: it); the group's version is not changed and no admin is named.</summary>
     public const string Invited = "invited";
 
-    /// <summary>The subject accepted its invitation and is a member now (actor and subject are the same).</summary>
-    public const string Joined = "joined";
+    /// <summary>
+    /// An accepted invitation reaches members as <see cref="Added"/> with the joiner as actor and only subject: clients
+    /// from before invitations read it as the add it is (a kind they do not know they would take for a removal).
+    /// </summary>
+    public static bool IsJoin(GroupChange change) =>
+        change.Change == Added && change.Subjects is [var subject] && subject == change.Actor;
 }
 
 /// <summary>

@@ -61,10 +61,14 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 GroupInfo added = await groups.AddAsync(client, name, users, cancellationToken);
                 return $"[STATUS] #{Clean(added.Group)} now has {added.Members.Length} members: {Members(added)}" + InvitedLine(added);
             case "accept" when users.Length == 0:
-                GroupInfo joined = await groups.AcceptAsync(client, name, cancellationToken);
-                return $"[STATUS] You joined #{Clean(joined.Group)}: {Members(joined)}";
+                // By the invitation's id, so the group joined is the one the invitation named, and its sender can be named here.
+                GroupInvitation? invitation = await InvitationToAsync(client, name, cancellationToken);
+                GroupInfo joined = await groups.AcceptAsync(client, name, invitation?.GroupId, cancellationToken);
+                string by = invitation is null ? "" : $" (invited by {Clean(invitation.InvitedBy)}; 'group allow {Clean(invitation.InvitedBy)}' lets them add you without asking)";
+                return $"[STATUS] You joined #{Clean(joined.Group)}: {Members(joined)}{by}";
             case "decline" when users.Length == 0:
-                await client.DeclineGroupInvitationAsync(name, cancellationToken);
+                GroupInvitation? declined = await InvitationToAsync(client, name, cancellationToken);
+                await client.DeclineGroupInvitationAsync(name, declined?.GroupId, cancellationToken);
                 return $"[STATUS] You declined the invitation to #{Clean(name)}";
             case "allow" when users.Length == 0:
                 GroupAllowResult allowed = await client.AllowGroupAddsAsync(words[1], allowed: true, cancellationToken);
@@ -168,12 +172,18 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         return change.Change switch
         {
             GroupChangeKinds.Created => $"{from} created {group} with {subjects}",
+            GroupChangeKinds.Added when GroupChangeKinds.IsJoin(change) => $"{from} joined {group}",
             GroupChangeKinds.Added => $"{from} added {subjects} to {group}",
             GroupChangeKinds.Removed => $"{from} removed {subjects} from {group}",
             GroupChangeKinds.Left => $"{from} left {group}",
-            GroupChangeKinds.Joined => $"{from} joined {group}",
             _ => $"{group} changed ({Clean(change.Change)})",
         };
+    }
+
+    private static async Task<GroupInvitation?> InvitationToAsync(ChatClient client, string name, CancellationToken cancellationToken)
+    {
+        string canonical = Usernames.TryNormalize(name, out string normalized, out _) ? normalized : name;
+        return (await client.GroupOverviewAsync(cancellationToken)).Invitations?.FirstOrDefault(i => i.Group == canonical);
     }
 
     private static string InvitedLine(GroupInfo info) =>

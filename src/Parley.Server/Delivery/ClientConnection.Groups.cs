@@ -18,6 +18,9 @@ public sealed partial class ClientConnection
         request is GroupCreateRequest or GroupAddRequest or GroupRemoveRequest or GroupLeaveRequest or GroupMembersRequest or GroupListRequest or GroupSendRequest
             or GroupAcceptRequest or GroupDeclineRequest or GroupAllowRequest or GroupDisallowRequest;
 
+    /// <summary>ChangeGroupAsync's kind for an accepted invitation; members are told of it as an add (GroupChangeKinds.IsJoin).</summary>
+    private const string Accepting = "accepting";
+
     private GroupBounds Bounds => new(_options.EffectiveMaxGroupMembers, _options.MaxGroupsPerUser)
     {
         Invitations = _options.AskBeforeGroupAdds ? _options.GroupInvitations : null,
@@ -40,7 +43,7 @@ public sealed partial class ClientConnection
             GroupMembersRequest r => () => GroupMembersAsync(groups, r, cancellationToken),
             GroupListRequest r => () => GroupListAsync(groups, r, cancellationToken),
             GroupSendRequest r => () => GroupSendAsync(groups, r, cancellationToken),
-            GroupAcceptRequest r => () => ChangeGroupAsync(groups, r.Ref, r.Group, [], GroupChangeKinds.Joined, cancellationToken),
+            GroupAcceptRequest r => () => ChangeGroupAsync(groups, r.Ref, r.Group, [], Accepting, cancellationToken, r.GroupId),
             GroupDeclineRequest r => () => DeclineInvitationAsync(groups, r, cancellationToken),
             GroupAllowRequest r => () => AllowAddsAsync(groups, r.Ref, r.User, allowed: true, cancellationToken),
             GroupDisallowRequest r => () => AllowAddsAsync(groups, r.Ref, r.User, allowed: false, cancellationToken),
@@ -110,7 +113,8 @@ public sealed partial class ClientConnection
         return true;
     }
 
-    private async Task ChangeGroupAsync(IGroupStore groups, long reference, string? name, string[]? names, string kind, CancellationToken cancellationToken)
+    private async Task ChangeGroupAsync(IGroupStore groups, long reference, string? name, string[]? names, string kind, CancellationToken cancellationToken,
+        string? invitedGroupId = null)
     {
         if (await GroupNameAsync(reference, name).ConfigureAwait(false) is not { } group)
         {
@@ -146,22 +150,29 @@ public sealed partial class ClientConnection
         using (await _writer.GroupOrder.LockAsync(group, cancellationToken).ConfigureAwait(false))
         {
             await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, group, cancellationToken).ConfigureAwait(false);
-            // The change stores one notice per member (and per member removed or invited): pay for them first.
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
-            int cost = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + users.Count + (kind == GroupChangeKinds.Joined ? 1 : 0));
-            refusal = TakeGroupBudget(reference, cost, 0, "this change");
+            // An accept is checked before it is paid for: one without an invitation learns nothing of the group, not even its size.
+            refusal = kind == Accepting ? await RefuseAcceptAsync(groups, reference, group, before, invitedGroupId, now, cancellationToken).ConfigureAwait(false) : null;
+            // The change stores one notice per member (and per member removed), and one per invitation: pay for as many as it
+            // may store first, and get back what it did not (a name that joined rather than was invited is one notice, not two).
+            int invitable = _options.AskBeforeGroupAdds && kind is GroupChangeKinds.Created or GroupChangeKinds.Added
+                ? users.Count - (await groups.AllowingAsync(User, users, cancellationToken).ConfigureAwait(false)).Count : 0;
+            int charged = NoticeCost(before, users.Count - invitable, invitable, kind);
+            refusal ??= TakeGroupBudget(reference, charged, 0, "this change");
             result = refusal is not null ? GroupChangeResult.Refused(GroupOutcome.Unchanged) : kind switch
             {
                 GroupChangeKinds.Created => await groups.CreateGroupAsync(group, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Added => await groups.AddGroupMembersAsync(group, User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Removed => await groups.RemoveGroupMembersAsync(group, User, users, cancellationToken).ConfigureAwait(false),
-                GroupChangeKinds.Joined => await groups.AcceptInvitationAsync(group, User, now, Bounds, cancellationToken).ConfigureAwait(false),
+                // Invitations made while the server asked stay good after a switch to --group-adds everyone.
+                Accepting => await groups.AcceptInvitationAsync(group, User, now, Bounds with { Invitations = _options.GroupInvitations }, cancellationToken).ConfigureAwait(false),
                 _ => await groups.LeaveGroupAsync(group, User, cancellationToken).ConfigureAwait(false),
             };
             if (result.Outcome == GroupOutcome.Changed)
             {
                 StoredGroup after = result.Group!;
-                byte[] body = MessengerCodec.EncodeGroupChange(new GroupChange(after.Name, after.GroupId, after.Version, kind, User, [.. result.Users], [.. after.Admins]));
+                string toldAs = kind == Accepting ? GroupChangeKinds.Added : kind;
+                byte[] body = MessengerCodec.EncodeGroupChange(new GroupChange(after.Name, after.GroupId, after.Version, toldAs, User, [.. result.Users], [.. after.Admins]));
                 // Those removed (or leaving) hear of it too, so each of their devices drops the group.
                 IEnumerable<string> told = kind is GroupChangeKinds.Removed or GroupChangeKinds.Left ? after.Members.Union(result.Users, StringComparer.Ordinal) : after.Members;
                 foreach (string member in told)
@@ -178,10 +189,37 @@ public sealed partial class ClientConnection
                 notices.Add(await _writer.EnqueueAsync(new NewMessage(User, invitee, now, GroupContentTypes.Changed, body, Broadcast: false, SenderDevice: DeviceId),
                     cancellationToken).ConfigureAwait(false));
             }
+            if (refusal is null && result.Outcome is GroupOutcome.Changed or GroupOutcome.Unchanged)
+            {
+                _rateLimiter.GiveBack(User, charged - notices.Count);
+            }
             await SettledIfAcrossNodesAsync(acrossNodes, notices).ConfigureAwait(false);
         }
         await ReplyAsync(refusal ?? await GroupReplyAsync(reference, group, kind, result, notices).ConfigureAwait(false)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Notices a change may store, as messages of the sender's budget: one per member after it (at most a full group) and
+    /// one per invitation (<paramref name="invitable"/>: names that have not allowed the sender; invitees take no place in
+    /// the group, so the group's size does not cap them). At most the burst, as before invitations.
+    /// </summary>
+    private int NoticeCost(StoredGroup? before, int joining, int invitable, string kind)
+    {
+        int members = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + joining + (kind == Accepting ? 1 : 0));
+        return Math.Min(_options.SenderMessageBurst, members + invitable);
+    }
+
+    /// <summary>Why this user cannot accept an invitation to <paramref name="group"/>, or null: it holds a live one, to this very group.</summary>
+    private async Task<ErrorMessage?> RefuseAcceptAsync(IGroupStore groups, long reference, string group, StoredGroup? now, string? invitedGroupId, long at,
+        CancellationToken cancellationToken)
+    {
+        IReadOnlyList<GroupInvitationRow> invitations = await groups.InvitationsOfAsync(User, at, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
+        bool invited = now is not null && invitations.Any(i => i.Group == group && i.GroupId == now.GroupId && (invitedGroupId is null || invitedGroupId == now.GroupId));
+        return invited ? null : NotInvited(reference, group);
+    }
+
+    private static ErrorMessage NotInvited(long reference, string group) =>
+        new(reference, ErrorCodes.NotInvited, $"you have no invitation to '{group}' (declined, expired, or the group is gone or is another one now)");
 
     private async Task<ServerMessage> GroupReplyAsync(long reference, string group, string kind, GroupChangeResult result, List<Task<AppendResult>> notices)
     {
@@ -204,7 +242,7 @@ public sealed partial class ClientConnection
                 return kind == GroupChangeKinds.Left ? new GroupLeft(reference, group)
                     : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins], result.Invited.Count == 0 ? null : [.. result.Invited]);
             case GroupOutcome.NotInvited:
-                return new ErrorMessage(reference, ErrorCodes.NotInvited, $"you have no invitation to '{group}' (declined, expired, or the group is gone)");
+                return NotInvited(reference, group);
             case GroupOutcome.UnknownGroup:
                 return new ErrorMessage(reference, ErrorCodes.UnknownGroup, $"there is no group '{group}'");
             case GroupOutcome.NotAMember when result.Users.Contains(User, StringComparer.Ordinal) && kind != GroupChangeKinds.Removed:
@@ -218,7 +256,7 @@ public sealed partial class ClientConnection
                 return new ErrorMessage(reference, ErrorCodes.GroupFull, $"a group has at most {_options.EffectiveMaxGroupMembers} members; nothing was changed");
             case GroupOutcome.NameTaken:
                 return new ErrorMessage(reference, ErrorCodes.GroupExists, $"there is already a group '{group}'");
-            case GroupOutcome.TooManyGroups when kind == GroupChangeKinds.Joined:
+            case GroupOutcome.TooManyGroups when kind == Accepting:
                 return new ErrorMessage(reference, ErrorCodes.TooManyGroups,
                     $"you are already in {_options.MaxGroupsPerUser} groups, the most one user may be in: leave one first");
             case GroupOutcome.TooManyGroups:
@@ -265,9 +303,15 @@ public sealed partial class ClientConnection
             return;
         }
         long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        bool declined = await groups.DeclineInvitationAsync(name, User, now, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
-        await ReplyAsync(declined ? new GroupDeclined(request.Ref, name)
-            : new ErrorMessage(request.Ref, ErrorCodes.NotInvited, $"you have no invitation to '{name}' (declined, expired, or the group is gone)")).ConfigureAwait(false);
+        bool declined = false;
+        // Under the group's lock, so the id checked is the id of the invitation declined.
+        using (await _writer.GroupOrder.LockAsync(name, cancellationToken).ConfigureAwait(false))
+        {
+            await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, name, cancellationToken).ConfigureAwait(false);
+            bool same = request.GroupId is null || (await groups.FindGroupAsync(name, cancellationToken).ConfigureAwait(false))?.GroupId == request.GroupId;
+            declined = same && await groups.DeclineInvitationAsync(name, User, now, _options.GroupInvitations, cancellationToken).ConfigureAwait(false);
+        }
+        await ReplyAsync(declined ? new GroupDeclined(request.Ref, name) : NotInvited(request.Ref, name)).ConfigureAwait(false);
     }
 
     private async Task AllowAddsAsync(IGroupStore groups, long reference, string? other, bool allowed, CancellationToken cancellationToken)

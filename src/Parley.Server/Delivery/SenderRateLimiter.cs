@@ -44,6 +44,21 @@ internal sealed class SenderRateLimiter(ServerOptions options)
         }
     }
 
+    /// <summary>
+    /// Gives back messages taken for work that turned out smaller than the bound paid up front (a group change that
+    /// invited fewer than it might have); never past the burst.
+    /// </summary>
+    public void GiveBack(string sender, int messages)
+    {
+        if (messages > 0 && _senders.TryGetValue(sender, out Buckets? buckets))
+        {
+            lock (buckets)
+            {
+                buckets.Messages = Math.Min(options.SenderMessageBurst, buckets.Messages + messages);
+            }
+        }
+    }
+
     /// <summary>Drops senders whose buckets are full again: a new bucket would be identical.</summary>
     public void ForgetIdle()
     {

@@ -116,8 +116,8 @@ public interface IGroupStore
 
     /// <summary>
     /// <paramref name="user"/> takes up its invitation to <paramref name="name"/>: the invitation goes, the user becomes a
-    /// member (version + 1; <see cref="GroupChangeResult.Users"/> = the user) and from now on accepts adds from the one who
-    /// invited it. Refusals: <see cref="GroupOutcome.NotInvited"/> (also for an invitation older than
+    /// member (version + 1; <see cref="GroupChangeResult.Users"/> = the user). It does not allow the inviter: one accepted
+    /// group must not let a stranger add the user to a hundred more (that is <see cref="SetAddsAllowedAsync"/>'s). Refusals: <see cref="GroupOutcome.NotInvited"/> (also for an invitation older than
     /// <see cref="InvitationRules.Lifetime"/>), <see cref="GroupOutcome.GroupFull"/>, <see cref="GroupOutcome.TooManyGroups"/>.
     /// </summary>
     Task<GroupChangeResult> AcceptInvitationAsync(string name, string user, long now, GroupBounds bounds, CancellationToken cancellationToken);
@@ -137,4 +137,7 @@ public interface IGroupStore
 
     /// <summary>The users <paramref name="user"/> accepts adds from, sorted; reads only.</summary>
     Task<IReadOnlyList<string>> AddsAllowedByAsync(string user, CancellationToken cancellationToken);
+
+    /// <summary>Those of <paramref name="users"/> who accept adds from <paramref name="actor"/> (what a change will cost depends on it); reads only.</summary>
+    Task<IReadOnlySet<string>> AllowingAsync(string actor, IReadOnlyCollection<string> users, CancellationToken cancellationToken);
 }

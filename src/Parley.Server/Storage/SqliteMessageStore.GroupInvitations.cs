@@ -146,7 +146,6 @@ public sealed partial class SqliteMessageStore
             }
             await ForgetInvitationsAsync(transaction, name, [user], cancellationToken).ConfigureAwait(false);
             await InsertMembersAsync(transaction, name, [user], admin: null, now, cancellationToken).ConfigureAwait(false);
-            await AllowAsync(transaction, user, inviter!, now, rules, cancellationToken).ConfigureAwait(false);
             return await BumpAsync(transaction, name, [user], cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -228,6 +227,26 @@ public sealed partial class SqliteMessageStore
         trim.Parameters.AddWithValue("$u", user);
         trim.Parameters.AddWithValue("$max", rules.MaxAllowed);
         await trim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlySet<string>> AllowingAsync(string actor, IReadOnlyCollection<string> users, CancellationToken cancellationToken)
+    {
+        await EventThreads.Leave();
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM group_adds_allowed WHERE username = $u AND allowed = $a";
+        command.Parameters.AddWithValue("$a", actor);
+        SqliteParameter u = command.Parameters.Add("$u", SqliteType.Text);
+        HashSet<string> allowing = new(StringComparer.Ordinal);
+        foreach (string user in users)
+        {
+            u.Value = user;
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+            {
+                allowing.Add(user);
+            }
+        }
+        return allowing;
     }
 
     public async Task<IReadOnlyList<string>> AddsAllowedByAsync(string user, CancellationToken cancellationToken)

@@ -34,11 +34,11 @@ public partial class MessengerEndToEndTests
             await carol.WriteLineAsync("group list");
             await carol.WaitForLineAsync("[GROUP] Invitation to #team from alice (");
             await carol.WriteLineAsync("group accept team");
-            await carol.WaitForLineAsync("[STATUS] You joined #team: alice (admin), bob, carol");
+            await carol.WaitForLineAsync("[STATUS] You joined #team: alice (admin), bob, carol (invited by alice; 'group allow alice' lets them add you without asking)");
             await alice.WaitForLineAsync("[STATUS] carol joined #team");
             await bob.WaitForLineAsync("[STATUS] carol joined #team");
-            await carol.WriteLineAsync("group list");
-            await carol.WaitForLineAsync("[GROUP] May add you without asking: alice");
+            await bob.WriteLineAsync("group list");
+            await bob.WaitForLineAsync("[GROUP] May add you without asking: alice");
 
             const string Marker = "MARKER-group-3c8e-members-only";
             await alice.WriteLineAsync($"send #team {Marker}");

@@ -63,14 +63,16 @@ public class GroupConsentTests
         Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => victim.DeclineGroupInvitationAsync("spam"))).Code);
         Assert.Empty((await victim.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
         Assert.Equal(["victim"], (await mallory.CreateGroupAsync("again", ["victim"]).WithTimeout()).Invited ?? []);
-        Assert.Equal(GroupChangeKinds.Invited, (await NextChangeAsync(victimInbox)).Change);
+        GroupChange again = await NextChangeAsync(victimInbox);
+        Assert.Equal((GroupChangeKinds.Invited, "again"), (again.Change, again.Group));
 
-        // Nothing reached the invitee but the two invitations.
-        Assert.False(victimInbox.Reader.TryRead(out _));
+        // Nothing reached the invitee but the two invitations: a message sent now is the next thing it reads (an inbox is read in order).
+        await mallory.SendMessageAsync("victim", "text/plain", [42]).WithTimeout();
+        Assert.Equal(("text/plain", "mallory"), ((await victimInbox.NextAsync()) is var next ? (next.ContentType, next.From) : default));
     }
 
     [Fact]
-    public async Task Accepting_joins_tells_the_members_and_lets_the_inviter_add_without_asking()
+    public async Task Accepting_joins_and_tells_the_members_as_an_add_but_only_an_explicit_allow_lets_the_inviter_add_without_asking()
     {
         await using TestServer server = await TestServer.StartAsync();
         Channel<ChatMessage> aliceInbox = InboxExtensions.NewInbox(), bobInbox = InboxExtensions.NewInbox();
@@ -79,7 +81,9 @@ public class GroupConsentTests
 
         GroupInfo created = await alice.CreateGroupAsync("team", ["bob"]).WithTimeout();
         Assert.Equal(GroupChangeKinds.Invited, (await NextChangeAsync(bobInbox)).Change);
-        GroupInfo joined = await bob.AcceptGroupInvitationAsync("team").WithTimeout();
+        // The invitation's id must be the group's: another group under the name is not joined by mistake.
+        Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => bob.AcceptGroupInvitationAsync("team", new string('0', 32)))).Code);
+        GroupInfo joined = await bob.AcceptGroupInvitationAsync("team", created.GroupId).WithTimeout();
         Assert.Equal((created.GroupId, 2L), (joined.GroupId, joined.Version));
         Assert.Equal(["alice", "bob"], joined.Members);
         Assert.Equal(["alice"], joined.Admins);
@@ -87,11 +91,16 @@ public class GroupConsentTests
         foreach (Channel<ChatMessage> inbox in new[] { aliceInbox, bobInbox })
         {
             GroupChange notice = await NextChangeAsync(inbox);
-            Assert.Equal((GroupChangeKinds.Joined, "bob", 2L), (notice.Change, notice.Actor, notice.Version));
+            // Told as an add by the joiner of itself, which clients from before invitations read correctly.
+            Assert.Equal((GroupChangeKinds.Added, "bob", 2L), (notice.Change, notice.Actor, notice.Version));
             Assert.Equal(["bob"], notice.Subjects);
+            Assert.True(GroupChangeKinds.IsJoin(notice));
         }
 
-        // Accepting allowed alice: her next group takes bob in at once. Disallowing goes back to asking.
+        // Accepting one group (a bait) does not let its sender add bob to more: that takes bob's own allow.
+        Assert.Empty((await bob.GroupOverviewAsync().WithTimeout()).Allowed ?? []);
+        Assert.Equal(["bob"], (await alice.CreateGroupAsync("bait", ["bob"]).WithTimeout()).Invited ?? []);
+        Assert.True((await bob.AllowGroupAddsAsync("alice").WithTimeout()).Allowed);
         Assert.Equal(["alice"], (await bob.GroupOverviewAsync().WithTimeout()).Allowed ?? []);
         Assert.Equal(["alice", "bob"], (await alice.CreateGroupAsync("more", ["bob"]).WithTimeout()).Members);
         Assert.False((await bob.AllowGroupAddsAsync("alice", allowed: false).WithTimeout()).Allowed);
@@ -128,10 +137,14 @@ public class GroupConsentTests
     }
 
     [Fact]
-    public async Task An_invitation_is_paid_for_by_the_inviter()
+    public async Task An_invitation_is_paid_for_by_the_inviter_even_past_the_group_size()
     {
-        // Burst 6: the request (1), then the creator's notice and five invitations (6) do not fit.
-        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 6, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4 });
+        // Burst 6, groups of at most 2: the request (1), then the creator's notice and five invitations (6) do not fit.
+        // Were invitations charged as members, the group size would cap the charge at 2 and the five would go out.
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            SenderMessageBurst = 6, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4, MaxGroupMembers = 2,
+        });
         string[] strangers = [.. Enumerable.Range(0, 5).Select(i => $"user{i}")];
         foreach (string user in strangers)
         {
@@ -141,6 +154,28 @@ public class GroupConsentTests
         Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.CreateGroupAsync("spam", strangers))).Code);
         await using ChatClient first = await server.LoginAsync("user0");
         Assert.Empty((await first.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
+    }
+
+    [Fact]
+    public async Task An_accept_without_an_invitation_costs_one_message_and_tells_nothing_of_the_group()
+    {
+        // Were an accept charged for the notices before its invitation is checked, a group of five would cost 1 + 6 at once
+        // (the second attempt rate_limited, its retry time a measure of the group).
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 7, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4 });
+        string[] members = ["m1", "m2", "m3", "m4"];
+        await using ChatClient owner = await server.LoginAsync("owner");
+        foreach (string user in members)
+        {
+            await using ChatClient member = await server.LoginAsync(user);
+            await member.AllowGroupAddsAsync("owner").WithTimeout();
+        }
+        Assert.Equal(5, (await owner.CreateGroupAsync("club", members).WithTimeout()).Members.Length);
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        for (int attempt = 0; attempt < 7; attempt++)
+        {
+            Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => mallory.AcceptGroupInvitationAsync("club"))).Code);
+        }
+        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.AcceptGroupInvitationAsync("club"))).Code);
     }
 
     [Fact]

@@ -24,6 +24,36 @@ public class GroupEndToEndTests
     }
 
     [Fact]
+    public async Task An_invited_user_holds_no_group_state_and_once_it_accepts_reads_what_follows_but_not_what_came_before()
+    {
+        await using TestServer server = await TestServer.StartAsync(); // asks before adding, as by default
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await bob.Client.AllowGroupAddsAsync("alice").WithTimeout();
+        GroupInfo created = await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        Assert.Equal(["carol"], created.Invited ?? []);
+        await alice.Groups.SendTextAsync(alice.Client, "team", "before carol").WithTimeout();
+        ChatMessage earlier = await bob.NextRowAsync();
+        Assert.Equal("before carol", (await bob.NextMessageAsync()).Text);
+
+        // The invitation is shown, but it is no membership: carol keeps no state and trusts no member list for it.
+        GroupEvent invitation = await ChangeAsync(carol, GroupChangeKinds.Invited);
+        Assert.Equal(("alice", "team"), (invitation.From, invitation.Group));
+        Assert.Empty(carol.Groups.GroupNames());
+
+        await carol.Groups.AcceptAsync(carol.Client, "team", created.GroupId).WithTimeout();
+        Assert.Equal(["team"], carol.Groups.GroupNames());
+        await ChangeAsync(alice, GroupChangeKinds.Created);
+        Assert.True(GroupChangeKinds.IsJoin((await ChangeAsync(alice, GroupChangeKinds.Added)).Change!));
+        // alice's next message goes out under a new key that carol is given; bob reads it too.
+        Assert.True((await alice.Groups.SendTextAsync(alice.Client, "team", "welcome carol").WithTimeout()).Rotated);
+        Assert.Equal(("alice", "welcome carol"), await carol.NextMessageAsync() is var w ? (w.From, w.Text) : default);
+        Assert.Equal("welcome carol", (await bob.NextMessageAsync()).Text);
+        Assert.Equal(GroupEventKind.Failed, carol.Groups.Receive(earlier with { To = "carol" }, carol.Client.DeviceId).Kind);
+    }
+
+    [Fact]
     public async Task Each_member_receipts_a_group_message_pairwise_and_the_sender_sees_it_per_member()
     {
         await using TestServer server = await TestServer.StartAsync(AddsEveryone);

@@ -55,7 +55,7 @@ public abstract partial class GroupStoreContractTests
     }
 
     [StoreFact]
-    public async Task Accepting_makes_a_member_allows_the_inviter_and_declining_forgets_the_invitation()
+    public async Task Accepting_makes_a_member_without_allowing_the_inviter_and_declining_forgets_the_invitation()
     {
         await using IMessageStore store = await OpenAsync();
         await AddAccountsAsync(store, "alice", "bob", "carol");
@@ -70,9 +70,11 @@ public abstract partial class GroupStoreContractTests
         Assert.Equal(["alice", "bob"], accepted.Group.Members);
         Assert.Equal(["alice"], accepted.Group.Admins);
         Assert.Equal(GroupOutcome.NotInvited, (await AcceptAsync(groups, "team", "bob")).Outcome);
+        // One accepted group does not open the door to more: alice's next group asks again, until bob allows her.
+        Assert.Empty(await groups.AddsAllowedByAsync("bob", CancellationToken.None));
+        Assert.Equal(["bob"], (await CreateAsync(groups, "next", "alice", ["bob"], bounds: s_asking)).Invited);
+        await AllowAsync(groups, "bob", "alice");
         Assert.Equal(["alice"], await groups.AddsAllowedByAsync("bob", CancellationToken.None));
-
-        // Now alice's adds of bob need no invitation.
         await CreateAsync(groups, "more", "alice", ["bob"], bounds: s_asking);
         Assert.Equal(["alice", "bob"], (await FindAsync(groups, "more"))!.Members);
 
@@ -80,7 +82,7 @@ public abstract partial class GroupStoreContractTests
         Assert.False(await groups.DeclineInvitationAsync("club", "bob", 9, s_rules, CancellationToken.None));
         Assert.Equal(GroupOutcome.NotInvited, (await AcceptAsync(groups, "club", "bob")).Outcome);
         Assert.Equal(["carol"], (await FindAsync(groups, "club"))!.Members);
-        Assert.Empty(await InvitationsAsync(groups, "bob"));
+        Assert.Equal(["next<alice"], await InvitationsAsync(groups, "bob"));
 
         // Disallowing goes back to asking; allowing a name with no account is refused.
         await AllowAsync(groups, "bob", "alice", allowed: false);
@@ -117,6 +119,11 @@ public abstract partial class GroupStoreContractTests
         long later = 5 + (long)s_rules.Lifetime.TotalMilliseconds + 1;
         Assert.Empty(await InvitationsAsync(groups, "carol", now: later));
         Assert.Equal(GroupOutcome.NotInvited, (await AcceptAsync(groups, "team", "carol", now: later)).Outcome);
+        Assert.False(await groups.DeclineInvitationAsync("team", "carol", later, s_rules, CancellationToken.None));
+        // Invited again after it expired: the old row is renewed and counts again (refused now only because the group is full).
+        Assert.Equal(["carol"], (await AddAsync(groups, "team", "alice", ["carol"], now: later, bounds: small)).Invited);
+        Assert.Equal(["team<alice"], await InvitationsAsync(groups, "carol", now: later + 1));
+        Assert.Equal(GroupOutcome.GroupFull, (await AcceptAsync(groups, "team", "carol", now: later + 1, bounds: small)).Outcome);
         await groups.LeaveGroupAsync("club", "dave", CancellationToken.None);
         Assert.Empty(await InvitationsAsync(groups, "bob"));
         // A new group under the old name does not revive it.

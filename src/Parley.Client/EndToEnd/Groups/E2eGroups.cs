@@ -87,10 +87,10 @@ public sealed partial class E2eGroups : IDisposable
     }
 
     /// <summary>Joins a group this user was invited to; the members renew their sender keys when they read the notice.</summary>
-    public async Task<GroupInfo> AcceptAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
+    public async Task<GroupInfo> AcceptAsync(ChatClient client, string name, string? groupId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        return Apply(await client.AcceptGroupInvitationAsync(name, cancellationToken).ConfigureAwait(false));
+        return Apply(await client.AcceptGroupInvitationAsync(name, groupId, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<GroupInfo> RemoveAsync(ChatClient client, string name, IReadOnlyCollection<string> members, CancellationToken cancellationToken = default)
@@ -422,7 +422,7 @@ public sealed partial class E2eGroups : IDisposable
                         group.Members.UnionWith(change.Subjects);
                         group.MembersKnown = true;
                         break;
-                    case GroupChangeKinds.Added or GroupChangeKinds.Joined:
+                    case GroupChangeKinds.Added:
                         group.Members.UnionWith(change.Subjects);
                         group.MembersKnown &= !change.Subjects.Contains(_device.User);
                         break;

@@ -160,7 +160,6 @@ public sealed partial class PostgresMessageStore
             }
             await ForgetInvitationsAsync(connection, transaction, name, [user], cancellationToken).ConfigureAwait(false);
             await InsertMembersAsync(connection, transaction, name, [user], admin: null, now, cancellationToken).ConfigureAwait(false);
-            await AllowAsync(connection, transaction, user, inviter, now, rules, cancellationToken).ConfigureAwait(false);
             return await BumpAsync(connection, transaction, name, [user], cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -249,5 +248,20 @@ public sealed partial class PostgresMessageStore
                 names.Add(reader.GetString(0));
             }
             return names;
+        }, cancellationToken);
+
+    public Task<IReadOnlySet<string>> AllowingAsync(string actor, IReadOnlyCollection<string> users, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlySet<string>>(async connection =>
+        {
+            await using NpgsqlCommand command = new("SELECT username FROM group_adds_allowed WHERE allowed = @a AND username = ANY(@u)", connection);
+            command.Parameters.AddWithValue("a", actor);
+            command.Parameters.AddWithValue("u", users.ToArray());
+            HashSet<string> allowing = new(StringComparer.Ordinal);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                allowing.Add(reader.GetString(0));
+            }
+            return allowing;
         }, cancellationToken);
 }
