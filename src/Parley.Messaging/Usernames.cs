@@ -54,6 +54,9 @@ public static partial class Usernames
         return true;
     }
 
+    /// <summary>Whether <paramref name="name"/> is a name exactly as the server writes it (for names that come from the server).</summary>
+    public static bool IsCanonical(string? name) => TryNormalize(name, out string canonical, out _) && canonical == name;
+
     public static string Normalize(string input) =>
         TryNormalize(input, out string username, out string error) ? username : throw new ArgumentException(error, nameof(input));
 

@@ -16,7 +16,8 @@ const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
 function invitationIn(m) {
   try {
     const change = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64(m.body ?? '')));
-    return change && change.change === 'invited' && typeof change.group === 'string' ? change.group : null;
+    // Only a name as the server makes it (PROTOCOL.md §11.4): it is repeated inside a command hint.
+    return change && change.change === 'invited' && typeof change.group === 'string' && /^[a-z0-9][a-z0-9._-]{0,31}$/.test(change.group) ? change.group : null;
   } catch {
     return null;
   }

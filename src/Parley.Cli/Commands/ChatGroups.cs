@@ -62,14 +62,20 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return $"[STATUS] #{Clean(added.Group)} now has {added.Members.Length} members: {Members(added)}" + InvitedLine(added);
             case "accept" when users.Length == 0:
                 // By the invitation's id, so the group joined is the one the invitation named, and its sender can be named here.
-                GroupInvitation? invitation = await InvitationToAsync(client, name, cancellationToken);
-                GroupInfo joined = await groups.AcceptAsync(client, name, invitation?.GroupId, cancellationToken);
-                string by = invitation is null ? "" : $" (invited by {Clean(invitation.InvitedBy)}; 'group allow {Clean(invitation.InvitedBy)}' lets them add you without asking)";
-                return $"[STATUS] You joined #{Clean(joined.Group)}: {Members(joined)}{by}";
+                if (await InvitationToAsync(client, name, cancellationToken) is not { } invitation)
+                {
+                    return NoInvitation(name);
+                }
+                GroupInfo joined = await groups.AcceptAsync(client, invitation.Group, invitation.GroupId, cancellationToken);
+                return $"[STATUS] You joined #{Clean(joined.Group)}: {Members(joined)} (invited by {invitation.InvitedBy}; "
+                    + $"'group allow {invitation.InvitedBy}' lets them add you without asking)";
             case "decline" when users.Length == 0:
-                GroupInvitation? declined = await InvitationToAsync(client, name, cancellationToken);
-                await client.DeclineGroupInvitationAsync(name, declined?.GroupId, cancellationToken);
-                return $"[STATUS] You declined the invitation to #{Clean(name)}";
+                if (await InvitationToAsync(client, name, cancellationToken) is not { } declined)
+                {
+                    return NoInvitation(name);
+                }
+                await client.DeclineGroupInvitationAsync(declined.Group, declined.GroupId, cancellationToken);
+                return $"[STATUS] You declined the invitation to #{declined.Group} from {declined.InvitedBy}";
             case "allow" when users.Length == 0:
                 GroupAllowResult allowed = await client.AllowGroupAddsAsync(words[1], allowed: true, cancellationToken);
                 return $"[STATUS] {Clean(allowed.User)} can now add you to groups without asking ('group disallow {Clean(allowed.User)}' to undo)";
@@ -132,7 +138,8 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
             case GroupEventKind.Changed when happened.From == user && happened.FromDevice == ourDevice:
                 return null;
             case GroupEventKind.Changed when happened.Change!.Change == GroupChangeKinds.Invited:
-                string plain = Clean(happened.Change.Group);
+                // E2eGroups let only canonical names through: safe to repeat inside a command hint.
+                string plain = happened.Change.Group;
                 return $"[GROUP] {from} invited you to #{plain}; 'group accept {plain}' to join or 'group decline {plain}'";
             case GroupEventKind.Changed:
                 return "[STATUS] " + Describe(happened.Change!, group, from);
@@ -180,11 +187,18 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         };
     }
 
+    /// <summary>The live invitation to <paramref name="name"/> as the server lists it (names checked canonical, so safe to print as they are), or null.</summary>
     private static async Task<GroupInvitation?> InvitationToAsync(ChatClient client, string name, CancellationToken cancellationToken)
     {
         string canonical = Usernames.TryNormalize(name, out string normalized, out _) ? normalized : name;
-        return (await client.GroupOverviewAsync(cancellationToken)).Invitations?.FirstOrDefault(i => i.Group == canonical);
+        return Listable(await client.GroupOverviewAsync(cancellationToken)).FirstOrDefault(i => i.Group == canonical);
     }
+
+    /// <summary>Invitations whose names are as the server makes them: only those are shown, and their names go into hints as they are.</summary>
+    private static IEnumerable<GroupInvitation> Listable(GroupListResult overview) =>
+        (overview.Invitations ?? []).Where(i => Usernames.IsCanonical(i.Group) && Usernames.IsCanonical(i.InvitedBy));
+
+    private static string NoInvitation(string name) => $"[ERROR] You have no invitation to #{Clean(name)} ('group list' shows them)";
 
     private static string InvitedLine(GroupInfo info) =>
         info.Invited is not { Length: > 0 } invited ? ""
@@ -199,10 +213,10 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         {
             lines.Add("[GROUP] You are in no group");
         }
-        foreach (GroupInvitation invitation in overview.Invitations ?? [])
+        foreach (GroupInvitation invitation in Listable(overview))
         {
             string when = DateTimeOffset.FromUnixTimeMilliseconds(invitation.InvitedAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-            lines.Add($"[GROUP] Invitation to #{Clean(invitation.Group)} from {Clean(invitation.InvitedBy)} ({when}): 'group accept {Clean(invitation.Group)}' or 'group decline {Clean(invitation.Group)}'");
+            lines.Add($"[GROUP] Invitation to #{invitation.Group} from {invitation.InvitedBy} ({when}): 'group accept {invitation.Group}' or 'group decline {invitation.Group}'");
         }
         if (overview.Allowed is { Length: > 0 } allowed)
         {

@@ -151,15 +151,17 @@ public sealed partial class ClientConnection
         {
             await using IAsyncDisposable? acrossNodes = await LockAcrossNodesAsync(groups, group, cancellationToken).ConfigureAwait(false);
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
-            // An accept is checked before it is paid for: one without an invitation learns nothing of the group, not even its size.
+            // Who may not make this change is told so before it pays for notices, so no refusal (nor the retry time of a
+            // rate_limited) tells an outsider the group's size. The store checks again in its transaction.
+            GroupChangeResult? early = RefuseOutsider(before, kind);
             refusal = kind == Accepting ? await RefuseAcceptAsync(groups, reference, group, before, invitedGroupId, now, cancellationToken).ConfigureAwait(false) : null;
             // The change stores one notice per member (and per member removed), and one per invitation: pay for as many as it
             // may store first, and get back what it did not (a name that joined rather than was invited is one notice, not two).
-            int invitable = _options.AskBeforeGroupAdds && kind is GroupChangeKinds.Created or GroupChangeKinds.Added
+            int invitable = early is null && _options.AskBeforeGroupAdds && kind is GroupChangeKinds.Created or GroupChangeKinds.Added
                 ? users.Count - (await groups.AllowingAsync(User, users, cancellationToken).ConfigureAwait(false)).Count : 0;
-            int charged = NoticeCost(before, users.Count - invitable, invitable, kind);
-            refusal ??= TakeGroupBudget(reference, charged, 0, "this change");
-            result = refusal is not null ? GroupChangeResult.Refused(GroupOutcome.Unchanged) : kind switch
+            int charged = early is null && refusal is null ? NoticeCost(before, users.Count - invitable, invitable, kind) : 0;
+            refusal ??= early is null ? TakeGroupBudget(reference, charged, 0, "this change") : null;
+            result = refusal is not null ? GroupChangeResult.Refused(GroupOutcome.Unchanged) : early ?? kind switch
             {
                 GroupChangeKinds.Created => await groups.CreateGroupAsync(group, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
                 GroupChangeKinds.Added => await groups.AddGroupMembersAsync(group, User, users, now, Bounds, cancellationToken).ConfigureAwait(false),
@@ -189,9 +191,12 @@ public sealed partial class ClientConnection
                 notices.Add(await _writer.EnqueueAsync(new NewMessage(User, invitee, now, GroupContentTypes.Changed, body, Broadcast: false, SenderDevice: DeviceId),
                     cancellationToken).ConfigureAwait(false));
             }
-            if (refusal is null && result.Outcome is GroupOutcome.Changed or GroupOutcome.Unchanged)
+            // Paid for what it stored: a refusal gets its notices' charge back (its request's one message stays), and a change
+            // that stored more than the burst let it pay up front owes the rest.
+            if (refusal is null)
             {
                 _rateLimiter.GiveBack(User, charged - notices.Count);
+                _rateLimiter.TakeOwed(User, notices.Count - charged);
             }
             await SettledIfAcrossNodesAsync(acrossNodes, notices).ConfigureAwait(false);
         }
@@ -201,13 +206,24 @@ public sealed partial class ClientConnection
     /// <summary>
     /// Notices a change may store, as messages of the sender's budget: one per member after it (at most a full group) and
     /// one per invitation (<paramref name="invitable"/>: names that have not allowed the sender; invitees take no place in
-    /// the group, so the group's size does not cap them). At most the burst, as before invitations.
+    /// the group, so the group's size does not cap them). Up front at most what a full bucket holds beside the request's
+    /// own message, so every change the bounds allow can be made; what it stores beyond that is owed afterwards.
     /// </summary>
     private int NoticeCost(StoredGroup? before, int joining, int invitable, string kind)
     {
         int members = Math.Min(_options.EffectiveMaxGroupMembers, (before?.Members.Count ?? 1) + joining + (kind == Accepting ? 1 : 0));
-        return Math.Min(_options.SenderMessageBurst, members + invitable);
+        return Math.Min(_options.SenderMessageBurst - 1, members + invitable);
     }
+
+    /// <summary>An add, remove or leave by someone who is not a member (or not an admin) of the group as it is, or of no group: the refusal.</summary>
+    private GroupChangeResult? RefuseOutsider(StoredGroup? group, string kind) => kind switch
+    {
+        GroupChangeKinds.Added or GroupChangeKinds.Removed or GroupChangeKinds.Left when group is null => GroupChangeResult.Refused(GroupOutcome.UnknownGroup),
+        GroupChangeKinds.Added or GroupChangeKinds.Removed or GroupChangeKinds.Left when !group.Members.Contains(User, StringComparer.Ordinal) =>
+            GroupChangeResult.Refused(GroupOutcome.NotAMember, User),
+        GroupChangeKinds.Added or GroupChangeKinds.Removed when !group.Admins.Contains(User, StringComparer.Ordinal) => GroupChangeResult.Refused(GroupOutcome.NotAdmin, User),
+        _ => null,
+    };
 
     /// <summary>Why this user cannot accept an invitation to <paramref name="group"/>, or null: it holds a live one, to this very group.</summary>
     private async Task<ErrorMessage?> RefuseAcceptAsync(IGroupStore groups, long reference, string group, StoredGroup? now, string? invitedGroupId, long at,

@@ -45,8 +45,28 @@ internal sealed class SenderRateLimiter(ServerOptions options)
     }
 
     /// <summary>
+    /// Takes messages for work already done that cost more than the burst could pay up front (a full group's notices and
+    /// its invitations): the bucket may go below zero, and the sender waits until it has refilled past that.
+    /// </summary>
+    public void TakeOwed(string sender, int messages)
+    {
+        if (messages <= 0)
+        {
+            return;
+        }
+        DateTimeOffset now = options.Time.GetUtcNow();
+        Buckets buckets = _senders.GetOrAdd(sender, static (_, start) => new Buckets(start.Messages, start.Bytes, start.At),
+            (Messages: options.SenderMessageBurst, Bytes: options.SenderByteBurst, At: now));
+        lock (buckets)
+        {
+            Refill(buckets, now);
+            buckets.Messages -= messages;
+        }
+    }
+
+    /// <summary>
     /// Gives back messages taken for work that turned out smaller than the bound paid up front (a group change that
-    /// invited fewer than it might have); never past the burst.
+    /// invited fewer than it might have, or was refused); never past the burst.
     /// </summary>
     public void GiveBack(string sender, int messages)
     {

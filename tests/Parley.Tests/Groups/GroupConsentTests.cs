@@ -139,8 +139,8 @@ public class GroupConsentTests
     [Fact]
     public async Task An_invitation_is_paid_for_by_the_inviter_even_past_the_group_size()
     {
-        // Burst 6, groups of at most 2: the request (1), then the creator's notice and five invitations (6) do not fit.
-        // Were invitations charged as members, the group size would cap the charge at 2 and the five would go out.
+        // Burst 6, groups of at most 2: the request (1), then the creator's notice and five invitations (6) take the whole
+        // bucket and one more. Were invitations charged as members, the group size would cap the charge at 2 and 3 would be left.
         await using TestServer server = await TestServer.StartAsync(o => o with
         {
             SenderMessageBurst = 6, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4, MaxGroupMembers = 2,
@@ -151,9 +151,10 @@ public class GroupConsentTests
             await using ChatClient _ = await server.LoginAsync(user);
         }
         await using ChatClient mallory = await server.LoginAsync("mallory");
-        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.CreateGroupAsync("spam", strangers))).Code);
+        Assert.Equal(strangers, (await mallory.CreateGroupAsync("spam", strangers).WithTimeout()).Invited ?? []);
+        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.ListGroupsAsync())).Code);
         await using ChatClient first = await server.LoginAsync("user0");
-        Assert.Empty((await first.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
+        Assert.Single((await first.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
     }
 
     [Fact]
@@ -176,6 +177,78 @@ public class GroupConsentTests
             Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => mallory.AcceptGroupInvitationAsync("club"))).Code);
         }
         Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.AcceptGroupInvitationAsync("club"))).Code);
+    }
+
+    [Fact]
+    public async Task A_change_pays_for_the_notices_it_stored_no_more_and_no_less()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 10, SenderMessagesPerSecond = 0.01, MaxBroadcastRecipients = 4 });
+        string[] strangers = [.. Enumerable.Range(0, 20).Select(i => $"user{i:D2}")];
+        foreach (string user in strangers)
+        {
+            await using ChatClient _ = await server.LoginAsync(user);
+        }
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+
+        // Naming only users already invited stores nothing: the two notices paid for up front come back, and each add
+        // costs its one message (kept, the two would have run the budget dry at the third add).
+        await mallory.CreateGroupAsync("small", [strangers[0]]).WithTimeout(); // 1 + 2 notices: 7 left
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Null((await mallory.AddGroupMembersAsync("small", [strangers[0]]).WithTimeout()).Invited);
+        }
+        await mallory.GroupMembersAsync("small").WithTimeout();
+        await mallory.GroupMembersAsync("small").WithTimeout();
+        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.GroupMembersAsync("small"))).Code);
+
+        // Twenty invitations and the creator's notice are 21 notices, more than a bucket of 10 holds: the change is made
+        // (it is within every bound) and the rest is owed, so the next request waits until the debt is paid off.
+        await using ChatClient owner = await server.LoginAsync("owner");
+        await owner.CreateGroupAsync("big", strangers).WithTimeout();
+        ChatException waiting = await RefusedAsync(() => owner.ListGroupsAsync());
+        Assert.Equal(ErrorCodes.RateLimited, waiting.Code);
+        // 1 + 9 up front, 12 owed: the bucket stands at -12, and the next message needs 13 at 0.01 a second.
+        int seconds = int.Parse(System.Text.RegularExpressions.Regex.Match(waiting.Message, @"try again in (\d+) s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(seconds, 1_250, 1_310);
+    }
+
+    [Fact]
+    public async Task An_outsiders_refused_change_costs_one_message_whatever_the_group()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessageBurst = 6, SenderMessagesPerSecond = 0.001, MaxBroadcastRecipients = 4 });
+        await using ChatClient owner = await server.LoginAsync("owner");
+        string[] members = ["m1", "m2", "m3", "m4"];
+        foreach (string user in members)
+        {
+            await using ChatClient member = await server.LoginAsync(user);
+            await member.AllowGroupAddsAsync("owner").WithTimeout();
+        }
+        await owner.CreateGroupAsync("club", members).WithTimeout();
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        for (int attempt = 0; attempt < 6; attempt++)
+        {
+            Func<Task> refused = (attempt % 3) switch
+            {
+                0 => () => mallory.AddGroupMembersAsync("club", ["mallory"]),
+                1 => () => mallory.RemoveGroupMembersAsync("club", ["m1"]),
+                _ => () => mallory.LeaveGroupAsync("club"),
+            };
+            Assert.Equal(ErrorCodes.NotAMember, (await RefusedAsync(refused)).Code);
+        }
+        Assert.Equal(ErrorCodes.RateLimited, (await RefusedAsync(() => mallory.AddGroupMembersAsync("club", ["mallory"]))).Code);
+    }
+
+    [Fact]
+    public async Task A_decline_for_another_group_id_leaves_the_invitation()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient alice = await server.LoginAsync("alice");
+        await using ChatClient bob = await server.LoginAsync("bob");
+        GroupInfo created = await alice.CreateGroupAsync("team", ["bob"]).WithTimeout();
+        Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => bob.DeclineGroupInvitationAsync("team", new string('0', 32)))).Code);
+        Assert.Equal(created.GroupId, Assert.Single((await bob.GroupOverviewAsync().WithTimeout()).Invitations ?? []).GroupId);
+        await bob.DeclineGroupInvitationAsync("team", created.GroupId).WithTimeout();
+        Assert.Empty((await bob.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
     }
 
     [Fact]

@@ -114,6 +114,7 @@ public abstract partial class GroupStoreContractTests
         GroupChangeResult tooMany = await AcceptAsync(groups, "club", "bob", bounds: small);
         Assert.Equal(GroupOutcome.TooManyGroups, tooMany.Outcome);
         Assert.Equal(["bob"], tooMany.Users);
+        Assert.Contains("club<dave", await InvitationsAsync(groups, "bob"));
 
         // 30 days on, carol's invitation is gone; and dave's group going takes bob's invitation with it.
         long later = 5 + (long)s_rules.Lifetime.TotalMilliseconds + 1;

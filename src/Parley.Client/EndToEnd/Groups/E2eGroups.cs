@@ -396,8 +396,12 @@ public sealed partial class E2eGroups : IDisposable
         {
             return Failed(message, "", "a group notice that is not valid: " + e.Message);
         }
+        // Names as the server makes them (PROTOCOL.md §11.4): anything else is a forgery, and a name with spaces or quotes
+        // could dress itself up as a command in the chat's hints.
         if (change.Actor != message.From || change.Subjects is null || change.GroupId is null || change.Group is null
-            || change.GroupId.Length != 2 * SenderKeyLimits.GroupIdSize || !change.GroupId.All(Uri.IsHexDigit))
+            || change.GroupId.Length != 2 * SenderKeyLimits.GroupIdSize || !change.GroupId.All(Uri.IsHexDigit)
+            || !Usernames.IsCanonical(change.Group) || !Usernames.IsCanonical(change.Actor) || !change.Subjects.All(Usernames.IsCanonical)
+            || !(change.Admins ?? []).All(Usernames.IsCanonical))
         {
             return Failed(message, "", "a group notice that does not hold together");
         }
