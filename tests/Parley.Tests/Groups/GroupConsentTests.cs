@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Parley.Client;
 using Parley.Messaging;
 using Parley.Tests.Support;
+using static Parley.Tests.Groups.GroupRequests;
 
 namespace Parley.Tests.Groups;
 
@@ -14,16 +15,6 @@ namespace Parley.Tests.Groups;
 /// </summary>
 public class GroupConsentTests
 {
-    private static async Task<ChatException> RefusedAsync(Func<Task> request) =>
-        await Assert.ThrowsAsync<ChatException>(async () => await request().WithTimeout());
-
-    private static async Task<GroupChange> NextChangeAsync(Channel<ChatMessage> inbox)
-    {
-        ChatMessage message = await inbox.NextAsync();
-        Assert.Equal(GroupContentTypes.Changed, message.ContentType);
-        return MessengerCodec.DecodeGroupChange(message.Body);
-    }
-
     [Fact]
     public async Task A_stranger_can_only_invite_and_the_invitee_alone_decides()
     {

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Parley.Client;
 using Parley.Messaging;
 using Parley.Tests.Support;
+using static Parley.Tests.Groups.GroupRequests;
 
 namespace Parley.Tests.Groups;
 
@@ -12,18 +13,6 @@ namespace Parley.Tests.Groups;
 /// </summary>
 public class GroupServerTests
 {
-    private static async Task<ChatException> RefusedAsync(Func<Task> request)
-    {
-        return await Assert.ThrowsAsync<ChatException>(async () => await request().WithTimeout());
-    }
-
-    private static async Task<GroupChange> NextChangeAsync(Channel<ChatMessage> inbox)
-    {
-        ChatMessage message = await inbox.NextAsync();
-        Assert.Equal(GroupContentTypes.Changed, message.ContentType);
-        return MessengerCodec.DecodeGroupChange(message.Body);
-    }
-
     [Fact]
     public async Task Admins_change_membership_and_every_member_reads_the_changes_in_order()
     {
