@@ -153,8 +153,9 @@ public sealed partial class ClientConnection
             StoredGroup? before = kind == GroupChangeKinds.Created ? null : await groups.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
             // Who may not make this change is told so before it pays for notices, so no refusal (nor the retry time of a
             // rate_limited) tells an outsider the group's size. The store checks again in its transaction.
-            GroupChangeResult? early = RefuseOutsider(before, kind);
-            refusal = kind == Accepting ? await RefuseAcceptAsync(groups, reference, group, before, invitedGroupId, now, cancellationToken).ConfigureAwait(false) : null;
+            GroupChangeResult? early = RefuseOutsider(before, kind) ?? AlreadyJoined(before, kind, invitedGroupId);
+            refusal = early is null && kind == Accepting
+                ? await RefuseAcceptAsync(groups, reference, group, before, invitedGroupId, now, cancellationToken).ConfigureAwait(false) : null;
             // The change stores one notice per member (and per member removed), and one per invitation: pay for as many as it
             // may store first, and get back what it did not (a name that joined rather than was invited is one notice, not two).
             int invitable = early is null && _options.AskBeforeGroupAdds && kind is GroupChangeKinds.Created or GroupChangeKinds.Added
@@ -224,6 +225,14 @@ public sealed partial class ClientConnection
         GroupChangeKinds.Added or GroupChangeKinds.Removed when !group.Admins.Contains(User, StringComparer.Ordinal) => GroupChangeResult.Refused(GroupOutcome.NotAdmin, User),
         _ => null,
     };
+
+    /// <summary>
+    /// An accept by a member of that very group: the group as it is, so an accept retried after its answer was lost
+    /// gets the group rather than not_invited. No change, no notice.
+    /// </summary>
+    private GroupChangeResult? AlreadyJoined(StoredGroup? group, string kind, string? invitedGroupId) =>
+        kind == Accepting && group is not null && group.Members.Contains(User, StringComparer.Ordinal) && (invitedGroupId is null || invitedGroupId == group.GroupId)
+            ? new GroupChangeResult(GroupOutcome.Unchanged, group, []) : null;
 
     /// <summary>Why this user cannot accept an invitation to <paramref name="group"/>, or null: it holds a live one, to this very group.</summary>
     private async Task<ErrorMessage?> RefuseAcceptAsync(IGroupStore groups, long reference, string group, StoredGroup? now, string? invitedGroupId, long at,

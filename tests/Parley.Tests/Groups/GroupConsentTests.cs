@@ -75,6 +75,9 @@ public class GroupConsentTests
         // The invitation's id must be the group's: another group under the name is not joined by mistake.
         Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => bob.AcceptGroupInvitationAsync("team", new string('0', 32)))).Code);
         GroupInfo joined = await bob.AcceptGroupInvitationAsync("team", created.GroupId).WithTimeout();
+        // An accept retried (its answer lost, say) gets the group again, and changes nothing.
+        GroupInfo again = await bob.AcceptGroupInvitationAsync("team", created.GroupId).WithTimeout();
+        Assert.Equal((joined.GroupId, joined.Version), (again.GroupId, again.Version));
         Assert.Equal((created.GroupId, 2L), (joined.GroupId, joined.Version));
         Assert.Equal(["alice", "bob"], joined.Members);
         Assert.Equal(["alice"], joined.Admins);

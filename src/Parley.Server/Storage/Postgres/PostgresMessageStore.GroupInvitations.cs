@@ -203,11 +203,16 @@ public sealed partial class PostgresMessageStore
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 return GroupOutcome.Changed;
             }
-            // The user's row for the trim below, the other's to know it has an account: both in the one name-ordered pass.
-            HashSet<string> known = await LockAccountsAsync(connection, transaction, [user, other], cancellationToken).ConfigureAwait(false);
-            if (!known.Contains(other))
+            // The user's row for the trim below. The other's is only read (FOR KEY SHARE keeps it from going away): allowing
+            // someone must not hold their account row against their own logins and key uploads.
+            await LockAccountsAsync(connection, transaction, [user], cancellationToken).ConfigureAwait(false);
+            await using (NpgsqlCommand exists = new("SELECT 1 FROM accounts WHERE username = @o FOR KEY SHARE", connection, transaction))
             {
-                return GroupOutcome.UnknownUsers;
+                exists.Parameters.AddWithValue("o", other);
+                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                {
+                    return GroupOutcome.UnknownUsers;
+                }
             }
             await AllowAsync(connection, transaction, user, other, now, rules, cancellationToken).ConfigureAwait(false);
             return GroupOutcome.Changed;
