@@ -55,7 +55,9 @@ public sealed record GroupSendRequest(long Ref, string Group, long Version, byte
 /// </summary>
 /// <param name="Invited">On the answer to a create or an add: the users this request invited instead of adding,
 /// sorted. They had not allowed the sender, and join when they accept.</param>
-public sealed record GroupInfo(long Ref, string Group, string GroupId, long Version, string[] Members, string[] Admins, string[]? Invited = null) : ServerMessage;
+/// <param name="Withdrawn">On the answer to a remove: the users whose invitation it withdrew, sorted.</param>
+public sealed record GroupInfo(long Ref, string Group, string GroupId, long Version, string[] Members, string[] Admins, string[]? Invited = null,
+    string[]? Withdrawn = null) : ServerMessage;
 
 /// <summary>The sender's invitation to <paramref name="Group"/> is gone.</summary>
 public sealed record GroupDeclined(long Ref, string Group) : ServerMessage;

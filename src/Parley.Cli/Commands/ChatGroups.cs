@@ -84,7 +84,9 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return $"[STATUS] {Clean(disallowed.User)} can only invite you to groups from now on";
             case "remove" when users.Length > 0:
                 GroupInfo removed = await groups.RemoveAsync(client, name, users, cancellationToken);
-                return $"[STATUS] #{Clean(removed.Group)} now has {removed.Members.Length} members: {Members(removed)}";
+                string withdrawn = removed.Withdrawn is { Length: > 0 } gone
+                    ? Environment.NewLine + $"[STATUS] Withdrew the invitation of {string.Join(", ", gone.Select(u => Clean(u)))} to #{Clean(removed.Group)}" : "";
+                return $"[STATUS] #{Clean(removed.Group)} now has {removed.Members.Length} members: {Members(removed)}{withdrawn}";
             case "leave":
                 await groups.LeaveAsync(client, name, cancellationToken);
                 return $"[STATUS] You left #{Clean(name)}";

@@ -265,7 +265,8 @@ public sealed partial class ClientConnection
                 }
                 StoredGroup g = result.Group!;
                 return kind == GroupChangeKinds.Left ? new GroupLeft(reference, group)
-                    : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins], result.Invited.Count == 0 ? null : [.. result.Invited]);
+                    : new GroupInfo(reference, g.Name, g.GroupId, g.Version, [.. g.Members], [.. g.Admins], result.Invited.Count == 0 ? null : [.. result.Invited],
+                        result.Withdrawn.Count == 0 ? null : [.. result.Withdrawn]);
             case GroupOutcome.NotInvited:
                 return NotInvited(reference, group);
             case GroupOutcome.UnknownGroup:

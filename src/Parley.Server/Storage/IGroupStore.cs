@@ -59,6 +59,12 @@ public sealed record GroupChangeResult(GroupOutcome Outcome, StoredGroup? Group,
     /// <summary>The users this change invited instead of adding (sorted): they had not allowed the actor. Empty on a refusal.</summary>
     public IReadOnlyList<string> Invited { get; init; } = [];
 
+    /// <summary>The users whose invitation a remove withdrew (sorted): they were invited, not members. Empty on a refusal.</summary>
+    public IReadOnlyList<string> Withdrawn { get; init; } = [];
+
+    /// <summary>Whether the change wrote anything: a membership, an invitation or a withdrawal.</summary>
+    public bool Wrote => Outcome == GroupOutcome.Changed || Invited.Count > 0 || Withdrawn.Count > 0;
+
     public static GroupChangeResult Refused(GroupOutcome outcome, params IReadOnlyList<string> users) => new(outcome, null, users);
 }
 
@@ -100,8 +106,9 @@ public interface IGroupStore
         CancellationToken cancellationToken);
 
     /// <summary>
-    /// An admin removes members (an admin may remove another admin, or itself). Refusals: as for adding, and
-    /// <see cref="GroupOutcome.NotAMember"/> with the names that are not members.
+    /// An admin removes members (an admin may remove another admin, or itself), and withdraws the invitations of names
+    /// that are invited rather than members (<see cref="GroupChangeResult.Withdrawn"/>; only those: <see cref="GroupOutcome.Unchanged"/>).
+    /// Refusals: as for adding, and <see cref="GroupOutcome.NotAMember"/> with the names that are neither members nor invited.
     /// </summary>
     Task<GroupChangeResult> RemoveGroupMembersAsync(string name, string actor, IReadOnlyCollection<string> members, CancellationToken cancellationToken);
 

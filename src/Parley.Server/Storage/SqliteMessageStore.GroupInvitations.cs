@@ -103,6 +103,24 @@ public sealed partial class SqliteMessageStore
         }
     }
 
+    /// <summary>Those of <paramref name="users"/> who hold an invitation to <paramref name="name"/>, live or expired (an admin may withdraw either).</summary>
+    private async Task<string[]> InvitedAmongAsync(SqliteTransaction transaction, string name, string[] users, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand find = Command(transaction, "SELECT 1 FROM group_invitations WHERE group_name = $n AND username = $u");
+        find.Parameters.AddWithValue("$n", name);
+        SqliteParameter u = find.Parameters.Add("$u", SqliteType.Text);
+        List<string> invited = [];
+        foreach (string user in users)
+        {
+            u.Value = user;
+            if (await find.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null)
+            {
+                invited.Add(user);
+            }
+        }
+        return [.. invited];
+    }
+
     /// <summary>A user who joins a group by any road has no invitation to it left.</summary>
     private async Task ForgetInvitationsAsync(SqliteTransaction transaction, string name, string[] users, CancellationToken cancellationToken)
     {

@@ -96,13 +96,17 @@ public sealed partial class SqliteMessageStore : IGroupStore
             {
                 return refusal;
             }
-            string[] removed = [.. members.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-            string[] strangers = [.. removed.Where(m => !group!.Members.Contains(m, StringComparer.Ordinal))];
+            string[] named = [.. members.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            string[] removed = [.. named.Where(m => group!.Members.Contains(m, StringComparer.Ordinal))];
+            string[] invited = await InvitedAmongAsync(transaction, name, [.. named.Except(removed, StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            string[] strangers = [.. named.Except(removed, StringComparer.Ordinal).Except(invited, StringComparer.Ordinal)];
             if (strangers.Length > 0)
             {
                 return GroupChangeResult.Refused(GroupOutcome.NotAMember, strangers);
             }
-            return await DeleteMembersAsync(transaction, name, removed, cancellationToken).ConfigureAwait(false);
+            await ForgetInvitationsAsync(transaction, name, invited, cancellationToken).ConfigureAwait(false);
+            return removed.Length == 0 ? new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Withdrawn = invited }
+                : await DeleteMembersAsync(transaction, name, removed, cancellationToken).ConfigureAwait(false) with { Withdrawn = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> LeaveGroupAsync(string name, string user, CancellationToken cancellationToken) =>
@@ -163,7 +167,7 @@ public sealed partial class SqliteMessageStore : IGroupStore
         {
             await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             GroupChangeResult result = await change(transaction).ConfigureAwait(false);
-            if (result.Outcome == GroupOutcome.Changed || result.Invited.Count > 0)
+            if (result.Wrote)
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }

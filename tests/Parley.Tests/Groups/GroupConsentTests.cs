@@ -233,6 +233,21 @@ public class GroupConsentTests
     }
 
     [Fact]
+    public async Task An_admin_withdraws_an_invitation_and_the_invitee_cannot_take_it_up()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient alice = await server.LoginAsync("alice");
+        await using ChatClient carol = await server.LoginAsync("carol");
+        GroupInfo created = await alice.CreateGroupAsync("team", ["carol"]).WithTimeout();
+        GroupInfo withdrawn = await alice.RemoveGroupMembersAsync("team", ["carol"]).WithTimeout();
+        Assert.Equal(["carol"], withdrawn.Withdrawn ?? []);
+        Assert.Equal(created.Version, withdrawn.Version);
+        Assert.Equal(["alice"], withdrawn.Members);
+        Assert.Empty((await carol.GroupOverviewAsync().WithTimeout()).Invitations ?? []);
+        Assert.Equal(ErrorCodes.NotInvited, (await RefusedAsync(() => carol.AcceptGroupInvitationAsync("team", created.GroupId))).Code);
+    }
+
+    [Fact]
     public async Task A_decline_for_another_group_id_leaves_the_invitation()
     {
         await using TestServer server = await TestServer.StartAsync();

@@ -173,6 +173,37 @@ public abstract partial class GroupStoreContractTests
     }
 
     [StoreFact]
+    public async Task An_admin_withdraws_an_invitation_by_removing_the_name()
+    {
+        await using IMessageStore store = await OpenAsync();
+        await AddAccountsAsync(store, "alice", "bob", "carol", "dave", "erin");
+        IGroupStore groups = Groups(store);
+        await AllowAsync(groups, "bob", "alice");
+        await CreateAsync(groups, "team", "alice", ["bob", "carol", "dave"], bounds: s_asking);
+
+        // Only invitations: nothing changes but the invitation, and the invitee can no longer take it up.
+        GroupChangeResult withdrawn = await RemoveAsync(groups, "team", "alice", ["carol"]);
+        Assert.Equal((GroupOutcome.Unchanged, 1L), (withdrawn.Outcome, withdrawn.Group!.Version));
+        Assert.Equal(["carol"], withdrawn.Withdrawn);
+        Assert.Empty(await InvitationsAsync(groups, "carol"));
+        Assert.Equal(GroupOutcome.NotInvited, (await AcceptAsync(groups, "team", "carol")).Outcome);
+
+        // A member and an invitation in one request; a name that is neither still refuses the whole request.
+        Assert.Equal(GroupOutcome.NotAMember, (await RemoveAsync(groups, "team", "alice", ["dave", "erin"])).Outcome);
+        Assert.Equal(["team<alice"], await InvitationsAsync(groups, "dave"));
+        GroupChangeResult both = await RemoveAsync(groups, "team", "alice", ["bob", "dave"]);
+        Assert.Equal((GroupOutcome.Changed, 2L), (both.Outcome, both.Group!.Version));
+        Assert.Equal(["bob"], both.Users);
+        Assert.Equal(["dave"], both.Withdrawn);
+        Assert.Equal(["alice"], both.Group.Members);
+        Assert.Empty(await InvitationsAsync(groups, "dave"));
+        // Only an admin withdraws.
+        await CreateAsync(groups, "club", "alice", ["erin"], bounds: s_asking);
+        Assert.Equal(GroupOutcome.NotAMember, (await RemoveAsync(groups, "club", "bob", ["erin"])).Outcome);
+        Assert.Equal(["club<alice"], await InvitationsAsync(groups, "erin"));
+    }
+
+    [StoreFact]
     public async Task Allowing_more_users_than_the_bound_drops_the_oldest_allowed()
     {
         await using IMessageStore store = await OpenAsync();

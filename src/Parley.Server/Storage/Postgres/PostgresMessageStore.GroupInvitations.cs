@@ -111,6 +111,27 @@ public sealed partial class PostgresMessageStore
         await trim.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Those of <paramref name="users"/> who hold an invitation to <paramref name="name"/>, live or expired (an admin may
+    /// withdraw either), sorted. The group's row is locked by the caller, so an accept of one of them waits for this change.
+    /// </summary>
+    private static async Task<string[]> InvitedAmongAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, string[] users,
+        CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand find = new("""
+            SELECT username FROM group_invitations WHERE group_name = @n AND username = ANY(@u) ORDER BY username COLLATE "C" FOR UPDATE
+            """, connection, transaction);
+        find.Parameters.AddWithValue("n", name);
+        find.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, users);
+        List<string> invited = [];
+        await using NpgsqlDataReader reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            invited.Add(reader.GetString(0));
+        }
+        return [.. invited];
+    }
+
     /// <summary>A user who joins a group by any road has no invitation to it left.</summary>
     private static async Task ForgetInvitationsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name, string[] users,
         CancellationToken cancellationToken)

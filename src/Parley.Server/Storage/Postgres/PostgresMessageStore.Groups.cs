@@ -169,13 +169,17 @@ public sealed partial class PostgresMessageStore : IGroupStore, IGroupOrderLock
             {
                 return refusal;
             }
-            string[] removed = [.. members.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
-            string[] strangers = [.. removed.Where(m => !group!.Members.Contains(m, StringComparer.Ordinal))];
+            string[] named = [.. members.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+            string[] removed = [.. named.Where(m => group!.Members.Contains(m, StringComparer.Ordinal))];
+            string[] invited = await InvitedAmongAsync(connection, transaction, name, [.. named.Except(removed, StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);
+            string[] strangers = [.. named.Except(removed, StringComparer.Ordinal).Except(invited, StringComparer.Ordinal)];
             if (strangers.Length > 0)
             {
                 return GroupChangeResult.Refused(GroupOutcome.NotAMember, strangers);
             }
-            return await DeleteMembersAsync(connection, transaction, name, removed, cancellationToken).ConfigureAwait(false);
+            await ForgetInvitationsAsync(connection, transaction, name, invited, cancellationToken).ConfigureAwait(false);
+            return removed.Length == 0 ? new GroupChangeResult(GroupOutcome.Unchanged, group, []) { Withdrawn = invited }
+                : await DeleteMembersAsync(connection, transaction, name, removed, cancellationToken).ConfigureAwait(false) with { Withdrawn = invited };
         }, cancellationToken);
 
     public Task<GroupChangeResult> LeaveGroupAsync(string name, string user, CancellationToken cancellationToken) =>
