@@ -167,21 +167,15 @@ public sealed partial class SqliteMessageStore
             return await BumpAsync(transaction, name, [user], cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
-    public async Task<bool> DeclineInvitationAsync(string name, string user, long now, InvitationRules rules, CancellationToken cancellationToken)
-    {
-        int deleted = 0;
-        await InGroupTransactionAsync(async transaction =>
+    public Task<bool> DeclineInvitationAsync(string name, string user, long now, InvitationRules rules, CancellationToken cancellationToken) =>
+        InWriterTransactionAsync(async transaction =>
         {
             await using SqliteCommand delete = Command(transaction, "DELETE FROM group_invitations WHERE group_name = $n AND username = $u AND invited_at >= $e");
             delete.Parameters.AddWithValue("$n", name);
             delete.Parameters.AddWithValue("$u", user);
             delete.Parameters.AddWithValue("$e", rules.ExpiredBefore(now));
-            deleted = await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            // "Changed" only makes the transaction commit; whether an invitation went is the count.
-            return GroupChangeResult.Refused(GroupOutcome.Changed);
-        }, cancellationToken).ConfigureAwait(false);
-        return deleted > 0;
-    }
+            return await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        }, static declined => declined, cancellationToken);
 
     public async Task<IReadOnlyList<GroupInvitationRow>> InvitationsOfAsync(string user, long now, InvitationRules rules, CancellationToken cancellationToken)
     {
@@ -204,9 +198,8 @@ public sealed partial class SqliteMessageStore
         return rows;
     }
 
-    public async Task<GroupOutcome> SetAddsAllowedAsync(string user, string other, bool allowed, long now, InvitationRules rules, CancellationToken cancellationToken)
-    {
-        GroupChangeResult result = await InGroupTransactionAsync(async transaction =>
+    public Task<GroupOutcome> SetAddsAllowedAsync(string user, string other, bool allowed, long now, InvitationRules rules, CancellationToken cancellationToken) =>
+        InWriterTransactionAsync(async transaction =>
         {
             if (!allowed)
             {
@@ -214,17 +207,15 @@ public sealed partial class SqliteMessageStore
                 delete.Parameters.AddWithValue("$u", user);
                 delete.Parameters.AddWithValue("$a", other);
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                return GroupChangeResult.Refused(GroupOutcome.Changed);
+                return GroupOutcome.Changed;
             }
             if (await RefuseUsersAsync(transaction, [other], [], default, cancellationToken).ConfigureAwait(false) is { } refused)
             {
-                return refused;
+                return refused.Outcome;
             }
             await AllowAsync(transaction, user, other, now, rules, cancellationToken).ConfigureAwait(false);
-            return GroupChangeResult.Refused(GroupOutcome.Changed);
-        }, cancellationToken).ConfigureAwait(false);
-        return result.Outcome;
-    }
+            return GroupOutcome.Changed;
+        }, static outcome => outcome == GroupOutcome.Changed, cancellationToken);
 
     private async Task AllowAsync(SqliteTransaction transaction, string user, string other, long now, InvitationRules rules, CancellationToken cancellationToken)
     {

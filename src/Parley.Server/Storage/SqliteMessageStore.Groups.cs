@@ -159,15 +159,20 @@ public sealed partial class SqliteMessageStore : IGroupStore
         return groups;
     }
 
-    private async Task<GroupChangeResult> InGroupTransactionAsync(Func<SqliteTransaction, Task<GroupChangeResult>> change, CancellationToken cancellationToken)
+    /// <summary>A group change on the one writer, committed only when it wrote something (a refusal changes nothing).</summary>
+    private Task<GroupChangeResult> InGroupTransactionAsync(Func<SqliteTransaction, Task<GroupChangeResult>> change, CancellationToken cancellationToken) =>
+        InWriterTransactionAsync(change, static result => result.Wrote, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> in a transaction on the one writer, and commits it when <paramref name="commit"/> says so.</summary>
+    private async Task<T> InWriterTransactionAsync<T>(Func<SqliteTransaction, Task<T>> work, Func<T, bool> commit, CancellationToken cancellationToken)
     {
         await EventThreads.Leave();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using SqliteTransaction transaction = (SqliteTransaction)await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            GroupChangeResult result = await change(transaction).ConfigureAwait(false);
-            if (result.Wrote)
+            T result = await work(transaction).ConfigureAwait(false);
+            if (commit(result))
             {
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
