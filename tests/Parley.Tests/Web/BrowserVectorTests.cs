@@ -111,6 +111,101 @@ public partial class BrowserVectorTests
         }
         """;
 
+    /// <summary>
+    /// The browser's sender keys (web/js/e2e/senderkey.js) compute PROTOCOL.md §14.7 line by line,
+    /// read each other's messages out of order, and refuse a replay, a forgery, a message too far
+    /// ahead and a malformed distribution with §14.4's errors, leaving the key as it was.
+    /// </summary>
+    [Fact]
+    public async Task The_browser_reproduces_the_sender_key_vectors_and_refuses_what_section_14_refuses()
+    {
+        string protocol = File.ReadAllText(RepoFile("PROTOCOL.md"));
+        int start = protocol.IndexOf("### 14.7 Test vectors", StringComparison.Ordinal);
+        Assert.True(start >= 0, "PROTOCOL.md has no §14.7");
+        Dictionary<string, string> group = E2eVectors(protocol[start..protocol.IndexOf("```python", start, StringComparison.Ordinal)]);
+        Assert.Equal(12, group.Count);
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+
+        JsonElement result = await page.EvaluateAsync<JsonElement>(SenderKeyScript);
+        Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
+        foreach ((string name, string value) in group)
+        {
+            Assert.True(got.TryGetValue(name, out string? computed) && computed == value, $"{name}: the document says {value}, the browser computed {computed}");
+        }
+        Assert.Equal("Hello, group", got["read_0_after_1"]);
+        Assert.Equal("0", got["skipped_after_1"]);
+        Assert.Equal("1", got["skipped_after_1_first"]);
+        Assert.Equal("DuplicateMessage", got["replay"]);
+        Assert.Equal("InvalidSignature", got["forged"]);
+        Assert.Equal("InvalidSignature", got["other_signing_key"]);
+        Assert.Equal("TooManySkippedMessages", got["too_far_ahead"]);
+        Assert.Equal("1003", got["within_reach"]);
+        Assert.Equal("MalformedData", got["short_distribution"]);
+        Assert.Equal("UnknownVersion", got["version_2_distribution"]);
+        Assert.Equal("SessionMismatch", got["other_group"]);
+        Assert.Equal("unchanged", got["state_after_refusals"]);
+    }
+
+    private const string SenderKeyScript = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const c = await import('/js/crypto.js');
+          const sk = await import('/js/e2e/senderkey.js');
+          const x = b.hex, out = {};
+          const code = async f => { try { await f(); return 'accepted'; } catch (e) { return e.code ?? e.message; } };
+          // §14.7's randomness: stream("parley group vector alice"), drawn as key id, CK_0, Ed25519 seed.
+          let r = new Uint8Array(0);
+          for (let i = 0; r.length < 68; i++) r = b.concat(r, await c.sha256(b.concat(b.utf8('parley group vector alice'), b.u32(i))));
+          const group = Uint8Array.from({ length: 16 }, (_, i) => i);
+          const signing = await c.ed25519FromSeed(r.slice(36, 68));
+          let own = await sk.generate(group, { keyId: b.readU32(r, 0), chainKey: r.slice(4, 36), signing });
+          out.group_key_id = x(b.u32(own.keyId));
+          out.group_chain_key_0 = x(own.chainKey);
+          out.group_signing_public_key = x(own.signingPublic);
+          const distribution = sk.distribution(own);
+          out.group_distribution = x(distribution);
+          let [mk, ck] = await sk.chainStep(own.chainKey);
+          out.group_message_key_0 = x(mk); out.group_chain_key_1 = x(ck);
+          const keys = await sk.messageKeys(mk);
+          out.group_aead_key_0 = x(keys.key); out.group_aead_nonce_0 = x(keys.nonce);
+          [mk, ck] = await sk.chainStep(ck);
+          out.group_message_key_1 = x(mk); out.group_chain_key_2 = x(ck);
+          let sent = await sk.encrypt(own, b.utf8('Hello, group')); own = sent.own;
+          const m0 = sent.message; out.group_message_0 = x(m0);
+          sent = await sk.encrypt(own, new Uint8Array(0)); own = sent.own;
+          const m1 = sent.message; out.group_message_1 = x(m1);
+          // A member reads 1 before 0: 0's key is kept skipped, then used once.
+          let key = sk.fromDistribution(distribution);
+          let opened = await sk.decrypt(key, m1); key = opened.key;
+          out.skipped_after_1_first = String(key.skipped.length);
+          opened = await sk.decrypt(key, m0); key = opened.key;
+          out.read_0_after_1 = b.fromUtf8(opened.plaintext);
+          out.skipped_after_1 = String(key.skipped.length);
+          const before = JSON.stringify({ i: key.iteration, ck: x(key.chainKey), s: key.skipped.length });
+          out.replay = await code(() => sk.decrypt(key, m1));
+          const forged = m1.slice(); forged[30] ^= 1;
+          out.forged = await code(() => sk.decrypt(key, forged));
+          // Another member holds the same chain but not the signing key: its message is refused unread.
+          const mallory = await sk.generate(group, { keyId: own.keyId, chainKey: key.chainKey.slice() });
+          out.other_signing_key = await code(async () => sk.decrypt(key, (await sk.encrypt({ ...mallory, iteration: key.iteration }, b.utf8('not alice'))).message));
+          // 1,001 ahead of the chain is refused; the message just within reach (1,000 ahead) reads.
+          let far = own, farMessage = null;
+          for (let i = 0; i <= 1001; i++) { const s = await sk.encrypt(far, b.utf8('far')); far = s.own; if (i === 1000) farMessage = s.message; if (i === 1001) out.too_far_ahead = await code(() => sk.decrypt(key, s.message)); }
+          out.state_after_refusals = JSON.stringify({ i: key.iteration, ck: x(key.chainKey), s: key.skipped.length }) === before ? 'unchanged' : 'changed';
+          out.within_reach = String((await sk.decrypt(key, farMessage)).key.iteration);
+          out.short_distribution = await code(async () => sk.fromDistribution(distribution.subarray(0, 88)));
+          const v2 = distribution.slice(); v2[0] = 2;
+          out.version_2_distribution = await code(async () => sk.fromDistribution(v2));
+          const otherGroup = distribution.slice(); otherGroup[1] ^= 0xff;
+          out.other_group = await code(() => sk.decrypt(sk.fromDistribution(otherGroup), m0));
+          return out;
+        }
+        """;
+
     internal static string RepoFile(string relative)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
