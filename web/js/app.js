@@ -7,21 +7,8 @@ import { SecureChannel } from './channel.js';
 import { Messenger } from './messenger.js';
 import { fromBase64, equal } from './bytes.js';
 import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
-
-// Rows only the server writes for groups (PROTOCOL.md §11.7): messages and membership notices.
-const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
-const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
-
-/** The group a notice invites us to, or null: its body is the server's JSON (§11.7), not end to end. */
-function invitationIn(m) {
-  try {
-    const change = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(fromBase64(m.body ?? '')));
-    // Only a name as the server makes it (PROTOCOL.md §11.4): it is repeated inside a command hint.
-    return change && change.change === 'invited' && typeof change.group === 'string' && /^[a-z0-9][a-z0-9._-]{0,31}$/.test(change.group) ? change.group : null;
-  } catch {
-    return null;
-  }
-}
+import { GroupView, isGroupConversation, GROUP_CONTENT_TYPE } from './group-view.js';
+import { isCanonical } from './e2e/groups.js';
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
@@ -47,6 +34,7 @@ const app = {
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
 };
 window.parley = { app }; // for the browser tests' assertions on state (never used by the page itself)
+const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name) });
 
 // ── Banner ──
 
@@ -140,6 +128,13 @@ async function connect() {
   }
   app.device = await E2eDevice.open(`device:${app.fingerprint}:${app.user}`, app.user, result.deviceId);
   await app.device.publishOrReplenish(messenger);
+  groups.attach(app.device);
+  try {
+    // Before any row is let through: a group row needs the membership this device knows.
+    await groups.load(messenger);
+  } catch (e) {
+    banner(`Groups could not be loaded (${sanitize(e.code ?? e.message, 80)}); their messages may not open until the next login.`);
+  }
   ready();
   app.connected = true;
   app.retry = 0;
@@ -193,7 +188,7 @@ async function watchContacts() {
   app.watchTimer = null;
   if (!app.messenger) return;
   if (app.presenceUnsupported) { await pollOnline(); return; }
-  const names = [...app.contacts.keys()].filter(n => n !== app.user).slice(-MAX_WATCHED);
+  const names = [...app.contacts.keys()].filter(n => n !== app.user && !isGroupConversation(n)).slice(-MAX_WATCHED);
   try {
     const online = await app.messenger.watchPresence(names);
     app.online = new Set(online);
@@ -246,7 +241,15 @@ function saveHistory() {
 
 async function receive(m) {
   if (m.messageId <= (app.account.lastSeen ?? 0)) return; // seen before (a redelivery): acknowledge again, show nothing
+  if (!isCanonical(m.from)) {
+    // No account has such a name (§11.4): a forged row, which must not pose as a group ('#name') or anyone else.
+    console.warn('a message from a name no account can have was dropped');
+    app.account.lastSeen = m.messageId;
+    await store.put(app.accountName, app.account);
+    return;
+  }
   let entry;
+  let conversation = m.from;
   const from = sanitize(m.from, 64);
   if (m.contentType === CONTENT_TYPE) {
     let body;
@@ -262,7 +265,8 @@ async function receive(m) {
       return;
     }
     if (opened.groupPayload) {
-      // A sender key for a group (parley chat's): nothing to show; the group's messages are explained when they come.
+      // A member's sender key for a group: kept, nothing to show.
+      await groups.takeSenderKey(m, opened);
       app.account.lastSeen = m.messageId;
       await store.put(app.accountName, app.account);
       return;
@@ -272,32 +276,39 @@ async function receive(m) {
       : opened.fileName !== undefined
       ? { dir: 'in', failed: true, text: `${from} offered a file (${sanitize(opened.fileName, 80) || 'no name'}), end to end; files are not in the browser client yet: save it with parley chat ('savefile').`, time: m.timestamp, id: m.messageId }
       : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
-  } else if (m.contentType === GROUP_CHANGED_CONTENT_TYPE && invitationIn(m)) {
-    // An invitation (PROTOCOL.md §11.7) waits for an answer: say where to give it.
-    const group = sanitize(invitationIn(m), 32);
-    entry = { dir: 'in', failed: true, text: `${from} invited you to the group #${group}; groups are not in the browser client yet: accept or decline it with parley chat ('group accept ${group}').`, time: m.timestamp, id: m.messageId };
   } else if (m.contentType.startsWith(GROUP_CONTENT_TYPE)) {
-    // Group messages and membership notices (PROTOCOL.md §11.7, §14): end to end, but for parley chat only so far.
-    entry = { dir: 'in', failed: true, text: `A group message or notice from ${from}; groups are not in the browser client yet: read it with parley chat.`, time: m.timestamp, id: m.messageId };
+    // Group messages and membership notices (PROTOCOL.md §11.7, §14); an invitation only fills the list of invitations.
+    let body;
+    try { body = fromBase64(m.body ?? ''); } catch { body = new Uint8Array(0); }
+    const shown = await groups.receive({ ...m, bodyBytes: body });
+    if (!shown) {
+      app.account.lastSeen = m.messageId;
+      await store.put(app.accountName, app.account);
+      renderContacts();
+      return;
+    }
+    conversation = shown.conversation;
+    entry = shown.entry;
   } else {
     entry = { dir: 'in', failed: true, text: `A message from ${from} was not end-to-end encrypted and is not shown.`, time: m.timestamp, id: m.messageId };
   }
-  const c = contact(m.from);
+  const c = contact(conversation);
   c.messages.push(entry);
-  entry.seen = app.active === m.from && !document.hidden;
-  if (!entry.seen) c.unread += 1;
-  // A text from someone else is owed a receipt (never a broadcast copy, a receipt or our own copy):
+  entry.seen = app.active === conversation && !document.hidden;
+  if (!entry.seen && entry.dir === 'in') c.unread += 1;
+  // A text from someone else is owed a receipt (never a broadcast copy, a receipt or our own copy),
+  // sent to its sender pairwise even for a group message (§14.4), batched per conversation:
   // "read" when its conversation is open on a visible page, else "delivered" and "read" later.
-  if (entry.messageId && !entry.broadcast && m.from !== app.user) {
+  if (entry.messageId && !entry.broadcast && entry.dir === 'in' && m.from !== app.user) {
     entry.receipted = entry.seen && app.readReceipts ? 'read' : 'delivered';
-    owe(m.from, entry.receipted === 'read' ? RECEIPT_READ : RECEIPT_DELIVERED, entry.messageId);
+    owe(m.from, entry.receipted === 'read' ? RECEIPT_READ : RECEIPT_DELIVERED, entry.messageId, conversation);
   }
   app.account.lastSeen = m.messageId;
   // Stored before the acknowledgement goes out (Messenger acks when this resolves).
   await saveHistory();
   await store.put(app.accountName, app.account);
   renderContacts();
-  if (app.active === m.from) renderMessages();
+  if (app.active === conversation) { renderConversationHeader(); renderMessages(); }
 }
 
 async function sendMessage(text) {
@@ -309,6 +320,13 @@ async function sendMessage(text) {
   renderMessages();
   try {
     if (!app.messenger) throw new Error('not connected');
+    if (isGroupConversation(to)) {
+      await groups.send(to, entry);
+      await saveHistory();
+      renderConversationHeader();
+      renderMessages();
+      return;
+    }
     const sent = await app.device.sendText(app.messenger, to, text, entry.messageId);
     if (sent.devices === 0) {
       entry.status = 'failed';
@@ -344,17 +362,25 @@ function applyReceipt(from, receipt) {
     }
     return;
   }
-  const c = app.contacts.get(from);
-  if (!c) return; // ids we never sent to this user change nothing
   // With read receipts off, as in Signal, no one else's "read" is shown either.
   const state = receipt.type === RECEIPT_READ && app.readReceipts ? 'read' : 'delivered';
-  for (const e of c.messages) {
+  const c = app.contacts.get(from);
+  for (const e of c?.messages ?? []) {
     if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) e.status = state;
+  }
+  // A group message's receipts come from each member: kept per member (ids we never sent change nothing).
+  for (const g of app.contacts.values()) {
+    if (!isGroupConversation(g.name)) continue;
+    for (const e of g.messages) {
+      if (e.dir !== 'out' || !e.messageId || !ids.has(e.messageId)) continue;
+      e.receipts ??= {};
+      if (RANK[state] > RANK[e.receipts[from] ?? 'sent']) e.receipts[from] = state;
+    }
   }
 }
 
-function owe(to, type, id) {
-  app.receiptQueue.push({ to, type, id });
+function owe(to, type, id, conversation = to) {
+  app.receiptQueue.push({ to, type, id, conversation });
   if (app.receiptQueue.length > MAX_PENDING_RECEIPTS) app.receiptQueue.splice(0, app.receiptQueue.length - MAX_PENDING_RECEIPTS);
   scheduleReceipts();
 }
@@ -366,8 +392,9 @@ function scheduleReceipts() {
 /** Sends what is owed, batched per contact and type (at most 100 ids each); a lost connection keeps the rest for the next. */
 async function flushReceipts() {
   while (app.receiptQueue.length && app.messenger && app.device) {
-    const { to, type } = app.receiptQueue[0];
-    const batch = app.receiptQueue.filter(r => r.to === to && r.type === type).slice(0, MAX_RECEIPT_IDS);
+    // One receipt names messages of one conversation only (§14.4): a group's or the 1:1 chat's.
+    const { to, type, conversation } = app.receiptQueue[0];
+    const batch = app.receiptQueue.filter(r => r.to === to && r.type === type && (r.conversation ?? r.to) === (conversation ?? to)).slice(0, MAX_RECEIPT_IDS);
     app.receiptQueue = app.receiptQueue.filter(r => !batch.includes(r));
     try {
       await app.device.sendReceipt(app.messenger, to, type, [...new Set(batch.map(r => r.id))]);
@@ -388,7 +415,7 @@ function markRead(c) {
     e.seen = true;
     if (e.receipted === 'delivered' && app.readReceipts) {
       e.receipted = 'read';
-      owe(c.name, RECEIPT_READ, e.messageId);
+      owe(e.from ?? c.name, RECEIPT_READ, e.messageId, c.name);
     }
   }
 }
@@ -402,14 +429,16 @@ function renderContacts() {
   for (const name of names) {
     const c = app.contacts.get(name);
     const li = document.createElement('li');
-    li.dataset.user = name;
+    const group = isGroupConversation(name);
+    if (group) li.dataset.group = name.slice(1); else li.dataset.user = name;
     li.classList.toggle('active', name === app.active);
+    li.classList.toggle('left', !!c.left);
     const dot = document.createElement('span');
-    dot.className = 'dot' + (app.online.has(name) ? ' online' : '');
-    dot.title = app.online.has(name) ? 'online' : 'offline';
+    dot.className = group ? 'dot group' : 'dot' + (app.online.has(name) ? ' online' : '');
+    dot.title = group ? 'group' : app.online.has(name) ? 'online' : 'offline';
     const label = document.createElement('span');
     label.className = 'name';
-    label.textContent = sanitize(name, 64);
+    label.textContent = sanitize(name, 65);
     li.append(dot, label);
     if (c.unread > 0) {
       const badge = document.createElement('span');
@@ -424,11 +453,16 @@ function renderContacts() {
 
 function renderConversationHeader() {
   const name = app.active;
-  $('peer-name').textContent = name ? sanitize(name, 64) : 'No conversation';
-  $('peer-status').textContent = name ? (app.online.has(name) ? 'online' : 'offline') : '';
+  const group = isGroupConversation(name) ? groups.header(name) : null;
+  $('peer-name').textContent = name ? sanitize(name, 65) : 'No conversation';
+  $('peer-status').textContent = !name ? '' : group ? sanitize(group.status, 300) : app.online.has(name) ? 'online' : 'offline';
+  $('safety-button').hidden = !!group;
   $('safety-button').disabled = !name;
-  $('message-input').disabled = !name;
-  $('send-button').disabled = !name;
+  $('group-leave').hidden = !group?.member;
+  $('group-admin-form').hidden = !group?.admin;
+  const closed = !name || (group && !group.member);
+  $('message-input').disabled = closed;
+  $('send-button').disabled = closed;
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -447,6 +481,12 @@ function renderMessages() {
   for (const m of c?.messages ?? []) {
     const li = document.createElement('li');
     li.className = `message ${m.dir}${m.failed || m.status === 'failed' ? ' failed' : ''}`;
+    if (m.dir === 'in' && m.from && isGroupConversation(app.active)) {
+      const from = document.createElement('span');
+      from.className = 'from';
+      from.textContent = sanitize(m.from, 64);
+      li.append(from);
+    }
     const text = document.createElement('span');
     text.className = 'text';
     text.textContent = sanitize(m.text);
@@ -467,13 +507,23 @@ function renderMessages() {
       const status = document.createElement('span');
       status.className = 'status';
       status.dataset.status = m.status;
-      status.textContent = ' · ' + STATUS[m.status];
+      status.textContent = ' · ' + (m.recipients !== undefined && m.status === 'sent' ? `✓ sent to ${m.recipients}` : STATUS[m.status]);
       meta.append(status);
+      if (m.receipts) meta.append(receiptsLine(m.receipts));
     }
     li.append(meta);
     list.append(li);
   }
   list.scrollTop = list.scrollHeight;
+}
+
+/** Who of a group read or got our message: "read by bob · delivered to carol". */
+function receiptsLine(receipts) {
+  const by = state => Object.keys(receipts).filter(u => receipts[u] === state).sort().map(u => sanitize(u, 64)).join(', ');
+  const line = document.createElement('span');
+  line.className = 'receipts';
+  line.textContent = [by('read') && ` · read by ${by('read')}`, by('delivered') && ` · delivered to ${by('delivered')}`].filter(Boolean).join('');
+  return line;
 }
 
 function openConversation(name) {
@@ -563,6 +613,66 @@ $('new-contact-form').addEventListener('submit', e => {
   $('new-contact').value = '';
   openConversation(name);
 });
+/** A group action from the page: what it says (or its refusal) in the banner, then everything drawn again. */
+async function act(action) {
+  try {
+    if (!app.messenger) throw new Error('not connected');
+    const said = await action();
+    if (typeof said === 'string') banner(sanitize(said, 300), true); else banner(null);
+  } catch (e) {
+    banner(sanitize(e.message ?? String(e), 300));
+  }
+  await saveHistory().catch(() => {});
+  groups.renderInvitations();
+  renderContacts();
+  renderConversationHeader();
+  renderMessages();
+}
+
+/** Names typed into a form: "bob, carol" or "bob carol", each a username. */
+function namesIn(text) {
+  const names = text.split(/[\s,]+/).map(n => n.trim().toLowerCase()).filter(Boolean);
+  const bad = names.find(n => !/^[a-z0-9][a-z0-9._-]{0,31}$/.test(n));
+  if (bad !== undefined) throw new Error(`'${sanitize(bad, 40)}' is not a username: 1–32 of a-z 0-9 . _ - starting with a letter or digit.`);
+  return [...new Set(names)];
+}
+
+$('new-group-form').addEventListener('submit', e => {
+  e.preventDefault();
+  act(async () => {
+    const name = $('new-group-name').value.trim().toLowerCase();
+    if (!/^[a-z0-9][a-z0-9._-]{0,31}$/.test(name)) throw new Error('A group name is 1–32 of a-z 0-9 . _ - starting with a letter or digit.');
+    const info = await groups.create(name, namesIn($('new-group-members').value).filter(n => n !== app.user));
+    $('new-group-name').value = '';
+    $('new-group-members').value = '';
+    const invited = (info.invited ?? []).map(n => sanitize(n, 64));
+    contact(`#${info.group}`).messages.push({ dir: 'notice', time: Date.now(),
+      text: `You created #${sanitize(info.group, 64)}${invited.length ? `; invited ${invited.join(', ')} (they join when they accept)` : ''}` });
+    openConversation(`#${info.group}`);
+  });
+});
+$('group-leave').addEventListener('click', () => {
+  const name = app.active;
+  act(async () => {
+    await groups.leave(name);
+    contact(name).messages.push({ dir: 'notice', time: Date.now(), text: `You left ${sanitize(name, 65)}` });
+  });
+});
+for (const [button, verb] of [['group-add', 'add'], ['group-remove', 'remove']]) {
+  $(button).addEventListener('click', () => {
+    const name = app.active;
+    act(async () => {
+      const members = namesIn($('group-member').value);
+      if (members.length === 0) throw new Error('Name the members first.');
+      const info = await groups[verb](name, members);
+      $('group-member').value = '';
+      const said = (info.invited ?? []).length ? `; invited ${(info.invited ?? []).map(n => sanitize(n, 64)).join(', ')}` : '';
+      const withdrawn = (info.withdrawn ?? []).length ? `; withdrew the invitation of ${(info.withdrawn ?? []).map(n => sanitize(n, 64)).join(', ')}` : '';
+      if (said || withdrawn) contact(name).messages.push({ dir: 'notice', time: Date.now(), text: `${verb === 'add' ? 'Added' : 'Removed'}${said}${withdrawn}` });
+    });
+  });
+}
+$('group-admin-form').addEventListener('submit', e => { e.preventDefault(); $('group-add').click(); });
 $('back').addEventListener('click', () => { $('chat-view').classList.remove('in-conversation'); app.active = null; renderContacts(); });
 $('safety-button').addEventListener('click', () => showSafetyNumbers());
 $('read-receipts').addEventListener('change', async e => {

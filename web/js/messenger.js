@@ -198,6 +198,21 @@ export class Messenger {
     };
   }
 
+  // ── Groups (§11.7): the server keeps the membership; what members say is end to end (§14) ──
+
+  groupList() { return this.request({ type: 'group_list' }); }
+  groupMembers(group) { return this.request({ type: 'group_members', group }); }
+  groupCreate(group, members) { return this.request({ type: 'group_create', group, members }); }
+  groupAdd(group, members) { return this.request({ type: 'group_add', group, members }); }
+  groupRemove(group, members) { return this.request({ type: 'group_remove', group, members }); }
+  groupLeave(group) { return this.request({ type: 'group_leave', group }); }
+  groupAccept(group, groupId) { return this.request({ type: 'group_accept', group, groupId }); }
+  groupDecline(group, groupId) { return this.request({ type: 'group_decline', group, groupId }); }
+  groupAllow(user) { return this.request({ type: 'group_allow', user }); }
+  groupDisallow(user) { return this.request({ type: 'group_disallow', user }); }
+  /** One sender-key message (§14.4) for every member, encrypted for membership `version`. */
+  groupSend(group, version, body) { return this.request({ type: 'group_send', group, version, body: toBase64(body) }); }
+
   async close() {
     if (this.ackTimer) { clearTimeout(this.ackTimer); await this.flushAcks(); }
     await this.channel.close();

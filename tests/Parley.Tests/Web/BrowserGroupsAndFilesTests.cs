@@ -4,14 +4,15 @@ using Parley.Tests.Support;
 namespace Parley.Tests.Web;
 
 /// <summary>
-/// Groups and files are parley chat's for now: the page recognises an invitation, a sender key, a
-/// group message and a file offer that reach a browser user and says so in words, never "could not
-/// be read", and a sender key is not shown at all.
+/// Groups on the page, against real <c>parley chat</c> users (PROTOCOL.md §11.7, §14): an
+/// invitation answered on the page, sender keys both ways, receipts per member, a group made on
+/// the page surviving a reload, the user who was removed reading nothing more. Files are still
+/// parley chat's: an offer is explained in words, never "could not be read".
 /// </summary>
 public partial class BrowserChatTests
 {
     [Fact]
-    public async Task Group_messages_and_file_offers_are_explained_on_the_page_not_reported_as_unreadable()
+    public async Task A_browser_user_accepts_an_invitation_then_reads_and_writes_the_group_end_to_end_until_removed()
     {
         using TempDirectory temp = new();
         int port = FreePort(), webPort = FreePort();
@@ -26,27 +27,123 @@ public partial class BrowserChatTests
             await using ParleyProcess cli = StartChat(temp, "cli", port);
             await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
             await cli.WriteLineAsync("group create team webby");
-            await cli.WaitForLineAsync("[STATUS] Invited webby to #team", s_wait);
-            await page.ClickAsync("#contacts li[data-user='cli']");
-            ILocator texts = page.Locator("#messages .message.in .text");
-            // webby had not allowed cli: the page says where to answer the invitation; webby's parley chat takes it up.
-            await Expect(texts.Filter(new() { HasText = "cli invited you to the group #team; groups are not in the browser client yet: accept or decline it with parley chat ('group accept team')" }))
-                .ToHaveCountAsync(1);
-            await using ParleyProcess webbyChat = StartChat(temp, "webby", port);
-            await webbyChat.WaitForLineAsync("[CLIENT] Authenticated as webby", s_wait);
-            await webbyChat.WriteLineAsync("group accept team");
-            await webbyChat.WaitForLineAsync("[STATUS] You joined #team", s_wait);
+            await cli.WaitForLineAsync("[STATUS] Invited webby to #team: they join when they accept", s_wait);
+
+            // The invitation waits on the page, naming the inviter; it is no membership yet.
+            ILocator invitation = page.Locator("#invitations li[data-group='team']");
+            await Expect(invitation.Locator(".text")).ToHaveTextAsync("cli invited you to #team");
+            await Expect(page.Locator("#contacts li[data-group='team']")).ToHaveCountAsync(0);
+            await invitation.Locator("button.join").ClickAsync();
             await cli.WaitForLineAsync("[STATUS] webby joined #team", s_wait);
+            await Expect(page.Locator("#invitations-section")).ToBeHiddenAsync();
+            await Expect(page.Locator("#peer-name")).ToHaveTextAsync("#team");
+            await Expect(page.Locator("#peer-status")).ToHaveTextAsync("2 members: cli, webby");
+
+            // cli's sender key reaches the page pairwise, then one group message it can read; the page says "read" to cli alone.
             await cli.WriteLineAsync("send #team hello group");
             await cli.WaitForLineAsync("[STATUS] Message sent to #team (2 members)", s_wait);
+            ILocator incoming = page.Locator("#messages .message.in");
+            await Expect(incoming.Filter(new() { HasText = "hello group" }).Locator(".from")).ToHaveTextAsync("cli");
+            await cli.WaitForLineAsync("[STATUS] webby read your message in #team", s_wait);
+
+            // The page makes its own sender key, hands it to cli, and sends once for the group.
+            await page.FillAsync("#message-input", "hi from the browser");
+            await page.PressAsync("#message-input", "Enter");
+            await cli.WaitForLineAsync("[#team] webby: hi from the browser", s_wait);
+            ILocator mine = page.Locator("#messages .message.out").Filter(new() { HasText = "hi from the browser" });
+            await Expect(mine.Locator(".status")).ToHaveTextAsync(" · ✓ sent to 2");
+            // cli's receipts, pairwise (§14.4): "delivered" when it printed the line (not a terminal), "read" after 'read webby'.
+            await Expect(mine.Locator(".receipts")).ToHaveTextAsync(" · delivered to cli");
+            await cli.WriteLineAsync("read webby");
+            await Expect(mine.Locator(".receipts")).ToHaveTextAsync(" · read by cli");
+            // Nothing on the page is unreadable: the sender key itself is never shown.
+            await Expect(page.Locator("#messages .message.failed")).ToHaveCountAsync(0);
+
+            // Removed: the page is told, stops sending, and what cli says afterwards is not for it.
+            await cli.WriteLineAsync("group remove team webby");
+            await cli.WaitForLineAsync("[STATUS] #team now has 1 members: cli (admin)", s_wait);
+            await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "cli removed you from #team; you no longer read it" })).ToHaveCountAsync(1);
+            await Expect(page.Locator("#message-input")).ToBeDisabledAsync();
+            await Expect(page.Locator("#peer-status")).ToHaveTextAsync("you are not a member");
+            Assert.False(await page.EvaluateAsync<bool>("() => Object.values(window.parley.app.device.s.groups).some(g => g.name === 'team')"));
+        }
+    }
+
+    [Fact]
+    public async Task A_group_made_on_the_page_keeps_its_keys_across_a_reload_and_an_allowed_user_adds_without_asking()
+    {
+        using TempDirectory temp = new();
+        int port = FreePort(), webPort = FreePort();
+        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        await using (server)
+        {
+            await using Browser browser = await Browser.LaunchAsync();
+            await using IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+            await LogInAsWebbyAsync(page, webPort);
+            await using ParleyProcess cli = StartChat(temp, "cli", port);
+            await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
+
+            await page.ClickAsync(".new-group summary");
+            await page.FillAsync("#new-group-name", "pals");
+            await page.FillAsync("#new-group-members", "cli");
+            await page.ClickAsync("#new-group-form button[type=submit]");
+            await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "You created #pals; invited cli (they join when they accept)" })).ToHaveCountAsync(1);
+            await cli.WaitForLineAsync("[GROUP] webby invited you to #pals; 'group accept pals' to join or 'group decline pals'", s_wait);
+            await cli.WriteLineAsync("group accept pals");
+            await cli.WaitForLineAsync("[STATUS] You joined #pals", s_wait);
+            await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "cli joined #pals" })).ToHaveCountAsync(1);
+
+            await page.FillAsync("#message-input", "first");
+            await page.PressAsync("#message-input", "Enter");
+            await cli.WaitForLineAsync("[#pals] webby: first", s_wait);
+
+            // A reload logs in again with the device token; the group, its key and its chain come back from IndexedDB.
+            await page.ReloadAsync();
+            await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
+            await page.ClickAsync("#contacts li[data-group='pals']");
+            await page.FillAsync("#message-input", "second");
+            await page.PressAsync("#message-input", "Enter");
+            await cli.WaitForLineAsync("[#pals] webby: second", s_wait);
+            await cli.WriteLineAsync("send #pals reply");
+            await Expect(page.Locator("#messages .message.in").Filter(new() { HasText = "reply" })).ToHaveCountAsync(1);
+
+            // Allowing cli on an invitation: cli's next group takes webby in at once.
+            await cli.WriteLineAsync("group create other webby");
+            ILocator invitation = page.Locator("#invitations li[data-group='other']");
+            await invitation.Locator("button.allow").ClickAsync();
+            await Expect(page.Locator("#banner")).ToHaveTextAsync("cli can now add you to groups without asking");
+            await invitation.Locator("button.decline").ClickAsync();
+            await Expect(page.Locator("#invitations li[data-group='other']")).ToHaveCountAsync(0);
+            await cli.WriteLineAsync("group create third webby");
+            await cli.WaitForLineAsync("[STATUS] Group #third created: cli (admin), webby", s_wait);
+            await Expect(page.Locator("#contacts li[data-group='third']")).ToHaveCountAsync(1);
+            await Expect(page.Locator("#invitations li[data-group='third']")).ToHaveCountAsync(0);
+        }
+    }
+
+    [Fact]
+    public async Task File_offers_are_explained_on_the_page_not_reported_as_unreadable()
+    {
+        using TempDirectory temp = new();
+        int port = FreePort(), webPort = FreePort();
+        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        await using (server)
+        {
+            await using Browser browser = await Browser.LaunchAsync();
+            await using IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+            await LogInAsWebbyAsync(page, webPort);
+
+            await using ParleyProcess cli = StartChat(temp, "cli", port);
+            await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
             string path = temp.File("minutes.txt");
             File.WriteAllText(path, "the minutes");
             await cli.WriteLineAsync($"sendfile webby {path}");
             await cli.WaitForLineAsync("[STATUS] File offered to webby", s_wait);
-
-            await Expect(texts.Filter(new() { HasText = "A group message or notice from cli; groups are not in the browser client yet" }).First).ToBeVisibleAsync();
+            await page.ClickAsync("#contacts li[data-user='cli']");
+            ILocator texts = page.Locator("#messages .message.in .text");
             await Expect(texts.Filter(new() { HasText = "cli offered a file (minutes.txt)" })).ToHaveCountAsync(1);
-            // The sender key that came pairwise before the group message is not shown, and nothing is "unreadable".
             await Expect(texts.Filter(new() { HasText = "could not be read" })).ToHaveCountAsync(0);
         }
     }

@@ -95,10 +95,13 @@ export class E2eDevice {
     return this.sendPayload(messenger, to, encodeReceipt(newMessageId(), type, ids));
   }
 
-  /** Encrypts to every device of `to` and our other devices; {devices, delivered}. Nothing goes out in plaintext. */
-  sendPayload(messenger, to, plaintext) {
+  /**
+   * Encrypts to every device of `to` and (unless told not to: a sender key goes to our own devices
+   * only as a member) our other devices; {devices, delivered}. Nothing goes out in plaintext.
+   */
+  sendPayload(messenger, to, plaintext, { copyToOwnDevices = true } = {}) {
     return this.serial(async () => {
-      const users = to === this.s.user ? [to] : [to, this.s.user];
+      const users = to === this.s.user || !copyToOwnDevices ? [to] : [to, this.s.user];
       for (const user of users) await this.ensureSessions(messenger, user);
       // All copies are made before any leaves: a changed identity anywhere sends nothing.
       const copies = await this.encryptFor(users, plaintext, null);
@@ -264,7 +267,7 @@ export class E2eDevice {
     const decoded = decodePayload(plaintext);
     if (decoded.error) return decoded;
     if (decoded.kind === KIND_RECEIPT) return { receipt: decoded.receipt, id: decoded.id };
-    if (decoded.group) return { groupPayload: true, id: decoded.id };
+    if (decoded.group) return { groupPayload: plaintext, kind: decoded.kind, id: decoded.id };
     if (decoded.fileName !== undefined) return { fileName: decoded.fileName, id: decoded.id };
     return { text: decoded.text, broadcast: decoded.kind === KIND_BROADCAST, id: decoded.id };
   }

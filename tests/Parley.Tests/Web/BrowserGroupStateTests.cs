@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The page's group state (web/js/e2e/groups.js) against a hostile member or server, in a real
+/// chromium with real WebCrypto: the bounds of PROTOCOL.md §14.3 on what others can make it hold,
+/// sender keys only from members, notices only with names as the server makes them, and a removed
+/// member's keys forgotten. The device underneath is an in-memory record (no IndexedDB), since
+/// only the state's rules are under test here; BrowserChatTests runs the whole page.
+/// </summary>
+public class BrowserGroupStateTests
+{
+    [Fact]
+    public async Task Keys_and_notices_that_others_send_are_bounded_checked_and_forgotten_as_section_14_says()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+
+        JsonElement r = await page.EvaluateAsync<JsonElement>(Script);
+        int Number(string name) => r.GetProperty(name).GetInt32();
+        string Text(string name) => r.GetProperty(name).GetString() ?? "";
+
+        // 70 keys for groups we do not know (anyone may send them): at most 64 kept, the known group's key untouched.
+        Assert.Equal(64, Number("unknownGroupKeys"));
+        Assert.True(r.GetProperty("knownKeyKept").GetBoolean());
+        // 6 keys from one device for one group: the newest 4.
+        Assert.Equal(4, Number("keysFromOneDevice"));
+        Assert.Equal("3,4,5,6", Text("keptKeyIds"));
+        Assert.False(r.GetProperty("nonMemberKeyKept").GetBoolean());
+        Assert.False(r.GetProperty("sameKeyTwice").GetBoolean());
+        // Notices: names not as the server makes them, or an actor who is not the row's sender, are refused.
+        Assert.Equal("a group notice that does not hold together", Text("spacedName"));
+        Assert.Equal("a group notice that does not hold together", Text("actorNotSender"));
+        Assert.Equal("a group notice that does not hold together", Text("badGroupId"));
+        Assert.Equal("a group notice that is not valid JSON", Text("notJson"));
+        // A message from someone the membership does not hold is refused unread; a member's opens.
+        Assert.Equal("NotAMember", Text("fromNonMember"));
+        Assert.Equal("hello team", Text("fromMember"));
+        Assert.Equal("NoSenderKey", Text("unknownKey"));
+        Assert.Equal("UnknownGroup", Text("unknownGroup"));
+        // Removed: bob's keys go, and the version moves on; our own key is stale for the next send.
+        Assert.Equal(0, Number("bobKeysAfterRemoval"));
+        Assert.True(r.GetProperty("staleAfterRemoval").GetBoolean());
+        Assert.Equal("NotAMember", Text("bobAfterRemoval"));
+        // Removed ourselves: nothing of the group is kept.
+        Assert.False(r.GetProperty("groupKeptAfterWeLeft").GetBoolean());
+    }
+
+    private const string Script = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const sk = await import('/js/e2e/senderkey.js');
+          const { E2eGroups } = await import('/js/e2e/groups.js');
+          const device = { s: { user: 'webby', deviceId: 'w1' }, serial(f) { return f(); }, async save() {} };
+          const groups = new E2eGroups(device);
+          const out = {};
+          const gid = hex => b.fromHex(hex);
+          const team = '0123456789abcdef0123456789abcdef';
+          groups.apply({ group: 'team', groupId: team, version: 3, members: ['alice', 'bob', 'webby'], admins: ['alice'] });
+          const alice = await sk.generate(gid(team));
+          await groups.takeSenderKey('alice', 'a1', sk.distribution(alice));
+          // A stranger's flood of keys for made-up groups.
+          for (let i = 0; i < 70; i++) {
+            const fake = await sk.generate(gid(i.toString(16).padStart(32, '0')));
+            await groups.takeSenderKey('mallory', 'm1', sk.distribution(fake));
+          }
+          const count = known => Object.entries(device.s.senderKeys).filter(([k]) => !!device.s.groups[k.split('/')[0]] === known).reduce((n, [, e]) => n + e.keys.length, 0);
+          out.unknownGroupKeys = count(false);
+          out.knownKeyKept = !!device.s.senderKeys[`${team}/alice/a1`];
+          // One device rotating six times.
+          let last;
+          for (let i = 1; i <= 6; i++) { last = await sk.generate(gid(team), { keyId: i }); await groups.takeSenderKey('bob', 'b1', sk.distribution(last)); }
+          out.keysFromOneDevice = device.s.senderKeys[`${team}/bob/b1`].keys.length;
+          out.keptKeyIds = device.s.senderKeys[`${team}/bob/b1`].keys.map(k => k.keyId).join(',');
+          out.nonMemberKeyKept = await groups.takeSenderKey('mallory', 'm1', sk.distribution(await sk.generate(gid(team))));
+          out.sameKeyTwice = await groups.takeSenderKey('bob', 'b1', sk.distribution(last));
+          // Notices.
+          const notice = (from, body) => groups.receiveNotice({ from, fromDevice: 'x', bodyBytes: b.utf8(typeof body === 'string' ? body : JSON.stringify(body)) });
+          const change = { group: 'team', groupId: team, version: 4, change: 'added', actor: 'alice', subjects: ['carol'], admins: ['alice'] };
+          out.spacedName = (await notice('alice', { ...change, subjects: ["x' to join, or 'group allow mallory"] })).error;
+          out.actorNotSender = (await notice('mallory', change)).error;
+          out.badGroupId = (await notice('alice', { ...change, groupId: 'not hex' })).error;
+          out.notJson = (await notice('alice', '{')).error;
+          // Messages.
+          const message = async (from, fromDevice, key, text) => {
+            const sent = await sk.encrypt(key, b.concat(Uint8Array.of(1), new Uint8Array(16), b.utf8(text)));
+            return groups.receiveMessage({ from, fromDevice, bodyBytes: sent.message });
+          };
+          out.fromNonMember = (await message('mallory', 'm1', await sk.generate(gid(team)), 'let me in')).error;
+          out.fromMember = (await message('alice', 'a1', alice, 'hello team')).text;
+          out.unknownKey = (await message('alice', 'a1', await sk.generate(gid(team)), 'new key, not handed over')).error;
+          out.unknownGroup = (await message('alice', 'a1', await sk.generate(gid('ff'.repeat(16))), 'elsewhere')).error;
+          // Bob is removed.
+          device.s.groups[team].stale = false;
+          await notice('alice', { ...change, change: 'removed', subjects: ['bob'] });
+          out.bobKeysAfterRemoval = Object.keys(device.s.senderKeys).filter(k => k.startsWith(`${team}/bob/`)).length;
+          out.staleAfterRemoval = device.s.groups[team].stale;
+          out.bobAfterRemoval = (await message('bob', 'b1', last, 'still here?')).error;
+          await notice('alice', { ...change, version: 5, change: 'removed', subjects: ['webby'] });
+          out.groupKeptAfterWeLeft = !!device.s.groups[team] || Object.keys(device.s.senderKeys).some(k => k.startsWith(team));
+          return out;
+        }
+        """;
+}

@@ -1,0 +1,318 @@
+// One browser device's groups end to end (PROTOCOL.md §14), as Parley.Client's E2eGroups does it:
+// its own sender key per group, the keys other members' devices handed it, and what it knows of
+// each membership. A send makes one sender-key ciphertext for the server to fan out (§11.7); the
+// key first goes to each member device over the pairwise sessions, only to members the server
+// lists now. A membership change (a notice, or a stale_group_version answer) makes this device's
+// key stale: the next send makes a new one and hands it only to the current members, so a removed
+// member cannot read what follows and a new one cannot read what came before.
+//
+// The state lives in the device's own record (device.s.groups, device.s.senderKeys) and is saved
+// with it. Changes to it are synchronous between awaits; encryption with this device's key runs in
+// the device's queue, so two sends can never take the same iteration (one key, one nonce).
+import { fromHex, hex, concat, u8, utf8, fromUtf8 } from '../bytes.js';
+import * as senderKey from './senderkey.js';
+import { KIND_SENDER_KEY, KIND_TEXT, KIND_FILE_OFFER, newMessageId } from './payload.js';
+import { E2eError } from './keys.js';
+
+export const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
+export const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
+/** Received keys kept per sender device and group: the newest few, so messages sent just before a rotation still open. */
+export const KEYS_PER_SENDER_DEVICE = 4;
+/** Received keys kept in all; past it the least recently stored go first. */
+export const MAX_RECEIVED_KEYS = 4096;
+/** Of those, for groups this device does not know: anyone may hand us keys for made-up groups. */
+export const MAX_KEYS_FOR_UNKNOWN_GROUPS = 64;
+/** Skipped message keys across all received keys; past it the key holding most gives up its oldest. */
+export const MAX_SKIPPED_KEYS_IN_ALL = 20000;
+/** Times one send asks the server again after the membership moved under it. */
+const SEND_ATTEMPTS = 3;
+const ID_LENGTH = 16;
+
+const CANONICAL = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+/** A name exactly as the server writes it (§11.4): anything else in a notice is a forgery. */
+export const isCanonical = name => typeof name === 'string' && CANONICAL.test(name);
+const slot = (groupId, user, device) => `${groupId}/${user}/${device}`;
+
+export class E2eGroups {
+  constructor(device) {
+    this.device = device;
+    device.s.groups ??= {};
+    device.s.senderKeys ??= {};
+    device.s.senderKeysStored ??= 0;
+  }
+
+  get s() { return this.device.s; }
+  get user() { return this.device.s.user; }
+
+  /** The group this device knows under `name`, or undefined. */
+  byName(name) { return Object.values(this.s.groups).find(g => g.name === name); }
+
+  names() { return Object.values(this.s.groups).map(g => g.name).sort(); }
+
+  // ── membership: the server decides, this device follows ──
+
+  /** Takes the server's word for a group (a group_info); a changed membership makes our key stale. */
+  apply(info) {
+    const group = this.stateFor(info.groupId, info.group);
+    if (info.version >= group.version) {
+      const members = new Set(info.members);
+      const changed = !group.membersKnown || group.members.length !== members.size || group.members.some(m => !members.has(m));
+      for (const gone of group.members.filter(m => !members.has(m))) this.forgetKeysOf(group.id, gone);
+      group.members = [...members].sort();
+      group.admins = [...(info.admins ?? [])].sort();
+      group.version = info.version;
+      group.membersKnown = true;
+      group.stale ||= changed;
+    }
+    return group;
+  }
+
+  /** apply(), then saved: for the answers to this device's own requests. */
+  learn(info) {
+    return this.device.serial(async () => { const group = this.apply(info); await this.device.save(); return group; });
+  }
+
+  stateFor(groupId, name) {
+    // A name given again to a new group (the old one emptied and was deleted) is another group.
+    for (const other of Object.values(this.s.groups)) if (other.name === name && other.id !== groupId) this.drop(other.id);
+    return (this.s.groups[groupId] ??= { id: groupId, name, version: 0, members: [], admins: [], membersKnown: false, stale: true, own: null, hasOurKey: [] });
+  }
+
+  drop(groupId) {
+    delete this.s.groups[groupId];
+    for (const key of Object.keys(this.s.senderKeys)) if (key.startsWith(groupId + '/')) delete this.s.senderKeys[key];
+  }
+
+  forgetKeysOf(groupId, user) {
+    for (const key of Object.keys(this.s.senderKeys)) if (key.startsWith(`${groupId}/${user}/`)) delete this.s.senderKeys[key];
+  }
+
+  /** The notice in an inbox row (§11.7) checked for consistency: {change} or {error}. */
+  static parseNotice(m) {
+    let change;
+    try { change = JSON.parse(fromUtf8(m.bodyBytes)); } catch { return { error: 'a group notice that is not valid JSON' }; }
+    if (!change || typeof change !== 'object' || !isCanonical(change.group) || !isCanonical(change.actor) || change.actor !== m.from
+      || typeof change.groupId !== 'string' || !/^[0-9a-f]{32}$/.test(change.groupId) || !Number.isSafeInteger(change.version)
+      || typeof change.change !== 'string' || !Array.isArray(change.subjects) || !change.subjects.every(isCanonical)
+      || !(change.admins === undefined || (Array.isArray(change.admins) && change.admins.every(isCanonical)))) {
+      return { error: 'a group notice that does not hold together' };
+    }
+    return { change };
+  }
+
+  /** A membership notice: {change, weLeft} or {error}. An invitation changes nothing here (it is no membership). */
+  receiveNotice(m) {
+    const { change, error } = E2eGroups.parseNotice(m);
+    if (error) return { error };
+    if (change.change === 'invited') return { change, weLeft: false };
+    return this.device.serial(async () => {
+      const group = this.stateFor(change.groupId, change.group);
+      let weLeft = false;
+      if (change.version > group.version) {
+        // A gap means a notice was missed (a full inbox skips it): ask the server before the next send.
+        const gap = group.version !== 0 && change.version !== group.version + 1;
+        group.version = change.version;
+        if (change.change === 'created') {
+          group.members = [...new Set(change.subjects)].sort();
+          group.membersKnown = true;
+        } else if (change.change === 'added') {
+          group.members = [...new Set([...group.members, ...change.subjects])].sort();
+          if (change.subjects.includes(this.user)) group.membersKnown = false;
+        } else if (change.change === 'removed' || change.change === 'left') {
+          group.members = group.members.filter(u => !change.subjects.includes(u));
+          for (const gone of change.subjects) this.forgetKeysOf(group.id, gone);
+          weLeft = change.subjects.includes(this.user);
+        } else {
+          // A kind from a later protocol: ask the server for the members before the next send.
+          group.membersKnown = false;
+        }
+        if (Array.isArray(change.admins)) group.admins = [...change.admins].sort();
+        if (gap) group.membersKnown = false;
+        group.stale = true;
+        if (weLeft) this.drop(group.id);
+        await this.device.save();
+      }
+      return { change, weLeft };
+    });
+  }
+
+  // ── sending ──
+
+  /** Sends a text to the group `name`: {group, recipients, rotated, unreachable}; throws the server's refusal. */
+  async sendText(messenger, name, text, messageId = newMessageId()) {
+    const plaintext = concat(u8(KIND_TEXT), fromHex(messageId), utf8(text));
+    for (let attempt = 1; ; attempt++) {
+      const group = await this.current(messenger, name);
+      const { keyId, distribution, toTell, rotated, version } = await this.prepareKey(group.id);
+      const unreachable = await this.distribute(messenger, group.id, keyId, distribution, toTell);
+      const message = await this.device.serial(async () => {
+        // Still the key for the membership it was chosen for: a change read while it was handed
+        // out makes it stale (a removed member may hold it), so choose again.
+        const now = this.s.groups[group.id];
+        if (!now || now.stale || now.version !== version || now.own?.keyId !== keyId) return null;
+        const { own, message: bytes } = await senderKey.encrypt(now.own, plaintext);
+        now.own = own;
+        // Saved before it leaves: a reload never brings the chain back to a key already used.
+        await this.device.save();
+        return bytes;
+      });
+      if (message === null) {
+        if (attempt >= SEND_ATTEMPTS) throw new E2eError('StaleGroupVersion', "the group's membership kept changing while sending; nothing was sent, try again");
+        continue;
+      }
+      try {
+        const result = await messenger.groupSend(name, version, message);
+        return { group: result.group, recipients: result.recipients, rotated, unreachable };
+      } catch (e) {
+        if (e.code !== 'stale_group_version' || attempt >= SEND_ATTEMPTS) throw e;
+        const g = this.s.groups[group.id];
+        if (g) g.membersKnown = false;
+      }
+    }
+  }
+
+  async current(messenger, name) {
+    const known = this.byName(name);
+    if (known?.membersKnown) return known;
+    return this.learn(await messenger.groupMembers(name));
+  }
+
+  /**
+   * This device's key for the group, renewed when stale; the members that do not hold it yet; and
+   * its distribution taken now, in the queue, at the iteration the next message will use (a send
+   * running beside this one can only move the chain on from there, never back).
+   */
+  prepareKey(groupId) {
+    return this.device.serial(async () => {
+      const group = this.s.groups[groupId];
+      if (!group) throw new E2eError('UnknownGroup', 'this device is no longer in the group');
+      let rotated = false;
+      if (!group.own || group.stale) {
+        group.own = await senderKey.generate(fromHex(group.id));
+        group.hasOurKey = [];
+        group.stale = false;
+        rotated = true;
+        await this.device.save();
+      }
+      const toTell = group.members.filter(m => !group.hasOurKey.includes(m));
+      return { keyId: group.own.keyId, distribution: toTell.length ? senderKey.distribution(group.own) : null, toTell, rotated, version: group.version };
+    });
+  }
+
+  /** Hands the key to every device of each member named (our own other devices too) over the pairwise sessions. */
+  async distribute(messenger, groupId, keyId, distribution, members) {
+    const unreachable = [];
+    if (members.length === 0) return unreachable;
+    const payload = concat(u8(KIND_SENDER_KEY), fromHex(newMessageId()), distribution);
+    distribution.fill(0);
+    try {
+      for (const member of members) {
+        try {
+          const sent = await this.device.sendPayload(messenger, member, payload, { copyToOwnDevices: false });
+          if (sent.devices === 0 && member !== this.user) unreachable.push(member);
+        } catch (e) {
+          // Not until the user trusts the new identity: that member cannot read this key's messages.
+          if (e.code !== 'IdentityChanged') throw e;
+          unreachable.push(member);
+          continue;
+        }
+        const group = this.s.groups[groupId];
+        if (group?.own?.keyId === keyId && !group.hasOurKey.includes(member)) group.hasOurKey.push(member);
+      }
+      await this.device.serial(() => this.device.save());
+    } finally {
+      payload.fill(0);
+    }
+    return unreachable;
+  }
+
+  // ── receiving ──
+
+  /** A kind-5 payload that came over the pairwise session with (from, fromDevice): true when its key was stored. */
+  takeSenderKey(from, fromDevice, body) {
+    return this.device.serial(async () => {
+      let received;
+      try { received = senderKey.fromDistribution(body); } catch { return false; }
+      const groupId = hex(received.groupId);
+      const group = this.s.groups[groupId];
+      // A group we know with a sender who is not a member (any more): not kept.
+      if (group?.membersKnown && !group.members.includes(from)) return false;
+      const key = slot(groupId, from, fromDevice);
+      const entry = (this.s.senderKeys[key] ??= { keys: [], at: 0 });
+      if (entry.keys.some(k => k.keyId === received.keyId)) return false;
+      entry.keys.push(received);
+      entry.keys.splice(0, Math.max(0, entry.keys.length - KEYS_PER_SENDER_DEVICE));
+      entry.at = ++this.s.senderKeysStored;
+      this.bound();
+      await this.device.save();
+      return true;
+    });
+  }
+
+  bound() {
+    const entries = () => Object.entries(this.s.senderKeys);
+    const unknown = ([key]) => !this.s.groups[key.split('/')[0]];
+    const count = list => list.reduce((n, [, e]) => n + e.keys.length, 0);
+    const oldest = list => list.reduce((a, b) => (b[1].at < a[1].at ? b : a));
+    while (count(entries().filter(unknown)) > MAX_KEYS_FOR_UNKNOWN_GROUPS) delete this.s.senderKeys[oldest(entries().filter(unknown))[0]];
+    while (count(entries()) > MAX_RECEIVED_KEYS) delete this.s.senderKeys[oldest(entries())[0]];
+    let excess = entries().reduce((n, [, e]) => n + e.keys.reduce((k, key) => k + key.skipped.length, 0), 0) - MAX_SKIPPED_KEYS_IN_ALL;
+    while (excess > 0) {
+      const largest = entries().flatMap(([, e]) => e.keys).reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));
+      const drop = Math.min(excess, largest.skipped.length);
+      for (const s of largest.skipped.splice(0, drop)) s.key.fill(0);
+      excess -= drop;
+    }
+  }
+
+  /**
+   * A group message row: {group, text, messageId} or {group, fileOffer: true}, or {group, error,
+   * reason}; our own device's copy is {own: true}. A message that cannot be read changes nothing.
+   */
+  receiveMessage(m) {
+    return this.device.serial(async () => {
+      if (m.from === this.user && m.fromDevice === this.s.deviceId) return { own: true };
+      let parsed;
+      try { parsed = senderKey.parseMessage(m.bodyBytes); } catch (e) { return { group: '', error: e.code ?? 'MalformedData', reason: e.message }; }
+      const group = this.s.groups[hex(parsed.groupId)];
+      if (!group) return { group: '', error: 'UnknownGroup', reason: 'a message for a group this device does not know' };
+      if (group.membersKnown && !group.members.includes(m.from)) {
+        return { group: group.name, error: 'NotAMember', reason: 'its sender is not a member of the group' };
+      }
+      const entry = this.s.senderKeys[slot(group.id, m.from, m.fromDevice ?? '')];
+      const index = entry ? entry.keys.findIndex(k => k.keyId === parsed.keyId) : -1;
+      if (index < 0) {
+        return { group: group.name, error: 'NoSenderKey', reason: 'no sender key from this device for it (sent before you joined, or the key has not reached this device)' };
+      }
+      let opened;
+      try { opened = await senderKey.decrypt(entry.keys[index], m.bodyBytes); } catch (e) { return { group: group.name, error: e.code ?? 'DecryptionFailed', reason: e.message }; }
+      entry.keys[index] = opened.key;
+      this.bound();
+      await this.device.save();
+      const p = opened.plaintext;
+      if (p.length < 1 + ID_LENGTH) return { group: group.name, error: 'MalformedData', reason: 'the decrypted group message is too short' };
+      const messageId = hex(p.subarray(1, 1 + ID_LENGTH));
+      if (p[0] === KIND_FILE_OFFER) return { group: group.name, fileOffer: true, messageId };
+      if (p[0] !== KIND_TEXT) return { group: group.name, error: 'MalformedData', reason: 'the decrypted group message is not a text this client knows' };
+      try {
+        return { group: group.name, text: fromUtf8(p.subarray(1 + ID_LENGTH)), messageId };
+      } catch {
+        return { group: group.name, error: 'MalformedData', reason: 'the decrypted group message is not valid UTF-8' };
+      }
+    });
+  }
+
+  /** After leaving (or being told we were removed): nothing of the group is kept. */
+  forget(name) {
+    return this.device.serial(async () => {
+      const group = this.byName(name);
+      if (group) { this.drop(group.id); await this.device.save(); }
+    });
+  }
+}
+
+/** Whether a pairwise payload's bytes are a sender key distribution (kind 5). */
+export function isSenderKeyPayload(plaintext) { return plaintext.length > 1 + ID_LENGTH && plaintext[0] === KIND_SENDER_KEY; }
+
+/** The distribution inside a kind-5 payload. */
+export function distributionIn(plaintext) { return plaintext.subarray(1 + ID_LENGTH); }
