@@ -126,9 +126,14 @@ async function connect() {
     await loadHistory();
     app.historyLoaded = true;
   }
-  app.device = await E2eDevice.open(`device:${app.fingerprint}:${app.user}`, app.user, result.deviceId);
+  const deviceRecord = `device:${app.fingerprint}:${app.user}`;
+  // One device object for as long as the page lives: a second copy of its state, loaded while a
+  // send on the old connection was still running, could take a message key the first one used.
+  if (app.device?.recordName !== deviceRecord || app.device.s.deviceId !== result.deviceId) {
+    app.device = await E2eDevice.open(deviceRecord, app.user, result.deviceId);
+    groups.attach(app.device);
+  }
   await app.device.publishOrReplenish(messenger);
-  groups.attach(app.device);
   try {
     // Before any row is let through: a group row needs the membership this device knows.
     await groups.load(messenger);
@@ -368,9 +373,10 @@ function applyReceipt(from, receipt) {
   for (const e of c?.messages ?? []) {
     if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) e.status = state;
   }
-  // A group message's receipts come from each member: kept per member (ids we never sent change nothing).
+  // A group message's receipts come from each member: kept per member, only from members now (ids
+  // we never sent change nothing), so a receipt list never grows past the group's own bound.
   for (const g of app.contacts.values()) {
-    if (!isGroupConversation(g.name)) continue;
+    if (!isGroupConversation(g.name) || !groups.isMember(g.name, from)) continue;
     for (const e of g.messages) {
       if (e.dir !== 'out' || !e.messageId || !ids.has(e.messageId)) continue;
       e.receipts ??= {};

@@ -10,6 +10,10 @@ export { GROUP_CONTENT_TYPE, GROUP_CHANGED_CONTENT_TYPE };
 export const isGroupConversation = name => typeof name === 'string' && name.startsWith('#');
 const conversationOf = group => `#${group}`;
 const GROUP_ID = /^[0-9a-f]{32}$/;
+/** Invitations shown at most: the server keeps 50 live ones per user (§11.7). */
+const MAX_INVITATIONS = 50;
+/** How long a burst of invitation notices is gathered before the list is asked again. */
+const INVITATION_REFRESH_MS = 500;
 
 export class GroupView {
   /** `page`: {app, contact, sanitize, banner, $, refresh()} from app.js. */
@@ -17,6 +21,9 @@ export class GroupView {
     this.page = page;
     this.e2e = null;
     this.invitations = new Map();
+    /** Groups the server listed at login, by name: a member of them even before this device has learned their membership. */
+    this.listed = new Set();
+    this.refreshTimer = null;
   }
 
   get app() { return this.page.app; }
@@ -24,33 +31,55 @@ export class GroupView {
   /** A new device object after each login: the groups' state lives in its record. */
   attach(device) { this.e2e = new E2eGroups(device); }
 
-  /** At each login: invitations, and the groups this account is in (a group this device has not heard of is asked for). */
+  /**
+   * At each login: invitations, and the groups this account is in. The inbox rows that follow are
+   * read in the server's order against what this device knew, so a group it knows is only marked
+   * to be asked again before the next send (a member who left after writing is still read); a
+   * group it has not heard of is asked for now; one no longer listed goes with its own notice.
+   */
   async load(messenger) {
     const list = await messenger.groupList();
-    this.invitations = new Map((list.invitations ?? [])
-      .filter(i => isCanonical(i.group) && isCanonical(i.invitedBy) && GROUP_ID.test(i.groupId ?? ''))
-      .map(i => [i.groupId, { group: i.group, groupId: i.groupId, invitedBy: i.invitedBy }]));
-    const listed = new Set();
+    this.takeInvitations(list);
+    this.listed = new Set();
+    let unlearned = 0;
     for (const g of list.groups ?? []) {
       if (!isCanonical(g.group) || !GROUP_ID.test(g.groupId ?? '')) continue;
-      listed.add(g.groupId);
-      const c = this.page.contact(conversationOf(g.group));
-      c.left = false;
+      this.listed.add(g.group);
+      this.page.contact(conversationOf(g.group)).left = false;
       const known = this.e2e.byName(g.group);
-      if (known?.id !== g.groupId || known.version < g.version) {
-        // Joined on another device, or while this one was away: its members before the notices that follow.
-        try { await this.e2e.learn(await messenger.groupMembers(g.group)); } catch { /* asked again at the first send */ }
+      if (known?.id === g.groupId) {
+        if (known.version < g.version) await this.e2e.markUnknown(known.id);
+        continue;
       }
-    }
-    for (const name of this.e2e.names()) {
-      const known = this.e2e.byName(name);
-      if (!listed.has(known.id)) {
-        await this.e2e.forget(name);
-        const c = this.app.contacts.get(conversationOf(name));
-        if (c) c.left = true;
-      }
+      try { await this.e2e.learnAtLogin(await messenger.groupMembers(g.group)); } catch { unlearned++; }
     }
     this.renderInvitations();
+    if (unlearned) {
+      this.page.banner(`${unlearned} group${unlearned === 1 ? '' : 's'} could not be loaded now; each is asked again at your next message to it.`);
+    }
+  }
+
+  /** The server's invitations (group_list): the truth, replacing whatever notices said before. */
+  takeInvitations(list) {
+    this.invitations = new Map((list.invitations ?? [])
+      .filter(i => isCanonical(i.group) && isCanonical(i.invitedBy) && GROUP_ID.test(i.groupId ?? ''))
+      .slice(0, MAX_INVITATIONS)
+      .map(i => [i.groupId, { group: i.group, groupId: i.groupId, invitedBy: i.invitedBy }]));
+  }
+
+  /**
+   * An invitation notice may be old (answered, withdrawn or pushed out since; the inbox keeps it):
+   * shown at once, then the list is asked again, once for a burst of them, and replaces it.
+   */
+  scheduleInvitationRefresh() {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(async () => {
+      this.refreshTimer = null;
+      try {
+        if (this.app.messenger) this.takeInvitations(await this.app.messenger.groupList());
+      } catch { /* the notices' view stays until the next login */ }
+      this.renderInvitations();
+    }, INVITATION_REFRESH_MS);
   }
 
   /** A kind-5 pairwise payload (a member's sender key), opened from (from, fromDevice). */
@@ -85,14 +114,24 @@ export class GroupView {
     if (r.error) return { conversation: m.from, entry: { dir: 'in', failed: true, text: `A group notice from ${from} could not be read: ${r.error}`, time: m.timestamp, id: m.messageId } };
     const change = r.change;
     if (change.change === 'invited') {
-      this.invitations.set(change.groupId, { group: change.group, groupId: change.groupId, invitedBy: change.actor });
+      if (!this.e2e.byName(change.group) && this.invitations.size < MAX_INVITATIONS) {
+        this.invitations.set(change.groupId, { group: change.group, groupId: change.groupId, invitedBy: change.actor });
+      }
+      this.scheduleInvitationRefresh();
       this.renderInvitations();
       return null;
     }
     const conversation = conversationOf(change.group);
     const c = this.page.contact(conversation);
-    if (r.weLeft) c.left = true;
-    else if (change.subjects.includes(this.app.user) && (change.change === 'created' || change.change === 'added')) c.left = false;
+    if (r.weLeft) {
+      c.left = true;
+      this.listed.delete(change.group);
+    } else if (change.subjects.includes(this.app.user) && (change.change === 'created' || change.change === 'added')) {
+      // In the group now (here or on another device): its invitation, if any, is answered.
+      c.left = false;
+      this.invitations.delete(change.groupId);
+      this.renderInvitations();
+    }
     // A change this very device made was already said when the server answered it.
     if (m.from === this.app.user && m.fromDevice === this.app.device?.s.deviceId) return null;
     return { conversation, entry: { dir: 'notice', text: this.describe(change, r.weLeft), time: m.timestamp, id: m.messageId } };
@@ -123,7 +162,18 @@ export class GroupView {
   /** Sends a text entry to the group conversation `conversation`; the entry shows what happened. */
   async send(conversation, entry) {
     const { sanitize } = this.page;
-    const sent = await this.e2e.sendText(this.app.messenger, conversation.slice(1), entry.text, entry.messageId);
+    let sent;
+    try {
+      sent = await this.e2e.sendText(this.app.messenger, conversation.slice(1), entry.text, entry.messageId);
+    } catch (e) {
+      if (['not_a_member', 'unknown_group', 'NotAMember'].includes(e.code)) {
+        // Removed while a notice was lost (a full inbox skips it): the server's word ends it here.
+        await this.e2e.forget(conversation.slice(1));
+        this.listed.delete(conversation.slice(1));
+        this.page.contact(conversation).left = true;
+      }
+      throw e;
+    }
     entry.status = 'sent';
     entry.recipients = sent.recipients;
     if (sent.unreachable.length) {
@@ -136,6 +186,7 @@ export class GroupView {
   async create(name, members) {
     const info = await this.app.messenger.groupCreate(name, members);
     await this.e2e.learn(info);
+    this.listed.add(info.group);
     this.page.contact(conversationOf(info.group)).left = false;
     return info;
   }
@@ -144,6 +195,7 @@ export class GroupView {
     const info = await this.app.messenger.groupAccept(invitation.group, invitation.groupId);
     this.invitations.delete(invitation.groupId);
     await this.e2e.learn(info);
+    this.listed.add(info.group);
     const c = this.page.contact(conversationOf(info.group));
     c.left = false;
     c.messages.push({ dir: 'notice', time: Date.now(), text: `You joined ${conversationOf(info.group)} (invited by ${invitation.invitedBy})` });
@@ -164,18 +216,36 @@ export class GroupView {
     const group = conversation.slice(1);
     await this.app.messenger.groupLeave(group);
     await this.e2e.forget(group);
+    this.listed.delete(group);
     this.page.contact(conversation).left = true;
   }
 
-  async add(conversation, members) { return this.e2e.learn(await this.app.messenger.groupAdd(conversation.slice(1), members)); }
+  async add(conversation, members) {
+    const info = await this.app.messenger.groupAdd(conversation.slice(1), members);
+    await this.e2e.learn(info);
+    return info;
+  }
 
-  async remove(conversation, members) { return this.e2e.learn(await this.app.messenger.groupRemove(conversation.slice(1), members)); }
+  /** An admin removes members, itself too: then the group is over for this device. */
+  async remove(conversation, members) {
+    const info = await this.app.messenger.groupRemove(conversation.slice(1), members);
+    if (!await this.e2e.learn(info)) {
+      this.listed.delete(info.group);
+      this.page.contact(conversation).left = true;
+    }
+    return info;
+  }
+
+  /** Whether `user` is in the group of `conversation` as this device knows it (receipts count only from members). */
+  isMember(conversation, user) { return !!this.e2e?.isMember(conversation.slice(1), user); }
 
   /** What the conversation header says of a group: {status, admin, member}. */
   header(conversation) {
     const group = this.e2e?.byName(conversation.slice(1));
     const left = this.app.contacts.get(conversation)?.left;
-    if (!group || left) return { status: left ? 'you are not a member' : '', admin: false, member: !left && !!group };
+    if (left) return { status: 'you are not a member', admin: false, member: false };
+    // Listed by the server but not learned yet: a member; the first send asks for the membership.
+    if (!group) return { status: '', admin: false, member: this.listed.has(conversation.slice(1)) };
     const members = group.members.length;
     return { status: `${members} member${members === 1 ? '' : 's'}: ${group.members.join(', ')}`, admin: group.admins.includes(this.app.user), member: true };
   }

@@ -53,6 +53,93 @@ public class BrowserGroupStateTests
         Assert.False(r.GetProperty("groupKeptAfterWeLeft").GetBoolean());
     }
 
+    [Fact]
+    public async Task Login_membership_does_not_judge_older_rows_an_admin_who_removes_itself_is_out_and_concurrent_sends_take_distinct_keys()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+
+        JsonElement r = await page.EvaluateAsync<JsonElement>(SendScript);
+        string Text(string name) => r.GetProperty(name).GetString() ?? "";
+
+        // Learned at login (bob already gone by then): bob's message from before is still read, as parley chat reads it.
+        Assert.Equal("bye all", Text("departedMemberRead"));
+        Assert.Equal("MalformedData", Text("nonCanonicalInfo"));
+        Assert.Equal("dropped", Text("adminRemovedItself"));
+        // Two sends at once on the device's real queue: iterations 0 and 1 of one key, both readable by a member.
+        Assert.Equal("0,1", Text("iterations"));
+        Assert.Equal("one,two", Text("memberReads"));
+        Assert.Equal("1", Text("keysMade"));
+        // A member reached on no device is not counted as holding the key: the next send tries again.
+        Assert.Equal("alice,carol|carol", Text("distributedTo"));
+        // A removal makes the next send rotate, and the new key goes to the members left, never to alice.
+        Assert.Equal("true", Text("rotatedAfterRemoval"));
+        Assert.Equal("carol", Text("distributedAfterRemoval"));
+    }
+
+    private const string SendScript = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const sk = await import('/js/e2e/senderkey.js');
+          const { E2eGroups } = await import('/js/e2e/groups.js');
+          const out = {};
+          const team = '0123456789abcdef0123456789abcdef';
+          const device = {
+            s: { user: 'webby', deviceId: 'w1' }, lock: Promise.resolve(), sent: [],
+            serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; },
+            async save() {},
+            // The pairwise layer: carol has no device with keys yet.
+            async sendPayload(messenger, to, payload) { this.sent.push({ to, payload: payload.slice() }); return { devices: to === 'carol' ? 0 : 1 }; },
+          };
+          let members = ['alice', 'bob', 'webby'], version = 6;
+          const info = () => ({ group: 'team', groupId: team, version, members, admins: ['webby'] });
+          const messenger = {
+            sends: [],
+            async groupMembers() { return info(); },
+            async groupSend(group, v, body) { if (v !== version) throw Object.assign(new Error('stale'), { code: 'stale_group_version' }); this.sends.push(body); return { group, recipients: members.length }; },
+          };
+          // Login: the server's membership (v6, bob gone) for a group this device did not know.
+          const groups = new E2eGroups(device);
+          members = ['alice', 'webby'];
+          await groups.learnAtLogin(info());
+          const bob = await sk.generate(b.fromHex(team));
+          await groups.takeSenderKey('bob', 'b1', sk.distribution(bob));
+          const byeAll = await sk.encrypt(bob, b.concat(Uint8Array.of(1), new Uint8Array(16), b.utf8('bye all')));
+          out.departedMemberRead = (await groups.receiveMessage({ from: 'bob', fromDevice: 'b1', bodyBytes: byeAll.message })).text ?? 'refused';
+          try { groups.apply({ ...info(), members: ['alice', 'We Bby'] }); out.nonCanonicalInfo = 'accepted'; } catch (e) { out.nonCanonicalInfo = e.code; }
+          // Sending: alice and carol (no device yet) are members.
+          members = ['alice', 'carol', 'webby']; version = 7;
+          groups.s.groups[team].membersKnown = false;
+          await Promise.all([groups.sendText(messenger, 'team', 'one'), groups.sendText(messenger, 'team', 'two')]);
+          const parsed = messenger.sends.map(m => sk.parseMessage(m));
+          out.iterations = parsed.map(p => p.iteration).sort().join(',');
+          out.keysMade = String(new Set(parsed.map(p => p.keyId)).size);
+          const toAlice = device.sent.filter(s => s.to === 'alice');
+          let aliceKey = sk.fromDistribution(toAlice[0].payload.subarray(17));
+          const reads = [];
+          for (const m of messenger.sends) { const o = await sk.decrypt(aliceKey, m); aliceKey = o.key; reads.push(b.fromUtf8(o.plaintext.subarray(17))); }
+          out.memberReads = reads.sort().join(',');
+          const first = device.sent.map(s => s.to);
+          device.sent.length = 0;
+          await groups.sendText(messenger, 'team', 'three');
+          out.distributedTo = [...new Set(first)].filter(u => u !== 'webby').sort().join(',') + '|' + device.sent.map(s => s.to).filter(u => u !== 'webby').join(',');
+          // alice is removed by another admin: the notice makes our key stale.
+          device.sent.length = 0;
+          const keyBefore = groups.s.groups[team].own.keyId;
+          members = ['carol', 'webby']; version = 8;
+          await groups.receiveNotice({ from: 'webby', fromDevice: 'w2', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 8, change: 'removed', actor: 'webby', subjects: ['alice'], admins: ['webby'] })) });
+          await groups.sendText(messenger, 'team', 'four');
+          out.rotatedAfterRemoval = String(groups.s.groups[team].own.keyId !== keyBefore);
+          out.distributedAfterRemoval = device.sent.map(s => s.to).filter(u => u !== 'webby').join(',');
+          // An admin that removes itself: the answer leaves it out, and the group is gone here.
+          out.adminRemovedItself = groups.apply({ ...info(), members: ['carol'] }) === null && !groups.s.groups[team] ? 'dropped' : 'kept';
+          return out;
+        }
+        """;
+
     private const string Script = """
         async () => {
           const b = await import('/js/bytes.js');

@@ -58,6 +58,11 @@ public partial class BrowserChatTests
             await Expect(mine.Locator(".receipts")).ToHaveTextAsync(" · read by cli");
             // Nothing on the page is unreadable: the sender key itself is never shown.
             await Expect(page.Locator("#messages .message.failed")).ToHaveCountAsync(0);
+            // The README's picture of a group comes from here: PARLEY_SCREENSHOT_DIR=docs dotnet test --filter A_browser_user_accepts
+            if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
+            {
+                await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetFullPath(screenshots), "web-group.png") });
+            }
 
             // Removed: the page is told, stops sending, and what cli says afterwards is not for it.
             await cli.WriteLineAsync("group remove team webby");
@@ -66,6 +71,15 @@ public partial class BrowserChatTests
             await Expect(page.Locator("#message-input")).ToBeDisabledAsync();
             await Expect(page.Locator("#peer-status")).ToHaveTextAsync("you are not a member");
             Assert.False(await page.EvaluateAsync<bool>("() => Object.values(window.parley.app.device.s.groups).some(g => g.name === 'team')"));
+            // cli's next message rotates its key and hands the new one to the members left: none reaches the page.
+            await cli.WriteLineAsync("send #team after you left");
+            await cli.WaitForLineAsync("[STATUS] Message sent to #team (1 member)", s_wait);
+            await cli.WriteLineAsync("send webby are you still there");
+            await page.ClickAsync("#contacts li[data-user='cli']");
+            await Expect(page.Locator("#messages .message.in").Filter(new() { HasText = "are you still there" })).ToHaveCountAsync(1);
+            Assert.Equal(0, await page.EvaluateAsync<int>("() => Object.keys(window.parley.app.device.s.senderKeys).length"));
+            await page.ClickAsync("#contacts li[data-group='team']");
+            await Expect(page.Locator("#messages .message").Filter(new() { HasText = "after you left" })).ToHaveCountAsync(0);
         }
     }
 
@@ -98,13 +112,17 @@ public partial class BrowserChatTests
             await page.PressAsync("#message-input", "Enter");
             await cli.WaitForLineAsync("[#pals] webby: first", s_wait);
 
-            // A reload logs in again with the device token; the group, its key and its chain come back from IndexedDB.
+            // A reload logs in again with the device token; the group, its key and its chain come back from IndexedDB:
+            // the next message goes under the same key, one step on, with no new key handed out.
+            const string OwnKey = "() => { const g = Object.values(window.parley.app.device.s.groups).find(g => g.name === 'pals'); return `${g.own.keyId}/${g.own.iteration}`; }";
+            string before = await page.EvaluateAsync<string>(OwnKey);
             await page.ReloadAsync();
             await Expect(page.Locator("#me")).ToHaveTextAsync("webby");
             await page.ClickAsync("#contacts li[data-group='pals']");
             await page.FillAsync("#message-input", "second");
             await page.PressAsync("#message-input", "Enter");
             await cli.WaitForLineAsync("[#pals] webby: second", s_wait);
+            Assert.Equal($"{before.Split('/')[0]}/{int.Parse(before.Split('/')[1], System.Globalization.CultureInfo.InvariantCulture) + 1}", await page.EvaluateAsync<string>(OwnKey));
             await cli.WriteLineAsync("send #pals reply");
             await Expect(page.Locator("#messages .message.in").Filter(new() { HasText = "reply" })).ToHaveCountAsync(1);
 

@@ -51,8 +51,20 @@ export class E2eGroups {
 
   // ── membership: the server decides, this device follows ──
 
-  /** Takes the server's word for a group (a group_info); a changed membership makes our key stale. */
+  /**
+   * Takes the server's word for a group (a group_info); a changed membership makes our key stale.
+   * Returns the group, or null when the answer leaves this user out (an admin who removed itself):
+   * then nothing of the group is kept. Names must be as the server makes them (§11.4).
+   */
   apply(info) {
+    if (!isCanonical(info.group) || !/^[0-9a-f]{32}$/.test(info.groupId ?? '') || !Number.isSafeInteger(info.version)
+      || !Array.isArray(info.members) || !info.members.every(isCanonical) || !(info.admins ?? []).every(isCanonical)) {
+      throw new E2eError('MalformedData', 'the server described a group with names or an id it cannot have made');
+    }
+    if (!info.members.includes(this.user)) {
+      if (this.s.groups[info.groupId]) this.drop(info.groupId);
+      return null;
+    }
     const group = this.stateFor(info.groupId, info.group);
     if (info.version >= group.version) {
       const members = new Set(info.members);
@@ -71,6 +83,32 @@ export class E2eGroups {
   learn(info) {
     return this.device.serial(async () => { const group = this.apply(info); await this.device.save(); return group; });
   }
+
+  /**
+   * A group this device did not know at login (joined on another device, or before this device
+   * existed): today's membership, but not yet trusted to judge the rows still waiting in the inbox,
+   * which were decided under earlier ones. Senders are not refused for it until the next send asks
+   * the server again; the notices that follow bring it up to date meanwhile.
+   */
+  learnAtLogin(info) {
+    return this.device.serial(async () => {
+      const group = this.apply(info);
+      if (group) group.membersKnown = false;
+      await this.device.save();
+      return group;
+    });
+  }
+
+  /** The membership may have moved while this device was away: asked again before the next send. */
+  markUnknown(groupId) {
+    return this.device.serial(async () => {
+      const group = this.s.groups[groupId];
+      if (group) { group.membersKnown = false; await this.device.save(); }
+    });
+  }
+
+  /** Whether `user` is a member of the group `name` as this device knows it. */
+  isMember(name, user) { return !!this.byName(name)?.members.includes(user); }
 
   stateFor(groupId, name) {
     // A name given again to a new group (the old one emptied and was deleted) is another group.
@@ -174,7 +212,9 @@ export class E2eGroups {
   async current(messenger, name) {
     const known = this.byName(name);
     if (known?.membersKnown) return known;
-    return this.learn(await messenger.groupMembers(name));
+    const group = await this.learn(await messenger.groupMembers(name));
+    if (!group) throw new E2eError('NotAMember', 'you are not a member of this group');
+    return group;
   }
 
   /**
@@ -209,7 +249,11 @@ export class E2eGroups {
       for (const member of members) {
         try {
           const sent = await this.device.sendPayload(messenger, member, payload, { copyToOwnDevices: false });
-          if (sent.devices === 0 && member !== this.user) unreachable.push(member);
+          if (sent.devices === 0 && member !== this.user) {
+            // Not recorded as holding the key: the next send tries again, and a first device gets it then.
+            unreachable.push(member);
+            continue;
+          }
         } catch (e) {
           // Not until the user trusts the new identity: that member cannot read this key's messages.
           if (e.code !== 'IdentityChanged') throw e;
