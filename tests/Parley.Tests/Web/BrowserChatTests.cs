@@ -79,7 +79,7 @@ public partial class BrowserChatTests
             Assert.Equal(60, onCli.Length);
             Assert.Equal(onCli, onPage);
             await page.ClickAsync("#safety-close");
-            // The README's screenshot comes from here: PARLEY_SCREENSHOT_DIR=docs dotnet test --filter BrowserChatTests
+            // The README's screenshot comes from here: PARLEY_SCREENSHOT_DIR=$PWD/docs dotnet test --filter BrowserChatTests
             if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
             {
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetFullPath(screenshots), "web-client.png") });

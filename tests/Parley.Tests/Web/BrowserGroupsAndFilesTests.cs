@@ -58,7 +58,7 @@ public partial class BrowserChatTests
             await Expect(mine.Locator(".receipts")).ToHaveTextAsync(" · read by cli");
             // Nothing on the page is unreadable: the sender key itself is never shown.
             await Expect(page.Locator("#messages .message.failed")).ToHaveCountAsync(0);
-            // The README's picture of a group comes from here: PARLEY_SCREENSHOT_DIR=docs dotnet test --filter A_browser_user_accepts
+            // The README's picture of a group comes from here: PARLEY_SCREENSHOT_DIR=$PWD/docs dotnet test --filter A_browser_user_accepts
             if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
             {
                 await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetFullPath(screenshots), "web-group.png") });
