@@ -1,7 +1,4 @@
 using System.Text.Json;
-using Microsoft.Playwright;
-using Parley.Server.Web;
-using Parley.Tests.Support;
 
 namespace Parley.Tests.Web;
 
@@ -17,13 +14,7 @@ public class BrowserGroupStateTests
     [Fact]
     public async Task Keys_and_notices_that_others_send_are_bounded_checked_and_forgotten_as_section_14_says()
     {
-        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
-        await using Browser browser = await Browser.LaunchAsync();
-        await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-
-        JsonElement r = await page.EvaluateAsync<JsonElement>(Script);
+        JsonElement r = await ServedPage.EvaluateAsync(Script);
         int Number(string name) => r.GetProperty(name).GetInt32();
         string Text(string name) => r.GetProperty(name).GetString() ?? "";
 
@@ -56,13 +47,7 @@ public class BrowserGroupStateTests
     [Fact]
     public async Task Login_membership_does_not_judge_older_rows_an_admin_who_removes_itself_is_out_and_concurrent_sends_take_distinct_keys()
     {
-        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
-        await using Browser browser = await Browser.LaunchAsync();
-        await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-
-        JsonElement r = await page.EvaluateAsync<JsonElement>(SendScript);
+        JsonElement r = await ServedPage.EvaluateAsync(SendScript);
         string Text(string name) => r.GetProperty(name).GetString() ?? "";
 
         // Learned at login (bob already gone by then): bob's message from before is still read, as parley chat reads it.

@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Playwright;
-using Parley.Server.Web;
-using Parley.Tests.Support;
 
 namespace Parley.Tests.Web;
 
@@ -18,13 +15,7 @@ public partial class BrowserVectorTests
     {
         Dictionary<string, string> channel = VectorBlock(File.ReadAllText(RepoFile("PROTOCOL.md")), "### x25519, aes-256-gcm, ed25519\n");
         Dictionary<string, string> e2e = E2eVectors(File.ReadAllText(RepoFile("docs/e2e-vectors.md")));
-        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
-        await using Browser browser = await Browser.LaunchAsync();
-        await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-
-        JsonElement result = await page.EvaluateAsync<JsonElement>(VectorScript, new { channel, e2e });
+        JsonElement result = await ServedPage.EvaluateAsync(VectorScript, new { channel, e2e });
         Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
         Assert.Equal(channel["TH"], got["TH"]);
         Assert.Equal(channel["PRK"], got["PRK"]);
@@ -124,13 +115,7 @@ public partial class BrowserVectorTests
         Assert.True(start >= 0, "PROTOCOL.md has no §14.7");
         Dictionary<string, string> group = E2eVectors(protocol[start..protocol.IndexOf("```python", start, StringComparison.Ordinal)]);
         Assert.Equal(12, group.Count);
-        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
-        await using Browser browser = await Browser.LaunchAsync();
-        await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-
-        JsonElement result = await page.EvaluateAsync<JsonElement>(SenderKeyScript);
+        JsonElement result = await ServedPage.EvaluateAsync(SenderKeyScript);
         Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
         foreach ((string name, string value) in group)
         {
