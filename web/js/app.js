@@ -82,7 +82,12 @@ async function connect() {
   const messenger = new Messenger(channel);
   let ready;
   const deviceReady = new Promise(resolve => { ready = resolve; });
-  messenger.onMessage = async m => { await deviceReady; await receive(m); };
+  messenger.onMessage = async m => {
+    await deviceReady;
+    // A row still queued on a connection that has since been replaced is not handled (nor acknowledged): the new one brings it again.
+    if (messenger !== app.messenger) throw new Error('the connection was replaced');
+    await receive(m);
+  };
   messenger.onPresence = (user, online) => {
     if (messenger !== app.messenger) return;
     if (online) app.online.add(user); else app.online.delete(user);
@@ -147,6 +152,8 @@ async function connect() {
 }
 
 async function onDisconnected(messenger, error) {
+  // Requests still waiting on this connection fail now, not after their 30 s: the device's queue must not wait on them.
+  messenger.abandon(error?.error ?? 'closed');
   if (messenger !== app.messenger) return;
   app.connected = false;
   app.messenger = null;
@@ -350,6 +357,7 @@ async function sendMessage(text) {
     entry.note = sanitize(e.message, 300);
   }
   await saveHistory();
+  renderConversationHeader();
   renderMessages();
 }
 

@@ -12,6 +12,8 @@ const conversationOf = group => `#${group}`;
 const GROUP_ID = /^[0-9a-f]{32}$/;
 /** Invitations shown at most: the server keeps 50 live ones per user (§11.7). */
 const MAX_INVITATIONS = 50;
+/** Groups a user is in at most (the server's --max-groups-per-user default). */
+const MAX_GROUPS = 100;
 /** How long a burst of invitation notices is gathered before the list is asked again. */
 const INVITATION_REFRESH_MS = 500;
 
@@ -42,7 +44,8 @@ export class GroupView {
     this.takeInvitations(list);
     this.listed = new Set();
     let unlearned = 0;
-    for (const g of list.groups ?? []) {
+    // At most the server's per-user bound: a longer list is not one an honest server sends.
+    for (const g of (list.groups ?? []).slice(0, MAX_GROUPS)) {
       if (!isCanonical(g.group) || !GROUP_ID.test(g.groupId ?? '')) continue;
       this.listed.add(g.group);
       this.page.contact(conversationOf(g.group)).left = false;
@@ -51,7 +54,15 @@ export class GroupView {
         if (known.version < g.version) await this.e2e.markUnknown(known.id);
         continue;
       }
-      try { await this.e2e.learnAtLogin(await messenger.groupMembers(g.group)); } catch { unlearned++; }
+      try {
+        const info = await messenger.groupMembers(g.group);
+        if (info?.group !== g.group || info.groupId !== g.groupId) throw new Error('the server answered for another group');
+        await this.e2e.learnAtLogin(info);
+      } catch { unlearned++; }
+    }
+    // Known here but not listed: our removal's notice may have been skipped; the first send asks and ends it cheaply.
+    for (const name of this.e2e.names()) {
+      if (!this.listed.has(name)) await this.e2e.markUnknown(this.e2e.byName(name).id);
     }
     this.renderInvitations();
     if (unlearned) {
@@ -192,8 +203,7 @@ export class GroupView {
   }
 
   async accept(invitation) {
-    const info = await this.app.messenger.groupAccept(invitation.group, invitation.groupId);
-    this.invitations.delete(invitation.groupId);
+    const info = await this.answered(invitation, this.app.messenger.groupAccept(invitation.group, invitation.groupId));
     await this.e2e.learn(info);
     this.listed.add(info.group);
     const c = this.page.contact(conversationOf(info.group));
@@ -203,8 +213,19 @@ export class GroupView {
   }
 
   async decline(invitation) {
-    await this.app.messenger.groupDecline(invitation.group, invitation.groupId);
-    this.invitations.delete(invitation.groupId);
+    await this.answered(invitation, this.app.messenger.groupDecline(invitation.group, invitation.groupId));
+  }
+
+  /** An answered invitation leaves the list, and so does one the server no longer has (not_invited: answered elsewhere, withdrawn, expired). */
+  async answered(invitation, request) {
+    try {
+      const answer = await request;
+      this.invitations.delete(invitation.groupId);
+      return answer;
+    } catch (e) {
+      if (e.code === 'not_invited') this.invitations.delete(invitation.groupId);
+      throw e;
+    }
   }
 
   async allow(user) {

@@ -130,6 +130,15 @@ export class Messenger {
     }
   }
 
+  /** The connection is gone: every request still waiting fails at once with `connection_lost`. */
+  abandon(reason) {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const waiter of waiting) waiter({ type: 'error', code: 'connection_lost', message: `the connection was lost (${reason})` });
+    this.loginWaiter?.({ type: 'login_result', success: false, code: 'connection_lost', error: `the connection was lost (${reason})` });
+    this.loginWaiter = null;
+  }
+
   /** `compactForm(ref)`: the request's compact bytes, or null when only JSON can say it. */
   request(object, compactForm = null) {
     const ref = this.nextRef++;

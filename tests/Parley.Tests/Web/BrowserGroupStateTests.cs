@@ -53,6 +53,8 @@ public class BrowserGroupStateTests
         // Learned at login (bob already gone by then): bob's message from before is still read, as parley chat reads it.
         Assert.Equal("bye all", Text("departedMemberRead"));
         Assert.Equal("MalformedData", Text("nonCanonicalInfo"));
+        Assert.Equal("NotAMember", Text("nonMemberAfterInOrderNotice"));
+        Assert.Equal("connection_lost in time", Text("abandoned"));
         Assert.Equal("dropped", Text("adminRemovedItself"));
         // Two sends at once on the device's real queue: iterations 0 and 1 of one key, both readable by a member.
         Assert.Equal("0,1", Text("iterations"));
@@ -95,6 +97,19 @@ public class BrowserGroupStateTests
           const byeAll = await sk.encrypt(bob, b.concat(Uint8Array.of(1), new Uint8Array(16), b.utf8('bye all')));
           out.departedMemberRead = (await groups.receiveMessage({ from: 'bob', fromDevice: 'b1', bodyBytes: byeAll.message })).text ?? 'refused';
           try { groups.apply({ ...info(), members: ['alice', 'We Bby'] }); out.nonCanonicalInfo = 'accepted'; } catch (e) { out.nonCanonicalInfo = e.code; }
+          // Until a notice follows the login's membership in order, senders are not judged; from then on they are.
+          const mallory = await sk.generate(b.fromHex(team));
+          await groups.takeSenderKey('mallory', 'm1', sk.distribution(mallory));
+          await groups.receiveNotice({ from: 'alice', fromDevice: 'a1', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 7, change: 'added', actor: 'alice', subjects: ['carol'], admins: ['webby'] })) });
+          const sneaky = await sk.encrypt(mallory, b.concat(Uint8Array.of(1), new Uint8Array(16), b.utf8('let me in')));
+          out.nonMemberAfterInOrderNotice = (await groups.receiveMessage({ from: 'mallory', fromDevice: 'm1', bodyBytes: sneaky.message })).error ?? 'read';
+          // A lost connection fails the requests still waiting at once, not after their 30 s.
+          const { Messenger } = await import('/js/messenger.js');
+          const waiting = new Messenger({ async send() {}, onRecord: null });
+          const started = Date.now();
+          const pendingMembers = waiting.groupMembers('team').catch(e => e.code);
+          waiting.abandon('test');
+          out.abandoned = `${await pendingMembers} in ${Date.now() - started < 5000 ? 'time' : 'too long'}`;
           // Sending: alice and carol (no device yet) are members.
           members = ['alice', 'carol', 'webby']; version = 7;
           groups.s.groups[team].membersKnown = false;

@@ -57,8 +57,9 @@ export class E2eGroups {
    * then nothing of the group is kept. Names must be as the server makes them (§11.4).
    */
   apply(info) {
-    if (!isCanonical(info.group) || !/^[0-9a-f]{32}$/.test(info.groupId ?? '') || !Number.isSafeInteger(info.version)
-      || !Array.isArray(info.members) || !info.members.every(isCanonical) || !(info.admins ?? []).every(isCanonical)) {
+    if (!info || !isCanonical(info.group) || !/^[0-9a-f]{32}$/.test(info.groupId ?? '') || !Number.isSafeInteger(info.version)
+      || !Array.isArray(info.members) || !info.members.every(isCanonical)
+      || !(info.admins === undefined || (Array.isArray(info.admins) && info.admins.every(isCanonical)))) {
       throw new E2eError('MalformedData', 'the server described a group with names or an id it cannot have made');
     }
     if (!info.members.includes(this.user)) {
@@ -74,6 +75,8 @@ export class E2eGroups {
       group.admins = [...(info.admins ?? [])].sort();
       group.version = info.version;
       group.membersKnown = true;
+      group.askBeforeSend = false;
+      group.learnedAtLogin = false;
       group.stale ||= changed;
     }
     return group;
@@ -93,17 +96,21 @@ export class E2eGroups {
   learnAtLogin(info) {
     return this.device.serial(async () => {
       const group = this.apply(info);
-      if (group) group.membersKnown = false;
+      if (group) { group.membersKnown = false; group.learnedAtLogin = true; group.askBeforeSend = true; }
       await this.device.save();
       return group;
     });
   }
 
-  /** The membership may have moved while this device was away: asked again before the next send. */
+  /**
+   * The membership may have moved while this device was away: asked again before the next send.
+   * What it knows still judges the rows that follow (they come in the server's order, with the
+   * notices that move it), as the C# reference does.
+   */
   markUnknown(groupId) {
     return this.device.serial(async () => {
       const group = this.s.groups[groupId];
-      if (group) { group.membersKnown = false; await this.device.save(); }
+      if (group) { group.askBeforeSend = true; await this.device.save(); }
     });
   }
 
@@ -165,6 +172,12 @@ export class E2eGroups {
           group.membersKnown = false;
         }
         if (Array.isArray(change.admins)) group.admins = [...change.admins].sort();
+        // A group learned at login judges senders again from the first notice that follows it in order.
+        const knownKind = ['created', 'added', 'removed', 'left'].includes(change.change);
+        if (group.learnedAtLogin && !gap && knownKind && !(change.change === 'added' && change.subjects.includes(this.user))) {
+          group.membersKnown = true;
+          group.learnedAtLogin = false;
+        }
         if (gap) group.membersKnown = false;
         group.stale = true;
         if (weLeft) this.drop(group.id);
@@ -204,15 +217,17 @@ export class E2eGroups {
       } catch (e) {
         if (e.code !== 'stale_group_version' || attempt >= SEND_ATTEMPTS) throw e;
         const g = this.s.groups[group.id];
-        if (g) g.membersKnown = false;
+        if (g) g.askBeforeSend = true;
       }
     }
   }
 
   async current(messenger, name) {
     const known = this.byName(name);
-    if (known?.membersKnown) return known;
-    const group = await this.learn(await messenger.groupMembers(name));
+    if (known?.membersKnown && !known.askBeforeSend) return known;
+    const info = await messenger.groupMembers(name);
+    if (info?.group !== name) throw new E2eError('MalformedData', 'the server answered for another group');
+    const group = await this.learn(info);
     if (!group) throw new E2eError('NotAMember', 'you are not a member of this group');
     return group;
   }
@@ -295,7 +310,12 @@ export class E2eGroups {
 
   bound() {
     const entries = () => Object.entries(this.s.senderKeys);
-    const unknown = ([key]) => !this.s.groups[key.split('/')[0]];
+    // Groups we do not know, and senders a group learned at login does not list yet: anyone can hand those over.
+    const unknown = ([key]) => {
+      const [groupId, user] = key.split('/');
+      const group = this.s.groups[groupId];
+      return !group || (!group.membersKnown && !group.members.includes(user));
+    };
     const count = list => list.reduce((n, [, e]) => n + e.keys.length, 0);
     const oldest = list => list.reduce((a, b) => (b[1].at < a[1].at ? b : a));
     while (count(entries().filter(unknown)) > MAX_KEYS_FOR_UNKNOWN_GROUPS) delete this.s.senderKeys[oldest(entries().filter(unknown))[0]];

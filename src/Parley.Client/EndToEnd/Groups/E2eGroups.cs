@@ -300,7 +300,9 @@ public sealed partial class E2eGroups : IDisposable
                     E2eSent sent = await _device.SendPlaintextAsync(client, member, payload, copyToOwnDevices: false, cancellationToken).ConfigureAwait(false);
                     if (sent.RecipientDevices == 0 && member != _device.User)
                     {
+                        // Not recorded as holding the key (PROTOCOL.md §14.5): the next send tries again, so a first device gets it then.
                         unreachable.Add(member);
+                        continue;
                     }
                 }
                 catch (IdentityChangedException)
