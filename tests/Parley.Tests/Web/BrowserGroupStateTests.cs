@@ -67,6 +67,60 @@ public class BrowserGroupStateTests
         Assert.Equal("carol", Text("distributedAfterRemoval"));
     }
 
+    [Fact]
+    public async Task Invitation_notices_are_bounded_and_an_invitation_the_server_no_longer_has_leaves_the_list()
+    {
+        JsonElement r = await ServedPage.EvaluateAsync(InvitationScript);
+        // 60 notices from strangers: at most 50 shown, and the burst asks group_list again once (twice on a
+        // machine slow enough to split it across the 500 ms gathering), never once per notice.
+        Assert.Equal(50, r.GetProperty("shown").GetInt32());
+        Assert.InRange(r.GetProperty("listRequests").GetInt32(), 1, 2);
+        // After that refresh the server's list is the truth: what it no longer has is gone.
+        Assert.Equal("fresh", r.GetProperty("afterRefresh").GetString());
+        // An answer refused with not_invited (answered elsewhere, withdrawn, expired) removes the row; rate_limited keeps it.
+        Assert.Equal("not_invited:gone", r.GetProperty("declineNotInvited").GetString());
+        Assert.Equal("rate_limited:kept", r.GetProperty("declineRateLimited").GetString());
+        // An invitation to a group this device is in already is not shown.
+        Assert.False(r.GetProperty("memberGroupShown").GetBoolean());
+    }
+
+    private const string InvitationScript = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const { GroupView } = await import('/js/group-view.js');
+          const out = {};
+          let listRequests = 0;
+          const fail = code => Object.assign(new Error(code), { code });
+          let declineError = 'not_invited';
+          const messenger = {
+            async groupList() { listRequests++; return { groups: [], invitations: [{ group: 'fresh', groupId: 'f'.repeat(32), invitedBy: 'alice' }], allowed: [] }; },
+            async groupDecline() { throw fail(declineError); },
+          };
+          const app = { user: 'webby', messenger, contacts: new Map(), device: { s: { deviceId: 'w1' } } };
+          const device = { s: { user: 'webby', deviceId: 'w1' }, lock: Promise.resolve(), serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; }, async save() {} };
+          const view = new GroupView({ app, contact: n => { let c = app.contacts.get(n); if (!c) app.contacts.set(n, c = { name: n, messages: [] }); return c; },
+            sanitize: t => String(t), banner() {}, $: id => document.getElementById(id), act: a => a(), open() {} });
+          view.attach(device);
+          view.e2e.apply({ group: 'mine', groupId: 'a'.repeat(32), version: 1, members: ['webby', 'alice'], admins: ['alice'] });
+          const invited = (i, group) => ({ contentType: 'application/vnd.parley.group-changed+json', from: `stranger${i}`, fromDevice: 'x', messageId: i,
+            body: b.toBase64(b.utf8(JSON.stringify({ group, groupId: i.toString(16).padStart(32, '0'), version: 1, change: 'invited', actor: `stranger${i}`, subjects: ['webby'], admins: [] }))) });
+          const member = invited(99, 'mine');
+          await view.receive({ ...member, bodyBytes: b.fromBase64(member.body) });
+          out.memberGroupShown = view.invitations.size !== 0;
+          for (let i = 1; i <= 60; i++) await view.receive({ ...invited(i, `g${i}`), bodyBytes: b.fromBase64(invited(i, `g${i}`).body) });
+          out.shown = view.invitations.size;
+          await new Promise(resolve => setTimeout(resolve, 1500));
+          out.listRequests = listRequests;
+          out.afterRefresh = [...view.invitations.values()].map(i => i.group).join(',');
+          const fresh = [...view.invitations.values()][0];
+          declineError = 'rate_limited';
+          out.declineRateLimited = await view.decline(fresh).then(() => 'accepted', e => `${e.code}:${view.invitations.has(fresh.groupId) ? 'kept' : 'gone'}`);
+          declineError = 'not_invited';
+          out.declineNotInvited = await view.decline(fresh).then(() => 'accepted', e => `${e.code}:${view.invitations.has(fresh.groupId) ? 'kept' : 'gone'}`);
+          return out;
+        }
+        """;
+
     private const string SendScript = """
         async () => {
           const b = await import('/js/bytes.js');
