@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Microsoft.Playwright;
-using Parley.Server.Web;
 using Parley.Tests.Support;
 
 namespace Parley.Tests.Web;
@@ -20,7 +18,7 @@ public class BrowserCompactTests
         Assert.All(vectors, v => Assert.NotEmpty((string[])v["json"]));
         Assert.True(vectors.Count >= 8, $"{vectors.Count} compact vectors in PROTOCOL.md");
 
-        JsonElement result = await EvaluateInPageAsync(CodecScript, new { vectors });
+        JsonElement result = await ServedPage.EvaluateAsync(CodecScript, new { vectors });
 
         Assert.Empty(Strings(result, "failures"));
         // Every vector was checked, in its direction: the server's read, the client's written.
@@ -33,18 +31,8 @@ public class BrowserCompactTests
     [Fact]
     public async Task The_browser_messenger_asks_for_the_compact_form_uses_it_once_agreed_and_ends_on_a_bad_record()
     {
-        JsonElement result = await EvaluateInPageAsync(MessengerScript, new { });
+        JsonElement result = await ServedPage.EvaluateAsync(MessengerScript, new { });
         Assert.Empty(Strings(result, "failures"));
-    }
-
-    private static async Task<JsonElement> EvaluateInPageAsync(string script, object argument)
-    {
-        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
-        await using Browser browser = await Browser.LaunchAsync();
-        await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-        return await page.EvaluateAsync<JsonElement>(script, argument);
     }
 
     private static List<string> Strings(JsonElement result, string name) =>
