@@ -3,7 +3,8 @@
 // every change and before the message that changed it is acknowledged (the handler returns
 // first), so a crash never leaves a ratchet behind a message the server already dropped.
 // Receipts (PROTOCOL.md §13.11) are queued as messages are shown and sent by a loop of their
-// own, never from the message handler (which runs on the reader loop and must not wait on it).
+// own, never from the message handler (which runs on the reader loop and must not wait on it);
+// sender key requests and their answers (§14.3) go from the same loop.
 using Parley.Cli.Terminal;
 using Parley.Client;
 using Parley.Client.EndToEnd;
@@ -174,6 +175,10 @@ internal sealed class ChatEndToEnd : IDisposable
         {
             string? groupLine = Groups.Show(message, ourDevice, out GroupEvent happened);
             Save();
+            if (happened.KeyRequested)
+            {
+                _receiptsWaiting.Writer.TryWrite(true); // the request goes from the same loop as receipts
+            }
             if (happened is { Kind: GroupEventKind.Message, FileOffer: { } groupOffer } && happened.From != _device.User && FileOffered is { } offered)
             {
                 return $"[#{UntrustedText.Sanitize(happened.Group)}] {offered(happened.From, groupOffer)}";
@@ -194,8 +199,12 @@ internal sealed class ChatEndToEnd : IDisposable
         Save();
         if (opened.GroupPayload is not null)
         {
-            Groups.TakeSenderKey(opened);
+            Groups.TakeGroupPayload(opened);
             Save();
+            if (_groups.HasKeyWork)
+            {
+                _receiptsWaiting.Writer.TryWrite(true); // a member's device asked for our key: answered from the receipts' loop
+            }
             return opened.FromNewDevice ? NewDeviceNotice(message.From, opened.FromDevice) : null;
         }
         if (opened.Receipt is not null)
@@ -274,6 +283,7 @@ internal sealed class ChatEndToEnd : IDisposable
         try
         {
             await _receipts.SendPendingAsync(client, Save, cancellationToken);
+            await _groups.SendKeyRequestsAsync(client, Save, cancellationToken);
             return true;
         }
         catch (Exception e) when (e is ChatConnectionException or Parley.Protocol.ParleyProtocolException or IOException or OperationCanceledException)

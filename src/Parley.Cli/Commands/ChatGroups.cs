@@ -145,6 +145,9 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return $"[GROUP] {from} invited you to #{plain}; 'group accept {plain}' to join or 'group decline {plain}'";
             case GroupEventKind.Changed:
                 return "[STATUS] " + Describe(happened.Change!, group, from);
+            case GroupEventKind.Failed when happened.KeyRequested:
+                return $"[STATUS] A message in {group} from {from} could not be read here: this device has no key from {from}'s device for it yet "
+                    + $"(it is new to the group, or lost its keys). Asked that device for its key: what {from} sends from it next can be read";
             case GroupEventKind.Failed:
                 return $"[ERROR] A message in {group} from {from} could not be decrypted ({UntrustedText.Sanitize(happened.Reason)}); it is not shown";
             default:
@@ -172,8 +175,8 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
     public async Task<string[]> OtherMembersAsync(ChatClient client, string name, CancellationToken cancellationToken) =>
         [.. (await groups.MembersAsync(client, name, cancellationToken)).Members.Where(m => m != user)];
 
-    /// <summary>Stores a sender key that came over a pairwise session (never shown).</summary>
-    public void TakeSenderKey(E2eIncoming opened) => groups.TakeSenderKey(opened);
+    /// <summary>Stores a sender key, or queues an answer to a request for ours, that came over a pairwise session (never shown).</summary>
+    public void TakeGroupPayload(E2eIncoming opened) => groups.TakeGroupPayload(opened);
 
     private string Describe(GroupChange change, string group, string from)
     {

@@ -185,6 +185,34 @@ public sealed partial class E2eDevice : IDisposable
         return new E2eSent(recipientDevices, delivered) { NewDevices = added, RemovedDevices = removed };
     }
 
+    /// <summary>
+    /// Encrypts one payload to one device of <paramref name="user"/> only (a sender key request or its
+    /// answer, PROTOCOL.md §14.3), starting a session with it first when there is none.
+    /// </summary>
+    /// <exception cref="IdentityChangedException">A device of <paramref name="user"/> presents a new identity; nothing was sent.</exception>
+    internal async Task<E2eSent> SendPlaintextToDeviceAsync(ChatClient client, string user, string device, byte[] plaintext, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(plaintext);
+        bool known;
+        lock (_lock)
+        {
+            known = _sessions.ContainsKey((user, device));
+        }
+        if (!known)
+        {
+            await EnsureSessionsAsync(client, user, [device], cancellationToken).ConfigureAwait(false);
+        }
+        List<(string User, string Device, byte[] Envelope)> copies = Encrypt([user], plaintext, client.DeviceId, only: [device]);
+        List<PeerDevice> removed = [];
+        CopiesSent sent = await SendCopiesAsync(client, user, copies, removed, cancellationToken).ConfigureAwait(false);
+        return new E2eSent(sent.ToRecipient, sent.Delivered)
+        {
+            NewDevices = known ? [] : [.. copies.Select(c => new PeerDevice(c.User, c.Device)).Except(removed)],
+            RemovedDevices = removed,
+        };
+    }
+
     private readonly record struct CopiesSent(Dictionary<string, string[]> Listed, bool Delivered, int ToRecipient);
 
     /// <summary>

@@ -23,7 +23,7 @@ public static class E2ePayload
     /// <summary>Groups (PROTOCOL.md §14.3): a sender key handed to one member device (body: <see cref="Groups.GroupPayloads"/>).</summary>
     public const byte SenderKeyDistribution = 5;
 
-    /// <summary>Reserved for group control messages between members (PROTOCOL.md §14.3); not sent yet.</summary>
+    /// <summary>Group control between member devices (PROTOCOL.md §14.3): today only a sender key request (body: <see cref="Groups.GroupPayloads"/>).</summary>
     public const byte GroupControl = 6;
 
     /// <summary>A file offer (PROTOCOL.md §15.2): the encoded offer, not text (FileOfferPayload).</summary>

@@ -44,6 +44,10 @@ public partial class SenderKeyVectorTests
         }
         values["group_message_0"] = Hex(sender.Encrypt(Utf8("Hello, group")));
         values["group_message_1"] = Hex(sender.Encrypt(Utf8("")));
+        // A device without this key asks for it (§14.3); the request's message id is bytes 0xf0…0xff.
+        byte[] requestId = [.. Enumerable.Range(0xf0, 16).Select(i => (byte)i)];
+        values["group_key_request"] = Hex(Parley.Client.EndToEnd.Groups.GroupPayloads.EncodeKeyRequest(
+            s_group, sender.KeyId, Parley.Client.EndToEnd.E2eMessageId.Read(requestId)));
         return values;
     }
 

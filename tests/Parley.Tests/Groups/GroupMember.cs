@@ -26,6 +26,12 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
     /// <summary>Pairwise payloads that are not the group layer's (texts, receipts), as opened.</summary>
     public Channel<E2eIncoming> Pairwise { get; } = Channel.CreateUnbounded<E2eIncoming>();
 
+    /// <summary>Group payloads that came pairwise (sender keys, requests for ours), once the group layer has taken them.</summary>
+    public Channel<E2eIncoming> GroupPayloads { get; } = Channel.CreateUnbounded<E2eIncoming>();
+
+    /// <summary>The next pairwise group payload the group layer took.</summary>
+    public async Task<E2eIncoming> NextGroupPayloadAsync() => await GroupPayloads.Reader.ReadAsync().AsTask().WithTimeout();
+
     /// <summary>Plays a client that ignores being removed: it keeps every key it was ever given.</summary>
     public bool IgnoresRemoval { get; set; }
 
@@ -90,7 +96,8 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
             E2eIncoming opened = keys.Open(message);
             if (opened.GroupPayload is not null)
             {
-                groups.TakeSenderKey(opened);
+                groups.TakeGroupPayload(opened);
+                await member!.GroupPayloads.Writer.WriteAsync(opened);
             }
             else
             {

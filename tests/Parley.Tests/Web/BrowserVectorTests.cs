@@ -114,7 +114,7 @@ public partial class BrowserVectorTests
         int start = protocol.IndexOf("### 14.7 Test vectors", StringComparison.Ordinal);
         Assert.True(start >= 0, "PROTOCOL.md has no §14.7");
         Dictionary<string, string> group = E2eVectors(protocol[start..protocol.IndexOf("```python", start, StringComparison.Ordinal)]);
-        Assert.Equal(12, group.Count);
+        Assert.Equal(13, group.Count);
         JsonElement result = await ServedPage.EvaluateAsync(SenderKeyScript);
         Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
         foreach ((string name, string value) in group)
@@ -140,6 +140,7 @@ public partial class BrowserVectorTests
           const b = await import('/js/bytes.js');
           const c = await import('/js/crypto.js');
           const sk = await import('/js/e2e/senderkey.js');
+          const g = await import('/js/e2e/groups.js');
           const x = b.hex, out = {};
           const code = async f => { try { await f(); return 'accepted'; } catch (e) { return e.code ?? e.message; } };
           // §14.7's randomness: stream("parley group vector alice"), drawn as key id, CK_0, Ed25519 seed.
@@ -163,6 +164,7 @@ public partial class BrowserVectorTests
           const m0 = sent.message; out.group_message_0 = x(m0);
           sent = await sk.encrypt(own, new Uint8Array(0)); own = sent.own;
           const m1 = sent.message; out.group_message_1 = x(m1);
+          out.group_key_request = x(g.encodeKeyRequest(group, own.keyId, b.hex(Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i))));
           // A member reads 1 before 0: 0's key is kept skipped, then used once.
           let key = sk.fromDistribution(distribution);
           let opened = await sk.decrypt(key, m1); key = opened.key;

@@ -70,10 +70,10 @@ public sealed partial class E2eGroups
 
     /// <summary>The groups of <paramref name="device"/> as <see cref="Export"/> kept them.</summary>
     /// <exception cref="E2eProtocolException">The state is malformed.</exception>
-    public static E2eGroups Import(E2eDevice device, byte[] state)
+    public static E2eGroups Import(E2eDevice device, byte[] state, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(state);
-        E2eGroups groups = new(device);
+        E2eGroups groups = new(device, time);
         try
         {
             using BinaryReader reader = new(new MemoryStream(state, writable: false), System.Text.Encoding.UTF8);

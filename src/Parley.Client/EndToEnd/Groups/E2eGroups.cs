@@ -42,6 +42,7 @@ public sealed partial class E2eGroups : IDisposable
     private readonly Dictionary<(string GroupId, string User, string Device), List<ReceivedSenderKey>> _received = [];
     private readonly Dictionary<(string GroupId, string User, string Device), long> _receivedAt = [];
     private long _stored;
+    private readonly SenderKeyRequests _requests;
 
     private sealed class GroupState(string id, string name)
     {
@@ -57,10 +58,12 @@ public sealed partial class E2eGroups : IDisposable
         public HashSet<string> HasOurKey { get; } = new(StringComparer.Ordinal);
     }
 
-    public E2eGroups(E2eDevice device)
+    /// <param name="time">The clock that paces sender key requests and answers (tests pass a fake one).</param>
+    public E2eGroups(E2eDevice device, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
+        _requests = new SenderKeyRequests(time ?? TimeProvider.System);
     }
 
     /// <summary>The names of the groups this device is in, sorted (for completion).</summary>
@@ -479,7 +482,9 @@ public sealed partial class E2eGroups : IDisposable
                 if (!_received.TryGetValue((groupId, message.From, device), out List<ReceivedSenderKey>? keys)
                     || keys.FirstOrDefault(k => k.KeyId == keyId) is not { } key)
                 {
-                    return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)");
+                    // Asked of the sending device alone (§14.3): a device new to the group reads what that device sends next.
+                    bool asked = device.Length > 0 && _requests.WantAsk(new SenderKeyWant(groupId, message.From, device, keyId));
+                    return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)") with { KeyRequested = asked };
                 }
                 byte[] plaintext = key.Decrypt(message.Body);
                 BoundSkippedKeys();

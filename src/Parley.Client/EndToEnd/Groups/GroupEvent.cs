@@ -37,6 +37,9 @@ public sealed record GroupEvent(GroupEventKind Kind, string Group, string From, 
 
     public string? Reason { get; init; }
 
+    /// <summary>A message this device had no sender key for: it asked the sending device for its key (PROTOCOL.md §14.3), so what that device sends next can be read.</summary>
+    public bool KeyRequested { get; init; }
+
     /// <summary>This device was removed from the group (or left it): its keys for the group are gone.</summary>
     public bool WeLeft { get; init; }
 

@@ -1,7 +1,9 @@
 // The group payloads (PROTOCOL.md §14.3), kept apart from E2ePayload's texts:
 //   pairwise, kind 5:        u8 5 || message id (16) || sender key distribution (§14.3, 89 bytes), the §13.10 layout
+//   pairwise, kind 6:        u8 6 || message id (16) || u8 control (1 = sender key request) || group id (16) || u32 key id (§14.3)
 //   inside a group message:  u8 kind (1 = text, 7 = file offer) || message id (16, random, chosen by the sender) || UTF-8 text or the offer
 // The message id lets a receipt name a group message (a read receipt goes pairwise to its sender).
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using Parley.EndToEnd.SenderKeys;
@@ -17,6 +19,12 @@ public static class GroupPayloads
     public const byte FileOffer = E2ePayload.FileOffer;
 
     public const int MessageIdSize = E2eMessageId.Length;
+
+    /// <summary>A group control payload's (kind 6) first body byte for "hand me your sender key with this id".</summary>
+    public const byte KeyRequestControl = 1;
+
+    /// <summary>A sender key request's body: control, group id, key id.</summary>
+    public const int KeyRequestBodyLength = 1 + SenderKeyLimits.GroupIdSize + 4;
 
     private static readonly UTF8Encoding s_strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -49,6 +57,38 @@ public static class GroupPayloads
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// A sender key request (PROTOCOL.md §14.3): sent to the one device whose group message named
+    /// <paramref name="keyId"/>, which this device does not hold.
+    /// </summary>
+    public static byte[] EncodeKeyRequest(ReadOnlySpan<byte> groupId, uint keyId, E2eMessageId messageId)
+    {
+        if (groupId.Length != SenderKeyLimits.GroupIdSize)
+        {
+            throw new ArgumentException("A group id is 16 bytes.", nameof(groupId));
+        }
+        Span<byte> body = stackalloc byte[KeyRequestBodyLength];
+        body[0] = KeyRequestControl;
+        groupId.CopyTo(body[1..]);
+        BinaryPrimitives.WriteUInt32BigEndian(body[(1 + SenderKeyLimits.GroupIdSize)..], keyId);
+        return E2ePayload.Encode(E2ePayload.GroupControl, messageId, body);
+    }
+
+    /// <summary>The group id (lower-case hex) and key id a kind-6 sender key request names; false for any other payload, or a request of another length.</summary>
+    public static bool TryDecodeKeyRequest(ReadOnlySpan<byte> payload, out string groupId, out uint keyId)
+    {
+        groupId = "";
+        keyId = 0;
+        if (!E2ePayload.TrySplit(payload, out byte kind, out _, out ReadOnlySpan<byte> body)
+            || kind != E2ePayload.GroupControl || body.Length != KeyRequestBodyLength || body[0] != KeyRequestControl)
+        {
+            return false;
+        }
+        groupId = Convert.ToHexStringLower(body.Slice(1, SenderKeyLimits.GroupIdSize));
+        keyId = BinaryPrimitives.ReadUInt32BigEndian(body[(1 + SenderKeyLimits.GroupIdSize)..]);
+        return true;
     }
 
     /// <summary>A text under <paramref name="messageId"/> (drawn by the caller, who may wait for its receipts).</summary>

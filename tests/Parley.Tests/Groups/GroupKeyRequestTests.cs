@@ -1,0 +1,99 @@
+using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
+using Parley.EndToEnd.SenderKeys;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Groups;
+
+/// <summary>
+/// A member's device that has no sender key for a group message asks the sending device for it, and
+/// that device answers to it alone (PROTOCOL.md §14.3), through a real server: a member's new device
+/// reads what follows without waiting for a rotation, and nobody else gets a key by asking.
+/// </summary>
+public class GroupKeyRequestTests
+{
+    private static Parley.Server.Hosting.ServerOptions AddsEveryone(Parley.Server.Hosting.ServerOptions options) => options with { AskBeforeGroupAdds = false };
+
+    private static uint KeyIdOf(ChatMessage row) => SenderKeyMessage.Parse(row.Body).KeyId;
+
+    [Fact]
+    public async Task A_members_new_device_asks_for_the_key_and_reads_what_follows()
+    {
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", "before the new device").WithTimeout();
+        Assert.Equal("before the new device", (await bob.NextMessageAsync()).Text);
+
+        // bob logs in on a second device: alice recorded bob as holding her key, so she does not send it again.
+        await using GroupMember bobLaptop = await GroupMember.ConnectAsync(server, "bob");
+        await bobLaptop.Groups.MembersAsync(bobLaptop.Client, "team").WithTimeout();
+        GroupSent first = await alice.Groups.SendTextAsync(alice.Client, "team", "the laptop cannot read this one").WithTimeout();
+        Assert.False(first.Rotated);
+        Assert.Equal("the laptop cannot read this one", (await bob.NextMessageAsync()).Text);
+        GroupEvent unread = await bobLaptop.NextMessageAsync();
+        Assert.Equal((GroupEventKind.Failed, "team", "alice", true), (unread.Kind, unread.Group, unread.From, unread.KeyRequested));
+        Assert.True(bobLaptop.Groups.HasKeyWork);
+
+        // The request goes to alice's sending device alone; she answers the laptop alone, with the key she sends with.
+        Assert.Equal(1, await bobLaptop.Groups.SendKeyRequestsAsync(bobLaptop.Client).WithTimeout());
+        E2eIncoming request = await alice.NextGroupPayloadAsync();
+        Assert.Equal(("bob", bobLaptop.Client.DeviceId), (request.From, request.FromDevice));
+        Assert.True(alice.Groups.HasKeyWork);
+        Assert.Equal(1, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
+        E2eIncoming answer = await bobLaptop.NextGroupPayloadAsync();
+        Assert.Equal(("alice", alice.Client.DeviceId), (answer.From, answer.FromDevice));
+
+        GroupSent next = await alice.Groups.SendTextAsync(alice.Client, "team", "now the laptop reads along").WithTimeout();
+        Assert.False(next.Rotated);
+        Assert.Equal(("alice", "now the laptop reads along"), await bobLaptop.NextMessageAsync() is var read ? (read.From, read.Text) : default);
+        Assert.Equal("now the laptop reads along", (await bob.NextMessageAsync()).Text);
+        // The answer went to the laptop only: bob's first device took no group payload besides alice's first key.
+        Assert.Equal(1, bob.GroupPayloads.Reader.Count);
+    }
+
+    [Fact]
+    public async Task Only_a_member_asking_for_the_key_in_use_gets_it_and_each_request_is_answered_once()
+    {
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await using GroupMember mallory = await GroupMember.ConnectAsync(server, "mallory");
+        GroupInfo team = await alice.Groups.CreateAsync(alice.Client, "team", ["bob", "carol"]).WithTimeout();
+        byte[] groupId = Convert.FromHexString(team.GroupId);
+        await alice.Groups.SendTextAsync(alice.Client, "team", "hello").WithTimeout();
+        uint keyId = KeyIdOf(await bob.NextRowAsync());
+        Assert.Equal("hello", (await bob.NextMessageAsync()).Text);
+
+        async Task AskAsync(GroupMember asker, uint id)
+        {
+            byte[] request = GroupPayloads.EncodeKeyRequest(groupId, id, E2eMessageId.New());
+            await asker.Keys.SendPlaintextToDeviceAsync(asker.Client, "alice", alice.Client.DeviceId!, request, CancellationToken.None).WithTimeout();
+            await alice.NextGroupPayloadAsync();
+        }
+
+        // Not a member: mallory learns nothing, whatever the key id.
+        await AskAsync(mallory, keyId);
+        Assert.False(alice.Groups.HasKeyWork);
+        // A member asking for a key alice no longer (or never) sent with: nothing.
+        await AskAsync(bob, keyId + 1);
+        Assert.False(alice.Groups.HasKeyWork);
+        // A member asking for the key in use gets it, once; asked again at once, nothing more goes.
+        await AskAsync(bob, keyId);
+        await AskAsync(bob, keyId);
+        Assert.Equal(1, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
+        Assert.Equal(0, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
+
+        // carol, removed, asks before alice's device has read her removal: the check before answering reads it.
+        await AskAsync(carol, keyId);
+        Assert.True(alice.Groups.HasKeyWork);
+        await alice.Groups.RemoveAsync(alice.Client, "team", ["carol"]).WithTimeout();
+        Assert.Equal(0, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
+        // And once removed, her request is refused on arrival.
+        await AskAsync(carol, keyId);
+        Assert.False(alice.Groups.HasKeyWork);
+    }
+}

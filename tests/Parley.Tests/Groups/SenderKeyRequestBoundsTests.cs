@@ -1,0 +1,101 @@
+using Parley.Client.EndToEnd;
+using Parley.Client.EndToEnd.Groups;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Groups;
+
+/// <summary>
+/// What other devices can make this one send by asking for keys, or by sending group messages under
+/// keys it does not hold (PROTOCOL.md §14.3): each key once per five minutes, at most a few a minute
+/// in all, and a bounded queue while there is no connection.
+/// </summary>
+public class SenderKeyRequestBoundsTests
+{
+    private static SenderKeyWant Want(int i, string device = "d1") => new("00112233445566778899aabbccddeeff", "alice", device, (uint)i);
+
+    [Fact]
+    public void The_same_key_is_asked_for_once_until_five_minutes_have_passed()
+    {
+        ManualClock clock = new();
+        SenderKeyRequests requests = new(clock);
+        Assert.True(requests.WantAsk(Want(7)));
+        Assert.False(requests.WantAsk(Want(7)));
+        Assert.Equal([Want(7)], requests.TakeAsks());
+        Assert.Empty(requests.TakeAsks());
+
+        clock.Advance(SenderKeyRequests.RepeatAfter - TimeSpan.FromSeconds(1));
+        Assert.False(requests.WantAsk(Want(7)));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(requests.WantAsk(Want(7)));
+        // Another device's key with the same id is another key.
+        Assert.True(requests.WantAsk(Want(7, "d2")));
+    }
+
+    [Fact]
+    public void A_member_who_makes_up_key_ids_gets_at_most_ten_requests_a_minute()
+    {
+        ManualClock clock = new();
+        SenderKeyRequests requests = new(clock);
+        int asked = Enumerable.Range(0, 1000).Count(i => requests.WantAsk(Want(i)));
+        Assert.Equal(SenderKeyRequests.AsksPerMinute, asked);
+        Assert.Equal(SenderKeyRequests.AsksPerMinute, requests.TakeAsks().Count);
+
+        // The bucket refills at its rate: six seconds bring one more, a minute all ten.
+        clock.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(1, Enumerable.Range(1000, 100).Count(i => requests.WantAsk(Want(i))));
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(SenderKeyRequests.AsksPerMinute, Enumerable.Range(2000, 100).Count(i => requests.WantAsk(Want(i))));
+    }
+
+    [Fact]
+    public void Requests_for_our_key_are_answered_at_most_thirty_a_minute_and_each_once()
+    {
+        ManualClock clock = new();
+        SenderKeyRequests requests = new(clock);
+        Assert.True(requests.WantAnswer(Want(1)));
+        Assert.False(requests.WantAnswer(Want(1)));
+        int answered = 1 + Enumerable.Range(0, 500).Count(i => requests.WantAnswer(Want(1, "device-" + i)));
+        Assert.Equal(SenderKeyRequests.AnswersPerMinute, answered);
+        Assert.Equal(SenderKeyRequests.AnswersPerMinute, requests.TakeAnswers().Count);
+        // Asking and answering are paced apart: answers spent no asks.
+        Assert.True(requests.WantAsk(Want(1)));
+    }
+
+    [Fact]
+    public void Without_a_connection_the_queue_keeps_the_newest_sixty_four()
+    {
+        ManualClock clock = new();
+        SenderKeyRequests requests = new(clock);
+        for (int i = 0; i < 100; i++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            Assert.True(requests.WantAnswer(Want(i)));
+        }
+        List<SenderKeyWant> waiting = requests.TakeAnswers();
+        Assert.Equal(SenderKeyRequests.MaxWaiting, waiting.Count);
+        Assert.Equal(Want(100 - SenderKeyRequests.MaxWaiting), waiting[0]);
+        Assert.False(requests.HasWork);
+    }
+
+    [Fact]
+    public void A_request_payload_has_the_layout_of_section_14_3_and_nothing_else_decodes_as_one()
+    {
+        byte[] groupId = Convert.FromHexString("000102030405060708090a0b0c0d0e0f");
+        E2eMessageId id = E2eMessageId.Read(Convert.FromHexString("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"));
+        byte[] payload = GroupPayloads.EncodeKeyRequest(groupId, 0x89abcdef, id);
+        // kind 6 || message id || control 1 || group id || key id (big-endian); §14.7 prints one too (SenderKeyVectorTests).
+        Assert.Equal("06f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff01000102030405060708090a0b0c0d0e0f89abcdef", Convert.ToHexStringLower(payload));
+        Assert.True(GroupPayloads.TryDecodeKeyRequest(payload, out string group, out uint keyId));
+        Assert.Equal(("000102030405060708090a0b0c0d0e0f", 0x89abcdefu), (group, keyId));
+
+        byte[] otherControl = (byte[])payload.Clone();
+        otherControl[17] = 2;
+        byte[] longer = [.. payload, 0];
+        byte[] distributionKind = (byte[])payload.Clone();
+        distributionKind[0] = E2ePayload.SenderKeyDistribution;
+        foreach (byte[] bad in new[] { otherControl, longer, payload[..^1], distributionKind })
+        {
+            Assert.False(GroupPayloads.TryDecodeKeyRequest(bad, out _, out _));
+        }
+    }
+}
