@@ -33,8 +33,8 @@ const app = {
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
 };
-window.parley = { app }; // for the browser tests' assertions on state (never used by the page itself)
 const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name) });
+window.parley = { app, groups }; // for the browser tests' assertions on state (never used by the page itself)
 
 // ── Banner ──
 
@@ -277,8 +277,8 @@ async function receive(m) {
       return;
     }
     if (opened.groupPayload) {
-      // A member's sender key for a group: kept, nothing to show.
-      await groups.takeSenderKey(m, opened);
+      // A member's sender key for a group, or a request for ours (§14.3): nothing to show.
+      await groups.takeGroupPayload(m, opened);
       app.account.lastSeen = m.messageId;
       await store.put(app.accountName, app.account);
       return;

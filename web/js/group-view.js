@@ -3,8 +3,7 @@
 // membership notices as lines in it, invitations to join or decline (and to let their sender add
 // us directly from then on), and the group's own messages end to end through E2eGroups. As
 // everywhere on the page, names and texts reach the DOM through textContent after sanitize().
-import { E2eGroups, GROUP_CONTENT_TYPE, GROUP_CHANGED_CONTENT_TYPE, isCanonical, distributionIn } from './e2e/groups.js';
-import { KIND_SENDER_KEY } from './e2e/payload.js';
+import { E2eGroups, GROUP_CONTENT_TYPE, GROUP_CHANGED_CONTENT_TYPE, isCanonical } from './e2e/groups.js';
 
 export { GROUP_CONTENT_TYPE, GROUP_CHANGED_CONTENT_TYPE };
 export const isGroupConversation = name => typeof name === 'string' && name.startsWith('#');
@@ -26,6 +25,7 @@ export class GroupView {
     /** Groups the server listed at login, by name: a member of them even before this device has learned their membership. */
     this.listed = new Set();
     this.refreshTimer = null;
+    this.keyWorkTimer = null;
   }
 
   get app() { return this.page.app; }
@@ -93,10 +93,25 @@ export class GroupView {
     }, INVITATION_REFRESH_MS);
   }
 
-  /** A kind-5 pairwise payload (a member's sender key), opened from (from, fromDevice). */
-  async takeSenderKey(m, opened) {
-    if (opened.kind !== KIND_SENDER_KEY || !m.fromDevice) return;
-    await this.e2e.takeSenderKey(m.from, m.fromDevice, distributionIn(opened.groupPayload));
+  /** A pairwise group payload opened from (from, fromDevice): a member's sender key (kind 5), or a request for ours (kind 6, §14.3). */
+  async takeGroupPayload(m, opened) {
+    if (!m.fromDevice) return;
+    await this.e2e.takeGroupPayload(m.from, m.fromDevice, opened.groupPayload);
+    this.scheduleKeyWork();
+  }
+
+  /** Sends the key requests and answers owed, off the path that reads rows (as receipts are). */
+  scheduleKeyWork() {
+    if (this.keyWorkTimer || !this.e2e?.hasKeyWork) return;
+    this.keyWorkTimer = setTimeout(async () => {
+      try {
+        if (this.app.messenger) await this.e2e.sendKeyRequests(this.app.messenger);
+      } finally {
+        this.keyWorkTimer = null;
+        // More may have come while these were sent.
+        this.scheduleKeyWork();
+      }
+    }, 0);
   }
 
   /** A group row from the inbox: {conversation, entry} to show, or null (nothing to show). */
@@ -108,6 +123,10 @@ export class GroupView {
     if (r.own) return null;
     const conversation = r.group ? conversationOf(r.group) : m.from;
     const base = { from: m.from, time: m.timestamp, id: m.messageId };
+    if (r.error === 'NoSenderKey' && r.keyRequested) {
+      this.scheduleKeyWork();
+      return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A message from ${from} could not be read here: this device has no key from ${from}'s device for it yet (it is new to the group, or lost its keys). Asked that device for its key: what ${from} sends from it next can be read.` } };
+    }
     if (r.error) {
       return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A group message from ${from} could not be read: ${r.error} (${sanitize(r.reason, 200)})` } };
     }

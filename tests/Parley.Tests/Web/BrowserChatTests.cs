@@ -165,10 +165,11 @@ public partial class BrowserChatTests
         return (server, fingerprint);
     }
 
-    internal static ParleyProcess StartChat(TempDirectory temp, string user, int port)
+    /// <param name="home">Another PARLEY_HOME than the user's first: the same user on a new device.</param>
+    internal static ParleyProcess StartChat(TempDirectory temp, string user, int port, string? home = null)
     {
         File.WriteAllText(temp.File($"{user}.password"), $"{user}'s long passphrase\n");
-        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File($"home-{user}") };
+        Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File(home ?? $"home-{user}") };
         return ParleyProcess.Start(temp.Path, environment, "chat", "--user", user, "--host", "localhost", "--port",
             port.ToString(CultureInfo.InvariantCulture), "--password-file", temp.File($"{user}.password"), "--trust-new", "--register");
     }

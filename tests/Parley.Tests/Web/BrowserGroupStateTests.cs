@@ -84,6 +84,85 @@ public class BrowserGroupStateTests
         Assert.False(r.GetProperty("memberGroupShown").GetBoolean());
     }
 
+    /// <summary>
+    /// Sender key requests (§14.3) as a hostile member or stranger would send them: only a member asking
+    /// for the key in use is answered, each once, at most 30 a minute, to the asking device alone; a
+    /// member sending under made-up key ids gets at most 10 requests a minute back.
+    /// </summary>
+    [Fact]
+    public async Task Key_requests_are_answered_only_to_members_for_the_key_in_use_and_both_directions_are_paced()
+    {
+        JsonElement r = await ServedPage.EvaluateAsync(KeyRequestScript);
+        string Text(string name) => r.GetProperty(name).GetString() ?? "";
+
+        Assert.Equal("false", Text("stranger"));
+        Assert.Equal("false", Text("otherKeyId"));
+        Assert.Equal("true,false", Text("memberTwice"));
+        // 1 + 29 more devices of bob within the minute (30 a minute), each answered once, to itself alone, with the key in use now.
+        Assert.Equal("30", Text("queuedAnswers"));
+        Assert.Equal("30 sent, 30 devices, 30 with key in use at iteration 1", Text("answers"));
+        Assert.Equal("false", Text("removedMember"));
+        // made-up key ids from alice: 10 requests in the first minute, one more 6 s later, none twice.
+        Assert.Equal("10", Text("asksFirstMinute"));
+        Assert.Equal("1", Text("asksAfterSixSeconds"));
+        Assert.Equal("11 sent to a1, 11 distinct key ids", Text("asks"));
+    }
+
+    private const string KeyRequestScript = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const sk = await import('/js/e2e/senderkey.js');
+          const { E2eGroups, encodeKeyRequest, decodeKeyRequest } = await import('/js/e2e/groups.js');
+          const out = {};
+          const team = '0123456789abcdef0123456789abcdef';
+          let now = 0;
+          const device = {
+            s: { user: 'webby', deviceId: 'w1' }, lock: Promise.resolve(), toDevice: [],
+            serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; },
+            async save() {},
+            async sendPayload() { return { devices: 1 }; },
+            async sendPayloadToDevice(messenger, user, deviceId, payload) { this.toDevice.push({ user, deviceId, payload: payload.slice() }); return { devices: 1, added: [] }; },
+          };
+          let members = ['alice', 'bob', 'webby'], version = 3;
+          const info = () => ({ group: 'team', groupId: team, version, members, admins: ['webby'] });
+          const messenger = { async groupMembers() { return info(); }, async groupSend(group) { return { group, recipients: members.length }; } };
+          const groups = new E2eGroups(device, () => now);
+          groups.apply(info());
+          await groups.sendText(messenger, 'team', 'hello');
+          const keyId = groups.s.groups[team].own.keyId;
+          const ask = (from, dev, id) => groups.takeGroupPayload(from, dev, encodeKeyRequest(b.fromHex(team), id, '00'.repeat(16)));
+          out.stranger = String(await ask('mallory', 'm1', keyId));
+          out.otherKeyId = String(await ask('bob', 'b1', (keyId + 1) >>> 0));
+          out.memberTwice = `${await ask('bob', 'b1', keyId)},${await ask('bob', 'b1', keyId)}`;
+          let queued = 1;
+          for (let i = 2; i <= 40; i++) if (await ask('bob', 'b' + i, keyId)) queued++;
+          out.queuedAnswers = String(queued);
+          await groups.sendKeyRequests(messenger);
+          const answers = device.toDevice.filter(t => t.payload[0] === 5);
+          const inUse = answers.map(a => sk.fromDistribution(a.payload.subarray(17))).filter(k => k.keyId === keyId && k.iteration === 1);
+          out.answers = `${answers.length} sent, ${new Set(answers.map(a => a.user + '/' + a.deviceId)).size} devices, ${inUse.length} with key in use at iteration 1`;
+          // bob is removed: a later request from a device of his is refused on arrival.
+          now += 10 * 60 * 1000;
+          members = ['alice', 'webby']; version = 4;
+          await groups.receiveNotice({ from: 'webby', fromDevice: 'w2', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 4, change: 'removed', actor: 'webby', subjects: ['bob'], admins: ['webby'] })) });
+          out.removedMember = String(await ask('bob', 'b99', keyId));
+          // alice sends under keys this device never got: each is asked for once, at most 10 a minute.
+          device.toDevice.length = 0;
+          const made = [];
+          for (let i = 0; i < 16; i++) made.push(await sk.generate(b.fromHex(team)));
+          const receive = async key => (await groups.receiveMessage({ from: 'alice', fromDevice: 'a1', bodyBytes: (await sk.encrypt(key, b.concat(Uint8Array.of(1), new Uint8Array(16), b.utf8('x')))).message })).keyRequested;
+          let first = 0;
+          for (const key of made.slice(0, 15)) if (await receive(key)) first++;
+          out.asksFirstMinute = String(first);
+          now += 6000;
+          out.asksAfterSixSeconds = String((await receive(made[15]) ? 1 : 0) + (await receive(made[0]) ? 1 : 0));
+          await groups.sendKeyRequests(messenger);
+          const asks = device.toDevice.map(t => ({ to: `${t.user}/${t.deviceId}`, request: decodeKeyRequest(t.payload) })).filter(t => t.request?.groupId === team);
+          out.asks = `${asks.length} sent to ${[...new Set(asks.map(a => a.to.split('/')[1]))].join(',')}, ${new Set(asks.map(a => a.request.keyId)).size} distinct key ids`;
+          return out;
+        }
+        """;
+
     private const string InvitationScript = """
         async () => {
           const b = await import('/js/bytes.js');

@@ -127,6 +127,23 @@ export class E2eDevice {
     });
   }
 
+  /**
+   * To one device of `user` only (a sender key request or its answer, PROTOCOL.md §14.3), starting a
+   * session with it first when there is none: {devices, added}.
+   */
+  sendPayloadToDevice(messenger, user, deviceId, plaintext) {
+    return this.serial(async () => {
+      const known = !!this.s.sessions[pair(user, deviceId)];
+      if (!known) await this.ensureSessions(messenger, user, [deviceId]);
+      const copies = await this.encryptFor([user], plaintext, [deviceId]);
+      await this.save();
+      const removed = [];
+      const sent = await this.sendCopies(messenger, user, copies, removed);
+      if (removed.length) await this.save();
+      return { devices: sent.devices, added: known ? [] : copies.map(c => ({ user: c.user, deviceId: c.device })) };
+    });
+  }
+
   /** One envelope per device of `users` we hold a session with (or only the devices in `only`), never to this device. */
   async encryptFor(users, plaintext, only) {
     for (const key of Object.keys(this.s.changed)) {

@@ -9,10 +9,11 @@
 // The state lives in the device's own record (device.s.groups, device.s.senderKeys) and is saved
 // with it. Changes to it are synchronous between awaits; encryption with this device's key runs in
 // the device's queue, so two sends can never take the same iteration (one key, one nonce).
-import { fromHex, hex, concat, u8, utf8, fromUtf8 } from '../bytes.js';
+import { fromHex, hex, concat, u8, u32, readU32, utf8, fromUtf8 } from '../bytes.js';
 import * as senderKey from './senderkey.js';
-import { KIND_SENDER_KEY, KIND_TEXT, KIND_FILE_OFFER, newMessageId } from './payload.js';
+import { KIND_SENDER_KEY, KIND_GROUP_CONTROL, KIND_TEXT, KIND_FILE_OFFER, newMessageId } from './payload.js';
 import { E2eError } from './keys.js';
+import { SenderKeyRequests } from './key-requests.js';
 
 export const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
 export const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
@@ -33,9 +34,29 @@ const CANONICAL = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 export const isCanonical = name => typeof name === 'string' && CANONICAL.test(name);
 const slot = (groupId, user, device) => `${groupId}/${user}/${device}`;
 
+/** A group control payload's (kind 6) first body byte for "hand me your sender key with this id" (§14.3). */
+export const KEY_REQUEST = 1;
+
+/** A sender key request: u8 6 || message id (16) || u8 1 || group id (16) || u32 key id. */
+export function encodeKeyRequest(groupId, keyId, messageId) {
+  if (groupId.length !== ID_LENGTH) throw new Error('a group id is 16 bytes');
+  return concat(u8(KIND_GROUP_CONTROL), fromHex(messageId), u8(KEY_REQUEST), groupId, u32(keyId));
+}
+
+/** {groupId (hex), keyId} of a kind-6 sender key request; null for any other payload, or a request of another length. */
+export function decodeKeyRequest(plaintext) {
+  if (plaintext.length !== 1 + ID_LENGTH + 1 + ID_LENGTH + 4 || plaintext[0] !== KIND_GROUP_CONTROL || plaintext[1 + ID_LENGTH] !== KEY_REQUEST) return null;
+  const at = 2 + ID_LENGTH;
+  return { groupId: hex(plaintext.subarray(at, at + ID_LENGTH)), keyId: readU32(plaintext, at + ID_LENGTH) };
+}
+
 export class E2eGroups {
-  constructor(device) {
+  /** `now`: the clock that paces sender key requests and answers (milliseconds; tests pass their own). */
+  constructor(device, now = undefined) {
     this.device = device;
+    this.requests = new SenderKeyRequests(now);
+    /** Sender key requests and answers this page sent, since it was opened. */
+    this.keyRequestsSent = { asks: 0, answers: 0 };
     device.s.groups ??= {};
     device.s.senderKeys ??= {};
     device.s.senderKeysStored ??= 0;
@@ -308,6 +329,73 @@ export class E2eGroups {
     });
   }
 
+  // ── asking for a key, and answering (§14.3) ──
+
+  /** A pairwise group payload from (from, fromDevice): a sender key is stored, a request for ours queued; true when taken. */
+  takeGroupPayload(from, fromDevice, plaintext) {
+    const request = decodeKeyRequest(plaintext);
+    if (request) return this.takeKeyRequest({ ...request, user: from, device: fromDevice });
+    if (!isSenderKeyPayload(plaintext)) return Promise.resolve(false);
+    return this.takeSenderKey(from, fromDevice, distributionIn(plaintext));
+  }
+
+  /** Queued only when the asker is a member and asks for the key this device sends with now (checked again before answering). */
+  takeKeyRequest(w) {
+    return this.device.serial(async () => {
+      const group = this.s.groups[w.groupId];
+      return !!w.device && !!group && (!group.membersKnown || group.members.includes(w.user))
+        && group.own?.keyId === w.keyId && !group.stale && this.requests.wantAnswer(w);
+    });
+  }
+
+  get hasKeyWork() { return this.requests.hasWork; }
+
+  /** Sends the requests and answers this device owes, each to one device; the number sent. What is refused is dropped. */
+  async sendKeyRequests(messenger) {
+    const asks = this.requests.takeAsks(), answers = this.requests.takeAnswers();
+    let sent = 0;
+    for (const w of asks) {
+      if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
+    }
+    for (const w of answers) {
+      const payload = await this.answerFor(messenger, w);
+      if (!payload) continue;
+      try {
+        if (await this.sendToDevice(messenger, w, payload)) { sent++; this.keyRequestsSent.answers++; }
+      } finally {
+        payload.fill(0);
+      }
+    }
+    return sent;
+  }
+
+  /** Our current key's distribution for the asker, or null when it may not have it (not a member now, or the key is stale or another one). */
+  async answerFor(messenger, w) {
+    const group = this.s.groups[w.groupId];
+    if (!group) return null;
+    if (!group.membersKnown || group.askBeforeSend) {
+      try { await this.current(messenger, group.name); } catch { return null; }
+    }
+    return this.device.serial(async () => {
+      const g = this.s.groups[w.groupId];
+      if (!g || !g.membersKnown || !g.members.includes(w.user) || !g.own || g.stale || g.own.keyId !== w.keyId) return null;
+      const distribution = senderKey.distribution(g.own);
+      const payload = concat(u8(KIND_SENDER_KEY), fromHex(newMessageId()), distribution);
+      distribution.fill(0);
+      return payload;
+    });
+  }
+
+  async sendToDevice(messenger, w, payload) {
+    try {
+      return (await this.device.sendPayloadToDevice(messenger, w.user, w.device, payload)).devices > 0;
+    } catch (e) {
+      // Refused, a changed identity, or a lost connection: a later message asks again.
+      console.warn(`a sender key request or answer was not sent: ${e.code ?? 'error'}`);
+      return false;
+    }
+  }
+
   bound() {
     const entries = () => Object.entries(this.s.senderKeys);
     // Groups we do not know, and senders a group learned at login does not list yet: anyone can hand those over.
@@ -346,7 +434,9 @@ export class E2eGroups {
       const entry = this.s.senderKeys[slot(group.id, m.from, m.fromDevice ?? '')];
       const index = entry ? entry.keys.findIndex(k => k.keyId === parsed.keyId) : -1;
       if (index < 0) {
-        return { group: group.name, error: 'NoSenderKey', reason: 'no sender key from this device for it (sent before you joined, or the key has not reached this device)' };
+        // Asked of the sending device alone (§14.3): a device new to the group reads what that device sends next.
+        const keyRequested = !!m.fromDevice && this.requests.wantAsk({ groupId: group.id, user: m.from, device: m.fromDevice, keyId: parsed.keyId });
+        return { group: group.name, error: 'NoSenderKey', keyRequested, reason: 'no sender key from this device for it (sent before you joined, or the key has not reached this device)' };
       }
       let opened;
       try { opened = await senderKey.decrypt(entry.keys[index], m.bodyBytes); } catch (e) { return { group: group.name, error: e.code ?? 'DecryptionFailed', reason: e.message }; }

@@ -1,0 +1,58 @@
+// Asking for a sender key, and answering (PROTOCOL.md §14.3 "Asking for a key"), paced as
+// Parley.Client's SenderKeyRequests paces it. Both directions are driven by what others send us, so
+// both are bounded: each (device, group, key) is asked or answered at most once per five minutes,
+// and at most a few a minute in all; a queue waiting for a connection keeps the newest 64. What is
+// refused here is not sent, and a later message asks again. Pure state over a clock.
+export const REPEAT_AFTER_MS = 5 * 60 * 1000;
+/** Requests this device makes at most per minute: a member who makes up key ids cannot make it send more. */
+export const ASKS_PER_MINUTE = 10;
+/** Answers this device sends at most per minute: each costs a pairwise envelope (and, to a new device, a bundle fetch). */
+export const ANSWERS_PER_MINUTE = 30;
+export const MAX_REMEMBERED = 1024;
+export const MAX_WAITING = 64;
+
+class Direction {
+  constructor(now, perMinute) {
+    this.now = now; this.perMinute = perMinute;
+    this.lately = new Map(); this.waiting = [];
+    this.tokens = perMinute; this.filledAt = now();
+  }
+
+  want(w) {
+    const key = `${w.groupId}/${w.user}/${w.device}/${w.keyId}`;
+    const t = this.now();
+    const at = this.lately.get(key);
+    if (at !== undefined && t - at < REPEAT_AFTER_MS) return false;
+    this.tokens = Math.min(this.perMinute, this.tokens + ((t - this.filledAt) / 60000) * this.perMinute);
+    this.filledAt = t;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    // A Map keeps insertion order: set again, the key is the newest, and the oldest go first.
+    this.lately.delete(key);
+    this.lately.set(key, t);
+    while (this.lately.size > MAX_REMEMBERED) this.lately.delete(this.lately.keys().next().value);
+    this.waiting.push(w);
+    if (this.waiting.length > MAX_WAITING) this.waiting.shift();
+    return true;
+  }
+
+  take() { const taken = this.waiting; this.waiting = []; return taken; }
+}
+
+/** `now`: milliseconds from any origin (tests pass their own clock). A want is {groupId (hex), user, device, keyId}. */
+export class SenderKeyRequests {
+  constructor(now = () => performance.now()) {
+    this.asks = new Direction(now, ASKS_PER_MINUTE);
+    this.answers = new Direction(now, ANSWERS_PER_MINUTE);
+  }
+
+  /** A request to make, for a group message this device could not open; false when made lately or the rate is spent. */
+  wantAsk(w) { return this.asks.want(w); }
+
+  /** A request that arrived, to answer; false when answered lately or the rate is spent. */
+  wantAnswer(w) { return this.answers.want(w); }
+
+  takeAsks() { return this.asks.take(); }
+  takeAnswers() { return this.answers.take(); }
+  get hasWork() { return this.asks.waiting.length > 0 || this.answers.waiting.length > 0; }
+}
