@@ -7,8 +7,9 @@ import { concat, u8, utf8, fromUtf8, hex, fromHex, randomBytes } from '../bytes.
 export const KIND_TEXT = 1;
 export const KIND_BROADCAST = 2;
 export const KIND_RECEIPT = 3;
-// Groups (5, 6: PROTOCOL.md §14.3) and file offers (7: §15.2) are parley chat's only, for now: the
-// page recognises them so it can say so, instead of calling them unreadable.
+// Groups (5 a sender key, 6 a request for one: PROTOCOL.md §14.3) go to the group layer (groups.js);
+// file offers (7: §15.2) are parley chat's only, for now: the page recognises them so it can say so,
+// instead of calling them unreadable.
 export const KIND_SENDER_KEY = 5;
 export const KIND_GROUP_CONTROL = 6;
 export const KIND_FILE_OFFER = 7;
