@@ -251,6 +251,18 @@ function saveHistory() {
   return store.put(`history:${app.fingerprint}:${app.user}`, Object.fromEntries(app.contacts));
 }
 
+/**
+ * The first message from a device we had not seen, of someone whose other devices we know (or of our
+ * own account): said in that conversation, as on a send, so a device the server added is never silent.
+ */
+function noteNewDevice(m) {
+  const text = m.from === app.user
+    ? `Your account has a new device (${sanitize(m.fromDevice, 32)}): if it is not yours, revoke it ('parley devices revoke ${sanitize(m.fromDevice, 32)}')`
+    : `${sanitize(m.from, 64)} has a new device (${sanitize(m.fromDevice, 32)}); compare safety numbers`;
+  if (m.from === app.user) { banner(text); return; }
+  contact(m.from).messages.push({ dir: 'notice', time: m.timestamp, text });
+}
+
 async function receive(m) {
   if (m.messageId <= (app.account.lastSeen ?? 0)) return; // seen before (a redelivery): acknowledge again, show nothing
   if (!isCanonical(m.from)) {
@@ -267,6 +279,7 @@ async function receive(m) {
     let body;
     try { body = fromBase64(m.body ?? ''); } catch { body = new Uint8Array(0); }
     const opened = await app.device.open({ ...m, bodyBytes: body });
+    if (opened.fromNewDevice) noteNewDevice(m);
     if (opened.receipt) {
       applyReceipt(m.from, opened.receipt);
       app.account.lastSeen = m.messageId;
@@ -279,6 +292,7 @@ async function receive(m) {
     if (opened.groupPayload) {
       // A member's sender key for a group, or a request for ours (§14.3): nothing to show.
       await groups.takeGroupPayload(m, opened);
+      if (opened.fromNewDevice) await saveHistory();
       app.account.lastSeen = m.messageId;
       await store.put(app.accountName, app.account);
       return;

@@ -267,6 +267,10 @@ export class E2eDevice {
     const kem = header.kemId === this.s.lastResort.id ? this.s.lastResort : this.s.oneTimeKem[header.kemId];
     if (!kem) return { error: 'PrekeyMismatch', reason: 'the message names a KEM prekey already used' };
     const accepted = await session.accept(this.s.identity, { signed: this.s.signed, oneTime, kem }, body);
+    // As parley chat says it (§13.10 "Devices over time"): the first message from an unseen device of
+    // a user with other devices known here, or of our own account, is a new device to tell the user of.
+    const firstSeen = !this.s.pinned[key];
+    const othersKnown = Object.keys(this.s.pinned).some(k => k !== key && k.startsWith(message.from + '/'));
     if (!this.pin(key, accepted.session.theirIdentity)) {
       await this.save();
       return { error: 'IdentityChanged', reason: `${message.from}'s device ${message.fromDevice} presents a new identity key; compare safety numbers and accept it first` };
@@ -276,7 +280,7 @@ export class E2eDevice {
     if (header.kemId !== this.s.lastResort.id) delete this.s.oneTimeKem[header.kemId];
     this.s.sessions[key] = accepted.session;
     await this.save();
-    return this.text(accepted.plaintext);
+    return { ...this.text(accepted.plaintext), fromNewDevice: firstSeen && (othersKnown || message.from === this.s.user) };
   }
 
   /** {text, broadcast, id}, {receipt: {type, ids}, id}, or {error, reason}. */
