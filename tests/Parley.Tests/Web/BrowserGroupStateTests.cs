@@ -108,6 +108,34 @@ public class BrowserGroupStateTests
         Assert.Equal("11 sent to a1, 11 distinct key ids", Text("asks"));
     }
 
+    /// <summary>
+    /// Added to a large group by a notice (here or on another device), the page knows only the names in
+    /// it until it asks the server: the keys every other member hands it then are all kept, not counted
+    /// against the 64 for groups it does not know. A group learned at login still counts its unlisted senders there.
+    /// </summary>
+    [Fact]
+    public async Task Keys_from_the_members_of_a_group_joined_by_notice_are_all_kept()
+    {
+        JsonElement r = await ServedPage.EvaluateAsync("""
+            async () => {
+              const b = await import('/js/bytes.js');
+              const sk = await import('/js/e2e/senderkey.js');
+              const { E2eGroups } = await import('/js/e2e/groups.js');
+              const device = { s: { user: 'webby', deviceId: 'w1' }, serial(f) { return f(); }, async save() {} };
+              const groups = new E2eGroups(device);
+              const team = '0123456789abcdef0123456789abcdef', other = 'fedcba9876543210fedcba9876543210';
+              await groups.receiveNotice({ from: 'alice', fromDevice: 'a1', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 5, change: 'added', actor: 'alice', subjects: ['webby'], admins: ['alice'] })) });
+              for (let i = 0; i < 100; i++) await groups.takeSenderKey('member' + i, 'd1', sk.distribution(await sk.generate(b.fromHex(team))));
+              await groups.learnAtLogin({ group: 'other', groupId: other, version: 2, members: ['alice', 'webby'], admins: ['alice'] });
+              for (let i = 0; i < 70; i++) await groups.takeSenderKey('stranger' + i, 'd1', sk.distribution(await sk.generate(b.fromHex(other))));
+              const kept = id => Object.keys(device.s.senderKeys).filter(k => k.startsWith(id + '/')).length;
+              return { team: kept(team), other: kept(other) };
+            }
+            """);
+        Assert.Equal(100, r.GetProperty("team").GetInt32());
+        Assert.Equal(64, r.GetProperty("other").GetInt32());
+    }
+
     private const string KeyRequestScript = """
         async () => {
           const b = await import('/js/bytes.js');

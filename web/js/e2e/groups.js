@@ -398,11 +398,13 @@ export class E2eGroups {
 
   bound() {
     const entries = () => Object.entries(this.s.senderKeys);
-    // Groups we do not know, and senders a group learned at login does not list yet: anyone can hand those over.
+    // Groups we do not know, and senders a group learned at login does not list: anyone can hand those
+    // over. A group joined by a notice lists only the names in it until the server is asked: its
+    // members' keys are a group's we are in, and must never go to make room for a stranger's.
     const unknown = ([key]) => {
       const [groupId, user] = key.split('/');
       const group = this.s.groups[groupId];
-      return !group || (!group.membersKnown && !group.members.includes(user));
+      return !group || (group.learnedAtLogin && !group.members.includes(user));
     };
     const count = list => list.reduce((n, [, e]) => n + e.keys.length, 0);
     const oldest = list => list.reduce((a, b) => (b[1].at < a[1].at ? b : a));
