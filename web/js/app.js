@@ -190,6 +190,7 @@ async function startSession() {
   await watchContacts();
   renderConversationHeader();
   scheduleReceipts();
+  groups.scheduleKeyWork(); // sender key requests and answers a lost connection cut off
 }
 
 /**

@@ -100,17 +100,23 @@ export class GroupView {
     this.scheduleKeyWork();
   }
 
-  /** Sends the key requests and answers owed, off the path that reads rows (as receipts are). */
+  /**
+   * Sends the key requests and answers owed, off the path that reads rows (as receipts are). Without
+   * a connection nothing is scheduled: what waits is sent when the next session starts (app.js).
+   */
   scheduleKeyWork() {
-    if (this.keyWorkTimer || !this.e2e?.hasKeyWork) return;
+    if (this.keyWorkTimer || !this.e2e?.hasKeyWork || !this.app.messenger) return;
     this.keyWorkTimer = setTimeout(async () => {
+      let lost = false;
       try {
         if (this.app.messenger) await this.e2e.sendKeyRequests(this.app.messenger);
+      } catch {
+        lost = true; // put back by sendKeyRequests, for the next connection
       } finally {
         this.keyWorkTimer = null;
-        // More may have come while these were sent.
-        this.scheduleKeyWork();
       }
+      // More may have come while these were sent.
+      if (!lost) this.scheduleKeyWork();
     }, 0);
   }
 
@@ -123,9 +129,12 @@ export class GroupView {
     if (r.own) return null;
     const conversation = r.group ? conversationOf(r.group) : m.from;
     const base = { from: m.from, time: m.timestamp, id: m.messageId };
-    if (r.error === 'NoSenderKey' && r.keyRequested) {
+    if (r.error === 'NoSenderKey' && r.keyAsk === 'asked') {
       this.scheduleKeyWork();
-      return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A message from ${from} could not be read here: this device has no key from ${from}'s device for it yet (it is new to the group, or lost its keys). Asked that device for its key: what ${from} sends from it next can be read.` } };
+      return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A message from ${from} could not be read here: this device has no key from ${from}'s device yet (it is new to the group, or lost its keys). Asking that device for it; what ${from} sends once it answers can be read.` } };
+    }
+    if (r.error === 'NoSenderKey' && r.keyAsk === 'askedBefore') {
+      return { conversation, entry: { ...base, dir: 'in', failed: true, text: `Another message from ${from} could not be read here: still waiting for the key asked of that device.` } };
     }
     if (r.error) {
       return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A group message from ${from} could not be read: ${r.error} (${sanitize(r.reason, 200)})` } };

@@ -36,6 +36,7 @@ internal sealed class ChatEndToEnd : IDisposable
         _database = database;
         Created = created;
         _receipts = new ReceiptExchange(device);
+        device.SaveBeforeSending = SaveSessions;
         byte[]? saved = created ? null : database.LoadGroups();
         try
         {
@@ -258,6 +259,10 @@ internal sealed class ChatEndToEnd : IDisposable
     /// <summary>Sends receipts as they are owed, until <paramref name="client"/>'s connection ends (what is left waits for the next one).</summary>
     public async Task SendReceiptsAsync(ChatClient client)
     {
+        if (_groups.HasKeyWork || _receipts.Book.PendingCount > 0)
+        {
+            _receiptsWaiting.Writer.TryWrite(true); // what the last connection could not send goes on this one
+        }
         while (!client.Completion.IsCompleted)
         {
             await Task.WhenAny(_receiptsWaiting.Reader.WaitToReadAsync().AsTask(), client.Completion);
@@ -513,6 +518,15 @@ internal sealed class ChatEndToEnd : IDisposable
             lines.Add(await SendAsync(client, name, text, cancellationToken));
         }
         return string.Join(Environment.NewLine, lines);
+    }
+
+    /// <summary>The pairwise sessions alone (what an encryption moves on), before its copies leave.</summary>
+    private void SaveSessions()
+    {
+        lock (_saveLock)
+        {
+            _database.Save(_device);
+        }
     }
 
     private void Save()

@@ -98,6 +98,30 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
         }
     }
 
+    /// <summary>
+    /// At login: the groups this device did not know yet (made or joined before it existed) are learned,
+    /// so their messages are read, or their keys asked for, instead of refused as an unknown group's.
+    /// The line to print, or null when there was nothing new (or the server could not be asked now).
+    /// </summary>
+    public async Task<string?> LearnAtLoginAsync(ChatClient client, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> learned;
+        try
+        {
+            learned = await groups.LearnAtLoginAsync(client, cancellationToken);
+        }
+        catch (Exception e) when (e is ChatException or ChatConnectionException or Parley.Protocol.ParleyProtocolException or IOException or OperationCanceledException)
+        {
+            return null; // 'group members NAME' still teaches a group by hand
+        }
+        if (learned.Count == 0)
+        {
+            return null;
+        }
+        save();
+        return $"[STATUS] This device now knows {string.Join(", ", learned.Select(g => "#" + g))} (joined before it was set up, or on another device)";
+    }
+
     /// <summary>`send #name text`: one sender-key message for the server to fan out.</summary>
     public async Task<string> SendAsync(ChatClient client, string target, string text, CancellationToken cancellationToken)
     {
@@ -145,9 +169,11 @@ internal sealed class ChatGroups(E2eGroups groups, string user, ReceiptBook rece
                 return $"[GROUP] {from} invited you to #{plain}; 'group accept {plain}' to join or 'group decline {plain}'";
             case GroupEventKind.Changed:
                 return "[STATUS] " + Describe(happened.Change!, group, from);
-            case GroupEventKind.Failed when happened.KeyRequested:
-                return $"[STATUS] A message in {group} from {from} could not be read here: this device has no key from {from}'s device for it yet "
-                    + $"(it is new to the group, or lost its keys). Asked that device for its key: what {from} sends from it next can be read";
+            case GroupEventKind.Failed when happened.KeyAsk == SenderKeyAsk.Asked:
+                return $"[STATUS] A message in {group} from {from} could not be read here: this device has no key from {from}'s device yet "
+                    + $"(it is new to the group, or lost its keys). Asking that device for it; what {from} sends once it answers can be read";
+            case GroupEventKind.Failed when happened.KeyAsk == SenderKeyAsk.AskedBefore:
+                return $"[STATUS] Another message in {group} from {from} could not be read here: still waiting for the key asked of that device";
             case GroupEventKind.Failed:
                 return $"[ERROR] A message in {group} from {from} could not be decrypted ({UntrustedText.Sanitize(happened.Reason)}); it is not shown";
             default:

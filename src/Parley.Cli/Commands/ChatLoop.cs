@@ -120,6 +120,10 @@ internal sealed class ChatLoop
         }
         await WatchContactsAsync(client, announce: true, cancellationToken);
         StartReceipts(keys, client);
+        if (keys is not null && await keys.Groups.LearnAtLoginAsync(client, cancellationToken) is { } learned)
+        {
+            _console.WriteLine(learned);
+        }
         SetPrompt(online: true);
         _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
             new TabCompleter(Commands, KnownNames));

@@ -152,6 +152,13 @@ public sealed partial class E2eDevice : IDisposable
     /// Encrypts one payload to every device of <paramref name="to"/> (and, with <paramref name="copyToOwnDevices"/>,
     /// to our own other devices) and sends each copy; as <see cref="SendTextAsync"/> does for a text.
     /// </summary>
+    /// <summary>
+    /// Saves the sessions an encryption moved on; called once the copies are made and before any of
+    /// them leaves (PROTOCOL.md §13.9), so a crash after a copy left never brings a ratchet back to a
+    /// message key, and its AES-GCM nonce, already used.
+    /// </summary>
+    public Action? SaveBeforeSending { get; set; }
+
     internal async Task<E2eSent> SendPlaintextAsync(ChatClient client, string to, byte[] plaintext, bool copyToOwnDevices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -163,6 +170,7 @@ public sealed partial class E2eDevice : IDisposable
         }
         // All copies are made before any leaves: a changed identity anywhere sends nothing.
         List<(string User, string Device, byte[] Envelope)> copies = Encrypt(users, plaintext, client.DeviceId, only: null);
+        SaveBeforeSending?.Invoke();
         List<PeerDevice> added = [];
         List<PeerDevice> removed = [];
         CopiesSent sent = await SendCopiesAsync(client, to, copies, removed, cancellationToken).ConfigureAwait(false);
@@ -177,6 +185,7 @@ public sealed partial class E2eDevice : IDisposable
             }
             await EnsureSessionsAsync(client, user, missing, cancellationToken).ConfigureAwait(false);
             List<(string User, string Device, byte[] Envelope)> more = Encrypt([user], plaintext, client.DeviceId, only: missing);
+            SaveBeforeSending?.Invoke();
             CopiesSent extra = await SendCopiesAsync(client, to, more, removed, cancellationToken).ConfigureAwait(false);
             delivered |= extra.Delivered;
             recipientDevices += extra.ToRecipient;
@@ -204,6 +213,7 @@ public sealed partial class E2eDevice : IDisposable
             await EnsureSessionsAsync(client, user, [device], cancellationToken).ConfigureAwait(false);
         }
         List<(string User, string Device, byte[] Envelope)> copies = Encrypt([user], plaintext, client.DeviceId, only: [device]);
+        SaveBeforeSending?.Invoke();
         List<PeerDevice> removed = [];
         CopiesSent sent = await SendCopiesAsync(client, user, copies, removed, cancellationToken).ConfigureAwait(false);
         return new E2eSent(sent.ToRecipient, sent.Delivered)

@@ -29,7 +29,9 @@ public class GroupKeyRequestTests
 
         // bob logs in on a second device: alice recorded bob as holding her key, so she does not send it again.
         await using GroupMember bobLaptop = await GroupMember.ConnectAsync(server, "bob");
-        await bobLaptop.Groups.MembersAsync(bobLaptop.Client, "team").WithTimeout();
+        // At login it learns the groups it did not know (the server lists them), once.
+        Assert.Equal(["team"], await bobLaptop.Groups.LearnAtLoginAsync(bobLaptop.Client).WithTimeout());
+        Assert.Empty(await bobLaptop.Groups.LearnAtLoginAsync(bobLaptop.Client).WithTimeout());
         GroupSent first = await alice.Groups.SendTextAsync(alice.Client, "team", "the laptop cannot read this one").WithTimeout();
         Assert.False(first.Rotated);
         Assert.Equal("the laptop cannot read this one", (await bob.NextMessageAsync()).Text);
@@ -87,13 +89,43 @@ public class GroupKeyRequestTests
         Assert.Equal(1, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
         Assert.Equal(0, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
 
-        // carol, removed, asks before alice's device has read her removal: the check before answering reads it.
+        // carol asks while a member, and is removed before alice's device answers: the removal made the key she
+        // asked for stale (every membership change does), so the check at answering time sends nothing.
         await AskAsync(carol, keyId);
         Assert.True(alice.Groups.HasKeyWork);
         await alice.Groups.RemoveAsync(alice.Client, "team", ["carol"]).WithTimeout();
         Assert.Equal(0, await alice.Groups.SendKeyRequestsAsync(alice.Client).WithTimeout());
-        // And once removed, her request is refused on arrival.
-        await AskAsync(carol, keyId);
+        // After alice's next message (a new key), a request from a device of carol's is refused on arrival: not a member.
+        await alice.Groups.SendTextAsync(alice.Client, "team", "without carol").WithTimeout();
+        await using GroupMember carolPhone = await GroupMember.ConnectAsync(server, "carol");
+        uint newKeyId = KeyIdOf(await bob.NextRowAsync());
+        await AskAsync(carolPhone, newKeyId);
         Assert.False(alice.Groups.HasKeyWork);
+        // bob's second device asking for that key is answered: the refusal was carol's, not the key's.
+        await using GroupMember bobPhone = await GroupMember.ConnectAsync(server, "bob");
+        await AskAsync(bobPhone, newKeyId);
+        Assert.True(alice.Groups.HasKeyWork);
+    }
+
+    [Fact]
+    public async Task A_request_cut_off_by_a_lost_connection_goes_on_the_next_one()
+    {
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", "hello").WithTimeout();
+        Assert.Equal("hello", (await bob.NextMessageAsync()).Text);
+        GroupMember laptop = await GroupMember.ConnectAsync(server, "bob");
+        Assert.Equal(["team"], await laptop.Groups.LearnAtLoginAsync(laptop.Client).WithTimeout());
+        await alice.Groups.SendTextAsync(alice.Client, "team", "missed").WithTimeout();
+        Assert.True((await laptop.NextMessageAsync()).KeyRequested);
+
+        await laptop.Client.DisposeAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => laptop.Groups.SendKeyRequestsAsync(laptop.Client).WithTimeout());
+        Assert.True(laptop.Groups.HasKeyWork);
+        await using GroupMember again = await GroupMember.ConnectAsync(server, "bob", before: laptop);
+        Assert.Equal(1, await again.Groups.SendKeyRequestsAsync(again.Client).WithTimeout());
+        Assert.Equal(("bob", again.Client.DeviceId), await alice.NextGroupPayloadAsync() is var request ? (request.From, request.FromDevice) : default);
     }
 }

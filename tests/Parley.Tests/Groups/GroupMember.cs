@@ -74,13 +74,15 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
         Channel<GroupEvent> events = before?.Events ?? Channel.CreateUnbounded<GroupEvent>();
         Channel<ChatMessage> rows = before?.Rows ?? Channel.CreateUnbounded<ChatMessage>();
         ChatClient client = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
-        GroupMember? member = null;
+        // Rows can arrive while the login is still being answered (a device's unread backlog): they wait for the member.
+        TaskCompletionSource<GroupMember> ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
         client.MessageHandler = async message =>
         {
+            GroupMember member = await ready.Task;
             if (GroupContentTypes.IsReserved(message.ContentType))
             {
                 await rows.Writer.WriteAsync(message);
-                if (member!.IgnoresRemoval && message.ContentType == GroupContentTypes.Changed
+                if (member.IgnoresRemoval && message.ContentType == GroupContentTypes.Changed
                     && MessengerCodec.DecodeGroupChange(message.Body) is { Change: GroupChangeKinds.Removed or GroupChangeKinds.Left } change
                     && change.Subjects.Contains(user))
                 {
@@ -97,21 +99,23 @@ internal sealed class GroupMember(ChatClient client, E2eDevice keys, E2eGroups g
             if (opened.GroupPayload is not null)
             {
                 groups.TakeGroupPayload(opened);
-                await member!.GroupPayloads.Writer.WriteAsync(opened);
+                await member.GroupPayloads.Writer.WriteAsync(opened);
             }
             else
             {
-                await member!.Pairwise.Writer.WriteAsync(opened);
+                await member.Pairwise.Writer.WriteAsync(opened);
             }
         };
         string? token = before?.Token;
         LoginResult login = await client.LoginAsync(user, token is null ? "correct horse" : null, token).WithTimeout();
         Assert.True(login.Success, login.Error);
+        // Before anything else is asked: the reader loop may be holding a row until the member exists.
+        GroupMember ours = new(client, keys, groups, events, rows, token ?? login.DeviceToken!) { IgnoresRemoval = before?.IgnoresRemoval ?? false };
+        ready.SetResult(ours);
         if (token is null)
         {
             await keys.PublishAsync(client).WithTimeout();
         }
-        member = new GroupMember(client, keys, groups, events, rows, token ?? login.DeviceToken!) { IgnoresRemoval = before?.IgnoresRemoval ?? false };
-        return member;
+        return ours;
     }
 }

@@ -14,67 +14,78 @@ public class SenderKeyRequestBoundsTests
     private static SenderKeyWant Want(int i, string device = "d1") => new("00112233445566778899aabbccddeeff", "alice", device, (uint)i);
 
     [Fact]
-    public void The_same_key_is_asked_for_once_until_five_minutes_have_passed()
+    public void A_device_is_asked_once_whatever_the_key_id_until_five_minutes_have_passed()
     {
         ManualClock clock = new();
         SenderKeyRequests requests = new(clock);
-        Assert.True(requests.WantAsk(Want(7)));
-        Assert.False(requests.WantAsk(Want(7)));
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(7)));
+        Assert.Equal(SenderKeyAsk.AskedBefore, requests.WantAsk(Want(7)));
+        // Made-up key ids from the same device buy nothing.
+        Assert.Equal(SenderKeyAsk.AskedBefore, requests.WantAsk(Want(8)));
         Assert.Equal([Want(7)], requests.TakeAsks());
         Assert.Empty(requests.TakeAsks());
 
         clock.Advance(SenderKeyRequests.RepeatAfter - TimeSpan.FromSeconds(1));
-        Assert.False(requests.WantAsk(Want(7)));
+        Assert.Equal(SenderKeyAsk.AskedBefore, requests.WantAsk(Want(8)));
         clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(requests.WantAsk(Want(7)));
-        // Another device's key with the same id is another key.
-        Assert.True(requests.WantAsk(Want(7, "d2")));
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(8)));
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(8, "d2")));
     }
 
     [Fact]
-    public void A_member_who_makes_up_key_ids_gets_at_most_ten_requests_a_minute()
+    public void Members_sending_from_many_devices_get_at_most_ten_requests_a_minute()
     {
         ManualClock clock = new();
         SenderKeyRequests requests = new(clock);
-        int asked = Enumerable.Range(0, 1000).Count(i => requests.WantAsk(Want(i)));
+        int asked = Enumerable.Range(0, 1000).Count(i => requests.WantAsk(Want(i, "device-" + i)) == SenderKeyAsk.Asked);
         Assert.Equal(SenderKeyRequests.AsksPerMinute, asked);
         Assert.Equal(SenderKeyRequests.AsksPerMinute, requests.TakeAsks().Count);
+        // Refused for the rate, a device is not marked as asked: its next message asks again.
+        Assert.Equal(SenderKeyAsk.NotAsked, requests.WantAsk(Want(999, "device-999")));
 
         // The bucket refills at its rate: six seconds bring one more, a minute all ten.
         clock.Advance(TimeSpan.FromSeconds(6));
-        Assert.Equal(1, Enumerable.Range(1000, 100).Count(i => requests.WantAsk(Want(i))));
+        Assert.Equal(1, Enumerable.Range(1000, 100).Count(i => requests.WantAsk(Want(i, "device-" + i)) == SenderKeyAsk.Asked));
         clock.Advance(TimeSpan.FromMinutes(5));
-        Assert.Equal(SenderKeyRequests.AsksPerMinute, Enumerable.Range(2000, 100).Count(i => requests.WantAsk(Want(i))));
+        Assert.Equal(SenderKeyRequests.AsksPerMinute, Enumerable.Range(2000, 100).Count(i => requests.WantAsk(Want(i, "device-" + i)) == SenderKeyAsk.Asked));
     }
 
     [Fact]
-    public void Requests_for_our_key_are_answered_at_most_thirty_a_minute_and_each_once()
+    public void Requests_for_our_key_are_answered_at_most_thirty_a_minute_and_each_device_once()
     {
         ManualClock clock = new();
         SenderKeyRequests requests = new(clock);
         Assert.True(requests.WantAnswer(Want(1)));
         Assert.False(requests.WantAnswer(Want(1)));
+        Assert.False(requests.WantAnswer(Want(2)));
         int answered = 1 + Enumerable.Range(0, 500).Count(i => requests.WantAnswer(Want(1, "device-" + i)));
         Assert.Equal(SenderKeyRequests.AnswersPerMinute, answered);
         Assert.Equal(SenderKeyRequests.AnswersPerMinute, requests.TakeAnswers().Count);
         // Asking and answering are paced apart: answers spent no asks.
-        Assert.True(requests.WantAsk(Want(1)));
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(1)));
     }
 
     [Fact]
-    public void Without_a_connection_the_queue_keeps_the_newest_sixty_four()
+    public void Without_a_connection_the_queue_keeps_the_newest_sixty_four_and_what_was_cut_off_goes_first()
     {
         ManualClock clock = new();
         SenderKeyRequests requests = new(clock);
         for (int i = 0; i < 100; i++)
         {
             clock.Advance(TimeSpan.FromMinutes(1));
-            Assert.True(requests.WantAnswer(Want(i)));
+            Assert.True(requests.WantAnswer(Want(i, "device-" + i)));
         }
         List<SenderKeyWant> waiting = requests.TakeAnswers();
         Assert.Equal(SenderKeyRequests.MaxWaiting, waiting.Count);
-        Assert.Equal(Want(100 - SenderKeyRequests.MaxWaiting), waiting[0]);
+        Assert.Equal(Want(100 - SenderKeyRequests.MaxWaiting, "device-" + (100 - SenderKeyRequests.MaxWaiting)), waiting[0]);
         Assert.False(requests.HasWork);
+
+        // A connection lost while sending: what was not sent is put back, ahead of what came since, within the bound.
+        Assert.True(requests.WantAnswer(Want(500, "late")));
+        requests.PutBackAnswers(waiting.Take(3));
+        Assert.Equal([.. waiting.Take(3), Want(500, "late")], requests.TakeAnswers());
+        requests.PutBackAnswers(Enumerable.Range(0, 100).Select(i => Want(i, "back-" + i)));
+        Assert.Equal(SenderKeyRequests.MaxWaiting, requests.TakeAnswers().Count);
     }
 
     [Fact]

@@ -339,46 +339,69 @@ export class E2eGroups {
     return this.takeSenderKey(from, fromDevice, distributionIn(plaintext));
   }
 
-  /** Queued only when the asker is a member and asks for the key this device sends with now (checked again before answering). */
+  /**
+   * Queued only when the asker is a member and asks for the key this device sends with now (checked
+   * again before answering). Not while this device may have missed a change (membership not known):
+   * its next message makes a new key, which goes to every device of every member then.
+   */
   takeKeyRequest(w) {
-    return this.device.serial(async () => {
-      const group = this.s.groups[w.groupId];
-      return !!w.device && !!group && (!group.membersKnown || group.members.includes(w.user))
-        && group.own?.keyId === w.keyId && !group.stale && this.requests.wantAnswer(w);
-    });
+    return this.device.serial(async () => !!w.device && this.canHaveOurKey(w) && this.requests.wantAnswer(w));
+  }
+
+  canHaveOurKey(w) {
+    const group = this.s.groups[w.groupId];
+    return !!group && group.membersKnown && group.members.includes(w.user) && !!group.own && !group.stale && group.own.keyId === w.keyId;
   }
 
   get hasKeyWork() { return this.requests.hasWork; }
 
-  /** Sends the requests and answers this device owes, each to one device; the number sent. What is refused is dropped. */
+  /**
+   * Sends the requests and answers this device owes, each to one device; the number sent. What is
+   * refused (or meets a changed identity) is dropped; what a lost connection cut off is put back for
+   * the next one, and the error thrown.
+   */
   async sendKeyRequests(messenger) {
     const asks = this.requests.takeAsks(), answers = this.requests.takeAnswers();
     let sent = 0;
-    for (const w of asks) {
-      if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
-    }
-    for (const w of answers) {
-      const payload = await this.answerFor(messenger, w);
-      if (!payload) continue;
-      try {
-        if (await this.sendToDevice(messenger, w, payload)) { sent++; this.keyRequestsSent.answers++; }
-      } finally {
-        payload.fill(0);
+    try {
+      while (asks.length) {
+        const w = asks[0];
+        if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
+        asks.shift();
       }
+      while (answers.length) {
+        const w = answers[0];
+        const payload = await this.answerFor(messenger, w);
+        if (payload) {
+          try {
+            if (await this.sendToDevice(messenger, w, payload)) { sent++; this.keyRequestsSent.answers++; }
+          } finally {
+            payload.fill(0);
+          }
+        }
+        answers.shift();
+      }
+    } catch (e) {
+      this.requests.putBackAsks(asks);
+      this.requests.putBackAnswers(answers);
+      throw e;
     }
     return sent;
   }
 
-  /** Our current key's distribution for the asker, or null when it may not have it (not a member now, or the key is stale or another one). */
+  /**
+   * Our current key's distribution for the asker, or null when it may not have it now (not a member,
+   * or the key is stale or another one). A group marked at login to be asked about is asked first.
+   */
   async answerFor(messenger, w) {
     const group = this.s.groups[w.groupId];
     if (!group) return null;
-    if (!group.membersKnown || group.askBeforeSend) {
-      try { await this.current(messenger, group.name); } catch { return null; }
+    if (group.askBeforeSend) {
+      try { await this.current(messenger, group.name); } catch (e) { if (e.code === 'connection_lost') throw e; return null; }
     }
     return this.device.serial(async () => {
+      if (!this.canHaveOurKey(w)) return null;
       const g = this.s.groups[w.groupId];
-      if (!g || !g.membersKnown || !g.members.includes(w.user) || !g.own || g.stale || g.own.keyId !== w.keyId) return null;
       const distribution = senderKey.distribution(g.own);
       const payload = concat(u8(KIND_SENDER_KEY), fromHex(newMessageId()), distribution);
       distribution.fill(0);
@@ -386,12 +409,13 @@ export class E2eGroups {
     });
   }
 
+  /** True when sent; false when refused or meeting a changed identity (dropped). A lost connection throws. */
   async sendToDevice(messenger, w, payload) {
     try {
       return (await this.device.sendPayloadToDevice(messenger, w.user, w.device, payload)).devices > 0;
     } catch (e) {
-      // Refused, a changed identity, or a lost connection: a later message asks again.
-      console.warn(`a sender key request or answer was not sent: ${e.code ?? 'error'}`);
+      if (e.code === 'connection_lost' || !e.code) throw e;
+      console.warn(`a sender key request or answer was not sent: ${e.code}`);
       return false;
     }
   }
@@ -437,8 +461,8 @@ export class E2eGroups {
       const index = entry ? entry.keys.findIndex(k => k.keyId === parsed.keyId) : -1;
       if (index < 0) {
         // Asked of the sending device alone (§14.3): a device new to the group reads what that device sends next.
-        const keyRequested = !!m.fromDevice && this.requests.wantAsk({ groupId: group.id, user: m.from, device: m.fromDevice, keyId: parsed.keyId });
-        return { group: group.name, error: 'NoSenderKey', keyRequested, reason: 'no sender key from this device for it (sent before you joined, or the key has not reached this device)' };
+        const keyAsk = m.fromDevice ? this.requests.wantAsk({ groupId: group.id, user: m.from, device: m.fromDevice, keyId: parsed.keyId }) : 'notAsked';
+        return { group: group.name, error: 'NoSenderKey', keyAsk, keyRequested: keyAsk === 'asked', reason: 'no sender key from this device for it (sent before you joined, or the key has not reached this device)' };
       }
       let opened;
       try { opened = await senderKey.decrypt(entry.keys[index], m.bodyBytes); } catch (e) { return { group: group.name, error: e.code ?? 'DecryptionFailed', reason: e.message }; }

@@ -1,8 +1,9 @@
 // Asking for a sender key, and answering (PROTOCOL.md §14.3 "Asking for a key"), paced as
 // Parley.Client's SenderKeyRequests paces it. Both directions are driven by what others send us, so
-// both are bounded: each (device, group, key) is asked or answered at most once per five minutes,
-// and at most a few a minute in all; a queue waiting for a connection keeps the newest 64. What is
-// refused here is not sent, and a later message asks again. Pure state over a clock.
+// both are bounded: each (group, other device) is asked or answered at most once per five minutes
+// whatever the key id, and at most a few a minute in all; a queue waiting for a connection keeps
+// the newest 64. What is refused here is not sent, and a later message asks again; what a lost
+// connection cut off is put back. Pure state over a clock.
 export const REPEAT_AFTER_MS = 5 * 60 * 1000;
 /** Requests this device makes at most per minute: a member who makes up key ids cannot make it send more. */
 export const ASKS_PER_MINUTE = 10;
@@ -18,25 +19,31 @@ class Direction {
     this.tokens = perMinute; this.filledAt = now();
   }
 
+  /** 'asked' (queued), 'askedBefore' (that device lately: waiting for its answer) or 'notAsked' (the rate is spent). */
   want(w) {
-    const key = `${w.groupId}/${w.user}/${w.device}/${w.keyId}`;
+    const key = `${w.groupId}/${w.user}/${w.device}`;
     const t = this.now();
     const at = this.lately.get(key);
-    if (at !== undefined && t - at < REPEAT_AFTER_MS) return false;
+    if (at !== undefined && t - at < REPEAT_AFTER_MS) return 'askedBefore';
     this.tokens = Math.min(this.perMinute, this.tokens + ((t - this.filledAt) / 60000) * this.perMinute);
     this.filledAt = t;
-    if (this.tokens < 1) return false;
+    if (this.tokens < 1) return 'notAsked';
     this.tokens -= 1;
     // A Map keeps insertion order: set again, the key is the newest, and the oldest go first.
     this.lately.delete(key);
     this.lately.set(key, t);
     while (this.lately.size > MAX_REMEMBERED) this.lately.delete(this.lately.keys().next().value);
     this.waiting.push(w);
-    if (this.waiting.length > MAX_WAITING) this.waiting.shift();
-    return true;
+    this.bound();
+    return 'asked';
   }
 
   take() { const taken = this.waiting; this.waiting = []; return taken; }
+
+  /** Taken but not sent (the connection went): ahead of what came since, within the bound. */
+  putBack(wants) { this.waiting = [...wants, ...this.waiting]; this.bound(); }
+
+  bound() { if (this.waiting.length > MAX_WAITING) this.waiting.splice(0, this.waiting.length - MAX_WAITING); }
 }
 
 /** `now`: milliseconds from any origin (tests pass their own clock). A want is {groupId (hex), user, device, keyId}. */
@@ -46,13 +53,15 @@ export class SenderKeyRequests {
     this.answers = new Direction(now, ANSWERS_PER_MINUTE);
   }
 
-  /** A request to make, for a group message this device could not open; false when made lately or the rate is spent. */
+  /** A request to make, for a group message this device could not open: 'asked', 'askedBefore' or 'notAsked'. */
   wantAsk(w) { return this.asks.want(w); }
 
-  /** A request that arrived, to answer; false when answered lately or the rate is spent. */
-  wantAnswer(w) { return this.answers.want(w); }
+  /** A request that arrived, to answer; false when that device was answered lately or the rate is spent. */
+  wantAnswer(w) { return this.answers.want(w) === 'asked'; }
 
   takeAsks() { return this.asks.take(); }
   takeAnswers() { return this.answers.take(); }
+  putBackAsks(wants) { this.asks.putBack(wants); }
+  putBackAnswers(wants) { this.answers.putBack(wants); }
   get hasWork() { return this.asks.waiting.length > 0 || this.answers.waiting.length > 0; }
 }

@@ -35,105 +35,92 @@ public sealed partial class E2eGroups
             : TakeSenderKey(opened);
     }
 
-    /// <summary>Queues an answer when the asker is a member and the key asked for is the one this device sends with now.</summary>
+    /// <summary>
+    /// Queues an answer when the asker is a member and the key asked for is the one this device sends
+    /// with now. Not while this device may have missed a change (its membership is not known): its next
+    /// message makes a new key, which goes to every device of every member then.
+    /// </summary>
     private bool TakeKeyRequest(SenderKeyWant want)
     {
         lock (_lock)
         {
-            // Checked again before answering (a change may be read meanwhile); here only to spend no rate on what cannot be answered.
-            return want.Device.Length > 0 && _byId.TryGetValue(want.GroupId, out GroupState? group)
-                && (!group.MembersKnown || group.Members.Contains(want.User))
-                && group.Own is { } own && !group.Stale && own.KeyId == want.KeyId
-                && _requests.WantAnswer(want);
+            return want.Device.Length > 0 && CanHaveOurKey(want) && _requests.WantAnswer(want);
         }
     }
 
+    /// <summary>The asker is a member as this device knows it, and asks for the key it sends with now (under the lock).</summary>
+    private bool CanHaveOurKey(SenderKeyWant want) =>
+        _byId.TryGetValue(want.GroupId, out GroupState? group) && group.MembersKnown && group.Members.Contains(want.User)
+        && group.Own is { } own && !group.Stale && own.KeyId == want.KeyId;
+
     /// <summary>
     /// Sends the requests this device owes and the answers it owes, each to one device over the
-    /// pairwise sessions; the number sent. <paramref name="persist"/> saves the state after (the
-    /// pairwise sessions moved on). A request or answer the server or a changed identity refuses is dropped.
+    /// pairwise sessions; the number sent. <paramref name="persist"/> saves the state after each. A
+    /// request or answer the server or a changed identity refuses is dropped; those a lost connection
+    /// cut off wait for the next one (the exception is rethrown).
     /// </summary>
     public async Task<int> SendKeyRequestsAsync(ChatClient client, Action? persist = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        List<SenderKeyWant> asks, answers;
+        Queue<SenderKeyWant> asks, answers;
         lock (_lock)
         {
-            asks = _requests.TakeAsks();
-            answers = _requests.TakeAnswers();
+            asks = new(_requests.TakeAsks());
+            answers = new(_requests.TakeAnswers());
         }
         int sent = 0;
         try
         {
-            foreach (SenderKeyWant ask in asks)
+            while (asks.TryPeek(out SenderKeyWant ask))
             {
                 byte[] payload = GroupPayloads.EncodeKeyRequest(Convert.FromHexString(ask.GroupId), ask.KeyId, E2eMessageId.New());
-                sent += await SendToDeviceAsync(client, ask, payload, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                sent += await SendToDeviceAsync(client, ask, payload, persist, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                asks.Dequeue();
             }
-            foreach (SenderKeyWant answer in answers)
+            while (answers.TryPeek(out SenderKeyWant answer))
             {
-                if (await AnswerFor(client, answer, cancellationToken).ConfigureAwait(false) is not { } payload)
+                if (AnswerFor(answer) is { } payload)
                 {
-                    continue;
+                    try
+                    {
+                        sent += await SendToDeviceAsync(client, answer, payload, persist, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                    }
+                    finally
+                    {
+                        CryptographicOperations.ZeroMemory(payload);
+                    }
                 }
-                try
-                {
-                    sent += await SendToDeviceAsync(client, answer, payload, cancellationToken).ConfigureAwait(false) ? 1 : 0;
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(payload);
-                }
+                answers.Dequeue();
             }
         }
-        finally
+        catch
         {
-            if (asks.Count + answers.Count > 0)
+            lock (_lock)
             {
-                persist?.Invoke();
+                _requests.PutBackAsks(asks);
+                _requests.PutBackAnswers(answers);
             }
+            throw;
         }
         return sent;
     }
 
-    /// <summary>Our current key's distribution for the asker, or null when it may not have it (not a member, or the key is stale or another one).</summary>
-    private async Task<byte[]?> AnswerFor(ChatClient client, SenderKeyWant want, CancellationToken cancellationToken)
+    /// <summary>Our current key's distribution for the asker, or null when it may not have it now (checked again: a change may have been read since).</summary>
+    private byte[]? AnswerFor(SenderKeyWant want)
     {
-        string name;
-        bool ask;
         lock (_lock)
         {
-            if (!_byId.TryGetValue(want.GroupId, out GroupState? group))
+            if (!CanHaveOurKey(want))
             {
                 return null;
             }
-            name = group.Name;
-            ask = !group.MembersKnown;
-        }
-        if (ask)
-        {
-            try
-            {
-                await CurrentAsync(client, name, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChatException)
-            {
-                return null;
-            }
-        }
-        lock (_lock)
-        {
-            if (!_byId.TryGetValue(want.GroupId, out GroupState? group) || !group.MembersKnown || !group.Members.Contains(want.User)
-                || group.Own is not { } own || group.Stale || own.KeyId != want.KeyId)
-            {
-                return null;
-            }
-            using SenderKeyDistribution distribution = own.Distribution();
+            using SenderKeyDistribution distribution = _byId[want.GroupId].Own!.Distribution();
             return GroupPayloads.EncodeDistribution(distribution);
         }
     }
 
-    private async Task<bool> SendToDeviceAsync(ChatClient client, SenderKeyWant to, byte[] payload, CancellationToken cancellationToken)
+    /// <summary>True when sent; false when a changed identity or the server refused it (dropped). A lost connection throws.</summary>
+    private async Task<bool> SendToDeviceAsync(ChatClient client, SenderKeyWant to, byte[] payload, Action? persist, CancellationToken cancellationToken)
     {
         try
         {
@@ -147,6 +134,10 @@ public sealed partial class E2eGroups
         catch (ChatException)
         {
             return false; // refused (rate_limited, inbox_full, a device gone …): a later message asks again
+        }
+        finally
+        {
+            persist?.Invoke();
         }
     }
 }

@@ -108,6 +108,60 @@ public sealed partial class E2eGroups : IDisposable
         return Apply(await client.GroupMembersAsync(name, cancellationToken).ConfigureAwait(false));
     }
 
+    /// <summary>Groups asked for at most at one login (the server's default bound of groups per user).</summary>
+    public const int MaxGroupsLearnedAtLogin = 100;
+
+    /// <summary>
+    /// At login: the groups the server lists that this device does not know (joined before it existed,
+    /// or on another device while a notice was lost) are asked for and kept, as the browser client does.
+    /// Their membership is today's, so it does not judge the rows still waiting in the inbox (decided
+    /// under earlier ones): senders are judged again once the next send has asked the server. Returns
+    /// the names learned; a group the server will not describe now is left for 'group members'.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> LearnAtLoginAsync(ChatClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        GroupListResult list = await client.GroupOverviewAsync(cancellationToken).ConfigureAwait(false);
+        List<string> learned = [];
+        foreach (GroupSummary listed in list.Groups.Take(MaxGroupsLearnedAtLogin))
+        {
+            lock (_lock)
+            {
+                if (_byId.ContainsKey(listed.GroupId))
+                {
+                    continue;
+                }
+            }
+            GroupInfo info;
+            try
+            {
+                info = await client.GroupMembersAsync(listed.Group, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChatException)
+            {
+                continue;
+            }
+            // Names and ids as the server makes them, and an answer for the group asked about with us in it.
+            if (info.Group != listed.Group || info.GroupId != listed.GroupId || !Usernames.IsCanonical(info.Group)
+                || info.GroupId.Length != 2 * SenderKeyLimits.GroupIdSize || !info.GroupId.All(Uri.IsHexDigit) || info.GroupId.Any(char.IsUpper)
+                || !info.Members.All(Usernames.IsCanonical) || !info.Members.Contains(_device.User))
+            {
+                continue;
+            }
+            lock (_lock)
+            {
+                if (_byId.ContainsKey(info.GroupId))
+                {
+                    continue; // a notice taught it meanwhile, in order: that is the better word
+                }
+                Apply(info);
+                _byId[info.GroupId].MembersKnown = false;
+            }
+            learned.Add(info.Group);
+        }
+        return learned;
+    }
+
     public async Task LeaveAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -483,8 +537,8 @@ public sealed partial class E2eGroups : IDisposable
                     || keys.FirstOrDefault(k => k.KeyId == keyId) is not { } key)
                 {
                     // Asked of the sending device alone (§14.3): a device new to the group reads what that device sends next.
-                    bool asked = device.Length > 0 && _requests.WantAsk(new SenderKeyWant(groupId, message.From, device, keyId));
-                    return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)") with { KeyRequested = asked };
+                    SenderKeyAsk ask = device.Length > 0 ? _requests.WantAsk(new SenderKeyWant(groupId, message.From, device, keyId)) : SenderKeyAsk.NotAsked;
+                    return Failed(message, name, "no sender key from this device for it (sent before you joined, or the key has not reached this device)") with { KeyAsk = ask };
                 }
                 byte[] plaintext = key.Decrypt(message.Body);
                 BoundSkippedKeys();

@@ -37,8 +37,14 @@ public sealed record GroupEvent(GroupEventKind Kind, string Group, string From, 
 
     public string? Reason { get; init; }
 
-    /// <summary>A message this device had no sender key for: it asked the sending device for its key (PROTOCOL.md §14.3), so what that device sends next can be read.</summary>
-    public bool KeyRequested { get; init; }
+    /// <summary>
+    /// A message this device had no sender key for: whether it asks the sending device for its key now
+    /// (PROTOCOL.md §14.3), asked it lately and waits for the answer, or could not ask (the rate is spent).
+    /// </summary>
+    public SenderKeyAsk KeyAsk { get; init; }
+
+    /// <summary>The sending device is being asked for its key now (<see cref="KeyAsk"/>).</summary>
+    public bool KeyRequested => KeyAsk == SenderKeyAsk.Asked;
 
     /// <summary>This device was removed from the group (or left it): its keys for the group are gone.</summary>
     public bool WeLeft { get; init; }
