@@ -53,16 +53,7 @@ public partial class BrowserChatTests
         await LogInAsWebbyAsync(page, pageOnServer.WebPort);
         await using ParleyProcess desktop = StartChat(pageOnServer.Temp, "cli", pageOnServer.Port);
         await desktop.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
-        await page.ClickAsync(".new-group summary");
-        await page.FillAsync("#new-group-name", "pals");
-        await page.FillAsync("#new-group-members", "cli");
-        await page.ClickAsync("#new-group-form button[type=submit]");
-        await desktop.WaitForLineAsync("[GROUP] webby invited you to #pals; 'group accept pals' to join or 'group decline pals'", s_wait);
-        await desktop.WriteLineAsync("group accept pals");
-        await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "cli joined #pals" })).ToHaveCountAsync(1);
-        await page.FillAsync("#message-input", "first");
-        await page.PressAsync("#message-input", "Enter");
-        await desktop.WaitForLineAsync("[#pals] webby: first", s_wait);
+        await PageMakesPalsWithCliAsync(page, desktop);
 
         // cli logs in from a second home: a new device, which learns at login the group it was not there for.
         await using ParleyProcess laptop = StartChat(pageOnServer.Temp, "cli", pageOnServer.Port, home: "home-cli-laptop");
