@@ -257,11 +257,15 @@ function saveHistory() {
  * own account): said in that conversation, as on a send, so a device the server added is never silent.
  */
 function noteNewDevice(m) {
-  const text = m.from === app.user
+  const own = m.from === app.user;
+  const text = own
     ? `Your account has a new device (${sanitize(m.fromDevice, 32)}): if it is not yours, revoke it ('parley devices revoke ${sanitize(m.fromDevice, 32)}')`
     : `${sanitize(m.from, 64)} has a new device (${sanitize(m.fromDevice, 32)}); compare safety numbers`;
-  if (m.from === app.user) { banner(text); return; }
-  contact(m.from).messages.push({ dir: 'notice', time: m.timestamp, text });
+  // Kept in the history and counted unread, so it is seen even if it came with the backlog or while away.
+  const c = contact(m.from);
+  c.messages.push({ dir: 'notice', time: m.timestamp, text });
+  if (app.active !== m.from || document.hidden) c.unread += 1;
+  if (own) banner(text);
 }
 
 async function receive(m) {
@@ -296,6 +300,7 @@ async function receive(m) {
       if (opened.fromNewDevice) await saveHistory();
       app.account.lastSeen = m.messageId;
       await store.put(app.accountName, app.account);
+      if (opened.fromNewDevice) { renderContacts(); if (app.active === m.from) renderMessages(); }
       return;
     }
     entry = opened.text !== undefined

@@ -120,10 +120,7 @@ internal sealed class ChatLoop
         }
         await WatchContactsAsync(client, announce: true, cancellationToken);
         StartReceipts(keys, client);
-        if (keys is not null && await keys.Groups.LearnAtLoginAsync(client, cancellationToken) is { } learned)
-        {
-            _console.WriteLine(learned);
-        }
+        await LearnGroupsAsync(keys, client, cancellationToken);
         SetPrompt(online: true);
         _console.StartInput(new InputHistory(_login.Home.ChatHistoryPath(client.ServerIdentity.Fingerprint, _user)),
             new TabCompleter(Commands, KnownNames));
@@ -153,6 +150,7 @@ internal sealed class ChatLoop
                     }
                     _client = fresh;
                     StartReceipts(keys, fresh);
+                    await LearnGroupsAsync(keys, fresh, done.Token);
                     SetPrompt(online: true);
                     await ResumeFilesAsync(keys, done.Token);
                     int? ended = await SendQueuedAsync(keys, done.Token);
@@ -208,6 +206,18 @@ internal sealed class ChatLoop
         if (keys is not null)
         {
             _ = keys.SendReceiptsAsync(client);
+        }
+    }
+
+    /// <summary>
+    /// At each login: the groups this device does not know yet are learned (rows of theirs that came
+    /// before this answer were reported as a group this device does not know).
+    /// </summary>
+    private async Task LearnGroupsAsync(ChatEndToEnd? keys, ChatClient client, CancellationToken cancellationToken)
+    {
+        if (keys is not null && await keys.Groups.LearnAtLoginAsync(client, cancellationToken) is { } learned)
+        {
+            _console.WriteLine(learned);
         }
     }
 

@@ -149,16 +149,16 @@ public sealed partial class E2eDevice : IDisposable
         SendPlaintextAsync(client, to, plaintext, copyToOwnDevices: true, cancellationToken);
 
     /// <summary>
-    /// Encrypts one payload to every device of <paramref name="to"/> (and, with <paramref name="copyToOwnDevices"/>,
-    /// to our own other devices) and sends each copy; as <see cref="SendTextAsync"/> does for a text.
-    /// </summary>
-    /// <summary>
     /// Saves the sessions an encryption moved on; called once the copies are made and before any of
     /// them leaves (PROTOCOL.md §13.9), so a crash after a copy left never brings a ratchet back to a
     /// message key, and its AES-GCM nonce, already used.
     /// </summary>
     public Action? SaveBeforeSending { get; set; }
 
+    /// <summary>
+    /// Encrypts one payload to every device of <paramref name="to"/> (and, with <paramref name="copyToOwnDevices"/>,
+    /// to our own other devices) and sends each copy; as <see cref="SendTextAsync"/> does for a text.
+    /// </summary>
     internal async Task<E2eSent> SendPlaintextAsync(ChatClient client, string to, byte[] plaintext, bool copyToOwnDevices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);

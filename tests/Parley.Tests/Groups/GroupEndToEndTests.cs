@@ -119,6 +119,36 @@ public class GroupEndToEndTests
     }
 
     [Fact]
+    public async Task A_flood_of_keys_from_senders_no_member_list_names_never_pushes_out_a_members_key()
+    {
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Created);
+        await alice.Groups.SendTextAsync(alice.Client, "team", "first").WithTimeout();
+        Assert.Equal("first", (await bob.NextMessageAsync()).Text);
+        // bob is added to carol's club by a notice that names only him: until he asks the server, no sender there is vouched for.
+        GroupInfo club = await carol.Groups.CreateAsync(carol.Client, "club", []).WithTimeout();
+        await carol.Groups.AddAsync(carol.Client, "club", ["bob"]).WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Added);
+
+        // More keys than bob keeps in all, from senders the club's list does not name (anyone who knows its id can send them).
+        byte[] clubId = Convert.FromHexString(club.GroupId);
+        for (int i = 0; i < E2eGroups.MaxReceivedKeys + 4; i++)
+        {
+            using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(clubId);
+            using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
+            Assert.True(bob.Groups.TakeGroupPayload(new E2eIncoming("stranger" + i, "d1", null, null, null) { GroupPayload = GroupPayloads.EncodeDistribution(distribution) }));
+        }
+        // They pushed out only each other: alice's key for team, which team's list vouches for, still opens her next message.
+        await alice.Groups.SendTextAsync(alice.Client, "team", "still readable").WithTimeout();
+        GroupEvent next = await bob.NextMessageAsync();
+        Assert.Equal((GroupEventKind.Message, "still readable"), (next.Kind, next.Text));
+    }
+
+    [Fact]
     public async Task Three_members_talk_and_the_server_holds_only_ciphertext()
     {
         await using TestServer server = await TestServer.StartAsync(AddsEveryone);

@@ -70,7 +70,9 @@ public partial class BrowserChatTests
         await page.PressAsync("#message-input", "Enter");
         await laptop.WaitForLineAsync("[#pals] webby: and now the laptop reads along", s_wait);
         await desktop.WaitForLineAsync("[#pals] webby: and now the laptop reads along", s_wait);
-        // The page handed its key to a device it had never seen: it says so in cli's conversation, as parley chat would.
+        // The page handed its key to a device it had never seen: it says so in cli's conversation, as parley chat would,
+        // counted unread so the contact list shows it.
+        await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveTextAsync("1");
         await page.ClickAsync("#contacts li[data-user='cli']");
         await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "cli has a new device (" })).ToHaveCountAsync(1);
     }

@@ -113,12 +113,13 @@ public class BrowserGroupStateTests
     }
 
     /// <summary>
-    /// Added to a large group by a notice (here or on another device), the page knows only the names in
-    /// it until it asks the server: the keys every other member hands it then are all kept, not counted
-    /// against the 64 for groups it does not know. A group learned at login still counts its unlisted senders there.
+    /// Added to a group by a notice, the page knows only the names in it until it asks the server, so
+    /// its members' keys are kept however many (not counted with the 64 for unknown groups); and a
+    /// flood of keys from senders no member list names (4,100, past the 4,096 kept in all) pushes out
+    /// only its own kind, never the key of a member a list names.
     /// </summary>
     [Fact]
-    public async Task Keys_from_the_members_of_a_group_joined_by_notice_are_all_kept()
+    public async Task Keys_from_senders_no_member_list_names_never_push_out_a_members_key()
     {
         JsonElement r = await ServedPage.EvaluateAsync("""
             async () => {
@@ -127,17 +128,26 @@ public class BrowserGroupStateTests
               const { E2eGroups } = await import('/js/e2e/groups.js');
               const device = { s: { user: 'webby', deviceId: 'w1' }, serial(f) { return f(); }, async save() {} };
               const groups = new E2eGroups(device);
-              const team = '0123456789abcdef0123456789abcdef', other = 'fedcba9876543210fedcba9876543210';
-              await groups.receiveNotice({ from: 'alice', fromDevice: 'a1', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 5, change: 'added', actor: 'alice', subjects: ['webby'], admins: ['alice'] })) });
-              for (let i = 0; i < 100; i++) await groups.takeSenderKey('member' + i, 'd1', sk.distribution(await sk.generate(b.fromHex(team))));
-              await groups.learnAtLogin({ group: 'other', groupId: other, version: 2, members: ['alice', 'webby'], admins: ['alice'] });
-              for (let i = 0; i < 70; i++) await groups.takeSenderKey('stranger' + i, 'd1', sk.distribution(await sk.generate(b.fromHex(other))));
+              const team = '0123456789abcdef0123456789abcdef', other = 'fedcba9876543210fedcba9876543210', third = '00000000000000000000000000000003';
+              groups.apply({ group: 'other', groupId: other, version: 2, members: ['alice', 'webby'], admins: ['alice'] });
+              await groups.takeSenderKey('alice', 'a1', sk.distribution(await sk.generate(b.fromHex(other))));
+              await groups.receiveNotice({ from: 'carol', fromDevice: 'c1', bodyBytes: b.utf8(JSON.stringify({ group: 'team', groupId: team, version: 5, change: 'added', actor: 'carol', subjects: ['webby'], admins: ['carol'] })) });
+              // One real key, its bytes reused with other key ids: the flood needs no fresh signing keys.
+              const template = sk.distribution(await sk.generate(b.fromHex(team)));
+              const forGroup = (id, keyId) => { const d = template.slice(); d.set(b.fromHex(id), 1); d.set(b.u32(keyId), 17); return d; };
+              for (let i = 0; i < 100; i++) await groups.takeSenderKey('member' + i, 'd1', forGroup(team, i));
               const kept = id => Object.keys(device.s.senderKeys).filter(k => k.startsWith(id + '/')).length;
-              return { team: kept(team), other: kept(other) };
+              const out = { teamAfterJoin: kept(team) };
+              await groups.learnAtLogin({ group: 'third', groupId: third, version: 2, members: ['alice', 'webby'], admins: ['alice'] });
+              for (let i = 0; i < 4100; i++) await groups.takeSenderKey('stranger' + i, 'd1', forGroup(third, i));
+              out.alicesKey = kept(other);
+              out.total = Object.values(device.s.senderKeys).reduce((n, e) => n + e.keys.length, 0);
+              return out;
             }
             """);
-        Assert.Equal(100, r.GetProperty("team").GetInt32());
-        Assert.Equal(64, r.GetProperty("other").GetInt32());
+        Assert.Equal(100, r.GetProperty("teamAfterJoin").GetInt32());
+        Assert.Equal(1, r.GetProperty("alicesKey").GetInt32());
+        Assert.Equal(4096, r.GetProperty("total").GetInt32());
     }
 
     private const string KeyRequestScript = """

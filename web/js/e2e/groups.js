@@ -14,6 +14,10 @@ import * as senderKey from './senderkey.js';
 import { KIND_SENDER_KEY, KIND_GROUP_CONTROL, KIND_TEXT, KIND_FILE_OFFER, newMessageId } from './payload.js';
 import { E2eError } from './keys.js';
 import { SenderKeyRequests } from './key-requests.js';
+import { ChannelError } from '../channel.js';
+
+/** The connection went (not a refusal): what was being sent waits for the next one. */
+const connectionLost = e => e?.code === 'connection_lost' || e instanceof ChannelError;
 
 export const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
 export const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
@@ -397,7 +401,7 @@ export class E2eGroups {
     const group = this.s.groups[w.groupId];
     if (!group) return null;
     if (group.askBeforeSend) {
-      try { await this.current(messenger, group.name); } catch (e) { if (e.code === 'connection_lost') throw e; return null; }
+      try { await this.current(messenger, group.name); } catch (e) { if (connectionLost(e)) throw e; return null; }
     }
     return this.device.serial(async () => {
       if (!this.canHaveOurKey(w)) return null;
@@ -409,31 +413,35 @@ export class E2eGroups {
     });
   }
 
-  /** True when sent; false when refused or meeting a changed identity (dropped). A lost connection throws. */
+  /** True when sent; false when refused, meeting a changed identity or failing otherwise (dropped). A lost connection throws. */
   async sendToDevice(messenger, w, payload) {
     try {
       return (await this.device.sendPayloadToDevice(messenger, w.user, w.device, payload)).devices > 0;
     } catch (e) {
-      if (e.code === 'connection_lost' || !e.code) throw e;
-      console.warn(`a sender key request or answer was not sent: ${e.code}`);
+      if (connectionLost(e)) throw e;
+      console.warn(`a sender key request or answer was not sent: ${e?.code ?? 'error'}`);
       return false;
     }
   }
 
   bound() {
     const entries = () => Object.entries(this.s.senderKeys);
-    // Groups we do not know, and senders a group learned at login does not list: anyone can hand those
-    // over. A group joined by a notice lists only the names in it until the server is asked: its
-    // members' keys are a group's we are in, and must never go to make room for a stranger's.
-    const unknown = ([key]) => {
+    // Groups we do not know: anyone can hand us keys for made-up ones, so they keep 64 at most.
+    const unknown = ([key]) => !this.s.groups[key.split('/')[0]];
+    // Past the bound in all, keys no membership vouches for go first (a group we do not know, or a
+    // sender its member list does not name yet: a group joined by a notice, or learned at login), so
+    // a flood of them never pushes out a member's key, as Parley.Client's E2eGroups keeps them.
+    const vouched = ([key]) => {
       const [groupId, user] = key.split('/');
-      const group = this.s.groups[groupId];
-      return !group || (group.learnedAtLogin && !group.members.includes(user));
+      return !!this.s.groups[groupId]?.members.includes(user);
     };
     const count = list => list.reduce((n, [, e]) => n + e.keys.length, 0);
     const oldest = list => list.reduce((a, b) => (b[1].at < a[1].at ? b : a));
     while (count(entries().filter(unknown)) > MAX_KEYS_FOR_UNKNOWN_GROUPS) delete this.s.senderKeys[oldest(entries().filter(unknown))[0]];
-    while (count(entries()) > MAX_RECEIVED_KEYS) delete this.s.senderKeys[oldest(entries())[0]];
+    while (count(entries()) > MAX_RECEIVED_KEYS) {
+      const unvouched = entries().filter(e => !vouched(e));
+      delete this.s.senderKeys[oldest(unvouched.length ? unvouched : entries())[0]];
+    }
     let excess = entries().reduce((n, [, e]) => n + e.keys.reduce((k, key) => k + key.skipped.length, 0), 0) - MAX_SKIPPED_KEYS_IN_ALL;
     while (excess > 0) {
       const largest = entries().flatMap(([, e]) => e.keys).reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));

@@ -422,11 +422,18 @@ public sealed partial class E2eGroups : IDisposable
             }
             while (_received.Values.Sum(k => k.Count) > MaxReceivedKeys)
             {
-                RemoveReceived(_receivedAt.MinBy(p => p.Value).Key);
+                // Keys no membership vouches for go first (a group we do not know, or a sender its member list
+                // does not name yet): a flood of them never pushes out a member's key.
+                List<KeyValuePair<(string GroupId, string User, string Device), long>> unvouched = [.. _receivedAt.Where(p => !Vouched(p.Key))];
+                RemoveReceived((unvouched.Count > 0 ? unvouched : [.. _receivedAt]).MinBy(p => p.Value).Key);
             }
             return true;
         }
     }
+
+    /// <summary>A received key's sender is in the member list this device holds for its group (under the lock).</summary>
+    private bool Vouched((string GroupId, string User, string Device) slot) =>
+        _byId.TryGetValue(slot.GroupId, out GroupState? group) && group.Members.Contains(slot.User);
 
     /// <summary>A group row from the inbox: a membership notice or a group message (the caller checked the content type).</summary>
     public GroupEvent Receive(ChatMessage message, string? ourDevice)
