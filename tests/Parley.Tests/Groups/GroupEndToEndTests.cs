@@ -149,6 +149,57 @@ public class GroupEndToEndTests
     }
 
     [Fact]
+    public async Task A_member_flooding_from_many_devices_pushes_out_only_its_own_keys_and_a_new_groups_key_is_kept()
+    {
+        await using TestServer server = await TestServer.StartAsync(AddsEveryone);
+        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await using GroupMember carol = await GroupMember.ConnectAsync(server, "carol");
+        await using GroupMember dave = await GroupMember.ConnectAsync(server, "dave");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Created);
+        await alice.Groups.SendTextAsync(alice.Client, "team", "first").WithTimeout();
+        Assert.Equal("first", (await bob.NextMessageAsync()).Text);
+        GroupInfo club = await carol.Groups.CreateAsync(carol.Client, "club", ["bob"]).WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Created);
+
+        // carol, a member the club's list names, hands bob more keys than he keeps in all, from ever new device ids.
+        static E2eIncoming KeyFrom(string user, string device, byte[] groupId)
+        {
+            using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(groupId);
+            using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
+            return new E2eIncoming(user, device, null, null, null) { GroupPayload = GroupPayloads.EncodeDistribution(distribution) };
+        }
+        byte[] clubId = Convert.FromHexString(club.GroupId);
+        for (int i = 0; i < E2eGroups.MaxReceivedKeys + 4; i++)
+        {
+            Assert.True(bob.Groups.TakeGroupPayload(KeyFrom("carol", "d" + (i / 4), clubId)));
+        }
+        // The sender holding most keys gives up its own: alice's key for team still opens her next message.
+        await alice.Groups.SendTextAsync(alice.Client, "team", "still readable").WithTimeout();
+        Assert.Equal("still readable", (await bob.NextMessageAsync()).Text);
+
+        // dave adds bob by a notice that names only bob; with the store full of vouched keys, dave's key is still kept.
+        GroupInfo third = await dave.Groups.CreateAsync(dave.Client, "third", []).WithTimeout();
+        await dave.Groups.AddAsync(dave.Client, "third", ["bob"]).WithTimeout();
+        await ChangeAsync(bob, GroupChangeKinds.Added);
+        await dave.Groups.SendTextAsync(dave.Client, "third", "hello bob").WithTimeout();
+        Assert.Equal(("dave", "hello bob"), await bob.NextMessageAsync() is var hello ? (hello.From, hello.Text) : default);
+        // A key from a sender the notice did not name makes bob ask the server for third's members, once; dave is then
+        // vouched for, and a flood from strangers who know third's id cannot push his key out.
+        Assert.True(bob.Groups.HasKeyWork);
+        await bob.Groups.SendKeyRequestsAsync(bob.Client).WithTimeout();
+        Assert.False(bob.Groups.HasKeyWork);
+        byte[] thirdId = Convert.FromHexString(third.GroupId);
+        for (int i = 0; i < E2eGroups.MaxReceivedKeys + 4; i++)
+        {
+            bob.Groups.TakeGroupPayload(KeyFrom("stranger" + i, "d1", thirdId));
+        }
+        await dave.Groups.SendTextAsync(dave.Client, "third", "still here").WithTimeout();
+        Assert.Equal("still here", (await bob.NextMessageAsync()).Text);
+    }
+
+    [Fact]
     public async Task Three_members_talk_and_the_server_holds_only_ciphertext()
     {
         await using TestServer server = await TestServer.StartAsync(AddsEveryone);

@@ -17,6 +17,29 @@ public class GroupKeyRequestTests
 
     private static uint KeyIdOf(ChatMessage row) => SenderKeyMessage.Parse(row.Body).KeyId;
 
+    /// <summary>
+    /// The new device's next group message event, past a copy of an earlier message that may still be in the
+    /// account's inbox (not yet acknowledged by the first device) and arrive before the device learned the group.
+    /// </summary>
+    /// <summary>The next group message that opened, past the failures of earlier copies (those above, read twice).</summary>
+    private static async Task<GroupEvent> NextReadAsync(GroupMember device)
+    {
+        while (true)
+        {
+            GroupEvent next = await device.NextMessageAsync();
+            if (next.Kind != GroupEventKind.Failed)
+            {
+                return next;
+            }
+        }
+    }
+
+    private static async Task<GroupEvent> NextForKnownGroupAsync(GroupMember device)
+    {
+        GroupEvent next = await device.NextMessageAsync();
+        return next.Kind == GroupEventKind.Failed && next.Group.Length == 0 ? await device.NextMessageAsync() : next;
+    }
+
     [Fact]
     public async Task A_members_new_device_asks_for_the_key_and_reads_what_follows()
     {
@@ -35,7 +58,7 @@ public class GroupKeyRequestTests
         GroupSent first = await alice.Groups.SendTextAsync(alice.Client, "team", "the laptop cannot read this one").WithTimeout();
         Assert.False(first.Rotated);
         Assert.Equal("the laptop cannot read this one", (await bob.NextMessageAsync()).Text);
-        GroupEvent unread = await bobLaptop.NextMessageAsync();
+        GroupEvent unread = await NextForKnownGroupAsync(bobLaptop);
         Assert.Equal((GroupEventKind.Failed, "team", "alice", true), (unread.Kind, unread.Group, unread.From, unread.KeyRequested));
         Assert.True(bobLaptop.Groups.HasKeyWork);
 
@@ -50,7 +73,7 @@ public class GroupKeyRequestTests
 
         GroupSent next = await alice.Groups.SendTextAsync(alice.Client, "team", "now the laptop reads along").WithTimeout();
         Assert.False(next.Rotated);
-        Assert.Equal(("alice", "now the laptop reads along"), await bobLaptop.NextMessageAsync() is var read ? (read.From, read.Text) : default);
+        Assert.Equal(("alice", "now the laptop reads along"), await NextReadAsync(bobLaptop) is var read ? (read.From, read.Text) : default);
         Assert.Equal("now the laptop reads along", (await bob.NextMessageAsync()).Text);
         // The answer went to the laptop only: bob's first device took no group payload besides alice's first key.
         Assert.Equal(1, bob.GroupPayloads.Reader.Count);
@@ -119,7 +142,7 @@ public class GroupKeyRequestTests
         GroupMember laptop = await GroupMember.ConnectAsync(server, "bob");
         Assert.Equal(["team"], await laptop.Groups.LearnAtLoginAsync(laptop.Client).WithTimeout());
         await alice.Groups.SendTextAsync(alice.Client, "team", "missed").WithTimeout();
-        Assert.True((await laptop.NextMessageAsync()).KeyRequested);
+        Assert.True((await NextForKnownGroupAsync(laptop)).KeyRequested);
 
         await laptop.Client.DisposeAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => laptop.Groups.SendKeyRequestsAsync(laptop.Client).WithTimeout());

@@ -137,17 +137,29 @@ public class BrowserGroupStateTests
               const forGroup = (id, keyId) => { const d = template.slice(); d.set(b.fromHex(id), 1); d.set(b.u32(keyId), 17); return d; };
               for (let i = 0; i < 100; i++) await groups.takeSenderKey('member' + i, 'd1', forGroup(team, i));
               const kept = id => Object.keys(device.s.senderKeys).filter(k => k.startsWith(id + '/')).length;
-              const out = { teamAfterJoin: kept(team) };
+              // Keys from senders the notice did not name: the server's member list is asked for, once for all of them.
+              const out = { teamAfterJoin: kept(team), memberListAsked: groups.requests.takeMemberLists().join(',') === team };
               await groups.learnAtLogin({ group: 'third', groupId: third, version: 2, members: ['alice', 'webby'], admins: ['alice'] });
               for (let i = 0; i < 4100; i++) await groups.takeSenderKey('stranger' + i, 'd1', forGroup(third, i));
               out.alicesKey = kept(other);
               out.total = Object.values(device.s.senderKeys).reduce((n, e) => n + e.keys.length, 0);
+              // A member the list names, from ever new devices: the sender holding most gives up its own.
+              groups.s.groups[other].members.push('carol');
+              await groups.takeSenderKey('carol', 'c1', forGroup(other, 1 << 30));
+              for (let i = 0; i < 4100; i++) await groups.takeSenderKey('alice', 'd' + (i >> 2), forGroup(other, i));
+              out.carolsKey = Object.keys(device.s.senderKeys).filter(k => k.startsWith(other + '/carol/')).length;
+              // The store full of vouched keys: a key for the group joined by a notice is still kept.
+              await groups.takeSenderKey('dave', 'v1', forGroup(team, 1 << 29));
+              out.davesKey = Object.keys(device.s.senderKeys).filter(k => k.startsWith(team + '/dave/')).length;
               return out;
             }
             """);
         Assert.Equal(100, r.GetProperty("teamAfterJoin").GetInt32());
         Assert.Equal(1, r.GetProperty("alicesKey").GetInt32());
         Assert.Equal(4096, r.GetProperty("total").GetInt32());
+        Assert.Equal(1, r.GetProperty("carolsKey").GetInt32());
+        Assert.Equal(1, r.GetProperty("davesKey").GetInt32());
+        Assert.True(r.GetProperty("memberListAsked").GetBoolean());
     }
 
     private const string KeyRequestScript = """

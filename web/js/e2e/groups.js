@@ -17,7 +17,7 @@ import { SenderKeyRequests } from './key-requests.js';
 import { ChannelError } from '../channel.js';
 
 /** The connection went (not a refusal): what was being sent waits for the next one. */
-const connectionLost = e => e?.code === 'connection_lost' || e instanceof ChannelError;
+const connectionLost = e => e?.code === 'connection_lost' || e?.code === 'timeout' || e instanceof ChannelError;
 
 export const GROUP_CONTENT_TYPE = 'application/vnd.parley.group';
 export const GROUP_CHANGED_CONTENT_TYPE = 'application/vnd.parley.group-changed+json';
@@ -327,7 +327,9 @@ export class E2eGroups {
       entry.keys.push(received);
       entry.keys.splice(0, Math.max(0, entry.keys.length - KEYS_PER_SENDER_DEVICE));
       entry.at = ++this.s.senderKeysStored;
-      this.bound();
+      this.bound(key);
+      // A group held only in part (joined by a notice naming only us): the server's list would vouch for its members.
+      if (group && !group.membersKnown && !group.members.includes(from)) this.requests.wantMembers(groupId);
       await this.device.save();
       return true;
     });
@@ -365,9 +367,13 @@ export class E2eGroups {
    * the next one, and the error thrown.
    */
   async sendKeyRequests(messenger) {
-    const asks = this.requests.takeAsks(), answers = this.requests.takeAnswers();
+    const lists = this.requests.takeMemberLists(), asks = this.requests.takeAsks(), answers = this.requests.takeAnswers();
     let sent = 0;
     try {
+      while (lists.length) {
+        await this.vouchForMembers(messenger, lists[0]);
+        lists.shift();
+      }
       while (asks.length) {
         const w = asks[0];
         if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
@@ -386,11 +392,31 @@ export class E2eGroups {
         answers.shift();
       }
     } catch (e) {
+      this.requests.putBackMemberLists(lists);
       this.requests.putBackAsks(asks);
       this.requests.putBackAnswers(answers);
       throw e;
     }
     return sent;
+  }
+
+  /**
+   * The server's member list of a group held only in part, added to the names that vouch for keys.
+   * The group stays not known for judging senders (rows still waiting were decided under earlier
+   * memberships); the next send asks again.
+   */
+  async vouchForMembers(messenger, groupId) {
+    const group = this.s.groups[groupId];
+    if (!group || group.membersKnown) return;
+    let info;
+    try { info = await messenger.groupMembers(group.name); } catch (e) { if (connectionLost(e)) throw e; return; }
+    if (info?.groupId !== groupId || !Array.isArray(info.members) || !info.members.every(isCanonical)) return;
+    await this.device.serial(async () => {
+      const g = this.s.groups[groupId];
+      if (!g || g.membersKnown) return;
+      g.members = [...new Set([...g.members, ...info.members])].sort();
+      await this.device.save();
+    });
   }
 
   /**
@@ -424,30 +450,61 @@ export class E2eGroups {
     }
   }
 
-  bound() {
-    const entries = () => Object.entries(this.s.senderKeys);
-    // Groups we do not know: anyone can hand us keys for made-up ones, so they keep 64 at most.
-    const unknown = ([key]) => !this.s.groups[key.split('/')[0]];
-    // Past the bound in all, keys no membership vouches for go first (a group we do not know, or a
-    // sender its member list does not name yet: a group joined by a notice, or learned at login), so
-    // a flood of them never pushes out a member's key, as Parley.Client's E2eGroups keeps them.
-    const vouched = ([key]) => {
+  /**
+   * Keeps §14.3's bounds on received keys, as Parley.Client's E2eGroups does; never drops `justStored`
+   * (the slot a key was just stored in) to make room. One pass, names split once: this runs for every
+   * key stored and every message read.
+   */
+  bound(justStored = null) {
+    const all = Object.entries(this.s.senderKeys).map(([key, entry]) => {
       const [groupId, user] = key.split('/');
-      return !!this.s.groups[groupId]?.members.includes(user);
+      return { key, entry, groupId, user };
+    });
+    const lists = new Map();
+    const vouched = e => {
+      const group = this.s.groups[e.groupId];
+      if (!group) return false;
+      if (!lists.has(e.groupId)) lists.set(e.groupId, new Set(group.members));
+      return lists.get(e.groupId).has(e.user);
     };
-    const count = list => list.reduce((n, [, e]) => n + e.keys.length, 0);
-    const oldest = list => list.reduce((a, b) => (b[1].at < a[1].at ? b : a));
-    while (count(entries().filter(unknown)) > MAX_KEYS_FOR_UNKNOWN_GROUPS) delete this.s.senderKeys[oldest(entries().filter(unknown))[0]];
-    while (count(entries()) > MAX_RECEIVED_KEYS) {
-      const unvouched = entries().filter(e => !vouched(e));
-      delete this.s.senderKeys[oldest(unvouched.length ? unvouched : entries())[0]];
+    const count = list => list.reduce((n, e) => n + e.entry.keys.length, 0);
+    const oldest = list => list.reduce((a, b) => (b.entry.at < a.entry.at ? b : a));
+    const drop = e => { delete this.s.senderKeys[e.key]; all.splice(all.indexOf(e), 1); };
+    // Groups we do not know: anyone can hand us keys for made-up ones, so they keep 64 at most.
+    const unknown = all.filter(e => !this.s.groups[e.groupId]);
+    let unknownKeys = count(unknown);
+    while (unknownKeys > MAX_KEYS_FOR_UNKNOWN_GROUPS) {
+      const victim = oldest(unknown);
+      unknown.splice(unknown.indexOf(victim), 1);
+      unknownKeys -= victim.entry.keys.length;
+      drop(victim);
     }
-    let excess = entries().reduce((n, [, e]) => n + e.keys.reduce((k, key) => k + key.skipped.length, 0), 0) - MAX_SKIPPED_KEYS_IN_ALL;
+    // Past the bound in all: first the oldest keys no member list vouches for (a group we do not know,
+    // or a sender the list we hold does not name), so a flood from anyone who knows a group's id never
+    // pushes out a member's key; else the oldest of the sender holding most, so one member's many
+    // devices push out only their own.
+    let total = count(all);
+    while (total > MAX_RECEIVED_KEYS) {
+      const others = all.filter(e => e.key !== justStored);
+      const unvouched = others.filter(e => !vouched(e));
+      let victim;
+      if (unvouched.length) {
+        victim = oldest(unvouched);
+      } else {
+        const held = new Map();
+        for (const e of others) held.set(e.user, (held.get(e.user) ?? 0) + e.entry.keys.length);
+        const heaviest = [...held].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+        victim = oldest(others.filter(e => e.user === heaviest));
+      }
+      total -= victim.entry.keys.length;
+      drop(victim);
+    }
+    let excess = all.reduce((n, e) => n + e.entry.keys.reduce((k, key) => k + key.skipped.length, 0), 0) - MAX_SKIPPED_KEYS_IN_ALL;
     while (excess > 0) {
-      const largest = entries().flatMap(([, e]) => e.keys).reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));
-      const drop = Math.min(excess, largest.skipped.length);
-      for (const s of largest.skipped.splice(0, drop)) s.key.fill(0);
-      excess -= drop;
+      const largest = all.flatMap(e => e.entry.keys).reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));
+      const dropped = Math.min(excess, largest.skipped.length);
+      for (const k of largest.skipped.splice(0, dropped)) k.key.fill(0);
+      excess -= dropped;
     }
   }
 

@@ -9,6 +9,8 @@ export const REPEAT_AFTER_MS = 5 * 60 * 1000;
 export const ASKS_PER_MINUTE = 10;
 /** Answers this device sends at most per minute: each costs a pairwise envelope (and, to a new device, a bundle fetch). */
 export const ANSWERS_PER_MINUTE = 30;
+/** Member lists asked of the server at most per minute (each group at most once per five minutes). */
+export const MEMBER_LISTS_PER_MINUTE = 10;
 export const MAX_REMEMBERED = 1024;
 export const MAX_WAITING = 64;
 
@@ -51,7 +53,13 @@ export class SenderKeyRequests {
   constructor(now = () => performance.now()) {
     this.asks = new Direction(now, ASKS_PER_MINUTE);
     this.answers = new Direction(now, ANSWERS_PER_MINUTE);
+    this.memberLists = new Direction(now, MEMBER_LISTS_PER_MINUTE);
   }
+
+  /** A group held only in part got a key from a sender its list does not name: its member list is asked for (§14.3). */
+  wantMembers(groupId) { this.memberLists.want({ groupId, user: '', device: '', keyId: 0 }); }
+  takeMemberLists() { return this.memberLists.take().map(w => w.groupId); }
+  putBackMemberLists(groupIds) { this.memberLists.putBack(groupIds.map(groupId => ({ groupId, user: '', device: '', keyId: 0 }))); }
 
   /** A request to make, for a group message this device could not open: 'asked', 'askedBefore' or 'notAsked'. */
   wantAsk(w) { return this.asks.want(w); }
@@ -63,5 +71,5 @@ export class SenderKeyRequests {
   takeAnswers() { return this.answers.take(); }
   putBackAsks(wants) { this.asks.putBack(wants); }
   putBackAnswers(wants) { this.answers.putBack(wants); }
-  get hasWork() { return this.asks.waiting.length > 0 || this.answers.waiting.length > 0; }
+  get hasWork() { return this.asks.waiting.length > 0 || this.answers.waiting.length > 0 || this.memberLists.waiting.length > 0; }
 }

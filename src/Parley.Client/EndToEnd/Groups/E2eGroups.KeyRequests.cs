@@ -6,6 +6,7 @@
 // holds the chain from where it is now, and no earlier key can be computed from it); what follows reads.
 using System.Security.Cryptography;
 using Parley.EndToEnd.SenderKeys;
+using Parley.Messaging;
 
 namespace Parley.Client.EndToEnd.Groups;
 
@@ -63,14 +64,21 @@ public sealed partial class E2eGroups
     {
         ArgumentNullException.ThrowIfNull(client);
         Queue<SenderKeyWant> asks, answers;
+        Queue<string> memberLists;
         lock (_lock)
         {
             asks = new(_requests.TakeAsks());
             answers = new(_requests.TakeAnswers());
+            memberLists = new(_requests.TakeMemberLists());
         }
         int sent = 0;
         try
         {
+            while (memberLists.TryPeek(out string? groupId))
+            {
+                await VouchForMembersAsync(client, groupId, cancellationToken).ConfigureAwait(false);
+                memberLists.Dequeue();
+            }
             while (asks.TryPeek(out SenderKeyWant ask))
             {
                 byte[] payload = GroupPayloads.EncodeKeyRequest(Convert.FromHexString(ask.GroupId), ask.KeyId, E2eMessageId.New());
@@ -97,12 +105,50 @@ public sealed partial class E2eGroups
         {
             lock (_lock)
             {
+                _requests.PutBackMemberLists(memberLists);
                 _requests.PutBackAsks(asks);
                 _requests.PutBackAnswers(answers);
             }
             throw;
         }
         return sent;
+    }
+
+    /// <summary>
+    /// The server's member list of a group held only in part, added to the names that vouch for keys. The group stays
+    /// not known for judging senders (rows still waiting were decided under earlier memberships); the next send asks again.
+    /// </summary>
+    private async Task VouchForMembersAsync(ChatClient client, string groupId, CancellationToken cancellationToken)
+    {
+        string name;
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(groupId, out GroupState? group) || group.MembersKnown)
+            {
+                return;
+            }
+            name = group.Name;
+        }
+        GroupInfo info;
+        try
+        {
+            info = await client.GroupMembersAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChatException)
+        {
+            return;
+        }
+        if (info.GroupId != groupId || info.Members is null || !info.Members.All(Usernames.IsCanonical))
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_byId.TryGetValue(groupId, out GroupState? group) && !group.MembersKnown)
+            {
+                group.Members.UnionWith(info.Members);
+            }
+        }
     }
 
     /// <summary>Our current key's distribution for the asker, or null when it may not have it now (checked again: a change may have been read since).</summary>

@@ -123,8 +123,13 @@ public sealed partial class E2eGroups : IDisposable
         ArgumentNullException.ThrowIfNull(client);
         GroupListResult list = await client.GroupOverviewAsync(cancellationToken).ConfigureAwait(false);
         List<string> learned = [];
-        foreach (GroupSummary listed in list.Groups.Take(MaxGroupsLearnedAtLogin))
+        foreach (GroupSummary? listed in (list.Groups ?? []).Take(MaxGroupsLearnedAtLogin))
         {
+            // An answer no honest server gives (a missing or malformed name or id) is passed over, never trusted.
+            if (listed?.Group is null || listed.GroupId is null || !Usernames.IsCanonical(listed.Group) || !IsGroupId(listed.GroupId))
+            {
+                continue;
+            }
             lock (_lock)
             {
                 if (_byId.ContainsKey(listed.GroupId))
@@ -142,8 +147,7 @@ public sealed partial class E2eGroups : IDisposable
                 continue;
             }
             // Names and ids as the server makes them, and an answer for the group asked about with us in it.
-            if (info.Group != listed.Group || info.GroupId != listed.GroupId || !Usernames.IsCanonical(info.Group)
-                || info.GroupId.Length != 2 * SenderKeyLimits.GroupIdSize || !info.GroupId.All(Uri.IsHexDigit) || info.GroupId.Any(char.IsUpper)
+            if (info.Group != listed.Group || info.GroupId != listed.GroupId || info.Members is null
                 || !info.Members.All(Usernames.IsCanonical) || !info.Members.Contains(_device.User))
             {
                 continue;
@@ -161,6 +165,10 @@ public sealed partial class E2eGroups : IDisposable
         }
         return learned;
     }
+
+    /// <summary>32 lower-case hex digits, as the server makes a group id (PROTOCOL.md §11.7).</summary>
+    private static bool IsGroupId(string id) =>
+        id.Length == 2 * SenderKeyLimits.GroupIdSize && id.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
 
     public async Task LeaveAsync(ChatClient client, string name, CancellationToken cancellationToken = default)
     {
@@ -422,10 +430,12 @@ public sealed partial class E2eGroups : IDisposable
             }
             while (_received.Values.Sum(k => k.Count) > MaxReceivedKeys)
             {
-                // Keys no membership vouches for go first (a group we do not know, or a sender its member list
-                // does not name yet): a flood of them never pushes out a member's key.
-                List<KeyValuePair<(string GroupId, string User, string Device), long>> unvouched = [.. _receivedAt.Where(p => !Vouched(p.Key))];
-                RemoveReceived((unvouched.Count > 0 ? unvouched : [.. _receivedAt]).MinBy(p => p.Value).Key);
+                RemoveReceived(EvictionVictim(slot));
+            }
+            if (_byId.TryGetValue(groupId, out GroupState? partly) && !partly.MembersKnown && !partly.Members.Contains(opened.From))
+            {
+                // A group held only in part (joined by a notice that named only us): the server's list would vouch for its members.
+                _requests.WantMembers(groupId);
             }
             return true;
         }
@@ -434,6 +444,23 @@ public sealed partial class E2eGroups : IDisposable
     /// <summary>A received key's sender is in the member list this device holds for its group (under the lock).</summary>
     private bool Vouched((string GroupId, string User, string Device) slot) =>
         _byId.TryGetValue(slot.GroupId, out GroupState? group) && group.Members.Contains(slot.User);
+
+    /// <summary>
+    /// The keys to drop past <see cref="MaxReceivedKeys"/> (under the lock), never the ones just stored: first the oldest
+    /// that no member list vouches for, so a flood from anyone who knows a group's id never pushes out a member's key;
+    /// else the oldest of the sender holding most keys, so one member's many devices push out only their own.
+    /// </summary>
+    private (string GroupId, string User, string Device) EvictionVictim((string, string, string) justStored)
+    {
+        List<KeyValuePair<(string GroupId, string User, string Device), long>> others = [.. _receivedAt.Where(p => p.Key != justStored)];
+        List<KeyValuePair<(string GroupId, string User, string Device), long>> unvouched = [.. others.Where(p => !Vouched(p.Key))];
+        if (unvouched.Count > 0)
+        {
+            return unvouched.MinBy(p => p.Value).Key;
+        }
+        string heaviest = others.GroupBy(p => p.Key.User, StringComparer.Ordinal).MaxBy(g => g.Sum(p => _received[p.Key].Count))!.Key;
+        return others.Where(p => p.Key.User == heaviest).MinBy(p => p.Value).Key;
+    }
 
     /// <summary>A group row from the inbox: a membership notice or a group message (the caller checked the content type).</summary>
     public GroupEvent Receive(ChatMessage message, string? ourDevice)

@@ -41,8 +41,12 @@ public sealed class SenderKeyRequests(TimeProvider time)
     /// <summary>Requests or answers waiting for a connection, per direction; past it the oldest waiting goes.</summary>
     public const int MaxWaiting = 64;
 
+    /// <summary>Member lists asked of the server at most per minute, each group at most once per <see cref="RepeatAfter"/>.</summary>
+    public const int MemberListsPerMinute = 10;
+
     private readonly Direction _asks = new(time, AsksPerMinute);
     private readonly Direction _answers = new(time, AnswersPerMinute);
+    private readonly Direction _memberLists = new(time, MemberListsPerMinute);
 
     /// <summary>A request to make, for a group message this device could not open.</summary>
     public SenderKeyAsk WantAsk(SenderKeyWant want) => _asks.Want(want);
@@ -62,7 +66,19 @@ public sealed class SenderKeyRequests(TimeProvider time)
     /// <summary>Answers taken but not sent (the connection went): they wait for the next one.</summary>
     public void PutBackAnswers(IEnumerable<SenderKeyWant> wants) => _answers.PutBack(wants);
 
-    public bool HasWork => _asks.Waiting > 0 || _answers.Waiting > 0;
+    /// <summary>
+    /// A group held only in part (joined by a notice that named only us) got a key from a sender its list does not
+    /// name: the server's member list is asked for, so its members' keys are vouched for (PROTOCOL.md §14.3).
+    /// </summary>
+    public void WantMembers(string groupId) => _memberLists.Want(new SenderKeyWant(groupId, "", "", 0));
+
+    /// <summary>The groups whose member lists to ask for now (each once).</summary>
+    public List<string> TakeMemberLists() => [.. _memberLists.Take().Select(w => w.GroupId)];
+
+    /// <summary>Member lists taken but not asked for (the connection went).</summary>
+    public void PutBackMemberLists(IEnumerable<string> groupIds) => _memberLists.PutBack(groupIds.Select(g => new SenderKeyWant(g, "", "", 0)));
+
+    public bool HasWork => _asks.Waiting > 0 || _answers.Waiting > 0 || _memberLists.Waiting > 0;
 
     /// <summary>One direction: what is queued, what was done lately (oldest first), and a token bucket refilled per minute.</summary>
     private sealed class Direction(TimeProvider time, int perMinute)
