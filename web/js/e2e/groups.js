@@ -370,10 +370,6 @@ export class E2eGroups {
     const lists = this.requests.takeMemberLists(), asks = this.requests.takeAsks(), answers = this.requests.takeAnswers();
     let sent = 0;
     try {
-      while (lists.length) {
-        await this.vouchForMembers(messenger, lists[0]);
-        lists.shift();
-      }
       while (asks.length) {
         const w = asks[0];
         if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
@@ -390,6 +386,11 @@ export class E2eGroups {
           }
         }
         answers.shift();
+      }
+      // Last: a server slow to list members holds up no request or answer.
+      while (lists.length) {
+        await this.vouchForMembers(messenger, lists[0]);
+        lists.shift();
       }
     } catch (e) {
       this.requests.putBackMemberLists(lists);
@@ -410,10 +411,11 @@ export class E2eGroups {
     if (!group || group.membersKnown) return;
     let info;
     try { info = await messenger.groupMembers(group.name); } catch (e) { if (connectionLost(e)) throw e; return; }
-    if (info?.groupId !== groupId || !Array.isArray(info.members) || !info.members.every(isCanonical)) return;
+    if (info?.groupId !== groupId || !Array.isArray(info.members) || !info.members.every(isCanonical) || !info.members.includes(this.user)) return;
     await this.device.serial(async () => {
       const g = this.s.groups[groupId];
-      if (!g || g.membersKnown) return;
+      // Not a list older than what the notices have told since (a removal read meanwhile must not be undone).
+      if (!g || g.membersKnown || !(info.version >= g.version)) return;
       g.members = [...new Set([...g.members, ...info.members])].sort();
       await this.device.save();
     });
@@ -483,17 +485,24 @@ export class E2eGroups {
     // or a sender the list we hold does not name), so a flood from anyone who knows a group's id never
     // pushes out a member's key; else the oldest of the sender holding most, so one member's many
     // devices push out only their own.
+    // The slot just stored is spared when its group is one we are in (a key of a group held only in
+    // part is not dropped as it comes); a key for a group we do not know never is. Ties between
+    // senders holding most: the one whose oldest slot is oldest, as in Parley.Client.
+    const spare = justStored !== null && !!this.s.groups[justStored.split('/')[0]];
     let total = count(all);
     while (total > MAX_RECEIVED_KEYS) {
-      const others = all.filter(e => e.key !== justStored);
+      const others = all.filter(e => !spare || e.key !== justStored);
       const unvouched = others.filter(e => !vouched(e));
       let victim;
       if (unvouched.length) {
         victim = oldest(unvouched);
       } else {
         const held = new Map();
-        for (const e of others) held.set(e.user, (held.get(e.user) ?? 0) + e.entry.keys.length);
-        const heaviest = [...held].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+        for (const e of others) {
+          const h = held.get(e.user) ?? { keys: 0, oldest: Infinity };
+          held.set(e.user, { keys: h.keys + e.entry.keys.length, oldest: Math.min(h.oldest, e.entry.at) });
+        }
+        const heaviest = [...held].reduce((a, b) => (b[1].keys > a[1].keys || (b[1].keys === a[1].keys && b[1].oldest < a[1].oldest) ? b : a))[0];
         victim = oldest(others.filter(e => e.user === heaviest));
       }
       total -= victim.entry.keys.length;

@@ -74,11 +74,6 @@ public sealed partial class E2eGroups
         int sent = 0;
         try
         {
-            while (memberLists.TryPeek(out string? groupId))
-            {
-                await VouchForMembersAsync(client, groupId, cancellationToken).ConfigureAwait(false);
-                memberLists.Dequeue();
-            }
             while (asks.TryPeek(out SenderKeyWant ask))
             {
                 byte[] payload = GroupPayloads.EncodeKeyRequest(Convert.FromHexString(ask.GroupId), ask.KeyId, E2eMessageId.New());
@@ -100,6 +95,12 @@ public sealed partial class E2eGroups
                 }
                 answers.Dequeue();
             }
+            // Last: a server slow to list members holds up no request or answer.
+            while (memberLists.TryPeek(out string? groupId))
+            {
+                await VouchForMembersAsync(client, groupId, persist, cancellationToken).ConfigureAwait(false);
+                memberLists.Dequeue();
+            }
         }
         catch
         {
@@ -118,7 +119,7 @@ public sealed partial class E2eGroups
     /// The server's member list of a group held only in part, added to the names that vouch for keys. The group stays
     /// not known for judging senders (rows still waiting were decided under earlier memberships); the next send asks again.
     /// </summary>
-    private async Task VouchForMembersAsync(ChatClient client, string groupId, CancellationToken cancellationToken)
+    private async Task VouchForMembersAsync(ChatClient client, string groupId, Action? persist, CancellationToken cancellationToken)
     {
         string name;
         lock (_lock)
@@ -138,17 +139,19 @@ public sealed partial class E2eGroups
         {
             return;
         }
-        if (info.GroupId != groupId || info.Members is null || !info.Members.All(Usernames.IsCanonical))
+        if (info.GroupId != groupId || info.Members is null || !info.Members.All(Usernames.IsCanonical) || !info.Members.Contains(_device.User))
         {
             return;
         }
         lock (_lock)
         {
-            if (_byId.TryGetValue(groupId, out GroupState? group) && !group.MembersKnown)
+            // Not a list older than what the notices have told since (a removal read meanwhile must not be undone).
+            if (_byId.TryGetValue(groupId, out GroupState? group) && !group.MembersKnown && info.Version >= group.Version)
             {
                 group.Members.UnionWith(info.Members);
             }
         }
+        persist?.Invoke();
     }
 
     /// <summary>Our current key's distribution for the asker, or null when it may not have it now (checked again: a change may have been read since).</summary>

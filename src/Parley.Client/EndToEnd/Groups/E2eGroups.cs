@@ -446,19 +446,24 @@ public sealed partial class E2eGroups : IDisposable
         _byId.TryGetValue(slot.GroupId, out GroupState? group) && group.Members.Contains(slot.User);
 
     /// <summary>
-    /// The keys to drop past <see cref="MaxReceivedKeys"/> (under the lock), never the ones just stored: first the oldest
-    /// that no member list vouches for, so a flood from anyone who knows a group's id never pushes out a member's key;
-    /// else the oldest of the sender holding most keys, so one member's many devices push out only their own.
+    /// The slot (up to <see cref="KeysPerSenderDevice"/> keys) to drop past <see cref="MaxReceivedKeys"/> (under the lock):
+    /// first the oldest that no member list vouches for, so a flood from anyone who knows a group's id never pushes out a
+    /// member's key; else the oldest of the sender holding most keys (ties: the one whose oldest slot is oldest), so one
+    /// member's many devices push out their own once they hold most. The slot just stored is spared when its group is one
+    /// we are in, so a key of a group held only in part is not dropped as it comes; a key for a group we do not know never is.
     /// </summary>
-    private (string GroupId, string User, string Device) EvictionVictim((string, string, string) justStored)
+    private (string GroupId, string User, string Device) EvictionVictim((string GroupId, string User, string Device) justStored)
     {
-        List<KeyValuePair<(string GroupId, string User, string Device), long>> others = [.. _receivedAt.Where(p => p.Key != justStored)];
+        bool spare = _byId.ContainsKey(justStored.GroupId);
+        List<KeyValuePair<(string GroupId, string User, string Device), long>> others = [.. _receivedAt.Where(p => !spare || p.Key != justStored)];
         List<KeyValuePair<(string GroupId, string User, string Device), long>> unvouched = [.. others.Where(p => !Vouched(p.Key))];
         if (unvouched.Count > 0)
         {
             return unvouched.MinBy(p => p.Value).Key;
         }
-        string heaviest = others.GroupBy(p => p.Key.User, StringComparer.Ordinal).MaxBy(g => g.Sum(p => _received[p.Key].Count))!.Key;
+        string heaviest = others.GroupBy(p => p.Key.User, StringComparer.Ordinal)
+            .Select(g => (User: g.Key, Keys: g.Sum(p => _received[p.Key].Count), Oldest: g.Min(p => p.Value)))
+            .OrderByDescending(u => u.Keys).ThenBy(u => u.Oldest).First().User;
         return others.Where(p => p.Key.User == heaviest).MinBy(p => p.Value).Key;
     }
 
