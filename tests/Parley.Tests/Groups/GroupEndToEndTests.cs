@@ -15,6 +15,14 @@ public class GroupEndToEndTests
     // The subject here is the end-to-end layer, not consent (GroupConsentTests): everyone named is added at once.
     private static Parley.Server.Hosting.ServerOptions AddsEveryone(Parley.Server.Hosting.ServerOptions options) => options with { AskBeforeGroupAdds = false };
 
+    /// <summary>A fresh sender key for <paramref name="groupId"/> as if it came pairwise from (user, device): what a flood is made of.</summary>
+    private static E2eIncoming KeyFrom(string user, string device, byte[] groupId)
+    {
+        using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(groupId);
+        using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
+        return new E2eIncoming(user, device, null, null, null) { GroupPayload = GroupPayloads.EncodeDistribution(distribution) };
+    }
+
     private static async Task<GroupEvent> ChangeAsync(GroupMember member, string kind)
     {
         GroupEvent next = await member.NextAsync();
@@ -138,9 +146,7 @@ public class GroupEndToEndTests
         byte[] clubId = Convert.FromHexString(club.GroupId);
         for (int i = 0; i < E2eGroups.MaxReceivedKeys + 4; i++)
         {
-            using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(clubId);
-            using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
-            Assert.True(bob.Groups.TakeGroupPayload(new E2eIncoming("stranger" + i, "d1", null, null, null) { GroupPayload = GroupPayloads.EncodeDistribution(distribution) }));
+            Assert.True(bob.Groups.TakeGroupPayload(KeyFrom("stranger" + i, "d1", clubId)));
         }
         // They pushed out only each other: alice's key for team, which team's list vouches for, still opens her next message.
         await alice.Groups.SendTextAsync(alice.Client, "team", "still readable").WithTimeout();
@@ -164,12 +170,6 @@ public class GroupEndToEndTests
         await ChangeAsync(bob, GroupChangeKinds.Created);
 
         // carol, a member the club's list names, hands bob more keys than he keeps in all, from ever new device ids.
-        static E2eIncoming KeyFrom(string user, string device, byte[] groupId)
-        {
-            using Parley.EndToEnd.SenderKeys.OwnSenderKey fake = Parley.EndToEnd.SenderKeys.OwnSenderKey.Generate(groupId);
-            using Parley.EndToEnd.SenderKeys.SenderKeyDistribution distribution = fake.Distribution();
-            return new E2eIncoming(user, device, null, null, null) { GroupPayload = GroupPayloads.EncodeDistribution(distribution) };
-        }
         byte[] clubId = Convert.FromHexString(club.GroupId);
         for (int i = 0; i < E2eGroups.MaxReceivedKeys + 4; i++)
         {
