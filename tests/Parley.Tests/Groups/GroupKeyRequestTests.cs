@@ -17,6 +17,17 @@ public class GroupKeyRequestTests
 
     private static uint KeyIdOf(ChatMessage row) => SenderKeyMessage.Parse(row.Body).KeyId;
 
+    /// <summary>alice makes #team with bob and says <paramref name="first"/>, which bob reads: her key has reached his first device.</summary>
+    private static async Task<(GroupMember Alice, GroupMember Bob)> TeamAsync(TestServer server, string first)
+    {
+        GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
+        GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
+        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
+        await alice.Groups.SendTextAsync(alice.Client, "team", first).WithTimeout();
+        Assert.Equal(first, (await bob.NextMessageAsync()).Text);
+        return (alice, bob);
+    }
+
     /// <summary>The next group message that opened, past the failures of earlier copies (those above, read twice).</summary>
     private static async Task<GroupEvent> NextReadAsync(GroupMember device)
     {
@@ -50,11 +61,8 @@ public class GroupKeyRequestTests
     public async Task A_members_new_device_asks_for_the_key_and_reads_what_follows()
     {
         await using TestServer server = await TestServer.StartAsync(AddsEveryone);
-        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
-        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
-        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
-        await alice.Groups.SendTextAsync(alice.Client, "team", "before the new device").WithTimeout();
-        Assert.Equal("before the new device", (await bob.NextMessageAsync()).Text);
+        (GroupMember alice, GroupMember bob) = await TeamAsync(server, "before the new device");
+        await using GroupMember a = alice, b = bob;
 
         // bob logs in on a second device: alice recorded bob as holding her key, so she does not send it again.
         await using GroupMember bobLaptop = await GroupMember.ConnectAsync(server, "bob");
@@ -140,11 +148,8 @@ public class GroupKeyRequestTests
     public async Task A_request_cut_off_by_a_lost_connection_goes_on_the_next_one()
     {
         await using TestServer server = await TestServer.StartAsync(AddsEveryone);
-        await using GroupMember alice = await GroupMember.ConnectAsync(server, "alice");
-        await using GroupMember bob = await GroupMember.ConnectAsync(server, "bob");
-        await alice.Groups.CreateAsync(alice.Client, "team", ["bob"]).WithTimeout();
-        await alice.Groups.SendTextAsync(alice.Client, "team", "hello").WithTimeout();
-        Assert.Equal("hello", (await bob.NextMessageAsync()).Text);
+        (GroupMember alice, GroupMember bob) = await TeamAsync(server, "hello");
+        await using GroupMember a = alice, b = bob;
         GroupMember laptop = await GroupMember.ConnectAsync(server, "bob");
         Assert.Equal(["team"], await laptop.Groups.LearnAtLoginAsync(laptop.Client).WithTimeout());
         await alice.Groups.SendTextAsync(alice.Client, "team", "missed").WithTimeout();
