@@ -8,6 +8,7 @@ import { Messenger } from './messenger.js';
 import { fromBase64, equal } from './bytes.js';
 import { E2eDevice, CONTENT_TYPE } from './e2e/device.js';
 import { GroupView, isGroupConversation, GROUP_CONTENT_TYPE } from './group-view.js';
+import { FileView } from './file-view.js';
 import { isCanonical } from './e2e/groups.js';
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
@@ -33,8 +34,13 @@ const app = {
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
 };
-const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name) });
-window.parley = { app, groups }; // for the browser tests' assertions on state (never used by the page itself)
+const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
+const files = new FileView({
+  app, groups, sanitize, contact, isGroupConversation, save: () => saveHistory(),
+  render: conversation => { if (app.active === conversation) renderMessages(); },
+  conversationOf: entry => [...app.contacts.values()].find(c => c.messages.includes(entry))?.name,
+});
+window.parley = { app, groups, files }; // for the browser tests' assertions on state (never used by the page itself)
 
 // ── Banner ──
 
@@ -129,6 +135,7 @@ async function connect() {
   if (!app.historyLoaded) {
     // Before any message is let through below, so none is lost to the loading.
     await loadHistory();
+    files.settle(app.contacts);
     app.historyLoaded = true;
   }
   const deviceRecord = `device:${app.fingerprint}:${app.user}`;
@@ -191,6 +198,7 @@ async function startSession() {
   renderConversationHeader();
   scheduleReceipts();
   groups.scheduleKeyWork(); // sender key requests and answers a lost connection cut off
+  files.resume(); // uploads a lost connection cut off
 }
 
 /**
@@ -305,8 +313,8 @@ async function receive(m) {
     }
     entry = opened.text !== undefined
       ? { dir: 'in', text: opened.text, broadcast: opened.broadcast, time: m.timestamp, id: m.messageId, messageId: opened.id }
-      : opened.fileName !== undefined
-      ? { dir: 'in', failed: true, text: `${from} offered a file (${sanitize(opened.fileName, 80) || 'no name'}), end to end; files are not in the browser client yet: save it with parley chat ('savefile').`, time: m.timestamp, id: m.messageId }
+      : opened.offer
+      ? files.offered(m.from, opened.offer, { time: m.timestamp, id: m.messageId, messageId: opened.id })
       : { dir: 'in', failed: true, text: `A message from ${from} could not be read: ${opened.error} (${opened.reason})`, time: m.timestamp, id: m.messageId };
   } else if (m.contentType.startsWith(GROUP_CONTENT_TYPE)) {
     // Group messages and membership notices (PROTOCOL.md §11.7, §14); an invitation only fills the list of invitations.
@@ -497,6 +505,7 @@ function renderConversationHeader() {
   const closed = !name || (group && !group.member);
   $('message-input').disabled = closed;
   $('send-button').disabled = closed;
+  $('attach-button').disabled = closed;
 }
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -546,6 +555,7 @@ function renderMessages() {
       if (m.receipts) meta.append(receiptsLine(m.receipts));
     }
     li.append(meta);
+    files.decorate(li, m);
     list.append(li);
   }
   list.scrollTop = list.scrollHeight;
@@ -636,6 +646,13 @@ $('composer').addEventListener('submit', e => {
   if (!text.trim() || !app.active) return;
   $('message-input').value = '';
   sendMessage(text);
+});
+$('attach-button').addEventListener('click', () => $('file-input').click());
+$('file-input').addEventListener('change', e => {
+  const chosen = [...e.target.files];
+  e.target.value = '';
+  if (!app.active) return;
+  for (const file of chosen) files.send(app.active, file);
 });
 $('message-input').addEventListener('keydown', e => {
   if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('composer').requestSubmit(); }

@@ -139,9 +139,7 @@ export class GroupView {
     if (r.error) {
       return { conversation, entry: { ...base, dir: 'in', failed: true, text: `A group message from ${from} could not be read: ${r.error} (${sanitize(r.reason, 200)})` } };
     }
-    if (r.fileOffer) {
-      return { conversation, entry: { ...base, dir: 'in', failed: true, text: `${from} offered a file to the group, end to end; files are not in the browser client yet: save it with parley chat ('savefile').` } };
-    }
+    if (r.offer) return { conversation, entry: this.page.offered(m.from, r.offer, { ...base, messageId: r.messageId }) };
     // Our own other device's message is ours; anyone else's is owed receipts (app.js sends them to its sender).
     return m.from === this.app.user
       ? { conversation, entry: { ...base, dir: 'out', text: r.text, messageId: r.messageId, status: 'sent', note: 'sent from your other device' } }

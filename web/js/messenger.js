@@ -27,6 +27,8 @@ export class Messenger {
     this.channel = channel;
     this.nextRef = 1;
     this.pending = new Map();
+    /** Refs answered more than once (a download's chunks, an upload's refusals): ref → handler. */
+    this.streams = new Map();
     this.loginWaiter = null;
     this.onMessage = async () => {};
     this.onError = () => {};
@@ -101,6 +103,8 @@ export class Messenger {
         return;
       default: break;
     }
+    const stream = message.ref ? this.streams.get(message.ref) : null;
+    if (stream) { stream(message); return; }
     const waiter = message.ref ? this.pending.get(message.ref) : null;
     if (waiter) {
       this.pending.delete(message.ref);
@@ -135,6 +139,9 @@ export class Messenger {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     for (const waiter of waiting) waiter({ type: 'error', code: 'connection_lost', message: `the connection was lost (${reason})` });
+    const streams = [...this.streams.values()];
+    this.streams.clear();
+    for (const stream of streams) stream({ type: 'error', code: 'connection_lost', message: `the connection was lost (${reason})` });
     this.loginWaiter?.({ type: 'login_result', success: false, code: 'connection_lost', error: `the connection was lost (${reason})` });
     this.loginWaiter = null;
   }
@@ -221,6 +228,62 @@ export class Messenger {
   groupDisallow(user) { return this.request({ type: 'group_disallow', user }); }
   /** One sender-key message (§14.4) for every member, encrypted for membership `version`. */
   groupSend(group, version, body) { return this.request({ type: 'group_send', group, version, body: toBase64(body) }); }
+
+  // ── Files (§11.8): the server stores and hands out ciphertext chunks; the key goes end to end (§15) ──
+
+  fileUploadBegin(to, size, chunkSize) { return this.request({ type: 'file_upload_begin', to, size, chunkSize }); }
+  /** Where an upload of ours stands: {fileId, received, chunkCount, complete}. */
+  fileUploadState(fileId) { return this.request({ type: 'file_upload_begin', fileId }); }
+  fileUploadEnd(fileId) { return this.request({ type: 'file_upload_end', fileId }); }
+  fileDone(fileId) { return this.request({ type: 'file_done', fileId }); }
+
+  /**
+   * The chunks of one upload, all under one ref: the server answers none of them unless it refuses
+   * one, and a refusal (or the lost connection) is thrown by the next `send` or `check`.
+   */
+  openUpload(fileId) {
+    const ref = this.nextRef++;
+    let failure = null;
+    this.streams.set(ref, m => { if (m.type === 'error') failure ??= new MessengerError(m.code, m.message, m.retryAfterSeconds); });
+    const check = () => { if (failure) throw failure; };
+    return {
+      check,
+      send: (index, body) => { check(); return this.send({ type: 'file_chunk', ref, fileId, index, body: toBase64(body) }); },
+      close: () => this.streams.delete(ref),
+    };
+  }
+
+  /**
+   * Chunks `fromChunk` … `fromChunk + count − 1` (fewer at the file's end), in order:
+   * [{index, body, last, chunkCount}]. A chunk out of order is the server's fault and fails the window.
+   */
+  fileDownload(fileId, fromChunk, count) {
+    const ref = this.nextRef++;
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      let timer;
+      const finish = error => {
+        this.streams.delete(ref);
+        clearTimeout(timer);
+        if (error) reject(error); else resolve(chunks);
+      };
+      // Each chunk restarts the clock: a slow link is not a dead one.
+      const arm = () => { clearTimeout(timer); timer = setTimeout(() => finish(new MessengerError('timeout', 'no file chunk came in time')), REQUEST_TIMEOUT_MS); };
+      arm();
+      this.streams.set(ref, m => {
+        if (m.type === 'error') { finish(new MessengerError(m.code, m.message, m.retryAfterSeconds)); return; }
+        if (m.type !== 'file_data' || m.fileId !== fileId || m.index !== fromChunk + chunks.length || typeof m.body !== 'string') {
+          finish(new MessengerError('bad_reply', 'the server sent a file chunk that was not asked for'));
+          return;
+        }
+        let body;
+        try { body = fromBase64(m.body); } catch { finish(new MessengerError('bad_reply', 'the server sent a file chunk that is not base64')); return; }
+        chunks.push({ index: m.index, body, last: m.last === true, chunkCount: m.chunkCount });
+        if (m.last === true || chunks.length === count) finish(); else arm();
+      });
+      this.send({ type: 'file_download', ref, fileId, fromChunk, count }).catch(e => finish(e));
+    });
+  }
 
   async close() {
     if (this.ackTimer) { clearTimeout(this.ackTimer); await this.flushAcks(); }

@@ -193,6 +193,86 @@ public partial class BrowserVectorTests
         }
         """;
 
+    /// <summary>
+    /// The browser's files (web/js/e2e/files.js, the vendored SHA-256) compute PROTOCOL.md §15.3 line
+    /// by line, and refuse what §15.1 and §15.2 refuse: a chunk altered, moved to another index,
+    /// marked last when it is not, of the wrong length; an offer with a byte too many, a chunk size
+    /// out of range, another version.
+    /// </summary>
+    [Fact]
+    public async Task The_browser_reproduces_the_file_vectors_and_refuses_what_section_15_refuses()
+    {
+        string protocol = File.ReadAllText(RepoFile("PROTOCOL.md"));
+        int start = protocol.IndexOf("### 15.3 Vectors", StringComparison.Ordinal);
+        Assert.True(start >= 0, "PROTOCOL.md has no §15.3");
+        Dictionary<string, string> vectors = IndentedVectorLine().Matches(protocol[start..protocol.IndexOf("The python3 that computed them", start, StringComparison.Ordinal)])
+            .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        Assert.Equal(15, vectors.Count);
+        JsonElement result = await ServedPage.EvaluateAsync(FileScript);
+        Dictionary<string, string> got = result.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "");
+        foreach ((string name, string value) in vectors)
+        {
+            Assert.True(got.TryGetValue(name, out string? computed) && computed == value, $"{name}: the document says {value}, the browser computed {computed}");
+        }
+        Assert.Equal("2500 bytes, the same", got["opened"]);
+        Assert.Equal("DecryptionFailed", got["altered"]);
+        Assert.Equal("DecryptionFailed", got["moved"]);
+        Assert.Equal("DecryptionFailed", got["cut_short"]);
+        Assert.Equal("DecryptionFailed", got["wrong_length"]);
+        Assert.Equal("MalformedData", got["offer_trailing_byte"]);
+        Assert.Equal("MalformedData", got["offer_chunk_size_out_of_range"]);
+        Assert.Equal("UnsupportedVersion", got["offer_version_2"]);
+        Assert.Equal("report.pdf application/pdf 2500 1024 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", got["offer_read"]);
+        Assert.Equal("passwd|file|a_b|file", got["safe_names"]);
+    }
+
+    private const string FileScript = """
+        async () => {
+          const b = await import('/js/bytes.js');
+          const f = await import('/js/e2e/files.js');
+          const { sha256 } = await import('/vendor/sha256.js');
+          const x = b.hex, out = {};
+          const code = async g => { try { await g(); return 'accepted'; } catch (e) { return e.code ?? e.message; } };
+          const key = Uint8Array.from({ length: 32 }, (_, i) => i), id = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+          const plaintext = Uint8Array.from({ length: 2500 }, (_, j) => j % 251);
+          const layout = f.layout(2500, 1024);
+          out.file_plaintext_sha256 = x(sha256(plaintext));
+          const sealed = [];
+          for (let i = 0; i < layout.count; i++) {
+            const c = await f.sealChunk(key, id, layout, i, plaintext.subarray(i * 1024, i * 1024 + layout.plaintextLength(i)));
+            sealed.push(c);
+            out[`file_chunk${i}_nonce`] = x(f.chunkNonce(i));
+            out[`file_chunk${i}_ad`] = x(f.chunkAd(id, i, i === layout.count - 1));
+            out[`file_chunk${i}_tag`] = x(c.subarray(c.length - 16));
+            out[`file_chunk${i}_ciphertext_sha256`] = x(sha256(c));
+          }
+          // Read back through the vendored hash a chunk at a time, as a download does.
+          const h = sha256.create();
+          let length = 0;
+          for (let i = 0; i < layout.count; i++) { const p = await f.openChunk(key, id, layout, i, sealed[i]); h.update(p); length += p.length; }
+          out.opened = `${length} bytes, ${x(h.digest()) === out.file_plaintext_sha256 ? 'the same' : 'another'}`;
+          const altered = sealed[1].slice(); altered[5] ^= 1;
+          out.altered = await code(() => f.openChunk(key, id, layout, 1, altered));
+          out.moved = await code(() => f.openChunk(key, id, layout, 0, sealed[1]));
+          // Cut after chunk 1: a two-chunk layout whose last is chunk 1, which was not sealed as last.
+          out.cut_short = await code(() => f.openChunk(key, id, f.layout(2048, 1024), 1, sealed[1]));
+          out.wrong_length = await code(() => f.openChunk(key, id, layout, 2, sealed[1]));
+          const small = f.layout(19, 1024);
+          out.file_small_ciphertext = x(await f.sealChunk(key, id, small, 0, b.utf8('Parley file vector!')));
+          const offer = f.encodeOffer({ fileId: x(id), size: 2500, chunkSize: 1024, key, sha256: sha256(plaintext), name: 'report.pdf', contentType: 'application/pdf' });
+          out.file_offer = x(offer);
+          const read = f.decodeOffer(offer);
+          out.offer_read = `${read.name} ${read.contentType} ${read.size} ${read.chunkSize} ${read.fileId}`;
+          out.offer_trailing_byte = await code(async () => f.decodeOffer(b.concat(offer, new Uint8Array(1))));
+          const tiny = offer.slice(); tiny[25] = 0; tiny[26] = 0; tiny[27] = 0x03; tiny[28] = 0xff;
+          out.offer_chunk_size_out_of_range = await code(async () => f.decodeOffer(tiny));
+          const v2 = offer.slice(); v2[0] = 2;
+          out.offer_version_2 = await code(async () => f.decodeOffer(v2));
+          out.safe_names = ['../../etc/passwd', '..', 'a\u0001b', ''].map(f.safeFileName).join('|');
+          return out;
+        }
+        """;
+
     internal static string RepoFile(string relative)
     {
         for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
@@ -228,4 +308,8 @@ public partial class BrowserVectorTests
 
     [GeneratedRegex(@"^(\w+) = ([0-9a-f]+)$", RegexOptions.Multiline)]
     private static partial Regex E2eLine();
+
+    /// <summary>§15.3's lines, indented as a code block.</summary>
+    [GeneratedRegex(@"^    (\w+) = ([0-9a-f]+)$", RegexOptions.Multiline)]
+    private static partial Regex IndentedVectorLine();
 }

@@ -283,13 +283,13 @@ export class E2eDevice {
     return { ...this.text(accepted.plaintext), fromNewDevice: firstSeen && (othersKnown || message.from === this.s.user) };
   }
 
-  /** {text, broadcast, id}, {receipt: {type, ids}, id}, or {error, reason}. */
+  /** {text, broadcast, id}, {receipt: {type, ids}, id}, {offer, id} (a file offer's bytes), or {error, reason}. */
   text(plaintext) {
     const decoded = decodePayload(plaintext);
     if (decoded.error) return decoded;
     if (decoded.kind === KIND_RECEIPT) return { receipt: decoded.receipt, id: decoded.id };
     if (decoded.group) return { groupPayload: plaintext, kind: decoded.kind, id: decoded.id };
-    if (decoded.fileName !== undefined) return { fileName: decoded.fileName, id: decoded.id };
+    if (decoded.offer) return { offer: decoded.offer, id: decoded.id };
     return { text: decoded.text, broadcast: decoded.kind === KIND_BROADCAST, id: decoded.id };
   }
 

@@ -11,7 +11,7 @@
 // the device's queue, so two sends can never take the same iteration (one key, one nonce).
 import { fromHex, hex, concat, u8, u32, readU32, utf8, fromUtf8 } from '../bytes.js';
 import * as senderKey from './senderkey.js';
-import { KIND_SENDER_KEY, KIND_GROUP_CONTROL, KIND_TEXT, KIND_FILE_OFFER, newMessageId } from './payload.js';
+import { KIND_SENDER_KEY, KIND_GROUP_CONTROL, KIND_TEXT, KIND_FILE_OFFER, newMessageId, encodeFileOffer } from './payload.js';
 import { E2eError } from './keys.js';
 import { SenderKeyRequests } from './key-requests.js';
 import { ChannelError } from '../channel.js';
@@ -215,8 +215,16 @@ export class E2eGroups {
   // ── sending ──
 
   /** Sends a text to the group `name`: {group, recipients, rotated, unreachable}; throws the server's refusal. */
-  async sendText(messenger, name, text, messageId = newMessageId()) {
-    const plaintext = concat(u8(KIND_TEXT), fromHex(messageId), utf8(text));
+  sendText(messenger, name, text, messageId = newMessageId()) {
+    return this.sendPlaintext(messenger, name, concat(u8(KIND_TEXT), fromHex(messageId), utf8(text)));
+  }
+
+  /** Offers a file to the group `name` (§15.2: the same offer bytes as pairwise); what sendText answers. */
+  sendFileOffer(messenger, name, offer, messageId = newMessageId()) {
+    return this.sendPlaintext(messenger, name, encodeFileOffer(messageId, offer));
+  }
+
+  async sendPlaintext(messenger, name, plaintext) {
     for (let attempt = 1; ; attempt++) {
       const group = await this.current(messenger, name);
       const { keyId, distribution, toTell, rotated, version } = await this.prepareKey(group.id);
@@ -518,7 +526,7 @@ export class E2eGroups {
   }
 
   /**
-   * A group message row: {group, text, messageId} or {group, fileOffer: true}, or {group, error,
+   * A group message row: {group, text, messageId} or {group, offer, messageId} (a file offer's bytes), or {group, error,
    * reason}; our own device's copy is {own: true}. A message that cannot be read changes nothing.
    */
   receiveMessage(m) {
@@ -546,7 +554,7 @@ export class E2eGroups {
       const p = opened.plaintext;
       if (p.length < 1 + ID_LENGTH) return { group: group.name, error: 'MalformedData', reason: 'the decrypted group message is too short' };
       const messageId = hex(p.subarray(1, 1 + ID_LENGTH));
-      if (p[0] === KIND_FILE_OFFER) return { group: group.name, fileOffer: true, messageId };
+      if (p[0] === KIND_FILE_OFFER) return { group: group.name, offer: p.slice(1 + ID_LENGTH), messageId };
       if (p[0] !== KIND_TEXT) return { group: group.name, error: 'MalformedData', reason: 'the decrypted group message is not a text this client knows' };
       try {
         return { group: group.name, text: fromUtf8(p.subarray(1 + ID_LENGTH)), messageId };

@@ -8,13 +8,10 @@ export const KIND_TEXT = 1;
 export const KIND_BROADCAST = 2;
 export const KIND_RECEIPT = 3;
 // Groups (5 a sender key, 6 a request for one: PROTOCOL.md §14.3) go to the group layer (groups.js);
-// file offers (7: §15.2) are parley chat's only, for now: the page recognises them so it can say so,
-// instead of calling them unreadable.
+// a file offer (7: §15.2) is read by files.js.
 export const KIND_SENDER_KEY = 5;
 export const KIND_GROUP_CONTROL = 6;
 export const KIND_FILE_OFFER = 7;
-// In a file offer: version (1), file id (16), size (8), chunk size (4), key (32), SHA-256 (32), then u16 name length.
-const OFFER_NAME_AT = 93;
 export const RECEIPT_DELIVERED = 1;
 export const RECEIPT_READ = 2;
 export const MAX_RECEIPT_IDS = 100;
@@ -31,13 +28,19 @@ function idBytes(id) {
 
 export function encodeText(kind, id, text) { return concat(u8(kind), idBytes(id), utf8(text)); }
 
+/** A file offer's payload (§15.2): the offer's bytes after the kind and the id, pairwise or in a group message alike. */
+export function encodeFileOffer(id, offer) { return concat(u8(KIND_FILE_OFFER), idBytes(id), offer); }
+
 /** A receipt payload naming 1 to 100 ids (hex) of one sender's messages. */
 export function encodeReceipt(id, type, ids) {
   if (ids.length < 1 || ids.length > MAX_RECEIPT_IDS) throw new Error(`a receipt names 1 to ${MAX_RECEIPT_IDS} message ids`);
   return concat(u8(KIND_RECEIPT), idBytes(id), u8(type), u8(ids.length), ...ids.map(idBytes));
 }
 
-/** {kind, id, text} for a text or broadcast, {kind, id, receipt: {type, ids}} for a receipt, else {error, reason}. */
+/**
+ * {kind, id, text} for a text or broadcast, {kind, id, receipt: {type, ids}} for a receipt,
+ * {kind, id, offer} for a file offer (its bytes, read by files.js), else {error, reason}.
+ */
 export function decodePayload(plaintext) {
   const malformed = reason => ({ error: 'MalformedData', reason });
   if (plaintext.length < 1 + ID_LENGTH) return malformed('the decrypted message is too short');
@@ -48,7 +51,7 @@ export function decodePayload(plaintext) {
     try { return { kind, id, text: fromUtf8(body) }; } catch { return malformed('the decrypted message is not valid UTF-8'); }
   }
   if (kind === KIND_SENDER_KEY || kind === KIND_GROUP_CONTROL) return { kind, id, group: true };
-  if (kind === KIND_FILE_OFFER) return { kind, id, fileName: offerName(body) };
+  if (kind === KIND_FILE_OFFER) return { kind, id, offer: body };
   if (kind !== KIND_RECEIPT) return malformed('the decrypted message is not a kind this client knows');
   const type = body[0], count = body[1];
   if (body.length < 2 || (type !== RECEIPT_DELIVERED && type !== RECEIPT_READ) || count < 1 || count > MAX_RECEIPT_IDS
@@ -57,12 +60,4 @@ export function decodePayload(plaintext) {
   for (let i = 0; i < count; i++) ids.push(hex(body.subarray(2 + i * ID_LENGTH, 2 + (i + 1) * ID_LENGTH)));
   if (new Set(ids).size !== ids.length) return malformed('the decrypted receipt names an id twice');
   return { kind, id, receipt: { type, ids } };
-}
-
-/** The sender's name for an offered file (only shown, sanitised by the page), or '' when the offer is malformed. */
-function offerName(offer) {
-  if (offer.length < OFFER_NAME_AT + 2 || offer[0] !== 1) return '';
-  const length = (offer[OFFER_NAME_AT] << 8) | offer[OFFER_NAME_AT + 1];
-  if (length < 1 || offer.length < OFFER_NAME_AT + 2 + length) return '';
-  try { return fromUtf8(offer.subarray(OFFER_NAME_AT + 2, OFFER_NAME_AT + 2 + length)); } catch { return ''; }
 }

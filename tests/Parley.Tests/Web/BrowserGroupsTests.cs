@@ -6,8 +6,8 @@ namespace Parley.Tests.Web;
 /// <summary>
 /// Groups on the page, against real <c>parley chat</c> users (PROTOCOL.md §11.7, §14): an
 /// invitation answered on the page, sender keys both ways, receipts per member, a group made on
-/// the page surviving a reload, the user who was removed reading nothing more. Files are still
-/// parley chat's: an offer is explained in words, never "could not be read".
+/// the page surviving a reload, the user who was removed reading nothing more. Files on the page:
+/// BrowserFileTests.cs.
 /// </summary>
 public partial class BrowserChatTests
 {
@@ -133,24 +133,5 @@ public partial class BrowserChatTests
         await page.FillAsync("#message-input", "first");
         await page.PressAsync("#message-input", "Enter");
         await cli.WaitForLineAsync("[#pals] webby: first", s_wait);
-    }
-
-    [Fact]
-    public async Task File_offers_are_explained_on_the_page_not_reported_as_unreadable()
-    {
-        await using PageOnServer pageOnServer = await PageOnServer.StartAsync();
-        IPage page = pageOnServer.Page;
-        await LogInAsWebbyAsync(page, pageOnServer.WebPort);
-
-        await using ParleyProcess cli = StartChat(pageOnServer.Temp, "cli", pageOnServer.Port);
-        await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
-        string path = pageOnServer.Temp.File("minutes.txt");
-        File.WriteAllText(path, "the minutes");
-        await cli.WriteLineAsync($"sendfile webby {path}");
-        await cli.WaitForLineAsync("[STATUS] File offered to webby", s_wait);
-        await page.ClickAsync("#contacts li[data-user='cli']");
-        ILocator texts = page.Locator("#messages .message.in .text");
-        await Expect(texts.Filter(new() { HasText = "cli offered a file (minutes.txt)" })).ToHaveCountAsync(1);
-        await Expect(texts.Filter(new() { HasText = "could not be read" })).ToHaveCountAsync(0);
     }
 }
