@@ -46,6 +46,19 @@ export class Upload {
     this.resumedFrom = null;
   }
 
+  /**
+   * The server's word on where the upload stands, checked before it steers anything: a count that
+   * is not a whole number in range could make this device seal a chunk twice under one nonce.
+   */
+  checked(state) {
+    const { fileId, received, chunkCount, complete } = state ?? {};
+    if (fileId !== this.fileId || chunkCount !== this.layout.count || typeof complete !== 'boolean'
+      || !Number.isSafeInteger(received) || received < 0 || received > this.layout.count) {
+      throw new E2eError('MalformedData', "the server's answer about the upload does not fit it (another file, count or state)");
+    }
+    return state;
+  }
+
   /** Sends what the server does not hold yet and ends the upload; `onProgress({phase, fraction})`. */
   async run(messenger, onProgress = () => {}) {
     const hash = await fingerprint(this.file, fraction => onProgress({ phase: 'reading', fraction }));
@@ -58,7 +71,7 @@ export class Upload {
       this.fileId = begun.fileId;
     } else {
       if (!equal(hash, this.hash)) throw new E2eError('FileChanged', 'the file changed while it was being sent; send it again');
-      const state = await messenger.fileUploadState(this.fileId);
+      const state = this.checked(await messenger.fileUploadState(this.fileId));
       from = state.complete ? this.layout.count : state.received;
       this.resumedFrom = from;
       if (state.complete) return;
@@ -74,13 +87,14 @@ export class Upload {
         await upload.send(i, await files.sealChunk(this.key, id, this.layout, i, plaintext));
         if ((i + 1 - from) % UPLOAD_WINDOW === 0 || i === this.layout.count - 1) {
           // The answer comes after the server has taken every chunk before it, so it paces the sending.
-          const state = asked ? await asked : null;
+          const state = asked ? this.checked(await asked) : null;
           asked = messenger.fileUploadState(this.fileId);
+          asked.catch(() => {}); // awaited below; a loop that stops first leaves no rejection unheard
           upload.check();
           if (state) onProgress({ phase: 'sending', fraction: state.received / this.layout.count });
         }
       }
-      if (asked) await asked;
+      if (asked) this.checked(await asked);
       upload.check();
     } finally {
       upload.close();
@@ -95,9 +109,11 @@ export class Upload {
       fileId: this.fileId, size: this.file.size, chunkSize: this.layout.chunkSize, key: this.key, sha256: this.hash,
       name: offerName(this.file.name), contentType: /^[\x20-\x7e]{0,128}$/.test(contentType ?? '') ? contentType : '',
     });
-    this.key.fill(0);
+    this.wipe();
     return offer;
   }
+
+  wipe() { this.key?.fill(0); this.key = null; }
 }
 
 /** A name the offer can carry: 1 to 255 bytes of UTF-8. */

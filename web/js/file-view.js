@@ -11,6 +11,8 @@ import { encodeFileOffer, newMessageId } from './e2e/payload.js';
 import { Upload, download } from './file-transfer.js';
 
 const MAX_FILE_RECIPIENTS = 256;
+/** Timeouts on a live connection an upload survives before it fails. */
+const MAX_TIMEOUTS = 2;
 /** How often a transfer's progress is drawn at most. */
 const PROGRESS_MS = 250;
 
@@ -66,7 +68,7 @@ export class FileView {
     this.page.render(conversation);
     try {
       const recipients = await this.recipients(conversation);
-      this.waiting.push({ upload: new Upload(file, recipients, chunkSizeFor(this.app.messenger?.maxBodyLength)), conversation, entry });
+      this.waiting.push({ upload: new Upload(file, recipients, chunkSizeFor(this.app.messenger?.maxBodyLength)), conversation, entry, offer: null, timeouts: 0 });
     } catch (e) {
       entry.status = 'failed';
       entry.note = sanitize(e.message, 300);
@@ -91,30 +93,34 @@ export class FileView {
     return others;
   }
 
-  /** Goes on with the uploads waiting, one at a time, while connected (after a send, and after each login). */
+  /**
+   * Goes on with the uploads waiting, one at a time, while a session is up (after a send, and from
+   * startSession after each login). A lost connection keeps the job for the next session; a request
+   * that timed out on a live one is tried again at most twice, then the job fails.
+   */
   async resume() {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.waiting.length && this.app.messenger) {
+      await this.tellDoneLeft();
+      while (this.waiting.length && this.app.connected && this.app.messenger) {
         const job = this.waiting[0];
         const messenger = this.app.messenger;
         try {
           await this.upload(messenger, job);
           this.waiting.shift();
         } catch (e) {
-          if (messenger !== this.app.messenger || e instanceof ChannelError || e.code === 'connection_lost' || e.code === 'timeout') {
-            // Cut off: kept, and taken up from the chunks the server holds on the next connection
-            // (at once when one came while this one was failing; else startSession calls again).
-            job.entry.note = 'connection lost: the upload goes on after reconnecting';
+          const lost = messenger !== this.app.messenger || e instanceof ChannelError || e.code === 'connection_lost';
+          if (lost || (e.code === 'timeout' && ++job.timeouts <= MAX_TIMEOUTS)) {
+            job.entry.note = lost ? 'connection lost: the upload goes on after reconnecting' : 'the server is slow to answer: trying again';
             this.page.render(job.conversation);
-            if (this.app.messenger && this.app.messenger !== messenger) continue;
+            // On a session that came up meanwhile at once (the loop's condition waits for it to be
+            // ready); on this one only after a timeout; else startSession calls again.
+            if (!lost || (this.app.messenger && this.app.messenger !== messenger)) continue;
             break;
           }
           this.waiting.shift();
-          job.entry.status = 'failed';
-          job.entry.note = this.page.sanitize(e.message, 300);
-          delete job.entry.file.progress;
+          this.fail(job, e);
           await this.page.save();
           this.page.render(job.conversation);
         }
@@ -124,30 +130,61 @@ export class FileView {
     }
   }
 
-  async upload(messenger, { upload, conversation, entry }) {
-    const { sanitize } = this.page;
-    let drawn = 0;
-    await upload.run(messenger, ({ phase, fraction }) => {
-      entry.file.progress = `${phase} ${Math.floor(fraction * 100)}%`;
-      if (Date.now() - drawn > PROGRESS_MS) { drawn = Date.now(); this.page.render(conversation); }
-    });
-    if (upload.resumedFrom !== null) this.resumed.push({ name: entry.file.name, fromChunk: upload.resumedFrom });
-    delete entry.note;
-    const offer = upload.takeOffer(upload.file.type);
-    try {
-      if (this.page.isGroupConversation(conversation)) {
-        const sent = await this.page.groups.e2e.sendFileOffer(messenger, conversation.slice(1), offer, entry.messageId);
-        entry.status = 'sent';
-        entry.recipients = sent.recipients;
-        if (sent.unreachable.length) entry.note = `${sent.unreachable.map(u => sanitize(u, 64)).join(', ')} cannot read the offer: no device with end-to-end keys, or a new identity key not yet trusted`;
-      } else {
-        const sent = await this.app.device.sendPayload(messenger, conversation, encodeFileOffer(entry.messageId, offer));
-        entry.status = sent.devices === 0 ? 'failed' : sent.delivered ? 'sent' : 'queued';
-        if (sent.devices === 0) entry.note = `${sanitize(conversation, 64)} has no device with end-to-end keys yet; the file was not offered`;
-      }
-    } finally {
-      offer.fill(0);
+  /** The `file_done` a lost connection cut off, said now. */
+  async tellDoneLeft() {
+    const left = [...this.app.contacts.values()].flatMap(c => c.messages.filter(e => e.file?.doneFor));
+    for (const entry of left) {
+      if (!this.app.connected || !this.app.messenger) return;
+      await this.tellDone(this.app.messenger, entry);
     }
+    if (left.length) await this.page.save();
+  }
+
+  /** Uploads of a user who is no longer the one logged in: dropped and wiped. */
+  drop() {
+    for (const job of this.waiting) { job.upload.wipe(); job.offer?.fill(0); }
+    this.waiting = [];
+  }
+
+  /** A job that cannot go on: said in its message, its key and offer wiped (what was uploaded expires on the server). */
+  fail(job, e) {
+    job.entry.status = 'failed';
+    job.entry.note = `not sent: ${this.page.sanitize(e.message, 300)}`;
+    delete job.entry.file.progress;
+    job.upload.wipe();
+    job.offer?.fill(0);
+    job.offer = null;
+  }
+
+  async upload(messenger, job) {
+    const { upload, conversation, entry } = job;
+    const { sanitize } = this.page;
+    if (!job.offer) {
+      let drawn = 0;
+      await upload.run(messenger, ({ phase, fraction }) => {
+        entry.file.progress = `${phase} ${Math.floor(fraction * 100)}%`;
+        if (Date.now() - drawn > PROGRESS_MS) { drawn = Date.now(); this.page.render(conversation); }
+      });
+      if (upload.resumedFrom !== null) this.resumed.push({ name: entry.file.name, fromChunk: upload.resumedFrom });
+      // Made once and kept with the job until it is sent: a lost connection before then sends this very offer again.
+      job.offer = upload.takeOffer(upload.file.type);
+    }
+    entry.file.progress = 'offering';
+    delete entry.note;
+    if (this.page.isGroupConversation(conversation)) {
+      const sent = await this.page.groups.e2e.sendFileOffer(messenger, conversation.slice(1), job.offer, entry.messageId);
+      entry.status = 'sent';
+      entry.recipients = sent.recipients;
+      if (sent.unreachable.length) entry.note = `${sent.unreachable.map(u => sanitize(u, 64)).join(', ')} cannot read the offer: no device with end-to-end keys, or a new identity key not yet trusted`;
+    } else {
+      const payload = encodeFileOffer(entry.messageId, job.offer);
+      let sent;
+      try { sent = await this.app.device.sendPayload(messenger, conversation, payload); } finally { payload.fill(0); }
+      if (sent.devices === 0) throw new Error(`${sanitize(conversation, 64)} has no device with end-to-end keys yet, so the file was not offered`);
+      entry.status = sent.delivered ? 'sent' : 'queued';
+    }
+    job.offer.fill(0);
+    job.offer = null;
     delete entry.file.progress;
     entry.text = `Sent ${entry.file.name} (${formatSize(entry.file.size)}), encrypted end to end`;
     await this.page.save();
@@ -210,20 +247,36 @@ export class FileView {
         if (Date.now() - drawn > PROGRESS_MS) { drawn = Date.now(); this.page.render(conversation); }
       });
       this.handOver(blob, safeFileName(offer.name));
-      // Only now, with the file verified and handed over: the server may forget it once every device of ours said so.
-      await messenger.fileDone(offer.fileId).catch(() => {});
-      entry.file = { name: entry.file.name, size: entry.file.size, saved: true }; // the key goes with the offer
+      // The key goes with the offer. Only now, with the file verified and handed over, may the server
+      // forget it (once every device awaited said so); `doneFor` stays until the server has heard it.
+      entry.file = { name: entry.file.name, size: entry.file.size, saved: true, doneFor: offer.fileId };
+      await this.tellDone(messenger, entry);
     } catch (e) {
       delete entry.file.progress;
-      entry.note = e.code === 'unknown_file'
-        ? 'the server no longer has this file (it expired, or every device of yours took it already)'
-        : `not saved: ${sanitize(e.message, 200)}${e.code === 'connection_lost' || e.code === 'timeout' ? '; press Save again once connected' : ''}`;
+      if (e.code === 'unknown_file') {
+        // Nothing left to fetch: the offer and its key go, and so does the button.
+        entry.file = { name: entry.file.name, size: entry.file.size, gone: true };
+        entry.note = 'the server no longer has this file (it expired, or every device awaited took it already)';
+      } else {
+        entry.note = `not saved: ${sanitize(e.message, 200)}${e.code === 'connection_lost' || e.code === 'timeout' ? '; press Save again once connected' : ''}`;
+      }
     } finally {
       offer?.key.fill(0);
       this.saving.delete(entry);
       await this.page.save();
       this.page.render(conversation);
     }
+  }
+
+  /** `file_done` for a saved file; one the connection lost is said again after the next login (resume). */
+  async tellDone(messenger, entry) {
+    try {
+      await messenger.fileDone(entry.file.doneFor);
+    } catch (e) {
+      if (e instanceof ChannelError || e.code === 'connection_lost' || e.code === 'timeout') return; // kept for the next session
+      // Anything else is the server's last word (the file is gone already): nothing more to say.
+    }
+    delete entry.file.doneFor;
   }
 
   /** The browser's own download, under the sanitised name; the object URL lives only as long as the download needs it. */

@@ -223,7 +223,7 @@ public partial class BrowserVectorTests
         Assert.Equal("MalformedData", got["offer_chunk_size_out_of_range"]);
         Assert.Equal("UnsupportedVersion", got["offer_version_2"]);
         Assert.Equal("report.pdf application/pdf 2500 1024 a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", got["offer_read"]);
-        Assert.Equal("passwd|file|a_b|file", got["safe_names"]);
+        Assert.Equal("passwd|received-file|a_b|received-file|bashrc|_CON.txt|a_b|x_y", got["safe_names"]);
     }
 
     private const string FileScript = """
@@ -268,7 +268,7 @@ public partial class BrowserVectorTests
           out.offer_chunk_size_out_of_range = await code(async () => f.decodeOffer(tiny));
           const v2 = offer.slice(); v2[0] = 2;
           out.offer_version_2 = await code(async () => f.decodeOffer(v2));
-          out.safe_names = ['../../etc/passwd', '..', 'a\u0001b', ''].map(f.safeFileName).join('|');
+          out.safe_names = ['../../etc/passwd', '..', 'a\u0001b', '', '.bashrc', 'CON.txt', 'a\u2028b', 'x\u{E0041}y'].map(f.safeFileName).join('|');
           return out;
         }
         """;

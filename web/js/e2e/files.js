@@ -36,22 +36,29 @@ export function layout(size, chunkSize) {
   };
 }
 
-export function chunkNonce(index) { return concat(new Uint8Array(4), u64(index)); }
+function checkIndex(index) {
+  if (!Number.isSafeInteger(index) || index < 0) throw new E2eError('MalformedData', 'a chunk index is a whole number from 0');
+}
+
+export function chunkNonce(index) { checkIndex(index); return concat(new Uint8Array(4), u64(index)); }
 
 export function chunkAd(fileId, index, last) {
+  checkIndex(index);
   if (fileId.length !== FILE_ID_LENGTH) throw new Error('a file id is 16 bytes');
   return concat(AD_LABEL, fileId, u64(index), u8(last ? 1 : 0));
 }
 
 /** Chunk `index` of the layout, sealed; the nonce is the index, so the caller never seals two plaintexts at one index. */
 export async function sealChunk(key, fileId, fileLayout, index, plaintext) {
+  checkIndex(index);
+  if (index >= fileLayout.count) throw new Error(`chunk ${index} is past the file's ${fileLayout.count}`);
   if (plaintext.length !== fileLayout.plaintextLength(index)) throw new Error(`chunk ${index} must be ${fileLayout.plaintextLength(index)} bytes`);
   return aesGcmSeal(key, chunkNonce(index), plaintext, chunkAd(fileId, index, index === fileLayout.count - 1));
 }
 
 /** Chunk `index` opened, or DecryptionFailed for one of the wrong length, altered, moved, from another file or cut short. */
 export async function openChunk(key, fileId, fileLayout, index, ciphertext) {
-  if (index < 0 || index >= fileLayout.count || ciphertext.length !== fileLayout.plaintextLength(index) + TAG_LENGTH) {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= fileLayout.count || ciphertext.length !== fileLayout.plaintextLength(index) + TAG_LENGTH) {
     throw new E2eError('DecryptionFailed', `chunk ${index} does not have the length the offer gives it`);
   }
   const plain = await aesGcmOpen(key, chunkNonce(index), ciphertext, chunkAd(fileId, index, index === fileLayout.count - 1));
@@ -107,12 +114,28 @@ function isContentType(type) { return type.length <= MAX_TYPE_LENGTH && /^[\x20-
 /** The whole file's SHA-256 against the offer's, in constant time (the offer's hash is no secret; the habit is kept). */
 export function sameHash(a, b) { return equal(a, b); }
 
+const REFUSED_IN_NAMES = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}\p{Cn}<>:"/\\|?*]/u;
+const DEVICE_NAMES = new Set(['CON', 'PRN', 'AUX', 'NUL', ...[1, 2, 3, 4, 5, 6, 7, 8, 9].flatMap(i => [`COM${i}`, `LPT${i}`])]);
+const MAX_NAME_LENGTH = 120;
+export const FALLBACK_NAME = 'received-file';
+
 /**
- * What may be used of the sender's name for the file when saving it: its last path element,
- * controls and separators replaced, never empty, never "." or "..".
+ * The name a received file is handed over under, as parley chat's SafeFileName makes it: the
+ * sender's name cut to its last path element, with controls, format characters, separators,
+ * characters Windows refuses and unassigned or private characters replaced; no leading dots that
+ * would hide it; at most 120 characters, its extension kept; never a Windows device name.
  */
-export function safeFileName(name) {
-  const last = String(name).split(/[\\/]/).pop() ?? '';
-  const cleaned = last.replace(/[\u0000-\u001f\u007f-\u009f<>:"|?*\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '_').trim().slice(0, 200);
-  return cleaned === '' || /^\.+$/.test(cleaned) ? 'file' : cleaned;
+export function safeFileName(offered) {
+  let name = String(offered ?? '');
+  name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+  let result = [...name].map(c => (REFUSED_IN_NAMES.test(c) ? '_' : c)).join('').trim().replace(/^\.+/, '').replace(/[. ]+$/, '');
+  const chars = [...result];
+  if (chars.length > MAX_NAME_LENGTH) {
+    const dot = result.lastIndexOf('.');
+    let extension = dot > 0 ? result.slice(dot) : '';
+    if ([...extension].length > 16) extension = '';
+    result = chars.slice(0, MAX_NAME_LENGTH - [...extension].length).join('').trimEnd() + extension;
+  }
+  if (result.length === 0) return FALLBACK_NAME;
+  return DEVICE_NAMES.has(result.split('.')[0].trimEnd().toUpperCase()) ? `_${result}` : result;
 }

@@ -220,8 +220,9 @@ export class E2eGroups {
   }
 
   /** Offers a file to the group `name` (§15.2: the same offer bytes as pairwise); what sendText answers. */
-  sendFileOffer(messenger, name, offer, messageId = newMessageId()) {
-    return this.sendPlaintext(messenger, name, encodeFileOffer(messageId, offer));
+  async sendFileOffer(messenger, name, offer, messageId = newMessageId()) {
+    const plaintext = encodeFileOffer(messageId, offer);
+    try { return await this.sendPlaintext(messenger, name, plaintext); } finally { plaintext.fill(0); } // it holds the file's key
   }
 
   async sendPlaintext(messenger, name, plaintext) {
