@@ -132,11 +132,21 @@ async function connect() {
   app.accountName = accountName;
   app.messenger = messenger;
   app.password = null; // the device token logs in from now on
-  if (!app.historyLoaded) {
+  const historyOf = `${app.fingerprint}:${app.user}`;
+  if (app.historyOf !== historyOf) {
+    // Another user than the one this page loaded (a login that failed after loading, then another
+    // name typed): nothing of the first stays in view, and none of its work goes on as the second.
+    if (app.historyOf) {
+      app.active = null;
+      app.receiptQueue = [];
+      app.online.clear();
+      files.drop();
+      app.device = null;
+    }
     // Before any message is let through below, so none is lost to the loading.
     await loadHistory();
     files.settle(app.contacts);
-    app.historyLoaded = true;
+    app.historyOf = historyOf;
   }
   const deviceRecord = `device:${app.fingerprint}:${app.user}`;
   // One device object for as long as the page lives: a second copy of its state, loaded while a

@@ -72,7 +72,14 @@ export async function put(name, value) {
 export async function get(name) {
   const record = await raw('readonly', s => s.get(name));
   if (!record) return undefined;
-  const plain = await openWithKey(await key(), record.sealed, utf8(name));
+  let plain;
+  try {
+    plain = await openWithKey(await key(), record.sealed, utf8(name));
+  } catch {
+    // WebCrypto's OperationError says nothing: name the record (its kind, not the user) and what to do.
+    throw new Error(`This browser's stored ${name.split(':')[0]} record does not open: it was changed or moved. ` +
+      "Clear this site's data to start afresh on this browser (a new device).");
+  }
   return join(fromUtf8(plain), record.keys);
 }
 

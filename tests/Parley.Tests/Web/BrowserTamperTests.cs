@@ -66,4 +66,56 @@ public class BrowserTamperTests
         Assert.True(Volatile.Read(ref connections) >= 2, "the page did not reconnect");
         await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync("tamper-target");
     }
+
+    /// <summary>
+    /// A stored record that no longer opens (here the device record, replaced by another record's
+    /// bytes) stops the login after the history was loaded. Whoever logs in next on that page, as
+    /// another user, sees nothing of the first user's conversations, and none is saved as theirs.
+    /// </summary>
+    [Fact]
+    public async Task A_login_that_fails_after_loading_leaves_nothing_of_that_user_to_the_next()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        await page.FillAsync("#username", "first-user");
+        await page.FillAsync("#password", "a long enough passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync("first-user");
+        await page.FillAsync("#new-contact", "a-secret-friend");
+        await page.ClickAsync("#new-contact-form button");
+        await Assertions.Expect(page.Locator("#contacts li[data-user='a-secret-friend']")).ToHaveCountAsync(1);
+        // A message to them (refused: there is no such user) is drawn as failed only once the history holding it was saved.
+        await page.FillAsync("#message-input", "only for my friend");
+        await page.PressAsync("#message-input", "Enter");
+        await Assertions.Expect(page.Locator("#messages .message.out .status")).ToHaveAttributeAsync("data-status", "failed");
+
+        // The device record is overwritten with the account record's sealed bytes: it fails to open under its own name.
+        await page.EvaluateAsync(@"async () => {
+            const fp = window.parley.app.fingerprint;
+            const db = await new Promise((resolve, reject) => { const r = indexedDB.open('parley', 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+            await new Promise((resolve, reject) => {
+              const tx = db.transaction('records', 'readwrite');
+              const records = tx.objectStore('records');
+              const read = records.get(`account:${fp}:first-user`);
+              read.onsuccess = () => records.put(read.result, `device:${fp}:first-user`);
+              tx.oncomplete = resolve; tx.onerror = () => reject(tx.error);
+            });
+        }");
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#login-error")).ToHaveTextAsync(
+            "This browser's stored device record does not open: it was changed or moved. Clear this site's data to start afresh on this browser (a new device).",
+            new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("#login-view")).ToBeVisibleAsync();
+
+        await page.FillAsync("#username", "second-user");
+        await page.FillAsync("#password", "another long passphrase");
+        await page.ClickAsync("#login-button");
+        await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync("second-user");
+        await Assertions.Expect(page.Locator("#contacts li")).ToHaveCountAsync(0);
+        Assert.False(await page.EvaluateAsync<bool>("() => window.parley.app.contacts.has('a-secret-friend')"));
+    }
 }
