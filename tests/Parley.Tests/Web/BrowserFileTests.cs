@@ -80,6 +80,13 @@ public partial class BrowserChatTests
         await cli.WriteLineAsync($"sendfile #pals {agendaPath}");
         ILocator offer = page.Locator("#messages .message.in").Filter(new() { HasText = "cli offers agenda.bin (58.6 KiB)" });
         await Expect(offer.Locator(".from")).ToHaveTextAsync("cli");
+        // The README's picture of files comes from here: PARLEY_SCREENSHOT_DIR=$PWD/docs dotnet test --filter A_file_sent_to_a_group
+        if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
+        {
+            await page.SetViewportSizeAsync(900, 470);
+            await page.EvaluateAsync("() => { const list = document.getElementById('messages'); list.scrollTop = list.scrollHeight; }");
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetFullPath(screenshots), "web-files.png") });
+        }
         Assert.Equal(agenda, await SaveOfferAsync(page, offer, "agenda.bin"));
     }
 
