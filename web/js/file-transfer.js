@@ -124,35 +124,49 @@ function offerName(name) {
 }
 
 /**
- * Fetches, opens and checks the offered file: a Blob of the verified plaintext, or an E2eError
- * (DecryptionFailed) for a chunk that does not authenticate or a file whose SHA-256 is not the
- * offer's. Nothing unverified is handed out.
+ * Fetching, opening and checking one offered file. `run` gives a Blob of the verified plaintext, or
+ * an E2eError (DecryptionFailed) for a chunk that does not authenticate or a whole file whose
+ * SHA-256 is not the offer's; nothing unverified is handed out. A run cut off by a lost connection
+ * leaves the chunks already verified (and the hash over them), and the next run goes on from there.
  */
-export async function download(messenger, offer, onProgress = () => {}) {
-  const fileLayout = files.layout(offer.size, offer.chunkSize);
-  const id = fromHex(offer.fileId);
-  const hash = sha256.create();
-  const blobs = [];
-  let parts = [];
-  let partBytes = 0;
-  for (let next = 0; next < fileLayout.count;) {
-    const chunks = await messenger.fileDownload(offer.fileId, next, Math.min(DOWNLOAD_WINDOW, fileLayout.count - next));
-    if (chunks.length === 0) throw new E2eError('DecryptionFailed', 'the server sent no chunk');
-    for (const chunk of chunks) {
-      if (chunk.chunkCount !== fileLayout.count || chunk.last !== (chunk.index === fileLayout.count - 1)) {
-        throw new E2eError('DecryptionFailed', `the server's file has another number of chunks than the offer (${Number(chunk.chunkCount)}, not ${fileLayout.count})`);
+export class Download {
+  constructor(offer) {
+    this.offer = offer;
+    this.layout = files.layout(offer.size, offer.chunkSize);
+    this.id = fromHex(offer.fileId);
+    this.hash = sha256.create();
+    this.blobs = [];
+    this.parts = [];
+    this.partBytes = 0;
+    /** The first chunk not verified yet. */
+    this.next = 0;
+  }
+
+  async run(messenger, onProgress = () => {}) {
+    const { layout, offer } = this;
+    while (this.next < layout.count) {
+      const chunks = await messenger.fileDownload(offer.fileId, this.next, Math.min(DOWNLOAD_WINDOW, layout.count - this.next));
+      if (chunks.length === 0) throw new E2eError('DecryptionFailed', 'the server sent no chunk');
+      for (const chunk of chunks) {
+        if (chunk.chunkCount !== layout.count || chunk.last !== (chunk.index === layout.count - 1)) {
+          throw new E2eError('DecryptionFailed', `the server's file has another number of chunks than the offer (${Number(chunk.chunkCount)}, not ${layout.count})`);
+        }
+        const plaintext = await files.openChunk(offer.key, this.id, layout, this.next, chunk.body);
+        // Taken in together, with no wait between: a cut-off run never leaves the hash and `next` apart.
+        this.hash.update(plaintext);
+        this.parts.push(plaintext);
+        this.partBytes += plaintext.length;
+        this.next++;
       }
-      const plaintext = await files.openChunk(offer.key, id, fileLayout, chunk.index, chunk.body);
-      hash.update(plaintext);
-      parts.push(plaintext);
-      partBytes += plaintext.length;
-      next++;
+      if (this.partBytes >= BLOB_PART_BYTES) { this.blobs.push(new Blob(this.parts)); this.parts = []; this.partBytes = 0; }
+      onProgress(this.next / layout.count);
     }
-    if (partBytes >= BLOB_PART_BYTES) { blobs.push(new Blob(parts)); parts = []; partBytes = 0; }
-    onProgress(next / fileLayout.count);
+    if (!files.sameHash(this.hash.digest(), offer.sha256)) {
+      throw new E2eError('DecryptionFailed', "the file's SHA-256 is not the one in the offer; nothing was saved");
+    }
+    return new Blob([...this.blobs, new Blob(this.parts)], { type: 'application/octet-stream' });
   }
-  if (!files.sameHash(hash.digest(), offer.sha256)) {
-    throw new E2eError('DecryptionFailed', "the file's SHA-256 is not the one in the offer; nothing was saved");
-  }
-  return new Blob([...blobs, new Blob(parts)], { type: 'application/octet-stream' });
+
+  /** Given up: the key wiped, what was verified let go. */
+  wipe() { this.offer.key.fill(0); this.blobs = []; this.parts = []; }
 }

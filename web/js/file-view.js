@@ -8,7 +8,7 @@ import { hex, fromHex } from './bytes.js';
 import { ChannelError } from './channel.js';
 import { decodeOffer, safeFileName, DEFAULT_CHUNK, MIN_CHUNK, TAG_LENGTH } from './e2e/files.js';
 import { encodeFileOffer, newMessageId } from './e2e/payload.js';
-import { Upload, download } from './file-transfer.js';
+import { Upload, Download } from './file-transfer.js';
 
 const MAX_FILE_RECIPIENTS = 256;
 /** Timeouts on a live connection an upload survives before it fails. */
@@ -35,10 +35,13 @@ export class FileView {
     this.page = page;
     /** Uploads waiting for a connection: {upload, conversation, entry}. */
     this.waiting = [];
-    /** Uploads that went on after a lost connection, and from which chunk: {name, fromChunk}. */
+    /** Uploads and saves that went on after a lost connection, and from which chunk: {name, fromChunk}. */
     this.resumed = [];
+    this.resumedSaves = [];
     this.running = false;
+    /** Entries being saved, and saves a lost connection cut off (waiting for the next session). */
     this.saving = new Set();
+    this.pendingSaves = [];
   }
 
   get app() { return this.page.app; }
@@ -51,7 +54,10 @@ export class FileView {
           e.status = 'failed';
           e.note = 'the page was closed while sending: choose the file again to send it';
         }
-        if (e.file?.progress !== undefined) delete e.file.progress;
+        if (e.file?.progress !== undefined || e.note?.startsWith('connection lost: saving')) {
+          delete e.file.progress;
+          if (e.file.offer) e.note = 'saving stopped when the page was closed: press Save to start it again';
+        }
       }
     }
   }
@@ -103,6 +109,7 @@ export class FileView {
     this.running = true;
     try {
       await this.tellDoneLeft();
+      for (const job of this.pendingSaves.splice(0)) this.runSave(job); // each goes on beside the uploads
       while (this.waiting.length && this.app.connected && this.app.messenger) {
         const job = this.waiting[0];
         const messenger = this.app.messenger;
@@ -143,7 +150,10 @@ export class FileView {
   /** Uploads of a user who is no longer the one logged in: dropped and wiped. */
   drop() {
     for (const job of this.waiting) { job.upload.wipe(); job.offer?.fill(0); }
+    for (const job of this.pendingSaves) job.download.wipe();
     this.waiting = [];
+    this.pendingSaves = [];
+    this.saving.clear();
   }
 
   /** A job that cannot go on: said in its message, its key and offer wiped (what was uploaded expires on the server). */
@@ -228,41 +238,66 @@ export class FileView {
     state.after(button);
   }
 
-  /** Fetches, opens and checks the file, then hands it to the browser as a download, and tells the server this device has it. */
+  /** Save pressed: the file is fetched, opened and checked, then handed to the browser as a download. */
   async save(entry) {
-    const { sanitize } = this.page;
-    const messenger = this.app.messenger;
-    if (!messenger || this.saving.has(entry) || !entry.file?.offer) return;
-    this.saving.add(entry);
-    const conversation = this.page.conversationOf(entry);
-    let offer;
+    if (!this.app.messenger || this.saving.has(entry) || !entry.file?.offer) return;
+    let download;
     try {
-      offer = decodeOffer(fromHex(entry.file.offer));
+      download = new Download(decodeOffer(fromHex(entry.file.offer)));
+    } catch (e) {
+      entry.note = `not saved: ${this.page.sanitize(e.message, 200)}`;
+      this.page.render(this.page.conversationOf(entry));
+      return;
+    }
+    this.saving.add(entry);
+    await this.runSave({ entry, download, timeouts: 0 });
+  }
+
+  /**
+   * One run of a save; tells the server this device has the file once it is handed over. Cut off by
+   * a lost connection it waits, with what it verified, for the next session (resume goes on with it).
+   */
+  async runSave(job) {
+    const { entry, download } = job;
+    const { sanitize } = this.page;
+    const conversation = this.page.conversationOf(entry);
+    const messenger = this.app.messenger;
+    try {
+      if (!messenger || !this.app.connected) throw Object.assign(new Error('not connected'), { code: 'connection_lost' });
+      if (download.next > 0) this.resumedSaves.push({ name: entry.file.name, fromChunk: download.next });
       let drawn = 0;
-      entry.file.progress = 'saving 0%';
+      entry.file.progress = `saving ${Math.floor((download.next / download.layout.count) * 100)}%`;
       delete entry.note;
       this.page.render(conversation);
-      const blob = await download(messenger, offer, fraction => {
+      const blob = await download.run(messenger, fraction => {
         entry.file.progress = `saving ${Math.floor(fraction * 100)}%`;
         if (Date.now() - drawn > PROGRESS_MS) { drawn = Date.now(); this.page.render(conversation); }
       });
-      this.handOver(blob, safeFileName(offer.name));
+      this.handOver(blob, safeFileName(download.offer.name));
       // The key goes with the offer. Only now, with the file verified and handed over, may the server
       // forget it (once every device awaited said so); `doneFor` stays until the server has heard it.
-      entry.file = { name: entry.file.name, size: entry.file.size, saved: true, doneFor: offer.fileId };
+      entry.file = { name: entry.file.name, size: entry.file.size, saved: true, doneFor: download.offer.fileId };
+      this.saving.delete(entry);
+      download.wipe();
       await this.tellDone(messenger, entry);
     } catch (e) {
+      const lost = messenger !== this.app.messenger || e instanceof ChannelError || e.code === 'connection_lost';
+      if (lost || (e.code === 'timeout' && ++job.timeouts <= MAX_TIMEOUTS)) {
+        entry.note = lost ? 'connection lost: saving goes on after reconnecting' : 'the server is slow to answer: trying again';
+        if (lost) this.pendingSaves.push(job); else queueMicrotask(() => this.runSave(job));
+        return;
+      }
+      this.saving.delete(entry);
+      download.wipe();
       delete entry.file.progress;
       if (e.code === 'unknown_file') {
         // Nothing left to fetch: the offer and its key go, and so does the button.
         entry.file = { name: entry.file.name, size: entry.file.size, gone: true };
         entry.note = 'the server no longer has this file (it expired, or every device awaited took it already)';
       } else {
-        entry.note = `not saved: ${sanitize(e.message, 200)}${e.code === 'connection_lost' || e.code === 'timeout' ? '; press Save again once connected' : ''}`;
+        entry.note = `not saved: ${sanitize(e.message, 200)}`;
       }
     } finally {
-      offer?.key.fill(0);
-      this.saving.delete(entry);
       await this.page.save();
       this.page.render(conversation);
     }

@@ -149,6 +149,56 @@ public partial class BrowserChatTests
         }
     }
 
+    /// <summary>
+    /// The server is killed while the page saves a file; once it is back the page goes on from the
+    /// chunks it had verified (not from the start), and the browser is handed the whole file once.
+    /// </summary>
+    [Fact]
+    public async Task A_save_cut_off_by_a_lost_connection_goes_on_from_the_chunks_already_verified()
+    {
+        using TempDirectory temp = new();
+        int port = FreePort(), webPort = FreePort();
+        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        try
+        {
+            await using Browser browser = await Browser.LaunchAsync();
+            await using IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+            await LogInAsWebbyAsync(page, webPort);
+            await using ParleyProcess cli = StartChat(temp, "cli", port);
+            await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
+            byte[] archive = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
+            string archivePath = temp.File("archive.bin");
+            await File.WriteAllBytesAsync(archivePath, archive);
+            await cli.WriteLineAsync($"sendfile webby {archivePath}");
+            await cli.WaitForLineAsync("[STATUS] File offered to webby", TimeSpan.FromSeconds(120));
+            await page.ClickAsync("#contacts li[data-user='cli']");
+            ILocator offer = page.Locator("#messages .message.in").Filter(new() { HasText = "cli offers archive.bin (64.0 MiB)" });
+
+            Task<IDownload> handedOver = page.WaitForDownloadAsync(new() { Timeout = 180_000 });
+            await offer.Locator("button.save-file").ClickAsync();
+            await page.WaitForFunctionAsync(
+                "() => /^saving ([1-9]|[1-4][0-9])%$/.test(window.parley.app.contacts.get('cli').messages.find(m => m.file?.name === 'archive.bin')?.file.progress ?? '')",
+                null, new() { Timeout = 60_000, PollingInterval = 20 });
+            server.Kill();
+            await server.WaitForExitAsync();
+            await server.DisposeAsync();
+            await Expect(offer.Locator(".note")).ToHaveTextAsync("connection lost: saving goes on after reconnecting");
+            (server, _) = await StartServerAsync(temp, port, webPort);
+
+            IDownload download = await handedOver;
+            Assert.Equal("archive.bin", download.SuggestedFilename);
+            Assert.Equal(SHA256.HashData(archive), SHA256.HashData(await File.ReadAllBytesAsync(await download.PathAsync())));
+            int fromChunk = await page.EvaluateAsync<int>("() => window.parley.files.resumedSaves.find(r => r.name === 'archive.bin').fromChunk");
+            Assert.InRange(fromChunk, 1, 1364);
+            await Expect(offer.Locator(".file-state")).ToHaveTextAsync(" · saved, SHA-256 verified");
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     /// <summary>Presses the offer's Save button and returns the bytes the browser was handed, under the name it was handed them.</summary>
     private static async Task<byte[]> SaveOfferAsync(IPage page, ILocator offer, string name)
     {
