@@ -3,7 +3,7 @@
 // every device of the recipient and of our own account, trust on first use per device. All
 // operations run one at a time and the state is saved (sealed, store.js) after each change,
 // before its result is acted on.
-import { equal } from '../bytes.js';
+import { equal, hex } from '../bytes.js';
 import * as store from '../store.js';
 import { generateIdentity, generateSignedPrekey, generateOneTimePrekey, generateKemPrekey, blobs, bundleFromDirectory,
   E2eError, KIND_ONE_TIME, KIND_LAST_RESORT } from './keys.js';
@@ -19,6 +19,10 @@ const REFETCH_AFTER_MS = 60000;
 const MAX_FETCH_DEVICES = 64;
 
 const pair = (user, device) => `${user}/${device}`;
+/** A device id as the server makes them: short, printable, no separator of ours. */
+const isDeviceId = id => typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id);
+/** Envelopes' EK_A remembered per peer device, so a prekey envelope seen before never starts its session again (§13.10). */
+const MAX_STARTED_BY = 4;
 
 export class E2eDevice {
   constructor(recordName, state) { this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map(); }
@@ -102,11 +106,16 @@ export class E2eDevice {
   sendPayload(messenger, to, plaintext, { copyToOwnDevices = true } = {}) {
     return this.serial(async () => {
       const users = to === this.s.user || !copyToOwnDevices ? [to] : [to, this.s.user];
+      const before = Object.keys(this.s.sessions);
       for (const user of users) await this.ensureSessions(messenger, user);
       // All copies are made before any leaves: a changed identity anywhere sends nothing.
       const copies = await this.encryptFor(users, plaintext, null);
       await this.save();
-      const added = [], removed = [];
+      const removed = [];
+      // A device found by a fetch of a user we already had devices of is new, and is said so (the
+      // first contact's devices are not: there is nothing yet to compare them with).
+      const added = copies.filter(c => !before.includes(pair(c.user, c.device)) && before.some(k => k.startsWith(c.user + '/')))
+        .map(c => ({ user: c.user, deviceId: c.device }));
       const sent = await this.sendCopies(messenger, to, copies, removed);
       let { devices, delivered } = sent;
       // Devices over time (§13.10): the server lists the devices with keys now; one we have no
@@ -206,9 +215,15 @@ export class E2eDevice {
       this.lastFetch.set(user, Date.now());
     }
     const list = await messenger.fetchBundles(user, only);
+    // The server's answer is checked against the question: another user's bundles, or devices not
+    // asked for, would be sessions (and pins) this device never chose to make.
+    if (list.user !== user) throw new E2eError('MalformedData', 'the server answered a bundle request with another user\'s devices');
+    const seen = new Set();
     for (const entry of list.devices) {
-      const key = pair(list.user, entry.deviceId);
-      if ((list.user === this.s.user && entry.deviceId === this.s.deviceId) || this.s.sessions[key]) continue;
+      if (!isDeviceId(entry.deviceId) || seen.has(entry.deviceId) || (only && !only.includes(entry.deviceId))) continue;
+      seen.add(entry.deviceId);
+      const key = pair(user, entry.deviceId);
+      if ((user === this.s.user && entry.deviceId === this.s.deviceId) || this.s.sessions[key]) continue;
       try {
         const bundle = await bundleFromDirectory(entry);
         if (!this.pin(key, bundle.identity.bytes)) continue;
@@ -252,6 +267,11 @@ export class E2eDevice {
       if (parsed.type !== 1) {
         return { error: lastError?.code ?? 'UnexpectedMessage', reason: existing ? 'the message did not decrypt' : 'no session with this device' };
       }
+      // A prekey envelope whose EK_A started a session here before is a repeat (a replay, or a copy
+      // delivered twice): accepting it again would roll the session back and show an old text as new.
+      if ((this.s.startedBy?.[key] ?? []).includes(hex(parsed.initial.ek))) {
+        return { error: lastError?.code ?? 'DuplicateMessage', reason: 'the message was already read, or is not from this session' };
+      }
       try {
         return await this.accept(message, key, parsed.initial, body);
       } catch (e) {
@@ -279,6 +299,8 @@ export class E2eDevice {
     if (header.opkId !== null) delete this.s.oneTime[header.opkId];
     if (header.kemId !== this.s.lastResort.id) delete this.s.oneTimeKem[header.kemId];
     this.s.sessions[key] = accepted.session;
+    this.s.startedBy ??= {};
+    this.s.startedBy[key] = [hex(header.ek), ...(this.s.startedBy[key] ?? [])].slice(0, MAX_STARTED_BY);
     await this.save();
     return { ...this.text(accepted.plaintext), fromNewDevice: firstSeen && (othersKnown || message.from === this.s.user) };
   }
