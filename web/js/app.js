@@ -23,6 +23,14 @@ const RECONNECT_MAX_MS = 15000;
 const MAX_PENDING_RECEIPTS = 1000;
 /** How far each state of a sent message is: a receipt only moves it forward. */
 const RANK = { failed: -1, sending: 0, queued: 1, sent: 1, delivered: 2, read: 3 };
+/**
+ * What the page keeps (each message re-seals the whole history, and whoever can write to us can add
+ * messages): the last 5,000 messages of each conversation, and 1,000 conversations.
+ */
+const MAX_MESSAGES = 5000;
+const MAX_CONVERSATIONS = 1000;
+/** The last millisecond a Date can hold: a server's timestamp past it is replaced by the time of arrival. */
+const MAX_TIME = 8.64e15;
 
 /** Controls replaced, format characters removed, length bounded: what may be shown of an untrusted string. */
 export function sanitize(text, max = 4096) {
@@ -86,16 +94,23 @@ async function connect() {
   const channel = await SecureChannel.connect(socketUrl(), identity => trustServer(identity).catch(e => { trustError = e; return false; }))
     .catch(e => { throw trustError ?? e; });
   const messenger = new Messenger(channel);
-  let ready;
-  const deviceReady = new Promise(resolve => { ready = resolve; });
+  let ready, notReady;
+  const deviceReady = new Promise((resolve, reject) => { ready = resolve; notReady = reject; });
+  deviceReady.catch(() => {});
   messenger.onMessage = async m => {
     await deviceReady;
     // A row still queued on a connection that has since been replaced is not handled (nor acknowledged): the new one brings it again.
     if (messenger !== app.messenger) throw new Error('the connection was replaced');
+    // The server's numbers are checked before they steer anything: an id past every real one would
+    // make every later row look seen, and a time outside the calendar would stop the drawing.
+    if (!Number.isSafeInteger(m.messageId) || m.messageId < 1) throw new Error('a message id that is not a whole number');
+    if (!Number.isSafeInteger(m.timestamp) || m.timestamp < 0 || m.timestamp > MAX_TIME) m.timestamp = Date.now();
     await receive(m);
   };
   messenger.onPresence = (user, online) => {
     if (messenger !== app.messenger) return;
+    // Only the contacts this page watches: a notice about anyone else grows nothing.
+    if (!app.contacts.has(user) || isGroupConversation(user)) return;
     if (online) app.online.add(user); else app.online.delete(user);
     renderContacts();
     renderConversationHeader();
@@ -103,6 +118,20 @@ async function connect() {
   messenger.onError = e => { if (e.code === 'logged_in_elsewhere' || e.code === 'device_revoked') app.closing = true; banner(sanitize(e.message, 200)); };
   channel.onClose = error => onDisconnected(messenger, error);
 
+  try {
+    return await loginAndLoad(messenger, ready);
+  } catch (e) {
+    // Nothing of a connection that did not finish its login stays: no socket left open behind a
+    // reconnection, and no row waiting forever on a device that was never made ready.
+    notReady(e);
+    if (app.messenger === messenger) { app.messenger = null; app.connected = false; }
+    await messenger.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Logs in on `messenger`, then loads what this user's page holds and readies the device; `ready` lets rows through. */
+async function loginAndLoad(messenger, ready) {
   const accountName = `account:${app.fingerprint}:${app.user}`;
   let account = (await store.get(accountName)) ?? {};
   let result = await messenger.login(app.user, account.deviceToken ? { deviceToken: account.deviceToken } : { password: app.password ?? '' });
@@ -117,7 +146,11 @@ async function connect() {
     await messenger.close().catch(() => {});
     throw new Error(sanitize(result.error ?? result.code ?? 'login failed', 300));
   }
-  app.user = result.user;
+  if (result.user !== app.user) {
+    // The server says who logged in; only the name asked for may open this browser's records of it.
+    app.closing = true;
+    throw new Error(`The server logged this page in as "${sanitize(result.user, 64)}", not "${app.user}": nothing was opened. The server may be misbehaving.`);
+  }
   if (result.deviceToken) account.deviceToken = result.deviceToken;
   if (account.accountId !== result.accountId) account.lastSeen = 0; // another account (a reset database): ids restart
   account.accountId = result.accountId;
@@ -222,7 +255,7 @@ async function watchContacts() {
   const names = [...app.contacts.keys()].filter(n => n !== app.user && !isGroupConversation(n)).slice(-MAX_WATCHED);
   try {
     const online = await app.messenger.watchPresence(names);
-    app.online = new Set(online);
+    app.online = new Set(online.filter(u => names.includes(u)));
     renderContacts();
     renderConversationHeader();
   } catch (e) {
@@ -244,7 +277,7 @@ function scheduleWatch() {
 async function pollOnline() {
   if (!app.messenger) return;
   try {
-    const users = await app.messenger.list();
+    const users = (await app.messenger.list()).filter(u => typeof u === 'string' && isCanonical(u));
     app.online = new Set(users);
     for (const u of users) if (u !== app.user) contact(u);
     renderContacts();
@@ -256,8 +289,29 @@ async function pollOnline() {
 
 function contact(name) {
   let c = app.contacts.get(name);
-  if (!c) { c = { name, unread: 0, messages: [] }; app.contacts.set(name, c); scheduleWatch(); }
+  if (!c) {
+    c = { name, unread: 0, messages: [] };
+    app.contacts.set(name, c);
+    if (app.contacts.size > MAX_CONVERSATIONS) forgetQuietestConversation(name);
+    scheduleWatch();
+  }
   return c;
+}
+
+/** Past MAX_CONVERSATIONS, the conversation whose last message is oldest goes (never the open one, nor the one just made). */
+function forgetQuietestConversation(keep) {
+  let quietest = null, oldest = Infinity;
+  for (const c of app.contacts.values()) {
+    const last = c.messages.at(-1)?.time ?? 0;
+    if (c.name !== app.active && c.name !== keep && last < oldest) { quietest = c; oldest = last; }
+  }
+  if (quietest) app.contacts.delete(quietest.name);
+}
+
+/** A message added to a conversation, which keeps its last MAX_MESSAGES only. */
+function addMessage(c, entry) {
+  c.messages.push(entry);
+  if (c.messages.length > MAX_MESSAGES) c.messages.splice(0, c.messages.length - MAX_MESSAGES);
 }
 
 async function loadHistory() {
@@ -343,7 +397,7 @@ async function receive(m) {
     entry = { dir: 'in', failed: true, text: `A message from ${from} was not end-to-end encrypted and is not shown.`, time: m.timestamp, id: m.messageId };
   }
   const c = contact(conversation);
-  c.messages.push(entry);
+  addMessage(c, entry);
   entry.seen = app.active === conversation && !document.hidden;
   if (!entry.seen && entry.dir === 'in') c.unread += 1;
   // A text from someone else is owed a receipt (never a broadcast copy, a receipt or our own copy),
@@ -521,7 +575,7 @@ function renderConversationHeader() {
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 function when(ms) {
-  const d = new Date(ms);
+  const d = new Date(Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME ? ms : 0);
   return new Date().toDateString() === d.toDateString() ? timeFormat.format(d) : `${dayFormat.format(d)} ${timeFormat.format(d)}`;
 }
 
@@ -553,7 +607,7 @@ function renderMessages() {
     const meta = document.createElement('span');
     meta.className = 'meta';
     const time = document.createElement('time');
-    time.dateTime = new Date(m.time).toISOString();
+    time.dateTime = new Date(Number.isFinite(m.time) && Math.abs(m.time) <= MAX_TIME ? m.time : 0).toISOString();
     time.textContent = when(m.time);
     meta.append(time);
     if (m.dir === 'out') {

@@ -60,20 +60,22 @@ export class Direction {
   async next() { return Direction.from(await hkdfExpand(this.secret, utf8('parley/1 key update'), 32)); }
 }
 
-/** Splits the WebSocket's bytes into frames, checking each length before its body is awaited (§4). */
+/**
+ * The frames of the WebSocket's messages: each message is exactly one frame (§4.1), its length
+ * checked against the limit before it is kept. Nothing is buffered across messages, so no
+ * sequence of messages costs more than its own bytes.
+ */
 class FrameReader {
-  constructor() { this.buffer = new Uint8Array(0); this.limit = HANDSHAKE_FRAME_LIMIT; }
-  push(bytes) { this.buffer = this.buffer.length ? concat(this.buffer, bytes) : bytes; }
-  next() {
-    if (this.buffer.length < 4) return null;
-    const length = new DataView(this.buffer.buffer, this.buffer.byteOffset).getUint32(0);
+  constructor() { this.ready = []; this.limit = HANDSHAKE_FRAME_LIMIT; }
+  push(bytes) {
+    if (bytes.length < 4) throw new ChannelError('malformed', 'a WebSocket message shorter than a frame header');
+    const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
     if (length === 0) throw new ChannelError('empty_frame', 'a frame of length 0');
     if (length > this.limit) throw new ChannelError('frame_too_large', `a frame of ${length} bytes, above ${this.limit}`);
-    if (this.buffer.length < 4 + length) return null;
-    const f = { length, body: this.buffer.slice(4, 4 + length) };
-    this.buffer = this.buffer.slice(4 + length);
-    return f;
+    if (bytes.length !== 4 + length) throw new ChannelError('malformed', 'a WebSocket message that is not exactly one frame');
+    this.ready.push({ length, body: bytes.subarray(4) });
   }
+  next() { return this.ready.shift() ?? null; }
 }
 
 /** §6.2 from the shared secret and the transcript hash. */
@@ -149,7 +151,12 @@ export class SecureChannel {
 
   receive(bytes) {
     if (this.failed) return;
-    this.frames.push(bytes);
+    try {
+      this.frames.push(bytes);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
     this.pump();
   }
 
@@ -193,7 +200,8 @@ export class SecureChannel {
     this.failed = error;
     // Best effort: tell the server why, in the form our state calls for (§5.6), then close.
     if (!error.fromPeer && this.socket.readyState === WebSocket.OPEN) {
-      const alert = concat(u8(Math.max(0, code(error.error))), u8(0));
+      // An error that names no alert of §5.6 (a TypeError, say) goes as internal_error, never as close_notify.
+      const alert = concat(u8(code(error.error) >= 0 ? code(error.error) : code('internal_error')), u8(0));
       if (this.c2s && this.finishedSent) {
         this.sealAndSend(TYPE.Alert, alert).catch(() => {}).finally(() => this.socket.close());
       } else {
@@ -309,6 +317,7 @@ export class SecureChannel {
     const plain = await openRecord(this.s2c, f.length, f.body);
     if (plain === null) throw new ChannelError('bad_record_mac', 'a record failed authentication');
     if (type === TYPE.KeyUpdate) {
+      if (plain.length !== 0) throw new ChannelError('malformed', 'a key update record with a payload');
       this.s2c = await this.s2c.next();
     } else if (type === TYPE.Alert) {
       const a = alertText(plain);

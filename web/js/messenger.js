@@ -79,6 +79,8 @@ export class Messenger {
       case 'ping': this.send({ type: 'pong' }).catch(() => {}); return;
       case 'pong': return;
       case 'login_result':
+        // Only as the answer to this client's login: one at any other time could switch the compact form on (§11.9).
+        if (!this.loginWaiter) { this.onError(new MessengerError('bad_reply', 'the server sent a login result no login asked for')); return; }
         if (message.success === true && message.compact != null && message.compact !== compact.VERSION) {
           // A version this client did not ask for: its records could not be read (§11.9).
           const reason = `the server answered with compact form version ${Number(message.compact)}, which this client did not ask for, so the connection ends`;
@@ -163,7 +165,11 @@ export class Messenger {
 
   login(user, secret) {
     return new Promise((resolve, reject) => {
-      this.loginWaiter = resolve;
+      const timer = setTimeout(() => {
+        this.loginWaiter = null;
+        resolve({ type: 'login_result', success: false, code: 'timeout', error: 'the server did not answer the login in time' });
+      }, REQUEST_TIMEOUT_MS);
+      this.loginWaiter = result => { clearTimeout(timer); resolve(result); };
       const request = secret.deviceToken ? { type: 'login', user, deviceToken: secret.deviceToken } : { type: 'login', user, password: secret.password };
       request.compact = compact.VERSION; // the highest version spoken; the result says what this connection uses
       this.send(request).catch(reject);
