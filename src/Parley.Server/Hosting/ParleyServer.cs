@@ -162,8 +162,10 @@ public sealed class ParleyServer : IAsyncDisposable
             if (options.Web is { } webOptions)
             {
                 // Bound before any file is written too; it hands connections over only once attached below.
+                // Before its upgrade a web connection is held to the pre-login bounds, and has the handshake's time to ask.
+                Web.WebConnectionLimits limits = new(options.MaxUnauthenticatedPerSource, options.MaxUnauthenticatedConnections, options.HandshakeTimeout);
                 web = await Web.ParleyWebHost.StartAsync(webOptions, options.Host, MessengerLimits.RecordLimitFor(options.MaxBodyLength),
-                    loggerFactory, cancellationToken).ConfigureAwait(false);
+                    limits, loggerFactory, cancellationToken).ConfigureAwait(false);
             }
             if (footprint.CreatesDirectory)
             {

@@ -7,6 +7,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -49,9 +50,10 @@ public sealed class ParleyWebHost : IAsyncDisposable
     public string Url(string host) => $"{(Tls ? "https" : "http")}://{(host is "0.0.0.0" or "::" ? "localhost" : host)}:{Port}/";
 
     /// <summary>Binds and starts serving files; WebSocket connections are refused until <see cref="Attach"/>.</summary>
-    public static async Task<ParleyWebHost> StartAsync(WebOptions options, string defaultHost, int maxPlaintextLength, ILoggerFactory loggerFactory,
-        CancellationToken cancellationToken)
+    public static async Task<ParleyWebHost> StartAsync(WebOptions options, string defaultHost, int maxPlaintextLength, WebConnectionLimits limits,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
+        WebConnectionGate gate = new(limits.PerSource, limits.Total);
         X509Certificate2? certificate = LoadCertificate(options);
         IPAddress address = await TcpAcceptor.ResolveAsync(options.Host ?? defaultHost, cancellationToken).ConfigureAwait(false);
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -63,8 +65,30 @@ public sealed class ParleyWebHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // A connection has this long to send its request (and between requests), as a TCP one has
+            // for its handshake; Kestrel's defaults (30 s, 130 s) let silent connections pile up.
+            kestrel.Limits.RequestHeadersTimeout = limits.FirstRequestTimeout;
+            kestrel.Limits.KeepAliveTimeout = limits.FirstRequestTimeout;
             kestrel.Listen(address, options.Port, listen =>
             {
+                // First, before TLS: a connection over the bounds costs nothing more than its accept.
+                listen.Use(next => async connection =>
+                {
+                    string source = RemoteParty.Of((connection.RemoteEndPoint as IPEndPoint)?.Address).Source;
+                    if (gate.TryEnter(source) is not { } slot)
+                    {
+                        return;
+                    }
+                    connection.Items[typeof(WebConnectionGate.Slot)] = slot;
+                    try
+                    {
+                        await next(connection).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        slot.Leave();
+                    }
+                });
                 if (certificate is not null)
                 {
                     listen.UseHttps(certificate);
@@ -168,6 +192,8 @@ public sealed class ParleyWebHost : IAsyncDisposable
         {
             DangerousEnableCompression = false,
         }).ConfigureAwait(false);
+        // From here the server's admission counts it (AdmitAndServeAsync below): the gate's place is given back.
+        (context.Features.Get<IConnectionItemsFeature>()?.Items[typeof(WebConnectionGate.Slot)] as WebConnectionGate.Slot)?.Leave();
         RemoteParty remote = RemoteParty.Of(context.Connection.RemoteIpAddress);
         // The handler owns the stream from here and disposes it (closing the WebSocket) at the end.
         await serve(new WebSocketFrameStream(socket, _maxMessageLength), remote).ConfigureAwait(false);
