@@ -98,18 +98,19 @@ public sealed partial class ClientConnection
                 $"{MessengerLimits.MinFileChunkSize} to {_options.MaxBodyLength} bytes")).ConfigureAwait(false);
             return;
         }
-        // A begin is a write like a message: it costs one from the sender's budget before any of its
-        // names is looked up, refused or not (its chunks are bounded by the quotas instead).
-        if (!await CheckCapacityAsync(begin.Ref, 1, 0).ConfigureAwait(false))
-        {
-            return;
-        }
         long chunkCount = FileService.ChunkCountFor(begin.Size, begin.ChunkSize);
         long plaintext = FileService.PlaintextSize(begin.Size, chunkCount);
         if (plaintext > _options.MaxFileBytes || plaintext < 0)
         {
             await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.FileTooLarge,
                 $"the file is {Math.Max(plaintext, 0)} bytes; this server takes files of at most {_options.MaxFileBytes} bytes")).ConfigureAwait(false);
+            return;
+        }
+        // A begin is a write like a message: it costs one from the sender's budget before any of its
+        // names is looked up, refused or not (its chunks are bounded by the quotas instead). The size
+        // is checked first (§11.8's order): a file too large is said so, whatever the budget.
+        if (!await CheckCapacityAsync(begin.Ref, 1, 0).ConfigureAwait(false))
+        {
             return;
         }
         SortedSet<string> recipients = new(StringComparer.Ordinal);
@@ -248,9 +249,12 @@ public sealed partial class ClientConnection
                         return;
                     }
                 }
-                if (!completedMeanwhile)
+                if (!completedMeanwhile
+                    && !await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false))
                 {
-                    await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                    // The sweep took the upload between the look-up and now: nothing was committed, so nothing is confirmed.
+                    await UnknownFileAsync(end.Ref).ConfigureAwait(false);
+                    return;
                 }
             }
             finally
@@ -281,7 +285,17 @@ public sealed partial class ClientConnection
             // Read only when the outbox has room: the writer frees a slot once the chunk is sent.
             await FileChunkSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
             RecordFileChunkQueued();
-            byte[]? body = await files.Store.ReadChunkAsync(file.FileId, index, cancellationToken).ConfigureAwait(false);
+            byte[]? body;
+            try
+            {
+                body = await files.Store.ReadChunkAsync(file.FileId, index, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Nothing was queued: the slot goes back, or a few store errors would stall this connection's downloads for good.
+                FileChunkSlots.Release();
+                throw;
+            }
             if (body is null)
             {
                 // Deleted meanwhile (every device took it, or it expired).

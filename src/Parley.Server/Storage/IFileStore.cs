@@ -39,8 +39,11 @@ public interface IFileStore : IAsyncDisposable
     /// </summary>
     Task<long> AppendChunkAsync(string fileId, long index, ReadOnlyMemory<byte> body, long now, CancellationToken cancellationToken);
 
-    /// <summary>Marks the upload complete, durably, waiting for <paramref name="devices"/> (user, device) to take it.</summary>
-    Task CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Marks the upload complete, durably, waiting for <paramref name="devices"/> (user, device) to
+    /// take it; false (and nothing written) when the upload is gone (swept meanwhile).
+    /// </summary>
+    Task<bool> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken);
 
     /// <summary>One chunk's ciphertext (null when not held).</summary>
     Task<byte[]?> ReadChunkAsync(string fileId, long index, CancellationToken cancellationToken);

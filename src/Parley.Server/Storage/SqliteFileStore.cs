@@ -169,15 +169,19 @@ public sealed class SqliteFileStore : IFileStore
             return received + 1;
         }, durable: false, cancellationToken).ConfigureAwait(false);
 
-    public async Task CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken)
     {
         await EventThreads.Leave();
-        await WriteAsync(async transaction =>
+        return await WriteAsync(async transaction =>
         {
             await using SqliteCommand update = Command(transaction, "UPDATE files SET complete = 1, last_activity = $t WHERE file_id = $f");
             update.Parameters.AddWithValue("$f", fileId);
             update.Parameters.AddWithValue("$t", now);
-            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                // Swept (or never made) meanwhile: no device rows for a file that is not there.
+                return false;
+            }
             await using SqliteCommand insert = Command(transaction, "INSERT OR IGNORE INTO file_devices (file_id, username, device_id) VALUES ($f, $u, $d)");
             insert.Parameters.AddWithValue("$f", fileId);
             SqliteParameter user = insert.Parameters.Add("$u", SqliteType.Text);
@@ -188,7 +192,7 @@ public sealed class SqliteFileStore : IFileStore
                 device.Value = d;
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
-            return 0;
+            return true;
         }, durable: true, cancellationToken).ConfigureAwait(false);
     }
 

@@ -149,6 +149,25 @@ public abstract class FileStoreContractTests
         Assert.Equal(new FileSweep(0, 0), await store.DeleteExpiredAsync(8000, 2000, CancellationToken.None));
     }
 
+    /// <summary>
+    /// An end that comes after the sweep took the upload (it was looked up just before) completes
+    /// nothing and says so, so the server confirms no file that is gone and awaits no device for it.
+    /// </summary>
+    [StoreFact]
+    public async Task Completing_an_upload_the_sweep_took_writes_nothing_and_says_so()
+    {
+        await using IFileStore store = await OpenAsync();
+        string swept = NewFileId();
+        await store.CreateUploadAsync(Upload(swept, size: 40, createdAt: 1000), CancellationToken.None);
+        await store.AppendChunkAsync(swept, 0, Chunk(40, 1), 1000, CancellationToken.None);
+        Assert.Equal(new FileSweep(Abandoned: 1, Expired: 0), await store.DeleteExpiredAsync(idleBefore: 5000, createdBefore: 0, CancellationToken.None));
+
+        Assert.False(await store.CompleteAsync(swept, [("bob", "bob-phone")], 6000, CancellationToken.None));
+        Assert.Null(await store.FindAsync(swept, CancellationToken.None));
+        Assert.Equal(0, await store.BytesHeldForAsync("bob", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(swept, "bob", "bob-phone", CancellationToken.None));
+    }
+
     [StoreFact]
     public async Task Two_handles_storing_one_chunk_at_once_store_it_once()
     {

@@ -146,7 +146,7 @@ public sealed partial class PostgresMessageStore : IFileStore
             return index + 1;
         }, cancellationToken);
 
-    public Task CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken) =>
+    public Task<bool> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken) =>
         RunAsync(async (connection, transaction) =>
         {
             await using (NpgsqlCommand update = new("UPDATE files SET complete = true, last_activity = @t WHERE file_id = @f", connection, transaction))
