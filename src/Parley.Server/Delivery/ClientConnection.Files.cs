@@ -139,14 +139,9 @@ public sealed partial class ClientConnection
                     $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)")).ConfigureAwait(false);
                 return;
             }
-            foreach (string recipient in recipients)
+            if (await RefuseWhenFilesDoNotFitAsync(files, begin.Ref, [.. recipients], begin.Size, "; the file was not accepted", cancellationToken).ConfigureAwait(false))
             {
-                long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
-                if (held + begin.Size > _options.MaxInboxFileBytes)
-                {
-                    await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) + "; the file was not accepted")).ConfigureAwait(false);
-                    return;
-                }
+                return;
             }
             string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
             long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -193,8 +188,44 @@ public sealed partial class ClientConnection
         await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
     }
 
-    private string InboxFullOfFiles(string recipient, long held) =>
-        $"the inbox of '{recipient}' is full of files ({held} bytes held, at most {_options.MaxInboxFileBytes})";
+    /// <summary>
+    /// Whether a file of <paramref name="size"/> ciphertext bytes for <paramref name="recipients"/> would
+    /// pass a bound, refused if so (under the admission lock): the uploader's files waiting for their
+    /// recipients (too_many_uploads), each recipient's file quota, and the part of it one sender may
+    /// take (inbox_full), so no stranger can fill someone's file inbox alone.
+    /// </summary>
+    private async Task<bool> RefuseWhenFilesDoNotFitAsync(FileService files, long reference, IReadOnlyList<string> recipients, long size, string what,
+        CancellationToken cancellationToken)
+    {
+        WaitingFiles waiting = await files.Store.WaitingFilesOfAsync(User, cancellationToken).ConfigureAwait(false);
+        if (waiting.Charged + FileCharges.ForUploader(size, recipients.Count) > _options.MaxWaitingFileBytesPerUploader)
+        {
+            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.TooManyUploads,
+                $"you have {waiting.Files} files waiting for their recipients, counted as {waiting.Charged} bytes (each at least " +
+                $"{FileCharges.MinimumFile} plus {FileCharges.PerRecipient} a recipient); at most {_options.MaxWaitingFileBytesPerUploader} " +
+                "until they are taken or expire" + what)).ConfigureAwait(false);
+            return true;
+        }
+        long charge = FileCharges.InInbox(size);
+        long share = _options.MaxInboxFileBytesFromOneSender;
+        foreach (string recipient in recipients)
+        {
+            InboxFileUse use = await files.Store.BytesHeldForAsync(recipient, User, cancellationToken).ConfigureAwait(false);
+            if (use.All + charge > _options.MaxInboxFileBytes)
+            {
+                await ReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
+                    $"the inbox of '{recipient}' is full of files ({use.All} bytes held, at most {_options.MaxInboxFileBytes})" + what)).ConfigureAwait(false);
+                return true;
+            }
+            if (use.FromUploader + charge > share)
+            {
+                await ReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
+                    $"your files waiting for '{recipient}' hold {use.FromUploader} bytes of their inbox; one sender may hold at most {share}" + what)).ConfigureAwait(false);
+                return true;
+            }
+        }
+        return false;
+    }
 
     private async Task EndUploadAsync(FileService files, FileUploadEndRequest end, CancellationToken cancellationToken)
     {
@@ -239,15 +270,10 @@ public sealed partial class ClientConnection
             {
                 // A repeated end may have completed it meanwhile: then it is counted already.
                 bool completedMeanwhile = (await files.Store.FindAsync(file.FileId, cancellationToken).ConfigureAwait(false))?.Complete == true;
-                foreach (string recipient in completedMeanwhile ? [] : file.Recipients)
+                if (!completedMeanwhile && await RefuseWhenFilesDoNotFitAsync(files, end.Ref, file.Recipients, file.Size,
+                    "; the upload is kept: end it again once there is room", cancellationToken).ConfigureAwait(false))
                 {
-                    long held = await files.Store.BytesHeldForAsync(recipient, cancellationToken).ConfigureAwait(false);
-                    if (held + file.Size > _options.MaxInboxFileBytes)
-                    {
-                        await ReplyAsync(new ErrorMessage(end.Ref, ErrorCodes.InboxFull, InboxFullOfFiles(recipient, held) +
-                            "; the upload is kept: end it again once there is room")).ConfigureAwait(false);
-                        return;
-                    }
+                    return;
                 }
                 if (!completedMeanwhile
                     && !await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false))

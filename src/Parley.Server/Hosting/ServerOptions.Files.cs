@@ -18,5 +18,18 @@ public sealed partial record ServerOptions
     /// <summary>Ciphertext bytes of files waiting for one recipient (its inbox's file quota); beyond it senders get <c>inbox_full</c>.</summary>
     public long MaxInboxFileBytes { get; init; } = 1024L * 1024 * 1024;
 
+    /// <summary>
+    /// Of one recipient's file quota, what files from one sender may hold (a quarter of the default
+    /// quota), so no stranger can fill someone's file inbox alone; beyond it, <c>inbox_full</c>.
+    /// </summary>
+    public long MaxInboxFileBytesFromOneSender { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of complete files one uploader may have waiting for their recipients, charged as
+    /// <see cref="FileCharges"/> says (so many tiny files to many recipients cost what their rows
+    /// cost); beyond it, <c>too_many_uploads</c>: <c>parley server --max-waiting-file-mib</c>.
+    /// </summary>
+    public long MaxWaitingFileBytesPerUploader { get; init; } = 2048L * 1024 * 1024;
+
     internal string FileDatabasePath => Path.Combine(DataDirectory, "files.db");
 }

@@ -14,6 +14,12 @@ public sealed record StoredFile(string FileId, string Owner, IReadOnlyList<strin
 /// <summary>Unfinished uploads of one account and the bytes they declared.</summary>
 public readonly record struct UploadUsage(int Uploads, long Bytes);
 
+/// <summary>A recipient's file quota in use (FileCharges.InInbox per complete file): by every sender, and by one.</summary>
+public readonly record struct InboxFileUse(long All, long FromUploader);
+
+/// <summary>Complete files of one uploader still waiting for recipients, and their charge (FileCharges.ForUploader).</summary>
+public readonly record struct WaitingFiles(int Files, long Charged);
+
 /// <summary>What a sweep deleted.</summary>
 public readonly record struct FileSweep(int Abandoned, int Expired);
 
@@ -27,11 +33,15 @@ public interface IFileStore : IAsyncDisposable
     Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Ciphertext bytes of the complete files waiting for <paramref name="recipient"/>: what counts
-    /// against its file quota. An upload in progress counts against its uploader's own bounds
+    /// The complete files waiting for <paramref name="recipient"/>, each charged at least
+    /// FileCharges.MinimumFile: what counts against its file quota, in all and from
+    /// <paramref name="uploader"/>. An upload in progress counts against its uploader's own bounds
     /// instead, so one that never sends its chunks (or never ends) holds nothing of anyone else's.
     /// </summary>
-    Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken);
+    Task<InboxFileUse> BytesHeldForAsync(string recipient, string uploader, CancellationToken cancellationToken);
+
+    /// <summary>The complete files of <paramref name="uploader"/> still waiting for some device, and what they are charged.</summary>
+    Task<WaitingFiles> WaitingFilesOfAsync(string uploader, CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores chunk <paramref name="index"/> if it is the next one (= received) of an unfinished

@@ -137,14 +137,38 @@ public sealed class SqliteFileStore : IFileStore
         return new UploadUsage(reader.GetInt32(0), reader.GetInt64(1));
     }
 
-    public async Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken)
+    public async Task<InboxFileUse> BytesHeldForAsync(string recipient, string uploader, CancellationToken cancellationToken)
     {
         await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(SUM(f.size), 0) FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete";
+        command.CommandText = """
+            SELECT COALESCE(SUM(MAX(f.size, $min)), 0), COALESCE(SUM(CASE WHEN f.owner = $o THEN MAX(f.size, $min) ELSE 0 END), 0)
+            FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete
+            """;
         command.Parameters.AddWithValue("$u", recipient);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        command.Parameters.AddWithValue("$o", uploader);
+        command.Parameters.AddWithValue("$min", FileCharges.MinimumFile);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new InboxFileUse(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    public async Task<WaitingFiles> WaitingFilesOfAsync(string uploader, CancellationToken cancellationToken)
+    {
+        await EventThreads.Leave();
+        await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT COUNT(*), COALESCE(SUM(MAX(f.size, $min) + $per * (SELECT COUNT(*) FROM file_recipients r WHERE r.file_id = f.file_id)), 0)
+            FROM files f WHERE f.owner = $o AND f.complete
+            """;
+        command.Parameters.AddWithValue("$o", uploader);
+        command.Parameters.AddWithValue("$min", FileCharges.MinimumFile);
+        command.Parameters.AddWithValue("$per", FileCharges.PerRecipient);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new WaitingFiles(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
     }
 
     public async Task<long> AppendChunkAsync(string fileId, long index, ReadOnlyMemory<byte> body, long now, CancellationToken cancellationToken) =>

@@ -364,4 +364,54 @@ public class FileBoundsTests
         }
         return chunks;
     }
+
+    /// <summary>
+    /// Tiny files to many recipients cost the server rows, not bytes: each counts against its
+    /// uploader at least 64 KiB plus 4 KiB a recipient, so a flood of them stops at the uploader's
+    /// bound (too_many_uploads) while they wait for their recipients.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_of_tiny_files_to_many_recipients_stops_at_the_uploaders_bound()
+    {
+        long perFile = Parley.Server.Storage.FileCharges.ForUploader(16, 2);
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxWaitingFileBytesPerUploader = 4 * perFile });
+        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient carol = await server.LoginAsync("carol");
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        for (int i = 0; i < 4; i++)
+        {
+            FileUploadState tiny = await mallory.BeginUploadAsync(["bob", "carol"], 16, Chunk).WithTimeout();
+            Assert.Equal((null, null), await SendChunksAsync(mallory, tiny.FileId, (0, 16)));
+        }
+        ChatException refused = await Refused(() => mallory.BeginUploadAsync(["bob", "carol"], 16, Chunk));
+        Assert.Equal(ErrorCodes.TooManyUploads, refused.Code);
+        Assert.Contains("4 files waiting for their recipients", refused.Message, StringComparison.Ordinal);
+        // The bound is mallory's own: others still send to the same people.
+        FileUploadState fromBob = await bob.BeginUploadAsync(["carol"], 16, Chunk).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(bob, fromBob.FileId, (0, 16)));
+    }
+
+    /// <summary>One sender may fill only its share of someone's file quota: a stranger cannot shut anyone's file inbox alone.</summary>
+    [Fact]
+    public async Task One_sender_holds_at_most_its_share_of_a_recipients_file_quota()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            MaxFileBytes = 100_000, MaxInboxFileBytes = 400_000, MaxInboxFileBytesFromOneSender = 200_000,
+        });
+        await using ChatClient victim = await server.LoginAsync("victim");
+        await using ChatClient mallory = await server.LoginAsync("mallory");
+        await using ChatClient friend = await server.LoginAsync("friend");
+        for (int i = 0; i < 2; i++)
+        {
+            FileUploadState upload = await mallory.BeginUploadAsync(["victim"], 95_000, Chunk).WithTimeout();
+            Assert.Equal((null, null), await SendChunksAsync(mallory, upload.FileId, ChunksOf(95_000)));
+        }
+        ChatException refused = await Refused(() => mallory.BeginUploadAsync(["victim"], 95_000, Chunk));
+        Assert.Equal(ErrorCodes.InboxFull, refused.Code);
+        Assert.Contains("one sender may hold at most 200000", refused.Message, StringComparison.Ordinal);
+        // The victim's quota has room for everyone else.
+        FileUploadState fromFriend = await friend.BeginUploadAsync(["victim"], 95_000, Chunk).WithTimeout();
+        Assert.Equal((null, null), await SendChunksAsync(friend, fromFriend.FileId, ChunksOf(95_000)));
+    }
 }

@@ -39,16 +39,30 @@ public abstract class FileStoreContractTests
         Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("bob", CancellationToken.None));
         // A recipient's quota counts complete files only: not a declared size, nor chunks of an
         // upload in progress (those count against its uploader).
-        Assert.Equal(0, await store.BytesHeldForAsync("bob", CancellationToken.None));
-        Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("alice", "alice", CancellationToken.None));
+        Assert.Equal(new WaitingFiles(0, 0), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
         Assert.Equal(1, await store.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None));
         Assert.Equal(2, await store.AppendChunkAsync(id, 1, Chunk(40, 2), 2000, CancellationToken.None));
         Assert.Equal(3, await store.AppendChunkAsync(id, 2, Chunk(20, 3), 2000, CancellationToken.None));
-        Assert.Equal(0, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
         await store.CompleteAsync(id, [("bob", "bob-phone"), ("carol", "carol-phone")], 3000, CancellationToken.None);
-        Assert.Equal(100, await store.BytesHeldForAsync("carol", CancellationToken.None));
-        Assert.Equal(100, await store.BytesHeldForAsync("bob", CancellationToken.None));
-        Assert.Equal(0, await store.BytesHeldForAsync("alice", CancellationToken.None));
+        // Complete, the 100-byte file counts as the least a file counts, for each recipient and from its uploader.
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, 0), await store.BytesHeldForAsync("bob", "dave", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("alice", "alice", CancellationToken.None));
+        // Against its uploader: that, and its two recipients.
+        Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(100, 2)), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+
+        // Another sender's file for carol: in her quota in all, not in alice's share of it.
+        string fromDave = NewFileId();
+        await store.CreateUploadAsync(new NewUpload(fromDave, "dave", "dave-phone", ["carol"], 70_000, 40_000, 2, 1000), CancellationToken.None);
+        await store.AppendChunkAsync(fromDave, 0, Chunk(40_000, 4), 2000, CancellationToken.None);
+        await store.AppendChunkAsync(fromDave, 1, Chunk(30_000, 5), 2000, CancellationToken.None);
+        await store.CompleteAsync(fromDave, [("carol", "carol-phone")], 3000, CancellationToken.None);
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile + 70_000, FileCharges.MinimumFile), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile + 70_000, 70_000), await store.BytesHeldForAsync("carol", "dave", CancellationToken.None));
+        Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(70_000, 1)), await store.WaitingFilesOfAsync("dave", CancellationToken.None));
     }
 
     [StoreFact]
@@ -103,7 +117,7 @@ public abstract class FileStoreContractTests
         Assert.Equal((true, 3000L), (file.Complete, file.LastActivity));
         // No longer an unfinished upload of its owner, still waiting in its recipients' quota; no chunk is taken any more.
         Assert.Equal(new UploadUsage(0, 0), await store.UnfinishedUploadsAsync("alice", CancellationToken.None));
-        Assert.Equal(40, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
         Assert.Equal(-1, await store.AppendChunkAsync(id, 1, Chunk(1, 1), 3100, CancellationToken.None));
 
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
@@ -115,7 +129,8 @@ public abstract class FileStoreContractTests
 
         Assert.Null(await store.FindAsync(id, CancellationToken.None));
         Assert.Null(await store.ReadChunkAsync(id, 0, CancellationToken.None));
-        Assert.Equal(0, await store.BytesHeldForAsync("carol", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+        Assert.Equal(new WaitingFiles(0, 0), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-laptop", CancellationToken.None));
     }
 
@@ -164,7 +179,7 @@ public abstract class FileStoreContractTests
 
         Assert.False(await store.CompleteAsync(swept, [("bob", "bob-phone")], 6000, CancellationToken.None));
         Assert.Null(await store.FindAsync(swept, CancellationToken.None));
-        Assert.Equal(0, await store.BytesHeldForAsync("bob", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(swept, "bob", "bob-phone", CancellationToken.None));
     }
 

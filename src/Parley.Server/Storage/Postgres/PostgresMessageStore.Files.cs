@@ -109,14 +109,34 @@ public sealed partial class PostgresMessageStore : IFileStore
             return new UploadUsage(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
         }, cancellationToken);
 
-    public Task<long> BytesHeldForAsync(string recipient, CancellationToken cancellationToken) =>
+    public Task<InboxFileUse> BytesHeldForAsync(string recipient, string uploader, CancellationToken cancellationToken) =>
         ReadAsync(async connection =>
         {
             await using NpgsqlCommand command = new("""
-                SELECT coalesce(sum(f.size), 0)::bigint FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u AND f.complete
+                SELECT coalesce(sum(greatest(f.size, @min)), 0)::bigint, coalesce(sum(CASE WHEN f.owner = @o THEN greatest(f.size, @min) ELSE 0 END), 0)::bigint
+                FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u AND f.complete
                 """, connection);
             command.Parameters.AddWithValue("u", recipient);
-            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            command.Parameters.AddWithValue("o", uploader);
+            command.Parameters.AddWithValue("min", FileCharges.MinimumFile);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new InboxFileUse(reader.GetInt64(0), reader.GetInt64(1));
+        }, cancellationToken);
+
+    public Task<WaitingFiles> WaitingFilesOfAsync(string uploader, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using NpgsqlCommand command = new("""
+                SELECT count(*), coalesce(sum(greatest(f.size, @min) + @per * (SELECT count(*) FROM file_recipients r WHERE r.file_id = f.file_id)), 0)::bigint
+                FROM files f WHERE f.owner = @o AND f.complete
+                """, connection);
+            command.Parameters.AddWithValue("o", uploader);
+            command.Parameters.AddWithValue("min", FileCharges.MinimumFile);
+            command.Parameters.AddWithValue("per", FileCharges.PerRecipient);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return new WaitingFiles(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
         }, cancellationToken);
 
     public Task<long> AppendChunkAsync(string fileId, long index, ReadOnlyMemory<byte> body, long now, CancellationToken cancellationToken) =>
