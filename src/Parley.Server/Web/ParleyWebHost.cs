@@ -196,7 +196,7 @@ public sealed class ParleyWebHost : IAsyncDisposable
         (context.Features.Get<IConnectionItemsFeature>()?.Items[typeof(WebConnectionGate.Slot)] as WebConnectionGate.Slot)?.Leave();
         RemoteParty remote = RemoteParty.Of(context.Connection.RemoteIpAddress);
         // The handler owns the stream from here and disposes it (closing the WebSocket) at the end.
-        await serve(new WebSocketFrameStream(socket, _maxMessageLength), remote).ConfigureAwait(false);
+        await serve(new WebSocketFrameStream(socket, _maxMessageLength, handshakeFirst: true), remote).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

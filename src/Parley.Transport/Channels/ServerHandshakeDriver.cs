@@ -25,6 +25,7 @@ internal static class ServerHandshakeDriver
                 ServerHandshakeStep step = handshake.ReadMessage(body.Span);
                 if (step.Session is not null)
                 {
+                    (stream as WebSockets.WebSocketFrameStream)?.RecordsBegin();
                     // The NewSessionTicket, if any, shares the write of the first answer (§5.8).
                     return SecureChannel.Create(stream, step.Session, decoder, null, step.ClientIdentity, resumed: step.Resumed, heldFlight: step.Send);
                 }

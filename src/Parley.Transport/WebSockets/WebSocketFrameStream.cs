@@ -15,7 +15,8 @@ public sealed class WebSocketFrameStream : Stream
     private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
 
     private readonly WebSocket _socket;
-    private readonly int _maxMessageLength;
+    private readonly int _recordMessageLength;
+    private int _maxMessageLength;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     // Bytes written that do not yet make a whole frame (only if a caller splits a frame across writes).
     private readonly MemoryStream _partialWrite = new();
@@ -26,12 +27,20 @@ public sealed class WebSocketFrameStream : Stream
     private int _disposed;
 
     /// <param name="maxMessageLength">The largest message accepted from the peer: 4 bytes of length plus the largest frame body legal on this connection.</param>
-    public WebSocketFrameStream(WebSocket socket, int maxMessageLength)
+    /// <param name="handshakeFirst">
+    /// A server's stream: until <see cref="RecordsBegin"/>, only a handshake frame is legal (§4:
+    /// 4 KiB), so a peer that has not finished its handshake cannot make the server buffer a record's worth.
+    /// </param>
+    public WebSocketFrameStream(WebSocket socket, int maxMessageLength, bool handshakeFirst = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageLength, 5);
         _socket = socket;
-        _maxMessageLength = maxMessageLength;
+        _recordMessageLength = maxMessageLength;
+        _maxMessageLength = handshakeFirst ? Math.Min(maxMessageLength, 4 + Parley.Protocol.Framing.Frame.MaxHandshakeBodyLength) : maxMessageLength;
     }
+
+    /// <summary>The handshake is done: from the next message on, a record's frame is legal.</summary>
+    public void RecordsBegin() => _maxMessageLength = _recordMessageLength;
 
     /// <summary>The largest message for a record limit (PROTOCOL.md §4, §8): length field, type byte, plaintext and at most 64 bytes of AEAD expansion.</summary>
     public static int MaxMessageLengthFor(int maxPlaintextLength) => checked(4 + 1 + maxPlaintextLength + 64);

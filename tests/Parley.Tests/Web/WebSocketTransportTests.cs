@@ -69,6 +69,22 @@ public class WebSocketTransportTests
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
     }
 
+    /// <summary>
+    /// Before the handshake only a handshake frame is legal (4 KiB, §4), as on TCP: a peer that has
+    /// not finished one cannot make the server buffer a record's worth (~93 KB) per connection.
+    /// </summary>
+    [Fact]
+    public async Task Before_the_handshake_a_message_larger_than_a_handshake_frame_is_refused_with_close_1009()
+    {
+        await using TestServer server = await StartWebServerAsync();
+        server.ExpectWarnings = true;
+        using ClientWebSocket socket = await OpenAsync(server);
+        byte[] frame = new byte[4 + 5000];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame, 5000);
+        await socket.SendAsync(frame, WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None).WithTimeout();
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await ReadUntilClosedAsync(socket));
+    }
+
     [Fact]
     public async Task A_text_message_is_refused_with_close_1003()
     {
