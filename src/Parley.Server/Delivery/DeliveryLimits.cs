@@ -1,3 +1,4 @@
+using Parley.Messaging;
 using Parley.Server.Hosting;
 
 namespace Parley.Server.Delivery;
@@ -35,6 +36,12 @@ internal static class DeliveryLimits
             $"unfinished uploads of one account ({options.MaxUnfinishedUploadBytesPerAccount} bytes) must hold one largest file ({options.MaxFileBytes} bytes)");
         Require(options.MaxInboxFileBytes >= options.MaxFileBytes,
             $"the inbox file quota ({options.MaxInboxFileBytes} bytes) must hold one largest file ({options.MaxFileBytes} bytes)");
+        long largest = Storage.FileCharges.LargestCiphertext(options.MaxFileBytes);
+        Require(options.MaxInboxFileBytesFromOneSender >= largest,
+            $"what one sender's files may hold of an inbox ({options.MaxInboxFileBytesFromOneSender} bytes) must hold one largest file ({largest} bytes of ciphertext)");
+        long largestForAGroup = Storage.FileCharges.ForUploader(largest, MessengerLimits.MaxFileRecipients);
+        Require(options.MaxWaitingFileBytesPerUploader >= largestForAGroup,
+            $"the files one uploader may have waiting ({options.MaxWaitingFileBytesPerUploader} bytes) must hold one largest file for {MessengerLimits.MaxFileRecipients} recipients ({largestForAGroup} bytes as charged)");
         Require(options.UploadExpiry > TimeSpan.Zero, "the upload expiry must be more than 0 and at most a year");
     }
 

@@ -12,6 +12,9 @@ public static class FileCharges
     /// <summary>What each recipient a file names adds to its uploader's charge (its rows and its devices' rows).</summary>
     public const long PerRecipient = 4 * 1024;
 
+    /// <summary>The most ciphertext a file of <paramref name="maxFileBytes"/> plaintext bytes can take: 16 bytes of tag for every 1,024 (the smallest chunk, §15.1).</summary>
+    public static long LargestCiphertext(long maxFileBytes) => maxFileBytes + 16 * ((maxFileBytes + 1023) / 1024);
+
     /// <summary>A file of <paramref name="size"/> ciphertext bytes in a recipient's quota.</summary>
     public static long InInbox(long size) => Math.Max(size, MinimumFile);
 

@@ -33,14 +33,14 @@ public interface IFileStore : IAsyncDisposable
     Task<UploadUsage> UnfinishedUploadsAsync(string owner, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The complete files waiting for <paramref name="recipient"/>, each charged at least
-    /// FileCharges.MinimumFile: what counts against its file quota, in all and from
-    /// <paramref name="uploader"/>. An upload in progress counts against its uploader's own bounds
+    /// The complete files waiting for <paramref name="recipient"/> (some device of theirs has not
+    /// taken them yet), each charged at least FileCharges.MinimumFile: what counts against its file
+    /// quota, in all and from <paramref name="uploader"/>. An upload in progress counts against its uploader's own bounds
     /// instead, so one that never sends its chunks (or never ends) holds nothing of anyone else's.
     /// </summary>
     Task<InboxFileUse> BytesHeldForAsync(string recipient, string uploader, CancellationToken cancellationToken);
 
-    /// <summary>The complete files of <paramref name="uploader"/> still waiting for some device, and what they are charged.</summary>
+    /// <summary>The complete files of <paramref name="uploader"/> still on the server (until the last device takes them, or they expire), and what they are charged.</summary>
     Task<WaitingFiles> WaitingFilesOfAsync(string uploader, CancellationToken cancellationToken);
 
     /// <summary>

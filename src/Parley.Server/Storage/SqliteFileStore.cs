@@ -145,6 +145,7 @@ public sealed class SqliteFileStore : IFileStore
         command.CommandText = """
             SELECT COALESCE(SUM(MAX(f.size, $min)), 0), COALESCE(SUM(CASE WHEN f.owner = $o THEN MAX(f.size, $min) ELSE 0 END), 0)
             FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete
+              AND EXISTS (SELECT 1 FROM file_devices d WHERE d.file_id = f.file_id AND d.username = r.username)
             """;
         command.Parameters.AddWithValue("$u", recipient);
         command.Parameters.AddWithValue("$o", uploader);

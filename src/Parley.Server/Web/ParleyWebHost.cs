@@ -8,6 +8,8 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -89,9 +91,12 @@ public sealed class ParleyWebHost : IAsyncDisposable
                         slot.Leave();
                     }
                 });
+                // HTTP/1.1 only: over HTTP/2 a WebSocket is one stream of a shared connection, and its upgrade
+                // would give back the place of a connection that goes on serving (the gate counts connections).
+                listen.Protocols = HttpProtocols.Http1;
                 if (certificate is not null)
                 {
-                    listen.UseHttps(certificate);
+                    listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, HandshakeTimeout = limits.FirstRequestTimeout });
                 }
             });
         });

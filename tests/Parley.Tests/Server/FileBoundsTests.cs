@@ -13,6 +13,9 @@ public class FileBoundsTests
 {
     private const int Chunk = 1040;
 
+    /// <summary>A user whose device published end-to-end keys: the device a file waits for, so the file counts against that user's quota.</summary>
+    private static async Task<ChatClient> RecipientAsync(TestServer server, string user) => (await E2eTestDevice.ConnectAsync(server, user)).Client;
+
     private static async Task<ChatException> Refused(Func<Task> request) => await Assert.ThrowsAsync<ChatException>(request).WithTimeout();
 
     /// <summary>Sends raw chunks, then ends the upload: the end's answer comes after any refusal of a chunk (one reader, one outbox, in order).</summary>
@@ -47,7 +50,7 @@ public class FileBoundsTests
     public async Task A_file_over_the_size_limit_is_refused_and_one_at_the_limit_is_taken()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 10_000, MaxUnfinishedUploadBytesPerAccount = 100_000, MaxInboxFileBytes = 100_000 });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         // 10 chunks of 1,040 ciphertext bytes carry 10 × 1,024 plaintext bytes: 10,240 > 10,000.
         Assert.Equal(ErrorCodes.FileTooLarge, (await Refused(() => alice.BeginUploadAsync(["bob"], 10 * Chunk, Chunk))).Code);
@@ -59,7 +62,7 @@ public class FileBoundsTests
     public async Task Tiny_chunks_are_refused_and_a_begin_pays_before_its_names_are_looked_up()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { SenderMessagesPerSecond = 0.001, SenderMessageBurst = 3, MaxBroadcastRecipients = 3 });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         // One byte of plaintext a chunk would make a row and a write per byte of the quota.
         Assert.Equal(ErrorCodes.BadRequest, (await Refused(() => alice.BeginUploadAsync(["bob"], 100 * 17, 17))).Code);
@@ -80,7 +83,7 @@ public class FileBoundsTests
         {
             MaxFileBytes = 100_000, MaxUnfinishedUploadsPerAccount = 3, MaxUnfinishedUploadBytesPerAccount = 250_000,
         });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         for (int i = 0; i < 3; i++)
         {
@@ -88,7 +91,7 @@ public class FileBoundsTests
         }
         Assert.Equal(ErrorCodes.TooManyUploads, (await Refused(() => alice.BeginUploadAsync(["bob"], 20_000, Chunk))).Code);
 
-        await using ChatClient carol = await server.LoginAsync("carol");
+        await using ChatClient carol = await RecipientAsync(server, "carol");
         await carol.BeginUploadAsync(["bob"], 100_000, Chunk).WithTimeout();
         await carol.BeginUploadAsync(["bob"], 100_000, Chunk).WithTimeout();
         Assert.Equal(ErrorCodes.TooManyUploads, (await Refused(() => carol.BeginUploadAsync(["bob"], 60_000, Chunk))).Code);
@@ -107,8 +110,8 @@ public class FileBoundsTests
     public async Task Files_held_for_a_recipient_count_against_its_inbox_file_quota()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
-        await using ChatClient bob = await server.LoginAsync("bob");
-        await using ChatClient carol = await server.LoginAsync("carol");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
+        await using ChatClient carol = await RecipientAsync(server, "carol");
         await using ChatClient alice = await server.LoginAsync("alice");
         FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
         Assert.Equal((null, null), await SendChunksAsync(alice, first.FileId, ChunksOf(60_000)));
@@ -128,7 +131,7 @@ public class FileBoundsTests
         {
             MaxFileBytes = 100_000, MaxInboxFileBytes = 100_000, MaxUnfinishedUploadBytesPerAccount = 1_000_000,
         });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient mallory = await server.LoginAsync("mallory");
         await using ChatClient alice = await server.LoginAsync("alice");
         for (int i = 0; i < 4; i++)
@@ -145,7 +148,7 @@ public class FileBoundsTests
     public async Task A_file_that_no_longer_fits_when_it_ends_is_kept_and_ends_once_there_is_room()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000 });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         // Both fit when they begin (nothing is held yet); together they do not.
         FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();
@@ -175,7 +178,7 @@ public class FileBoundsTests
         {
             MaxFileBytes = 60_000, MaxInboxFileBytes = 100_000, SenderMessagesPerSecond = 0.001, SenderMessageBurst = 5, MaxBroadcastRecipients = 5,
         });
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         FileUploadState first = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();     // 1
         FileUploadState second = await alice.BeginUploadAsync(["bob"], 60_000, Chunk).WithTimeout();    // 2
@@ -190,7 +193,7 @@ public class FileBoundsTests
     public async Task Chunks_out_of_place_of_the_wrong_length_or_past_the_end_are_refused_and_a_repeat_is_ignored()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         // Three chunks: 1,040 + 1,040 + 100 bytes.
         FileUploadState upload = await alice.BeginUploadAsync(["bob"], 2 * Chunk + 100, Chunk).WithTimeout();
@@ -220,7 +223,7 @@ public class FileBoundsTests
     public async Task A_file_you_are_not_a_recipient_of_gets_the_same_answer_as_a_missing_one()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient mallory = await server.LoginAsync("mallory");
         await using ChatClient alice = await server.LoginAsync("alice");
         FileUploadState upload = await alice.BeginUploadAsync(["bob"], 100, Chunk).WithTimeout();
@@ -247,7 +250,7 @@ public class FileBoundsTests
     public async Task A_download_window_is_1_to_32_chunks_from_inside_the_file()
     {
         await using TestServer server = await TestServer.StartAsync();
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         FileUploadState upload = await alice.BeginUploadAsync(["bob"], 40 * Chunk, Chunk).WithTimeout();
         await SendChunksAsync(alice, upload.FileId, [.. Enumerable.Range(0, 40).Select(i => ((long)i, Chunk))]);
@@ -311,7 +314,7 @@ public class FileBoundsTests
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { MinFreeDiskBytes = long.MaxValue });
         server.ExpectWarnings = true;
-        await using ChatClient bob = await server.LoginAsync("bob");
+        await using ChatClient bob = await RecipientAsync(server, "bob");
         await using ChatClient alice = await server.LoginAsync("alice");
         Assert.Equal(ErrorCodes.StorageFull, (await Refused(() => alice.BeginUploadAsync(["bob"], 5000, Chunk))).Code);
     }
@@ -374,18 +377,19 @@ public class FileBoundsTests
     public async Task A_flood_of_tiny_files_to_many_recipients_stops_at_the_uploaders_bound()
     {
         long perFile = Parley.Server.Storage.FileCharges.ForUploader(16, 2);
-        await using TestServer server = await TestServer.StartAsync(o => o with { MaxWaitingFileBytesPerUploader = 4 * perFile });
-        await using ChatClient bob = await server.LoginAsync("bob");
-        await using ChatClient carol = await server.LoginAsync("carol");
+        // The least the bound may be: one largest file (10,000 bytes here) for 256 recipients; 16 tiny files to two fit in it.
+        await using TestServer server = await TestServer.StartAsync(o => o with { MaxFileBytes = 10_000, MaxWaitingFileBytesPerUploader = 16 * perFile });
+        await using ChatClient bob = await RecipientAsync(server, "bob");
+        await using ChatClient carol = await RecipientAsync(server, "carol");
         await using ChatClient mallory = await server.LoginAsync("mallory");
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 16; i++)
         {
             FileUploadState tiny = await mallory.BeginUploadAsync(["bob", "carol"], 16, Chunk).WithTimeout();
             Assert.Equal((null, null), await SendChunksAsync(mallory, tiny.FileId, (0, 16)));
         }
         ChatException refused = await Refused(() => mallory.BeginUploadAsync(["bob", "carol"], 16, Chunk));
         Assert.Equal(ErrorCodes.TooManyUploads, refused.Code);
-        Assert.Contains("4 files waiting for their recipients", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("16 files waiting for their recipients", refused.Message, StringComparison.Ordinal);
         // The bound is mallory's own: others still send to the same people.
         FileUploadState fromBob = await bob.BeginUploadAsync(["carol"], 16, Chunk).WithTimeout();
         Assert.Equal((null, null), await SendChunksAsync(bob, fromBob.FileId, (0, 16)));
@@ -399,7 +403,7 @@ public class FileBoundsTests
         {
             MaxFileBytes = 100_000, MaxInboxFileBytes = 400_000, MaxInboxFileBytesFromOneSender = 200_000,
         });
-        await using ChatClient victim = await server.LoginAsync("victim");
+        await using ChatClient victim = await RecipientAsync(server, "victim");
         await using ChatClient mallory = await server.LoginAsync("mallory");
         await using ChatClient friend = await server.LoginAsync("friend");
         for (int i = 0; i < 2; i++)

@@ -124,6 +124,9 @@ public abstract class FileStoreContractTests
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(id, "mallory", "carol-phone", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(id, "carol", "carol-phone", CancellationToken.None));
+        // Every device of carol's took it: it no longer counts against her quota, while bob's laptop still waits for it.
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
         Assert.NotNull(await store.ReadChunkAsync(id, 0, CancellationToken.None));
         Assert.True(await store.MarkDoneAsync(id, "bob", "bob-laptop", CancellationToken.None));
 

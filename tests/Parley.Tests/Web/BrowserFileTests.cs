@@ -123,14 +123,8 @@ public partial class BrowserChatTests
             await File.WriteAllBytesAsync(videoPath, video);
             await page.SetInputFilesAsync("#file-input", videoPath);
             // The server has taken some chunks (the progress moves only on its word), not all: cut it off there.
-            await page.WaitForFunctionAsync(
-                "() => /^sending ([1-9]|[1-4][0-9])%$/.test(window.parley.files.waiting[0]?.entry.file.progress ?? '')",
-                null, new() { Timeout = 60_000, PollingInterval = 20 });
-            server.Kill();
-            await server.WaitForExitAsync();
-            await server.DisposeAsync();
-            await Expect(page.Locator("#messages .message.out .note")).ToHaveTextAsync("connection lost: the upload goes on after reconnecting");
-            (server, _) = await StartServerAsync(temp, port, webPort);
+            server = await KillMidwayAndRestartAsync(page, "window.parley.files.waiting[0]?.entry.file.progress", "sending", server,
+                page.Locator("#messages .message.out .note"), "connection lost: the upload goes on after reconnecting", temp, port, webPort);
 
             await Expect(page.Locator("#messages .message.out .text").Filter(new() { HasText = "Sent video.bin (64.0 MiB), encrypted end to end" }))
                 .ToHaveCountAsync(1, new() { Timeout = 120_000 });
@@ -177,14 +171,8 @@ public partial class BrowserChatTests
 
             Task<IDownload> handedOver = page.WaitForDownloadAsync(new() { Timeout = 180_000 });
             await offer.Locator("button.save-file").ClickAsync();
-            await page.WaitForFunctionAsync(
-                "() => /^saving ([1-9]|[1-4][0-9])%$/.test(window.parley.app.contacts.get('cli').messages.find(m => m.file?.name === 'archive.bin')?.file.progress ?? '')",
-                null, new() { Timeout = 60_000, PollingInterval = 20 });
-            server.Kill();
-            await server.WaitForExitAsync();
-            await server.DisposeAsync();
-            await Expect(offer.Locator(".note")).ToHaveTextAsync("connection lost: saving goes on after reconnecting");
-            (server, _) = await StartServerAsync(temp, port, webPort);
+            server = await KillMidwayAndRestartAsync(page, "window.parley.app.contacts.get('cli').messages.find(m => m.file?.name === 'archive.bin')?.file.progress",
+                "saving", server, offer.Locator(".note"), "connection lost: saving goes on after reconnecting", temp, port, webPort);
 
             IDownload download = await handedOver;
             Assert.Equal("archive.bin", download.SuggestedFilename);
@@ -197,6 +185,22 @@ public partial class BrowserChatTests
         {
             await server.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Once the transfer whose progress <paramref name="progress"/> reads is 1 – 49 % through
+    /// <paramref name="phase"/> (the share moves only on the server's word), kills the server
+    /// (kill -9), waits for the page to say <paramref name="said"/>, and starts it again on the same ports and data.
+    /// </summary>
+    private static async Task<ParleyProcess> KillMidwayAndRestartAsync(IPage page, string progress, string phase, ParleyProcess server,
+        ILocator note, string said, TempDirectory temp, int port, int webPort)
+    {
+        await page.WaitForFunctionAsync($"() => /^{phase} ([1-9]|[1-4][0-9])%$/.test({progress} ?? '')", null, new() { Timeout = 60_000, PollingInterval = 20 });
+        server.Kill();
+        await server.WaitForExitAsync();
+        await server.DisposeAsync();
+        await Expect(note).ToHaveTextAsync(said);
+        return (await StartServerAsync(temp, port, webPort)).Server;
     }
 
     /// <summary>Presses the offer's Save button and returns the bytes the browser was handed, under the name it was handed them.</summary>

@@ -43,6 +43,14 @@ public class WebTlsTests
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("default-src 'self'", string.Join(";", page.Headers.GetValues("Content-Security-Policy")));
 
+        // HTTP/1.1 only, even where TLS could agree HTTP/2: there a WebSocket is a stream of a shared
+        // connection, which the gate of silent connections (WebConnectionGate) could not count.
+        using HttpRequestMessage asksForHttp2 = new(HttpMethod.Get, "/") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher };
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => https.SendAsync(asksForHttp2).WithTimeout());
+        using HttpRequestMessage either = new(HttpMethod.Get, "/") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower };
+        using HttpResponseMessage served = await https.SendAsync(either).WithTimeout();
+        Assert.Equal(HttpVersion.Version11, served.Version);
+
         // Plain HTTP on the TLS port gets no page.
         using HttpClient plain = new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Server.WebPort}/") };
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => plain.GetAsync("/").WithTimeout());

@@ -115,6 +115,7 @@ public sealed partial class PostgresMessageStore : IFileStore
             await using NpgsqlCommand command = new("""
                 SELECT coalesce(sum(greatest(f.size, @min)), 0)::bigint, coalesce(sum(CASE WHEN f.owner = @o THEN greatest(f.size, @min) ELSE 0 END), 0)::bigint
                 FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = @u AND f.complete
+                  AND EXISTS (SELECT 1 FROM file_devices d WHERE d.file_id = f.file_id AND d.username = r.username)
                 """, connection);
             command.Parameters.AddWithValue("u", recipient);
             command.Parameters.AddWithValue("o", uploader);
