@@ -107,7 +107,7 @@ public sealed class ParleyWebHost : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft", LogLevel.Error);
         WebApplication app = builder.Build();
         ParleyWebHost host = new(app, WebClientAssets.Load(), WebSocketFrameStream.MaxMessageLengthFor(maxPlaintextLength),
-            new OriginPolicy(options.AllowedOrigins), loggerFactory.CreateLogger("Parley.Server.Web"))
+            new OriginPolicy(options.AllowedOrigins, CertificateNames(certificate)), loggerFactory.CreateLogger("Parley.Server.Web"))
         {
             Tls = certificate is not null,
         };
@@ -124,6 +124,10 @@ public sealed class ParleyWebHost : IAsyncDisposable
         host.Port = new Uri(bound.Replace("://+", "://localhost", StringComparison.Ordinal)).Port;
         return host;
     }
+
+    /// <summary>The DNS names a TLS certificate is for (its subject alternative names): the names a browser reaches this server by.</summary>
+    private static IReadOnlyList<string> CertificateNames(X509Certificate2? certificate) =>
+        certificate is null ? [] : [.. certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())];
 
     private static X509Certificate2? LoadCertificate(WebOptions options)
     {

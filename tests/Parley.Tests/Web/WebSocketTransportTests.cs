@@ -85,6 +85,36 @@ public class WebSocketTransportTests
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, await ReadUntilClosedAsync(socket));
     }
 
+    /// <summary>
+    /// DNS rebinding: a page on the attacker's name, made to point at this server, sends an Origin
+    /// that matches the Host it names. Only names this server answers to pass: an address, localhost,
+    /// a configured origin's host (or a certificate's name).
+    /// </summary>
+    [Fact]
+    public async Task An_upgrade_from_a_rebound_name_is_refused_and_one_from_a_name_the_server_answers_to_is_taken()
+    {
+        await using TestServer server = await StartWebServerAsync(w => w with { AllowedOrigins = ["https://chat.example.org"] });
+        int port = server.Server.WebPort!.Value;
+        Assert.StartsWith("HTTP/1.1 403", await UpgradeStatusAsync(port, $"evil.example:{port}"));
+        Assert.StartsWith("HTTP/1.1 101", await UpgradeStatusAsync(port, $"127.0.0.1:{port}"));
+        Assert.StartsWith("HTTP/1.1 101", await UpgradeStatusAsync(port, $"localhost:{port}"));
+        Assert.StartsWith("HTTP/1.1 101", await UpgradeStatusAsync(port, $"chat.example.org:{port}"));
+    }
+
+    /// <summary>The status line the server answers a WebSocket upgrade with, sent with Host and Origin naming <paramref name="host"/>.</summary>
+    private static async Task<string> UpgradeStatusAsync(int port, string host)
+    {
+        using System.Net.Sockets.TcpClient tcp = new();
+        await tcp.ConnectAsync(IPAddress.Loopback, port).WithTimeout();
+        System.Net.Sockets.NetworkStream stream = tcp.GetStream();
+        string request = $"GET {WebOptions.WebSocketPath} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request)).AsTask().WithTimeout();
+        byte[] buffer = new byte[256];
+        int read = await stream.ReadAsync(buffer).AsTask().WithTimeout();
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+    }
+
     [Fact]
     public async Task A_text_message_is_refused_with_close_1003()
     {
