@@ -97,50 +97,38 @@ public partial class BrowserChatTests
     [Fact]
     public async Task An_upload_cut_off_by_a_lost_connection_goes_on_from_what_the_server_holds()
     {
-        using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
-        try
+        await using RestartablePageOnServer setup = await RestartablePageOnServer.StartAsync();
+        (TempDirectory temp, int port, IPage page) = (setup.Temp, setup.Port, setup.Page);
+        string downloads = temp.File("cli-downloads");
+        Directory.CreateDirectory(downloads);
+        await using (ParleyProcess first = StartChat(temp, "cli", port))
         {
-            await using Browser browser = await Browser.LaunchAsync();
-            await using IBrowserContext context = await browser.NewContextAsync();
-            IPage page = await context.NewPageAsync();
-            await LogInAsWebbyAsync(page, webPort);
-            string downloads = temp.File("cli-downloads");
-            Directory.CreateDirectory(downloads);
-            await using (ParleyProcess first = StartChat(temp, "cli", port))
-            {
-                // cli's keys are published; it need not be online for the offer.
-                await first.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
-                await first.WriteLineAsync("quit");
-                Assert.Equal(0, await first.WaitForExitAsync());
-            }
-            await page.FillAsync("#new-contact", "cli");
-            await page.PressAsync("#new-contact", "Enter");
-
-            byte[] video = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
-            string videoPath = temp.File("video.bin");
-            await File.WriteAllBytesAsync(videoPath, video);
-            await page.SetInputFilesAsync("#file-input", videoPath);
-            // The server has taken some chunks (the progress moves only on its word), not all: cut it off there.
-            server = await KillMidwayAndRestartAsync(page, "window.parley.files.waiting[0]?.entry.file.progress", "sending", server,
-                page.Locator("#messages .message.out .note"), "connection lost: the upload goes on after reconnecting", temp, port, webPort);
-
-            await Expect(page.Locator("#messages .message.out .text").Filter(new() { HasText = "Sent video.bin (64.0 MiB), encrypted end to end" }))
-                .ToHaveCountAsync(1, new() { Timeout = 120_000 });
-            int fromChunk = await page.EvaluateAsync<int>("() => window.parley.files.resumed.find(r => r.name === 'video.bin').fromChunk");
-            Assert.InRange(fromChunk, 1, 1364); // 1,366 chunks of 48 KiB: neither from the start nor already whole
-
-            await using ParleyProcess cli = StartChat(temp, "cli", port);
-            await cli.WaitForLineAsync("[FILE] webby offers video.bin (64.0 MiB)", s_wait);
-            await cli.WriteLineAsync($"savefile 1 {downloads}");
-            await cli.WaitForLineAsync("; SHA-256 verified", TimeSpan.FromSeconds(120));
-            Assert.Equal(SHA256.HashData(video), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(downloads, "video.bin"))));
+            // cli's keys are published; it need not be online for the offer.
+            await first.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
+            await first.WriteLineAsync("quit");
+            Assert.Equal(0, await first.WaitForExitAsync());
         }
-        finally
-        {
-            await server.DisposeAsync();
-        }
+        await page.FillAsync("#new-contact", "cli");
+        await page.PressAsync("#new-contact", "Enter");
+
+        byte[] video = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
+        string videoPath = temp.File("video.bin");
+        await File.WriteAllBytesAsync(videoPath, video);
+        await page.SetInputFilesAsync("#file-input", videoPath);
+        // The server has taken some chunks (the progress moves only on its word), not all: cut it off there.
+        await setup.KillMidwayAndRestartAsync("window.parley.files.waiting[0]?.entry.file.progress", "sending",
+            page.Locator("#messages .message.out .note"), "connection lost: the upload goes on after reconnecting");
+
+        await Expect(page.Locator("#messages .message.out .text").Filter(new() { HasText = "Sent video.bin (64.0 MiB), encrypted end to end" }))
+            .ToHaveCountAsync(1, new() { Timeout = 120_000 });
+        int fromChunk = await page.EvaluateAsync<int>("() => window.parley.files.resumed.find(r => r.name === 'video.bin').fromChunk");
+        Assert.InRange(fromChunk, 1, 1364); // 1,366 chunks of 48 KiB: neither from the start nor already whole
+
+        await using ParleyProcess cli = StartChat(temp, "cli", port);
+        await cli.WaitForLineAsync("[FILE] webby offers video.bin (64.0 MiB)", s_wait);
+        await cli.WriteLineAsync($"savefile 1 {downloads}");
+        await cli.WaitForLineAsync("; SHA-256 verified", TimeSpan.FromSeconds(120));
+        Assert.Equal(SHA256.HashData(video), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(downloads, "video.bin"))));
     }
 
     /// <summary>
@@ -150,57 +138,94 @@ public partial class BrowserChatTests
     [Fact]
     public async Task A_save_cut_off_by_a_lost_connection_goes_on_from_the_chunks_already_verified()
     {
-        using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
-        try
-        {
-            await using Browser browser = await Browser.LaunchAsync();
-            await using IBrowserContext context = await browser.NewContextAsync();
-            IPage page = await context.NewPageAsync();
-            await LogInAsWebbyAsync(page, webPort);
-            await using ParleyProcess cli = StartChat(temp, "cli", port);
-            await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
-            byte[] archive = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
-            string archivePath = temp.File("archive.bin");
-            await File.WriteAllBytesAsync(archivePath, archive);
-            await cli.WriteLineAsync($"sendfile webby {archivePath}");
-            await cli.WaitForLineAsync("[STATUS] File offered to webby", TimeSpan.FromSeconds(120));
-            await page.ClickAsync("#contacts li[data-user='cli']");
-            ILocator offer = page.Locator("#messages .message.in").Filter(new() { HasText = "cli offers archive.bin (64.0 MiB)" });
+        await using RestartablePageOnServer setup = await RestartablePageOnServer.StartAsync();
+        (TempDirectory temp, int port, IPage page) = (setup.Temp, setup.Port, setup.Page);
+        await using ParleyProcess cli = StartChat(temp, "cli", port);
+        await cli.WaitForLineAsync("[CLIENT] Authenticated as cli", s_wait);
+        byte[] archive = RandomNumberGenerator.GetBytes(64 * 1024 * 1024);
+        string archivePath = temp.File("archive.bin");
+        await File.WriteAllBytesAsync(archivePath, archive);
+        await cli.WriteLineAsync($"sendfile webby {archivePath}");
+        await cli.WaitForLineAsync("[STATUS] File offered to webby", TimeSpan.FromSeconds(120));
+        await page.ClickAsync("#contacts li[data-user='cli']");
+        ILocator offer = page.Locator("#messages .message.in").Filter(new() { HasText = "cli offers archive.bin (64.0 MiB)" });
 
-            Task<IDownload> handedOver = page.WaitForDownloadAsync(new() { Timeout = 180_000 });
-            await offer.Locator("button.save-file").ClickAsync();
-            server = await KillMidwayAndRestartAsync(page, "window.parley.app.contacts.get('cli').messages.find(m => m.file?.name === 'archive.bin')?.file.progress",
-                "saving", server, offer.Locator(".note"), "connection lost: saving goes on after reconnecting", temp, port, webPort);
+        Task<IDownload> handedOver = page.WaitForDownloadAsync(new() { Timeout = 180_000 });
+        await offer.Locator("button.save-file").ClickAsync();
+        await setup.KillMidwayAndRestartAsync("window.parley.app.contacts.get('cli').messages.find(m => m.file?.name === 'archive.bin')?.file.progress",
+            "saving", offer.Locator(".note"), "connection lost: saving goes on after reconnecting");
 
-            IDownload download = await handedOver;
-            Assert.Equal("archive.bin", download.SuggestedFilename);
-            Assert.Equal(SHA256.HashData(archive), SHA256.HashData(await File.ReadAllBytesAsync(await download.PathAsync())));
-            int fromChunk = await page.EvaluateAsync<int>("() => window.parley.files.resumedSaves.find(r => r.name === 'archive.bin').fromChunk");
-            Assert.InRange(fromChunk, 1, 1364);
-            await Expect(offer.Locator(".file-state")).ToHaveTextAsync(" · saved, SHA-256 verified");
-        }
-        finally
-        {
-            await server.DisposeAsync();
-        }
+        IDownload download = await handedOver;
+        Assert.Equal("archive.bin", download.SuggestedFilename);
+        Assert.Equal(SHA256.HashData(archive), SHA256.HashData(await File.ReadAllBytesAsync(await download.PathAsync())));
+        int fromChunk = await page.EvaluateAsync<int>("() => window.parley.files.resumedSaves.find(r => r.name === 'archive.bin').fromChunk");
+        Assert.InRange(fromChunk, 1, 1364);
+        await Expect(offer.Locator(".file-state")).ToHaveTextAsync(" · saved, SHA-256 verified");
     }
 
     /// <summary>
-    /// Once the transfer whose progress <paramref name="progress"/> reads is 1 – 49 % through
-    /// <paramref name="phase"/> (the share moves only on the server's word), kills the server
-    /// (kill -9), waits for the page to say <paramref name="said"/>, and starts it again on the same ports and data.
+    /// The real server in a temporary directory, with webby logged in on a chromium page, for tests
+    /// that kill the server midway through a transfer and start it again on the same ports and data.
     /// </summary>
-    private static async Task<ParleyProcess> KillMidwayAndRestartAsync(IPage page, string progress, string phase, ParleyProcess server,
-        ILocator note, string said, TempDirectory temp, int port, int webPort)
+    private sealed class RestartablePageOnServer : IAsyncDisposable
     {
-        await page.WaitForFunctionAsync($"() => /^{phase} ([1-9]|[1-4][0-9])%$/.test({progress} ?? '')", null, new() { Timeout = 60_000, PollingInterval = 20 });
-        server.Kill();
-        await server.WaitForExitAsync();
-        await server.DisposeAsync();
-        await Expect(note).ToHaveTextAsync(said);
-        return (await StartServerAsync(temp, port, webPort)).Server;
+        private readonly Browser _browser;
+        private readonly IBrowserContext _context;
+        private ParleyProcess _server;
+
+        private RestartablePageOnServer(TempDirectory temp, int port, int webPort, ParleyProcess server, Browser browser, IBrowserContext context, IPage page)
+        {
+            (Temp, Port, WebPort, _server, _browser, _context, Page) = (temp, port, webPort, server, browser, context, page);
+        }
+
+        public TempDirectory Temp { get; }
+        public int Port { get; }
+        public int WebPort { get; }
+        public IPage Page { get; }
+
+        public static async Task<RestartablePageOnServer> StartAsync()
+        {
+            TempDirectory temp = new();
+            int port = FreePort(), webPort = FreePort();
+            (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+            Browser browser = await Browser.LaunchAsync();
+            IBrowserContext context = await browser.NewContextAsync();
+            IPage page = await context.NewPageAsync();
+            RestartablePageOnServer setup = new(temp, port, webPort, server, browser, context, page);
+            try
+            {
+                await LogInAsWebbyAsync(page, webPort);
+            }
+            catch
+            {
+                await setup.DisposeAsync();
+                throw;
+            }
+            return setup;
+        }
+
+        /// <summary>
+        /// Once the transfer whose progress <paramref name="progress"/> reads is 1 – 49 % through
+        /// <paramref name="phase"/> (the share moves only on the server's word), kills the server
+        /// (kill -9), waits for the page to say <paramref name="said"/>, and starts it again on the same ports and data.
+        /// </summary>
+        public async Task KillMidwayAndRestartAsync(string progress, string phase, ILocator note, string said)
+        {
+            await Page.WaitForFunctionAsync($"() => /^{phase} ([1-9]|[1-4][0-9])%$/.test({progress} ?? '')", null, new() { Timeout = 60_000, PollingInterval = 20 });
+            _server.Kill();
+            await _server.WaitForExitAsync();
+            await _server.DisposeAsync();
+            await Expect(note).ToHaveTextAsync(said);
+            _server = (await StartServerAsync(Temp, Port, WebPort)).Server;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _context.DisposeAsync();
+            await _browser.DisposeAsync();
+            await _server.DisposeAsync();
+            Temp.Dispose();
+        }
     }
 
     /// <summary>Presses the offer's Save button and returns the bytes the browser was handed, under the name it was handed them.</summary>
