@@ -188,44 +188,53 @@ public sealed partial class ClientConnection
         await files.Store.AppendChunkAsync(file.FileId, chunk.Index, chunk.Body, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
     }
 
+    private FileBounds FileBoundsOf() => new(_options.MaxWaitingFileBytesPerUploader, _options.MaxInboxFileBytes, _options.MaxInboxFileBytesFromOneSender);
+
     /// <summary>
-    /// Whether a file of <paramref name="size"/> ciphertext bytes for <paramref name="recipients"/> would
-    /// pass a bound, refused if so (under the admission lock): the uploader's files waiting for their
+    /// Whether a file of <paramref name="size"/> ciphertext bytes for <paramref name="recipients"/>
+    /// would pass a bound as things stand, refused if so: the uploader's files waiting for their
     /// recipients (too_many_uploads), each recipient's file quota, and the part of it one sender may
-    /// take (inbox_full), so no stranger can fill someone's file inbox alone.
+    /// take (inbox_full), so no stranger can fill someone's file inbox alone. A begin is told early;
+    /// the store checks again when the file completes, where it counts.
     /// </summary>
     private async Task<bool> RefuseWhenFilesDoNotFitAsync(FileService files, long reference, IReadOnlyList<string> recipients, long size, string what,
         CancellationToken cancellationToken)
     {
+        FileBounds bounds = FileBoundsOf();
         WaitingFiles waiting = await files.Store.WaitingFilesOfAsync(User, cancellationToken).ConfigureAwait(false);
-        if (waiting.Charged + FileCharges.ForUploader(size, recipients.Count) > _options.MaxWaitingFileBytesPerUploader)
+        if (waiting.Charged + FileCharges.ForUploader(size, recipients.Count) > bounds.WaitingPerUploader)
         {
-            await ReplyAsync(new ErrorMessage(reference, ErrorCodes.TooManyUploads,
-                $"you have {waiting.Files} files waiting for their recipients, counted as {waiting.Charged} bytes (each at least " +
-                $"{FileCharges.MinimumFile} plus {FileCharges.PerRecipient} a recipient); at most {_options.MaxWaitingFileBytesPerUploader} " +
-                "until they are taken or expire" + what)).ConfigureAwait(false);
+            await RefuseAsync(reference, new FileCompletion(CompletionResult.UploaderFull, Held: waiting.Charged, Files: waiting.Files), size, recipients.Count, what).ConfigureAwait(false);
             return true;
         }
         long charge = FileCharges.InInbox(size);
-        long share = _options.MaxInboxFileBytesFromOneSender;
         foreach (string recipient in recipients)
         {
             InboxFileUse use = await files.Store.BytesHeldForAsync(recipient, User, cancellationToken).ConfigureAwait(false);
-            if (use.All + charge > _options.MaxInboxFileBytes)
+            FileCompletion? over = use.All + charge > bounds.Inbox ? new FileCompletion(CompletionResult.InboxFull, recipient, use.All)
+                : use.FromUploader + charge > bounds.FromOneSender ? new FileCompletion(CompletionResult.SenderShareFull, recipient, use.FromUploader)
+                : null;
+            if (over is { } refused)
             {
-                await ReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
-                    $"the inbox of '{recipient}' is full of files ({use.All} bytes held, at most {_options.MaxInboxFileBytes})" + what)).ConfigureAwait(false);
-                return true;
-            }
-            if (use.FromUploader + charge > share)
-            {
-                await ReplyAsync(new ErrorMessage(reference, ErrorCodes.InboxFull,
-                    $"your files waiting for '{recipient}' hold {use.FromUploader} bytes of their inbox; one sender may hold at most {share}" + what)).ConfigureAwait(false);
+                await RefuseAsync(reference, refused, size, recipients.Count, what).ConfigureAwait(false);
                 return true;
             }
         }
         return false;
     }
+
+    /// <summary>Says which file bound a file does not fit, and what it holds.</summary>
+    private Task RefuseAsync(long reference, FileCompletion refused, long size, int recipients, string what) => ReplyAsync(refused.Result switch
+    {
+        CompletionResult.UploaderFull => new ErrorMessage(reference, ErrorCodes.TooManyUploads,
+            $"you have {refused.Files} files waiting for their recipients, counted as {refused.Held} bytes (each at least " +
+            $"{FileCharges.MinimumFile} plus {FileCharges.PerRecipient} a recipient; this one {FileCharges.ForUploader(size, recipients)}); " +
+            $"at most {_options.MaxWaitingFileBytesPerUploader} until they are taken or expire" + what),
+        CompletionResult.InboxFull => new ErrorMessage(reference, ErrorCodes.InboxFull,
+            $"the inbox of '{refused.Recipient}' is full of files ({refused.Held} bytes held, at most {_options.MaxInboxFileBytes})" + what),
+        _ => new ErrorMessage(reference, ErrorCodes.InboxFull,
+            $"your files waiting for '{refused.Recipient}' hold {refused.Held} bytes of their inbox; one sender may hold at most {_options.MaxInboxFileBytesFromOneSender}" + what),
+    }).AsTask();
 
     private async Task EndUploadAsync(FileService files, FileUploadEndRequest end, CancellationToken cancellationToken)
     {
@@ -262,30 +271,21 @@ public sealed partial class ClientConnection
         if (!file.Complete)
         {
             // Only complete files count against a recipient's quota, so this is where the file
-            // must fit: under the admission lock, as a begin is checked, so two uploads that each
-            // fitted when they began cannot both complete past it. The chunks stay; the end can be
-            // sent again once the recipient has room.
-            await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            // must fit. The store checks the bounds in the transaction that counts the file, so two
+            // uploads that each fitted when they began cannot both complete past one (on one node or
+            // two). The chunks stay when it does not fit; the end can be sent again once there is room.
+            FileCompletion completion = await files.Store.CompleteAsync(file.FileId, devices, FileBoundsOf(), _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+                cancellationToken).ConfigureAwait(false);
+            if (completion.Result == CompletionResult.Gone)
             {
-                // A repeated end may have completed it meanwhile: then it is counted already.
-                bool completedMeanwhile = (await files.Store.FindAsync(file.FileId, cancellationToken).ConfigureAwait(false))?.Complete == true;
-                if (!completedMeanwhile && await RefuseWhenFilesDoNotFitAsync(files, end.Ref, file.Recipients, file.Size,
-                    "; the upload is kept: end it again once there is room", cancellationToken).ConfigureAwait(false))
-                {
-                    return;
-                }
-                if (!completedMeanwhile
-                    && !await files.Store.CompleteAsync(file.FileId, devices, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false))
-                {
-                    // The sweep took the upload between the look-up and now: nothing was committed, so nothing is confirmed.
-                    await UnknownFileAsync(end.Ref).ConfigureAwait(false);
-                    return;
-                }
+                // The sweep took the upload between the look-up and now: nothing was committed, so nothing is confirmed.
+                await UnknownFileAsync(end.Ref).ConfigureAwait(false);
+                return;
             }
-            finally
+            if (!completion.IsComplete)
             {
-                files.Admission.Release();
+                await RefuseAsync(end.Ref, completion, file.Size, file.Recipients.Count, "; the upload is kept: end it again once there is room").ConfigureAwait(false);
+                return;
             }
         }
         await ReplyAsync(new FileUploaded(end.Ref, file.FileId, devices.Count)).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 // What every connection shares for files (PROTOCOL.md §11.8): the store and its bounds. Admission
-// of a new upload is serialised here, so two concurrent begins of one account (or to one
-// recipient) cannot both pass a bound that only one of them fits under.
+// of a new upload is serialised here, so two concurrent begins of one account cannot both pass its
+// bound of unfinished uploads. The bounds of complete files are the store's to keep: it checks them
+// in the transaction that counts a file (FileTotals), which holds across nodes too.
 using Microsoft.Extensions.Logging;
 using Parley.Server.Hosting;
 using Parley.Server.Storage;

@@ -20,6 +20,41 @@ public readonly record struct InboxFileUse(long All, long FromUploader);
 /// <summary>Complete files of one uploader still waiting for recipients, and their charge (FileCharges.ForUploader).</summary>
 public readonly record struct WaitingFiles(int Files, long Charged);
 
+/// <summary>
+/// The bounds a file must fit as it completes (§11.8): its uploader's waiting files, each awaiting
+/// recipient's file quota, and the part of that quota one sender may hold. The store checks them in
+/// the transaction that counts the file, so two completions (on one node or two) cannot both pass
+/// the same bound.
+/// </summary>
+public readonly record struct FileBounds(long WaitingPerUploader, long Inbox, long FromOneSender)
+{
+    /// <summary>No bound (tests of the bookkeeping alone).</summary>
+    public static FileBounds None => new(long.MaxValue, long.MaxValue, long.MaxValue);
+}
+
+public enum CompletionResult
+{
+    /// <summary>Complete now, awaiting the devices given; counted in every total.</summary>
+    Completed,
+    /// <summary>Complete before this call (a repeated end): nothing changed.</summary>
+    AlreadyComplete,
+    /// <summary>There is no such upload (the sweep took it): nothing written.</summary>
+    Gone,
+    /// <summary>The uploader's waiting files would pass <see cref="FileBounds.WaitingPerUploader"/>: nothing written.</summary>
+    UploaderFull,
+    /// <summary><see cref="FileCompletion.Recipient"/>'s quota would pass <see cref="FileBounds.Inbox"/>: nothing written.</summary>
+    InboxFull,
+    /// <summary>The uploader's share of <see cref="FileCompletion.Recipient"/>'s quota would pass <see cref="FileBounds.FromOneSender"/>: nothing written.</summary>
+    SenderShareFull,
+}
+
+/// <summary>How a completion ended; for a refusal, what was held: the uploader's waiting files, or the recipient's quota in use (in all, or from this uploader).</summary>
+public readonly record struct FileCompletion(CompletionResult Result, string? Recipient = null, long Held = 0, int Files = 0)
+{
+    /// <summary>The file is complete (now or before): its end may be confirmed.</summary>
+    public bool IsComplete => Result is CompletionResult.Completed or CompletionResult.AlreadyComplete;
+}
+
 /// <summary>What a sweep deleted.</summary>
 public readonly record struct FileSweep(int Abandoned, int Expired);
 
@@ -37,10 +72,11 @@ public interface IFileStore : IAsyncDisposable
     /// taken them yet), each charged at least FileCharges.MinimumFile: what counts against its file
     /// quota, in all and from <paramref name="uploader"/>. An upload in progress counts against its uploader's own bounds
     /// instead, so one that never sends its chunks (or never ends) holds nothing of anyone else's.
+    /// A running total kept by the writes that change it: one row to read, however many files.
     /// </summary>
     Task<InboxFileUse> BytesHeldForAsync(string recipient, string uploader, CancellationToken cancellationToken);
 
-    /// <summary>The complete files of <paramref name="uploader"/> still on the server (until the last device takes them, or they expire), and what they are charged.</summary>
+    /// <summary>The complete files of <paramref name="uploader"/> still on the server (until the last device takes them, or they expire), and what they are charged; a running total.</summary>
     Task<WaitingFiles> WaitingFilesOfAsync(string uploader, CancellationToken cancellationToken);
 
     /// <summary>
@@ -51,9 +87,11 @@ public interface IFileStore : IAsyncDisposable
 
     /// <summary>
     /// Marks the upload complete, durably, waiting for <paramref name="devices"/> (user, device) to
-    /// take it; false (and nothing written) when the upload is gone (swept meanwhile).
+    /// take it, and counts it against its uploader and each user with an awaited device, if it fits
+    /// <paramref name="bounds"/>. Nothing is written when it does not fit, when it is complete
+    /// already (a repeated end) or when it is gone (swept meanwhile).
     /// </summary>
-    Task<bool> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken);
+    Task<FileCompletion> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, FileBounds bounds, long now, CancellationToken cancellationToken);
 
     /// <summary>One chunk's ciphertext (null when not held).</summary>
     Task<byte[]?> ReadChunkAsync(string fileId, long index, CancellationToken cancellationToken);
@@ -65,6 +103,10 @@ public interface IFileStore : IAsyncDisposable
     /// </summary>
     Task<bool> MarkDoneAsync(string fileId, string user, string device, CancellationToken cancellationToken);
 
-    /// <summary>Deletes unfinished uploads idle since before <paramref name="idleBefore"/> and files created before <paramref name="createdBefore"/>.</summary>
+    /// <summary>
+    /// Deletes unfinished uploads idle since before <paramref name="idleBefore"/> and files created
+    /// before <paramref name="createdBefore"/>, a few at a time, so no transaction of the sweep
+    /// holds the store for long.
+    /// </summary>
     Task<FileSweep> DeleteExpiredAsync(long idleBefore, long createdBefore, CancellationToken cancellationToken);
 }

@@ -18,6 +18,9 @@ public sealed class SqliteFileStore : IFileStore
     private readonly SqliteConnection _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    /// <summary>Files the sweep deletes in one transaction: the writer is never held for long, however many expire at once.</summary>
+    internal const int SweepBatch = 64;
+
     private SqliteFileStore(string connectionString, SqliteConnection writer)
     {
         _connectionString = connectionString;
@@ -64,7 +67,49 @@ public sealed class SqliteFileStore : IFileStore
                 body    BLOB NOT NULL,
                 PRIMARY KEY (file_id, idx));
             """, cancellationToken).ConfigureAwait(false);
-        return new SqliteFileStore(connectionString, writer) { DatabasePath = fullPath };
+        SqliteFileStore store = new(connectionString, writer) { DatabasePath = fullPath };
+        await store.WriteAsync(CreateTotalsAsync, durable: true, cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <summary>The running totals (FileTotals); a files.db from before them gets them summed once from its files.</summary>
+    private static async Task<bool> CreateTotalsAsync(SqliteTransaction transaction)
+    {
+        await using SqliteCommand exists = Command(transaction, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'file_waiting'");
+        bool existed = Convert.ToInt64(await exists.ExecuteScalarAsync().ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0;
+        await using SqliteCommand create = Command(transaction, """
+            CREATE TABLE IF NOT EXISTS file_waiting (
+                owner   TEXT PRIMARY KEY,
+                files   INTEGER NOT NULL,
+                charged INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS inbox_file_use (
+                username TEXT PRIMARY KEY,
+                charged  INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS inbox_file_share (
+                username TEXT NOT NULL,
+                uploader TEXT NOT NULL,
+                charged  INTEGER NOT NULL,
+                PRIMARY KEY (username, uploader));
+            """);
+        await create.ExecuteNonQueryAsync().ConfigureAwait(false);
+        if (existed)
+        {
+            return false;
+        }
+        await using SqliteCommand fill = Command(transaction, """
+            INSERT INTO file_waiting (owner, files, charged)
+              SELECT f.owner, COUNT(*), SUM(MAX(f.size, $min) + $per * (SELECT COUNT(*) FROM file_recipients r WHERE r.file_id = f.file_id))
+              FROM files f WHERE f.complete GROUP BY f.owner;
+            INSERT INTO inbox_file_share (username, uploader, charged)
+              SELECT a.username, f.owner, SUM(MAX(f.size, $min))
+              FROM (SELECT DISTINCT file_id, username FROM file_devices) a JOIN files f ON f.file_id = a.file_id
+              WHERE f.complete GROUP BY a.username, f.owner;
+            INSERT INTO inbox_file_use (username, charged) SELECT username, SUM(charged) FROM inbox_file_share GROUP BY username;
+            """);
+        fill.Parameters.AddWithValue("$min", FileCharges.MinimumFile);
+        fill.Parameters.AddWithValue("$per", FileCharges.PerRecipient);
+        await fill.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return true;
     }
 
     public async Task CreateUploadAsync(NewUpload upload, CancellationToken cancellationToken)
@@ -143,13 +188,11 @@ public sealed class SqliteFileStore : IFileStore
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
         command.CommandText = """
-            SELECT COALESCE(SUM(MAX(f.size, $min)), 0), COALESCE(SUM(CASE WHEN f.owner = $o THEN MAX(f.size, $min) ELSE 0 END), 0)
-            FROM file_recipients r JOIN files f ON f.file_id = r.file_id WHERE r.username = $u AND f.complete
-              AND EXISTS (SELECT 1 FROM file_devices d WHERE d.file_id = f.file_id AND d.username = r.username)
+            SELECT COALESCE((SELECT charged FROM inbox_file_use WHERE username = $u), 0),
+                   COALESCE((SELECT charged FROM inbox_file_share WHERE username = $u AND uploader = $o), 0)
             """;
         command.Parameters.AddWithValue("$u", recipient);
         command.Parameters.AddWithValue("$o", uploader);
-        command.Parameters.AddWithValue("$min", FileCharges.MinimumFile);
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return new InboxFileUse(reader.GetInt64(0), reader.GetInt64(1));
@@ -160,16 +203,10 @@ public sealed class SqliteFileStore : IFileStore
         await EventThreads.Leave();
         await using SqliteConnection connection = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using SqliteCommand command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT COUNT(*), COALESCE(SUM(MAX(f.size, $min) + $per * (SELECT COUNT(*) FROM file_recipients r WHERE r.file_id = f.file_id)), 0)
-            FROM files f WHERE f.owner = $o AND f.complete
-            """;
+        command.CommandText = "SELECT files, charged FROM file_waiting WHERE owner = $o";
         command.Parameters.AddWithValue("$o", uploader);
-        command.Parameters.AddWithValue("$min", FileCharges.MinimumFile);
-        command.Parameters.AddWithValue("$per", FileCharges.PerRecipient);
         await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return new WaitingFiles(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? new WaitingFiles(reader.GetInt32(0), reader.GetInt64(1)) : default;
     }
 
     public async Task<long> AppendChunkAsync(string fileId, long index, ReadOnlyMemory<byte> body, long now, CancellationToken cancellationToken) =>
@@ -194,31 +231,63 @@ public sealed class SqliteFileStore : IFileStore
             return received + 1;
         }, durable: false, cancellationToken).ConfigureAwait(false);
 
-    public async Task<bool> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, long now, CancellationToken cancellationToken)
+    public async Task<FileCompletion> CompleteAsync(string fileId, IReadOnlyList<(string User, string Device)> devices, FileBounds bounds, long now,
+        CancellationToken cancellationToken)
     {
         await EventThreads.Leave();
-        return await WriteAsync(async transaction =>
+        try
         {
-            await using SqliteCommand update = Command(transaction, "UPDATE files SET complete = 1, last_activity = $t WHERE file_id = $f");
-            update.Parameters.AddWithValue("$f", fileId);
-            update.Parameters.AddWithValue("$t", now);
-            if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            return await WriteAsync(async transaction =>
             {
-                // Swept (or never made) meanwhile: no device rows for a file that is not there.
-                return false;
-            }
-            await using SqliteCommand insert = Command(transaction, "INSERT OR IGNORE INTO file_devices (file_id, username, device_id) VALUES ($f, $u, $d)");
-            insert.Parameters.AddWithValue("$f", fileId);
-            SqliteParameter user = insert.Parameters.Add("$u", SqliteType.Text);
-            SqliteParameter device = insert.Parameters.Add("$d", SqliteType.Text);
-            foreach ((string u, string d) in devices)
-            {
-                user.Value = u;
-                device.Value = d;
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            return true;
-        }, durable: true, cancellationToken).ConfigureAwait(false);
+                await using SqliteCommand read = Command(transaction, """
+                    SELECT owner, size, complete, (SELECT COUNT(*) FROM file_recipients r WHERE r.file_id = f.file_id) FROM files f WHERE file_id = $f
+                    """);
+                read.Parameters.AddWithValue("$f", fileId);
+                string owner;
+                long size;
+                int recipients;
+                await using (SqliteDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        // Swept (or never made) meanwhile: no device rows for a file that is not there.
+                        return new FileCompletion(CompletionResult.Gone);
+                    }
+                    if (reader.GetInt64(2) != 0)
+                    {
+                        // A repeated end: its devices were written once, and some may have taken it since.
+                        return new FileCompletion(CompletionResult.AlreadyComplete);
+                    }
+                    (owner, size, recipients) = (reader.GetString(0), reader.GetInt64(1), reader.GetInt32(3));
+                }
+                FileTotalsChange change = new();
+                change.Completed(owner, size, recipients, devices.Select(d => d.User));
+                if (await change.ApplyAsync(new Totals(transaction), bounds, cancellationToken).ConfigureAwait(false) is { } refused)
+                {
+                    throw new RefusedCompletionException(refused);
+                }
+                await using SqliteCommand update = Command(transaction, "UPDATE files SET complete = 1, last_activity = $t WHERE file_id = $f");
+                update.Parameters.AddWithValue("$f", fileId);
+                update.Parameters.AddWithValue("$t", now);
+                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await using SqliteCommand insert = Command(transaction, "INSERT OR IGNORE INTO file_devices (file_id, username, device_id) VALUES ($f, $u, $d)");
+                insert.Parameters.AddWithValue("$f", fileId);
+                SqliteParameter user = insert.Parameters.Add("$u", SqliteType.Text);
+                SqliteParameter device = insert.Parameters.Add("$d", SqliteType.Text);
+                foreach ((string u, string d) in devices)
+                {
+                    user.Value = u;
+                    device.Value = d;
+                    await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                return new FileCompletion(CompletionResult.Completed);
+            }, durable: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RefusedCompletionException refused)
+        {
+            // The transaction was rolled back: nothing of the completion was written.
+            return refused.Completion;
+        }
     }
 
     public async Task<byte[]?> ReadChunkAsync(string fileId, long index, CancellationToken cancellationToken)
@@ -236,20 +305,49 @@ public sealed class SqliteFileStore : IFileStore
         await WriteAsync(async transaction =>
         {
             // Only a complete file waits for devices: a gone one (taken by the others meanwhile) or an unfinished upload is not deleted here.
-            await using SqliteCommand exists = Command(transaction, "SELECT 1 FROM files WHERE file_id = $f AND complete = 1");
-            exists.Parameters.AddWithValue("$f", fileId);
-            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+            await using SqliteCommand read = Command(transaction, "SELECT owner, size FROM files WHERE file_id = $f AND complete = 1");
+            read.Parameters.AddWithValue("$f", fileId);
+            string owner;
+            long size;
+            await using (SqliteDataReader reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                return false;
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+                (owner, size) = (reader.GetString(0), reader.GetInt64(1));
             }
             await using SqliteCommand delete = Command(transaction, "DELETE FROM file_devices WHERE file_id = $f AND username = $u AND device_id = $d");
             delete.Parameters.AddWithValue("$f", fileId);
             delete.Parameters.AddWithValue("$u", user);
             delete.Parameters.AddWithValue("$d", device);
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await using SqliteCommand left = Command(transaction, "SELECT COUNT(*) FROM file_devices WHERE file_id = $f");
+            if (await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return false;
+            }
+            await using SqliteCommand left = Command(transaction, """
+                SELECT COUNT(*), COALESCE(SUM(username = $u), 0) FROM file_devices WHERE file_id = $f
+                """);
             left.Parameters.AddWithValue("$f", fileId);
-            if (Convert.ToInt64(await left.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            left.Parameters.AddWithValue("$u", user);
+            long devicesLeft, userDevicesLeft;
+            await using (SqliteDataReader reader = await left.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                (devicesLeft, userDevicesLeft) = (reader.GetInt64(0), reader.GetInt64(1));
+            }
+            if (userDevicesLeft > 0)
+            {
+                return false;
+            }
+            FileTotalsChange change = new();
+            change.TakenBy(user, owner, size);
+            if (devicesLeft == 0)
+            {
+                change.Deleted(owner, size, await RecipientCountAsync(transaction, fileId, cancellationToken).ConfigureAwait(false), complete: true, []);
+            }
+            await change.ApplyAsync(new Totals(transaction), FileBounds.None, cancellationToken).ConfigureAwait(false);
+            if (devicesLeft > 0)
             {
                 return false;
             }
@@ -260,26 +358,53 @@ public sealed class SqliteFileStore : IFileStore
     public async Task<FileSweep> DeleteExpiredAsync(long idleBefore, long createdBefore, CancellationToken cancellationToken)
     {
         await EventThreads.Leave();
-        FileSweep sweep = await WriteAsync(async transaction =>
+        FileSweep sweep = new(0, 0);
+        while (true)
         {
-            List<(string Id, bool Complete)> doomed = [];
-            await using (SqliteCommand select = Command(transaction,
-                "SELECT file_id, complete FROM files WHERE (complete = 0 AND last_activity < $idle) OR created_at < $created"))
+            FileSweep batch = await WriteAsync(async transaction =>
             {
-                select.Parameters.AddWithValue("$idle", idleBefore);
-                select.Parameters.AddWithValue("$created", createdBefore);
-                await using SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                List<(string Id, string Owner, long Size, bool Complete)> doomed = [];
+                await using (SqliteCommand select = Command(transaction, $"""
+                    SELECT file_id, owner, size, complete FROM files WHERE (complete = 0 AND last_activity < $idle) OR created_at < $created LIMIT {SweepBatch}
+                    """))
                 {
-                    doomed.Add((reader.GetString(0), reader.GetInt64(1) != 0));
+                    select.Parameters.AddWithValue("$idle", idleBefore);
+                    select.Parameters.AddWithValue("$created", createdBefore);
+                    await using SqliteDataReader reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        doomed.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3) != 0));
+                    }
                 }
-            }
-            foreach ((string id, bool _) in doomed)
+                FileTotalsChange change = new();
+                await using SqliteCommand awaiting = Command(transaction, "SELECT DISTINCT username FROM file_devices WHERE file_id = $f");
+                SqliteParameter file = awaiting.Parameters.Add("$f", SqliteType.Text);
+                foreach ((string id, string owner, long size, bool complete) in doomed.Where(d => d.Complete))
+                {
+                    file.Value = id;
+                    List<string> users = [];
+                    await using (SqliteDataReader reader = await awaiting.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            users.Add(reader.GetString(0));
+                        }
+                    }
+                    change.Deleted(owner, size, await RecipientCountAsync(transaction, id, cancellationToken).ConfigureAwait(false), complete, users);
+                }
+                await change.ApplyAsync(new Totals(transaction), FileBounds.None, cancellationToken).ConfigureAwait(false);
+                foreach ((string id, _, _, _) in doomed)
+                {
+                    await DeleteFileAsync(transaction, id, cancellationToken).ConfigureAwait(false);
+                }
+                return new FileSweep(doomed.Count(d => !d.Complete), doomed.Count(d => d.Complete));
+            }, durable: false, cancellationToken).ConfigureAwait(false);
+            sweep = new FileSweep(sweep.Abandoned + batch.Abandoned, sweep.Expired + batch.Expired);
+            if (batch.Abandoned + batch.Expired < SweepBatch)
             {
-                await DeleteFileAsync(transaction, id, cancellationToken).ConfigureAwait(false);
+                break;
             }
-            return new FileSweep(doomed.Count(d => !d.Complete), doomed.Count(d => d.Complete));
-        }, durable: false, cancellationToken).ConfigureAwait(false);
+        }
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -291,6 +416,84 @@ public sealed class SqliteFileStore : IFileStore
             _writeLock.Release();
         }
         return sweep;
+    }
+
+    private static async Task<int> RecipientCountAsync(SqliteTransaction transaction, string fileId, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand count = Command(transaction, "SELECT COUNT(*) FROM file_recipients WHERE file_id = $f");
+        count.Parameters.AddWithValue("$f", fileId);
+        return Convert.ToInt32(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The running totals' rows in the writer's transaction.</summary>
+    private sealed class Totals(SqliteTransaction transaction) : IFileTotalsRows
+    {
+        public async Task<(int Files, long Charged)> AddToUploaderAsync(string uploader, int files, long charged, CancellationToken cancellationToken)
+        {
+            await using SqliteCommand add = Command(transaction, """
+                INSERT INTO file_waiting (owner, files, charged) VALUES ($o, $n, $c)
+                ON CONFLICT (owner) DO UPDATE SET files = files + excluded.files, charged = charged + excluded.charged
+                RETURNING files, charged
+                """);
+            add.Parameters.AddWithValue("$o", uploader);
+            add.Parameters.AddWithValue("$n", files);
+            add.Parameters.AddWithValue("$c", charged);
+            (int nowFiles, long nowCharged) = (0, 0);
+            await using (SqliteDataReader reader = await add.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                (nowFiles, nowCharged) = (reader.GetInt32(0), reader.GetInt64(1));
+            }
+            if (nowFiles <= 0)
+            {
+                await DropAsync("DELETE FROM file_waiting WHERE owner = $a", uploader, null, cancellationToken).ConfigureAwait(false);
+            }
+            return (nowFiles, nowCharged);
+        }
+
+        public async Task<long> AddToInboxAsync(string recipient, long charged, CancellationToken cancellationToken)
+        {
+            await using SqliteCommand add = Command(transaction, """
+                INSERT INTO inbox_file_use (username, charged) VALUES ($u, $c)
+                ON CONFLICT (username) DO UPDATE SET charged = charged + excluded.charged RETURNING charged
+                """);
+            add.Parameters.AddWithValue("$u", recipient);
+            add.Parameters.AddWithValue("$c", charged);
+            long now = Convert.ToInt64(await add.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (now <= 0)
+            {
+                await DropAsync("DELETE FROM inbox_file_use WHERE username = $a", recipient, null, cancellationToken).ConfigureAwait(false);
+            }
+            return now;
+        }
+
+        public async Task<long> AddToShareAsync(string recipient, string uploader, long charged, CancellationToken cancellationToken)
+        {
+            await using SqliteCommand add = Command(transaction, """
+                INSERT INTO inbox_file_share (username, uploader, charged) VALUES ($u, $o, $c)
+                ON CONFLICT (username, uploader) DO UPDATE SET charged = charged + excluded.charged RETURNING charged
+                """);
+            add.Parameters.AddWithValue("$u", recipient);
+            add.Parameters.AddWithValue("$o", uploader);
+            add.Parameters.AddWithValue("$c", charged);
+            long now = Convert.ToInt64(await add.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+            if (now <= 0)
+            {
+                await DropAsync("DELETE FROM inbox_file_share WHERE username = $a AND uploader = $b", recipient, uploader, cancellationToken).ConfigureAwait(false);
+            }
+            return now;
+        }
+
+        private async Task DropAsync(string sql, string a, string? b, CancellationToken cancellationToken)
+        {
+            await using SqliteCommand drop = Command(transaction, sql);
+            drop.Parameters.AddWithValue("$a", a);
+            if (b is not null)
+            {
+                drop.Parameters.AddWithValue("$b", b);
+            }
+            await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static async Task DeleteFileAsync(SqliteTransaction transaction, string fileId, CancellationToken cancellationToken)

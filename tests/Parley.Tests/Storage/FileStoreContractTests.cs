@@ -46,7 +46,7 @@ public abstract class FileStoreContractTests
         Assert.Equal(2, await store.AppendChunkAsync(id, 1, Chunk(40, 2), 2000, CancellationToken.None));
         Assert.Equal(3, await store.AppendChunkAsync(id, 2, Chunk(20, 3), 2000, CancellationToken.None));
         Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
-        await store.CompleteAsync(id, [("bob", "bob-phone"), ("carol", "carol-phone")], 3000, CancellationToken.None);
+        await store.CompleteAsync(id, [("bob", "bob-phone"), ("carol", "carol-phone")], FileBounds.None, 3000, CancellationToken.None);
         // Complete, the 100-byte file counts as the least a file counts, for each recipient and from its uploader.
         Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
         Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, 0), await store.BytesHeldForAsync("bob", "dave", CancellationToken.None));
@@ -59,7 +59,7 @@ public abstract class FileStoreContractTests
         await store.CreateUploadAsync(new NewUpload(fromDave, "dave", "dave-phone", ["carol"], 70_000, 40_000, 2, 1000), CancellationToken.None);
         await store.AppendChunkAsync(fromDave, 0, Chunk(40_000, 4), 2000, CancellationToken.None);
         await store.AppendChunkAsync(fromDave, 1, Chunk(30_000, 5), 2000, CancellationToken.None);
-        await store.CompleteAsync(fromDave, [("carol", "carol-phone")], 3000, CancellationToken.None);
+        await store.CompleteAsync(fromDave, [("carol", "carol-phone")], FileBounds.None, 3000, CancellationToken.None);
         Assert.Equal(new InboxFileUse(FileCharges.MinimumFile + 70_000, FileCharges.MinimumFile), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
         Assert.Equal(new InboxFileUse(FileCharges.MinimumFile + 70_000, 70_000), await store.BytesHeldForAsync("carol", "dave", CancellationToken.None));
         Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(70_000, 1)), await store.WaitingFilesOfAsync("dave", CancellationToken.None));
@@ -111,7 +111,7 @@ public abstract class FileStoreContractTests
         // An unfinished upload awaits no device: a done for it deletes nothing.
         Assert.False(await store.MarkDoneAsync(id, "bob", "bob-phone", CancellationToken.None));
         Assert.Equal(1, (await store.FindAsync(id, CancellationToken.None))!.Received);
-        await store.CompleteAsync(id, [("bob", "bob-phone"), ("bob", "bob-laptop"), ("carol", "carol-phone")], 3000, CancellationToken.None);
+        await store.CompleteAsync(id, [("bob", "bob-phone"), ("bob", "bob-laptop"), ("carol", "carol-phone")], FileBounds.None, 3000, CancellationToken.None);
 
         StoredFile file = (await store.FindAsync(id, CancellationToken.None))!;
         Assert.Equal((true, 3000L), (file.Complete, file.LastActivity));
@@ -147,10 +147,10 @@ public abstract class FileStoreContractTests
         await store.AppendChunkAsync(busy, 0, Chunk(40, 1), 9000, CancellationToken.None);
         await store.CreateUploadAsync(Upload(old, size: 40, createdAt: 1000), CancellationToken.None);
         await store.AppendChunkAsync(old, 0, Chunk(40, 1), 9500, CancellationToken.None);
-        await store.CompleteAsync(old, [("bob", "bob-phone")], 9500, CancellationToken.None);
+        await store.CompleteAsync(old, [("bob", "bob-phone")], FileBounds.None, 9500, CancellationToken.None);
         await store.CreateUploadAsync(Upload(fresh, size: 40, createdAt: 5000), CancellationToken.None);
         await store.AppendChunkAsync(fresh, 0, Chunk(40, 1), 9500, CancellationToken.None);
-        await store.CompleteAsync(fresh, [("bob", "bob-phone")], 9500, CancellationToken.None);
+        await store.CompleteAsync(fresh, [("bob", "bob-phone")], FileBounds.None, 9500, CancellationToken.None);
         // Unfinished but active: too old all the same.
         await store.CreateUploadAsync(Upload(oldUnfinished, createdAt: 1000), CancellationToken.None);
         await store.AppendChunkAsync(oldUnfinished, 0, Chunk(40, 1), 9800, CancellationToken.None);
@@ -180,7 +180,7 @@ public abstract class FileStoreContractTests
         await store.AppendChunkAsync(swept, 0, Chunk(40, 1), 1000, CancellationToken.None);
         Assert.Equal(new FileSweep(Abandoned: 1, Expired: 0), await store.DeleteExpiredAsync(idleBefore: 5000, createdBefore: 0, CancellationToken.None));
 
-        Assert.False(await store.CompleteAsync(swept, [("bob", "bob-phone")], 6000, CancellationToken.None));
+        Assert.Equal(new FileCompletion(CompletionResult.Gone), await store.CompleteAsync(swept, [("bob", "bob-phone")], FileBounds.None, 6000, CancellationToken.None));
         Assert.Null(await store.FindAsync(swept, CancellationToken.None));
         Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
         Assert.False(await store.MarkDoneAsync(swept, "bob", "bob-phone", CancellationToken.None));
@@ -218,11 +218,215 @@ public abstract class FileStoreContractTests
             await one.CreateUploadAsync(Upload(id, size: 40), CancellationToken.None);
             await one.AppendChunkAsync(id, 0, Chunk(40, 1), 2000, CancellationToken.None);
             (string User, string Device)[] devices = [.. Enumerable.Range(0, 6).Select(d => ("bob", $"device{d}"))];
-            await one.CompleteAsync(id, devices, 3000, CancellationToken.None);
+            await one.CompleteAsync(id, devices, FileBounds.None, 3000, CancellationToken.None);
 
             bool[] deleted = await Task.WhenAll(devices.Select((d, i) => (i % 2 == 0 ? one : two).MarkDoneAsync(id, d.User, d.Device, CancellationToken.None)));
             Assert.Single(deleted, d => d);
             Assert.Null(await two.FindAsync(id, CancellationToken.None));
         }
+    }
+
+    /// <summary>Makes a complete-ready upload of <paramref name="size"/> bytes in one chunk from <paramref name="owner"/> to <paramref name="recipients"/>.</summary>
+    private static async Task<string> ReadyAsync(IFileStore store, string owner, long size, long createdAt = 1000, params string[] recipients)
+    {
+        string id = NewFileId();
+        await store.CreateUploadAsync(new NewUpload(id, owner, owner + "-phone", recipients, size, checked((int)size), 1, createdAt), CancellationToken.None);
+        Assert.Equal(1, await store.AppendChunkAsync(id, 0, Chunk(checked((int)size), 7), createdAt, CancellationToken.None));
+        return id;
+    }
+
+    [StoreFact]
+    public async Task A_completion_past_a_bound_is_refused_whole_and_says_which_bound_and_what_is_held()
+    {
+        await using IFileStore store = await OpenAsync();
+        long min = FileCharges.MinimumFile;
+        string first = await ReadyAsync(store, "alice", 100, recipients: ["bob", "carol"]);
+        Assert.Equal(new FileCompletion(CompletionResult.Completed),
+            await store.CompleteAsync(first, [("bob", "bob-phone"), ("carol", "carol-phone")], FileBounds.None, 2000, CancellationToken.None));
+        // A repeated end changes nothing, and adds no device that took the file meanwhile.
+        Assert.False(await store.MarkDoneAsync(first, "carol", "carol-phone", CancellationToken.None));
+        Assert.Equal(new FileCompletion(CompletionResult.AlreadyComplete),
+            await store.CompleteAsync(first, [("bob", "bob-phone"), ("carol", "carol-phone")], FileBounds.None, 2100, CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+
+        string second = await ReadyAsync(store, "alice", 100, recipients: ["bob", "carol"]);
+        long waiting = FileCharges.ForUploader(100, 2);
+        (string, string)[] devices = [("bob", "bob-phone"), ("carol", "carol-phone")];
+        Assert.Equal(new FileCompletion(CompletionResult.UploaderFull, Held: waiting, Files: 1),
+            await store.CompleteAsync(second, devices, new FileBounds(2 * waiting - 1, long.MaxValue, long.MaxValue), 2200, CancellationToken.None));
+        Assert.Equal(new FileCompletion(CompletionResult.InboxFull, "bob", min),
+            await store.CompleteAsync(second, devices, new FileBounds(2 * waiting, 2 * min - 1, long.MaxValue), 2200, CancellationToken.None));
+        // Carol's devices took the first file, so only bob's share is full.
+        Assert.Equal(new FileCompletion(CompletionResult.SenderShareFull, "bob", min),
+            await store.CompleteAsync(second, devices, new FileBounds(2 * waiting, 2 * min, 2 * min - 1), 2200, CancellationToken.None));
+
+        // Nothing of the refused completions was written: not the file's state, its devices, nor a total.
+        Assert.False((await store.FindAsync(second, CancellationToken.None))!.Complete);
+        Assert.False(await store.MarkDoneAsync(second, "bob", "bob-phone", CancellationToken.None));
+        Assert.Equal(new WaitingFiles(1, waiting), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(min, min), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+
+        // Exactly at every bound fits.
+        Assert.Equal(new FileCompletion(CompletionResult.Completed),
+            await store.CompleteAsync(second, devices, new FileBounds(2 * waiting, 2 * min, 2 * min), 2300, CancellationToken.None));
+        Assert.Equal(new WaitingFiles(2, 2 * waiting), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(2 * min, 2 * min), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+    }
+
+    /// <summary>
+    /// The running totals against a model summed from scratch after every step of a random history:
+    /// completions, devices taking files, and sweeps, by several senders to several recipients.
+    /// </summary>
+    [StoreFact]
+    public async Task The_running_totals_always_equal_what_the_files_held_sum_to()
+    {
+        await using IFileStore store = await OpenAsync();
+        string[] users = ["ann", "ben", "cat", "dan"];
+        Random random = new(1307);
+        // The model: each file still held, its owner, size, recipients and awaited devices.
+        Dictionary<string, (string Owner, long Size, string[] Recipients, HashSet<(string User, string Device)> Devices, long CreatedAt)> held = [];
+        long now = 10_000;
+        for (int step = 0; step < 60; step++)
+        {
+            now += 100;
+            int action = random.Next(10);
+            if (action < 5 || held.Count == 0)
+            {
+                string owner = users[random.Next(users.Length)];
+                string[] recipients = [.. users.Where(_ => random.Next(2) == 0).DefaultIfEmpty(users[0])];
+                long size = random.Next(2) == 0 ? random.Next(16, 2000) : random.Next(70_000, 90_000);
+                string id = await ReadyAsync(store, owner, size, now, recipients);
+                // Some recipients have no device that can take it (no keys): never counted against them.
+                (string, string)[] devices = [.. recipients.Where(r => r != "dan").SelectMany(r => Enumerable.Range(0, random.Next(1, 3)).Select(d => (r, $"{r}-{d}")))];
+                Assert.Equal(CompletionResult.Completed, (await store.CompleteAsync(id, devices, FileBounds.None, now, CancellationToken.None)).Result);
+                held[id] = (owner, size, recipients, [.. devices], now);
+            }
+            else if (action < 9)
+            {
+                string id = held.Keys.ElementAt(random.Next(held.Count));
+                var file = held[id];
+                if (file.Devices.Count == 0)
+                {
+                    continue;
+                }
+                (string user, string device) = file.Devices.ElementAt(random.Next(file.Devices.Count));
+                file.Devices.Remove((user, device));
+                Assert.Equal(file.Devices.Count == 0, await store.MarkDoneAsync(id, user, device, CancellationToken.None));
+                if (file.Devices.Count == 0)
+                {
+                    held.Remove(id);
+                }
+            }
+            else
+            {
+                long createdBefore = now - 1000;
+                int expired = held.Count(f => f.Value.CreatedAt < createdBefore);
+                Assert.Equal(new FileSweep(0, expired), await store.DeleteExpiredAsync(idleBefore: 0, createdBefore, CancellationToken.None));
+                foreach (string id in held.Where(f => f.Value.CreatedAt < createdBefore).Select(f => f.Key).ToList())
+                {
+                    held.Remove(id);
+                }
+            }
+            foreach (string user in users)
+            {
+                var waiting = held.Values.Where(f => f.Owner == user).ToList();
+                Assert.Equal(new WaitingFiles(waiting.Count, waiting.Sum(f => FileCharges.ForUploader(f.Size, f.Recipients.Length))),
+                    await store.WaitingFilesOfAsync(user, CancellationToken.None));
+                var awaited = held.Values.Where(f => f.Devices.Any(d => d.User == user)).ToList();
+                foreach (string sender in users)
+                {
+                    Assert.Equal(new InboxFileUse(awaited.Sum(f => FileCharges.InInbox(f.Size)), awaited.Where(f => f.Owner == sender).Sum(f => FileCharges.InInbox(f.Size))),
+                        await store.BytesHeldForAsync(user, sender, CancellationToken.None));
+                }
+            }
+        }
+    }
+
+    /// <summary>Removes the running totals' tables, as a store written before them had none.</summary>
+    protected abstract Task DropTotalsAsync();
+
+    [StoreFact]
+    public async Task A_store_from_before_the_running_totals_gets_them_summed_from_its_files()
+    {
+        string fromAlice, fromDave, unfinished;
+        await using (IFileStore store = await OpenAsync())
+        {
+            fromAlice = await ReadyAsync(store, "alice", 100, recipients: ["bob", "carol"]);
+            await store.CompleteAsync(fromAlice, [("bob", "bob-phone"), ("bob", "bob-laptop"), ("carol", "carol-phone")], FileBounds.None, 2000, CancellationToken.None);
+            await store.MarkDoneAsync(fromAlice, "carol", "carol-phone", CancellationToken.None);
+            fromDave = await ReadyAsync(store, "dave", 80_000, recipients: ["bob"]);
+            await store.CompleteAsync(fromDave, [("bob", "bob-phone")], FileBounds.None, 2000, CancellationToken.None);
+            unfinished = await ReadyAsync(store, "alice", 500, recipients: ["bob"]);
+        }
+        await DropTotalsAsync();
+
+        await using (IFileStore store = await OpenAsync())
+        {
+            Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(100, 2)), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+            Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(80_000, 1)), await store.WaitingFilesOfAsync("dave", CancellationToken.None));
+            Assert.Equal(new InboxFileUse(FileCharges.MinimumFile + 80_000, FileCharges.MinimumFile), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+            Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
+            // And kept from there on.
+            Assert.True(await store.MarkDoneAsync(fromDave, "bob", "bob-phone", CancellationToken.None));
+            Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+            Assert.Equal(new WaitingFiles(0, 0), await store.WaitingFilesOfAsync("dave", CancellationToken.None));
+        }
+        // Opened again, the totals are not summed a second time.
+        await using (IFileStore store = await OpenAsync())
+        {
+            Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(100, 2)), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// Two handles (two nodes) completing files for one recipient at once: each file fits alone,
+    /// only four fit together, and exactly four complete, whichever handle ends them.
+    /// </summary>
+    [StoreFact]
+    public async Task Two_handles_completing_at_once_pass_a_recipients_bound_only_as_far_as_it_goes()
+    {
+        await using IFileStore one = await OpenAsync();
+        await using IFileStore two = await OpenAsync();
+        string[] senders = ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"];
+        List<string> ids = [];
+        foreach (string sender in senders)
+        {
+            ids.Add(await ReadyAsync(one, sender, 100, recipients: ["bob"]));
+        }
+        FileBounds bounds = new(long.MaxValue, 4 * FileCharges.MinimumFile, long.MaxValue);
+        FileCompletion[] results = await Task.WhenAll(ids.Select((id, i) =>
+            (i % 2 == 0 ? one : two).CompleteAsync(id, [("bob", "bob-phone")], bounds, 3000, CancellationToken.None)));
+
+        Assert.Equal(4, results.Count(r => r.Result == CompletionResult.Completed));
+        Assert.All(results.Where(r => r.Result != CompletionResult.Completed), r => Assert.Equal(CompletionResult.InboxFull, r.Result));
+        Assert.Equal(new InboxFileUse(4 * FileCharges.MinimumFile, 0), await two.BytesHeldForAsync("bob", "nobody", CancellationToken.None));
+        int complete = 0;
+        foreach (string id in ids)
+        {
+            complete += (await two.FindAsync(id, CancellationToken.None))!.Complete ? 1 : 0;
+        }
+        Assert.Equal(4, complete);
+    }
+
+    [StoreFact]
+    public async Task A_sweep_of_more_files_than_one_batch_deletes_them_all_and_their_totals()
+    {
+        await using IFileStore store = await OpenAsync();
+        for (int i = 0; i < 150; i++)
+        {
+            string id = await ReadyAsync(store, "alice", 40, createdAt: 1000, recipients: ["bob"]);
+            if (i % 3 != 0)
+            {
+                await store.CompleteAsync(id, [("bob", "bob-phone")], FileBounds.None, 1000, CancellationToken.None);
+            }
+        }
+        string kept = await ReadyAsync(store, "alice", 40, createdAt: 5000, recipients: ["bob"]);
+        await store.CompleteAsync(kept, [("bob", "bob-phone")], FileBounds.None, 5000, CancellationToken.None);
+
+        Assert.Equal(new FileSweep(Abandoned: 50, Expired: 100), await store.DeleteExpiredAsync(idleBefore: 0, createdBefore: 2000, CancellationToken.None));
+        Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(40, 1)), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+        Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+        Assert.NotNull(await store.FindAsync(kept, CancellationToken.None));
     }
 }

@@ -15,4 +15,12 @@ public sealed class PostgresFileStoreContractTests(ClusterEngines engines) : Fil
         _database ??= await engines.NewDatabaseAsync();
         return await PostgresMessageStore.OpenAsync(_database);
     }
+
+    protected override async Task DropTotalsAsync()
+    {
+        await using Npgsql.NpgsqlConnection connection = new(_database);
+        await connection.OpenAsync();
+        await using Npgsql.NpgsqlCommand drop = new("DROP TABLE file_waiting; DROP TABLE inbox_file_use; DROP TABLE inbox_file_share;", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
 }

@@ -93,6 +93,7 @@ public sealed partial class PostgresMessageStore : IMessageStore
         await CreateKeyDirectoryAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await CreateGroupsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         await CreateFilesAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await CreateFileTotalsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<Account?> FindAccountAsync(string username, CancellationToken cancellationToken) =>
