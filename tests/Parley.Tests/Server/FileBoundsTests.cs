@@ -309,6 +309,38 @@ public class FileBoundsTests
         await bob.DisposeAsync();
     }
 
+    /// <summary>
+    /// A store that fails while it reads a chunk (files.db's chunk table dropped under the running
+    /// server) answers each download with internal, and gives the connection's download slot back:
+    /// twice as many failed downloads as it has slots do not stall it, and it still serves.
+    /// </summary>
+    [Fact]
+    public async Task Store_errors_while_reading_chunks_give_every_download_slot_back()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        server.ExpectErrorsContaining = "no such table: file_chunks";
+        await using ChatClient bob = await server.LoginAsync("bob");
+        Assert.True(server.Server.Presence.TryGet("bob", out Parley.Server.Delivery.ClientConnection connection));
+        await using ChatClient alice = await server.LoginAsync("alice");
+        string fileId = (await alice.BeginUploadAsync(["bob"], 100, Chunk).WithTimeout()).FileId;
+        Assert.Equal((null, null), await SendChunksAsync(alice, fileId, (0, 100)));
+        Assert.Single(await Collect(bob, fileId, 0, 1));
+
+        await using (Microsoft.Data.Sqlite.SqliteConnection files = new($"Data Source={Path.Combine(server.DataDirectory, "data", "files.db")};Pooling=False"))
+        {
+            await files.OpenAsync();
+            await using Microsoft.Data.Sqlite.SqliteCommand drop = files.CreateCommand();
+            drop.CommandText = "DROP TABLE file_chunks";
+            await drop.ExecuteNonQueryAsync();
+        }
+        for (int i = 0; i < 2 * Parley.Server.Delivery.FileService.ChunksInOutbox; i++)
+        {
+            Assert.Equal(ErrorCodes.Internal, (await Refused(() => Drain(bob, fileId, 0, 1))).Code);
+        }
+        Assert.Equal(0, connection.FileChunksQueued);
+        Assert.Contains("alice", await bob.ListAsync().WithTimeout());
+    }
+
     [Fact]
     public async Task Below_the_disk_watermark_no_upload_starts()
     {

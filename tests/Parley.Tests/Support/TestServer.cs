@@ -31,6 +31,9 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Set by tests that provoke warnings on purpose (admission, flood, abuse); errors still fail.</summary>
     public bool ExpectWarnings { get; set; }
 
+    /// <summary>Set by tests that break the store on purpose: every error logged must contain this, and any other still fails.</summary>
+    public string? ExpectErrorsContaining { get; set; }
+
     private readonly ConcurrentQueue<string> _unobserved = new();
 
     private void OnUnobservedTaskException(object? sender, UnobservedTaskExceptionEventArgs e) =>
@@ -103,7 +106,8 @@ public sealed class TestServer : IAsyncDisposable
         string errors = _loggers.Errors();
         string warnings = _loggers.Warnings();
         _data.Dispose();
-        Assert.True(errors.Length == 0, "the server logged errors:\n" + errors);
+        Assert.True(errors.Length == 0 || ExpectErrorsContaining is { } expected && _loggers.ErrorList().All(e => e.Contains(expected, StringComparison.Ordinal)),
+            "the server logged errors:\n" + errors);
         Assert.True(ExpectWarnings || warnings.Length == 0, "the server logged warnings the test did not expect:\n" + warnings);
         Assert.True(_unobserved.IsEmpty, "unobserved task exceptions:\n" + string.Join('\n', _unobserved));
     }
@@ -122,6 +126,8 @@ public sealed class RecordingLoggerFactory : ILoggerFactory
     private readonly ConcurrentQueue<string> _all = new();
 
     public string Errors() => string.Join('\n', _errors);
+
+    public IReadOnlyList<string> ErrorList() => [.. _errors];
 
     public string Warnings() => string.Join('\n', _warnings);
 
