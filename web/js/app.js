@@ -13,6 +13,7 @@ import { isCanonical } from './e2e/groups.js';
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
+import { ConversationHistory } from './history.js';
 
 const $ = id => document.getElementById(id);
 /** Only for a server from before join and leave notices (PROTOCOL.md §11.6): how often `list` is asked instead. */
@@ -24,8 +25,8 @@ const MAX_PENDING_RECEIPTS = 1000;
 /** How far each state of a sent message is: a receipt only moves it forward. */
 const RANK = { failed: -1, sending: 0, queued: 1, sent: 1, delivered: 2, read: 3 };
 /**
- * What the page keeps (each message re-seals the whole history, and whoever can write to us can add
- * messages): the last 5,000 messages of each conversation, and 1,000 conversations.
+ * What the page keeps (whoever can write to us can add messages; a save seals only the pages that
+ * changed, history.js): the last 5,000 messages of each conversation, and 1,000 conversations.
  */
 const MAX_MESSAGES = 5000;
 const MAX_CONVERSATIONS = 1000;
@@ -41,10 +42,11 @@ const app = {
   user: null, password: null, fingerprint: null, messenger: null, device: null, account: null,
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
+  history: null, dirty: new Set(),
 };
 const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
 const files = new FileView({
-  app, groups, sanitize, contact, isGroupConversation, save: () => saveHistory(),
+  app, groups, sanitize, contact, isGroupConversation, save: () => saveHistory(true),
   render: conversation => { if (app.active === conversation) renderMessages(); },
   conversationOf: entry => [...app.contacts.values()].find(c => c.messages.includes(entry))?.name,
 });
@@ -287,7 +289,9 @@ async function pollOnline() {
 
 // ── Conversations (kept sealed in IndexedDB) ──
 
+/** The conversation `name`, made if new; whoever asks for it may change it, so the next save looks at it. */
 function contact(name) {
+  app.dirty.add(name);
   let c = app.contacts.get(name);
   if (!c) {
     c = { name, unread: 0, messages: [] };
@@ -308,21 +312,45 @@ function forgetQuietestConversation(keep) {
   if (quietest) app.contacts.delete(quietest.name);
 }
 
-/** A message added to a conversation, which keeps its last MAX_MESSAGES only. */
+/** A message added to a conversation, which keeps its last MAX_MESSAGES only (`base` counts those dropped, so its pages stay where they are). */
 function addMessage(c, entry) {
   c.messages.push(entry);
-  if (c.messages.length > MAX_MESSAGES) c.messages.splice(0, c.messages.length - MAX_MESSAGES);
+  if (c.messages.length > MAX_MESSAGES) {
+    const dropped = c.messages.length - MAX_MESSAGES;
+    c.messages.splice(0, dropped);
+    c.base = (c.base ?? 0) + dropped;
+  }
 }
 
 async function loadHistory() {
   app.contacts.clear();
-  const saved = (await store.get(`history:${app.fingerprint}:${app.user}`)) ?? {};
-  for (const [name, c] of Object.entries(saved)) app.contacts.set(name, c);
+  app.dirty.clear();
+  app.history = new ConversationHistory(`${app.fingerprint}:${app.user}`);
+  const { contacts, migrated } = await app.history.load();
+  for (const [name, c] of contacts) app.contacts.set(name, c);
+  // A history saved as one record goes into pages now, all of it.
+  if (migrated) await saveHistory(true);
 }
 
-function saveHistory() {
-  return store.put(`history:${app.fingerprint}:${app.user}`, Object.fromEntries(app.contacts));
+/**
+ * Saves the conversations that may have changed since the last save (every one asked for through
+ * contact(), or marked by touched()), or all of them with `all`: for the rarer changes made
+ * elsewhere (files, group actions), which are not worth tracking one by one.
+ */
+async function saveHistory(all = false) {
+  const dirty = all ? null : app.dirty;
+  app.dirty = new Set();
+  try {
+    await app.history.save(app.contacts, dirty);
+  } catch (e) {
+    // Looked at again by the next save.
+    for (const name of dirty ?? app.contacts.keys()) app.dirty.add(name);
+    throw e;
+  }
 }
+
+/** A conversation changed without contact() (a receipt walking them all): the next save looks at it. */
+function touched(c) { app.dirty.add(c.name); }
 
 /**
  * The first message from a device we had not seen, of someone whose other devices we know (or of our
@@ -462,7 +490,7 @@ function applyReceipt(from, receipt) {
     if (receipt.type !== RECEIPT_READ) return;
     for (const c of app.contacts.values()) {
       for (const e of c.messages) {
-        if (e.dir === 'in' && ids.has(e.messageId) && e.seen === false) { e.seen = true; e.receipted = 'read'; c.unread = Math.max(0, c.unread - 1); }
+        if (e.dir === 'in' && ids.has(e.messageId) && e.seen === false) { e.seen = true; e.receipted = 'read'; c.unread = Math.max(0, c.unread - 1); touched(c); }
       }
     }
     return;
@@ -471,7 +499,7 @@ function applyReceipt(from, receipt) {
   const state = receipt.type === RECEIPT_READ && app.readReceipts ? 'read' : 'delivered';
   const c = app.contacts.get(from);
   for (const e of c?.messages ?? []) {
-    if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) e.status = state;
+    if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) { e.status = state; touched(c); }
   }
   // A group message's receipts come from each member: kept per member, only from members now (ids
   // we never sent change nothing), so a receipt list never grows past the group's own bound.
@@ -480,7 +508,7 @@ function applyReceipt(from, receipt) {
     for (const e of g.messages) {
       if (e.dir !== 'out' || !e.messageId || !ids.has(e.messageId)) continue;
       e.receipts ??= {};
-      if (RANK[state] > RANK[e.receipts[from] ?? 'sent']) e.receipts[from] = state;
+      if (RANK[state] > RANK[e.receipts[from] ?? 'sent']) { e.receipts[from] = state; touched(g); }
     }
   }
 }
@@ -737,7 +765,7 @@ async function act(action) {
   } catch (e) {
     banner(sanitize(e.message ?? String(e), 300));
   }
-  await saveHistory().catch(() => {});
+  await saveHistory(true).catch(() => {});
   groups.renderInvitations();
   renderContacts();
   renderConversationHeader();

@@ -62,8 +62,13 @@ function join(json, keys) {
   });
 }
 
-export async function put(name, value) {
-  const { keys, json } = split(value);
+export async function put(name, value) { await putEncoded(name, split(value)); }
+
+/** A value as put() would store it, before sealing: its JSON (to compare with what was written) and the CryptoKeys beside it. */
+export function encode(value) { return split(value); }
+
+/** Seals and stores what encode() gave. */
+export async function putEncoded(name, { keys, json }) {
   const sealed = await sealWithKey(await key(), utf8(json), utf8(name));
   await raw('readwrite', s => s.put({ keys, sealed }, name));
 }

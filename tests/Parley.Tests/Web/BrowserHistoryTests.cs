@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using Parley.Client;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+using static Microsoft.Playwright.Assertions;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The page's history in IndexedDB (web/js/history.js): a sealed record per page of 256 messages and
+/// an index, so a message seals and writes the page it changed, not every conversation again. A
+/// history kept as one record by an older page is read and saved in pages.
+/// </summary>
+public class BrowserHistoryTests
+{
+    /// <summary>Every stored record's name and sealed bytes (base64), read straight from IndexedDB.</summary>
+    private const string SealedRecords = """
+        const sealedRecords = async () => {
+          const db = await new Promise((resolve, reject) => { const r = indexedDB.open('parley', 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+          return await new Promise((resolve, reject) => {
+            const out = {};
+            const request = db.transaction('records', 'readonly').objectStore('records').openCursor();
+            request.onsuccess = () => {
+              const cursor = request.result;
+              if (!cursor) { resolve(out); return; }
+              if (cursor.value?.sealed) out[cursor.key] = btoa(String.fromCharCode(...new Uint8Array(cursor.value.sealed)));
+              cursor.continue();
+            };
+            request.onerror = () => reject(request.error);
+          });
+        };
+        const changed = (before, after) => [...new Set([...Object.keys(before), ...Object.keys(after)])]
+          .filter(k => k.startsWith('history') && before[k] !== after[k]).map(k => after[k] === undefined ? `-${k}` : k).sort();
+        """;
+
+    [Fact]
+    public async Task A_save_writes_only_the_pages_that_changed_and_an_old_one_record_history_is_read_into_pages()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + SealedRecords + """
+              const { ConversationHistory, PAGE } = await import('/js/history.js');
+              const store = await import('/js/store.js');
+              const out = { page: PAGE };
+              const texts = (n, from = 0) => Array.from({ length: n }, (_, i) => ({ dir: 'in', text: `m${from + i}`, time: from + i }));
+              // As an older page kept it: one record, every conversation with all its messages.
+              await store.put('history:t:u', {
+                cli: { name: 'cli', unread: 2, messages: texts(700) },
+                '#g': { name: '#g', unread: 0, left: false, messages: texts(3) },
+              });
+              const h = new ConversationHistory('t:u');
+              const { contacts, migrated } = await h.load();
+              out.migrated = migrated;
+              out.loaded = [contacts.get('cli').messages.length, contacts.get('cli').unread, contacts.get('#g').messages.length];
+              await h.save(contacts, null);
+              const saved = await sealedRecords();
+              out.records = Object.keys(saved).filter(k => k.startsWith('history')).sort();
+              out.version = (await store.get('history:t:u')).v;
+
+              // Read back by another page's history (a reload): the same conversations.
+              const again = (await new ConversationHistory('t:u').load()).contacts;
+              out.sameAfterReload = JSON.stringify([...again]) === JSON.stringify([...contacts]);
+
+              let before = await sealedRecords();
+              contacts.get('cli').messages.push(...texts(1, 700));
+              await h.save(contacts, new Set(['cli']));
+              let after = await sealedRecords();
+              out.oneMessage = changed(before, after);
+
+              before = after;
+              await h.save(contacts, new Set(['cli', '#g']));
+              out.nothingNew = changed(before, await sealedRecords());
+
+              before = await sealedRecords();
+              contacts.get('cli').unread = 0;
+              await h.save(contacts, new Set(['cli']));
+              out.unreadOnly = changed(before, await sealedRecords());
+
+              // The oldest message dropped (as addMessage does past its bound): the first page and the index.
+              before = await sealedRecords();
+              const cli = contacts.get('cli');
+              cli.messages.splice(0, 1); cli.base = 1;
+              await h.save(contacts, new Set(['cli']));
+              out.oldestDropped = changed(before, await sealedRecords());
+
+              // Dropped past the first page: it is deleted.
+              before = await sealedRecords();
+              cli.messages.splice(0, PAGE - 1); cli.base = PAGE;
+              await h.save(contacts, new Set(['cli']));
+              out.firstPageDropped = changed(before, await sealedRecords());
+
+              // A forgotten conversation: its pages go, whether or not it was marked.
+              before = await sealedRecords();
+              contacts.delete('#g');
+              await h.save(contacts, new Set());
+              out.forgotten = changed(before, await sealedRecords());
+
+              const last = (await new ConversationHistory('t:u').load()).contacts;
+              out.finally = [...last.keys()];
+              out.finalTexts = [last.get('cli').messages.length, last.get('cli').messages[0].text, last.get('cli').messages.at(-1).text, last.get('cli').base];
+              return out;
+            }
+            """);
+
+        Assert.Equal(256, result.GetProperty("page").GetInt32());
+        Assert.True(result.GetProperty("migrated").GetBoolean());
+        Assert.Equal([700, 2, 3], result.GetProperty("loaded").EnumerateArray().Select(e => e.GetInt32()));
+        const string Cli = "history-page:t:u:cli:", Group = "history-page:t:u:%23g:";
+        Assert.Equal(["history-page:t:u:%23g:0", Cli + "0", Cli + "1", Cli + "2", "history:t:u"], Strings(result, "records"));
+        Assert.Equal(2, result.GetProperty("version").GetInt32());
+        Assert.True(result.GetProperty("sameAfterReload").GetBoolean());
+        Assert.Equal([Cli + "2"], Strings(result, "oneMessage"));
+        Assert.Empty(Strings(result, "nothingNew"));
+        Assert.Equal(["history:t:u"], Strings(result, "unreadOnly"));
+        Assert.Equal([Cli + "0", "history:t:u"], Strings(result, "oldestDropped"));
+        Assert.Equal(["-" + Cli + "0", "history:t:u"], Strings(result, "firstPageDropped"));
+        Assert.Equal(["-" + Group + "0", "history:t:u"], Strings(result, "forgotten"));
+        Assert.Equal(["cli"], Strings(result, "finally"));
+        JsonElement[] final = [.. result.GetProperty("finalTexts").EnumerateArray()];
+        Assert.Equal((445, "m256", "m700", 256), (final[0].GetInt32(), final[1].GetString(), final[2].GetString(), final[3].GetInt32()));
+    }
+
+    /// <summary>
+    /// Real messages from a C# device to the page: 300 of them fill two pages; the next one writes
+    /// only the second; after a reload every message is there, in order.
+    /// </summary>
+    [Fact]
+    public async Task Messages_the_page_received_are_kept_in_pages_and_all_there_after_a_reload()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        await page.FillAsync("#username", "reader");
+        await page.FillAsync("#password", "a long enough passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+
+        await using E2eTestDevice cli = await E2eTestDevice.ConnectAsync(server, "cli");
+        for (int i = 0; i < 300; i++)
+        {
+            await cli.Keys.SendTextAsync(cli.Client, "reader", $"message {i}").WithTimeout();
+        }
+        await page.WaitForFunctionAsync("() => window.parley.app.contacts.get('cli')?.messages.length === 300", null, new() { Timeout = 60_000 });
+        string pages = $$"""
+            async () => { {{SealedRecords}}
+              const all = await sealedRecords();
+              return Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('history')).map(([k, v]) => [k.replace(window.parley.app.fingerprint, 'FP'), v]));
+            }
+            """;
+        Dictionary<string, string> before = await page.EvaluateAsync<Dictionary<string, string>>(pages);
+        Assert.Equal(["history-page:FP:reader:cli:0", "history-page:FP:reader:cli:1", "history:FP:reader"], before.Keys.Order(StringComparer.Ordinal));
+
+        await cli.Keys.SendTextAsync(cli.Client, "reader", "message 300").WithTimeout();
+        await page.WaitForFunctionAsync("() => window.parley.app.contacts.get('cli')?.messages.length === 301", null, new() { Timeout = 60_000 });
+        Dictionary<string, string> after = await page.EvaluateAsync<Dictionary<string, string>>(pages);
+        Assert.Equal(before["history-page:FP:reader:cli:0"], after["history-page:FP:reader:cli:0"]);
+        Assert.NotEqual(before["history-page:FP:reader:cli:1"], after["history-page:FP:reader:cli:1"]);
+
+        await page.ReloadAsync();
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        string[] texts = await page.EvaluateAsync<string[]>("() => window.parley.app.contacts.get('cli').messages.map(m => m.text)");
+        Assert.Equal(Enumerable.Range(0, 301).Select(i => $"message {i}"), texts);
+        await page.ClickAsync("#contacts li[data-user='cli']");
+        await Expect(page.Locator("#messages .message.in").Last).ToContainTextAsync("message 300");
+    }
+
+    private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
+}
