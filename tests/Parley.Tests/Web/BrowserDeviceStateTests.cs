@@ -78,4 +78,63 @@ public class BrowserDeviceStateTests
         Assert.Equal("DuplicateMessage", result.GetProperty("replayed").GetString());
         Assert.Equal("second from bob", result.GetProperty("second_read").GetString());
     }
+
+    /// <summary>
+    /// Anyone can start sessions with us from as many devices as they have, each holding up to 2,000
+    /// skipped keys, and the device record is sealed whole at every save: past the bound over all
+    /// sessions (lowered here to 50), the session holding most loses its oldest keys, and only those.
+    /// </summary>
+    [Fact]
+    public async Task Skipped_keys_over_all_sessions_are_bounded_the_largest_sessions_oldest_going_first()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("""
+            async () => {
+              const { E2eDevice, CONTENT_TYPE } = await import('/js/e2e/device.js');
+              const published = {};
+              const publisher = who => ({ async publishKeys(keys) { published[who] = keys; return { oneTimePrekeys: 20, oneTimeKemPrekeys: 5 }; } });
+              const alice = await E2eDevice.open('device:test:alice', 'alice', 'a1');
+              const bob = await E2eDevice.open('device:test:bob', 'bob', 'b1');
+              const carol = await E2eDevice.open('device:test:carol', 'carol', 'c1');
+              for (const [who, d] of [['alice', alice], ['bob', bob], ['carol', carol]]) await d.publishOrReplenish(publisher(who));
+              const toAlice = sent => ({
+                async fetchBundles(user) {
+                  return user !== 'alice' ? { user, devices: [] } : { user, devices: [{ deviceId: 'a1', identityKey: published.alice.identityKey,
+                    signedPrekey: published.alice.signedPrekey, oneTimePrekey: null, kemPrekey: published.alice.lastResortKemPrekey, kemPrekeyIsLastResort: true }] };
+                },
+                async sendToDevice(user, device, contentType, envelope) { if (user === 'alice') sent.push(envelope); return { status: 'delivered', devices: null }; },
+              });
+              const from = async (device, user, letter) => {
+                const sent = [];
+                for (let i = 0; i <= 40; i++) await device.sendText(toAlice(sent), 'alice', `${letter}${i}`);
+                return body => alice.open({ from: user, fromDevice: `${letter}1`, contentType: CONTENT_TYPE, bodyBytes: sent[body] });
+              };
+              const readBob = await from(bob, 'bob', 'b'), readCarol = await from(carol, 'carol', 'c');
+              E2eDevice.maxSkippedKeysInAll = 50;
+              const out = {};
+              const held = () => Object.values(alice.s.sessions).map(x => x.skipped.length);
+              // Each first message, then each last: 39 keys skipped in each session.
+              out.read = [(await readBob(0)).text, (await readBob(40)).text, (await readCarol(0)).text];
+              out.afterBob = held();
+              out.lastCarol = (await readCarol(40)).text;
+              out.afterCarol = held();
+              const kept = Object.values(alice.s.sessions).flatMap(x => x.skipped.map(([, mk]) => mk));
+              out.keysNonZero = kept.every(mk => mk.some(b => b !== 0));
+              const r = async p => { const o = await p; return o.text ?? o.error; };
+              out.bobOldest = await r(readBob(1));
+              out.bobKeptFirst = await r(readBob(29));
+              out.carolOldest = await r(readCarol(1));
+              E2eDevice.maxSkippedKeysInAll = 20000;
+              return out;
+            }
+            """);
+        Assert.Equal(["b0", "b40", "c0"], result.GetProperty("read").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([39, 0], result.GetProperty("afterBob").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal("c40", result.GetProperty("lastCarol").GetString());
+        // 78 held, 50 allowed: bob's session (the first of two as large) gives its 28 oldest.
+        Assert.Equal([11, 39], result.GetProperty("afterCarol").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.True(result.GetProperty("keysNonZero").GetBoolean());
+        Assert.NotEqual("b1", result.GetProperty("bobOldest").GetString());
+        Assert.Equal("b29", result.GetProperty("bobKeptFirst").GetString());
+        Assert.Equal("c1", result.GetProperty("carolOldest").GetString());
+    }
 }

@@ -17,6 +17,13 @@ const ONE_TIME_LOW = 10, ONE_TIME_TARGET = 20, KEM_LOW = 2, KEM_TARGET = 5, MAX_
 const REFETCH_AFTER_MS = 60000;
 /** Devices one fetch_bundles may name (PROTOCOL.md §11.5). */
 const MAX_FETCH_DEVICES = 64;
+/**
+ * Skipped message keys all pairwise sessions hold together. One session holds at most
+ * session.MAX_SKIPPED_KEYS, but anyone can start sessions with us from as many devices as they
+ * have, and the whole device record is sealed again at every save: past this the session that
+ * holds most loses its oldest first, wiped, as groups do with sender keys (MAX_SKIPPED_KEYS_IN_ALL there).
+ */
+export const MAX_SKIPPED_KEYS_IN_ALL = 20000;
 
 const pair = (user, device) => `${user}/${device}`;
 /** A device id as the server makes them: short, printable, no separator of ours. */
@@ -25,6 +32,9 @@ const isDeviceId = id => typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(
 const MAX_STARTED_BY = 4;
 
 export class E2eDevice {
+  /** The bound of skipped keys over all sessions; tests lower it to reach it cheaply. */
+  static maxSkippedKeysInAll = MAX_SKIPPED_KEYS_IN_ALL;
+
   constructor(recordName, state) { this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map(); }
 
   /** Loads the device saved for this login, or makes a new one when the login is another device. */
@@ -256,6 +266,7 @@ export class E2eDevice {
         try {
           const { session: next, plaintext } = await session.decrypt(existing, body);
           this.s.sessions[key] = next;
+          this.boundSkippedKeys();
           await this.save();
           return this.text(plaintext);
         } catch (e) {
@@ -301,8 +312,21 @@ export class E2eDevice {
     this.s.sessions[key] = accepted.session;
     this.s.startedBy ??= {};
     this.s.startedBy[key] = [hex(header.ek), ...(this.s.startedBy[key] ?? [])].slice(0, MAX_STARTED_BY);
+    this.boundSkippedKeys();
     await this.save();
     return { ...this.text(accepted.plaintext), fromNewDevice: firstSeen && (othersKnown || message.from === this.s.user) };
+  }
+
+  /** Past E2eDevice.maxSkippedKeysInAll skipped keys in all sessions, the oldest of the session holding most go (wiped) until it holds. */
+  boundSkippedKeys() {
+    const sessions = Object.values(this.s.sessions).filter(x => Array.isArray(x.skipped));
+    let excess = sessions.reduce((n, x) => n + x.skipped.length, 0) - E2eDevice.maxSkippedKeysInAll;
+    while (excess > 0) {
+      const largest = sessions.reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));
+      const dropped = largest.skipped.splice(0, Math.min(excess, largest.skipped.length));
+      for (const [, mk] of dropped) mk.fill(0);
+      excess -= dropped.length;
+    }
   }
 
   /** {text, broadcast, id}, {receipt: {type, ids}, id}, {offer, id} (a file offer's bytes), or {error, reason}. */
