@@ -89,3 +89,23 @@ export async function get(name) {
 }
 
 export async function remove(name) { await raw('readwrite', s => s.delete(name)); }
+
+/**
+ * Several records written (a value) or deleted (undefined) in one IndexedDB transaction: all of
+ * them or none, so state kept over several records never comes back half of one save and half of
+ * another. Sealed before the transaction opens (IndexedDB commits a transaction left idle across an await).
+ */
+export async function putMany(entries) {
+  const k = await key();
+  const sealed = [];
+  for (const [name, value] of entries) {
+    if (value === undefined) { sealed.push([name, undefined]); continue; }
+    const { keys, json } = split(value);
+    sealed.push([name, { keys, sealed: await sealWithKey(k, utf8(json), utf8(name)) }]);
+  }
+  await raw('readwrite', s => {
+    let last = null;
+    for (const [name, record] of sealed) last = record === undefined ? s.delete(name) : s.put(record, name);
+    return last;
+  });
+}

@@ -137,4 +137,90 @@ public class BrowserDeviceStateTests
         Assert.Equal("b29", result.GetProperty("bobKeptFirst").GetString());
         Assert.Equal("c1", result.GetProperty("carolOldest").GetString());
     }
+
+    /// <summary>
+    /// Each peer device's session is a record of its own, written with the device's record in one
+    /// transaction: a message from bob seals bob's session and the device, not carol's. Opened again,
+    /// the device has both sessions and goes on reading; a device saved by an older page with its
+    /// sessions inside moves them out at its next save.
+    /// </summary>
+    [Fact]
+    public async Task A_message_seals_its_own_session_record_and_the_device_only()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("""
+            async () => {
+              const { E2eDevice, CONTENT_TYPE } = await import('/js/e2e/device.js');
+              const store = await import('/js/store.js');
+              const sealed = async () => {
+                const db = await new Promise((resolve, reject) => { const r = indexedDB.open('parley', 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+                return await new Promise((resolve, reject) => {
+                  const out = {};
+                  const request = db.transaction('records', 'readonly').objectStore('records').openCursor();
+                  request.onsuccess = () => {
+                    const c = request.result;
+                    if (!c) { resolve(out); return; }
+                    if (c.value?.sealed) out[c.key] = btoa(String.fromCharCode(...new Uint8Array(c.value.sealed)));
+                    c.continue();
+                  };
+                  request.onerror = () => reject(request.error);
+                });
+              };
+              const published = {};
+              const publisher = who => ({ async publishKeys(keys) { published[who] = keys; return { oneTimePrekeys: 20, oneTimeKemPrekeys: 5 }; } });
+              const alice = await E2eDevice.open('device:test:alice', 'alice', 'a1');
+              const bob = await E2eDevice.open('device:test:bob', 'bob', 'b1');
+              const carol = await E2eDevice.open('device:test:carol', 'carol', 'c1');
+              for (const [who, d] of [['alice', alice], ['bob', bob], ['carol', carol]]) await d.publishOrReplenish(publisher(who));
+              const toAlice = sent => ({
+                async fetchBundles(user) {
+                  return user !== 'alice' ? { user, devices: [] } : { user, devices: [{ deviceId: 'a1', identityKey: published.alice.identityKey,
+                    signedPrekey: published.alice.signedPrekey, oneTimePrekey: null, kemPrekey: published.alice.lastResortKemPrekey, kemPrekeyIsLastResort: true }] };
+                },
+                async sendToDevice(user, device, contentType, envelope) { if (user === 'alice') sent.push(envelope); return { status: 'delivered', devices: null }; },
+              });
+              const say = async (device, user, deviceId, text, reader = alice) => {
+                const sent = [];
+                await device.sendText(toAlice(sent), 'alice', text);
+                const opened = await reader.open({ from: user, fromDevice: deviceId, contentType: CONTENT_TYPE, bodyBytes: sent[0] });
+                return opened.text ?? opened.error;
+              };
+              const out = {};
+              out.first = [await say(bob, 'bob', 'b1', 'hello from bob'), await say(carol, 'carol', 'c1', 'hello from carol')];
+              const before = await sealed();
+              out.second = await say(bob, 'bob', 'b1', 'again from bob');
+              const after = await sealed();
+              out.changed = Object.keys(after).filter(k => k.startsWith('device:test:alice') && before[k] !== after[k]).sort();
+              out.aliceRecords = Object.keys(after).filter(k => k.startsWith('device:test:alice')).sort();
+              const raw = await store.get('device:test:alice');
+              out.inside = [raw.sessions === undefined, (raw.sessionKeys ?? []).sort()];
+
+              const again = await E2eDevice.open('device:test:alice', 'alice', 'a1');
+              out.reopened = Object.keys(again.s.sessions).sort();
+              out.readAfterReopen = [await say(bob, 'bob', 'b1', 'third from bob', again), await say(carol, 'carol', 'c1', 'second from carol', again)];
+
+              // As an older page saved it: the sessions inside the device's record.
+              await store.put('device:test:older', { ...again.s });
+              const older = await E2eDevice.open('device:test:older', 'alice', 'a1');
+              out.olderSessions = Object.keys(older.s.sessions).sort();
+              await older.save();
+              const moved = await store.get('device:test:older');
+              out.olderMoved = [moved.sessions === undefined, Object.keys(await sealed()).filter(k => k.startsWith('device:test:older:session:')).sort()];
+              return out;
+            }
+            """);
+        Assert.Equal(["hello from bob", "hello from carol"], result.GetProperty("first").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("again from bob", result.GetProperty("second").GetString());
+        Assert.Equal(["device:test:alice", "device:test:alice:session:bob/b1"], result.GetProperty("changed").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["device:test:alice", "device:test:alice:session:bob/b1", "device:test:alice:session:carol/c1"],
+            result.GetProperty("aliceRecords").EnumerateArray().Select(e => e.GetString()));
+        JsonElement[] inside = [.. result.GetProperty("inside").EnumerateArray()];
+        Assert.True(inside[0].GetBoolean());
+        Assert.Equal(["bob/b1", "carol/c1"], inside[1].EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["bob/b1", "carol/c1"], result.GetProperty("reopened").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["third from bob", "second from carol"], result.GetProperty("readAfterReopen").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["bob/b1", "carol/c1"], result.GetProperty("olderSessions").EnumerateArray().Select(e => e.GetString()));
+        JsonElement[] moved = [.. result.GetProperty("olderMoved").EnumerateArray()];
+        Assert.True(moved[0].GetBoolean());
+        Assert.Equal(["device:test:older:session:bob/b1", "device:test:older:session:carol/c1"], moved[1].EnumerateArray().Select(e => e.GetString()));
+    }
 }

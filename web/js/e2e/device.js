@@ -2,7 +2,8 @@
 // it: identity and prekeys published to the key directory, a session per peer device, copies for
 // every device of the recipient and of our own account, trust on first use per device. All
 // operations run one at a time and the state is saved (sealed, store.js) after each change,
-// before its result is acted on.
+// before its result is acted on: the device's record and the record of each session the change
+// touched, in one transaction.
 import { equal, hex } from '../bytes.js';
 import * as store from '../store.js';
 import { generateIdentity, generateSignedPrekey, generateOneTimePrekey, generateKemPrekey, blobs, bundleFromDirectory,
@@ -35,12 +36,37 @@ export class E2eDevice {
   /** The bound of skipped keys over all sessions; tests lower it to reach it cheaply. */
   static maxSkippedKeysInAll = MAX_SKIPPED_KEYS_IN_ALL;
 
-  constructor(recordName, state) { this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map(); }
+  constructor(recordName, state) {
+    this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map();
+    // Peer devices whose session changed (or went) since the last save: only their records are written.
+    this.touched = new Set();
+  }
 
-  /** Loads the device saved for this login, or makes a new one when the login is another device. */
+  /** Where the session with peer device `key` (user/device) is kept: a record of its own, so a message seals one session, not all. */
+  sessionRecord(key) { return `${this.recordName}:session:${key}`; }
+
+  /**
+   * Loads the device saved for this login, or makes a new one when the login is another device. A
+   * device saved with its sessions inside its own record (an older page) keeps them, and the next
+   * save moves them into records of their own.
+   */
   static async open(recordName, user, deviceId) {
     const saved = await store.get(recordName);
-    if (saved && saved.deviceId === deviceId) return new E2eDevice(recordName, saved);
+    if (saved && saved.deviceId === deviceId) {
+      const { sessionKeys, ...state } = saved;
+      const device = new E2eDevice(recordName, state);
+      if (state.sessions) {
+        for (const key of Object.keys(state.sessions)) device.touched.add(key);
+      } else {
+        state.sessions = {};
+        for (const key of sessionKeys ?? []) {
+          const value = await store.get(device.sessionRecord(key));
+          // Missing only if a save never finished, which writes the list and the records together: fail closed, no session.
+          if (value) state.sessions[key] = value;
+        }
+      }
+      return device;
+    }
     const identity = await generateIdentity();
     const state = {
       user, deviceId, identity, published: false,
@@ -49,6 +75,8 @@ export class E2eDevice {
       oneTime: {}, oneTimeKem: {}, nextOneTimeId: 1, nextKemId: 2, sessions: {}, pinned: {}, changed: {}, refetch: {},
     };
     const device = new E2eDevice(recordName, state);
+    // Another device's sessions under this name go with the save that replaces it.
+    for (const key of saved?.sessionKeys ?? []) device.touched.add(key);
     await device.addOneTimeKeys(ONE_TIME_TARGET, KEM_TARGET);
     await device.save();
     return device;
@@ -57,7 +85,18 @@ export class E2eDevice {
   get identityKey() { return this.s.identity.publicKey; }
 
   serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; }
-  save() { return store.put(this.recordName, this.s); }
+  /**
+   * The device record (everything but the sessions, and the list of them) and the record of each
+   * session touched since the last save, written or deleted, in one transaction.
+   */
+  async save() {
+    const { sessions, ...rest } = this.s;
+    const touched = [...this.touched];
+    const entries = [[this.recordName, { ...rest, sessionKeys: Object.keys(sessions) }],
+      ...touched.map(key => [this.sessionRecord(key), sessions[key]])];
+    await store.putMany(entries);
+    for (const key of touched) this.touched.delete(key);
+  }
 
   async addOneTimeKeys(oneTime, kem) {
     const fresh = { oneTime: [], kem: [] };
@@ -174,6 +213,7 @@ export class E2eDevice {
       const [u, device] = key.split('/');
       if (!users.includes(u) || (u === this.s.user && device === this.s.deviceId) || (only && !only.includes(device))) continue;
       copies.push({ user: u, device, envelope: await session.encrypt(value, plaintext) });
+      this.touched.add(key);
     }
     return copies;
   }
@@ -202,6 +242,7 @@ export class E2eDevice {
   forget(user, device) {
     const key = pair(user, device);
     delete this.s.sessions[key]; delete this.s.pinned[key];
+    this.touched.add(key);
   }
 
   /** Sessions of devices the server no longer lists go; listed devices we have no session with (nor hold back for trust) are returned. */
@@ -238,6 +279,7 @@ export class E2eDevice {
         const bundle = await bundleFromDirectory(entry);
         if (!this.pin(key, bundle.identity.bytes)) continue;
         this.s.sessions[key] = await session.initiate(this.s.identity, bundle);
+        this.touched.add(key);
       } catch (e) {
         // A malformed or forged bundle gets no session (fail closed); the other devices still do.
         console.warn(`no session with ${key}: ${e.code ?? ''} ${e.message}`);
@@ -266,6 +308,7 @@ export class E2eDevice {
         try {
           const { session: next, plaintext } = await session.decrypt(existing, body);
           this.s.sessions[key] = next;
+          this.touched.add(key);
           this.boundSkippedKeys();
           await this.save();
           return this.text(plaintext);
@@ -310,6 +353,7 @@ export class E2eDevice {
     if (header.opkId !== null) delete this.s.oneTime[header.opkId];
     if (header.kemId !== this.s.lastResort.id) delete this.s.oneTimeKem[header.kemId];
     this.s.sessions[key] = accepted.session;
+    this.touched.add(key);
     this.s.startedBy ??= {};
     this.s.startedBy[key] = [hex(header.ek), ...(this.s.startedBy[key] ?? [])].slice(0, MAX_STARTED_BY);
     this.boundSkippedKeys();
@@ -319,10 +363,11 @@ export class E2eDevice {
 
   /** Past E2eDevice.maxSkippedKeysInAll skipped keys in all sessions, the oldest of the session holding most go (wiped) until it holds. */
   boundSkippedKeys() {
-    const sessions = Object.values(this.s.sessions).filter(x => Array.isArray(x.skipped));
-    let excess = sessions.reduce((n, x) => n + x.skipped.length, 0) - E2eDevice.maxSkippedKeysInAll;
+    const sessions = Object.entries(this.s.sessions).filter(([, x]) => Array.isArray(x.skipped));
+    let excess = sessions.reduce((n, [, x]) => n + x.skipped.length, 0) - E2eDevice.maxSkippedKeysInAll;
     while (excess > 0) {
-      const largest = sessions.reduce((a, b) => (b.skipped.length > a.skipped.length ? b : a));
+      const [key, largest] = sessions.reduce((a, b) => (b[1].skipped.length > a[1].skipped.length ? b : a));
+      this.touched.add(key);
       const dropped = largest.skipped.splice(0, Math.min(excess, largest.skipped.length));
       for (const [, mk] of dropped) mk.fill(0);
       excess -= dropped.length;
@@ -357,6 +402,7 @@ export class E2eDevice {
     return this.serial(async () => {
       const key = pair(user, deviceId);
       delete this.s.changed[key]; delete this.s.pinned[key]; delete this.s.sessions[key];
+      this.touched.add(key);
       this.s.refetch[user] = true;
       await this.save();
     });
