@@ -13,7 +13,7 @@ import { isCanonical } from './e2e/groups.js';
 import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
-import { ConversationHistory } from './history.js';
+import { ConversationHistory, PAGE } from './history.js';
 
 const $ = id => document.getElementById(id);
 /** Only for a server from before join and leave notices (PROTOCOL.md §11.6): how often `list` is asked instead. */
@@ -42,11 +42,11 @@ const app = {
   user: null, password: null, fingerprint: null, messenger: null, device: null, account: null,
   contacts: new Map(), active: null, online: new Set(), closing: false, retry: 0, pollTimer: null, reconnectTimer: null, connected: false,
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
-  history: null, dirty: new Set(),
+  history: null, dirty: new Map(),
 };
-const groups = new GroupView({ app, contact, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
+const groups = new GroupView({ app, contact, addMessage, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
 const files = new FileView({
-  app, groups, sanitize, contact, isGroupConversation, save: () => saveHistory(true),
+  app, groups, sanitize, contact, addMessage, isGroupConversation, save: () => saveHistory(true),
   render: conversation => { if (app.active === conversation) renderMessages(); },
   conversationOf: entry => [...app.contacts.values()].find(c => c.messages.includes(entry))?.name,
 });
@@ -289,9 +289,13 @@ async function pollOnline() {
 
 // ── Conversations (kept sealed in IndexedDB) ──
 
-/** The conversation `name`, made if new; whoever asks for it may change it, so the next save looks at it. */
+/**
+ * The conversation `name`, made if new. Whoever asks for it may add messages to it or change what
+ * the index holds of it (unread, left), so the next save looks at its end and its index entry; a
+ * message changed in place is marked with touched().
+ */
 function contact(name) {
-  app.dirty.add(name);
+  if (!app.dirty.has(name)) app.dirty.set(name, new Set());
   let c = app.contacts.get(name);
   if (!c) {
     c = { name, unread: 0, messages: [] };
@@ -324,12 +328,13 @@ function addMessage(c, entry) {
 
 async function loadHistory() {
   app.contacts.clear();
-  app.dirty.clear();
+  app.dirty = new Map();
   app.history = new ConversationHistory(`${app.fingerprint}:${app.user}`);
   const { contacts, migrated } = await app.history.load();
   for (const [name, c] of contacts) app.contacts.set(name, c);
-  // A history saved as one record goes into pages now, all of it.
-  if (migrated) await saveHistory(true);
+  // A history saved as one record goes into pages now, all of it; if that fails (the disk is full:
+  // for a moment both forms are stored), the old record stays and the next save tries again.
+  if (migrated) await saveHistory(true).catch(e => banner(`The history could not be saved in its new form (${sanitize(e.message, 120)}); it is kept as it was.`));
 }
 
 /**
@@ -337,20 +342,27 @@ async function loadHistory() {
  * contact(), or marked by touched()), or all of them with `all`: for the rarer changes made
  * elsewhere (files, group actions), which are not worth tracking one by one.
  */
-async function saveHistory(all = false) {
+async function saveHistory(all = false, also = []) {
   const dirty = all ? null : app.dirty;
-  app.dirty = new Set();
+  app.dirty = new Map();
   try {
-    await app.history.save(app.contacts, dirty);
+    // A copy of the map: a save whose turn comes after another user logged in on this page still saves the first user's conversations.
+    await app.history.save(new Map(app.contacts), dirty, also);
   } catch (e) {
-    // Looked at again by the next save.
-    for (const name of dirty ?? app.contacts.keys()) app.dirty.add(name);
+    // Looked at again, every page of them, by the next save.
+    for (const name of dirty?.keys() ?? app.contacts.keys()) app.dirty.set(name, null);
     throw e;
   }
 }
 
-/** A conversation changed without contact() (a receipt walking them all): the next save looks at it. */
-function touched(c) { app.dirty.add(c.name); }
+/** Message `entry` of `c` changed in place (a receipt, a send's outcome, read): the next save looks at its page; without an entry, at all of them. */
+function touched(c, entry) {
+  const at = entry ? c.messages.indexOf(entry) : -1;
+  const pages = app.dirty.has(c.name) ? app.dirty.get(c.name) : new Set();
+  if (at < 0 || pages === null) { app.dirty.set(c.name, null); return; }
+  pages.add(Math.floor(((c.base ?? 0) + at) / PAGE));
+  app.dirty.set(c.name, pages);
+}
 
 /**
  * The first message from a device we had not seen, of someone whose other devices we know (or of our
@@ -363,7 +375,7 @@ function noteNewDevice(m) {
     : `${sanitize(m.from, 64)} has a new device (${sanitize(m.fromDevice, 32)}); compare safety numbers`;
   // Kept in the history and counted unread, so it is seen even if it came with the backlog or while away.
   const c = contact(m.from);
-  c.messages.push({ dir: 'notice', time: m.timestamp, text });
+  addMessage(c, { dir: 'notice', time: m.timestamp, text });
   if (app.active !== m.from || document.hidden) c.unread += 1;
   if (own) banner(text);
 }
@@ -388,8 +400,7 @@ async function receive(m) {
     if (opened.receipt) {
       applyReceipt(m.from, opened.receipt);
       app.account.lastSeen = m.messageId;
-      await saveHistory();
-      await store.put(app.accountName, app.account);
+      await saveHistory(false, [[app.accountName, app.account]]);
       renderContacts();
       if (app.active) renderMessages();
       return;
@@ -436,9 +447,9 @@ async function receive(m) {
     owe(m.from, entry.receipted === 'read' ? RECEIPT_READ : RECEIPT_DELIVERED, entry.messageId, conversation);
   }
   app.account.lastSeen = m.messageId;
-  // Stored before the acknowledgement goes out (Messenger acks when this resolves).
-  await saveHistory();
-  await store.put(app.accountName, app.account);
+  // Stored before the acknowledgement goes out (Messenger acks when this resolves), with the
+  // account's last message seen in the same transaction: a reload never shows it twice, nor loses it.
+  await saveHistory(false, [[app.accountName, app.account]]);
   renderContacts();
   if (app.active === conversation) { renderConversationHeader(); renderMessages(); }
 }
@@ -448,12 +459,14 @@ async function sendMessage(text) {
   const c = contact(to);
   // The id is drawn (and kept with the entry) before sending: a receipt can come back before the send returns.
   const entry = { dir: 'out', text, time: Date.now(), status: 'sending', messageId: newMessageId() };
-  c.messages.push(entry);
+  addMessage(c, entry);
   renderMessages();
   try {
     if (!app.messenger) throw new Error('not connected');
     if (isGroupConversation(to)) {
       await groups.send(to, entry);
+      // Marked again: a save while the send was out (another message, a click) took the first mark.
+      touched(c, entry);
       await saveHistory();
       renderConversationHeader();
       renderMessages();
@@ -476,6 +489,8 @@ async function sendMessage(text) {
     entry.status = 'failed';
     entry.note = sanitize(e.message, 300);
   }
+  // Marked again: a save while the send was out (another message, a click) took the first mark.
+  touched(c, entry);
   await saveHistory();
   renderConversationHeader();
   renderMessages();
@@ -490,7 +505,7 @@ function applyReceipt(from, receipt) {
     if (receipt.type !== RECEIPT_READ) return;
     for (const c of app.contacts.values()) {
       for (const e of c.messages) {
-        if (e.dir === 'in' && ids.has(e.messageId) && e.seen === false) { e.seen = true; e.receipted = 'read'; c.unread = Math.max(0, c.unread - 1); touched(c); }
+        if (e.dir === 'in' && ids.has(e.messageId) && e.seen === false) { e.seen = true; e.receipted = 'read'; c.unread = Math.max(0, c.unread - 1); touched(c, e); }
       }
     }
     return;
@@ -499,7 +514,7 @@ function applyReceipt(from, receipt) {
   const state = receipt.type === RECEIPT_READ && app.readReceipts ? 'read' : 'delivered';
   const c = app.contacts.get(from);
   for (const e of c?.messages ?? []) {
-    if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) { e.status = state; touched(c); }
+    if (e.dir === 'out' && ids.has(e.messageId) && RANK[state] > RANK[e.status]) { e.status = state; touched(c, e); }
   }
   // A group message's receipts come from each member: kept per member, only from members now (ids
   // we never sent change nothing), so a receipt list never grows past the group's own bound.
@@ -508,7 +523,7 @@ function applyReceipt(from, receipt) {
     for (const e of g.messages) {
       if (e.dir !== 'out' || !e.messageId || !ids.has(e.messageId)) continue;
       e.receipts ??= {};
-      if (RANK[state] > RANK[e.receipts[from] ?? 'sent']) { e.receipts[from] = state; touched(g); }
+      if (RANK[state] > RANK[e.receipts[from] ?? 'sent']) { e.receipts[from] = state; touched(g, e); }
     }
   }
 }
@@ -547,6 +562,7 @@ function markRead(c) {
     // Only what was not seen yet: a message seen while read receipts were off stays unreceipted as read.
     if (e.dir !== 'in' || e.seen !== false) continue;
     e.seen = true;
+    touched(c, e);
     if (e.receipted === 'delivered' && app.readReceipts) {
       e.receipted = 'read';
       owe(e.from ?? c.name, RECEIPT_READ, e.messageId, c.name);
@@ -789,7 +805,7 @@ $('new-group-form').addEventListener('submit', e => {
     $('new-group-name').value = '';
     $('new-group-members').value = '';
     const invited = (info.invited ?? []).map(n => sanitize(n, 64));
-    contact(`#${info.group}`).messages.push({ dir: 'notice', time: Date.now(),
+    addMessage(contact(`#${info.group}`), { dir: 'notice', time: Date.now(),
       text: `You created #${sanitize(info.group, 64)}${invited.length ? `; invited ${invited.join(', ')} (they join when they accept)` : ''}` });
     openConversation(`#${info.group}`);
   });
@@ -798,7 +814,7 @@ $('group-leave').addEventListener('click', () => {
   const name = app.active;
   act(async () => {
     await groups.leave(name);
-    contact(name).messages.push({ dir: 'notice', time: Date.now(), text: `You left ${sanitize(name, 65)}` });
+    addMessage(contact(name), { dir: 'notice', time: Date.now(), text: `You left ${sanitize(name, 65)}` });
   });
 });
 for (const [button, verb] of [['group-add', 'add'], ['group-remove', 'remove']]) {
@@ -811,7 +827,7 @@ for (const [button, verb] of [['group-add', 'add'], ['group-remove', 'remove']])
       $('group-member').value = '';
       const said = (info.invited ?? []).length ? `; invited ${(info.invited ?? []).map(n => sanitize(n, 64)).join(', ')}` : '';
       const withdrawn = (info.withdrawn ?? []).length ? `; withdrew the invitation of ${(info.withdrawn ?? []).map(n => sanitize(n, 64)).join(', ')}` : '';
-      if (said || withdrawn) contact(name).messages.push({ dir: 'notice', time: Date.now(), text: `${verb === 'add' ? 'Added' : 'Removed'}${said}${withdrawn}` });
+      if (said || withdrawn) addMessage(contact(name), { dir: 'notice', time: Date.now(), text: `${verb === 'add' ? 'Added' : 'Removed'}${said}${withdrawn}` });
     });
   });
 }

@@ -70,7 +70,7 @@ export class FileView {
       dir: 'out', time: Date.now(), status: 'sending', messageId: newMessageId(),
       file: { name, size: file.size, progress: 'reading' }, text: `${name} (${formatSize(file.size)})`,
     };
-    contact(conversation).messages.push(entry);
+    this.page.addMessage(contact(conversation), entry);
     this.page.render(conversation);
     try {
       const recipients = await this.recipients(conversation);

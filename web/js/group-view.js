@@ -234,7 +234,7 @@ export class GroupView {
     this.listed.add(info.group);
     const c = this.page.contact(conversationOf(info.group));
     c.left = false;
-    c.messages.push({ dir: 'notice', time: Date.now(), text: `You joined ${conversationOf(info.group)} (invited by ${invitation.invitedBy})` });
+    this.page.addMessage(c, { dir: 'notice', time: Date.now(), text: `You joined ${conversationOf(info.group)} (invited by ${invitation.invitedBy})` });
     return info;
   }
 

@@ -96,12 +96,15 @@ export async function remove(name) { await raw('readwrite', s => s.delete(name))
  * another. Sealed before the transaction opens (IndexedDB commits a transaction left idle across an await).
  */
 export async function putMany(entries) {
+  await putManyEncoded(entries.map(([name, value]) => [name, value === undefined ? undefined : split(value)]));
+}
+
+/** putMany() of what encode() gave. */
+export async function putManyEncoded(entries) {
   const k = await key();
   const sealed = [];
-  for (const [name, value] of entries) {
-    if (value === undefined) { sealed.push([name, undefined]); continue; }
-    const { keys, json } = split(value);
-    sealed.push([name, { keys, sealed: await sealWithKey(k, utf8(json), utf8(name)) }]);
+  for (const [name, encoded] of entries) {
+    sealed.push([name, encoded === undefined ? undefined : { keys: encoded.keys, sealed: await sealWithKey(k, utf8(encoded.json), utf8(name)) }]);
   }
   await raw('readwrite', s => {
     let last = null;

@@ -89,7 +89,7 @@ public class BrowserFileTransferTests
                   return { devices: 1, delivered: true };
                 } },
               };
-              const view = new FileView({ app, groups: {}, sanitize: t => String(t), contact: () => conversation, isGroupConversation: n => n.startsWith('#'),
+              const view = new FileView({ app, groups: {}, sanitize: t => String(t), contact: () => conversation, addMessage: (c, e) => c.messages.push(e), isGroupConversation: n => n.startsWith('#'),
                 save: async () => {}, render: () => {}, conversationOf: () => 'bob' });
               await view.send('bob', file(3000));
               const afterFirst = { note: conversation.messages[0].note, waiting: view.waiting.length };
@@ -126,7 +126,7 @@ public class BrowserFileTransferTests
               const conversation = { name: 'bob', messages: [] };
               const app = { user: 'me', connected: true, messenger: server.messenger, contacts: new Map([['bob', conversation]]),
                 device: { async sendPayload() { return { devices: 1, delivered: true }; } } };
-              const view = new FileView({ app, groups: {}, sanitize: t => String(t), contact: () => conversation, isGroupConversation: n => n.startsWith('#'),
+              const view = new FileView({ app, groups: {}, sanitize: t => String(t), contact: () => conversation, addMessage: (c, e) => c.messages.push(e), isGroupConversation: n => n.startsWith('#'),
                 save: async () => {}, render: () => {}, conversationOf: () => 'bob' });
               await view.send('bob', file(1500, 'first.bin'));
               await view.send('bob', file(1500, 'second.bin'));

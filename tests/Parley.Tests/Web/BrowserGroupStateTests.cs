@@ -247,7 +247,7 @@ public class BrowserGroupStateTests
           };
           const app = { user: 'webby', messenger, contacts: new Map(), device: { s: { deviceId: 'w1' } } };
           const device = { s: { user: 'webby', deviceId: 'w1' }, lock: Promise.resolve(), serial(fn) { const p = this.lock.then(fn); this.lock = p.catch(() => {}); return p; }, async save() {} };
-          const view = new GroupView({ app, contact: n => { let c = app.contacts.get(n); if (!c) app.contacts.set(n, c = { name: n, messages: [] }); return c; },
+          const view = new GroupView({ app, addMessage: (c, e) => c.messages.push(e), contact: n => { let c = app.contacts.get(n); if (!c) app.contacts.set(n, c = { name: n, messages: [] }); return c; },
             sanitize: t => String(t), banner() {}, $: id => document.getElementById(id), act: a => a(), open() {} });
           view.attach(device);
           view.e2e.apply({ group: 'mine', groupId: 'a'.repeat(32), version: 1, members: ['webby', 'alice'], admins: ['alice'] });

@@ -41,6 +41,8 @@ public class BrowserHistoryTests
               const { ConversationHistory, PAGE } = await import('/js/history.js');
               const store = await import('/js/store.js');
               const out = { page: PAGE };
+              // Marked as contact() marks: look at the end of the conversation (and its index entry).
+              const tail = name => new Map([[name, new Set()]]);
               const texts = (n, from = 0) => Array.from({ length: n }, (_, i) => ({ dir: 'in', text: `m${from + i}`, time: from + i }));
               // As an older page kept it: one record, every conversation with all its messages.
               await store.put('history:t:u', {
@@ -62,36 +64,42 @@ public class BrowserHistoryTests
 
               let before = await sealedRecords();
               contacts.get('cli').messages.push(...texts(1, 700));
-              await h.save(contacts, new Set(['cli']));
+              await h.save(contacts, tail('cli'));
               let after = await sealedRecords();
               out.oneMessage = changed(before, after);
 
               before = after;
-              await h.save(contacts, new Set(['cli', '#g']));
+              await h.save(contacts, new Map([['cli', new Set()], ['#g', new Set()]]));
               out.nothingNew = changed(before, await sealedRecords());
+
+              // A message on the first page changed in place (a receipt): marked, its page is written, and only it.
+              before = await sealedRecords();
+              contacts.get('cli').messages[3].status = 'read';
+              await h.save(contacts, new Map([['cli', new Set([0])]]));
+              out.inPlace = changed(before, await sealedRecords());
 
               before = await sealedRecords();
               contacts.get('cli').unread = 0;
-              await h.save(contacts, new Set(['cli']));
+              await h.save(contacts, tail('cli'));
               out.unreadOnly = changed(before, await sealedRecords());
 
               // The oldest message dropped (as addMessage does past its bound): the first page and the index.
               before = await sealedRecords();
               const cli = contacts.get('cli');
               cli.messages.splice(0, 1); cli.base = 1;
-              await h.save(contacts, new Set(['cli']));
+              await h.save(contacts, tail('cli'));
               out.oldestDropped = changed(before, await sealedRecords());
 
               // Dropped past the first page: it is deleted.
               before = await sealedRecords();
               cli.messages.splice(0, PAGE - 1); cli.base = PAGE;
-              await h.save(contacts, new Set(['cli']));
+              await h.save(contacts, tail('cli'));
               out.firstPageDropped = changed(before, await sealedRecords());
 
               // A forgotten conversation: its pages go, whether or not it was marked.
               before = await sealedRecords();
               contacts.delete('#g');
-              await h.save(contacts, new Set());
+              await h.save(contacts, new Map());
               out.forgotten = changed(before, await sealedRecords());
 
               const last = (await new ConversationHistory('t:u').load()).contacts;
@@ -110,6 +118,7 @@ public class BrowserHistoryTests
         Assert.True(result.GetProperty("sameAfterReload").GetBoolean());
         Assert.Equal([Cli + "2"], Strings(result, "oneMessage"));
         Assert.Empty(Strings(result, "nothingNew"));
+        Assert.Equal([Cli + "0"], Strings(result, "inPlace"));
         Assert.Equal(["history:t:u"], Strings(result, "unreadOnly"));
         Assert.Equal([Cli + "0", "history:t:u"], Strings(result, "oldestDropped"));
         Assert.Equal(["-" + Cli + "0", "history:t:u"], Strings(result, "firstPageDropped"));
@@ -164,6 +173,72 @@ public class BrowserHistoryTests
         Assert.Equal(Enumerable.Range(0, 301).Select(i => $"message {i}"), texts);
         await page.ClickAsync("#contacts li[data-user='cli']");
         await Expect(page.Locator("#messages .message.in").Last).ToContainTextAsync("message 300");
+    }
+
+    /// <summary>
+    /// Saves take turns: a save that reads every page of a long conversation, and a save of a new
+    /// message started while it runs, end with the newer index, whichever would finish first.
+    /// </summary>
+    [Fact]
+    public async Task A_slow_save_never_writes_an_older_index_over_a_newer_one()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("""
+            async () => {
+              const { ConversationHistory } = await import('/js/history.js');
+              const texts = (n, tag) => Array.from({ length: n }, (_, i) => ({ dir: 'in', text: `${tag}${i}`, time: i, seen: false }));
+              const h = new ConversationHistory('r:u');
+              const contacts = new Map([['y', { name: 'y', unread: 0, messages: texts(256, 'y') }], ['x', { name: 'x', unread: 0, messages: texts(5000, 'x') }]]);
+              await h.save(new Map(contacts), null);
+              for (const e of contacts.get('x').messages) e.seen = true;
+              const slow = h.save(new Map(contacts), new Map([['x', null]]));
+              contacts.get('y').messages.push({ dir: 'in', text: 'acknowledged', time: 999 });
+              const fast = h.save(new Map(contacts), new Map([['y', new Set()]]));
+              await Promise.all([slow, fast]);
+              const loaded = (await new ConversationHistory('r:u').load()).contacts;
+              return [loaded.get('y').messages.length, loaded.get('y').messages.at(-1).text, loaded.get('x').messages.every(e => e.seen)];
+            }
+            """);
+        JsonElement[] loaded = [.. result.EnumerateArray()];
+        Assert.Equal((257, "acknowledged", true), (loaded[0].GetInt32(), loaded[1].GetString(), loaded[2].GetBoolean()));
+    }
+
+    /// <summary>
+    /// A send's outcome is saved though another save (here a click on another conversation) ran
+    /// while the send was out and took the conversation's first mark.
+    /// </summary>
+    [Fact]
+    public async Task A_sends_outcome_survives_a_reload_when_another_save_ran_during_the_send()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        await page.FillAsync("#username", "reader");
+        await page.FillAsync("#password", "a long enough passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        foreach (string name in new[] { "zed", "nobody" })
+        {
+            await page.FillAsync("#new-contact", name);
+            await page.PressAsync("#new-contact", "Enter");
+        }
+        await page.EvaluateAsync("""
+            () => {
+              document.getElementById('message-input').value = 'hello';
+              document.getElementById('composer').requestSubmit();
+              document.querySelector("#contacts li[data-user='zed']").click();
+            }
+            """);
+        await page.WaitForFunctionAsync("() => window.parley.app.contacts.get('nobody')?.messages[0]?.status === 'failed'");
+        // The save that follows the outcome is queued by then: wait for it.
+        await page.EvaluateAsync("() => window.parley.app.history.queue");
+
+        await page.ReloadAsync();
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        string[] after = await page.EvaluateAsync<string[]>("() => { const m = window.parley.app.contacts.get('nobody').messages[0]; return [m.text, m.status, m.note]; }");
+        Assert.Equal(["hello", "failed", "there is no user 'nobody'"], after);
     }
 
     private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
