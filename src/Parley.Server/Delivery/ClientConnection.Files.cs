@@ -128,30 +128,39 @@ public sealed partial class ClientConnection
             }
             recipients.Add(user);
         }
+        // The bounds of complete files, as things stand: an early answer (the store checks them
+        // again where a file counts, at its end), so not under the admission lock.
+        if (await FilesDoNotFitAsync(files, begin.Ref, [.. recipients], begin.Size, "; the file was not accepted", cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            await ReplyAsync(refused).ConfigureAwait(false);
+            return;
+        }
+        // The answer is sent after the lock is released: a peer that stops reading (its outbox full)
+        // must not hold every other begin on this node while its answer waits for room.
+        ServerMessage answer;
         await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             UploadUsage usage = await files.Store.UnfinishedUploadsAsync(User, cancellationToken).ConfigureAwait(false);
             if (usage.Uploads >= _options.MaxUnfinishedUploadsPerAccount || usage.Bytes + begin.Size > _options.MaxUnfinishedUploadBytesPerAccount)
             {
-                await ReplyAsync(new ErrorMessage(begin.Ref, ErrorCodes.TooManyUploads,
+                answer = new ErrorMessage(begin.Ref, ErrorCodes.TooManyUploads,
                     $"you have {usage.Uploads} unfinished uploads of {usage.Bytes} bytes; at most {_options.MaxUnfinishedUploadsPerAccount} " +
-                    $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)")).ConfigureAwait(false);
-                return;
+                    $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)");
             }
-            if (await RefuseWhenFilesDoNotFitAsync(files, begin.Ref, [.. recipients], begin.Size, "; the file was not accepted", cancellationToken).ConfigureAwait(false))
+            else
             {
-                return;
+                string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+                long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+                await files.Store.CreateUploadAsync(new NewUpload(fileId, User, DeviceId, [.. recipients], begin.Size, begin.ChunkSize, chunkCount, now), cancellationToken).ConfigureAwait(false);
+                answer = new FileUploadState(begin.Ref, fileId, 0, chunkCount, false);
             }
-            string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-            long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-            await files.Store.CreateUploadAsync(new NewUpload(fileId, User, DeviceId, [.. recipients], begin.Size, begin.ChunkSize, chunkCount, now), cancellationToken).ConfigureAwait(false);
-            await ReplyAsync(new FileUploadState(begin.Ref, fileId, 0, chunkCount, false)).ConfigureAwait(false);
         }
         finally
         {
             files.Admission.Release();
         }
+        await ReplyAsync(answer).ConfigureAwait(false);
     }
 
     private async Task StoreChunkAsync(FileService files, FileChunkRequest chunk, CancellationToken cancellationToken)
@@ -191,40 +200,39 @@ public sealed partial class ClientConnection
     private FileBounds FileBoundsOf() => new(_options.MaxWaitingFileBytesPerUploader, _options.MaxInboxFileBytes, _options.MaxInboxFileBytesFromOneSender);
 
     /// <summary>
-    /// Whether a file of <paramref name="size"/> ciphertext bytes for <paramref name="recipients"/>
-    /// would pass a bound as things stand, refused if so: the uploader's files waiting for their
-    /// recipients (too_many_uploads), each recipient's file quota, and the part of it one sender may
-    /// take (inbox_full), so no stranger can fill someone's file inbox alone. A begin is told early;
+    /// The refusal, if a file of <paramref name="size"/> ciphertext bytes for <paramref name="recipients"/>
+    /// would pass a bound as things stand: the uploader's files waiting for their recipients
+    /// (too_many_uploads), each recipient's file quota, and the part of it one sender may take
+    /// (inbox_full), so no stranger can fill someone's file inbox alone. A begin is told early;
     /// the store checks again when the file completes, where it counts.
     /// </summary>
-    private async Task<bool> RefuseWhenFilesDoNotFitAsync(FileService files, long reference, IReadOnlyList<string> recipients, long size, string what,
+    private async Task<ErrorMessage?> FilesDoNotFitAsync(FileService files, long reference, IReadOnlyList<string> recipients, long size, string what,
         CancellationToken cancellationToken)
     {
         FileBounds bounds = FileBoundsOf();
         WaitingFiles waiting = await files.Store.WaitingFilesOfAsync(User, cancellationToken).ConfigureAwait(false);
         if (waiting.Charged + FileCharges.ForUploader(size, recipients.Count) > bounds.WaitingPerUploader)
         {
-            await RefuseAsync(reference, new FileCompletion(CompletionResult.UploaderFull, Held: waiting.Charged, Files: waiting.Files), size, recipients.Count, what).ConfigureAwait(false);
-            return true;
+            return Refusal(reference, new FileCompletion(CompletionResult.UploaderFull, Held: waiting.Charged, Files: waiting.Files), size, recipients.Count, what);
         }
         long charge = FileCharges.InInbox(size);
         foreach (string recipient in recipients)
         {
             InboxFileUse use = await files.Store.BytesHeldForAsync(recipient, User, cancellationToken).ConfigureAwait(false);
-            FileCompletion? over = use.All + charge > bounds.Inbox ? new FileCompletion(CompletionResult.InboxFull, recipient, use.All)
-                : use.FromUploader + charge > bounds.FromOneSender ? new FileCompletion(CompletionResult.SenderShareFull, recipient, use.FromUploader)
-                : null;
-            if (over is { } refused)
+            if (use.All + charge > bounds.Inbox)
             {
-                await RefuseAsync(reference, refused, size, recipients.Count, what).ConfigureAwait(false);
-                return true;
+                return Refusal(reference, new FileCompletion(CompletionResult.InboxFull, recipient, use.All), size, recipients.Count, what);
+            }
+            if (use.FromUploader + charge > bounds.FromOneSender)
+            {
+                return Refusal(reference, new FileCompletion(CompletionResult.SenderShareFull, recipient, use.FromUploader), size, recipients.Count, what);
             }
         }
-        return false;
+        return null;
     }
 
-    /// <summary>Says which file bound a file does not fit, and what it holds.</summary>
-    private Task RefuseAsync(long reference, FileCompletion refused, long size, int recipients, string what) => ReplyAsync(refused.Result switch
+    /// <summary>Which file bound a file does not fit, and what it holds.</summary>
+    private ErrorMessage Refusal(long reference, FileCompletion refused, long size, int recipients, string what) => refused.Result switch
     {
         CompletionResult.UploaderFull => new ErrorMessage(reference, ErrorCodes.TooManyUploads,
             $"you have {refused.Files} files waiting for their recipients, counted as {refused.Held} bytes (each at least " +
@@ -234,7 +242,7 @@ public sealed partial class ClientConnection
             $"the inbox of '{refused.Recipient}' is full of files ({refused.Held} bytes held, at most {_options.MaxInboxFileBytes})" + what),
         _ => new ErrorMessage(reference, ErrorCodes.InboxFull,
             $"your files waiting for '{refused.Recipient}' hold {refused.Held} bytes of their inbox; one sender may hold at most {_options.MaxInboxFileBytesFromOneSender}" + what),
-    }).AsTask();
+    };
 
     private async Task EndUploadAsync(FileService files, FileUploadEndRequest end, CancellationToken cancellationToken)
     {
@@ -284,7 +292,7 @@ public sealed partial class ClientConnection
             }
             if (!completion.IsComplete)
             {
-                await RefuseAsync(end.Ref, completion, file.Size, file.Recipients.Count, "; the upload is kept: end it again once there is room").ConfigureAwait(false);
+                await ReplyAsync(Refusal(end.Ref, completion, file.Size, file.Recipients.Count, "; the upload is kept: end it again once there is room")).ConfigureAwait(false);
                 return;
             }
         }

@@ -37,6 +37,9 @@ public sealed partial class ClientConnection
     private readonly DiskSpaceGuard _diskSpace;
     private readonly ILogger _logger;
     private readonly ConnectionOutbox _outbox;
+
+    /// <summary>Messages and answers queued for this connection and not yet written (tests wait for a full outbox).</summary>
+    internal int OutboxCount => _outbox.Count;
     // Created by the first send: most connections sit idle and never need the gate.
     private SemaphoreSlim? _inFlightGate;
     private readonly CancellationTokenSource _closed = new();

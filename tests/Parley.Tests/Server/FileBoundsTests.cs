@@ -341,6 +341,58 @@ public class FileBoundsTests
         Assert.Contains("alice", await bob.ListAsync().WithTimeout());
     }
 
+    /// <summary>
+    /// A peer that stops reading (its outbox full) while it begins uploads: the answers to its
+    /// begins wait for room, but not under the node's admission lock, so another user's begin
+    /// goes through at once.
+    /// </summary>
+    [Fact]
+    public async Task A_peer_that_stops_reading_does_not_hold_anyone_elses_upload_begin()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { OutboxCapacity = 16 });
+        TaskCompletionSource unblock = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        ChatClient sloth = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        sloth.MessageHandler = async _ => await unblock.Task;
+        Assert.True((await sloth.LoginAsync("sloth", "correct horse", null).WithTimeout()).Success);
+        Assert.True(server.Server.Presence.TryGet("sloth", out Parley.Server.Delivery.ClientConnection connection));
+        await using ChatClient flood = await server.LoginAsync("flood");
+        string big = new('x', 60_000);
+        using (CancellationTokenSource deadline = new(TestTimeouts.Event))
+        {
+            // Until the sloth's outbox is full: its socket buffers first, then the outbox itself.
+            while (connection.OutboxCount < 16)
+            {
+                await flood.SendTextAsync("sloth", big).WaitAsync(deadline.Token);
+            }
+        }
+        Task<FileUploadState> slothBegin = sloth.BeginUploadAsync(["flood"], 2048, Chunk);
+        FileStoreProbe files = new(server);
+        using (CancellationTokenSource deadline = new(TestTimeouts.Event))
+        {
+            // Its upload is made: its answer is now waiting for room in the full outbox.
+            while ((await files.UnfinishedAsync("sloth")).Uploads == 0)
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+
+        await using ChatClient alice = await server.LoginAsync("alice");
+        await using ChatClient bob = await server.LoginAsync("bob");
+        FileUploadState aliceUpload = await alice.BeginUploadAsync(["bob"], 2048, Chunk).WithTimeout();
+        Assert.Equal(0, aliceUpload.Received);
+        Assert.False(slothBegin.IsCompleted);
+        unblock.SetResult();
+        Assert.Equal(0, (await slothBegin.WithTimeout()).Received);
+        await sloth.DisposeAsync();
+    }
+
+    /// <summary>The server's file store, read as the server sees it.</summary>
+    private sealed class FileStoreProbe(TestServer server)
+    {
+        public Task<Parley.Server.Storage.UploadUsage> UnfinishedAsync(string user) =>
+            server.Server.Maintenance.Files!.UnfinishedUploadsAsync(user, CancellationToken.None);
+    }
+
     [Fact]
     public async Task Below_the_disk_watermark_no_upload_starts()
     {

@@ -267,16 +267,24 @@ public abstract class FileStoreContractTests
         Assert.Equal(new InboxFileUse(min, min), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
         Assert.Equal(new InboxFileUse(0, 0), await store.BytesHeldForAsync("carol", "alice", CancellationToken.None));
 
-        // Exactly at every bound fits.
+        // Exactly at every bound fits (with bob's tablet now, not his phone).
         Assert.Equal(new FileCompletion(CompletionResult.Completed),
-            await store.CompleteAsync(second, devices, new FileBounds(2 * waiting, 2 * min, 2 * min), 2300, CancellationToken.None));
+            await store.CompleteAsync(second, [("bob", "bob-tablet"), ("carol", "carol-phone")], new FileBounds(2 * waiting, 2 * min, 2 * min), 2300, CancellationToken.None));
         Assert.Equal(new WaitingFiles(2, 2 * waiting), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
         Assert.Equal(new InboxFileUse(2 * min, 2 * min), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
+        // No refused completion left a device behind: bob's phone is not awaited, and carol's phone is the last.
+        Assert.False(await store.MarkDoneAsync(second, "bob", "bob-phone", CancellationToken.None));
+        Assert.False(await store.MarkDoneAsync(second, "bob", "bob-tablet", CancellationToken.None));
+        Assert.True(await store.MarkDoneAsync(second, "carol", "carol-phone", CancellationToken.None));
+        // Nor did the repeated end of the first bring back carol's phone: bob's phone is its last device.
+        Assert.True(await store.MarkDoneAsync(first, "bob", "bob-phone", CancellationToken.None));
     }
 
     /// <summary>
     /// The running totals against a model summed from scratch after every step of a random history:
-    /// completions, devices taking files, and sweeps, by several senders to several recipients.
+    /// completions (some under bounds tight enough to refuse them, some repeated), devices taking
+    /// files (and devices that were never awaited), abandoned uploads, and sweeps, by several senders
+    /// to several recipients. A refused completion must leave every total as it was.
     /// </summary>
     [StoreFact]
     public async Task The_running_totals_always_equal_what_the_files_held_sum_to()
@@ -284,13 +292,18 @@ public abstract class FileStoreContractTests
         await using IFileStore store = await OpenAsync();
         string[] users = ["ann", "ben", "cat", "dan"];
         Random random = new(1307);
-        // The model: each file still held, its owner, size, recipients and awaited devices.
+        // The model: each complete file still held, its owner, size, recipients and awaited devices; and the unfinished uploads.
         Dictionary<string, (string Owner, long Size, string[] Recipients, HashSet<(string User, string Device)> Devices, long CreatedAt)> held = [];
+        Dictionary<string, long> unfinished = [];
         long now = 10_000;
-        for (int step = 0; step < 60; step++)
+        long Waiting(string user) => held.Values.Where(f => f.Owner == user).Sum(f => FileCharges.ForUploader(f.Size, f.Recipients.Length));
+        long Inbox(string user, string? from = null) =>
+            held.Values.Where(f => f.Devices.Any(d => d.User == user) && (from is null || f.Owner == from)).Sum(f => FileCharges.InInbox(f.Size));
+        int refused = 0, repeated = 0;
+        for (int step = 0; step < 120; step++)
         {
             now += 100;
-            int action = random.Next(10);
+            int action = random.Next(12);
             if (action < 5 || held.Count == 0)
             {
                 string owner = users[random.Next(users.Length)];
@@ -299,13 +312,37 @@ public abstract class FileStoreContractTests
                 string id = await ReadyAsync(store, owner, size, now, recipients);
                 // Some recipients have no device that can take it (no keys): never counted against them.
                 (string, string)[] devices = [.. recipients.Where(r => r != "dan").SelectMany(r => Enumerable.Range(0, random.Next(1, 3)).Select(d => (r, $"{r}-{d}")))];
-                Assert.Equal(CompletionResult.Completed, (await store.CompleteAsync(id, devices, FileBounds.None, now, CancellationToken.None)).Result);
-                held[id] = (owner, size, recipients, [.. devices], now);
+                string[] charged = [.. devices.Select(d => d.Item1).Distinct()];
+                // Half the time, bounds near what the model holds, so some completions are refused.
+                FileBounds bounds = random.Next(2) == 0 ? FileBounds.None
+                    : new FileBounds(Waiting(owner) + random.Next(0, 300_000), 3 * FileCharges.MinimumFile + random.Next(0, 300_000), 2 * FileCharges.MinimumFile + random.Next(0, 200_000));
+                bool fits = Waiting(owner) + FileCharges.ForUploader(size, recipients.Length) <= bounds.WaitingPerUploader
+                    && charged.All(u => Inbox(u) + FileCharges.InInbox(size) <= bounds.Inbox && Inbox(u, owner) + FileCharges.InInbox(size) <= bounds.FromOneSender);
+                FileCompletion completion = await store.CompleteAsync(id, devices, bounds, now, CancellationToken.None);
+                Assert.Equal(fits, completion.Result == CompletionResult.Completed);
+                if (fits)
+                {
+                    held[id] = (owner, size, recipients, [.. devices], now);
+                    if (random.Next(3) == 0)
+                    {
+                        // A repeated end: nothing changes.
+                        Assert.Equal(CompletionResult.AlreadyComplete, (await store.CompleteAsync(id, devices, FileBounds.None, now, CancellationToken.None)).Result);
+                        repeated++;
+                    }
+                }
+                else
+                {
+                    // Refused: still an unfinished upload, as the model has it.
+                    unfinished[id] = now;
+                    refused++;
+                }
             }
             else if (action < 9)
             {
                 string id = held.Keys.ElementAt(random.Next(held.Count));
                 var file = held[id];
+                // A device the file never awaited changes nothing.
+                Assert.False(await store.MarkDoneAsync(id, file.Recipients[0], "never-awaited", CancellationToken.None));
                 if (file.Devices.Count == 0)
                 {
                     continue;
@@ -318,33 +355,46 @@ public abstract class FileStoreContractTests
                     held.Remove(id);
                 }
             }
+            else if (action < 10)
+            {
+                string owner = users[random.Next(users.Length)];
+                string id = NewFileId();
+                await store.CreateUploadAsync(new NewUpload(id, owner, owner + "-phone", ["ann"], 5000, 1000, 5, now), CancellationToken.None);
+                unfinished[id] = now;
+            }
             else
             {
-                long createdBefore = now - 1000;
-                int expired = held.Count(f => f.Value.CreatedAt < createdBefore);
-                Assert.Equal(new FileSweep(0, expired), await store.DeleteExpiredAsync(idleBefore: 0, createdBefore, CancellationToken.None));
-                foreach (string id in held.Where(f => f.Value.CreatedAt < createdBefore).Select(f => f.Key).ToList())
+                long idleBefore = now - 500, createdBefore = now - 1500;
+                string[] abandoned = [.. unfinished.Where(u => u.Value < idleBefore).Select(u => u.Key)];
+                string[] expired = [.. held.Where(f => f.Value.CreatedAt < createdBefore).Select(f => f.Key)];
+                Assert.Equal(new FileSweep(abandoned.Length, expired.Length), await store.DeleteExpiredAsync(idleBefore, createdBefore, CancellationToken.None));
+                foreach (string id in abandoned)
+                {
+                    unfinished.Remove(id);
+                }
+                foreach (string id in expired)
                 {
                     held.Remove(id);
                 }
             }
             foreach (string user in users)
             {
-                var waiting = held.Values.Where(f => f.Owner == user).ToList();
-                Assert.Equal(new WaitingFiles(waiting.Count, waiting.Sum(f => FileCharges.ForUploader(f.Size, f.Recipients.Length))),
-                    await store.WaitingFilesOfAsync(user, CancellationToken.None));
-                var awaited = held.Values.Where(f => f.Devices.Any(d => d.User == user)).ToList();
+                Assert.Equal(new WaitingFiles(held.Values.Count(f => f.Owner == user), Waiting(user)), await store.WaitingFilesOfAsync(user, CancellationToken.None));
                 foreach (string sender in users)
                 {
-                    Assert.Equal(new InboxFileUse(awaited.Sum(f => FileCharges.InInbox(f.Size)), awaited.Where(f => f.Owner == sender).Sum(f => FileCharges.InInbox(f.Size))),
-                        await store.BytesHeldForAsync(user, sender, CancellationToken.None));
+                    Assert.Equal(new InboxFileUse(Inbox(user), Inbox(user, sender)), await store.BytesHeldForAsync(user, sender, CancellationToken.None));
                 }
             }
         }
+        // The history went where it should: refusals and repeats happened.
+        Assert.True(refused > 0 && repeated > 0, $"{refused} refused, {repeated} repeated");
     }
 
+    /// <summary>Runs <paramref name="sql"/> on the store's database from outside it (as an older version of the server, or an operator, would).</summary>
+    protected abstract Task ExecuteAsync(string sql);
+
     /// <summary>Removes the running totals' tables, as a store written before them had none.</summary>
-    protected abstract Task DropTotalsAsync();
+    private Task DropTotalsAsync() => ExecuteAsync("DROP TABLE file_waiting; DROP TABLE inbox_file_use; DROP TABLE inbox_file_share;");
 
     [StoreFact]
     public async Task A_store_from_before_the_running_totals_gets_them_summed_from_its_files()
@@ -372,10 +422,11 @@ public abstract class FileStoreContractTests
             Assert.Equal(new InboxFileUse(FileCharges.MinimumFile, FileCharges.MinimumFile), await store.BytesHeldForAsync("bob", "alice", CancellationToken.None));
             Assert.Equal(new WaitingFiles(0, 0), await store.WaitingFilesOfAsync("dave", CancellationToken.None));
         }
-        // Opened again, the totals are not summed a second time.
+        // Opened again, the totals are not summed a second time: a total changed by hand stays as it is.
+        await ExecuteAsync("UPDATE file_waiting SET charged = 12345 WHERE owner = 'alice'");
         await using (IFileStore store = await OpenAsync())
         {
-            Assert.Equal(new WaitingFiles(1, FileCharges.ForUploader(100, 2)), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
+            Assert.Equal(new WaitingFiles(1, 12345), await store.WaitingFilesOfAsync("alice", CancellationToken.None));
         }
     }
 

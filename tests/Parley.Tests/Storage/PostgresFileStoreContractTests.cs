@@ -16,11 +16,11 @@ public sealed class PostgresFileStoreContractTests(ClusterEngines engines) : Fil
         return await PostgresMessageStore.OpenAsync(_database);
     }
 
-    protected override async Task DropTotalsAsync()
+    protected override async Task ExecuteAsync(string sql)
     {
         await using Npgsql.NpgsqlConnection connection = new(_database);
         await connection.OpenAsync();
-        await using Npgsql.NpgsqlCommand drop = new("DROP TABLE file_waiting; DROP TABLE inbox_file_use; DROP TABLE inbox_file_share;", connection);
-        await drop.ExecuteNonQueryAsync();
+        await using Npgsql.NpgsqlCommand command = new(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 }

@@ -10,13 +10,13 @@ public sealed class SqliteFileStoreContractTests : FileStoreContractTests, IDisp
 
     protected override async Task<IFileStore> OpenAsync() => await SqliteFileStore.OpenAsync(_directory.File("files.db"));
 
-    protected override async Task DropTotalsAsync()
+    protected override async Task ExecuteAsync(string sql)
     {
         await using Microsoft.Data.Sqlite.SqliteConnection connection = new($"Data Source={_directory.File("files.db")};Pooling=False");
         await connection.OpenAsync();
-        await using Microsoft.Data.Sqlite.SqliteCommand drop = connection.CreateCommand();
-        drop.CommandText = "DROP TABLE file_waiting; DROP TABLE inbox_file_use; DROP TABLE inbox_file_share;";
-        await drop.ExecuteNonQueryAsync();
+        await using Microsoft.Data.Sqlite.SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public void Dispose() => _directory.Dispose();
