@@ -87,22 +87,7 @@ public class BrowserDeviceStateTests
     [Fact]
     public async Task Skipped_keys_over_all_sessions_are_bounded_the_largest_sessions_oldest_going_first()
     {
-        JsonElement result = await ServedPage.EvaluateAsync("""
-            async () => {
-              const { E2eDevice, CONTENT_TYPE } = await import('/js/e2e/device.js');
-              const published = {};
-              const publisher = who => ({ async publishKeys(keys) { published[who] = keys; return { oneTimePrekeys: 20, oneTimeKemPrekeys: 5 }; } });
-              const alice = await E2eDevice.open('device:test:alice', 'alice', 'a1');
-              const bob = await E2eDevice.open('device:test:bob', 'bob', 'b1');
-              const carol = await E2eDevice.open('device:test:carol', 'carol', 'c1');
-              for (const [who, d] of [['alice', alice], ['bob', bob], ['carol', carol]]) await d.publishOrReplenish(publisher(who));
-              const toAlice = sent => ({
-                async fetchBundles(user) {
-                  return user !== 'alice' ? { user, devices: [] } : { user, devices: [{ deviceId: 'a1', identityKey: published.alice.identityKey,
-                    signedPrekey: published.alice.signedPrekey, oneTimePrekey: null, kemPrekey: published.alice.lastResortKemPrekey, kemPrekeyIsLastResort: true }] };
-                },
-                async sendToDevice(user, device, contentType, envelope) { if (user === 'alice') sent.push(envelope); return { status: 'delivered', devices: null }; },
-              });
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + PageScripts.ThreeDevicesWritingToAlice + """
               const from = async (device, user, letter) => {
                 const sent = [];
                 for (let i = 0; i <= 40; i++) await device.sendText(toAlice(sent), 'alice', `${letter}${i}`);
@@ -147,37 +132,9 @@ public class BrowserDeviceStateTests
     [Fact]
     public async Task A_message_seals_its_own_session_record_and_the_device_only()
     {
-        JsonElement result = await ServedPage.EvaluateAsync("""
-            async () => {
-              const { E2eDevice, CONTENT_TYPE } = await import('/js/e2e/device.js');
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + PageScripts.SealedRecords + PageScripts.ThreeDevicesWritingToAlice + """
               const store = await import('/js/store.js');
-              const sealed = async () => {
-                const db = await new Promise((resolve, reject) => { const r = indexedDB.open('parley', 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-                return await new Promise((resolve, reject) => {
-                  const out = {};
-                  const request = db.transaction('records', 'readonly').objectStore('records').openCursor();
-                  request.onsuccess = () => {
-                    const c = request.result;
-                    if (!c) { resolve(out); return; }
-                    if (c.value?.sealed) out[c.key] = btoa(String.fromCharCode(...new Uint8Array(c.value.sealed)));
-                    c.continue();
-                  };
-                  request.onerror = () => reject(request.error);
-                });
-              };
-              const published = {};
-              const publisher = who => ({ async publishKeys(keys) { published[who] = keys; return { oneTimePrekeys: 20, oneTimeKemPrekeys: 5 }; } });
-              const alice = await E2eDevice.open('device:test:alice', 'alice', 'a1');
-              const bob = await E2eDevice.open('device:test:bob', 'bob', 'b1');
-              const carol = await E2eDevice.open('device:test:carol', 'carol', 'c1');
-              for (const [who, d] of [['alice', alice], ['bob', bob], ['carol', carol]]) await d.publishOrReplenish(publisher(who));
-              const toAlice = sent => ({
-                async fetchBundles(user) {
-                  return user !== 'alice' ? { user, devices: [] } : { user, devices: [{ deviceId: 'a1', identityKey: published.alice.identityKey,
-                    signedPrekey: published.alice.signedPrekey, oneTimePrekey: null, kemPrekey: published.alice.lastResortKemPrekey, kemPrekeyIsLastResort: true }] };
-                },
-                async sendToDevice(user, device, contentType, envelope) { if (user === 'alice') sent.push(envelope); return { status: 'delivered', devices: null }; },
-              });
+              const sealed = sealedRecords;
               const say = async (device, user, deviceId, text, reader = alice) => {
                 const sent = [];
                 await device.sendText(toAlice(sent), 'alice', text);

@@ -14,25 +14,24 @@ namespace Parley.Tests.Web;
 /// </summary>
 public class BrowserHistoryTests
 {
-    /// <summary>Every stored record's name and sealed bytes (base64), read straight from IndexedDB.</summary>
-    private const string SealedRecords = """
-        const sealedRecords = async () => {
-          const db = await new Promise((resolve, reject) => { const r = indexedDB.open('parley', 1); r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-          return await new Promise((resolve, reject) => {
-            const out = {};
-            const request = db.transaction('records', 'readonly').objectStore('records').openCursor();
-            request.onsuccess = () => {
-              const cursor = request.result;
-              if (!cursor) { resolve(out); return; }
-              if (cursor.value?.sealed) out[cursor.key] = btoa(String.fromCharCode(...new Uint8Array(cursor.value.sealed)));
-              cursor.continue();
-            };
-            request.onerror = () => reject(request.error);
-          });
-        };
+    /// <summary><see cref="PageScripts.SealedRecords"/>, and <c>changed(before, after)</c>: the history records written or deleted (<c>-name</c>) between two readings.</summary>
+    private const string SealedRecords = PageScripts.SealedRecords + """
         const changed = (before, after) => [...new Set([...Object.keys(before), ...Object.keys(after)])]
           .filter(k => k.startsWith('history') && before[k] !== after[k]).map(k => after[k] === undefined ? `-${k}` : k).sort();
         """;
+
+    /// <summary>A page on <paramref name="server"/> logged in as a new user <paramref name="user"/>, the server's key trusted.</summary>
+    private static async Task<IPage> LoggedInAsync(IBrowserContext context, TestServer server, string user)
+    {
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        await page.FillAsync("#username", user);
+        await page.FillAsync("#password", "a long enough passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Expect(page.Locator("#me")).ToHaveTextAsync(user);
+        return page;
+    }
 
     [Fact]
     public async Task A_save_writes_only_the_pages_that_changed_and_an_old_one_record_history_is_read_into_pages()
@@ -138,13 +137,7 @@ public class BrowserHistoryTests
         await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
         await using Browser browser = await Browser.LaunchAsync();
         await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-        await page.FillAsync("#username", "reader");
-        await page.FillAsync("#password", "a long enough passphrase");
-        await page.ClickAsync("#login-button");
-        await page.ClickAsync("#trust-yes");
-        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        IPage page = await LoggedInAsync(context, server, "reader");
 
         await using E2eTestDevice cli = await E2eTestDevice.ConnectAsync(server, "cli");
         for (int i = 0; i < 300; i++)
@@ -212,13 +205,7 @@ public class BrowserHistoryTests
         await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
         await using Browser browser = await Browser.LaunchAsync();
         await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-        await page.FillAsync("#username", "reader");
-        await page.FillAsync("#password", "a long enough passphrase");
-        await page.ClickAsync("#login-button");
-        await page.ClickAsync("#trust-yes");
-        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        IPage page = await LoggedInAsync(context, server, "reader");
         foreach (string name in new[] { "zed", "nobody" })
         {
             await page.FillAsync("#new-contact", name);
