@@ -233,7 +233,7 @@ public sealed partial class ChatClient
     {
         try
         {
-            ServerMessage reply = await completion.Task.ConfigureAwait(false);
+            ServerMessage reply = await AnswerOrEndAsync(completion, CancellationToken.None).ConfigureAwait(false);
             return reply is ErrorMessage error ? throw new ChatException(error.Code, error.Message) : (SendResult)reply;
         }
         finally

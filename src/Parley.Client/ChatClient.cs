@@ -288,13 +288,29 @@ public sealed partial class ChatClient : IAsyncDisposable
         try
         {
             await SendAsync(request, cancellationToken).ConfigureAwait(false);
-            ServerMessage reply = await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ServerMessage reply = await AnswerOrEndAsync(completion, cancellationToken).ConfigureAwait(false);
             return reply is ErrorMessage error ? throw new ChatException(error.Code, error.Message) : reply;
         }
         finally
         {
             _pending.TryRemove(reference, out _);
         }
+    }
+
+    /// <summary>
+    /// The answer to a registered request, or <see cref="ChatConnectionException"/> once the read
+    /// loop has ended without giving one. The read loop answers requests and, as it ends, fails what
+    /// is pending; a request registered after that (the server died between the caller's last look
+    /// and here, and the write still went into the socket, as writes after a FIN do) would otherwise
+    /// wait for ever, and `parley chat` with it, never saying the connection was lost.
+    /// </summary>
+    private async Task<ServerMessage> AnswerOrEndAsync(TaskCompletionSource<ServerMessage> completion, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(completion.Task, _readLoop).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Answers and failures are set on the read loop before it completes: if it completed first, none is coming.
+        return completion.Task.IsCompleted
+            ? await completion.Task.ConfigureAwait(false)
+            : throw new ChatConnectionException("the connection to the server was closed");
     }
 
     private ValueTask SendAsync(ClientMessage message, CancellationToken cancellationToken) =>

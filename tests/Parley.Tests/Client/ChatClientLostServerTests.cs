@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+using Parley.Client;
+using Parley.Messaging;
+using Parley.Tests.Support;
+
+namespace Parley.Tests.Client;
+
+/// <summary>
+/// A server that dies as a kill -9'd one does (FIN, no close_notify) between a caller's last look at
+/// the connection and its next request: the request fails with ChatConnectionException instead of
+/// waiting for ever for an answer no read loop will give. This was the one CI failure of the kill -9
+/// end-to-end test: `parley chat` sat on such a send and never said it was reconnecting.
+/// </summary>
+public class ChatClientLostServerTests
+{
+    /// <summary>A TCP relay to the server that can end as a killed server's kernel ends it: FIN both ways, not RST.</summary>
+    private sealed class Relay : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly Task<(TcpClient Down, TcpClient Up)> _pair;
+
+        public Relay(int target)
+        {
+            _listener.Start();
+            _pair = Task.Run(async () =>
+            {
+                TcpClient down = await _listener.AcceptTcpClientAsync();
+                TcpClient up = new();
+                await up.ConnectAsync(IPAddress.Loopback, target);
+                _ = down.GetStream().CopyToAsync(up.GetStream()).ContinueWith(t => t.Exception, TaskScheduler.Default);
+                _ = up.GetStream().CopyToAsync(down.GetStream()).ContinueWith(t => t.Exception, TaskScheduler.Default);
+                return (down, up);
+            });
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        /// <summary>Ends both sides with a FIN (a .NET Close with a read pending would send RST, which a killed process does not).</summary>
+        public async Task DieAsync()
+        {
+            (TcpClient down, TcpClient up) = await _pair.WithTimeout();
+            down.Client.Shutdown(SocketShutdown.Both);
+            up.Client.Shutdown(SocketShutdown.Both);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Stop();
+            if (_pair.IsCompletedSuccessfully)
+            {
+                (TcpClient down, TcpClient up) = await _pair;
+                down.Dispose();
+                up.Dispose();
+            }
+        }
+    }
+
+    /// <param name="batch">The request is a batch of sends (its answer awaited through its own task) rather than one send.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_made_after_the_read_loop_ended_fails_instead_of_waiting_for_ever(bool batch)
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await (await server.LoginAsync("alice")).DisposeAsync();
+        await using Relay relay = new(server.Port);
+        ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", relay.Port, server.ClientOptions).WithTimeout();
+        Assert.True((await bob.LoginAsync("bob", "correct horse", null).WithTimeout()).Success);
+        await bob.SendTextAsync("alice", "before").WithTimeout();
+
+        await relay.DieAsync();
+        // The read loop sees the end of the stream and fails what is pending (nothing is)...
+        await Assert.ThrowsAnyAsync<Exception>(() => bob.Completion.WithTimeout());
+        // ...and only then does the next request register for its answer; its write still goes out
+        // (the first write after a FIN does), and no answer will come.
+        await Assert.ThrowsAsync<ChatConnectionException>(async () =>
+        {
+            if (batch)
+            {
+                Task<SendResult>[] answers = await bob.SendMessagesAsync([new OutgoingMessage("alice", "text/plain", [1])]).WithTimeout();
+                await answers[0].WithTimeout();
+            }
+            else
+            {
+                await bob.SendTextAsync("alice", "after").WithTimeout();
+            }
+        });
+        await bob.DisposeAsync();
+    }
+}
