@@ -33,6 +33,11 @@ public sealed partial class ChatClient
         long reference = Interlocked.Increment(ref _nextRef);
         UploadChannel upload = new(this, reference, fileId);
         _uploads[reference] = upload;
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _ended) is ChatConnectionException ended)
+        {
+            upload.Fail(ended);
+        }
         return upload;
     }
 
@@ -60,10 +65,12 @@ public sealed partial class ChatClient
         _downloads[reference] = chunks;
         try
         {
-            // Registered after the connection ended, nothing would ever complete it.
-            if (_readLoop.IsCompleted)
+            // Registered after the read loop failed the transfers, nothing would ever complete it.
+            // The fence orders the registration before the look (the loop sets _ended before it looks).
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref _ended) is ChatConnectionException ended)
             {
-                throw new ChatConnectionException("the connection to the server was closed");
+                throw new ChatConnectionException(ended.Message, ended.InnerException);
             }
             await SendAsync(new FileDownloadRequest(reference, fileId, fromChunk, count), cancellationToken).ConfigureAwait(false);
             int received = 0;

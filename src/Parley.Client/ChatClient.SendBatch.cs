@@ -75,12 +75,24 @@ public sealed partial class ChatClient
         // One block of references, so the batch's are consecutive whoever else sends meanwhile.
         long first = Interlocked.Add(ref _nextRef, count) - count + 1;
         SendRequest[] requests = new SendRequest[count];
+        ChatConnectionException? ended;
         lock (_sendAnswers)
         {
-            for (int i = 0; i < count; i++)
+            // Under the lock the read loop takes to lose every sink: registered before it, these are
+            // lost with the rest; after it, none is registered and no answer can come.
+            ended = _ended;
+            for (int i = 0; ended is null && i < count; i++)
             {
                 _sendAnswers.Add(first + i, answers);
             }
+        }
+        if (ended is not null)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                answers.Lost(first + i, ended);
+            }
+            return first;
         }
         try
         {
@@ -94,12 +106,6 @@ public sealed partial class ChatClient
         {
             LoseAnswers(first, count, new ChatConnectionException("the messages could not be sent: " + e.Message, e));
             throw;
-        }
-        if (_readLoop.IsCompleted)
-        {
-            // The read loop ended (and failed what was pending) before these were registered or
-            // while they were written: no answer can come any more.
-            LoseAnswers(first, count, new ChatConnectionException("the connection to the server was closed"));
         }
         return first;
     }

@@ -519,8 +519,16 @@ public sealed partial class ChatClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Set once, as the read loop ends and before it fails what is pending: whatever registers for an
+    /// answer afterwards looks here (after its registration, behind a full fence, or under the sinks'
+    /// lock), so it either is failed by the loop or sees the end itself. Nothing waits for ever.
+    /// </summary>
+    private ChatConnectionException? _ended;
+
     private void FailPending(ChatConnectionException error)
     {
+        Interlocked.CompareExchange(ref _ended, error, null);
         FailFileTransfers(error);
         LoseAllSendAnswers(error);
         foreach (long key in _pending.Keys)

@@ -56,11 +56,17 @@ public class ChatClientLostServerTests
         }
     }
 
-    /// <param name="batch">The request is a batch of sends (its answer awaited through its own task) rather than one send.</param>
+    /// <param name="request">
+    /// What the caller does next: one send, a batch awaited through its tasks, a batch answered into a
+    /// sink, a download, or an upload's chunk.
+    /// </param>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task A_request_made_after_the_read_loop_ended_fails_instead_of_waiting_for_ever(bool batch)
+    [InlineData("send")]
+    [InlineData("batch")]
+    [InlineData("batch-into-sink")]
+    [InlineData("download")]
+    [InlineData("upload")]
+    public async Task A_request_made_after_the_read_loop_ended_fails_instead_of_waiting_for_ever(string request)
     {
         await using TestServer server = await TestServer.StartAsync();
         await (await server.LoginAsync("alice")).DisposeAsync();
@@ -68,24 +74,71 @@ public class ChatClientLostServerTests
         ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", relay.Port, server.ClientOptions).WithTimeout();
         Assert.True((await bob.LoginAsync("bob", "correct horse", null).WithTimeout()).Success);
         await bob.SendTextAsync("alice", "before").WithTimeout();
+        FileUploadState upload = await bob.BeginUploadAsync(["alice"], 16, 1040).WithTimeout();
 
         await relay.DieAsync();
         // The read loop sees the end of the stream and fails what is pending (nothing is)...
         await Assert.ThrowsAnyAsync<Exception>(() => bob.Completion.WithTimeout());
         // ...and only then does the next request register for its answer; its write still goes out
         // (the first write after a FIN does), and no answer will come.
-        await Assert.ThrowsAsync<ChatConnectionException>(async () =>
+        switch (request)
         {
-            if (batch)
-            {
-                Task<SendResult>[] answers = await bob.SendMessagesAsync([new OutgoingMessage("alice", "text/plain", [1])]).WithTimeout();
-                await answers[0].WithTimeout();
-            }
-            else
-            {
-                await bob.SendTextAsync("alice", "after").WithTimeout();
-            }
-        });
+            case "send":
+                await Assert.ThrowsAsync<ChatConnectionException>(() => bob.SendTextAsync("alice", "after").WithTimeout());
+                break;
+            case "batch":
+                await Assert.ThrowsAsync<ChatConnectionException>(async () =>
+                {
+                    Task<SendResult>[] answers = await bob.SendMessagesAsync([new OutgoingMessage("alice", "text/plain", [1])]).WithTimeout();
+                    await answers[0].WithTimeout();
+                });
+                break;
+            case "batch-into-sink":
+                LostAnswers lost = new();
+                long first = await bob.SendMessagesAsync([new OutgoingMessage("alice", "text/plain", [1]), new OutgoingMessage("alice", "text/plain", [2])], lost).AsTask().WithTimeout();
+                Assert.Equal([first, first + 1], (await lost.Both.WithTimeout()).Order());
+                break;
+            case "download":
+                await Assert.ThrowsAsync<ChatConnectionException>(async () =>
+                {
+                    using CancellationTokenSource hang = new(TestTimeouts.Event);
+                    await foreach (FileData _ in bob.DownloadAsync(upload.FileId, 0, 1, hang.Token))
+                    {
+                    }
+                });
+                break;
+            case "upload":
+                using (UploadChannel channel = bob.OpenUpload(upload.FileId))
+                {
+                    await Assert.ThrowsAsync<ChatConnectionException>(() => channel.SendAsync(0, new byte[16], CancellationToken.None).AsTask().WithTimeout());
+                }
+                break;
+        }
         await bob.DisposeAsync();
+    }
+
+    /// <summary>Expects exactly two answers, both Lost.</summary>
+    private sealed class LostAnswers : ISendAnswers
+    {
+        private readonly List<long> _lost = [];
+        private readonly TaskCompletionSource<long[]> _both = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<long[]> Both => _both.Task;
+
+        public void Accepted(long reference, SendResult result) => _both.TrySetException(new InvalidOperationException("accepted after the connection ended"));
+
+        public void Refused(long reference, ChatException refusal) => _both.TrySetException(new InvalidOperationException("refused after the connection ended"));
+
+        public void Lost(long reference, ChatConnectionException error)
+        {
+            lock (_lost)
+            {
+                _lost.Add(reference);
+                if (_lost.Count == 2)
+                {
+                    _both.TrySetResult([.. _lost]);
+                }
+            }
+        }
     }
 }
