@@ -14,6 +14,7 @@ import { formatSafetyNumber } from './e2e/safety.js';
 import { newMessageId, RECEIPT_DELIVERED, RECEIPT_READ, MAX_RECEIPT_IDS } from './e2e/payload.js';
 import * as store from './store.js';
 import { ConversationHistory, PAGE } from './history.js';
+import { HistoryBudget } from './history-budget.js';
 
 const $ = id => document.getElementById(id);
 /** Only for a server from before join and leave notices (PROTOCOL.md §11.6): how often `list` is asked instead. */
@@ -26,9 +27,9 @@ const MAX_PENDING_RECEIPTS = 1000;
 const RANK = { failed: -1, sending: 0, queued: 1, sent: 1, delivered: 2, read: 3 };
 /**
  * What the page keeps (whoever can write to us can add messages; a save seals only the pages that
- * changed, history.js): the last 5,000 messages of each conversation, and 1,000 conversations.
+ * changed, history.js): 1,000 conversations, and of their messages what HistoryBudget allows
+ * (history-budget.js: 5,000 a conversation, and a budget in characters over all of them).
  */
-const MAX_MESSAGES = 5000;
 const MAX_CONVERSATIONS = 1000;
 /** The last millisecond a Date can hold: a server's timestamp past it is replaced by the time of arrival. */
 const MAX_TIME = 8.64e15;
@@ -44,6 +45,8 @@ const app = {
   readReceipts: true, receiptQueue: [], receiptTimer: null, watchTimer: null, presenceUnsupported: false,
   history: null, dirty: new Map(),
 };
+/** What the conversations hold of messages, over all of them (history-budget.js). */
+app.budget = new HistoryBudget(app.contacts);
 const groups = new GroupView({ app, contact, addMessage, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
 const files = new FileView({
   app, groups, sanitize, contact, addMessage, isGroupConversation, save: () => saveHistory(true),
@@ -313,17 +316,23 @@ function forgetQuietestConversation(keep) {
     const last = c.messages.at(-1)?.time ?? 0;
     if (c.name !== app.active && c.name !== keep && last < oldest) { quietest = c; oldest = last; }
   }
-  if (quietest) app.contacts.delete(quietest.name);
+  if (quietest) {
+    app.contacts.delete(quietest.name);
+    app.budget.forgotten(quietest);
+  }
 }
 
-/** A message added to a conversation, which keeps its last MAX_MESSAGES only (`base` counts those dropped, so its pages stay where they are). */
+/**
+ * A message added to a conversation. The page's bounds may take the oldest messages of it or of the
+ * conversation costing most (`base` counts those dropped, so pages stay where they are); each such
+ * conversation is looked at by the next save, which rewrites its first page and deletes those it no longer has.
+ */
 function addMessage(c, entry) {
-  c.messages.push(entry);
-  if (c.messages.length > MAX_MESSAGES) {
-    const dropped = c.messages.length - MAX_MESSAGES;
-    c.messages.splice(0, dropped);
-    c.base = (c.base ?? 0) + dropped;
-  }
+  for (const d of app.budget.add(c, entry)) lostOldest(d);
+}
+
+function lostOldest(c) {
+  if (!app.dirty.has(c.name)) app.dirty.set(c.name, new Set());
 }
 
 async function loadHistory() {
@@ -332,6 +341,9 @@ async function loadHistory() {
   app.history = new ConversationHistory(`${app.fingerprint}:${app.user}`);
   const { contacts, migrated } = await app.history.load();
   for (const [name, c] of contacts) app.contacts.set(name, c);
+  // A history saved under other bounds (an older page, or one that held more) comes within these.
+  app.budget = new HistoryBudget(app.contacts);
+  for (const c of app.budget.withinBudget()) lostOldest(c);
   // A history saved as one record goes into pages now, all of it; if that fails (the disk is full:
   // for a moment both forms are stored), the old record stays and the next save tries again.
   if (migrated) await saveHistory(true).catch(e => banner(`The history could not be saved in its new form (${sanitize(e.message, 120)}); it is kept as it was.`));

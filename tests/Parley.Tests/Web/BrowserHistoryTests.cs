@@ -228,5 +228,133 @@ public class BrowserHistoryTests
         Assert.Equal(["hello", "failed", "there is no user 'nobody'"], after);
     }
 
+    /// <summary>
+    /// The budget over all conversations (web/js/history-budget.js): past it, the conversation
+    /// costing most loses its oldest messages, the quiet ones keep theirs, the newest message of each
+    /// stays, and a history loaded over the budget comes within it.
+    /// </summary>
+    [Fact]
+    public async Task Past_the_budget_the_conversation_costing_most_loses_its_oldest_messages()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("""
+            async () => {
+              const { HistoryBudget, entryCost, ENTRY_COST } = await import('/js/history-budget.js');
+              HistoryBudget.maxUnits = 100 * ENTRY_COST + 20000;
+              const text = (n, tag) => ({ dir: 'in', text: tag.padEnd(n, '.'), time: 0 });
+              const contacts = new Map([['quiet', { name: 'quiet', messages: [] }], ['flood', { name: 'flood', messages: [] }]]);
+              const budget = new HistoryBudget(contacts);
+              const out = { max: HistoryBudget.maxUnits };
+              for (let i = 0; i < 5; i++) budget.add(contacts.get('quiet'), text(100, `q${i}`));
+              out.lost = [];
+              for (let i = 0; i < 40; i++) {
+                const lost = budget.add(contacts.get('flood'), text(1000, `f${i}`));
+                out.lost.push([...lost].map(c => c.name).join());
+              }
+              const sum = () => [...contacts.values()].reduce((n, c) => n + c.messages.reduce((m, e) => m + entryCost(e), 0), 0);
+              out.total = [budget.total, sum()];
+              out.quiet = contacts.get('quiet').messages.map(e => e.text.slice(0, 2));
+              const flood = contacts.get('flood');
+              out.flood = [flood.base, flood.messages.length, flood.messages[0].text.slice(0, 3), flood.messages.at(-1).text.slice(0, 3)];
+
+              // One message larger than the whole budget: the others go, it stays (what just came is shown).
+              budget.add(contacts.get('quiet'), text(200000, 'huge'));
+              out.huge = [contacts.get('quiet').messages.length, flood.messages.length, contacts.get('quiet').messages[0].text.slice(0, 4)];
+
+              // The count bound still holds, and a forgotten conversation frees what it cost.
+              HistoryBudget.maxUnits = 1e9; HistoryBudget.maxMessages = 10;
+              const many = { name: 'many', messages: [] };
+              contacts.set('many', many);
+              for (let i = 0; i < 25; i++) budget.add(many, text(1, `m${i}`));
+              out.many = [many.messages.length, many.base, many.messages[0].text];
+              contacts.delete('many'); budget.forgotten(many);
+              out.afterForget = budget.total === sum();
+
+              // A history loaded over the budget: the largest conversation is cut first.
+              HistoryBudget.maxUnits = 10 * ENTRY_COST + 5000; HistoryBudget.maxMessages = 5000;
+              const loaded = new Map([
+                ['a', { name: 'a', messages: Array.from({ length: 20 }, (_, i) => text(500, `a${i}`)) }],
+                ['b', { name: 'b', messages: Array.from({ length: 3 }, (_, i) => text(100, `b${i}`)) }],
+              ]);
+              const again = new HistoryBudget(loaded);
+              const cut = [...again.withinBudget()].map(c => c.name);
+              out.loaded = [cut.join(), loaded.get('a').base, loaded.get('a').messages.length, loaded.get('b').messages.length, again.total <= HistoryBudget.maxUnits];
+              HistoryBudget.maxUnits = 32 * 1024 * 1024;
+              return out;
+            }
+            """);
+
+        int max = result.GetProperty("max").GetInt32();
+        string[] lost = Strings(result, "lost");
+        // The flood fits until it does not; from then on every message it adds costs it its oldest, never the quiet one's.
+        Assert.Contains("flood", lost);
+        Assert.All(lost, l => Assert.True(l is "" or "flood", l));
+        int[] total = [.. result.GetProperty("total").EnumerateArray().Select(e => e.GetInt32())];
+        Assert.Equal(total[1], total[0]);
+        Assert.True(total[0] <= max, $"{total[0]} > {max}");
+        Assert.Equal(["q0", "q1", "q2", "q3", "q4"], Strings(result, "quiet"));
+        JsonElement[] flood = [.. result.GetProperty("flood").EnumerateArray()];
+        // 32,800 units: the quiet five (5 × (128 + 100) = 1,140) and the last 28 of the flood (28 × 1,128 = 31,584).
+        Assert.Equal((12, 28, "f12", "f39"), (flood[0].GetInt32(), flood[1].GetInt32(), flood[2].GetString(), flood[3].GetString()));
+        JsonElement[] huge = [.. result.GetProperty("huge").EnumerateArray()];
+        Assert.Equal((1, 1, "huge"), (huge[0].GetInt32(), huge[1].GetInt32(), huge[2].GetString()));
+        JsonElement[] many = [.. result.GetProperty("many").EnumerateArray()];
+        Assert.Equal((10, 15, "m15"), (many[0].GetInt32(), many[1].GetInt32(), many[2].GetString()));
+        Assert.True(result.GetProperty("afterForget").GetBoolean());
+        JsonElement[] loaded = [.. result.GetProperty("loaded").EnumerateArray()];
+        Assert.Equal(("a", 12, 8, 3, true), (loaded[0].GetString(), loaded[1].GetInt32(), loaded[2].GetInt32(), loaded[3].GetInt32(), loaded[4].GetBoolean()));
+    }
+
+    /// <summary>
+    /// Real messages to the page past a lowered budget: a flooding sender's conversation loses its
+    /// oldest messages, a quiet one keeps all of its, and after a reload the store holds exactly
+    /// what the page held (the flood's dropped pages deleted).
+    /// </summary>
+    [Fact]
+    public async Task A_sender_flooding_the_page_loses_their_own_oldest_messages_and_the_store_follows()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await LoggedInAsync(context, server, "reader");
+        // 320 messages of 1,000 characters cost 1,128 each: with the quiet three (3 × 135) the budget holds the last 52.
+        await page.EvaluateAsync("async () => { (await import('/js/history-budget.js')).HistoryBudget.maxUnits = 60000; }");
+
+        await using E2eTestDevice quiet = await E2eTestDevice.ConnectAsync(server, "quiet");
+        await using E2eTestDevice flood = await E2eTestDevice.ConnectAsync(server, "flood");
+        for (int i = 0; i < 3; i++)
+        {
+            await quiet.Keys.SendTextAsync(quiet.Client, "reader", $"quiet {i}").WithTimeout();
+        }
+        for (int i = 0; i < 320; i++)
+        {
+            await flood.Keys.SendTextAsync(flood.Client, "reader", $"flood {i} ".PadRight(1000, '~')).WithTimeout();
+        }
+        await page.WaitForFunctionAsync("() => window.parley.app.contacts.get('flood')?.messages.at(-1)?.text.startsWith('flood 319 ')", null, new() { Timeout = 60_000 });
+        await page.EvaluateAsync("() => window.parley.app.history.queue");
+        string held = """
+            () => ['quiet', 'flood'].map(n => { const c = window.parley.app.contacts.get(n); return [c.base ?? 0, ...c.messages.map(m => m.text.split(' ').slice(0, 2).join(' '))].join('|'); })
+            """;
+        string[] before = await page.EvaluateAsync<string[]>(held);
+        int units = await page.EvaluateAsync<int>("() => window.parley.app.budget.total");
+        Assert.True(units <= 60000, $"{units}");
+        Assert.Equal("0|quiet 0|quiet 1|quiet 2", before[0]);
+        string[] floodHeld = before[1].Split('|');
+        Assert.Equal(Enumerable.Range(268, 52).Select(i => $"flood {i}"), floodHeld[1..]);
+        Assert.Equal("268", floodHeld[0]);
+
+        string pages = $$"""
+            async () => { {{SealedRecords}}
+              return Object.keys(await sealedRecords()).filter(k => k.includes(':flood:')).map(k => +k.split(':').at(-1)).sort((a, b) => a - b);
+            }
+            """;
+        int[] floodPages = await page.EvaluateAsync<int[]>(pages);
+        // Messages 268..319 are on page 1 only: page 0 went with the messages dropped from it.
+        Assert.Equal([1], floodPages);
+
+        await page.ReloadAsync();
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        Assert.Equal(before, await page.EvaluateAsync<string[]>(held));
+    }
+
     private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
 }
