@@ -167,6 +167,8 @@ public sealed partial class ChatClient : IAsyncDisposable
                         }
                         CompactAgreed = result.Compact == CompactForm.Version;
                         LoggedIn?.Invoke(result);
+                        // From here the read loop answers, and marks the end when it ends.
+                        Volatile.Write(ref _ended, null);
                         _readLoop = Task.Run(ReadLoopAsync);
                         _ackLoop = Task.Run(AckLoopAsync);
                     }
@@ -520,11 +522,11 @@ public sealed partial class ChatClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Set once, as the read loop ends and before it fails what is pending: whatever registers for an
+    /// Set until a login starts the read loop, and again as the loop ends, before it fails what is pending: whatever registers for an
     /// answer afterwards looks here (after its registration, behind a full fence, or under the sinks'
     /// lock), so it either is failed by the loop or sees the end itself. Nothing waits for ever.
     /// </summary>
-    private ChatConnectionException? _ended;
+    private ChatConnectionException? _ended = new("the client is not logged in: no answer can come");
 
     private void FailPending(ChatConnectionException error)
     {

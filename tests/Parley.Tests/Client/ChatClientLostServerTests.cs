@@ -117,6 +117,30 @@ public class ChatClientLostServerTests
         await bob.DisposeAsync();
     }
 
+    /// <summary>
+    /// Before a login has started the read loop (here after a refused login) nothing can answer: a
+    /// batch into a sink is reported lost and a download fails at once, as after the loop ended.
+    /// </summary>
+    [Fact]
+    public async Task Requests_on_a_client_whose_login_failed_fail_instead_of_waiting_for_ever()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await (await server.LoginAsync("alice")).DisposeAsync();
+        await using ChatClient bob = await ChatClient.ConnectAsync("127.0.0.1", server.Port, server.ClientOptions).WithTimeout();
+        Assert.False((await bob.LoginAsync("alice", "wrong password", null).WithTimeout()).Success);
+
+        LostAnswers lost = new();
+        long first = await bob.SendMessagesAsync([new OutgoingMessage("alice", "text/plain", [1]), new OutgoingMessage("alice", "text/plain", [2])], lost).AsTask().WithTimeout();
+        Assert.Equal([first, first + 1], (await lost.Both.WithTimeout()).Order());
+        await Assert.ThrowsAsync<ChatConnectionException>(async () =>
+        {
+            using CancellationTokenSource hang = new(TestTimeouts.Event);
+            await foreach (FileData _ in bob.DownloadAsync(new string('a', 32), 0, 1, hang.Token))
+            {
+            }
+        });
+    }
+
     /// <summary>Expects exactly two answers, both Lost.</summary>
     private sealed class LostAnswers : ISendAnswers
     {
