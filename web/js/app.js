@@ -328,7 +328,11 @@ function forgetQuietestConversation(keep) {
  * conversation is looked at by the next save, which rewrites its first page and deletes those it no longer has.
  */
 function addMessage(c, entry) {
-  for (const d of app.budget.add(c, entry)) lostOldest(d);
+  for (const d of app.budget.add(c, entry)) {
+    lostOldest(d);
+    // The caller draws its own conversation; the open one, when it is another, is drawn here.
+    if (d !== c && d.name === app.active) renderMessages();
+  }
 }
 
 function lostOldest(c) {
@@ -369,8 +373,11 @@ async function saveHistory(all = false, also = []) {
 
 /** Message `entry` of `c` changed in place (a receipt, a send's outcome, read): the next save looks at its page; without an entry, at all of them. */
 function touched(c, entry) {
+  if (entry) app.budget.changed(entry);
   const at = entry ? c.messages.indexOf(entry) : -1;
   const pages = app.dirty.has(c.name) ? app.dirty.get(c.name) : new Set();
+  // A message the page's bounds dropped meanwhile is in no page any more: nothing of it to save.
+  if (entry && at < 0) { if (!app.dirty.has(c.name)) app.dirty.set(c.name, pages); return; }
   if (at < 0 || pages === null) { app.dirty.set(c.name, null); return; }
   pages.add(Math.floor(((c.base ?? 0) + at) / PAGE));
   app.dirty.set(c.name, pages);

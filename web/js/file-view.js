@@ -197,6 +197,7 @@ export class FileView {
     job.offer = null;
     delete entry.file.progress;
     entry.text = `Sent ${entry.file.name} (${formatSize(entry.file.size)}), encrypted end to end`;
+    this.app.budget.changed(entry);
     await this.page.save();
     this.page.render(conversation);
   }

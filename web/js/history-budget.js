@@ -4,17 +4,22 @@
 // 64 KiB texts grow a conversation to ~640 MB of UTF-16, and a thousand senders the page to far
 // more than a browser tab has.
 //
-// So the page also keeps a budget: each message costs its text (and a file's name) in characters
-// plus ENTRY_COST for the rest of it. Past the budget, the conversation costing most loses its
-// oldest messages until the page is within it again: whoever floods us loses their own history
-// first, and the user's quieter conversations keep theirs. A conversation always keeps its newest
-// message, so what just came in is shown.
+// So the page also keeps a budget: each message costs the characters of its strings (its text, a
+// file's name and offer, the names its receipts came from) plus ENTRY_COST for the rest of it, and
+// what it cost when counted is what its dropping frees, so the total never drifts; a message
+// changed in place is counted again. Past the budget, the conversation costing most loses its
+// oldest messages until the page is within it again: one sender flooding us loses their own
+// history first, and the user's quieter conversations keep theirs (many senders at once level the
+// largest conversations down toward each other; a group is one conversation, whoever floods it).
+// A conversation always keeps its newest message, so what just came in is shown.
 
 /** Messages a conversation keeps at most, oldest dropped first. */
 export const MAX_MESSAGES = 5000;
 
-/** What a message costs besides its text: the fields every message has, and a file offer's. */
+/** What a message (and a file in it) costs besides its strings: its other fields and the object itself. */
 export const ENTRY_COST = 128;
+/** What each receipt a message holds costs besides the sender's name. */
+const RECEIPT_COST = 16;
 
 /**
  * All conversations together, in ENTRY_COST and characters: ~64 MB of text (UTF-16) however it is
@@ -22,11 +27,14 @@ export const ENTRY_COST = 128;
  */
 export const MAX_HISTORY_UNITS = 32 * 1024 * 1024;
 
-/** What one message costs of the budget: fixed when it is added (its text and file name never change in place). */
+const strings = o => { let n = 0; for (const v of Object.values(o)) if (typeof v === 'string') n += v.length; return n; };
+
+/** What one message costs of the budget now. */
 export function entryCost(entry) {
-  const text = typeof entry.text === 'string' ? entry.text.length : 0;
-  const file = typeof entry.file?.name === 'string' ? entry.file.name.length : 0;
-  return ENTRY_COST + text + file;
+  let units = ENTRY_COST + strings(entry);
+  if (entry.file && typeof entry.file === 'object') units += ENTRY_COST + strings(entry.file);
+  if (entry.receipts && typeof entry.receipts === 'object') for (const from of Object.keys(entry.receipts)) units += RECEIPT_COST + from.length;
+  return units;
 }
 
 export class HistoryBudget {
@@ -38,6 +46,7 @@ export class HistoryBudget {
   constructor(contacts) {
     this.contacts = contacts;
     this.cost = new WeakMap(); // conversation → what its messages cost
+    this.entries = new WeakMap(); // message → [its conversation, what it cost when last counted]
     this.total = 0;
     for (const c of contacts.values()) this.counted(c);
   }
@@ -45,7 +54,7 @@ export class HistoryBudget {
   /** A conversation that came with its messages (loaded): counted whole. */
   counted(c) {
     let units = 0;
-    for (const e of c.messages) units += entryCost(e);
+    for (const e of c.messages) units += this.count(c, e);
     this.total += units - (this.cost.get(c) ?? 0);
     this.cost.set(c, units);
   }
@@ -56,10 +65,26 @@ export class HistoryBudget {
     this.cost.delete(c);
   }
 
+  count(c, entry) {
+    const units = entryCost(entry);
+    this.entries.set(entry, [c, units]);
+    return units;
+  }
+
+  /** `entry` changed in place (a receipt, a send's outcome, a file's state): counted again. */
+  changed(entry) {
+    const known = this.entries.get(entry);
+    if (!known) return;
+    const [c, before] = known;
+    const units = this.count(c, entry) - before;
+    this.cost.set(c, (this.cost.get(c) ?? 0) + units);
+    this.total += units;
+  }
+
   /** `entry` is added at the end of `c`. Returns the conversations that lost messages from their front (`base` moved). */
   add(c, entry) {
     c.messages.push(entry);
-    const units = entryCost(entry);
+    const units = this.count(c, entry);
     this.cost.set(c, (this.cost.get(c) ?? 0) + units);
     this.total += units;
     const dropped = new Set();
@@ -83,7 +108,7 @@ export class HistoryBudget {
       if (most === null) break;
       let count = 0, freed = 0;
       const need = this.total - HistoryBudget.maxUnits;
-      while (freed < need && count < most.messages.length - 1) freed += entryCost(most.messages[count++]);
+      while (freed < need && count < most.messages.length - 1) freed += this.entries.get(most.messages[count++])?.[1] ?? 0;
       this.dropOldest(most, count);
       dropped.add(most);
     }
@@ -91,9 +116,14 @@ export class HistoryBudget {
   }
 
   dropOldest(c, count) {
-    let freed = 0;
-    for (const e of c.messages.splice(0, count)) freed += entryCost(e);
+    let freed = 0, unread = 0;
+    for (const e of c.messages.splice(0, count)) {
+      freed += this.entries.get(e)?.[1] ?? 0;
+      this.entries.delete(e);
+      if (e.dir === 'in' && e.seen === false) unread++;
+    }
     c.base = (c.base ?? 0) + count;
+    if (unread) c.unread = Math.max(0, (c.unread ?? 0) - unread);
     this.cost.set(c, (this.cost.get(c) ?? 0) - freed);
     this.total -= freed;
   }

@@ -85,8 +85,12 @@ export class ConversationHistory {
       const end = base + c.messages.length;
       const first = Math.floor(base / PAGE);
       const last = Math.floor(Math.max(base, end - 1) / PAGE);
-      if (dirty === null || dirty.has(name)) {
-        const inPlace = dirty === null ? null : dirty.get(name);
+      // A conversation whose ends moved since it was last saved is looked at whether or not it was
+      // marked: its messages are shared with the page, which may have added to it or dropped its
+      // oldest (the page's bounds take them from any conversation) after this save was asked for.
+      const moved = this.savedBase.get(name) !== base || this.savedEnd.get(name) !== end;
+      if (dirty === null || dirty.has(name) || moved) {
+        const inPlace = dirty === null ? null : dirty.has(name) ? dirty.get(name) : new Set();
         const look = new Set();
         if (inPlace === null || !this.savedEnd.has(name)) {
           for (let n = first; n <= last; n++) look.add(n);
