@@ -96,13 +96,13 @@ public class BrowserDeviceStateTests
               const readBob = await from(bob, 'bob', 'b'), readCarol = await from(carol, 'carol', 'c');
               E2eDevice.maxSkippedKeysInAll = 50;
               const out = {};
-              const held = () => Object.values(alice.s.sessions).map(x => x.skipped.length);
+              const held = () => Object.values(alice.s.sessions).map(x => x.sessions[0].skipped.length);
               // Each first message, then each last: 39 keys skipped in each session.
               out.read = [(await readBob(0)).text, (await readBob(40)).text, (await readCarol(0)).text];
               out.afterBob = held();
               out.lastCarol = (await readCarol(40)).text;
               out.afterCarol = held();
-              const kept = Object.values(alice.s.sessions).flatMap(x => x.skipped.map(([, mk]) => mk));
+              const kept = Object.values(alice.s.sessions).flatMap(x => x.sessions[0].skipped.map(([, mk]) => mk));
               out.keysNonZero = kept.every(mk => mk.some(b => b !== 0));
               const r = async p => { const o = await p; return o.text ?? o.error; };
               out.bobOldest = await r(readBob(1));

@@ -9,6 +9,7 @@ import * as store from '../store.js';
 import { generateIdentity, generateSignedPrekey, generateOneTimePrekey, generateKemPrekey, blobs, bundleFromDirectory,
   E2eError, KIND_ONE_TIME, KIND_LAST_RESORT } from './keys.js';
 import * as session from './session.js';
+import * as peers from './peer-sessions.js';
 import { safetyNumber } from './safety.js';
 import { KIND_TEXT, KIND_BROADCAST, KIND_RECEIPT, encodeText, encodeReceipt, decodePayload, newMessageId } from './payload.js';
 
@@ -31,10 +32,19 @@ const pair = (user, device) => `${user}/${device}`;
 const isDeviceId = id => typeof id === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(id);
 /** Envelopes' EK_A remembered per peer device, so a prekey envelope seen before never starts its session again (§13.10). */
 const MAX_STARTED_BY = 4;
+/**
+ * Peer devices with sessions kept at most (§13.10, as Parley.Client's E2eDevice.MaxPeerDevices):
+ * past it the least recently used one is forgotten, its keys wiped, and its next message is
+ * reported as having no session. `sessions` is kept in use order (an object keeps its string keys
+ * in the order they were set, and the device record lists them in that order).
+ */
+export const MAX_PEER_DEVICES = 1000;
 
 export class E2eDevice {
   /** The bound of skipped keys over all sessions; tests lower it to reach it cheaply. */
   static maxSkippedKeysInAll = MAX_SKIPPED_KEYS_IN_ALL;
+  /** The bound of peer devices with sessions; tests lower it. */
+  static maxPeerDevices = MAX_PEER_DEVICES;
 
   constructor(recordName, state) {
     this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map();
@@ -56,13 +66,16 @@ export class E2eDevice {
       const { sessionKeys, ...state } = saved;
       const device = new E2eDevice(recordName, state);
       if (state.sessions) {
-        for (const key of Object.keys(state.sessions)) device.touched.add(key);
+        for (const [key, value] of Object.entries(state.sessions)) {
+          state.sessions[key] = peers.fromStored(value);
+          device.touched.add(key);
+        }
       } else {
         state.sessions = {};
         for (const key of sessionKeys ?? []) {
           const value = await store.get(device.sessionRecord(key));
           // Missing only if a save never finished, which writes the list and the records together: fail closed, no session.
-          if (value) state.sessions[key] = value;
+          if (value) state.sessions[key] = peers.fromStored(value);
         }
       }
       return device;
@@ -212,10 +225,30 @@ export class E2eDevice {
     for (const [key, value] of Object.entries(this.s.sessions)) {
       const [u, device] = key.split('/');
       if (!users.includes(u) || (u === this.s.user && device === this.s.deviceId) || (only && !only.includes(device))) continue;
-      copies.push({ user: u, device, envelope: await session.encrypt(value, plaintext) });
-      this.touched.add(key);
+      copies.push({ user: u, device, envelope: await session.encrypt(peers.current(value), plaintext) });
+      this.used(key, value);
     }
     return copies;
+  }
+
+  /**
+   * Peer device `key` was written to or read from, with `peer` its sessions now: it becomes the most
+   * recently used, its record is written at the next save, and past E2eDevice.maxPeerDevices the
+   * least recently used peer device is forgotten (its sessions only: its pinned identity stays).
+   */
+  used(key, peer) {
+    delete this.s.sessions[key];
+    this.s.sessions[key] = peer;
+    this.touched.add(key);
+    const keys = Object.keys(this.s.sessions);
+    for (let i = 0, over = keys.length - E2eDevice.maxPeerDevices; over > 0 && i < keys.length; i++) {
+      const oldest = keys[i];
+      if (oldest === key) continue;
+      for (const s of peers.all(this.s.sessions[oldest])) peers.wipe(s);
+      delete this.s.sessions[oldest];
+      this.touched.add(oldest);
+      over--;
+    }
   }
 
   /** Sends each copy; {listed: Map user → devices the server lists, delivered, devices}. A device the server no longer knows loses its session. */
@@ -278,8 +311,7 @@ export class E2eDevice {
       try {
         const bundle = await bundleFromDirectory(entry);
         if (!this.pin(key, bundle.identity.bytes)) continue;
-        this.s.sessions[key] = await session.initiate(this.s.identity, bundle);
-        this.touched.add(key);
+        this.used(key, peers.single(await session.initiate(this.s.identity, bundle)));
       } catch (e) {
         // A malformed or forged bundle gets no session (fail closed); the other devices still do.
         console.warn(`no session with ${key}: ${e.code ?? ''} ${e.message}`);
@@ -306,9 +338,8 @@ export class E2eDevice {
       const existing = this.s.sessions[key];
       if (existing) {
         try {
-          const { session: next, plaintext } = await session.decrypt(existing, body);
-          this.s.sessions[key] = next;
-          this.touched.add(key);
+          const { peer, plaintext } = await peers.decrypt(existing, body);
+          this.used(key, peer);
           this.boundSkippedKeys();
           await this.save();
           return this.text(plaintext);
@@ -352,8 +383,10 @@ export class E2eDevice {
     // The session authenticated: only now are the one-time keys it used deleted.
     if (header.opkId !== null) delete this.s.oneTime[header.opkId];
     if (header.kemId !== this.s.lastResort.id) delete this.s.oneTimeKem[header.kemId];
-    this.s.sessions[key] = accepted.session;
-    this.touched.add(key);
+    // Kept with the sessions before it: both sides may have started one at once (§13.10), and the
+    // peer may still send on ours.
+    const existing = this.s.sessions[key];
+    this.used(key, existing ? peers.promote(existing, accepted.session) : peers.single(accepted.session));
     this.s.startedBy ??= {};
     this.s.startedBy[key] = [hex(header.ek), ...(this.s.startedBy[key] ?? [])].slice(0, MAX_STARTED_BY);
     this.boundSkippedKeys();
@@ -363,7 +396,7 @@ export class E2eDevice {
 
   /** Past E2eDevice.maxSkippedKeysInAll skipped keys in all sessions, the oldest of the session holding most go (wiped) until it holds. */
   boundSkippedKeys() {
-    const sessions = Object.entries(this.s.sessions).filter(([, x]) => Array.isArray(x.skipped));
+    const sessions = Object.entries(this.s.sessions).flatMap(([key, peer]) => peers.all(peer).map(x => [key, x])).filter(([, x]) => Array.isArray(x.skipped));
     let excess = sessions.reduce((n, [, x]) => n + x.skipped.length, 0) - E2eDevice.maxSkippedKeysInAll;
     while (excess > 0) {
       const [key, largest] = sessions.reduce((a, b) => (b[1].skipped.length > a[1].skipped.length ? b : a));

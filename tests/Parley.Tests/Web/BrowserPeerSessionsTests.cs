@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using Parley.Client.EndToEnd;
+using Parley.Server.Web;
+using Parley.Tests.Support;
+using static Microsoft.Playwright.Assertions;
+
+namespace Parley.Tests.Web;
+
+/// <summary>
+/// The page's sessions per peer device (PROTOCOL.md §13.10 "Sessions per peer device"), against a
+/// C# device: both sides starting a session at the same moment converge and lose no message, and
+/// past the cap on peer devices the least recently used one is forgotten.
+/// </summary>
+public class BrowserPeerSessionsTests
+{
+    private static async Task<IPage> LoggedInAsync(IBrowserContext context, TestServer server, string user)
+    {
+        IPage page = await context.NewPageAsync();
+        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
+        await page.FillAsync("#username", user);
+        await page.FillAsync("#password", "a long enough passphrase");
+        await page.ClickAsync("#login-button");
+        await page.ClickAsync("#trust-yes");
+        await Expect(page.Locator("#me")).ToHaveTextAsync(user);
+        return page;
+    }
+
+    private static async Task SendFromPageAsync(IPage page, string text)
+    {
+        await page.FillAsync("#message-input", text);
+        await page.PressAsync("#message-input", "Enter");
+    }
+
+    /// <summary>
+    /// The page and cli each send a first message before reading the other's: each starts a
+    /// session. Each then accepts the other's, and what either sends next on either session is read.
+    /// </summary>
+    [Fact]
+    public async Task Sessions_started_by_both_sides_at_once_converge_and_every_message_is_read()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await LoggedInAsync(context, server, "reader");
+        await using E2eTestDevice cli = await E2eTestDevice.ConnectAsync(server, "cli");
+        await page.FillAsync("#new-contact", "cli");
+        await page.PressAsync("#new-contact", "Enter");
+
+        // The page's device is held, so its send waits, and so does its reading of cli's first message, queued after the send.
+        await page.EvaluateAsync("() => { window.hold = new Promise(r => window.release = r); window.parley.app.device.serial(() => window.hold); }");
+        await SendFromPageAsync(page, "first from the page");
+        await cli.Keys.SendTextAsync(cli.Client, "reader", "first from cli").WithTimeout();
+        await page.EvaluateAsync("() => window.release()");
+
+        // cli reads the page's first message: a second session, which it now sends on, at once,
+        // before anything the page sends on cli's session (its receipt) switches it back.
+        E2eIncoming first = await cli.NextAsync();
+        Assert.Equal("first from the page", first.Text);
+        await cli.Keys.SendTextAsync(cli.Client, "reader", "second from cli").WithTimeout();
+        await Expect(page.Locator("#messages .message.in").Last).ToContainTextAsync("second from cli");
+
+        for (int round = 0; round < 3; round++)
+        {
+            await cli.Keys.SendTextAsync(cli.Client, "reader", $"cli {round}").WithTimeout();
+            await Expect(page.Locator("#messages .message.in").Last).ToContainTextAsync($"cli {round}");
+            await SendFromPageAsync(page, $"page {round}");
+            E2eIncoming answer = await cli.NextAsync();
+            while (answer.Receipt is not null)
+            {
+                answer = await cli.NextAsync();
+            }
+            Assert.Equal($"page {round}", answer.Text);
+        }
+        string[] all = await page.EvaluateAsync<string[]>("() => window.parley.app.contacts.get('cli').messages.map(m => `${m.dir} ${m.failed ? 'FAILED ' : ''}${m.text}`)");
+        Assert.Equal(["out first from the page", "in first from cli", "in second from cli", "in cli 0", "out page 0", "in cli 1", "out page 1", "in cli 2", "out page 2"], all);
+        // Converged: the page keeps both sessions, and after a reload still reads what cli sends.
+        Assert.Equal(2, await page.EvaluateAsync<int>("() => Object.values(window.parley.app.device.s.sessions)[0].sessions.length"));
+        await page.ReloadAsync();
+        await Expect(page.Locator("#me")).ToHaveTextAsync("reader");
+        await cli.Keys.SendTextAsync(cli.Client, "reader", "after the reload").WithTimeout();
+        await page.ClickAsync("#contacts li[data-user='cli']");
+        await Expect(page.Locator("#messages .message.in").Last).ToContainTextAsync("after the reload");
+        Assert.Equal(0, await page.Locator("#messages .message.failed").CountAsync());
+    }
+
+    /// <summary>
+    /// Past the cap on peer devices (lowered here to 2) the least recently used one is forgotten:
+    /// its sessions' record is deleted, its pinned identity stays, its next message is not read;
+    /// the use order survives a reopen; a session stored bare by an older page is read as a peer
+    /// with that session alone.
+    /// </summary>
+    [Fact]
+    public async Task Past_the_cap_on_peer_devices_the_least_recently_used_is_forgotten()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + PageScripts.SealedRecords + PageScripts.ThreeDevicesWritingToAlice + """
+              const store = await import('/js/store.js');
+              const dave = await E2eDevice.open('device:test:dave', 'dave', 'd1');
+              await dave.publishOrReplenish(publisher('dave'));
+              const say = async (device, user, deviceId, text, reader = alice) => {
+                const sent = [];
+                await device.sendText(toAlice(sent), 'alice', text);
+                const opened = await reader.open({ from: user, fromDevice: deviceId, contentType: CONTENT_TYPE, bodyBytes: sent[0] });
+                return opened.text ?? `${opened.error}: ${opened.reason}`;
+              };
+              E2eDevice.maxPeerDevices = 2;
+              const out = {};
+              out.read = [await say(bob, 'bob', 'b1', 'b0'), await say(carol, 'carol', 'c1', 'c0'), await say(bob, 'bob', 'b1', 'b1')];
+              out.order = Object.keys(alice.s.sessions);
+              out.dave = await say(dave, 'dave', 'd1', 'd0');
+              out.afterDave = Object.keys(alice.s.sessions);
+              out.records = Object.keys(await sealedRecords()).filter(k => k.startsWith('device:test:alice:session:')).sort();
+              out.carolPinned = !!alice.s.pinned['carol/c1'];
+              out.carolAgain = await say(carol, 'carol', 'c1', 'c1');
+              out.bobAgain = await say(bob, 'bob', 'b1', 'b2');
+
+              const again = await E2eDevice.open('device:test:alice', 'alice', 'a1');
+              out.reopenedOrder = Object.keys(again.s.sessions);
+
+              // As an older page stored a session: the session itself, not a peer.
+              await store.put('device:test:alice:session:bob/b1', again.s.sessions['bob/b1'].sessions[0]);
+              const older = await E2eDevice.open('device:test:alice', 'alice', 'a1');
+              out.olderBob = await say(bob, 'bob', 'b1', 'b3', older);
+              E2eDevice.maxPeerDevices = 1000;
+              return out;
+            }
+            """);
+        Assert.Equal(["b0", "c0", "b1"], Strings(result, "read"));
+        Assert.Equal(["carol/c1", "bob/b1"], Strings(result, "order"));
+        Assert.Equal("d0", result.GetProperty("dave").GetString());
+        Assert.Equal(["bob/b1", "dave/d1"], Strings(result, "afterDave"));
+        Assert.Equal(["device:test:alice:session:bob/b1", "device:test:alice:session:dave/d1"], Strings(result, "records"));
+        Assert.True(result.GetProperty("carolPinned").GetBoolean());
+        // carol's next envelope is still a first message (alice never answered), of a session alice started and forgot: a repeat, not read.
+        Assert.StartsWith("DuplicateMessage", result.GetProperty("carolAgain").GetString());
+        Assert.Equal("b2", result.GetProperty("bobAgain").GetString());
+        Assert.Equal(["dave/d1", "bob/b1"], Strings(result, "reopenedOrder"));
+        Assert.Equal("b3", result.GetProperty("olderBob").GetString());
+    }
+
+    private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
+}
