@@ -49,7 +49,7 @@ const app = {
 app.budget = new HistoryBudget(app.contacts);
 const groups = new GroupView({ app, contact, addMessage, sanitize, banner, $, act, open: name => openConversation(name), offered: (...a) => files.offered(...a) });
 const files = new FileView({
-  app, groups, sanitize, contact, addMessage, isGroupConversation, save: () => saveHistory(true),
+  app, groups, sanitize, contact, addMessage, isGroupConversation, save: (...entries) => saveChanged(entries),
   render: conversation => { if (app.active === conversation) renderMessages(); },
   conversationOf: entry => [...app.contacts.values()].find(c => c.messages.includes(entry))?.name,
 });
@@ -355,8 +355,8 @@ async function loadHistory() {
 
 /**
  * Saves the conversations that may have changed since the last save (every one asked for through
- * contact(), or marked by touched()), or all of them with `all`: for the rarer changes made
- * elsewhere (files, group actions), which are not worth tracking one by one.
+ * contact(), marked by touched(), or whose ends moved), or every page of all of them with `all`:
+ * only for a history read in its older form, which has no pages yet.
  */
 async function saveHistory(all = false, also = []) {
   const dirty = all ? null : app.dirty;
@@ -369,6 +369,15 @@ async function saveHistory(all = false, also = []) {
     for (const name of dirty?.keys() ?? app.contacts.keys()) app.dirty.set(name, null);
     throw e;
   }
+}
+
+/** Messages changed in place by the file transfers: the pages that hold them are saved (and the ends of every conversation, as always). */
+function saveChanged(entries) {
+  for (const entry of entries) {
+    const c = [...app.contacts.values()].find(c => c.messages.includes(entry));
+    if (c) touched(c, entry);
+  }
+  return saveHistory();
 }
 
 /** Message `entry` of `c` changed in place (a receipt, a send's outcome, read): the next save looks at its page; without an entry, at all of them. */
@@ -800,7 +809,9 @@ async function act(action) {
   } catch (e) {
     banner(sanitize(e.message ?? String(e), 300));
   }
-  await saveHistory(true).catch(() => {});
+  // A group action changes what the index holds (left, a new conversation) or adds notices at the
+  // ends: the index is always compared and the ends always looked at, so no page need be read again.
+  await saveHistory().catch(() => {});
   groups.renderInvitations();
   renderContacts();
   renderConversationHeader();

@@ -30,7 +30,7 @@ function chunkSizeFor(maxBodyLength) {
 }
 
 export class FileView {
-  /** `page`: {app, groups, sanitize, contact, save, render, isGroupConversation}. */
+  /** `page`: {app, groups, sanitize, contact, save(...entries changed in place), render, isGroupConversation}. */
   constructor(page) {
     this.page = page;
     /** Uploads waiting for a connection: {upload, conversation, entry}. */
@@ -79,7 +79,7 @@ export class FileView {
       entry.status = 'failed';
       entry.note = sanitize(e.message, 300);
       delete entry.file.progress;
-      await this.page.save();
+      await this.page.save(entry);
       this.page.render(conversation);
       return;
     }
@@ -128,7 +128,7 @@ export class FileView {
           }
           this.waiting.shift();
           this.fail(job, e);
-          await this.page.save();
+          await this.page.save(job.entry);
           this.page.render(job.conversation);
         }
       }
@@ -144,7 +144,7 @@ export class FileView {
       if (!this.app.connected || !this.app.messenger) return;
       await this.tellDone(this.app.messenger, entry);
     }
-    if (left.length) await this.page.save();
+    if (left.length) await this.page.save(...left);
   }
 
   /** Uploads of a user who is no longer the one logged in: dropped and wiped. */
@@ -197,8 +197,7 @@ export class FileView {
     job.offer = null;
     delete entry.file.progress;
     entry.text = `Sent ${entry.file.name} (${formatSize(entry.file.size)}), encrypted end to end`;
-    this.app.budget.changed(entry);
-    await this.page.save();
+    await this.page.save(entry);
     this.page.render(conversation);
   }
 
@@ -299,7 +298,7 @@ export class FileView {
         entry.note = `not saved: ${sanitize(e.message, 200)}`;
       }
     } finally {
-      await this.page.save();
+      await this.page.save(entry);
       this.page.render(conversation);
     }
   }

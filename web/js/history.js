@@ -28,6 +28,7 @@ export class ConversationHistory {
     this.savedBase = new Map(); // conversation → its base, as last saved
     this.indexJson = null;
     this.queue = Promise.resolve();
+    this.looked = []; // the pages the last save encoded to compare (what a save costs, for the tests)
   }
 
   pageName(conversation, n) { return `${this.pagePrefix}${encodeURIComponent(conversation)}:${n}`; }
@@ -80,6 +81,7 @@ export class ConversationHistory {
     const writes = [];
     const pagesOf = new Map(this.pagesOf), savedEnd = new Map(this.savedEnd), savedBase = new Map(this.savedBase);
     const conversations = [];
+    const looked = [];
     for (const [name, c] of contacts) {
       const base = c.base ?? 0;
       const end = base + c.messages.length;
@@ -105,6 +107,7 @@ export class ConversationHistory {
           if (page.length === 0) continue;
           const record = this.pageName(name, n);
           const encoded = store.encode(page);
+          looked.push(record);
           // A page with a CryptoKey cannot be compared as text: always written (none holds one today).
           if (encoded.keys.length === 0 && this.written.get(record) === encoded.json) continue;
           writes.push([record, encoded]);
@@ -136,5 +139,6 @@ export class ConversationHistory {
       else if (record.startsWith(this.pagePrefix)) this.written.set(record, encoded.json);
     }
     this.pagesOf = pagesOf; this.savedEnd = savedEnd; this.savedBase = savedBase;
+    this.looked = looked;
   }
 }

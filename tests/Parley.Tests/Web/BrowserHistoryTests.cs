@@ -224,6 +224,37 @@ public class BrowserHistoryTests
     }
 
     /// <summary>
+    /// A file transfer that changes a message in place (its state, its offer going) saves the page
+    /// holding it, not every page of every conversation as it used to.
+    /// </summary>
+    [Fact]
+    public async Task A_file_state_change_writes_the_page_holding_its_message_only()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
+        await using Browser browser = await Browser.LaunchAsync();
+        await using IBrowserContext context = await browser.NewContextAsync();
+        IPage page = await LoggedInAsync(context, server, "reader");
+        string[] changedRecords = await page.EvaluateAsync<string[]>("async () => {" + SealedRecords + """
+              const p = window.parley.files.page;
+              for (const name of ['x', 'y']) {
+                const c = p.contact(name);
+                for (let i = 0; i < 600; i++) p.addMessage(c, { dir: 'in', text: `${name}${i}`, time: i });
+              }
+              const file = p.contact('x').messages[10];
+              await p.save();
+              const before = await sealedRecords();
+              file.note = 'saved, SHA-256 verified';
+              await p.save(file);
+              const fp = k => k.replace(window.parley.app.fingerprint, 'FP');
+              return [...changed(before, await sealedRecords()).map(fp), '|', ...window.parley.app.history.looked.map(fp)];
+            }
+            """);
+        // Written: that page alone. Looked at: it and x's last page, as for any marked conversation
+        // (it used to encode all six pages of x and y to compare them).
+        Assert.Equal(["history-page:FP:reader:x:0", "|", "history-page:FP:reader:x:0", "history-page:FP:reader:x:2"], changedRecords);
+    }
+
+    /// <summary>
     /// A send's outcome is saved though another save (here a click on another conversation) ran
     /// while the send was out and took the conversation's first mark.
     /// </summary>
