@@ -164,6 +164,7 @@ public sealed partial class E2eDevice : IDisposable
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(plaintext);
         string[] users = to == User || !copyToOwnDevices ? [to] : [to, User];
+        MarkUsed(users, only: null);
         foreach (string user in users)
         {
             await EnsureSessionsAsync(client, user, null, cancellationToken).ConfigureAwait(false);
@@ -203,6 +204,7 @@ public sealed partial class E2eDevice : IDisposable
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(plaintext);
+        MarkUsed([user], only: device);
         bool known;
         lock (_lock)
         {
@@ -369,6 +371,26 @@ public sealed partial class E2eDevice : IDisposable
                 {
                     // A malformed or forged bundle gets no session (fail closed); the other devices still do.
                     InvalidBundles++;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The sessions a send is about to encrypt with become the most recently used before it starts
+    /// any new one (with a new device of the recipient or of our own): otherwise the cap could forget
+    /// the recipient's sessions to make room, and the send would go to no device of theirs.
+    /// </summary>
+    private void MarkUsed(string[] users, string? only)
+    {
+        lock (_lock)
+        {
+            foreach (((string user, string device), PeerSessions sessions) in _sessions)
+            {
+                if (users.Contains(user) && (only is null || device == only))
+                {
+                    sessions.LastUsed = ++_uses;
+                    _dirtySessions.Add((user, device));
                 }
             }
         }

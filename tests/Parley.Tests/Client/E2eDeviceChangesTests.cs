@@ -245,6 +245,40 @@ public class E2eDeviceChangesTests
         }
     }
 
+    /// <summary>
+    /// A send marks the recipient's sessions used before it starts a session with a new device of
+    /// our own: at the cap, that new session pushes out someone else, not the recipient (found by
+    /// review: the send went to no device of bob's).
+    /// </summary>
+    [Fact]
+    public async Task A_send_never_forgets_its_own_recipient_to_make_room_for_a_new_device()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        alice.Keys.PeerDeviceLimit = 2;
+        await using E2eTestDevice laptop = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        await using E2eTestDevice carol = await E2eTestDevice.ConnectAsync(server, "carol");
+        // alice's sessions come from reading: bob's first, then carol's. She has none with her laptop yet.
+        await bob.Keys.SendTextAsync(bob.Client, "alice", "from bob").WithTimeout();
+        Assert.Equal("from bob", (await alice.NextAsync()).Text);
+        await carol.Keys.SendTextAsync(carol.Client, "alice", "from carol").WithTimeout();
+        Assert.Equal("from carol", (await alice.NextAsync()).Text);
+
+        // Her first send looks for her own devices and starts a session with the laptop: bob, used
+        // least recently until this send, must not be the one forgotten to make room.
+        E2eSent sent = await alice.Keys.SendTextAsync(alice.Client, "bob", "to bob").WithTimeout();
+        Assert.Equal(1, sent.RecipientDevices);
+        Assert.Equal("to bob", (await bob.NextAsync()).Text);
+        E2eIncoming copy;
+        do
+        {
+            copy = await laptop.NextAsync();
+        }
+        while (copy.Text != "to bob");
+        Assert.Equal(2, alice.Keys.PeerDeviceCount);
+    }
+
     private static ChatMessage Message(string from, string fromDevice, string to, byte[] body) =>
         new(1, from, to, 0, E2eDevice.ContentType, body, false, null, fromDevice);
 

@@ -131,11 +131,70 @@ public class BrowserPeerSessionsTests
         Assert.Equal(["bob/b1", "dave/d1"], Strings(result, "afterDave"));
         Assert.Equal(["device:test:alice:session:bob/b1", "device:test:alice:session:dave/d1"], Strings(result, "records"));
         Assert.True(result.GetProperty("carolPinned").GetBoolean());
-        // carol's next envelope is still a first message (alice never answered), of a session alice started and forgot: a repeat, not read.
-        Assert.StartsWith("DuplicateMessage", result.GetProperty("carolAgain").GetString());
+        // carol's next envelope is still a first message of her session (alice never answered), which
+        // alice accepted once and then forgot: never started again, and said as the cap's price.
+        Assert.Equal("UnexpectedMessage: no session with this device", result.GetProperty("carolAgain").GetString());
         Assert.Equal("b2", result.GetProperty("bobAgain").GetString());
         Assert.Equal(["dave/d1", "bob/b1"], Strings(result, "reopenedOrder"));
         Assert.Equal("b3", result.GetProperty("olderBob").GetString());
+    }
+
+    /// <summary>
+    /// A send marks the recipient's sessions used before it starts one with a new device of our own:
+    /// at the cap (2 here) the new session pushes out carol, not bob, the recipient (found by review:
+    /// the send went to no device of bob's). Past the bound of remembered peers (3 here) the first
+    /// met without a session go, pin and all.
+    /// </summary>
+    [Fact]
+    public async Task A_send_never_forgets_its_recipient_and_remembered_peers_are_bounded()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + PageScripts.ThreeDevicesWritingToAlice + """
+              const laptop = await E2eDevice.open('device:test:alice2', 'alice', 'a2');
+              await laptop.publishOrReplenish(publisher('laptop'));
+              const bundle = (who, deviceId) => ({ deviceId, identityKey: published[who].identityKey, signedPrekey: published[who].signedPrekey,
+                oneTimePrekey: null, kemPrekey: published[who].lastResortKemPrekey, kemPrekeyIsLastResort: true });
+              const copies = [];
+              const server = {
+                async fetchBundles(user) {
+                  return { user, devices: user === 'bob' ? [bundle('bob', 'b1')] : user === 'alice' ? [bundle('laptop', 'a2')] : [] };
+                },
+                async sendToDevice(user, device, contentType, envelope) { copies.push(`${user}/${device}`); return { status: 'delivered', devices: null }; },
+              };
+              const read = async (device, user, deviceId, text) => {
+                const sent = [];
+                await device.sendText(toAlice(sent), 'alice', text);
+                return (await alice.open({ from: user, fromDevice: deviceId, contentType: CONTENT_TYPE, bodyBytes: sent[0] })).text;
+              };
+              E2eDevice.maxPeerDevices = 2;
+              const out = {};
+              // alice's sessions come from reading, bob's first; she has none with her laptop.
+              out.read = [await read(bob, 'bob', 'b1', 'from bob'), await read(carol, 'carol', 'c1', 'from carol')];
+              const sent = await alice.sendText(server, 'bob', 'to bob');
+              out.sent = [sent.devices, ...copies.sort()];
+              out.sessions = Object.keys(alice.s.sessions).sort();
+              E2eDevice.maxPeerDevices = 1000;
+
+              // Remembered peers: bob, carol, a2 pinned; a fourth pushes out the first met without a session (carol, forgotten above).
+              E2eDevice.maxRememberedPeers = 3;
+              out.pinnedBefore = Object.keys(alice.s.pinned).sort();
+              const dave = await E2eDevice.open('device:test:dave', 'dave', 'd1');
+              await dave.publishOrReplenish(publisher('dave'));
+              out.dave = await read(dave, 'dave', 'd1', 'from dave');
+              out.pinnedAfter = Object.keys(alice.s.pinned).sort();
+              out.carolStartedBy = alice.s.startedBy['carol/c1'] === undefined;
+              E2eDevice.maxRememberedPeers = 10000;
+              return out;
+            }
+            """);
+        Assert.Equal(["from bob", "from carol"], Strings(result, "read"));
+        JsonElement[] sent = [.. result.GetProperty("sent").EnumerateArray()];
+        Assert.Equal(1, sent[0].GetInt32());
+        Assert.Equal(["alice/a2", "bob/b1"], sent[1..].Select(e => e.GetString()));
+        Assert.Equal(["alice/a2", "bob/b1"], Strings(result, "sessions"));
+        Assert.Equal(["alice/a2", "bob/b1", "carol/c1"], Strings(result, "pinnedBefore"));
+        Assert.Equal("from dave", result.GetProperty("dave").GetString());
+        Assert.Equal(["alice/a2", "bob/b1", "dave/d1"], Strings(result, "pinnedAfter"));
+        Assert.True(result.GetProperty("carolStartedBy").GetBoolean());
     }
 
     private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];

@@ -39,12 +39,20 @@ const MAX_STARTED_BY = 4;
  * in the order they were set, and the device record lists them in that order).
  */
 export const MAX_PEER_DEVICES = 1000;
+/**
+ * Peer devices remembered without a session at most (their pinned identity, the first messages
+ * that started their sessions, a changed key): past it the first met go. Each is small, but the
+ * device record holding them is sealed at every save, and anyone can make devices write to us.
+ */
+export const MAX_REMEMBERED_PEERS = 10 * MAX_PEER_DEVICES;
 
 export class E2eDevice {
   /** The bound of skipped keys over all sessions; tests lower it to reach it cheaply. */
   static maxSkippedKeysInAll = MAX_SKIPPED_KEYS_IN_ALL;
   /** The bound of peer devices with sessions; tests lower it. */
   static maxPeerDevices = MAX_PEER_DEVICES;
+  /** The bound of peer devices remembered (pinned); tests lower it. */
+  static maxRememberedPeers = MAX_REMEMBERED_PEERS;
 
   constructor(recordName, state) {
     this.recordName = recordName; this.s = state; this.lock = Promise.resolve(); this.lastFetch = new Map();
@@ -168,6 +176,7 @@ export class E2eDevice {
   sendPayload(messenger, to, plaintext, { copyToOwnDevices = true } = {}) {
     return this.serial(async () => {
       const users = to === this.s.user || !copyToOwnDevices ? [to] : [to, this.s.user];
+      this.markUsed(users, null);
       const before = Object.keys(this.s.sessions);
       for (const user of users) await this.ensureSessions(messenger, user);
       // All copies are made before any leaves: a changed identity anywhere sends nothing.
@@ -204,6 +213,7 @@ export class E2eDevice {
    */
   sendPayloadToDevice(messenger, user, deviceId, plaintext) {
     return this.serial(async () => {
+      this.markUsed([user], deviceId);
       const known = !!this.s.sessions[pair(user, deviceId)];
       if (!known) await this.ensureSessions(messenger, user, [deviceId]);
       const copies = await this.encryptFor([user], plaintext, [deviceId]);
@@ -229,6 +239,21 @@ export class E2eDevice {
       this.used(key, value);
     }
     return copies;
+  }
+
+  /**
+   * The sessions a send is about to encrypt with become the most recently used before it starts any
+   * new one (a new device of the recipient or of our own): otherwise the cap could forget the
+   * recipient's sessions to make room, and the send would go to no device of theirs. Only their
+   * order changes, which the device record keeps: no session record is written for it.
+   */
+  markUsed(users, only) {
+    for (const [key, peer] of Object.entries(this.s.sessions)) {
+      const [u, device] = key.split('/');
+      if (!users.includes(u) || (only && device !== only)) continue;
+      delete this.s.sessions[key];
+      this.s.sessions[key] = peer;
+    }
   }
 
   /**
@@ -272,10 +297,26 @@ export class E2eDevice {
     return { listed, delivered, devices };
   }
 
+  /** A peer device gone from the server: its sessions (wiped), its pin and what started its sessions. */
   forget(user, device) {
-    const key = pair(user, device);
-    delete this.s.sessions[key]; delete this.s.pinned[key];
+    this.dropPeer(pair(user, device));
+  }
+
+  dropPeer(key) {
+    for (const s of this.s.sessions[key] ? peers.all(this.s.sessions[key]) : []) peers.wipe(s);
+    delete this.s.sessions[key]; delete this.s.pinned[key]; delete this.s.changed[key];
+    if (this.s.startedBy) delete this.s.startedBy[key];
     this.touched.add(key);
+  }
+
+  /** Past MAX_REMEMBERED_PEERS pinned peer devices, those without a session go, first met first (never `keep`, just pinned). */
+  boundRemembered(keep) {
+    const pinned = Object.keys(this.s.pinned);
+    for (let i = 0, over = pinned.length - E2eDevice.maxRememberedPeers; over > 0 && i < pinned.length; i++) {
+      if (this.s.sessions[pinned[i]] || pinned[i] === keep) continue;
+      this.dropPeer(pinned[i]);
+      over--;
+    }
   }
 
   /** Sessions of devices the server no longer lists go; listed devices we have no session with (nor hold back for trust) are returned. */
@@ -321,7 +362,7 @@ export class E2eDevice {
 
   pin(key, identity) {
     const pinned = this.s.pinned[key];
-    if (!pinned) { this.s.pinned[key] = identity; return true; }
+    if (!pinned) { this.s.pinned[key] = identity; this.boundRemembered(key); return true; }
     if (equal(pinned, identity)) return true;
     this.s.changed[key] = true;
     return false;
@@ -355,7 +396,10 @@ export class E2eDevice {
       // A prekey envelope whose EK_A started a session here before is a repeat (a replay, or a copy
       // delivered twice): accepting it again would roll the session back and show an old text as new.
       if ((this.s.startedBy?.[key] ?? []).includes(hex(parsed.initial.ek))) {
-        return { error: lastError?.code ?? 'DuplicateMessage', reason: 'the message was already read, or is not from this session' };
+        // Never started again; without a session (the cap forgot it) there is nothing it could be read on.
+        return existing
+          ? { error: lastError?.code ?? 'DuplicateMessage', reason: 'the message was already read, or is not from this session' }
+          : { error: 'UnexpectedMessage', reason: 'no session with this device' };
       }
       try {
         return await this.accept(message, key, parsed.initial, body);
@@ -434,8 +478,10 @@ export class E2eDevice {
   trustNewIdentity(user, deviceId) {
     return this.serial(async () => {
       const key = pair(user, deviceId);
-      delete this.s.changed[key]; delete this.s.pinned[key]; delete this.s.sessions[key];
-      this.touched.add(key);
+      // What started its sessions stays: an old first message replayed before the new key is fetched is still refused.
+      const startedBy = this.s.startedBy?.[key];
+      this.dropPeer(key);
+      if (startedBy) this.s.startedBy[key] = startedBy;
       this.s.refetch[user] = true;
       await this.save();
     });
