@@ -50,6 +50,38 @@ public class SenderKeyRequestBoundsTests
         Assert.Equal(SenderKeyRequests.AsksPerMinute, Enumerable.Range(2000, 100).Count(i => requests.WantAsk(Want(i, "device-" + i)) == SenderKeyAsk.Asked));
     }
 
+    /// <summary>
+    /// A request that never left, pushed out of the queue or refused, does not count as asked: the
+    /// next message asks again instead of "still waiting" for five minutes on nothing.
+    /// </summary>
+    [Fact]
+    public void A_request_dropped_from_the_queue_or_refused_is_asked_again_at_the_next_message()
+    {
+        ManualClock clock = new();
+        SenderKeyRequests requests = new(clock);
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(1)));
+        List<SenderKeyWant> taken = requests.TakeAsks();
+        requests.AskNotSent(taken[0]);
+        Assert.Equal(SenderKeyAsk.Asked, requests.WantAsk(Want(2)));
+        Assert.Equal(SenderKeyAsk.AskedBefore, requests.WantAsk(Want(3)));
+
+        // Long without a connection, answers (30 a minute can overflow the queue within five minutes):
+        // the oldest of 70 waiting are pushed out, and only they may be answered again.
+        for (int i = 0; i < 70; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(2));
+            Assert.True(requests.WantAnswer(Want(i, "device-" + i)));
+        }
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.False(requests.WantAnswer(Want(69, "device-69")));
+        Assert.True(requests.WantAnswer(Want(0, "device-0")));
+        requests.TakeAnswers();
+
+        Assert.True(requests.WantAnswer(Want(1, "asker")));
+        requests.AnswerNotSent(requests.TakeAnswers()[0]);
+        Assert.True(requests.WantAnswer(Want(1, "asker")));
+    }
+
     [Fact]
     public void Requests_for_our_key_are_answered_at_most_thirty_a_minute_and_each_device_once()
     {

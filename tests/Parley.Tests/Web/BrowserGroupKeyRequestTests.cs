@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Playwright;
 using Parley.Tests.Support;
 
@@ -75,5 +76,30 @@ public partial class BrowserChatTests
         await Expect(page.Locator("#contacts li[data-user='cli'] .unread")).ToHaveTextAsync("1");
         await page.ClickAsync("#contacts li[data-user='cli']");
         await Expect(page.Locator("#messages .message.notice").Filter(new() { HasText = "cli has a new device (" })).ToHaveCountAsync(1);
+    }
+
+    /// <summary>
+    /// key-requests.js as SenderKeyRequestBoundsTests has SenderKeyRequests: a request that never left
+    /// (refused, or pushed out of the queue) does not count as asked, so the next message asks again.
+    /// </summary>
+    [Fact]
+    public async Task The_page_asks_again_for_a_key_whose_request_never_left()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("""
+            async () => {
+              const { SenderKeyRequests } = await import('/js/e2e/key-requests.js');
+              let t = 0;
+              const requests = new SenderKeyRequests(() => t);
+              const want = (i, device = 'd1') => ({ groupId: '00112233445566778899aabbccddeeff', user: 'alice', device, keyId: i });
+              const out = [requests.wantAsk(want(1))];
+              requests.askNotSent(requests.takeAsks()[0]);
+              out.push(requests.wantAsk(want(2)), requests.wantAsk(want(3)));
+              for (let i = 0; i < 70; i++) { t += 2000; requests.wantAnswer(want(i, `device-${i}`)); }
+              t += 2000;
+              out.push(requests.wantAnswer(want(69, 'device-69')), requests.wantAnswer(want(0, 'device-0')));
+              return out.map(String);
+            }
+            """);
+        Assert.Equal(["asked", "asked", "askedBefore", "false", "true"], result.EnumerateArray().Select(e => e.GetString()));
     }
 }

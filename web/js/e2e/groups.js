@@ -381,7 +381,7 @@ export class E2eGroups {
     try {
       while (asks.length) {
         const w = asks[0];
-        if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; }
+        if (await this.sendToDevice(messenger, w, encodeKeyRequest(fromHex(w.groupId), w.keyId, newMessageId()))) { sent++; this.keyRequestsSent.asks++; } else this.requests.askNotSent(w);
         asks.shift();
       }
       while (answers.length) {
@@ -389,7 +389,7 @@ export class E2eGroups {
         const payload = await this.answerFor(messenger, w);
         if (payload) {
           try {
-            if (await this.sendToDevice(messenger, w, payload)) { sent++; this.keyRequestsSent.answers++; }
+            if (await this.sendToDevice(messenger, w, payload)) { sent++; this.keyRequestsSent.answers++; } else this.requests.answerNotSent(w);
           } finally {
             payload.fill(0);
           }

@@ -45,7 +45,13 @@ class Direction {
   /** Taken but not sent (the connection went): ahead of what came since, within the bound. */
   putBack(wants) { this.waiting = [...wants, ...this.waiting]; this.bound(); }
 
-  bound() { if (this.waiting.length > MAX_WAITING) this.waiting.splice(0, this.waiting.length - MAX_WAITING); }
+  /** Refused, or dropped from the queue: that device counts as never asked (or answered), so the next message asks again. */
+  forget(w) { this.lately.delete(`${w.groupId}/${w.user}/${w.device}`); }
+
+  bound() {
+    if (this.waiting.length <= MAX_WAITING) return;
+    for (const dropped of this.waiting.splice(0, this.waiting.length - MAX_WAITING)) this.forget(dropped);
+  }
 }
 
 /** `now`: milliseconds from any origin (tests pass their own clock). A want is {groupId (hex), user, device, keyId}. */
@@ -71,5 +77,8 @@ export class SenderKeyRequests {
   takeAnswers() { return this.answers.take(); }
   putBackAsks(wants) { this.asks.putBack(wants); }
   putBackAnswers(wants) { this.answers.putBack(wants); }
+  /** A request refused (by the server, or held back by a changed identity): the next message it cannot read asks again, and says so. */
+  askNotSent(w) { this.asks.forget(w); }
+  answerNotSent(w) { this.answers.forget(w); }
   get hasWork() { return this.asks.waiting.length > 0 || this.answers.waiting.length > 0 || this.memberLists.waiting.length > 0; }
 }

@@ -77,7 +77,17 @@ public sealed partial class E2eGroups
             while (asks.TryPeek(out SenderKeyWant ask))
             {
                 byte[] payload = GroupPayloads.EncodeKeyRequest(Convert.FromHexString(ask.GroupId), ask.KeyId, E2eMessageId.New());
-                sent += await SendToDeviceAsync(client, ask, payload, persist, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                if (await SendToDeviceAsync(client, ask, payload, persist, cancellationToken).ConfigureAwait(false))
+                {
+                    sent++;
+                }
+                else
+                {
+                    lock (_lock)
+                    {
+                        _requests.AskNotSent(ask);
+                    }
+                }
                 asks.Dequeue();
             }
             while (answers.TryPeek(out SenderKeyWant answer))
@@ -86,7 +96,17 @@ public sealed partial class E2eGroups
                 {
                     try
                     {
-                        sent += await SendToDeviceAsync(client, answer, payload, persist, cancellationToken).ConfigureAwait(false) ? 1 : 0;
+                        if (await SendToDeviceAsync(client, answer, payload, persist, cancellationToken).ConfigureAwait(false))
+                        {
+                            sent++;
+                        }
+                        else
+                        {
+                            lock (_lock)
+                            {
+                                _requests.AnswerNotSent(answer);
+                            }
+                        }
                     }
                     finally
                     {

@@ -67,6 +67,16 @@ public sealed class SenderKeyRequests(TimeProvider time)
     public void PutBackAnswers(IEnumerable<SenderKeyWant> wants) => _answers.PutBack(wants);
 
     /// <summary>
+    /// A request taken but refused (by the server, or held back by a changed identity): that device
+    /// counts as not asked, so the next message it cannot read asks again, and says so, rather than
+    /// "still waiting" for five minutes on a request that never left.
+    /// </summary>
+    public void AskNotSent(SenderKeyWant want) => _asks.Forget(want);
+
+    /// <summary>An answer taken but refused: that device may be answered again when it asks again.</summary>
+    public void AnswerNotSent(SenderKeyWant want) => _answers.Forget(want);
+
+    /// <summary>
     /// A group held only in part (joined by a notice that named only us) got a key from a sender its list does not
     /// name: the server's member list is asked for, so its members' keys are vouched for (PROTOCOL.md §14.3).
     /// </summary>
@@ -130,11 +140,17 @@ public sealed class SenderKeyRequests(TimeProvider time)
             Bound();
         }
 
-        /// <summary>Long without a connection: the oldest waiting go (asked or answered again after RepeatAfter).</summary>
+        public void Forget(SenderKeyWant want) => _lately.Remove((want.GroupId, want.User, want.Device));
+
+        /// <summary>Long without a connection: the oldest waiting go, and count as never asked or answered (the next message asks again).</summary>
         private void Bound()
         {
             if (_waiting.Count > MaxWaiting)
             {
+                foreach (SenderKeyWant dropped in _waiting.Take(_waiting.Count - MaxWaiting))
+                {
+                    Forget(dropped);
+                }
                 _waiting.RemoveRange(0, _waiting.Count - MaxWaiting);
             }
         }
