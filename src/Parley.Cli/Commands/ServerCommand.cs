@@ -281,7 +281,8 @@ internal static class ServerCommand
             Console.Error.WriteLine($"parley server: cannot listen on {options.Host}:{options.Port}: {e.Message}");
             return ExitCodes.Failure;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException
+            or Parley.Server.Cluster.ClusterVersionException)
         {
             Console.Error.WriteLine($"parley server: {e.Message}");
             return ExitCodes.Failure;

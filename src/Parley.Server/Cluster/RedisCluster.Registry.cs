@@ -30,17 +30,18 @@ public sealed partial class RedisCluster
         return total
         """;
 
-    /// <summary>KEYS: nodes set. ARGV: node, lifetime ms. Returns {1 if the entry was new, dead node ids...}.</summary>
+    /// <summary>KEYS: nodes set, versions hash. ARGV: node, lifetime ms, store layout. Returns {1 if the entry was new, dead node ids...}.</summary>
     private const string HeartbeatScript = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
         local result = { added }
         for _, node in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)) do table.insert(result, node) end
         return result
         """;
 
-    /// <summary>KEYS: dead node's user set, online set, nodes set. ARGV: dead node, prefix. Returns the users now online nowhere.</summary>
+    /// <summary>KEYS: dead node's user set, online set, nodes set, versions hash. ARGV: dead node, prefix. Returns the users now online nowhere.</summary>
     private const string RemoveDeadNodeScript = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -57,6 +58,7 @@ public sealed partial class RedisCluster
         end
         redis.call('DEL', KEYS[1])
         redis.call('ZREM', KEYS[3], ARGV[1])
+        redis.call('HDEL', KEYS[4], ARGV[1])
         return gone
         """;
 
@@ -122,8 +124,8 @@ public sealed partial class RedisCluster
     /// </summary>
     private async Task BeatAsync()
     {
-        RedisResult[] result = (RedisResult[])(await _db.ScriptEvaluateAsync(HeartbeatScript, [NodesKey],
-            [NodeId, (long)NodeLifetime.TotalMilliseconds]).ConfigureAwait(false))!;
+        RedisResult[] result = (RedisResult[])(await _db.ScriptEvaluateAsync(HeartbeatScript, [NodesKey, VersionsKey],
+            [NodeId, (long)NodeLifetime.TotalMilliseconds, Storage.StoreLayout.Version]).ConfigureAwait(false))!;
         bool lost = (long)result[0] == 1 && _joined;
         _joined = true;
         if (lost)
@@ -144,7 +146,7 @@ public sealed partial class RedisCluster
         foreach (RedisResult dead in result.Skip(1))
         {
             string node = (string)dead!;
-            RedisResult[] gone = (RedisResult[])(await _db.ScriptEvaluateAsync(RemoveDeadNodeScript, [NodeUsersKey(node), OnlineKey, NodesKey],
+            RedisResult[] gone = (RedisResult[])(await _db.ScriptEvaluateAsync(RemoveDeadNodeScript, [NodeUsersKey(node), OnlineKey, NodesKey, VersionsKey],
                 [node, _prefix]).ConfigureAwait(false))!;
             if (gone.Length > 0)
             {
@@ -155,6 +157,7 @@ public sealed partial class RedisCluster
                 await PublishAsync($"presence|{(string)user!}|0").ConfigureAwait(false);
             }
         }
+        await SayOtherLayoutsAsync().ConfigureAwait(false);
     }
 
     public async Task<(string[] Users, bool More)> OnlineUsersAfterAsync(string? after, int max)

@@ -8,6 +8,7 @@
 //
 // Keys and channels, all under the cluster's prefix P:
 //   P:nodes             sorted set: node id → when its entry expires (Redis's clock), refreshed each heartbeat
+//   P:versions          hash: node id → the store layout it keeps (RedisCluster.Versions.cs), written with its entry
 //   P:online            sorted set (score 0, so ordered by name): every user online on some node, for `list`
 //   P:u:USER            hash: node id → devices of USER on that node
 //   P:n:NODE:users      set: the users with devices on NODE, so a dead node's entries can be removed
@@ -348,7 +349,7 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         try
         {
             // Its connections have ended (each took its entry out); the node's own entry goes last.
-            await Task.WhenAll(_db.SortedSetRemoveAsync(NodesKey, NodeId), _db.KeyDeleteAsync(NodeUsersKey(NodeId))).ConfigureAwait(false);
+            await Task.WhenAll(_db.SortedSetRemoveAsync(NodesKey, NodeId), _db.KeyDeleteAsync(NodeUsersKey(NodeId)), _db.HashDeleteAsync(VersionsKey, NodeId)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {

@@ -179,6 +179,12 @@ public sealed class ParleyServer : IAsyncDisposable
                 }
             }
             identity = IdentityFile.LoadOrCreate(options.IdentityPath, SignatureAlgorithms.Ed25519, out bool created, out ticketKey);
+            if (options.Bus is { } shared)
+            {
+                // Before the store is opened (and its tables made): never beside a live node of another layout.
+                await Cluster.RedisCluster.EnsureNoOtherLayoutAsync(Cluster.BusAddress.Parse(shared), Storage.StoreLayout.Version,
+                    options.ClusterStartPatience, logger, cancellationToken).ConfigureAwait(false);
+            }
             store = await OpenStoreAsync(options, logger, cancellationToken).ConfigureAwait(false);
             // A store that keeps files itself (shared by the nodes of a cluster) serves them; else files.db beside the database.
             files = store as IFileStore ?? await SqliteFileStore.OpenAsync(options.FileDatabasePath, cancellationToken).ConfigureAwait(false);

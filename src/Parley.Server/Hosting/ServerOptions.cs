@@ -204,6 +204,12 @@ public sealed partial record ServerOptions
     /// </summary>
     public string? Bus { get; init; }
 
+    /// <summary>
+    /// How long a starting node waits for live nodes of another store layout to go before it refuses
+    /// to start (decision 0036): long enough for the entry of a node just stopped to expire.
+    /// </summary>
+    public TimeSpan ClusterStartPatience { get; init; } = Cluster.RedisCluster.NodeLifetime + Cluster.RedisCluster.HeartbeatInterval;
+
     /// <summary>The browser client and its WebSocket endpoint (<c>--web-port</c>); null serves TCP only.</summary>
     public Web.WebOptions? Web { get; init; }
 
