@@ -135,32 +135,17 @@ public sealed partial class ClientConnection
             await ReplyAsync(refused).ConfigureAwait(false);
             return;
         }
-        // The answer is sent after the lock is released: a peer that stops reading (its outbox full)
-        // must not hold every other begin on this node while its answer waits for room.
-        ServerMessage answer;
-        await files.Admission.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            UploadUsage usage = await files.Store.UnfinishedUploadsAsync(User, cancellationToken).ConfigureAwait(false);
-            if (usage.Uploads >= _options.MaxUnfinishedUploadsPerAccount || usage.Bytes + begin.Size > _options.MaxUnfinishedUploadBytesPerAccount)
-            {
-                answer = new ErrorMessage(begin.Ref, ErrorCodes.TooManyUploads,
-                    $"you have {usage.Uploads} unfinished uploads of {usage.Bytes} bytes; at most {_options.MaxUnfinishedUploadsPerAccount} " +
-                    $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)");
-            }
-            else
-            {
-                string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-                long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
-                await files.Store.CreateUploadAsync(new NewUpload(fileId, User, DeviceId, [.. recipients], begin.Size, begin.ChunkSize, chunkCount, now), cancellationToken).ConfigureAwait(false);
-                answer = new FileUploadState(begin.Ref, fileId, 0, chunkCount, false);
-            }
-        }
-        finally
-        {
-            files.Admission.Release();
-        }
-        await ReplyAsync(answer).ConfigureAwait(false);
+        // The count of unfinished uploads and the insert are one step in the store, for every node
+        // of a shared one: two begins of one account, on one node or two, cannot both pass the bound.
+        string fileId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        long now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        UploadUsage? refusedBy = await files.Store.TryCreateUploadAsync(new NewUpload(fileId, User, DeviceId, [.. recipients], begin.Size, begin.ChunkSize, chunkCount, now),
+            new UploadLimits(_options.MaxUnfinishedUploadsPerAccount, _options.MaxUnfinishedUploadBytesPerAccount), cancellationToken).ConfigureAwait(false);
+        await ReplyAsync(refusedBy is UploadUsage usage
+            ? new ErrorMessage(begin.Ref, ErrorCodes.TooManyUploads,
+                $"you have {usage.Uploads} unfinished uploads of {usage.Bytes} bytes; at most {_options.MaxUnfinishedUploadsPerAccount} " +
+                $"of {_options.MaxUnfinishedUploadBytesPerAccount} bytes in all (finish one, or wait for it to expire)")
+            : new FileUploadState(begin.Ref, fileId, 0, chunkCount, false)).ConfigureAwait(false);
     }
 
     private async Task StoreChunkAsync(FileService files, FileChunkRequest chunk, CancellationToken cancellationToken)

@@ -14,6 +14,13 @@ public sealed record StoredFile(string FileId, string Owner, IReadOnlyList<strin
 /// <summary>Unfinished uploads of one account and the bytes they declared.</summary>
 public readonly record struct UploadUsage(int Uploads, long Bytes);
 
+/// <summary>What one account may have in unfinished uploads at once: a count, and the bytes they declare.</summary>
+public readonly record struct UploadLimits(int MaxUploads, long MaxBytes)
+{
+    /// <summary>True when <paramref name="usage"/> leaves room for one more upload of <paramref name="size"/> bytes.</summary>
+    public bool Admit(UploadUsage usage, long size) => usage.Uploads < MaxUploads && usage.Bytes + size <= MaxBytes;
+}
+
 /// <summary>A recipient's file quota in use (FileCharges.InInbox per complete file): by every sender, and by one.</summary>
 public readonly record struct InboxFileUse(long All, long FromUploader);
 
@@ -61,6 +68,14 @@ public readonly record struct FileSweep(int Abandoned, int Expired);
 public interface IFileStore : IAsyncDisposable
 {
     Task CreateUploadAsync(NewUpload upload, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates the upload only if its owner's unfinished uploads, counted in the same transaction,
+    /// leave room for it under <paramref name="limits"/>: null when created, else the usage that
+    /// refused it. The count and the insert are one step for every node of a shared store (on
+    /// PostgreSQL under a lock per owner), so the bound holds across a cluster, not once per node.
+    /// </summary>
+    Task<UploadUsage?> TryCreateUploadAsync(NewUpload upload, UploadLimits limits, CancellationToken cancellationToken);
 
     Task<StoredFile?> FindAsync(string fileId, CancellationToken cancellationToken);
 

@@ -117,28 +117,56 @@ public sealed class SqliteFileStore : IFileStore
         await EventThreads.Leave();
         await WriteAsync(async transaction =>
         {
-            await using SqliteCommand insert = Command(transaction, """
-                INSERT INTO files (file_id, owner, owner_device, size, chunk_size, chunk_count, received, complete, created_at, last_activity)
-                VALUES ($f, $o, $d, $s, $c, $n, 0, 0, $t, $t)
-                """);
-            insert.Parameters.AddWithValue("$f", upload.FileId);
-            insert.Parameters.AddWithValue("$o", upload.Owner);
-            insert.Parameters.AddWithValue("$d", upload.OwnerDevice);
-            insert.Parameters.AddWithValue("$s", upload.Size);
-            insert.Parameters.AddWithValue("$c", upload.ChunkSize);
-            insert.Parameters.AddWithValue("$n", upload.ChunkCount);
-            insert.Parameters.AddWithValue("$t", upload.CreatedAt);
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            await using SqliteCommand recipient = Command(transaction, "INSERT OR IGNORE INTO file_recipients (file_id, username) VALUES ($f, $u)");
-            recipient.Parameters.AddWithValue("$f", upload.FileId);
-            SqliteParameter user = recipient.Parameters.Add("$u", SqliteType.Text);
-            foreach (string name in upload.Recipients)
-            {
-                user.Value = name;
-                await recipient.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await InsertUploadAsync(transaction, upload, cancellationToken).ConfigureAwait(false);
             return 0;
         }, durable: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<UploadUsage?> TryCreateUploadAsync(NewUpload upload, UploadLimits limits, CancellationToken cancellationToken)
+    {
+        await EventThreads.Leave();
+        // One writer: the count and the insert are one step.
+        return await WriteAsync<UploadUsage?>(async transaction =>
+        {
+            await using SqliteCommand count = Command(transaction, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE owner = $o AND complete = 0");
+            count.Parameters.AddWithValue("$o", upload.Owner);
+            UploadUsage usage;
+            await using (SqliteDataReader reader = await count.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                usage = new UploadUsage(reader.GetInt32(0), reader.GetInt64(1));
+            }
+            if (!limits.Admit(usage, upload.Size))
+            {
+                return usage;
+            }
+            await InsertUploadAsync(transaction, upload, cancellationToken).ConfigureAwait(false);
+            return null;
+        }, durable: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task InsertUploadAsync(SqliteTransaction transaction, NewUpload upload, CancellationToken cancellationToken)
+    {
+        await using SqliteCommand insert = Command(transaction, """
+            INSERT INTO files (file_id, owner, owner_device, size, chunk_size, chunk_count, received, complete, created_at, last_activity)
+            VALUES ($f, $o, $d, $s, $c, $n, 0, 0, $t, $t)
+            """);
+        insert.Parameters.AddWithValue("$f", upload.FileId);
+        insert.Parameters.AddWithValue("$o", upload.Owner);
+        insert.Parameters.AddWithValue("$d", upload.OwnerDevice);
+        insert.Parameters.AddWithValue("$s", upload.Size);
+        insert.Parameters.AddWithValue("$c", upload.ChunkSize);
+        insert.Parameters.AddWithValue("$n", upload.ChunkCount);
+        insert.Parameters.AddWithValue("$t", upload.CreatedAt);
+        await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await using SqliteCommand recipient = Command(transaction, "INSERT OR IGNORE INTO file_recipients (file_id, username) VALUES ($f, $u)");
+        recipient.Parameters.AddWithValue("$f", upload.FileId);
+        SqliteParameter user = recipient.Parameters.Add("$u", SqliteType.Text);
+        foreach (string name in upload.Recipients)
+        {
+            user.Value = name;
+            await recipient.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task<StoredFile?> FindAsync(string fileId, CancellationToken cancellationToken)

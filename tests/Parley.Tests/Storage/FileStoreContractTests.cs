@@ -460,6 +460,38 @@ public abstract class FileStoreContractTests
         Assert.Equal(4, complete);
     }
 
+    /// <summary>
+    /// Twelve begins of one account through two handles (two nodes) at once, where four fit: four are
+    /// created, the rest refused with what was held, and a refused begin leaves nothing. The bound
+    /// used to be counted per node, so each node let four through. The bytes bound refuses too, and
+    /// another account is not held up by it.
+    /// </summary>
+    [StoreFact]
+    public async Task Two_handles_beginning_at_once_pass_an_accounts_bound_of_unfinished_uploads_only_as_far_as_it_goes()
+    {
+        await using IFileStore one = await OpenAsync();
+        await using IFileStore two = await OpenAsync();
+        UploadLimits limits = new(4, 1_000);
+        string[] ids = [.. Enumerable.Range(0, 12).Select(_ => NewFileId())];
+        UploadUsage?[] results = await Task.WhenAll(ids.Select((id, i) =>
+            (i % 2 == 0 ? one : two).TryCreateUploadAsync(Upload(id, size: 100), limits, CancellationToken.None)));
+
+        Assert.Equal(4, results.Count(r => r is null));
+        Assert.All(results.Where(r => r is not null), r => Assert.Equal(new UploadUsage(4, 400), r));
+        Assert.Equal(new UploadUsage(4, 400), await one.UnfinishedUploadsAsync("alice", CancellationToken.None));
+        int found = 0;
+        foreach (string id in ids)
+        {
+            found += await two.FindAsync(id, CancellationToken.None) is null ? 0 : 1;
+        }
+        Assert.Equal(4, found);
+
+        // Bytes: 700 more do not fit beside the 400 held; 600 do, as a fifth upload would not under a count of 5.
+        Assert.Equal(new UploadUsage(4, 400), await one.TryCreateUploadAsync(Upload(NewFileId(), size: 700), new UploadLimits(5, 1_000), CancellationToken.None));
+        Assert.Null(await two.TryCreateUploadAsync(Upload(NewFileId(), size: 600), new UploadLimits(5, 1_000), CancellationToken.None));
+        Assert.Null(await one.TryCreateUploadAsync(new NewUpload(NewFileId(), "carol", "carol-phone", ["bob"], 100, 40, 3, 1000), limits, CancellationToken.None));
+    }
+
     [StoreFact]
     public async Task A_sweep_of_more_files_than_one_batch_deletes_them_all_and_their_totals()
     {

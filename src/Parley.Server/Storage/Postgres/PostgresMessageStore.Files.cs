@@ -93,28 +93,58 @@ public sealed partial class PostgresMessageStore : IFileStore
     public Task CreateUploadAsync(NewUpload upload, CancellationToken cancellationToken) =>
         RunAsync(async (connection, transaction) =>
         {
-            await using (NpgsqlCommand insert = new("""
-                INSERT INTO files (file_id, owner, owner_device, size, chunk_size, chunk_count, received, complete, created_at, last_activity)
-                VALUES (@f, @o, @d, @s, @c, @n, 0, false, @t, @t)
-                """, connection, transaction))
-            {
-                insert.Parameters.AddWithValue("f", upload.FileId);
-                insert.Parameters.AddWithValue("o", upload.Owner);
-                insert.Parameters.AddWithValue("d", upload.OwnerDevice);
-                insert.Parameters.AddWithValue("s", upload.Size);
-                insert.Parameters.AddWithValue("c", upload.ChunkSize);
-                insert.Parameters.AddWithValue("n", upload.ChunkCount);
-                insert.Parameters.AddWithValue("t", upload.CreatedAt);
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-            await using NpgsqlCommand recipients = new("""
-                INSERT INTO file_recipients (file_id, username) SELECT @f, u FROM unnest(@u) AS t(u) ON CONFLICT DO NOTHING
-                """, connection, transaction);
-            recipients.Parameters.AddWithValue("f", upload.FileId);
-            recipients.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, upload.Recipients.ToArray());
-            await recipients.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await InsertUploadAsync(connection, transaction, upload, cancellationToken).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+
+    public Task<UploadUsage?> TryCreateUploadAsync(NewUpload upload, UploadLimits limits, CancellationToken cancellationToken) =>
+        RunAsync<UploadUsage?>(async (connection, transaction) =>
+        {
+            // The owner's begins take turns across every node until commit: the count each sees includes the one before.
+            await using (NpgsqlCommand turn = new("SELECT pg_advisory_xact_lock(hashtextextended('parley upload ' || @o, 0))", connection, transaction))
+            {
+                turn.Parameters.AddWithValue("o", upload.Owner);
+                await turn.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            UploadUsage usage;
+            await using (NpgsqlCommand count = new("SELECT count(*), coalesce(sum(size), 0)::bigint FROM files WHERE owner = @o AND NOT complete", connection, transaction))
+            {
+                count.Parameters.AddWithValue("o", upload.Owner);
+                await using NpgsqlDataReader reader = await count.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                usage = new UploadUsage(checked((int)reader.GetInt64(0)), reader.GetInt64(1));
+            }
+            if (!limits.Admit(usage, upload.Size))
+            {
+                return usage;
+            }
+            await InsertUploadAsync(connection, transaction, upload, cancellationToken).ConfigureAwait(false);
+            return null;
+        }, cancellationToken);
+
+    private static async Task InsertUploadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, NewUpload upload, CancellationToken cancellationToken)
+    {
+        await using (NpgsqlCommand insert = new("""
+            INSERT INTO files (file_id, owner, owner_device, size, chunk_size, chunk_count, received, complete, created_at, last_activity)
+            VALUES (@f, @o, @d, @s, @c, @n, 0, false, @t, @t)
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("f", upload.FileId);
+            insert.Parameters.AddWithValue("o", upload.Owner);
+            insert.Parameters.AddWithValue("d", upload.OwnerDevice);
+            insert.Parameters.AddWithValue("s", upload.Size);
+            insert.Parameters.AddWithValue("c", upload.ChunkSize);
+            insert.Parameters.AddWithValue("n", upload.ChunkCount);
+            insert.Parameters.AddWithValue("t", upload.CreatedAt);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using NpgsqlCommand recipients = new("""
+            INSERT INTO file_recipients (file_id, username) SELECT @f, u FROM unnest(@u) AS t(u) ON CONFLICT DO NOTHING
+            """, connection, transaction);
+        recipients.Parameters.AddWithValue("f", upload.FileId);
+        recipients.Parameters.AddWithValue("u", NpgsqlDbType.Array | NpgsqlDbType.Text, upload.Recipients.ToArray());
+        await recipients.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public Task<StoredFile?> FindAsync(string fileId, CancellationToken cancellationToken) =>
         ReadAsync(async connection =>
