@@ -434,7 +434,8 @@ internal sealed class ChatEndToEnd : IDisposable
                 }
                 catch (IdentityChangedException)
                 {
-                    held.Add(user);
+                    // A name the server listed: shown only through the sanitiser.
+                    held.Add(UntrustedText.Sanitize(user, 64));
                 }
             }
         }

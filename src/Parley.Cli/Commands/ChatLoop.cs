@@ -80,10 +80,7 @@ internal sealed class ChatLoop
         client.MessageHandler = async message =>
         {
             ChatEndToEnd? keys = await _keys.Task;
-            lock (_names)
-            {
-                _names.Add(message.From);
-            }
+            RememberNames([message.From]);
             AddContact(message.From);
             ChatText.TakeLastShown();
             Parley.Client.EndToEnd.ReceiptShown? receipt = null;
@@ -298,6 +295,28 @@ internal sealed class ChatLoop
     }
 
     private bool _presenceUnsupported;
+
+    /// <summary>Names offered for completion at most: whoever writes to us, and every name a `list` shows, would otherwise add for ever.</summary>
+    private const int MaxCompletionNames = 4096;
+
+    /// <summary>Names for completion, as the server sent them: only canonical ones (never a control character on the line), within the bound.</summary>
+    private void RememberNames(IEnumerable<string> names)
+    {
+        lock (_names)
+        {
+            foreach (string name in names)
+            {
+                if (_names.Count >= MaxCompletionNames)
+                {
+                    return;
+                }
+                if (Usernames.IsCanonical(name))
+                {
+                    _names.Add(name);
+                }
+            }
+        }
+    }
 
     private IEnumerable<string> KnownNames()
     {
@@ -662,10 +681,7 @@ internal sealed class ChatLoop
                 break;
             case "list":
                 string[] users = await client.ListAsync(cancellationToken);
-                lock (_names)
-                {
-                    _names.UnionWith(users);
-                }
+                RememberNames(users);
                 _console.WriteLine(ChatText.OnlineUsers(users));
                 break;
             case "broadcast":

@@ -1,6 +1,10 @@
 // Tab completion for the chat's input line: the first word completes to a command, the word after
 // a command that names a user (send, verify, trust) to a user name. Pure: given the line and the
-// cursor it says what to insert, or which candidates to show when the choice is not unique.
+// cursor it says what to insert, or which candidates to show when the choice is not unique. Names
+// come from the server and from peers: only canonical user names (and #group names) are offered,
+// so nothing a server chooses reaches the screen or the line through completion.
+using Parley.Messaging;
+
 namespace Parley.Cli.Terminal;
 
 public sealed class TabCompleter(IReadOnlyList<string> commands, Func<IEnumerable<string>> names)
@@ -25,7 +29,7 @@ public sealed class TabCompleter(IReadOnlyList<string> commands, Func<IEnumerabl
         }
         else if (earlier.Length == 1 && s_takesUser.Contains(earlier[0].ToLowerInvariant()))
         {
-            pool = names();
+            pool = names().Where(IsName);
         }
         else
         {
@@ -45,6 +49,8 @@ public sealed class TabCompleter(IReadOnlyList<string> commands, Func<IEnumerabl
         string common = CommonPrefix(matches);
         return common.Length > word.Length ? new Completion(common[word.Length..], []) : new Completion("", matches);
     }
+
+    private static bool IsName(string candidate) => Usernames.IsCanonical(candidate.StartsWith('#') ? candidate[1..] : candidate);
 
     private static string CommonPrefix(List<string> values)
     {
