@@ -40,4 +40,7 @@ public enum E2eError
 
     /// <summary>A counter would overflow; the session must be replaced.</summary>
     CounterExhausted,
+
+    /// <summary>An identity key pinned for another user's device, offered under this user's name (PROTOCOL.md §13.10 "Trust").</summary>
+    IdentityOfAnotherUser,
 }

@@ -360,6 +360,12 @@ public sealed partial class E2eDevice : IDisposable
                 try
                 {
                     PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(entry);
+                    // Another user's pinned identity offered as this one's: no session (fail closed).
+                    if (PinnedToAnotherUser(bundles.User, bundle.Identity) is not null)
+                    {
+                        InvalidBundles++;
+                        continue;
+                    }
                     if (Pin(bundles.User, entry.DeviceId, bundle.Identity) == PinResult.Changed)
                     {
                         continue;
@@ -416,6 +422,23 @@ public sealed partial class E2eDevice : IDisposable
         Known,
         FirstSeen,
         Changed,
+    }
+
+    /// <summary>
+    /// The device of another user than <paramref name="user"/> that <paramref name="identity"/> is
+    /// pinned for, if any (PROTOCOL.md §13.10 "Trust"): a device's identity key is its own, so the
+    /// same key under another user's name is the server relabelling one user's messages as another's.
+    /// </summary>
+    private (string User, string Device)? PinnedToAnotherUser(string user, IdentityPublicKey identity)
+    {
+        foreach (((string pinnedUser, string pinnedDevice), IdentityPublicKey pinned) in _pinned)
+        {
+            if (pinnedUser != user && pinned.Equals(identity))
+            {
+                return (pinnedUser, pinnedDevice);
+            }
+        }
+        return null;
     }
 
     /// <summary>Pins the first identity seen for a device; a different one later is marked and held.</summary>
@@ -493,6 +516,11 @@ public sealed partial class E2eDevice : IDisposable
 
     private E2eIncoming Accept(ChatMessage message, string device, Parley.EndToEnd.Pqxdh.PqxdhInitialHeader header)
     {
+        if (PinnedToAnotherUser(message.From, header.InitiatorIdentity) is (string owner, string ownerDevice))
+        {
+            return Failed(message, device, E2eError.IdentityOfAnotherUser,
+                $"this first message is under the identity key of {owner}'s device {ownerDevice}, but the server says it is from {message.From}: it was not read (the server may be relabelling messages)");
+        }
         if (_trustChanged.Contains((message.From, device)) || (_pinned.TryGetValue((message.From, device), out IdentityPublicKey? pinned) && !pinned.Equals(header.InitiatorIdentity)))
         {
             // Checked before any prekey is used: the message stays readable once the user trusts the key.

@@ -279,6 +279,37 @@ public class E2eDeviceChangesTests
         Assert.Equal(2, alice.Keys.PeerDeviceCount);
     }
 
+    /// <summary>
+    /// A server relabelling alice's first message as carol's (PROTOCOL.md §13.10 "Trust"): once alice's
+    /// identity key is pinned for one user, a first message or a bundle under it in another user's
+    /// name gets no session and is reported (found by review; the page's test covers bundles too). A first
+    /// relabelled message from a user never seen before cannot be told apart: that is what safety
+    /// numbers are for.
+    /// </summary>
+    [Fact]
+    public async Task An_identity_key_pinned_for_one_user_is_never_taken_as_another_users()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        bob.Client.MessageHandler = null;
+        BundleList bobs = await alice.Client.FetchBundlesAsync("bob").WithTimeout();
+        byte[] FirstMessage(string text)
+        {
+            using E2eSession session = E2eSession.Initiate(alice.Keys.IdentityPair(), KeyDirectoryBlobs.ToBundle(bobs.Devices[0]) with { OneTimePrekey = null });
+            return session.Encrypt(E2ePayload.Encode(E2ePayload.Text, text));
+        }
+
+        byte[] first = FirstMessage("pay the invoice to IBAN X");
+        Assert.Equal("pay the invoice to IBAN X", bob.Keys.Open(Message("alice", alice.Id, "bob", first)).Text);
+        E2eIncoming relabelled = bob.Keys.Open(Message("carol", "c0ffee", "bob", FirstMessage("the same key, another name")));
+        Assert.False(relabelled.Opened);
+        Assert.Equal(E2eError.IdentityOfAnotherUser, relabelled.Error);
+        Assert.Contains("identity key of alice's device", relabelled.Reason);
+        Assert.DoesNotContain("carol", bob.Keys.KnownUsers());
+
+    }
+
     private static ChatMessage Message(string from, string fromDevice, string to, byte[] body) =>
         new(1, from, to, 0, E2eDevice.ContentType, body, false, null, fromDevice);
 

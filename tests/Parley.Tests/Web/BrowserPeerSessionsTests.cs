@@ -197,5 +197,47 @@ public class BrowserPeerSessionsTests
         Assert.True(result.GetProperty("carolStartedBy").GetBoolean());
     }
 
+    /// <summary>
+    /// A server relabelling one user's messages as another's (PROTOCOL.md §13.10 "Trust"): bob's first
+    /// message read as his, the same identity key under carol's name is refused, and a bundle for
+    /// carol under bob's identity key gets no session (found by review).
+    /// </summary>
+    [Fact]
+    public async Task An_identity_key_pinned_for_one_user_is_never_taken_as_another_users()
+    {
+        JsonElement result = await ServedPage.EvaluateAsync("async () => {" + PageScripts.ThreeDevicesWritingToAlice + """
+              const first = async text => { const sent = []; await bob.sendText(toAlice(sent), 'alice', text); return sent[0]; };
+              const open = (from, fromDevice, body) => alice.open({ from, fromDevice, contentType: CONTENT_TYPE, bodyBytes: body });
+              const out = {};
+              out.asBob = (await open('bob', 'b1', await first('from bob'))).text;
+              // A new session from bob's device (a reinstall would look the same), delivered as carol's.
+              const again = await E2eDevice.open('device:test:bob', 'bob', 'b1');
+              again.s.sessions = {}; again.s.pinned = {};
+              const sent = []; await again.sendText(toAlice(sent), 'alice', 'the same key, another name');
+              const relabelled = await open('carol', 'c9', sent[0]);
+              out.asCarol = [relabelled.error, relabelled.reason];
+              out.carolPinned = Object.keys(alice.s.pinned).filter(k => k.startsWith('carol/'));
+              // Sending: the server hands out bob's identity as carol's device.
+              const server = {
+                async fetchBundles(user) {
+                  return { user, devices: [{ deviceId: 'c9', identityKey: published.bob.identityKey, signedPrekey: published.bob.signedPrekey,
+                    oneTimePrekey: null, kemPrekey: published.bob.lastResortKemPrekey, kemPrekeyIsLastResort: true }] };
+                },
+                async sendToDevice(user, device) { return { status: 'delivered', devices: null }; },
+              };
+              out.toCarol = (await alice.sendText(server, 'carol', 'hello carol')).devices;
+              out.carolSessions = Object.keys(alice.s.sessions).filter(k => k.startsWith('carol/'));
+              return out;
+            }
+            """);
+        Assert.Equal("from bob", result.GetProperty("asBob").GetString());
+        string[] asCarol = Strings(result, "asCarol");
+        Assert.Equal("IdentityOfAnotherUser", asCarol[0]);
+        Assert.Contains("identity key of bob's device b1", asCarol[1]);
+        Assert.Empty(Strings(result, "carolPinned"));
+        Assert.Equal(0, result.GetProperty("toCarol").GetInt32());
+        Assert.Empty(Strings(result, "carolSessions"));
+    }
+
     private static string[] Strings(JsonElement result, string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString()!)];
 }

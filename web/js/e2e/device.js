@@ -351,6 +351,8 @@ export class E2eDevice {
       if ((user === this.s.user && entry.deviceId === this.s.deviceId) || this.s.sessions[key]) continue;
       try {
         const bundle = await bundleFromDirectory(entry);
+        // Another user's pinned identity offered as this one's: no session (fail closed).
+        if (this.pinnedToAnotherUser(user, bundle.identity.bytes)) continue;
         if (!this.pin(key, bundle.identity.bytes)) continue;
         this.used(key, peers.single(await session.initiate(this.s.identity, bundle)));
       } catch (e) {
@@ -358,6 +360,19 @@ export class E2eDevice {
         console.warn(`no session with ${key}: ${e.code ?? ''} ${e.message}`);
       }
     }
+  }
+
+  /**
+   * The key (user/device) of another user than `user` that `identity` is pinned for, if any
+   * (PROTOCOL.md §13.10 "Trust"): a device's identity key is its own, so the same key under another
+   * user's name is the server relabelling one user's messages as another's.
+   */
+  pinnedToAnotherUser(user, identity) {
+    for (const [key, pinned] of Object.entries(this.s.pinned)) {
+      // The keys themselves (Ed25519 || X25519), not the binding's signature bytes.
+      if (!key.startsWith(user + '/') && equal(pinned.subarray(0, 64), identity.subarray(0, 64))) return key;
+    }
+    return null;
   }
 
   pin(key, identity) {
@@ -410,6 +425,11 @@ export class E2eDevice {
   }
 
   async accept(message, key, header, body) {
+    const owner = this.pinnedToAnotherUser(message.from, header.identity);
+    if (owner) {
+      const [user, device] = owner.split('/');
+      return { error: 'IdentityOfAnotherUser', reason: `this first message is under the identity key of ${user}'s device ${device}, but the server says it is from ${message.from}: it was not read (the server may be relabelling messages)` };
+    }
     if (header.spkId !== this.s.signed.id) return { error: 'PrekeyMismatch', reason: 'the message names a signed prekey this device does not have' };
     const oneTime = header.opkId === null ? null : this.s.oneTime[header.opkId];
     if (header.opkId !== null && !oneTime) return { error: 'PrekeyMismatch', reason: 'the message names a one-time prekey already used' };
