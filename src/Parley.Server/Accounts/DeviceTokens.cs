@@ -90,6 +90,13 @@ public sealed class DeviceTokens(IMessageStore store, TimeProvider time, TimeSpa
     public Task<IReadOnlyList<StoredDeviceToken>> ListAsync(string user, CancellationToken cancellationToken) =>
         store.ListDeviceTokensAsync(user, Now() - (long)ExpireAfterUnused.TotalMilliseconds, MaxPerAccount, cancellationToken);
 
+    /// <summary>
+    /// The ids of every device token the account holds, used lately or not: a connection whose device
+    /// is not among them was revoked (its token deleted), whether or not the word reached its node.
+    /// </summary>
+    public async Task<HashSet<string>> HeldDeviceIdsAsync(string user, CancellationToken cancellationToken) =>
+        [.. (await store.ListDeviceTokensAsync(user, long.MinValue, int.MaxValue, cancellationToken).ConfigureAwait(false)).Select(d => d.DeviceId)];
+
     /// <summary>False when <paramref name="user"/> has no such device (another account's id included).</summary>
     public async Task<bool> RevokeAsync(string user, string deviceId, CancellationToken cancellationToken)
     {

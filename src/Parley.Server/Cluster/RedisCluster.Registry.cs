@@ -131,13 +131,12 @@ public sealed partial class RedisCluster
         if (lost)
         {
             _logger.LogWarning("The bus had lost this node's presence entries (Redis restarted?); writing them again");
-            foreach (string user in _presence.Connections().Select(c => c.User).Distinct(StringComparer.Ordinal))
-            {
-                await SetHereAsync(user).ConfigureAwait(false);
-            }
         }
         if (lost || _catchUpNeeded || _redisWasDown)
         {
+            // Whatever a failed write left (Redis away, or refusing writes while keeping its data): a
+            // login here nobody elsewhere knows of, a logout that left a user online for ever.
+            await RewritePresenceAsync().ConfigureAwait(false);
             _catchUpNeeded = false;
             _redisWasDown = false;
             // Every node (this one too: it hears its own event) reads its connections' inboxes back.
@@ -158,6 +157,32 @@ public sealed partial class RedisCluster
             }
         }
         await SayOtherLayoutsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// This node's entries written again from its connections: each user here with its count, and each
+    /// user the bus still lists on this node but who has no connection here any more taken out.
+    /// </summary>
+    private async Task RewritePresenceAsync()
+    {
+        HashSet<string> here = [.. _presence.Connections().Select(c => c.User)];
+        foreach (string user in here)
+        {
+            await SetHereAsync(user).ConfigureAwait(false);
+        }
+        foreach (RedisValue listed in await _db.SetMembersAsync(NodeUsersKey(NodeId)).ConfigureAwait(false))
+        {
+            string user = listed.ToString();
+            if (here.Contains(user))
+            {
+                continue;
+            }
+            (_, long total) = await SetHereAsync(user).ConfigureAwait(false);
+            if (total == 0)
+            {
+                await PublishAsync($"presence|{user}|0").ConfigureAwait(false);
+            }
+        }
     }
 
     public async Task<(string[] Users, bool More)> OnlineUsersAfterAsync(string? after, int max)

@@ -254,12 +254,43 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         }
     }
 
-    /// <summary>Every connection here reads its inbox back: after the bus was away, a poke may have been lost.</summary>
+    /// <summary>
+    /// Every connection here reads its inbox back: after the bus was away, a poke may have been lost.
+    /// So may a revocation: each account's devices here are checked against the store, and a device
+    /// whose token is gone is closed as revoked (else a stolen device on this node would go on
+    /// reading the account's messages after its owner revoked it on another).
+    /// </summary>
     private void CatchUpAll()
     {
-        foreach (ClientConnection connection in _presence.Connections())
+        ClientConnection[] connections = [.. _presence.Connections()];
+        foreach (ClientConnection connection in connections)
         {
             connection.Poke();
+        }
+        _ = CloseRevokedAsync(connections);
+    }
+
+    private async Task CloseRevokedAsync(ClientConnection[] connections)
+    {
+        try
+        {
+            foreach (IGrouping<string, ClientConnection> account in connections.GroupBy(c => c.User, StringComparer.Ordinal))
+            {
+                HashSet<string> held = await account.First().HeldDeviceIdsAsync(_stopping.Token).ConfigureAwait(false);
+                foreach (ClientConnection connection in account.Where(c => !held.Contains(c.DeviceId)))
+                {
+                    connection.CloseRevoked();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Asked again at the next catch-up (a background check: whatever the store says, it must not end unobserved).
+            _catchUpNeeded = true;
+            _logger.LogWarning("Could not check this node's devices against the store after the bus was away: {Error}", e.Message);
         }
     }
 
@@ -312,6 +343,9 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {
+            // Lost, as a revocation or a notice may be: once the bus answers, every node catches up
+            // (reads inboxes back, checks its devices against the store).
+            _catchUpNeeded = true;
             _logger.LogWarning("An event could not be sent on the bus: {Error}", e.Message);
         }
     }
@@ -348,7 +382,9 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         await _router.ConfigureAwait(false);
         try
         {
-            // Its connections have ended (each took its entry out); the node's own entry goes last.
+            // Its connections have ended, each taking its entry out; one whose write failed is taken
+            // out here (else its user would stay listed online for ever). The node's own entry goes last.
+            await RewritePresenceAsync().ConfigureAwait(false);
             await Task.WhenAll(_db.SortedSetRemoveAsync(NodesKey, NodeId), _db.KeyDeleteAsync(NodeUsersKey(NodeId)), _db.HashDeleteAsync(VersionsKey, NodeId)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)

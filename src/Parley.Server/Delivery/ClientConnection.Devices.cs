@@ -39,4 +39,9 @@ public sealed partial class ClientConnection
     }
 
     internal const string RevokedText = "this device was revoked; log in with your password to use it again";
+
+    /// <summary>The account's devices as the store holds them now (for a node that may have missed a revocation on the bus).</summary>
+    internal Task<HashSet<string>> HeldDeviceIdsAsync(CancellationToken cancellationToken) => _tokens.HeldDeviceIdsAsync(User, cancellationToken);
+
+    internal void CloseRevoked() => Close(ErrorCodes.DeviceRevoked, RevokedText);
 }

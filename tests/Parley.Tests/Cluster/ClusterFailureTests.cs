@@ -45,6 +45,84 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
         }
     }
 
+    /// <summary>
+    /// A device revoked on one node while Redis is down (the word to the node holding it is lost):
+    /// once the bus is back, that node checks its devices against the store and closes the revoked
+    /// one, which gets nothing sent after its revocation (found by review: it stayed connected and
+    /// went on reading the account's messages).
+    /// </summary>
+    [EnginesFact]
+    public async Task A_device_revoked_while_Redis_is_down_is_closed_once_it_is_back()
+    {
+        (TestServer one, TestServer two) = await TwoNodeTests.StartPairAsync(engines);
+        one.ExpectWarnings = two.ExpectWarnings = true;
+        await using (one)
+        await using (two)
+        {
+            Channel<ChatMessage> stolenInbox = InboxExtensions.NewInbox();
+            await using ChatClient stolen = await one.LoginAsync("alice", inbox: stolenInbox);
+            await using ChatClient owner = await two.LoginAsync("alice");
+            await using ChatClient bob = await two.LoginAsync("bob");
+            TaskCompletionSource<string> told = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            stolen.NoticeHandler = notice => told.TrySetResult(notice.Code);
+
+            engines.StopRedis();
+            await owner.RevokeDeviceAsync(stolen.DeviceId!).WithTimeout();
+            await engines.StartRedisAsync();
+
+            // The node holding it closes it, saying why, once it has caught up with the bus.
+            Assert.Equal(ErrorCodes.DeviceRevoked, await told.Task.WithTimeout());
+            await Task.WhenAny(stolen.Completion).WithTimeout();
+            await bob.SendTextAsync("alice", "after the revocation").WithTimeout();
+            Assert.False(stolenInbox.Reader.TryRead(out ChatMessage? leaked), $"the revoked device got {leaked}");
+        }
+    }
+
+    /// <summary>
+    /// Redis refusing writes for a while, keeping its data (out of memory, no replica): a login and a
+    /// logout on node one in that time are written once it takes writes again, so the other node
+    /// delivers to the new user live and nobody is listed online who left (found by review: the
+    /// writes were made again only when Redis had lost the node's entry).
+    /// </summary>
+    [EnginesFact]
+    public async Task Presence_written_while_Redis_refused_writes_is_repaired_once_it_takes_them()
+    {
+        (TestServer one, TestServer two) = await TwoNodeTests.StartPairAsync(engines);
+        one.ExpectWarnings = two.ExpectWarnings = true;
+        await using (one)
+        await using (two)
+        {
+            ChatClient carol = await one.LoginAsync("carol");
+            await using ChatClient bob = await two.LoginAsync("bob");
+            Assert.Equal(["bob", "carol"], await bob.ListAsync().WithTimeout());
+
+            await using StackExchange.Redis.ConnectionMultiplexer admin =
+                await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{engines.RedisPort},allowAdmin=true");
+            StackExchange.Redis.IServer redis = admin.GetServer($"127.0.0.1:{engines.RedisPort}");
+            Channel<ChatMessage> aliceInbox = InboxExtensions.NewInbox();
+            ChatClient alice;
+            await redis.ConfigSetAsync("min-replicas-to-write", "1");
+            try
+            {
+                alice = await one.LoginAsync("alice", inbox: aliceInbox);
+                await WaitUntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a login on the bus", StringComparison.Ordinal)));
+                await carol.DisposeAsync();
+                await WaitUntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a logout on the bus", StringComparison.Ordinal)));
+            }
+            finally
+            {
+                await redis.ConfigSetAsync("min-replicas-to-write", "0");
+            }
+            await using (alice)
+            {
+                await WaitUntilAsync(async () => (await bob.ListAsync().WithTimeout()).SequenceEqual(["alice", "bob"]));
+                SendResult sent = await bob.SendTextAsync("alice", "hello").WithTimeout();
+                Assert.Equal(DeliveryStatus.Delivered, sent.Status);
+                Assert.Equal("hello", (await aliceInbox.NextAsync()).Text());
+            }
+        }
+    }
+
     [EnginesFact]
     public async Task With_PostgreSQL_down_a_send_gets_storage_unavailable_and_is_not_acknowledged_and_service_resumes_when_it_returns()
     {
