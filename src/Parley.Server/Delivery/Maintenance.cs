@@ -48,9 +48,9 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
                 logger.LogInformation("Deleted {Count} undelivered messages older than {Days:0.#} days", expired, options.MessageExpiry.TotalDays);
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("The expiry sweep failed: {Message}", e.Message);
+            Failed("expiry", e);
         }
         try
         {
@@ -66,14 +66,32 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
                 }
             }
         }
-        catch (Exception e) when (e is IOException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("The file sweep failed: {Message}", e.Message);
+            Failed("file", e);
         }
         finally
         {
             rateLimiter.ForgetIdle();
             Interlocked.Exchange(ref _nextSweep, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// One step of one sweep failed: said, and the next sweep tries again. Whatever the store threw
+    /// (a PostgreSQL error other than "unavailable": too many clients, a statement timeout, a full
+    /// disk), the loop goes on; one escaped exception used to end every later sweep, and with it the
+    /// deletion of expired messages and files, and the server's shutdown with it.
+    /// </summary>
+    private void Failed(string step, Exception e)
+    {
+        if (e is IOException or Microsoft.Data.Sqlite.SqliteException or Storage.StorageUnavailableException)
+        {
+            logger.LogWarning("The {Step} sweep failed: {Message}", step, e.Message);
+        }
+        else
+        {
+            logger.LogError("The {Step} sweep failed ({Type}): {Message}; the next sweep tries again", step, e.GetType().Name, e.Message);
         }
     }
 }
