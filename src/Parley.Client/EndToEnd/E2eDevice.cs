@@ -26,6 +26,9 @@ public sealed partial class E2eDevice : IDisposable
     /// <summary>Peer devices with sessions kept at most; beyond it the least recently used one is forgotten (its next message starts over).</summary>
     public const int MaxPeerDevices = 1000;
 
+    /// <summary>Peer devices whose identity stays pinned at most (sessions or not); past it, those without a session are forgotten.</summary>
+    public const int MaxRememberedPeers = 10 * MaxPeerDevices;
+
     /// <summary>Messages from a device with a changed identity kept unread until the user decides; beyond it the oldest are dropped.</summary>
     public const int MaxHeldMessages = 100;
 
@@ -88,6 +91,9 @@ public sealed partial class E2eDevice : IDisposable
 
     /// <summary><see cref="MaxPeerDevices"/>, lowered by tests of the cap.</summary>
     internal int PeerDeviceLimit { get; set; } = MaxPeerDevices;
+
+    /// <summary><see cref="MaxRememberedPeers"/>, lowered by tests of the bound.</summary>
+    internal int RememberedPeerLimit { get; set; } = MaxRememberedPeers;
 
     /// <summary>Peer devices with a session (for tests of the cap).</summary>
     internal int PeerDeviceCount
@@ -454,7 +460,27 @@ public sealed partial class E2eDevice : IDisposable
             return PinResult.Changed;
         }
         _pinned[(user, device)] = identity;
+        ForgetRememberedPastBound((user, device));
         return PinResult.FirstSeen;
+    }
+
+    /// <summary>
+    /// Past <see cref="MaxRememberedPeers"/> pinned devices, pins of devices this device holds no
+    /// session with go (never <paramref name="keep"/>, just pinned, nor one whose new key waits for
+    /// the user): every first message from a made-up device adds one, the device row holding them
+    /// is written at every message, and the saved state refuses more than 100,000.
+    /// </summary>
+    private void ForgetRememberedPastBound((string User, string Device) keep)
+    {
+        int excess = _pinned.Count - RememberedPeerLimit;
+        if (excess <= 0)
+        {
+            return;
+        }
+        foreach ((string User, string Device) key in _pinned.Keys.Where(k => k != keep && !_sessions.ContainsKey(k) && !_trustChanged.Contains(k)).Take(excess).ToArray())
+        {
+            _pinned.Remove(key);
+        }
     }
 
     /// <summary>Opens an end-to-end message; a message that cannot be read says why, and changes no session.</summary>

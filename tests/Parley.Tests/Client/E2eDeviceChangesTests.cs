@@ -310,6 +310,43 @@ public class E2eDeviceChangesTests
 
     }
 
+    /// <summary>
+    /// First messages from ever more made-up devices: past the bound of remembered peers (lowered to
+    /// 5) the pins of devices without a session go, so the device row written at every message stays
+    /// bounded and the state loads (found by review: pins grew without end, up to a state the loader refuses).
+    /// </summary>
+    [Fact]
+    public async Task Pinned_identities_past_the_bound_go_those_without_a_session_first()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        bob.Client.MessageHandler = null;
+        bob.Keys.PeerDeviceLimit = 3;
+        bob.Keys.RememberedPeerLimit = 5;
+        // Fetched until the one-time KEM prekeys are handed out: the last-resort one serves every made-up device.
+        BundleList bobs = await alice.Client.FetchBundlesAsync("bob").WithTimeout();
+        for (int i = 0; i < 30; i++)
+        {
+            bobs = await alice.Client.FetchBundlesAsync("bob").WithTimeout();
+        }
+        Parley.EndToEnd.Prekeys.PrekeyBundle bundle = KeyDirectoryBlobs.ToBundle(bobs.Devices[0]) with { OneTimePrekey = null };
+        for (int i = 0; i < 12; i++)
+        {
+            using E2eDevice fake = E2eDevice.Create($"u{i}");
+            using E2eSession session = E2eSession.Initiate(fake.IdentityPair(), bundle);
+            E2eIncoming opened = bob.Keys.Open(Message($"u{i}", "d", "bob", session.Encrypt(E2ePayload.Encode(E2ePayload.Text, "x"))));
+            Assert.True(opened.Opened, $"{i}: {opened.Error} {opened.Reason}");
+        }
+        Assert.Equal(3, bob.Keys.PeerDeviceCount);
+        IReadOnlyList<string> remembered = bob.Keys.KnownUsers();
+        Assert.Equal(5, remembered.Count);
+        // The three with sessions (the latest) are among those remembered.
+        Assert.Subset(remembered.ToHashSet(), new HashSet<string> { "u9", "u10", "u11" });
+        using E2eDevice restored = E2eDevice.ImportState(bob.Keys.ExportState());
+        Assert.Equal(5, restored.KnownUsers().Count);
+    }
+
     private static ChatMessage Message(string from, string fromDevice, string to, byte[] body) =>
         new(1, from, to, 0, E2eDevice.ContentType, body, false, null, fromDevice);
 

@@ -1,3 +1,4 @@
+using Parley.Messaging;
 using Parley.Client.EndToEnd;
 using Parley.Client.EndToEnd.Groups;
 using Parley.EndToEnd;
@@ -58,5 +59,30 @@ public class GroupStateTests
         }
         Assert.Equal(E2eError.DecryptionFailed, Assert.Throws<E2eProtocolException>(() => reopened.LoadGroups()).Error);
         Assert.Equal(E2eError.MalformedData, Assert.Throws<E2eProtocolException>(() => E2eGroups.Import(keys, [1, 0xff, 0xff, 0xff, 0x7f])).Error);
+    }
+    /// <summary>
+    /// A server making up groups (a "created" notice each) cannot make this device's saved state one
+    /// it can no longer load: past the most it keeps, another group's notice is refused and said, and
+    /// the state exports and imports with every group it kept (found by review: the 10,001st made
+    /// every later start fail to open the device's keys).
+    /// </summary>
+    [Fact]
+    public void Made_up_groups_past_the_bound_are_refused_and_the_state_still_loads()
+    {
+        using E2eDevice device = E2eDevice.Create("bob");
+        E2eGroups groups = new(device);
+        GroupEvent Notice(int i) => groups.Receive(new ChatMessage(i + 1, "mallory", "bob", 0, GroupContentTypes.Changed,
+            MessengerCodec.EncodeGroupChange(new GroupChange($"g{i}", i.ToString("x32"), 1, GroupChangeKinds.Created, "mallory", ["mallory", "bob"], ["mallory"])),
+            false, null, "d1"), "d2");
+        for (int i = 0; i < E2eGroups.MaxGroups; i++)
+        {
+            Assert.Equal(GroupEventKind.Changed, Notice(i).Kind);
+        }
+        GroupEvent refused = Notice(E2eGroups.MaxGroups);
+        Assert.NotEqual(GroupEventKind.Changed, refused.Kind);
+        Assert.Contains("the most it keeps", refused.Reason);
+
+        E2eGroups loaded = E2eGroups.Import(device, groups.Export());
+        Assert.Equal(E2eGroups.MaxGroups, loaded.GroupNames().Count());
     }
 }

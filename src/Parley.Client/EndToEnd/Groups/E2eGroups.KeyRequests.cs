@@ -168,7 +168,7 @@ public sealed partial class E2eGroups
             // Not a list older than what the notices have told since (a removal read meanwhile must not be undone).
             if (_byId.TryGetValue(groupId, out GroupState? group) && !group.MembersKnown && info.Version >= group.Version)
             {
-                group.Members.UnionWith(info.Members);
+                AddMembers(group, info.Members);
             }
         }
         persist?.Invoke();

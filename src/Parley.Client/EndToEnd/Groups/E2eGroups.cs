@@ -188,7 +188,10 @@ public sealed partial class E2eGroups : IDisposable
     {
         lock (_lock)
         {
-            GroupState group = StateFor(info.GroupId, info.Group);
+            if (StateFor(info.GroupId, info.Group) is not GroupState group)
+            {
+                return info;
+            }
             if (info.Version >= group.Version)
             {
                 bool changed = !group.MembersKnown || !group.Members.SetEquals(info.Members);
@@ -197,7 +200,7 @@ public sealed partial class E2eGroups : IDisposable
                     ForgetKeysOf(group.Id, gone);
                 }
                 group.Members.Clear();
-                group.Members.UnionWith(info.Members);
+                AddMembers(group, info.Members);
                 group.Version = info.Version;
                 group.MembersKnown = true;
                 group.Stale |= changed;
@@ -206,7 +209,12 @@ public sealed partial class E2eGroups : IDisposable
         }
     }
 
-    private GroupState StateFor(string groupId, string name)
+    /// <summary>
+    /// The group's state, made if new; null when this device already holds <see cref="MaxGroups"/>
+    /// (the most its saved state may hold: a server making up groups must not make the state one the
+    /// device can no longer load).
+    /// </summary>
+    private GroupState? StateFor(string groupId, string name)
     {
         // A name given again to a new group (the old one emptied and was deleted) is another group.
         foreach (GroupState other in _byId.Values.Where(g => g.Name == name && g.Id != groupId).ToArray())
@@ -215,9 +223,31 @@ public sealed partial class E2eGroups : IDisposable
         }
         if (!_byId.TryGetValue(groupId, out GroupState? group))
         {
+            if (_byId.Count >= MaxGroups)
+            {
+                return null;
+            }
             _byId[groupId] = group = new GroupState(groupId, name);
         }
         return group;
+    }
+
+    /// <summary>Groups a device holds at most (as its saved state may hold them).</summary>
+    public const int MaxGroups = MaxSavedGroups;
+
+    /// <summary>Members one group's state holds at most (as its saved state may hold them); names past it are not kept.</summary>
+    public const int MaxMembersKept = 100_000;
+
+    private static void AddMembers(GroupState group, IEnumerable<string> names)
+    {
+        foreach (string name in names)
+        {
+            if (group.Members.Count >= MaxMembersKept)
+            {
+                return;
+            }
+            group.Members.Add(name);
+        }
     }
 
     private void Drop(GroupState group)
@@ -511,7 +541,10 @@ public sealed partial class E2eGroups : IDisposable
         bool weLeft = false;
         lock (_lock)
         {
-            GroupState group = StateFor(change.GroupId, change.Group);
+            if (StateFor(change.GroupId, change.Group) is not GroupState group)
+            {
+                return Failed(message, "", $"a notice of another group, and this device holds {MaxGroups} groups, the most it keeps: not kept");
+            }
             if (change.Version > group.Version)
             {
                 // A gap means a notice was missed (a full inbox skips it): ask the server before the next send.
@@ -521,11 +554,11 @@ public sealed partial class E2eGroups : IDisposable
                 {
                     case GroupChangeKinds.Created:
                         group.Members.Clear();
-                        group.Members.UnionWith(change.Subjects);
+                        AddMembers(group, change.Subjects);
                         group.MembersKnown = true;
                         break;
                     case GroupChangeKinds.Added:
-                        group.Members.UnionWith(change.Subjects);
+                        AddMembers(group, change.Subjects);
                         group.MembersKnown &= !change.Subjects.Contains(_device.User);
                         break;
                     case GroupChangeKinds.Removed or GroupChangeKinds.Left:
