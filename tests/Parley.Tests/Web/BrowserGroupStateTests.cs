@@ -44,6 +44,35 @@ public class BrowserGroupStateTests
         Assert.False(r.GetProperty("groupKeptAfterWeLeft").GetBoolean());
     }
 
+    /// <summary>
+    /// A server making up groups fills no more than the page keeps (lowered here to 3): a notice or a
+    /// description of a fourth is refused and said, and the groups kept are untouched.
+    /// </summary>
+    [Fact]
+    public async Task Groups_past_the_bound_are_refused()
+    {
+        JsonElement r = await ServedPage.EvaluateAsync("""
+            async () => {
+              const b = await import('/js/bytes.js');
+              const { E2eGroups } = await import('/js/e2e/groups.js');
+              const device = { s: { user: 'webby', deviceId: 'w1' }, serial(f) { return f(); }, async save() {} };
+              const groups = new E2eGroups(device);
+              E2eGroups.maxGroups = 3;
+              const id = i => i.toString(16).padStart(32, '0');
+              for (let i = 0; i < 3; i++) groups.apply({ group: `g${i}`, groupId: id(i), version: 1, members: ['mallory', 'webby'], admins: ['mallory'] });
+              const notice = await groups.receiveNotice({ from: 'mallory', fromDevice: 'm1',
+                bodyBytes: b.utf8(JSON.stringify({ group: 'g3', groupId: id(3), version: 1, change: 'created', actor: 'mallory', subjects: ['mallory', 'webby'], admins: ['mallory'] })) });
+              const described = groups.apply({ group: 'g4', groupId: id(4), version: 1, members: ['mallory', 'webby'], admins: ['mallory'] });
+              const kept = Object.values(device.s.groups).map(g => g.name).sort().join(',');
+              E2eGroups.maxGroups = 10000;
+              return [notice.error ?? 'kept', String(described), kept];
+            }
+            """);
+        string[] result = [.. r.EnumerateArray().Select(e => e.GetString()!)];
+        Assert.Contains("the most it keeps", result[0]);
+        Assert.Equal(["null", "g0,g1,g2"], result[1..]);
+    }
+
     [Fact]
     public async Task Login_membership_does_not_judge_older_rows_an_admin_who_removes_itself_is_out_and_concurrent_sends_take_distinct_keys()
     {

@@ -29,6 +29,8 @@ export const MAX_RECEIVED_KEYS = 4096;
 export const MAX_KEYS_FOR_UNKNOWN_GROUPS = 64;
 /** Skipped message keys across all received keys; past it the key holding most gives up its oldest. */
 export const MAX_SKIPPED_KEYS_IN_ALL = 20000;
+/** Groups this device keeps at most (as Parley.Client's E2eGroups.MaxGroups): a server making up groups fills no more. */
+export const MAX_GROUPS = 10000;
 /** Times one send asks the server again after the membership moved under it. */
 const SEND_ATTEMPTS = 3;
 const ID_LENGTH = 16;
@@ -55,6 +57,9 @@ export function decodeKeyRequest(plaintext) {
 }
 
 export class E2eGroups {
+  /** MAX_GROUPS; tests lower it. */
+  static maxGroups = MAX_GROUPS;
+
   /** `now`: the clock that paces sender key requests and answers (milliseconds; tests pass their own). */
   constructor(device, now = undefined) {
     this.device = device;
@@ -92,6 +97,7 @@ export class E2eGroups {
       return null;
     }
     const group = this.stateFor(info.groupId, info.group);
+    if (!group) return null;
     if (info.version >= group.version) {
       const members = new Set(info.members);
       const changed = !group.membersKnown || group.members.length !== members.size || group.members.some(m => !members.has(m));
@@ -142,9 +148,11 @@ export class E2eGroups {
   /** Whether `user` is a member of the group `name` as this device knows it. */
   isMember(name, user) { return !!this.byName(name)?.members.includes(user); }
 
+  /** The group's state, made if new; null when this device already keeps MAX_GROUPS. */
   stateFor(groupId, name) {
     // A name given again to a new group (the old one emptied and was deleted) is another group.
     for (const other of Object.values(this.s.groups)) if (other.name === name && other.id !== groupId) this.drop(other.id);
+    if (!this.s.groups[groupId] && Object.keys(this.s.groups).length >= E2eGroups.maxGroups) return null;
     return (this.s.groups[groupId] ??= { id: groupId, name, version: 0, members: [], admins: [], membersKnown: false, stale: true, own: null, hasOurKey: [] });
   }
 
@@ -177,6 +185,7 @@ export class E2eGroups {
     if (change.change === 'invited') return { change, weLeft: false };
     return this.device.serial(async () => {
       const group = this.stateFor(change.groupId, change.group);
+      if (!group) return { error: `a notice of another group, and this device keeps ${E2eGroups.maxGroups} groups, the most it keeps: not kept` };
       let weLeft = false;
       if (change.version > group.version) {
         // A gap means a notice was missed (a full inbox skips it): ask the server before the next send.
