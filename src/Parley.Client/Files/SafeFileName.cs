@@ -10,6 +10,12 @@ namespace Parley.Client.Files;
 public static class SafeFileName
 {
     public const int MaxLength = 120;
+
+    /// <summary>
+    /// The name's UTF-8 bytes at most: file systems count a name in bytes (255 on Linux), and the
+    /// saved name gets " (12)" and ".part" added while it downloads. 120 CJK characters are 360 bytes.
+    /// </summary>
+    public const int MaxBytes = 200;
     public const string Fallback = "received-file";
 
     private static readonly char[] s_refused = ['<', '>', ':', '"', '/', '\\', '|', '?', '*'];
@@ -29,11 +35,11 @@ public static class SafeFileName
             safe.Append(refused ? "_" : rune.ToString());
         }
         string result = safe.ToString().Trim().TrimStart('.').TrimEnd('.', ' ');
-        if (result.Length > MaxLength)
+        if (result.Length > MaxLength || Encoding.UTF8.GetByteCount(result) > MaxBytes)
         {
             string extension = Path.GetExtension(result);
-            extension = extension.Length <= 16 ? extension : "";
-            result = result[..(MaxLength - extension.Length)].TrimEnd() + extension;
+            extension = extension.Length <= 16 && Encoding.UTF8.GetByteCount(extension) <= 32 ? extension : "";
+            result = Cut(result[..^extension.Length], MaxLength - extension.Length, MaxBytes - Encoding.UTF8.GetByteCount(extension)).TrimEnd() + extension;
         }
         if (result.Length == 0)
         {
@@ -42,6 +48,23 @@ public static class SafeFileName
         // Windows opens a device, not a file, for these names whatever the extension (CON, NUL.txt, COM1.log).
         string stem = result.Split('.')[0].TrimEnd(' ');
         return s_deviceNames.Contains(stem) ? "_" + result : result;
+    }
+
+    /// <summary>The longest start of <paramref name="text"/> within both bounds, never splitting a character (a surrogate pair is one rune).</summary>
+    private static string Cut(string text, int maxChars, int maxBytes)
+    {
+        StringBuilder kept = new();
+        int bytes = 0;
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            if (kept.Length + rune.Utf16SequenceLength > maxChars || bytes + rune.Utf8SequenceLength > maxBytes)
+            {
+                break;
+            }
+            kept.Append(rune.ToString());
+            bytes += rune.Utf8SequenceLength;
+        }
+        return kept.ToString();
     }
 
     private static readonly HashSet<string> s_deviceNames = new(

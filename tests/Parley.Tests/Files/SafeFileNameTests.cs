@@ -41,4 +41,26 @@ public class SafeFileNameTests
         Assert.Equal(folder.File("a (2).txt"), SafeFileName.FreePath(folder.Path, "a.txt"));
         Assert.Equal(folder.File("b.txt"), SafeFileName.FreePath(folder.Path, "b.txt"));
     }
+    /// <summary>
+    /// File systems count a name in bytes: 84 CJK characters (252 bytes, within 120 characters) with
+    /// ".part" added passed Linux's 255 and could never be saved (found by review). Cut by bytes, a
+    /// name keeps its extension, never splits a character, and its partial file can be made.
+    /// </summary>
+    [Theory]
+    [InlineData("\u4e2d", 84, ".pdf")]
+    [InlineData("\U0001F600", 70, ".txt")]
+    [InlineData("\u00e9", 150, "")]
+    public void A_name_long_in_bytes_is_cut_on_a_character_and_its_partial_file_can_be_made(string character, int count, string extension)
+    {
+        string name = SafeFileName.From(string.Concat(Enumerable.Repeat(character, count)) + extension);
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(name), 1, SafeFileName.MaxBytes);
+        Assert.EndsWith(extension, name, StringComparison.Ordinal);
+        Assert.DoesNotContain(name.EnumerateRunes(), r => r == System.Text.Rune.ReplacementChar);
+        Assert.StartsWith(name[..^extension.Length], string.Concat(Enumerable.Repeat(character, count)), StringComparison.Ordinal);
+        using TempDirectory folder = new();
+        string path = SafeFileName.FreePath(folder.Path, name);
+        File.WriteAllText(Path.Combine(folder.Path, Path.GetFileNameWithoutExtension(name) + " (99)" + extension + ".part"), "half");
+        File.WriteAllText(path + ".part", "half");
+        Assert.True(File.Exists(path + ".part"));
+    }
 }
