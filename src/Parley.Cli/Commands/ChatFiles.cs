@@ -151,15 +151,33 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
             }
             if (persist && downloadDirectory is not null)
             {
-                string target = SafeFileName.FreePath(downloadDirectory, SafeFileName.From(offer.Name));
-                _ = AutoSaveAsync(received.Number, target);
+                // The name is taken now (its partial file made), and kept with the offer: a later offer
+                // of the same name, or a restart, never saves into this one's partial file or it into theirs.
+                string target;
+                try
+                {
+                    target = SafeFileName.ReserveFreePath(downloadDirectory, SafeFileName.From(offer.Name));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return $"[ERROR] {who} sent {name} ({size}), which cannot be saved in {UntrustedText.Sanitize(downloadDirectory, 200)}: {UntrustedText.Sanitize(e.Message, 200)}; 'savefile {received.Number} PATH' saves it elsewhere";
+                }
+                lock (_lock)
+                {
+                    if (_offers.IndexOf(received) is int at and >= 0)
+                    {
+                        _offers[at] = received = received with { Destination = target };
+                    }
+                }
+                Persist(received, offer.FileId);
+                _ = AutoSaveAsync(received.Number);
                 return $"[FILE] {who} sent {name} ({size}); saving it to {UntrustedText.Sanitize(target, 200)}";
             }
             return $"[FILE] {who} offers {name} ({size}); 'savefile {received.Number}' to save it (or 'savefile {received.Number} PATH')";
         }
     }
 
-    private async Task AutoSaveAsync(int number, string destination)
+    private async Task AutoSaveAsync(int number)
     {
         // After the handler that announced the offer has returned: the download needs the reader loop.
         await Task.Yield();
@@ -167,7 +185,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
         {
             return;
         }
-        console.WriteLine(await SaveAsync(client, number, destination, CancellationToken.None));
+        console.WriteLine(await SaveAsync(client, number, null, CancellationToken.None));
     }
 
     /// <summary>Lists the offers not saved yet.</summary>
@@ -209,11 +227,23 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
         else
         {
             string target = Path.GetFullPath(path ?? downloadDirectory ?? Directory.GetCurrentDirectory());
-            // A folder gets the sender's name, made safe and free; a file path given by the user is taken as it is, if free.
-            destination = Directory.Exists(target) ? SafeFileName.FreePath(target, SafeFileName.From(offer.Name)) : target;
-            if (File.Exists(destination))
+            // A folder gets the sender's name, made safe and free, and taken at once (its partial file
+            // made); a file path given by the user is taken as it is, if free and no other download's.
+            if (Directory.Exists(target))
             {
-                return $"[ERROR] {UntrustedText.Sanitize(destination, 200)} exists already; files are never overwritten";
+                destination = SafeFileName.ReserveFreePath(target, SafeFileName.From(offer.Name));
+            }
+            else
+            {
+                destination = target;
+                if (File.Exists(destination))
+                {
+                    return $"[ERROR] {UntrustedText.Sanitize(destination, 200)} exists already; files are never overwritten";
+                }
+                if (File.Exists(FileReceiver.PartPath(destination)) && received.Destination != destination)
+                {
+                    return $"[ERROR] {UntrustedText.Sanitize(FileReceiver.PartPath(destination), 200)} is another download's partial file; choose another path";
+                }
             }
         }
         await _transfers.WaitAsync(cancellationToken);
@@ -389,7 +419,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
         }
         foreach (ReceivedOffer offer in started)
         {
-            _ = AutoSaveAsync(offer.Number, offer.Destination!);
+            _ = AutoSaveAsync(offer.Number);
         }
     }
 

@@ -70,6 +70,28 @@ public static class SafeFileName
     private static readonly HashSet<string> s_deviceNames = new(
         ["CON", "PRN", "AUX", "NUL", .. Enumerable.Range(1, 9).SelectMany(i => new[] { $"COM{i}", $"LPT{i}" })], StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// As <see cref="FreePath"/>, and its partial file made at once, empty and this user's only, so the
+    /// name is this download's: another offer of the same name, announced before this one has begun,
+    /// gets another name instead of resuming from (and failing on) this one's partial file.
+    /// </summary>
+    public static string ReserveFreePath(string folder, string name)
+    {
+        while (true)
+        {
+            string candidate = FreePath(folder, name);
+            try
+            {
+                using FileStream reserved = Parley.Transport.Files.OwnerOnly.OpenWrite(candidate + ".part", FileMode.CreateNew);
+                return candidate;
+            }
+            catch (IOException) when (File.Exists(candidate + ".part"))
+            {
+                // Taken between the look and the make (another process): the next free name.
+            }
+        }
+    }
+
     /// <summary>A path in <paramref name="folder"/> for <paramref name="name"/> that does not exist yet (name, then "name (1).ext" …), never an existing file.</summary>
     public static string FreePath(string folder, string name)
     {

@@ -37,4 +37,33 @@ public class ChatFilesOfferTests
         Assert.DoesNotContain(listed, l => l.Contains("spam0.bin", StringComparison.Ordinal));
         Assert.Equal(ChatFiles.MaxOffersPerSender + 1, records.All(FileRecordKind.Offer).Count);
     }
+    /// <summary>
+    /// Two offers of one name, announced before either download begins (no connection yet here, as
+    /// behind a running transfer): each takes its own name at once, partial file made, so the second
+    /// never resumes from the first's partial file and fails on it (found by review: a peer's broken
+    /// file made another's genuine file of the same name be refused and its offer forgotten). A path
+    /// whose partial file is another download's is refused for `savefile`.
+    /// </summary>
+    [Fact]
+    public async Task Offers_of_one_name_each_take_their_own_and_never_share_a_partial_file()
+    {
+        using TempDirectory temp = new();
+        string download = Path.Combine(temp.Path, "dl");
+        Directory.CreateDirectory(download);
+        using SealedFileRecords records = Parley.Tests.Files.FileTestKit.OpenRecords(Path.Combine(temp.Path, "home"));
+        ChatFiles files = new(new ChatConsole { Json = true }, "bob", records, Path.Combine(temp.Path, "transfers"), download, () => "");
+
+        string first = files.Offered("mallory", Offer("report.pdf"));
+        string second = files.Offered("alice", Offer("report.pdf"));
+        Assert.EndsWith($"saving it to {Path.Combine(download, "report.pdf")}", first);
+        Assert.EndsWith($"saving it to {Path.Combine(download, "report (1).pdf")}", second);
+        Assert.True(File.Exists(Path.Combine(download, "report.pdf.part")));
+        Assert.True(File.Exists(Path.Combine(download, "report (1).pdf.part")));
+
+        // A third offer, saved by hand to the first one's path: refused before anything is fetched.
+        files.Offered("carol", Offer("notes.txt"));
+        int third = int.Parse(System.Text.RegularExpressions.Regex.Match(files.List(), @"\[FILE\] (\d+): notes\.txt").Groups[1].Value);
+        string refused = await files.SaveAsync(null!, third, Path.Combine(download, "report.pdf"), CancellationToken.None);
+        Assert.Contains("is another download's partial file", refused);
+    }
 }
