@@ -21,7 +21,7 @@ public class BrowserHistoryTests
         """;
 
     /// <summary>A page on <paramref name="server"/> logged in as a new user <paramref name="user"/>, the server's key trusted.</summary>
-    private static async Task<IPage> LoggedInAsync(IBrowserContext context, TestServer server, string user)
+    internal static async Task<IPage> LoggedInAsync(IBrowserContext context, TestServer server, string user)
     {
         IPage page = await context.NewPageAsync();
         await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");

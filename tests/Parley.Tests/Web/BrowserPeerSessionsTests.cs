@@ -14,18 +14,6 @@ namespace Parley.Tests.Web;
 /// </summary>
 public class BrowserPeerSessionsTests
 {
-    private static async Task<IPage> LoggedInAsync(IBrowserContext context, TestServer server, string user)
-    {
-        IPage page = await context.NewPageAsync();
-        await page.GotoAsync($"http://127.0.0.1:{server.Server.WebPort}/");
-        await page.FillAsync("#username", user);
-        await page.FillAsync("#password", "a long enough passphrase");
-        await page.ClickAsync("#login-button");
-        await page.ClickAsync("#trust-yes");
-        await Expect(page.Locator("#me")).ToHaveTextAsync(user);
-        return page;
-    }
-
     private static async Task SendFromPageAsync(IPage page, string text)
     {
         await page.FillAsync("#message-input", text);
@@ -42,7 +30,7 @@ public class BrowserPeerSessionsTests
         await using TestServer server = await TestServer.StartAsync(o => o with { Web = new WebOptions { Port = 0 } });
         await using Browser browser = await Browser.LaunchAsync();
         await using IBrowserContext context = await browser.NewContextAsync();
-        IPage page = await LoggedInAsync(context, server, "reader");
+        IPage page = await BrowserHistoryTests.LoggedInAsync(context, server, "reader");
         await using E2eTestDevice cli = await E2eTestDevice.ConnectAsync(server, "cli");
         await page.FillAsync("#new-contact", "cli");
         await page.PressAsync("#new-contact", "Enter");
