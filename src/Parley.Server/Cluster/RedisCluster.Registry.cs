@@ -62,6 +62,12 @@ public sealed partial class RedisCluster
         return gone
         """;
 
+    /// <summary>Redis's clock in microseconds: one clock for every node's logins, whatever their own clocks say.</summary>
+    private const string BusTimeScript = """
+        local t = redis.call('TIME')
+        return tonumber(t[1]) * 1000000 + tonumber(t[2])
+        """;
+
     private bool _joined;
 
     /// <summary>Writes this node's device count for <paramref name="user"/>; returns it and the count cluster-wide.</summary>
@@ -83,12 +89,17 @@ public sealed partial class RedisCluster
     {
         try
         {
+            // Ordered on Redis's clock, not this node's: with clocks seconds apart, "the older connection
+            // goes" compared each node's own, and a later login closed neither (one device on two nodes).
+            // Taken first, so once the cluster lists the user here, the login's place is known.
+            long order = (long)await _db.ScriptEvaluateAsync(BusTimeScript).ConfigureAwait(false);
+            connection.BusLoginOrder = order;
             (int here, long total) = await SetHereAsync(connection.User).ConfigureAwait(false);
             if (firstHere && total == here)
             {
                 await PublishAsync($"presence|{connection.User}|1").ConfigureAwait(false);
             }
-            await PublishAsync($"login|{connection.User}|{connection.DeviceId}|{connection.LoggedInAt}|{NodeId}").ConfigureAwait(false);
+            await PublishAsync($"login|{connection.User}|{connection.DeviceId}|{order}|{NodeId}").ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or ObjectDisposedException)
         {

@@ -302,9 +302,11 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         switch (parts)
         {
             case ["login", string user, string device, string at, string node] when node != NodeId && long.TryParse(at, out long loggedInAt):
-                // Of two connections of one device, the older goes (ties: the lower node id), whichever node hears first.
+                // Of two connections of one device, the older on Redis's clock goes (ties: the lower node id),
+                // whichever node hears first. One whose order is not known yet (its login is still being
+                // recorded, or Redis was away then) counts as older.
                 if (_presence.TryGetDevice(user, device, out ClientConnection here) &&
-                    (here.LoggedInAt, NodeId).CompareTo((loggedInAt, node)) < 0)
+                    (here.BusLoginOrder, NodeId).CompareTo((loggedInAt, node)) < 0)
                 {
                     here.Close(ErrorCodes.LoggedInElsewhere, ConnectionHandler.LoggedInElsewhereText);
                 }

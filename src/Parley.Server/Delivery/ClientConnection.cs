@@ -201,8 +201,20 @@ public sealed partial class ClientConnection
         }
     }
 
-    /// <summary>When this connection logged in (Unix ms): of two connections of one device on two nodes, the older one goes.</summary>
+    /// <summary>When this connection logged in (Unix ms, this node's clock).</summary>
     public long LoggedInAt { get; }
+
+    private long _busLoginOrder;
+
+    /// <summary>
+    /// When its login was recorded on the bus, on Redis's clock (µs; 0 until then): of two connections
+    /// of one device on two nodes, the older one goes, whatever the nodes' own clocks say.
+    /// </summary>
+    public long BusLoginOrder
+    {
+        get => Volatile.Read(ref _busLoginOrder);
+        internal set => Volatile.Write(ref _busLoginOrder, value);
+    }
 
     internal ValueTask ReplyAsync(ServerMessage message) => _outbox.WriteAsync(message, _closed.Token);
 

@@ -118,4 +118,41 @@ public sealed class TwoNodeTests(ClusterEngines engines)
             Assert.Equal(["alice"], await alice.ListAsync().WithTimeout());
         }
     }
+    private sealed class AheadClock(TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;
+    }
+
+    /// <summary>
+    /// Node one's clock runs 5 s ahead. A device logged in there, then again (same token) on node two:
+    /// the first connection is told logged_in_elsewhere and closed, as with equal clocks. Logins are
+    /// ordered on Redis's clock (found by review: each node's own made the later login look older,
+    /// and the device stayed connected on both: a copied token used beside the owner's, unseen).
+    /// </summary>
+    [EnginesFact]
+    public async Task A_later_login_of_a_device_on_another_node_closes_the_first_whatever_the_nodes_clocks()
+    {
+        string store = engines.StoreUrl(await engines.NewDatabaseAsync());
+        string bus = engines.NewBusUrl();
+        await using TestServer one = await TestServer.StartAsync(o => o with { Store = store, Bus = bus, Time = new AheadClock(TimeSpan.FromSeconds(5)) });
+        await using TestServer two = await TestServer.StartAsync(o => o with { Store = store, Bus = bus });
+        await using ChatClient first = await ChatClient.ConnectAsync("127.0.0.1", one.Port, one.ClientOptions).WithTimeout();
+        TaskCompletionSource<string> told = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        first.NoticeHandler = notice => told.TrySetResult(notice.Code);
+        LoginResult login = await first.LoginAsync("alice", "correct horse", null).WithTimeout();
+        Assert.True(login.Success, login.Error);
+        // The first login is on the bus once node two lists alice.
+        await using ChatClient watcher = await two.LoginAsync("bob");
+        using (CancellationTokenSource wait = new(TestTimeouts.Event))
+        {
+            while (!(await watcher.ListAsync().WithTimeout()).Contains("alice"))
+            {
+                await Task.Delay(50, wait.Token);
+            }
+        }
+
+        await using ChatClient again = await ChatClient.ConnectAsync("127.0.0.1", two.Port, two.ClientOptions).WithTimeout();
+        Assert.True((await again.LoginAsync("alice", null, login.DeviceToken!).WithTimeout()).Success);
+        Assert.Equal(ErrorCodes.LoggedInElsewhere, await told.Task.WithTimeout());
+    }
 }
