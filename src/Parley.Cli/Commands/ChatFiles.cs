@@ -122,6 +122,15 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
             ReceivedOffer received;
             lock (_lock)
             {
+                // Offers are kept by file id, which the offering peer chooses: a second offer of one id
+                // would replace the first's stored offer (and key), and its flood delete it. The same
+                // sender offering it again is a repeat; anyone else is refused.
+                if (_offers.FirstOrDefault(o => FileIdOf(o) == offer.FileId) is { } held)
+                {
+                    return held.From == from
+                        ? $"[FILE] {UntrustedText.Sanitize(from)} offered {UntrustedText.Sanitize(offer.Name, 80)} again; it is offer {held.Number}"
+                        : $"[ERROR] {UntrustedText.Sanitize(from)} offered a file under the id of one {UntrustedText.Sanitize(held.From)} offered (offer {held.Number}); it was not kept";
+                }
                 received = new ReceivedOffer(_nextNumber++, from, offerHex, receivedAt, destination);
                 _offers.Add(received);
                 if (_offers.FindAll(o => o.From == from) is { Count: > MaxOffersPerSender } fromSender)
@@ -452,6 +461,12 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
         }
         lines.Insert(0, $"[FILE] Sent {UntrustedText.Sanitize(entry.Name, 80)} ({Sizes.Format(entry.Size)}), encrypted end to end");
         return string.Join(Environment.NewLine, lines);
+    }
+
+    private static FileId FileIdOf(ReceivedOffer offer)
+    {
+        using FileOffer decoded = FileOffer.Decode(Convert.FromHexString(offer.Offer));
+        return decoded.FileId;
     }
 
     private void Persist(ReceivedOffer offer, FileId id) =>

@@ -10,10 +10,12 @@ namespace Parley.Tests.Cli;
 /// <summary>What a contact can make parley chat hold of file offers: a flood from one sender pushes out only that sender's own.</summary>
 public class ChatFilesOfferTests
 {
-    private static byte[] Offer(string name)
+    private static byte[] Offer(string name) => Offer(FileId.New(), name);
+
+    private static byte[] Offer(FileId id, string name)
     {
         using FileKey key = FileKey.Generate();
-        using FileOffer offer = new(FileId.New(), new FileLayout(5000, FileLayout.DefaultChunkSize), key, SHA256.HashData(new byte[1]), name, "application/octet-stream");
+        using FileOffer offer = new(id, new FileLayout(5000, FileLayout.DefaultChunkSize), key, SHA256.HashData(new byte[1]), name, "application/octet-stream");
         return offer.Encode();
     }
 
@@ -65,5 +67,30 @@ public class ChatFilesOfferTests
         int third = int.Parse(System.Text.RegularExpressions.Regex.Match(files.List(), @"\[FILE\] (\d+): notes\.txt").Groups[1].Value);
         string refused = await files.SaveAsync(null!, third, Path.Combine(download, "report.pdf"), CancellationToken.None);
         Assert.Contains("is another download's partial file", refused);
+    }
+    /// <summary>
+    /// Offers are kept by the file id the offering peer chooses: another peer offering under that id is
+    /// refused, so it can neither replace the first's stored offer nor, by flooding, delete it (found by
+    /// review: after a restart bob's offer was gone). The same sender offering it again is a repeat.
+    /// </summary>
+    [Fact]
+    public void An_offer_under_another_senders_file_id_is_refused_and_the_first_is_kept()
+    {
+        using TempDirectory temp = new();
+        using SealedFileRecords records = Parley.Tests.Files.FileTestKit.OpenRecords(temp.Path);
+        ChatFiles files = new(new ChatConsole { Json = true }, "alice", records, temp.Path, null, () => "");
+        FileId id = FileId.New();
+        files.Offered("bob", Offer(id, "minutes.txt"));
+        Assert.StartsWith("[ERROR] mallory offered a file under the id of one bob offered", files.Offered("mallory", Offer(id, "whatever.bin")));
+        Assert.Contains("again", files.Offered("bob", Offer(id, "minutes.txt")));
+        for (int i = 0; i < ChatFiles.MaxOffersPerSender + 5; i++)
+        {
+            files.Offered("mallory", Offer($"spam{i}.bin"));
+        }
+
+        // What a restart reads back: bob's offer, once.
+        ChatFiles again = new(new ChatConsole { Json = true }, "alice", records, temp.Path, null, () => "");
+        again.Load();
+        Assert.Single(again.List().Split(Environment.NewLine), l => l.Contains("minutes.txt", StringComparison.Ordinal) && l.EndsWith("from bob", StringComparison.Ordinal));
     }
 }
