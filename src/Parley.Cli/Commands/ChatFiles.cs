@@ -36,7 +36,7 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
     private readonly HashSet<int> _toResume = [];
     private int _nextNumber = 1;
 
-    private sealed record ReceivedOffer(int Number, string From, string Offer, long ReceivedAt, string? Destination = null);
+    private sealed record ReceivedOffer(int Number, string From, string Offer, FileId Id, long ReceivedAt, string? Destination = null);
 
     private sealed record StoredOffer(string From, string Offer, long ReceivedAt, string? Destination);
 
@@ -125,13 +125,13 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
                 // Offers are kept by file id, which the offering peer chooses: a second offer of one id
                 // would replace the first's stored offer (and key), and its flood delete it. The same
                 // sender offering it again is a repeat; anyone else is refused.
-                if (_offers.FirstOrDefault(o => FileIdOf(o) == offer.FileId) is { } held)
+                if (_offers.FirstOrDefault(o => o.Id == offer.FileId) is { } held)
                 {
                     return held.From == from
                         ? $"[FILE] {UntrustedText.Sanitize(from)} offered {UntrustedText.Sanitize(offer.Name, 80)} again; it is offer {held.Number}"
                         : $"[ERROR] {UntrustedText.Sanitize(from)} offered a file under the id of one {UntrustedText.Sanitize(held.From)} offered (offer {held.Number}); it was not kept";
                 }
-                received = new ReceivedOffer(_nextNumber++, from, offerHex, receivedAt, destination);
+                received = new ReceivedOffer(_nextNumber++, from, offerHex, offer.FileId, receivedAt, destination);
                 _offers.Add(received);
                 if (_offers.FindAll(o => o.From == from) is { Count: > MaxOffersPerSender } fromSender)
                 {
@@ -463,20 +463,13 @@ internal sealed class ChatFiles(ChatConsole console, string user, SealedFileReco
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static FileId FileIdOf(ReceivedOffer offer)
-    {
-        using FileOffer decoded = FileOffer.Decode(Convert.FromHexString(offer.Offer));
-        return decoded.FileId;
-    }
-
     private void Persist(ReceivedOffer offer, FileId id) =>
         records.Put(FileRecordKind.Offer, id.ToString(), JsonSerializer.SerializeToUtf8Bytes(new StoredOffer(offer.From, offer.Offer, offer.ReceivedAt, offer.Destination), s_json));
 
     private void Forget(ReceivedOffer offer)
     {
         _offers.Remove(offer);
-        using FileOffer decoded = FileOffer.Decode(Convert.FromHexString(offer.Offer));
         // The file key goes with the row.
-        records.Remove(FileRecordKind.Offer, decoded.FileId.ToString());
+        records.Remove(FileRecordKind.Offer, offer.Id.ToString());
     }
 }
