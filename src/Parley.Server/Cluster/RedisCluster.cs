@@ -262,15 +262,37 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
     /// </summary>
     private void CatchUpAll()
     {
-        ClientConnection[] connections = [.. _presence.Connections()];
-        foreach (ClientConnection connection in connections)
+        foreach (ClientConnection connection in _presence.Connections())
         {
             connection.Poke();
         }
-        _ = CloseRevokedAsync(connections);
+        // One check at a time: a bus that comes and goes asks for catch-ups every heartbeat, and each
+        // check costs a store query per account here. Those asked for meanwhile make one more after it.
+        Volatile.Write(ref _revocationCheckAgain, true);
+        if (Interlocked.Exchange(ref _revocationCheck, 1) == 0)
+        {
+            _ = CloseRevokedAsync();
+        }
     }
 
-    private async Task CloseRevokedAsync(ClientConnection[] connections)
+    private int _revocationCheck;
+    private bool _revocationCheckAgain;
+
+    private async Task CloseRevokedAsync()
+    {
+        while (Interlocked.Exchange(ref _revocationCheckAgain, false))
+        {
+            await CloseRevokedOnceAsync([.. _presence.Connections()]).ConfigureAwait(false);
+        }
+        Volatile.Write(ref _revocationCheck, 0);
+        // Asked for between the last look and the release: that caller saw the check running and left it to us.
+        if (Volatile.Read(ref _revocationCheckAgain) && Interlocked.Exchange(ref _revocationCheck, 1) == 0)
+        {
+            await CloseRevokedAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task CloseRevokedOnceAsync(ClientConnection[] connections)
     {
         try
         {
@@ -288,11 +310,23 @@ public sealed partial class RedisCluster : IMessageFanOut, IClusterDirectory, IA
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Asked again at the next catch-up (a background check: whatever the store says, it must not end unobserved).
-            _catchUpNeeded = true;
+            // Whatever the store says, this background check must not end unobserved: it tries again,
+            // once per RevocationCheckRetry while the store fails (not a catch-up of the whole cluster).
             _logger.LogWarning("Could not check this node's devices against the store after the bus was away: {Error}", e.Message);
+            Volatile.Write(ref _revocationCheckAgain, true);
+            try
+            {
+                await Task.Delay(RevocationCheckRetry, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Volatile.Write(ref _revocationCheckAgain, false);
+            }
         }
     }
+
+    /// <summary>How long a failed check of this node's devices against the store waits before it tries again.</summary>
+    private static readonly TimeSpan RevocationCheckRetry = TimeSpan.FromSeconds(10);
 
     // ── Events: logins elsewhere, revocations, join and leave notices ──
 
