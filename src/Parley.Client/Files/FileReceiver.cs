@@ -35,6 +35,11 @@ public sealed class FileReceiver(ChatClient client)
         }
         FileLayout layout = offer.Layout;
         string part = PartPath(destination);
+        // Opened to resume it, a partial file that is a link would truncate and write whatever it points at.
+        if (new FileInfo(part).LinkTarget is not null)
+        {
+            throw new IOException($"{part} is a symbolic link; it is not followed");
+        }
         long startedAt = Time.GetTimestamp();
         byte[] plaintext = new byte[layout.ChunkSize];
         try

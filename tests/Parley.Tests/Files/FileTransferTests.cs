@@ -237,4 +237,29 @@ public class FileTransferTests
             }
         }
     }
+    /// <summary>
+    /// A partial file that is a symbolic link (someone with write access to the download folder put it
+    /// there) is not followed: the download refuses, and what the link points at is untouched (found
+    /// by review: resuming truncated and wrote through it).
+    /// </summary>
+    [Fact]
+    public async Task A_partial_file_that_is_a_link_is_not_followed()
+    {
+        using TempDirectory files = new();
+        await using TestServer server = await TestServer.StartAsync();
+        await using E2eTestDevice alice = await E2eTestDevice.ConnectAsync(server, "alice");
+        await using E2eTestDevice bob = await E2eTestDevice.ConnectAsync(server, "bob");
+        string path = MakeFile(files, "report.bin", 10_000);
+        using SealedFileRecords records = OpenRecords(files.File("alice-home"));
+        await SendFileAsync(alice, "bob", path, new UploadJournal(records), ChunkSize);
+        using FileOffer offer = await NextOfferAsync(bob);
+
+        string precious = files.File("precious.txt");
+        File.WriteAllText(precious, "keep me");
+        string saved = files.File("saved.bin");
+        File.CreateSymbolicLink(FileReceiver.PartPath(saved), precious);
+        IOException refused = await Assert.ThrowsAsync<IOException>(() => new FileReceiver(bob.Client).ReceiveAsync(offer, saved, null).WithTimeout());
+        Assert.Contains("symbolic link", refused.Message);
+        Assert.Equal("keep me", File.ReadAllText(precious));
+    }
 }
