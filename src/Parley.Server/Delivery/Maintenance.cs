@@ -54,6 +54,14 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
         }
         try
         {
+            await writer.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failed("checkpoint", e);
+        }
+        try
+        {
             if (Files is not null)
             {
                 DateTimeOffset now = options.Time.GetUtcNow();

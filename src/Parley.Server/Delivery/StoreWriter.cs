@@ -160,6 +160,13 @@ public sealed class StoreWriter : IAsyncDisposable
         return await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Wipes what the store keeps of deleted bodies (IMessageStore.CheckpointAsync), outside the
+    /// loop: PostgreSQL's VACUUM runs beside the commits (it waited for a table lock, or ran on a
+    /// large table, with no send acknowledged meanwhile); SQLite's takes the write lock the commits take.
+    /// </summary>
+    public Task CheckpointAsync(CancellationToken cancellationToken) => _store.CheckpointAsync(cancellationToken);
+
     private async Task RunAsync()
     {
         ChannelReader<Operation> reader = _queue.Reader;
@@ -342,7 +349,6 @@ public sealed class StoreWriter : IAsyncDisposable
             try
             {
                 int count = await _store.DeleteExpiredAsync(expire.CreatedBefore, CancellationToken.None).ConfigureAwait(false);
-                await _store.CheckpointAsync(CancellationToken.None).ConfigureAwait(false);
                 expire.Completion.TrySetResult(count);
             }
             catch (Exception e)

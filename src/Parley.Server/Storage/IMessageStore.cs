@@ -102,7 +102,10 @@ public interface IMessageStore : IAsyncDisposable
     /// </summary>
     Task<int> DeleteExpiredAsync(long createdBefore, CancellationToken cancellationToken);
 
-    /// <summary>Copies the log into the database and empties it, so no old copy of a deleted body stays in the log file.</summary>
+    /// <summary>
+    /// Copies the log into the database and empties it, so no old copy of a deleted body stays in
+    /// the log file. Called by the sweep beside the writer's commits, never inside its loop.
+    /// </summary>
     Task CheckpointAsync(CancellationToken cancellationToken);
 
     /// <summary>

@@ -412,8 +412,7 @@ public sealed partial class PostgresMessageStore : IFileStore
             // The pages of deleted chunks are free for new ones (VACUUM cannot run inside a transaction).
             await ReadAsync(async connection =>
             {
-                await using NpgsqlCommand vacuum = new("VACUUM file_chunks", connection);
-                await vacuum.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await VacuumAsync(connection, "file_chunks", cancellationToken).ConfigureAwait(false);
                 return true;
             }, cancellationToken).ConfigureAwait(false);
         }

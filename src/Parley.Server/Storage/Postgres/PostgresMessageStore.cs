@@ -9,8 +9,9 @@
 // - durability: synchronous_commit as configured by the operator (on by default): a commit that
 //   returned is on PostgreSQL's disk before any acknowledgement leaves a node.
 // - secure delete: PostgreSQL has no secure_delete. A deleted body stays in its page until
-//   vacuum reclaims it, so CheckpointAsync vacuums the messages table on every sweep, and the
-//   deployment notes require encryption at rest (deploy/README.md, docs/decisions/0009).
+//   vacuum reclaims it, so CheckpointAsync vacuums the messages table on every sweep (beside the
+//   commits, never in the writer's loop), and the deployment notes require encryption at rest
+//   (deploy/README.md, docs/decisions/0009).
 // Partial files mirror SqliteMessageStore's: accounts and inbox here, device tokens, the key
 // directory, groups (IGroupStore) and files in transit (IFileStore, SqliteFileStore's twin)
 // beside it. A store of another kind adds its own partial file, its own schema block in
@@ -28,6 +29,9 @@ public sealed partial class PostgresMessageStore : IMessageStore
 
     /// <summary>Times a transaction that PostgreSQL chose as a deadlock victim is tried again.</summary>
     private const int DeadlockRetries = 3;
+
+    /// <summary>SQLSTATE of a session PostgreSQL ended for idling in a transaction (not among Npgsql's named codes).</summary>
+    private const string IdleInTransactionSessionTimeout = "25P03";
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -292,10 +296,20 @@ public sealed partial class PostgresMessageStore : IMessageStore
     public Task CheckpointAsync(CancellationToken cancellationToken) =>
         ReadAsync(async connection =>
         {
-            await using NpgsqlCommand command = new("VACUUM messages", connection);
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await VacuumAsync(connection, "messages", cancellationToken).ConfigureAwait(false);
             return true;
         }, cancellationToken);
+
+    /// <summary>
+    /// VACUUM with no time limit (on a large table it takes longer than any command timeout, and
+    /// cancelled at 30 s it never finished), skipping the table when another session holds a lock
+    /// it needs (another node's vacuum, an operator's maintenance): the next sweep tries again.
+    /// </summary>
+    private static async Task VacuumAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
+    {
+        await using NpgsqlCommand command = new($"VACUUM (SKIP_LOCKED) {table}", connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Runs <paramref name="work"/> on a pooled connection outside any explicit transaction (one statement, or reads).</summary>
     private async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
@@ -336,11 +350,13 @@ public sealed partial class PostgresMessageStore : IMessageStore
 
     /// <summary>
     /// The database is down or unreachable (not a bad statement): a connection or socket failure,
-    /// a timeout, or PostgreSQL shutting down or starting up (SQLSTATE classes 08 and 57P).
+    /// a timeout, PostgreSQL shutting down or starting up (SQLSTATE classes 08 and 57P), or this
+    /// node's session ended for idling in a transaction (a node stalled past PostgresAddress.SessionOptions).
     /// </summary>
     private static bool IsUnavailable(Exception e) => e switch
     {
-        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal),
+        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal)
+            || p.SqlState == IdleInTransactionSessionTimeout,
         NpgsqlException => true,
         System.Net.Sockets.SocketException or TimeoutException => true,
         _ => false,
