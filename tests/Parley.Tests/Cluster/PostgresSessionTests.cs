@@ -88,4 +88,45 @@ public sealed class PostgresSessionTests(ClusterEngines engines)
         await sweep.WithTimeout();
         await maintenance.RollbackAsync();
     }
+
+    /// <summary>
+    /// A pool with every connection in use answers the next request storage_unavailable, and keeps
+    /// its connections: the busy ones go back to the pool and serve the requests after. Before, the
+    /// pool was cleared as for a database that went away, so under load each later request opened
+    /// and authenticated a connection of its own again (found by the cluster review).
+    /// </summary>
+    [EnginesFact]
+    public async Task A_pool_that_is_only_busy_keeps_its_connections()
+    {
+        string connectionString = await engines.NewDatabaseAsync();
+        string database = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await using PostgresMessageStore store = await PostgresMessageStore.OpenAsync(
+            new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 2, Timeout = 1 }.ConnectionString);
+        await using NpgsqlConnection admin = new(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await admin.OpenAsync();
+        async Task<int[]> SessionsAsync()
+        {
+            await using NpgsqlCommand command = new("SELECT pid FROM pg_stat_activity WHERE datname = @d AND pid <> pg_backend_pid() ORDER BY pid", admin);
+            command.Parameters.AddWithValue("d", database);
+            List<int> pids = [];
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                pids.Add(reader.GetInt32(0));
+            }
+            return [.. pids];
+        }
+
+        IAsyncDisposable first = await store.LockGroupAsync("one", CancellationToken.None);
+        IAsyncDisposable second = await store.LockGroupAsync("two", CancellationToken.None);
+        int[] pooled = await SessionsAsync();
+        Assert.Equal(2, pooled.Length);
+        await Assert.ThrowsAsync<Parley.Server.Storage.StorageUnavailableException>(() => store.AccountExistsAsync("alice", CancellationToken.None));
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+
+        Assert.False(await store.AccountExistsAsync("alice", CancellationToken.None));
+        Assert.False(await store.AccountExistsAsync("bob", CancellationToken.None));
+        Assert.Equal(pooled, await SessionsAsync());
+    }
 }

@@ -365,9 +365,22 @@ public sealed partial class PostgresMessageStore : IMessageStore
     private StorageUnavailableException Unavailable(Exception e)
     {
         // Pooled connections to a server that went away are dead: the next operation opens new ones.
-        _dataSource.Clear();
+        // Not when the pool was only busy: closing every idle connection then made each of the
+        // next requests open (and authenticate) one again, at the moment the database was loaded.
+        if (!IsPoolExhausted(e))
+        {
+            _dataSource.Clear();
+        }
         return new($"the database ({Description}) is unavailable: {e.Message}", e);
     }
+
+    /// <summary>
+    /// Every pooled connection was in use for the whole connection timeout. Npgsql says so only in
+    /// its message (an NpgsqlException like any connection failure), so that is what is read.
+    /// </summary>
+    private static bool IsPoolExhausted(Exception e) =>
+        e is NpgsqlException { InnerException: null or TimeoutException } and not PostgresException
+        && e.Message.StartsWith("The connection pool has been exhausted", StringComparison.Ordinal);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
