@@ -13,6 +13,15 @@ public sealed record RecordLimits
     /// </summary>
     public const ulong DefaultKeyUpdateInterval = 1UL << 20;
 
+    /// <summary>
+    /// KeyUpdate records a receiver opens in a row, with no other record between them (PROTOCOL.md
+    /// §6.4); one more is unexpected_message. Each costs a key derivation and a new cipher context
+    /// and produces nothing for the caller, so without a bound a peer streaming them (21 bytes each)
+    /// kept one receive call, and the server thread it ran on, busy for as long as it liked. As
+    /// BoringSSL's limit on KeyUpdates without application data. A sender never needs two in a row.
+    /// </summary>
+    public const int MaxKeyUpdatesInARow = 32;
+
     public static RecordLimits Default { get; } = new();
 
     public int MaxPlaintextLength { get; init; } = DefaultMaxPlaintextLength;

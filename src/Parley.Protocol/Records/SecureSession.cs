@@ -35,6 +35,8 @@ public sealed class SecureSession : IDisposable
     private readonly Direction _receive;
     private bool _keyUpdateRequested;
     private bool _receiveFailed;
+    // KeyUpdate records opened since the last record of another type (RecordLimits.MaxKeyUpdatesInARow).
+    private int _keyUpdatesInARow;
 
     internal SecureSession(SessionRole role, string group, AeadAlgorithm suite, TrafficSecret send, TrafficSecret receive, RecordLimits limits)
     {
@@ -210,14 +212,21 @@ public sealed class SecureSession : IDisposable
             throw new ParleyProtocolException(ProtocolError.BadRecordMac,
                 "record authentication failed (the record was modified, replayed, reordered, truncated or one was dropped)");
         }
-        if (type == MessageType.KeyUpdate)
+        if (type != MessageType.KeyUpdate)
         {
-            if (length != 0)
-            {
-                throw new ParleyProtocolException(ProtocolError.Malformed, "a KeyUpdate record must be empty");
-            }
-            _receive.Advance();
+            _keyUpdatesInARow = 0;
+            return new OpenedRecord(type, length);
         }
+        if (length != 0)
+        {
+            throw new ParleyProtocolException(ProtocolError.Malformed, "a KeyUpdate record must be empty");
+        }
+        if (++_keyUpdatesInARow > RecordLimits.MaxKeyUpdatesInARow)
+        {
+            throw new ParleyProtocolException(ProtocolError.UnexpectedMessage,
+                $"more than {RecordLimits.MaxKeyUpdatesInARow} KeyUpdate records in a row, with no other record between them");
+        }
+        _receive.Advance();
         return new OpenedRecord(type, length);
     }
 

@@ -62,6 +62,9 @@ public sealed class SecureChannel : IAsyncDisposable
     /// <summary>The other side's proven key, whichever side this is.</summary>
     public PeerIdentity? RemoteIdentity => ServerIdentity ?? ClientIdentity;
 
+    /// <summary>The record state under the channel, for tests that play a peer sending what ours never does.</summary>
+    internal SecureSession Session => _session;
+
     public SessionRole Role => _session.Role;
 
     /// <summary>

@@ -22,6 +22,34 @@ public class ConnectionLimitsTests
         return payload is null ? null : MessengerCodec.DecodeServer(payload);
     }
 
+    /// <summary>
+    /// A connection that has not logged in streams KeyUpdate records (21 bytes each, a key
+    /// derivation each for the server, nothing the server's turn-taking counted): the 33rd in a row
+    /// ends it with unexpected_message (PROTOCOL.md §6.4), and the other connection is served. Found
+    /// by review: one receive swallowed every KeyUpdate that kept arriving, holding the socket event
+    /// thread it ran on, and every connection on that thread, for as long as the stream lasted.
+    /// </summary>
+    [Fact]
+    public async Task A_stream_of_key_updates_is_cut_off_and_the_others_are_served()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using SecureChannel other = await RawChannelAsync(server);
+        await using SecureChannel attacker = await RawChannelAsync(server);
+        await attacker.SendAsync(MessengerCodec.Encode(new PingMessage()));
+        Assert.IsType<ServerPong>(await NextAsync(attacker));
+
+        // Its Finished and the ping took sequences 0 and 1 of its first key.
+        HandSealedRecords records = new(attacker.Session.ExportSecretsForTesting().Send, 2);
+        System.Reflection.FieldInfo streamField = typeof(SecureChannel).GetField("_stream", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        Stream raw = (Stream)streamField.GetValue(attacker)!;
+        await raw.WriteAsync(records.KeyUpdates(RecordLimits.MaxKeyUpdatesInARow + 1));
+
+        ParleyProtocolException refused = await Assert.ThrowsAsync<ParleyProtocolException>(() => NextAsync(attacker));
+        Assert.Equal((ProtocolError.UnexpectedMessage, true), (refused.Error, refused.IsRemote));
+        await other.SendAsync(MessengerCodec.Encode(new PingMessage()));
+        Assert.IsType<ServerPong>(await NextAsync(other));
+    }
+
     [Fact]
     public async Task A_client_that_does_not_log_in_in_time_is_cut_off_with_a_reason()
     {

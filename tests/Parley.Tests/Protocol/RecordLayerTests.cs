@@ -166,4 +166,50 @@ public class RecordLayerTests
         body[0] = 0x01;
         Assert.Equal(ProtocolError.UnexpectedMessage, Assert.Throws<ParleyProtocolException>(() => server.Open(body)).Error);
     }
+
+    /// <summary>
+    /// A peer may update its keys at any time, but not 33 times in a row with nothing between
+    /// (PROTOCOL.md §6.4): each KeyUpdate is a key derivation for the receiver and nothing to
+    /// deliver, and a stream of them kept one receive call, and the server thread it ran on, busy
+    /// for as long as the peer liked (found by review: 100,000 in one call, 2.1 MB, 0.6 s).
+    /// </summary>
+    [Fact]
+    public void Thirty_two_key_updates_in_a_row_open_and_the_thirty_third_is_unexpected()
+    {
+        (SecureSession client, SecureSession server) = Connect();
+        // The client's Finished took sequence 0 of its first key.
+        HandSealedRecords peer = new(client.ExportSecretsForTesting().Send, 1);
+        foreach (byte[] frame in Frames(peer.KeyUpdates(RecordLimits.MaxKeyUpdatesInARow)))
+        {
+            Assert.Equal(MessageType.KeyUpdate, server.Open(frame).Type);
+        }
+        // Another record between them starts the count again.
+        Assert.Equal("between"u8.ToArray(), server.Open(Frames(peer.Seal(MessageType.ApplicationData, "between"u8))[0]).Payload);
+        foreach (byte[] frame in Frames(peer.KeyUpdates(RecordLimits.MaxKeyUpdatesInARow)))
+        {
+            Assert.Equal(MessageType.KeyUpdate, server.Open(frame).Type);
+        }
+        Assert.Equal((ulong)(2 * RecordLimits.MaxKeyUpdatesInARow), server.ReceiveEpoch);
+        ParleyProtocolException refused = Assert.Throws<ParleyProtocolException>(() => server.Open(Frames(peer.KeyUpdates(1))[0]));
+        Assert.Equal(ProtocolError.UnexpectedMessage, refused.Error);
+        Assert.Contains("KeyUpdate records in a row", refused.Message);
+    }
+
+    [Fact]
+    public void Our_sender_never_sends_two_key_updates_in_a_row_even_updating_at_every_record()
+    {
+        (SecureSession client, SecureSession server) = Connect(limits: new RecordLimits { KeyUpdateInterval = 1 });
+        List<byte[]> frames = [];
+        for (int i = 0; i < 3 * RecordLimits.MaxKeyUpdatesInARow; i++)
+        {
+            client.RequestKeyUpdate();
+            client.RequestKeyUpdate();
+            frames.AddRange(Frames(client.Seal(MessageType.ApplicationData, [(byte)i])));
+        }
+        Assert.Equal(6 * RecordLimits.MaxKeyUpdatesInARow, frames.Count);
+        for (int i = 0; i < frames.Count; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? MessageType.KeyUpdate : MessageType.ApplicationData, server.Open(frames[i]).Type);
+        }
+    }
 }
