@@ -11,8 +11,12 @@ namespace Parley.Server.Accounts;
 /// <summary>
 /// The messenger login on a fresh channel (PROTOCOL.md §11): answers pings, refuses anything but a
 /// login with <c>not_logged_in</c>, asks <see cref="AccountService"/>, and logs failures at a bounded rate.
+/// Every line here is one an outsider can cause, so each goes through a rate limit (<paramref name="log"/>
+/// for silent connections and logins the store could not check: a client that completed the
+/// handshake and then said nothing wrote a line per connection, at whatever rate it chose).
 /// </summary>
-internal sealed class LoginExchange(AccountService accounts, ILogger logger, TimeProvider time, TimeSpan loginTimeout, int maxBodyLength, Action<string> rememberAccount)
+internal sealed class LoginExchange(AccountService accounts, ILogger logger, Hosting.LogRateLimiter log, TimeProvider time, TimeSpan loginTimeout,
+    int maxBodyLength, Action<string> rememberAccount)
 {
     private readonly LogRateLimit _failedLoginLog = new(time, LogRateLimit.DefaultFailedLoginLinesPerMinute);
 
@@ -61,7 +65,7 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
                 catch (Storage.StorageUnavailableException e)
                 {
                     // Nothing was decided: the client may try again, here or on another node.
-                    logger.LogWarning("A login from {Address} could not be checked: {Error}", address, e.Message);
+                    log.Write(Hosting.LogKind.LoginUnchecked, l => l.LogWarning("A login from {Address} could not be checked: {Error}", address, e.Message));
                     await SendAsync(channel, new ErrorMessage(0, ErrorCodes.StorageUnavailable,
                         "the server cannot reach its database; try again shortly"), deadline).ConfigureAwait(false);
                     continue;
@@ -92,7 +96,7 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Tim
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            logger.LogInformation("{Address} did not log in within {Seconds} s", address, loginTimeout.TotalSeconds);
+            log.Write(Hosting.LogKind.LoginTimeout, l => l.LogInformation("{Address} did not log in within {Seconds} s", address, loginTimeout.TotalSeconds));
             await TrySendAsync(channel, new ErrorMessage(0, ErrorCodes.LoginTimeout, $"log in within {loginTimeout.TotalSeconds:0} s")).ConfigureAwait(false);
             return null;
         }

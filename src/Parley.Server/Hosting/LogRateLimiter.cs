@@ -12,6 +12,8 @@ public sealed record LogKind(string Name, LogLevel Level)
     public static readonly LogKind RefusedConnection = new("refused connection", LogLevel.Warning);
     public static readonly LogKind HandshakeFailed = new("failed handshake", LogLevel.Information);
     public static readonly LogKind AcceptFailed = new("accept failure", LogLevel.Warning);
+    public static readonly LogKind LoginTimeout = new("login timeout", LogLevel.Information);
+    public static readonly LogKind LoginUnchecked = new("login not checked", LogLevel.Warning);
 }
 
 public sealed class LogRateLimiter

@@ -84,7 +84,7 @@ public sealed class ParleyServer : IAsyncDisposable
             TicketKey = options.SessionTickets ? ticketKey : null,
             Clock = options.Time,
         };
-        LoginExchange login = new(_accounts, logger, options.Time, options.LoginTimeout, options.MaxBodyLength, known.Remember);
+        LoginExchange login = new(_accounts, logger, log, options.Time, options.LoginTimeout, options.MaxBodyLength, known.Remember);
         _handler = new ConnectionHandler(options, handshake, login, _admission, log, logger, _writer, store, Presence, known, tokens,
             rateLimiter, new DiskSpaceGuard(options.DataDirectory, options.MinFreeDiskBytes, logger, options.Time),
             _handshakesStopping.Token, _stopping.Token)

@@ -50,6 +50,49 @@ public class ConnectionLimitsTests
         Assert.IsType<ServerPong>(await NextAsync(other));
     }
 
+    /// <summary>
+    /// Connections that finish the handshake and then say nothing: each is cut off at the login
+    /// deadline, and the line saying so is rate-limited like every other line an outsider can
+    /// cause (found by review: one line per silent connection, ~34 a second sustained at the
+    /// default limits, at the outsider's choosing).
+    /// </summary>
+    [Fact]
+    public async Task Silent_connections_are_logged_at_a_bounded_rate()
+    {
+        const int Silent = 8, LinesPerSecond = 3;
+        ManualClock clock = new();
+        await using TestServer server = await TestServer.StartAsync(o => o with
+        {
+            LoginTimeout = TimeSpan.FromSeconds(2), Time = clock, LogLinesPerSecond = LinesPerSecond,
+        });
+        List<SecureChannel> channels = [];
+        try
+        {
+            for (int i = 0; i < Silent; i++)
+            {
+                SecureChannel channel = await RawChannelAsync(server);
+                channels.Add(channel);
+                await channel.SendAsync(MessengerCodec.Encode(new PingMessage()));
+                Assert.IsType<ServerPong>(await NextAsync(channel));
+            }
+            // Every deadline passes in the same instant of the server's clock.
+            clock.Advance(TimeSpan.FromSeconds(2));
+            foreach (SecureChannel channel in channels)
+            {
+                Assert.Equal(ErrorCodes.LoginTimeout, Assert.IsType<ErrorMessage>(await NextAsync(channel)).Code);
+            }
+        }
+        finally
+        {
+            foreach (SecureChannel channel in channels)
+            {
+                await channel.DisposeAsync();
+            }
+        }
+        // Each line is written before its error is sent.
+        Assert.Equal(LinesPerSecond, server.Log.Split('\n').Count(l => l.Contains("did not log in within", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task A_client_that_does_not_log_in_in_time_is_cut_off_with_a_reason()
     {
