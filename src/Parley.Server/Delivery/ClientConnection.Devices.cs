@@ -29,13 +29,21 @@ public sealed partial class ClientConnection
             await ReplyAsync(new ErrorMessage(request.Ref, ErrorCodes.UnknownDevice, $"your account has no device '{request.DeviceId}'")).ConfigureAwait(false);
             return;
         }
-        await ReplyAsync(new DeviceRevoked(request.Ref, request.DeviceId)).ConfigureAwait(false);
-        if (_presence.TryGetDevice(User, request.DeviceId, out ClientConnection online))
+        // Another connection is closed before the revocation is confirmed: once the owner reads
+        // "revoked", nothing that device sends on this node is handled any more. This one closes
+        // after its answer (a closed connection's outbox takes nothing more).
+        bool online = _presence.TryGetDevice(User, request.DeviceId, out ClientConnection revoked);
+        if (online && revoked != this)
         {
-            online.Close(ErrorCodes.DeviceRevoked, RevokedText);
+            revoked.Close(ErrorCodes.DeviceRevoked, RevokedText);
         }
         // Its connection may be on another node.
         _presence.Cluster?.DeviceRevoked(User, request.DeviceId);
+        await ReplyAsync(new DeviceRevoked(request.Ref, request.DeviceId)).ConfigureAwait(false);
+        if (online && revoked == this)
+        {
+            Close(ErrorCodes.DeviceRevoked, RevokedText);
+        }
     }
 
     internal const string RevokedText = "this device was revoked; log in with your password to use it again";

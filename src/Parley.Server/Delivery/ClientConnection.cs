@@ -243,11 +243,38 @@ public sealed partial class ClientConnection
         _outbox.Abort();
     }
 
-    /// <summary>Ends the connection, telling the client why.</summary>
+    /// <summary>
+    /// How long a closed connection's client has to read the notice saying why (and what was queued
+    /// before it) before the connection is cut off anyway.
+    /// </summary>
+    internal static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
+    // Set by Close: no request read after it is handled. The connection ends only once its writer
+    // has written the notice, and a client that stopped reading kept the writer in a socket write
+    // for ever: a revoked device (or one logged in elsewhere) went on sending and acknowledging as
+    // the account, unseen (found by review). Now nothing it sends counts, and CloseGrace cuts it off.
+    private volatile bool _closing;
+
+    /// <summary>Ends the connection, telling the client why: nothing it sends from now on is handled.</summary>
     internal void Close(string code, string reason)
     {
+        _closing = true;
         _outbox.TryWrite(new ErrorMessage(0, code, reason));
         _outbox.TryComplete();
+        _ = ShutAfterGraceAsync();
+    }
+
+    private async Task ShutAfterGraceAsync()
+    {
+        try
+        {
+            await Task.Delay(CloseGrace, _options.Time, _closed.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        Shut();
     }
 
     internal void Abort() => Shut();
@@ -373,6 +400,10 @@ public sealed partial class ClientConnection
 
     private async Task HandleAsync(ClientMessage request, CancellationToken cancellationToken)
     {
+        if (_closing)
+        {
+            return;
+        }
         try
         {
             await HandleOrFailAsync(request, cancellationToken).ConfigureAwait(false);
