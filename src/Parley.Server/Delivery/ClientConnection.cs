@@ -103,6 +103,27 @@ public sealed partial class ClientConnection
         init => _packer = value ? new CompactRecordPacker(Math.Min(_recordLimit, RecordLimits.DefaultMaxPlaintextLength)) : null;
     }
 
+    /// <summary>Bounds the acknowledged ids this connection has queued and uncommitted (made at its first ack).</summary>
+    private AcknowledgementBudget? _acks;
+
+    /// <summary>Ids of this connection's acks queued in the store writer and not yet committed.</summary>
+    internal int QueuedAckIds => _acks?.Queued ?? 0;
+
+    private async ValueTask AcknowledgeAsync(long[] ids, CancellationToken cancellationToken)
+    {
+        AcknowledgementBudget budget = _acks ??= new AcknowledgementBudget();
+        await budget.TakeAsync(ids.Length, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _writer.AcknowledgeAsync(User, DeviceId, ids, budget, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            budget.Return(ids.Length);
+            throw;
+        }
+    }
+
     /// <summary>Bounds how far the reader runs ahead of commits (ServerOptions.MaxInFlightPerConnection).</summary>
     private SemaphoreSlim InFlight =>
         _inFlightGate ?? Interlocked.CompareExchange(ref _inFlightGate, new SemaphoreSlim(_options.MaxInFlightPerConnection), null) ?? _inFlightGate;
@@ -453,7 +474,7 @@ public sealed partial class ClientConnection
                 await AcceptBroadcastAsync(broadcast, cancellationToken).ConfigureAwait(false);
                 break;
             case AckRequest ack when ack.MessageIds is { Length: > 0 and <= MessengerLimits.MaxAckIds }:
-                await _writer.AcknowledgeAsync(User, DeviceId, ack.MessageIds, cancellationToken).ConfigureAwait(false);
+                await AcknowledgeAsync(ack.MessageIds, cancellationToken).ConfigureAwait(false);
                 break;
             case AckRequest:
                 await ReplyAsync(new ErrorMessage(0, ErrorCodes.BadRequest, $"an ack names 1 to {MessengerLimits.MaxAckIds} message ids")).ConfigureAwait(false);

@@ -19,6 +19,13 @@ public sealed class StoreWriter : IAsyncDisposable
     /// <summary>Operations waiting for the writer before producers wait; each connection's in-flight cap keeps a share of it.</summary>
     private const int QueueCapacity = 64 * 1024;
 
+    /// <summary>
+    /// Acknowledged ids removed in one transaction at most. Counted apart from <see cref="MaxBatch"/>:
+    /// one ack holds up to 4,096 ids, and counted with the messages each full one was a commit (an
+    /// fsync) of its own, with every send queued behind waiting one commit per ack.
+    /// </summary>
+    private const int MaxBatchAckIds = 64 * 1024;
+
     /// <summary>Body bytes committed in one transaction at most (the rest waits for the next), to bound each commit's log growth.</summary>
     private const long MaxBatchBodyBytes = 8L * 1024 * 1024;
 
@@ -51,9 +58,17 @@ public sealed class StoreWriter : IAsyncDisposable
     // nothing to wait for, and every login asks for one (a writer wake-up and a thread hop each).
     private long _outstanding;
 
+    internal long Outstanding => Interlocked.Read(ref _outstanding);
+
     private abstract record Operation;
     private sealed record Append(NewMessage Message, TaskCompletionSource<AppendResult> Completion) : Operation;
-    private sealed record Acknowledge(string Recipient, string Device, long[] Ids) : Operation;
+    private sealed record Acknowledge(string Recipient, string Device, long[] Ids, IAcknowledgementOwner? Owner) : Operation;
+
+    /// <summary>Told when an ack it queued has been through its batch (committed or failed).</summary>
+    internal interface IAcknowledgementOwner
+    {
+        void Committed(int ids);
+    }
     private sealed record Barrier(TaskCompletionSource Completion) : Operation;
     private sealed record Expire(long CreatedBefore, TaskCompletionSource<int> Completion) : Operation;
 
@@ -143,11 +158,14 @@ public sealed class StoreWriter : IAsyncDisposable
         await completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Queues the removal of acknowledged messages from an inbox, as <paramref name="device"/> of the recipient may remove them.</summary>
-    public ValueTask AcknowledgeAsync(string recipient, string device, long[] ids, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the removal of acknowledged messages from an inbox, as <paramref name="device"/> of the
+    /// recipient may remove them; <paramref name="owner"/> is told once their batch is through.
+    /// </summary>
+    internal ValueTask AcknowledgeAsync(string recipient, string device, long[] ids, IAcknowledgementOwner? owner, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _outstanding);
-        ValueTask queued = _queue.Writer.WriteAsync(new Acknowledge(recipient, device, ids), cancellationToken);
+        ValueTask queued = _queue.Writer.WriteAsync(new Acknowledge(recipient, device, ids, owner), cancellationToken);
         return queued.IsCompletedSuccessfully ? queued : QueuedAsync(queued);
     }
 
@@ -174,6 +192,7 @@ public sealed class StoreWriter : IAsyncDisposable
         List<NewMessage> messages = [];
         List<InboxAck> acks = [];
         List<TaskCompletionSource> barriers = [];
+        List<Acknowledge> ackOperations = [];
         List<Expire> expiries = [];
         long lastCommitEnd = 0;
         int lastCommitOperations = 0;
@@ -191,11 +210,12 @@ public sealed class StoreWriter : IAsyncDisposable
             _quota?.BeginBatch();
             _bound?.BeginBatch();
             acks.Clear();
+            ackOperations.Clear();
             barriers.Clear();
             expiries.Clear();
             long batchBodyBytes = 0;
             int taken = 0;
-            while (appends.Count + acks.Count < MaxBatch && batchBodyBytes < MaxBatchBodyBytes && reader.TryRead(out Operation? operation))
+            while (appends.Count < MaxBatch && acks.Count < MaxBatchAckIds && batchBodyBytes < MaxBatchBodyBytes && reader.TryRead(out Operation? operation))
             {
                 taken += operation is Barrier ? 0 : 1;
                 switch (operation)
@@ -213,6 +233,10 @@ public sealed class StoreWriter : IAsyncDisposable
                         foreach (long id in ack.Ids)
                         {
                             acks.Add(new InboxAck(ack.Recipient, ack.Device, id));
+                        }
+                        if (ack.Owner is not null)
+                        {
+                            ackOperations.Add(ack);
                         }
                         break;
                     case Barrier barrier:
@@ -262,6 +286,7 @@ public sealed class StoreWriter : IAsyncDisposable
                 {
                     barrier.TrySetException(new IOException("the store could not commit", e));
                 }
+                AcknowledgementsThrough(ackOperations);
                 await RunExpiriesAsync(expiries).ConfigureAwait(false);
                 Interlocked.Add(ref _outstanding, -expiries.Count);
                 _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, 0, 0);
@@ -288,11 +313,20 @@ public sealed class StoreWriter : IAsyncDisposable
             {
                 barrier.TrySetResult();
             }
+            AcknowledgementsThrough(ackOperations);
             await RunExpiriesAsync(expiries).ConfigureAwait(false);
             Interlocked.Add(ref _outstanding, -expiries.Count);
             _metrics.Batch(System.Diagnostics.Stopwatch.GetTimestamp() - batchStart, commitTicks, messages.Count + acks.Count);
             lastCommitEnd = System.Diagnostics.Stopwatch.GetTimestamp();
             lastCommitOperations = messages.Count + acks.Count;
+        }
+    }
+
+    private static void AcknowledgementsThrough(List<Acknowledge> operations)
+    {
+        foreach (Acknowledge ack in operations)
+        {
+            ack.Owner!.Committed(ack.Ids.Length);
         }
     }
 

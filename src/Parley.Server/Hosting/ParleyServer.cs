@@ -119,6 +119,9 @@ public sealed class ParleyServer : IAsyncDisposable
     /// <summary>The meter of this server's store writer (<see cref="Delivery.StoreWriterMetrics"/>).</summary>
     internal System.Diagnostics.Metrics.Meter StoreWriterMeter => _writer.Meter;
 
+    /// <summary>Writes, acknowledgements and expiries queued in the store writer and not yet through their batch.</summary>
+    internal long StoreWriterOutstanding => _writer.Outstanding;
+
     private LogRateLimiter Log { get; }
 
     /// <summary>

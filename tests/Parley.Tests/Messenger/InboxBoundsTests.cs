@@ -71,7 +71,7 @@ public class InboxBoundsTests
         await writer.AppendAsync(Message("bob"), CancellationToken.None);
         await Assert.ThrowsAsync<StoredMessagesFullException>(() => writer.AppendAsync(Message("carol"), CancellationToken.None));
 
-        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
+        await writer.AcknowledgeAsync("alice", "", [first.Id], null, CancellationToken.None);
         await writer.BarrierAsync(CancellationToken.None);
         await writer.AppendAsync(Message("carol"), CancellationToken.None);
         Assert.Equal(2, store.StoredMessages);
@@ -87,7 +87,7 @@ public class InboxBoundsTests
         Assert.True(writer.BarrierAsync(CancellationToken.None).IsCompletedSuccessfully);
 
         StoredMessage first = (await writer.AppendAsync(new NewMessage("mallory", "alice", 1, "text/plain", [1], Broadcast: false), CancellationToken.None)).Message;
-        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
+        await writer.AcknowledgeAsync("alice", "", [first.Id], null, CancellationToken.None);
         // The acknowledgement is queued: the barrier returns only once it is committed.
         await writer.BarrierAsync(CancellationToken.None);
         Assert.Empty(await store.LoadInboxAsync("alice", "", 0, 10, long.MaxValue, CancellationToken.None));
@@ -125,7 +125,7 @@ public class InboxBoundsTests
         await writer.AppendAsync(Message(2), CancellationToken.None);
         await Assert.ThrowsAsync<InboxFullException>(() => writer.AppendAsync(Message(3), CancellationToken.None));
 
-        await writer.AcknowledgeAsync("alice", "", [first.Id], CancellationToken.None);
+        await writer.AcknowledgeAsync("alice", "", [first.Id], null, CancellationToken.None);
         // The quota frees once the acknowledgement has committed.
         await writer.BarrierAsync(CancellationToken.None);
         await writer.AppendAsync(Message(4), CancellationToken.None);
