@@ -22,5 +22,6 @@ internal sealed class FileService(IFileStore store, ServerOptions options, ILogg
     /// <summary>Plaintext bytes of a file of <paramref name="size"/> ciphertext bytes in <paramref name="chunkCount"/> chunks (each adds a 16-byte tag).</summary>
     public static long PlaintextSize(long size, long chunkCount) => size - chunkCount * 16;
 
-    public static long ChunkCountFor(long size, int chunkSize) => (size + chunkSize - 1) / chunkSize;
+    /// <summary>Chunks of <paramref name="chunkSize"/> that hold <paramref name="size"/> bytes; never overflows, whatever size a client declares.</summary>
+    public static long ChunkCountFor(long size, int chunkSize) => size / chunkSize + (size % chunkSize == 0 ? 0 : 1);
 }

@@ -58,6 +58,24 @@ public class FileBoundsTests
         Assert.Equal((0L, 10L), (ok.Received, ok.ChunkCount));
     }
 
+    /// <summary>
+    /// A declared size near the largest number is file_too_large and the session goes on (found by
+    /// review: counting its chunks overflowed, and the exception ended the connection with an error
+    /// and a stack trace in the log, at the client's will).
+    /// </summary>
+    [Fact]
+    public async Task The_largest_declared_size_is_too_large_and_the_session_goes_on()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ChatClient bob = await RecipientAsync(server, "bob");
+        await using ChatClient alice = await server.LoginAsync("alice");
+        foreach (long size in new[] { long.MaxValue, long.MaxValue - 1, long.MaxValue - Chunk + 2 })
+        {
+            Assert.Equal(ErrorCodes.FileTooLarge, (await Refused(() => alice.BeginUploadAsync(["bob"], size, Chunk))).Code);
+        }
+        Assert.Equal(["alice", "bob"], await alice.ListAsync().WithTimeout());
+    }
+
     [Fact]
     public async Task Tiny_chunks_are_refused_and_a_begin_pays_before_its_names_are_looked_up()
     {
