@@ -166,7 +166,8 @@ internal sealed class ConnectionHandler
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "Connection from {Address} failed unexpectedly", remote.Address);
+            // A bug, but one a client may be able to trigger at will: rate-limited like the lines outsiders cause.
+            _log.Write(LogKind.ConnectionFailedUnexpectedly, l => l.LogError(e, "Connection from {Address} failed unexpectedly", remote.Address));
         }
         finally
         {

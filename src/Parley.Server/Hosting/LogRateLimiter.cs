@@ -14,6 +14,7 @@ public sealed record LogKind(string Name, LogLevel Level)
     public static readonly LogKind AcceptFailed = new("accept failure", LogLevel.Warning);
     public static readonly LogKind LoginTimeout = new("login timeout", LogLevel.Information);
     public static readonly LogKind LoginUnchecked = new("login not checked", LogLevel.Warning);
+    public static readonly LogKind ConnectionFailedUnexpectedly = new("connection failed unexpectedly", LogLevel.Error);
 }
 
 public sealed class LogRateLimiter
