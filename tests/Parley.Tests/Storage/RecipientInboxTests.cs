@@ -97,4 +97,42 @@ public class RecipientInboxTests
         replayed.Page("laptop", 0, 10, long.MaxValue, page);
         Assert.Equal([4L, 6L], page.Select(e => e.Id));
     }
+
+    /// <summary>
+    /// A recipient whose inbox never empties while its devices come and go (a new device at every
+    /// password login): 100,000 device names over its life, a few alive at any time. The index
+    /// keeps only the names live entries use, and every entry still belongs to its device (found
+    /// by review: the names were only added, and past 65,535 a commit failed after its frame was
+    /// on disk).
+    /// </summary>
+    [Fact]
+    public void Device_names_no_entry_uses_are_dropped_and_entries_keep_their_devices()
+    {
+        RecipientInbox inbox = new("alice");
+        inbox.Put(1, 0, "", 10, new EntryPlace(1, 0, 50), out _);
+        inbox.Put(2, 0, "kept-device", 10, new EntryPlace(1, 50, 50), out _);
+        long id = 3;
+        for (int device = 0; device < 100_000; device++)
+        {
+            inbox.Put(id, 0, $"device-{device}", 10, new EntryPlace(1, (int)id, 50), out _);
+            if (device % 1000 != 0)
+            {
+                Assert.True(inbox.Remove(id, out _));
+            }
+            id++;
+        }
+        // Live: the account's message, the kept device's, and every thousandth device's.
+        Assert.Equal(2 + 100, inbox.Count);
+        Assert.InRange(inbox.DeviceNames.Count, 2 + 100, 2 * (2 + 100) + 16);
+        inbox.CompactDeviceNames();
+        Assert.Equal(2 + 100, inbox.DeviceNames.Count);
+        foreach (RecipientInbox.Entry entry in inbox.Live())
+        {
+            string expected = entry.Id switch { 1 => "", 2 => "kept-device", _ => $"device-{entry.Id - 3}" };
+            Assert.Equal(expected, inbox.DeviceName(entry.Device));
+        }
+        List<RecipientInbox.Entry> page = [];
+        inbox.Page("device-5000", 0, 1000, long.MaxValue, page);
+        Assert.Equal([1L, 5003L], page.Select(e => e.Id));
+    }
 }

@@ -296,7 +296,12 @@ internal sealed partial class InboxLog : IDisposable
         List<(RecipientInbox Inbox, string[] Devices)> inboxes;
         lock (_gate)
         {
-            inboxes = [.. _inboxes.Values.Where(i => i.Count > 0).Select(i => (i, i.DeviceNames.ToArray()))];
+            // Only the names live entries use: one store query each below.
+            inboxes = [.. _inboxes.Values.Where(i => i.Count > 0).Select(i =>
+            {
+                i.CompactDeviceNames();
+                return (i, i.DeviceNames.ToArray());
+            })];
         }
         // The database is asked outside the index's lock; only this writer removes entries meanwhile.
         List<(RecipientInbox Inbox, long Id)> expired = [];

@@ -16,7 +16,7 @@ internal sealed class RecipientInbox(string recipient)
         public EntryPlace Place;
         public int BodyLength;
         /// <summary>Index into the inbox's device names; 0 is "" (the account's, any device may take it).</summary>
-        public ushort Device;
+        public int Device;
         public bool Removed;
     }
 
@@ -38,9 +38,12 @@ internal sealed class RecipientInbox(string recipient)
 
     public long BodyBytes { get; private set; }
 
-    public string DeviceName(ushort device) => _devices[device];
+    public string DeviceName(int device) => _devices[device];
 
-    /// <summary>The distinct device names this inbox's entries were addressed to (the expiry asks which still exist).</summary>
+    /// <summary>
+    /// The distinct device names this inbox's entries were addressed to (the expiry asks which still
+    /// exist), and perhaps some no live entry names any more: see <see cref="CompactDeviceNames"/>.
+    /// </summary>
     public IReadOnlyList<string> DeviceNames => _devices;
 
     /// <summary>
@@ -198,22 +201,50 @@ internal sealed class RecipientInbox(string recipient)
         return at < _end && _entries[at].Id == id ? at : -1;
     }
 
-    private ushort DeviceIndex(string device)
+    private int DeviceIndex(string device)
     {
         for (int i = 0; i < _devices.Length; i++)
         {
             if (string.Equals(_devices[i], device, StringComparison.Ordinal))
             {
-                return (ushort)i;
+                return i;
             }
         }
-        if (_devices.Length > ushort.MaxValue)
+        // Names were only ever added: a recipient whose inbox never emptied while its devices came
+        // and went (a new device at every password login) kept every name, each Put scanned them
+        // all, and past 65,535 a commit failed after its frame was on disk (found by review). Now
+        // the list drops the names no live entry uses whenever it reaches a power of two.
+        if (_devices.Length >= 16 && int.IsPow2(_devices.Length))
         {
-            // A recipient has at most a few devices; an index this long is a bug, not a load.
-            throw new InvalidOperationException("an inbox names more devices than the log indexes");
+            CompactDeviceNames();
         }
         _devices = [.. _devices, device];
-        return (ushort)(_devices.Length - 1);
+        return _devices.Length - 1;
+    }
+
+    /// <summary>Keeps only the device names live entries use ("" always first), renumbering the entries.</summary>
+    public void CompactDeviceNames()
+    {
+        int[] renumbered = new int[_devices.Length];
+        Array.Fill(renumbered, -1);
+        renumbered[0] = 0;
+        List<string> kept = [""];
+        for (int i = _start; i < _end; i++)
+        {
+            ref Entry entry = ref _entries[i];
+            if (entry.Removed)
+            {
+                entry.Device = 0;
+                continue;
+            }
+            if (renumbered[entry.Device] < 0)
+            {
+                renumbered[entry.Device] = kept.Count;
+                kept.Add(_devices[entry.Device]);
+            }
+            entry.Device = renumbered[entry.Device];
+        }
+        _devices = [.. kept];
     }
 
     private void Grow()
