@@ -9,6 +9,13 @@
 //
 // Once the session exists the node stops listening, and a connection still in flight from anyone
 // but the session's peer is refused before its key can be pinned (known_peers poisoning).
+//
+// Whoever can reach a listening port may connect, so what they can make the node do is bounded:
+// incoming connections being set up at once, in all and per address (PeerOptions), and one trust
+// question at a time on the console (PeerTrust). A stranger presenting another key under a pinned name is
+// warned about loudly and refused, and the node goes on listening: ending there handed anyone
+// who knew the name a way to stop the user's listener (found by review). A dialled peer whose key
+// changed still ends the attempt, as ssh does.
 using System.Net;
 using System.Net.Sockets;
 using Parley.Crypto.Signing;
@@ -30,6 +37,8 @@ public sealed class PeerNode : IAsyncDisposable
     // Cancelled when the session starts: from then on nothing may be pinned.
     private readonly CancellationTokenSource _pinning = new();
     private readonly object _decision = new();
+    private readonly Dictionary<IPAddress, int> _incomingByAddress = [];
+    private int _incoming;
     private TcpListener? _listener;
     private int _listenerStopped;
     private bool _selected;
@@ -39,6 +48,12 @@ public sealed class PeerNode : IAsyncDisposable
 
     /// <summary>Human-readable progress and refusals ("[*] …" lines in the CLI).</summary>
     public Action<string>? Notice { get; init; }
+
+    /// <summary>
+    /// An incoming connection presented another key for a name pinned in known peers: refused, and
+    /// the node goes on listening. Without it the warning is a <see cref="Notice"/>.
+    /// </summary>
+    public Action<PeerKeyMismatchException>? KeyChanged { get; init; }
 
     public int? ListeningPort => (_listener?.LocalEndpoint as IPEndPoint)?.Port;
 
@@ -114,7 +129,68 @@ public sealed class PeerNode : IAsyncDisposable
                 return;
             }
             string from = socket.RemoteEndPoint?.ToString() ?? "unknown";
-            _ = Task.Run(() => RunConnectionAsync(new NetworkStream(socket, ownsSocket: true), dialed: false, from));
+            IPAddress address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (!TryAdmit(address))
+            {
+                socket.Dispose();
+                if (Interlocked.Exchange(ref _refusedSaid, 1) == 0)
+                {
+                    Notice?.Invoke($"Refused a connection from {from}: too many connections being set up at once (said once)");
+                }
+                continue;
+            }
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await RunConnectionAsync(new NetworkStream(socket, ownsSocket: true), dialed: false, from).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Release(address);
+                }
+            });
+        }
+    }
+
+    private int _refusedSaid;
+
+    private bool TryAdmit(IPAddress address)
+    {
+        lock (_incomingByAddress)
+        {
+            int fromAddress = _incomingByAddress.GetValueOrDefault(address);
+            if (_incoming >= _options.MaxIncomingAtOnce || fromAddress >= _options.MaxIncomingAtOncePerAddress)
+            {
+                return false;
+            }
+            _incoming++;
+            _incomingByAddress[address] = fromAddress + 1;
+            return true;
+        }
+    }
+
+    private void Release(IPAddress address)
+    {
+        lock (_incomingByAddress)
+        {
+            _incoming--;
+            if (--_incomingByAddress[address] == 0)
+            {
+                _incomingByAddress.Remove(address);
+            }
+        }
+    }
+
+    /// <summary>Incoming connections being set up now (tests check the bound).</summary>
+    internal int IncomingInFlight
+    {
+        get
+        {
+            lock (_incomingByAddress)
+            {
+                return _incoming;
+            }
         }
     }
 
@@ -313,7 +389,18 @@ public sealed class PeerNode : IAsyncDisposable
         {
             return;
         }
-        if (error is PeerKeyMismatchException || (dialed && _listener is null))
+        if (error is PeerKeyMismatchException changed && !dialed)
+        {
+            if (KeyChanged is not null)
+            {
+                KeyChanged(changed);
+            }
+            else
+            {
+                Notice?.Invoke($"Rejected: {error.Message}");
+            }
+        }
+        else if (error is PeerKeyMismatchException || (dialed && _listener is null))
         {
             _session.TrySetException(error);
         }

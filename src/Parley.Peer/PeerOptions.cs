@@ -18,6 +18,15 @@ public sealed record PeerOptions(SigningKey Identity, string Name, PeerTrust Tru
 
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Incoming connections being set up at once (handshake, hello, trust): past it one more is
+    /// closed at once. Each costs a key agreement and a signature, and may ask the user a question.
+    /// </summary>
+    public int MaxIncomingAtOnce { get; init; } = 8;
+
+    /// <summary>Of those, from one address (its IP, whatever the port).</summary>
+    public int MaxIncomingAtOncePerAddress { get; init; } = 2;
+
     /// <summary>The clock the session-start deadline runs on (a fake one in tests).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -15,6 +15,23 @@ public sealed class PeerTrust(KnownPeersFile file)
     /// <summary>Told once a new (name, key) has been pinned (however it was accepted), to say so.</summary>
     public Action<string, PeerIdentity>? Added { get; init; }
 
+    // One question at a time: connections arriving together asked at once on one console, and an
+    // answer typed for one could be read by another (found by review). Known peers never wait here.
+    private readonly SemaphoreSlim _oneQuestionAtATime = new(1, 1);
+
+    private async ValueTask<bool> AskAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
+    {
+        await _oneQuestionAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await Prompt!(name, identity, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneQuestionAtATime.Release();
+        }
+    }
+
     /// <exception cref="PeerKeyMismatchException">The name is known with another key.</exception>
     public async ValueTask<TrustDecision> CheckAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
     {
@@ -31,7 +48,7 @@ public sealed class PeerTrust(KnownPeersFile file)
                 throw new PeerKeyMismatchException(name, identity.Fingerprint, lookup.StoredFingerprint!, File.Path, lookup.LineNumber);
         }
         bool accepted = ExpectedFingerprint is not null || TrustNew
-            || (Prompt is not null && await Prompt(name, identity, cancellationToken).ConfigureAwait(false));
+            || (Prompt is not null && await AskAsync(name, identity, cancellationToken).ConfigureAwait(false));
         if (!accepted)
         {
             return TrustDecision.Refuse($"{name}'s key {identity.Fingerprint} is not known; compare it with {name} and pass --trust-new or --fingerprint {identity.Fingerprint}");

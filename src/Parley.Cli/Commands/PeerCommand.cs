@@ -129,6 +129,11 @@ internal static class PeerCommand
         await using PeerNode node = new(new PeerOptions(identity, name, trust) { ListenPort = listenPort, Connect = target, ListenAddress = listenAddress })
         {
             Notice = text => console.WriteLine("[*] " + UntrustedText.Sanitize(text)),
+            KeyChanged = changed =>
+            {
+                console.WriteError(changed.Message);
+                console.WriteLine("[*] Still waiting for a peer. Press Ctrl+C to exit.");
+            },
         };
         try
         {

@@ -42,8 +42,10 @@ public class PeerSessionGuardTests
         string alicePeers = temp.File("alice-known_peers");
         TaskCompletionSource carolAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
         TaskCompletionSource sessionStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Alice says "yes" to everyone, but answers carol only after her session with bob exists:
-        // a connection that was already at the trust question when the session started.
+        // Alice knows bob already. She says "yes" to everyone else, but answers carol only after her
+        // session with bob exists: a connection that was already at the trust question when the
+        // session started. (Questions are asked one at a time; a known peer is never asked.)
+        new KnownPeersFile(alicePeers).Add("bob", new PeerIdentity(bobKey.Algorithm, bobKey.PublicKey.ToArray()));
         PeerTrust aliceTrust = new(new KnownPeersFile(alicePeers))
         {
             Prompt = async (name, _, _) =>

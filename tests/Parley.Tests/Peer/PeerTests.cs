@@ -25,7 +25,7 @@ public class PeerTests
         public PeerTrust Trust { get; set; }
         public List<string> Notices { get; } = [];
 
-        public PeerNode Node(int? listen = null, int? connectTo = null) =>
+        public PeerNode Node(int? listen = null, int? connectTo = null, Action<PeerKeyMismatchException>? keyChanged = null) =>
             new(new PeerOptions(Key, Name, Trust)
             {
                 ListenPort = listen,
@@ -40,6 +40,7 @@ public class PeerTests
                         Notices.Add(n);
                     }
                 },
+                KeyChanged = keyChanged,
             };
 
         public void Dispose() => Key.Dispose();
@@ -161,14 +162,93 @@ public class PeerTests
         await (await ConnectAsync(alice, bob)).DisposeAsync();
         // Someone else calls itself bob.
         using Person impostor = new(temp, "bob");
-        await using PeerNode aliceAgain = alice.Node(listen: 0);
+        TaskCompletionSource<PeerKeyMismatchException> warned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using PeerNode aliceAgain = alice.Node(listen: 0, keyChanged: e => warned.TrySetResult(e));
         aliceAgain.StartListening();
         await using PeerNode fake = impostor.Node(connectTo: aliceAgain.ListeningPort);
         Task<PeerSession> aliceWaits = aliceAgain.EstablishAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => fake.EstablishAsync().WithTimeout());
-        PeerKeyMismatchException error = await Assert.ThrowsAsync<PeerKeyMismatchException>(() => aliceWaits.WithTimeout());
+        PeerRefusedException refused = await Assert.ThrowsAsync<PeerRefusedException>(() => fake.EstablishAsync().WithTimeout());
+        Assert.Contains("does not match the one pinned", refused.Message);
+        PeerKeyMismatchException error = await warned.Task.WithTimeout();
         Assert.Contains("PEER IDENTIFICATION HAS CHANGED", error.Message);
         Assert.Contains("line 1", error.Message);
+
+        // Alice goes on listening (found by review: the stranger's hello ended her listener), and the real bob gets in.
+        Assert.False(aliceWaits.IsCompleted);
+        await using PeerNode realBob = bob.Node(connectTo: aliceAgain.ListeningPort);
+        await using PeerSession bobSide = await realBob.EstablishAsync().WithTimeout();
+        await using PeerSession aliceSide = await aliceWaits.WithTimeout();
+        Assert.Equal("bob", aliceSide.PeerName);
+    }
+
+    [Fact]
+    public async Task Dialling_a_known_name_that_presents_another_key_ends_the_attempt_loudly()
+    {
+        using TempDirectory temp = new();
+        using Person alice = new(temp, "alice"), bob = new(temp, "bob");
+        await (await ConnectAsync(bob, alice)).DisposeAsync();
+        using Person impostor = new(temp, "bob");
+        await using PeerNode fake = impostor.Node(listen: 0);
+        fake.StartListening();
+        _ = fake.EstablishAsync();
+        await using PeerNode aliceDials = alice.Node(connectTo: fake.ListeningPort);
+        PeerKeyMismatchException error = await Assert.ThrowsAsync<PeerKeyMismatchException>(() => aliceDials.EstablishAsync().WithTimeout());
+        Assert.Contains("PEER IDENTIFICATION HAS CHANGED", error.Message);
+    }
+
+    /// <summary>
+    /// Whoever reaches the port may connect: past two connections being set up from one address a
+    /// third is closed at once, and once they are gone a peer gets in (found by review: every
+    /// accepted socket got a task, a key agreement and a signature, with no bound).
+    /// </summary>
+    [Fact]
+    public async Task Incoming_connections_being_set_up_are_bounded_per_address()
+    {
+        using TempDirectory temp = new();
+        using Person alice = new(temp, "alice"), bob = new(temp, "bob");
+        await using PeerNode listener = alice.Node(listen: 0);
+        listener.StartListening();
+        Task<PeerSession> waiting = listener.EstablishAsync();
+        List<TcpClient> silent = [];
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                TcpClient tcp = new();
+                await tcp.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
+                silent.Add(tcp);
+            }
+            await WaitUntilAsync(() => listener.IncomingInFlight == 2);
+            using TcpClient third = new();
+            await third.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
+            // Closed without a word: the read ends (or the socket is reset).
+            byte[] buffer = new byte[16];
+            Exception? end = await Record.ExceptionAsync(async () => Assert.Equal(0, await third.GetStream().ReadAsync(buffer).AsTask().WithTimeout()));
+            Assert.True(end is null or IOException, end?.ToString());
+            Assert.Equal(2, listener.IncomingInFlight);
+        }
+        finally
+        {
+            silent.ForEach(t => t.Dispose());
+        }
+        await WaitUntilAsync(() => listener.IncomingInFlight == 0);
+        await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
+        await using PeerSession session = await dialer.EstablishAsync().WithTimeout();
+        await using PeerSession other = await waiting.WithTimeout();
+        lock (alice.Notices)
+        {
+            Assert.Single(alice.Notices, n => n.Contains("too many connections being set up at once", StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
+            await Task.Delay(10);
+        }
     }
 
     [Fact]
