@@ -124,6 +124,17 @@ public sealed class PeerNode : IAsyncDisposable
             {
                 socket = await _listener!.AcceptSocketAsync(_stop.Token).ConfigureAwait(false);
             }
+            catch (SocketException e) when (Volatile.Read(ref _listenerStopped) == 0 && !_stop.IsCancellationRequested)
+            {
+                // One failed accept (a connection reset before it was taken, no file descriptors
+                // left for a moment) does not stop the listening; said once, tried again shortly.
+                if (Interlocked.Exchange(ref _acceptFailureSaid, 1) == 0)
+                {
+                    Notice?.Invoke($"Accepting a connection failed ({e.SocketErrorCode}); still listening");
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
+                continue;
+            }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
                 return;
@@ -154,6 +165,7 @@ public sealed class PeerNode : IAsyncDisposable
     }
 
     private int _refusedSaid;
+    private int _acceptFailureSaid;
 
     private bool TryAdmit(IPAddress address)
     {
