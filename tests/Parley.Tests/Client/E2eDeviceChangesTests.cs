@@ -231,6 +231,9 @@ public class E2eDeviceChangesTests
             byte[] state = alice.Keys.ExportState();
             using E2eDevice restored = E2eDevice.ImportState(state);
             Assert.Equal(2, restored.PeerDeviceCount);
+            // Carol answers on the session alice's message started, once she has read it (it is
+            // opened as it arrives, on her connection's reader: without this wait she might have none yet).
+            Assert.Equal("2", (await peers[1].NextAsync()).Text);
             E2eIncoming fromCarol = alice.Keys.Open(Message("carol", peers[1].Id, "alice", Envelope(peers[1], "alice", "x")));
             // The price of the cap, reported rather than hidden: carol's next message has no session here.
             Assert.False(fromCarol.Opened);
