@@ -19,6 +19,10 @@ const HANDSHAKE_FRAME_LIMIT = 4096;
 // Our own record limit: the largest plaintext any Parley server may be configured to send (§8).
 const RECORD_FRAME_LIMIT = 1 + 16 * 1024 * 1024 + 16;
 const KEY_UPDATE_INTERVAL = 2 ** 20;
+// KeyUpdate records taken in a row with no other record between them (§6.4); the next one is
+// unexpected_message. Each is a key derivation and nothing to show, so a server streaming them
+// would keep the page busy deriving keys for as long as it liked.
+const MAX_KEY_UPDATES_IN_A_ROW = 32;
 const HANDSHAKE_TIMEOUT_MS = 10000;
 
 export class ChannelError extends Error {
@@ -120,6 +124,7 @@ export class SecureChannel {
     this.closed = false;
     this.sealing = 0;
     this.goodbye = null;
+    this.keyUpdatesInARow = 0;
   }
 
   /**
@@ -318,8 +323,14 @@ export class SecureChannel {
     if (plain === null) throw new ChannelError('bad_record_mac', 'a record failed authentication');
     if (type === TYPE.KeyUpdate) {
       if (plain.length !== 0) throw new ChannelError('malformed', 'a key update record with a payload');
+      if (++this.keyUpdatesInARow > MAX_KEY_UPDATES_IN_A_ROW) {
+        throw new ChannelError('unexpected_message', `more than ${MAX_KEY_UPDATES_IN_A_ROW} KeyUpdate records in a row, with no other record between them`);
+      }
       this.s2c = await this.s2c.next();
-    } else if (type === TYPE.Alert) {
+      return;
+    }
+    this.keyUpdatesInARow = 0;
+    if (type === TYPE.Alert) {
       const a = alertText(plain);
       if (a.error === 'close_notify') {
         this.failed = new ChannelError('close_notify', 'the server closed the connection', true);

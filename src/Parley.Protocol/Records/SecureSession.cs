@@ -58,6 +58,9 @@ public sealed class SecureSession : IDisposable
 
     /// <summary>Key epochs so far in each direction (0 until the first key update).</summary>
     public ulong SendEpoch => _send.Epoch;
+
+    /// <summary>For tests that play a peer sealing by hand: the next record's sequence under the current send key.</summary>
+    internal ulong SendSequence => _send.Sequence;
     public ulong ReceiveEpoch => _receive.Epoch;
 
     /// <summary>The largest number of bytes <see cref="Seal(MessageType, ReadOnlySpan{byte}, Span{byte})"/> can write for this payload.</summary>

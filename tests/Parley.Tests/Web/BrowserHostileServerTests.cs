@@ -122,4 +122,25 @@ public class BrowserHostileServerTests
         await page.WaitForFunctionAsync("() => window.parley.app.connected", null, new() { Timeout = 60_000 });
         Assert.True(setup.Connections.Count >= 2, "the page did not reconnect");
     }
+
+    /// <summary>
+    /// A server streaming KeyUpdate records: the page takes 32 in a row and ends the channel at the
+    /// 33rd (PROTOCOL.md §6.4), then connects again, as the C# clients and the server do.
+    /// </summary>
+    [Fact]
+    public async Task Thirty_three_key_updates_in_a_row_end_the_channel_and_the_page_reconnects()
+    {
+        await using Setup setup = await LogInAsync("victim", (request, _) => ScriptedServer.Honest(request, ScriptedServer.LoginResult("victim")));
+        IPage page = setup.Page;
+        await page.WaitForFunctionAsync("() => window.parley.app.connected", null, new() { Timeout = 60_000 });
+        ScriptedServer server;
+        lock (setup.Connections)
+        {
+            server = setup.Connections[^1];
+        }
+        server.SendKeyUpdates(33);
+        await server.Closed.Task.WaitAsync(s_wait);
+        await page.WaitForFunctionAsync("() => window.parley.app.connected", null, new() { Timeout = 60_000 });
+        Assert.True(setup.Connections.Count >= 2, "the page did not reconnect");
+    }
 }

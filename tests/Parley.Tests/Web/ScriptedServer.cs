@@ -52,6 +52,19 @@ internal sealed class ScriptedServer
     /// <summary>Bytes as one WebSocket message, whatever they hold.</summary>
     public void SendRaw(byte[] message) => _route.Send(message);
 
+    /// <summary>
+    /// KeyUpdate records, each as one WebSocket message, sealed by hand (our SecureSession never
+    /// sends two in a row). The session is left behind them: nothing more can be sent after.
+    /// </summary>
+    public void SendKeyUpdates(int count)
+    {
+        HandSealedRecords records = new(_session!.ExportSecretsForTesting().Send, _session.SendSequence);
+        for (int i = 0; i < count; i++)
+        {
+            SendRaw(records.Seal(MessageType.KeyUpdate, []));
+        }
+    }
+
     /// <summary>A record's frame for this JSON object (the next sequence number is taken).</summary>
     public byte[] Seal(JsonObject message) => _session!.Seal(MessageType.ApplicationData, Encoding.UTF8.GetBytes(message.ToJsonString()));
 
