@@ -67,18 +67,21 @@ internal sealed class RecipientInbox(string recipient)
                 return;
             }
             // A marked slot of this id (removed, not yet compacted away): it takes the entry again.
-            _entries[at] = NewEntry(id, timestamp, recipientDevice, bodyLength, place);
+            int device = DeviceIndex(recipientDevice);
+            _entries[at] = NewEntry(id, timestamp, device, bodyLength, place);
             _removedInside--;
         }
         else
         {
+            // Before the shift: naming a new device may renumber every entry in [_start, _end).
+            int device = DeviceIndex(recipientDevice);
             if (_end == _entries.Length)
             {
                 Grow();
                 at = FirstAbove(id - 1);
             }
             Array.Copy(_entries, at, _entries, at + 1, _end - at);
-            _entries[at] = NewEntry(id, timestamp, recipientDevice, bodyLength, place);
+            _entries[at] = NewEntry(id, timestamp, device, bodyLength, place);
             _end++;
         }
         Count++;
@@ -86,8 +89,8 @@ internal sealed class RecipientInbox(string recipient)
         Head = Math.Max(Head, id);
     }
 
-    private Entry NewEntry(long id, long timestamp, string recipientDevice, int bodyLength, EntryPlace place) =>
-        new() { Id = id, Timestamp = timestamp, Place = place, BodyLength = bodyLength, Device = DeviceIndex(recipientDevice) };
+    private static Entry NewEntry(long id, long timestamp, int device, int bodyLength, EntryPlace place) =>
+        new() { Id = id, Timestamp = timestamp, Place = place, BodyLength = bodyLength, Device = device };
 
     /// <summary>The live entry with <paramref name="id"/>, if any.</summary>
     public bool TryGet(long id, out Entry entry)
