@@ -293,20 +293,23 @@ internal sealed partial class InboxLog : IDisposable
     private int ExpireAsWriter(long createdBefore, Func<string, string, bool> deviceExists)
     {
         ThrowIfBroken();
-        List<(RecipientInbox Inbox, string[] Devices)> inboxes;
+        RecipientInbox[] inboxes;
         lock (_gate)
         {
-            // Only the names live entries use: one store query each below.
-            inboxes = [.. _inboxes.Values.Where(i => i.Count > 0).Select(i =>
-            {
-                i.CompactDeviceNames();
-                return (i, i.DeviceNames.ToArray());
-            })];
+            inboxes = [.. _inboxes.Values.Where(i => i.Count > 0)];
         }
-        // The database is asked outside the index's lock; only this writer removes entries meanwhile.
+        // The database is asked outside the index's lock; only this writer changes entries meanwhile.
         List<(RecipientInbox Inbox, long Id)> expired = [];
-        foreach ((RecipientInbox inbox, string[] devices) in inboxes)
+        foreach (RecipientInbox inbox in inboxes)
         {
+            string[] devices;
+            lock (_gate)
+            {
+                // Only the names live entries use: one store query each below. An inbox at a time,
+                // so readers wait for one inbox's walk, not for all of them.
+                inbox.CompactDeviceNames();
+                devices = [.. inbox.DeviceNames];
+            }
             bool[] gone = [.. devices.Select(d => d.Length > 0 && !deviceExists(inbox.Recipient, d))];
             lock (_gate)
             {
