@@ -37,8 +37,6 @@ public sealed class PeerNode : IAsyncDisposable
     // Cancelled when the session starts: from then on nothing may be pinned.
     private readonly CancellationTokenSource _pinning = new();
     private readonly object _decision = new();
-    private readonly Dictionary<IPAddress, int> _incomingByAddress = [];
-    private int _incoming;
     private TcpListener? _listener;
     private int _listenerStopped;
     private bool _selected;
@@ -141,7 +139,7 @@ public sealed class PeerNode : IAsyncDisposable
             }
             string from = socket.RemoteEndPoint?.ToString() ?? "unknown";
             IPAddress address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
-            if (!TryAdmit(address))
+            if (TryAdmit(address) is not { } incoming)
             {
                 socket.Dispose();
                 if (Interlocked.Exchange(ref _refusedSaid, 1) == 0)
@@ -154,44 +152,68 @@ public sealed class PeerNode : IAsyncDisposable
             {
                 try
                 {
-                    await RunConnectionAsync(new NetworkStream(socket, ownsSocket: true), dialed: false, from).ConfigureAwait(false);
+                    await RunConnectionAsync(new NetworkStream(socket, ownsSocket: true), dialed: false, from, incoming).ConfigureAwait(false);
                 }
                 finally
                 {
-                    Release(address);
+                    Release(incoming);
                 }
             });
         }
     }
 
     private int _refusedSaid;
+    // Names pinned with another key that an incoming connection claimed (each said once).
+    private readonly HashSet<string> _warnedNames = new(StringComparer.Ordinal);
     private int _acceptFailureSaid;
 
-    private bool TryAdmit(IPAddress address)
+    /// <summary>An incoming connection being set up: cut when a newer one needs its place.</summary>
+    private sealed class Incoming(IPAddress address, CancellationToken stopping) : IDisposable
     {
-        lock (_incomingByAddress)
+        public IPAddress Address { get; } = address;
+        public CancellationTokenSource Cut { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        /// <summary>Its trust question is on the console now: cutting it would leave the question unanswerable.</summary>
+        public bool Asking { get; set; }
+
+        public void Dispose() => Cut.Dispose();
+    }
+
+    // Oldest first. Past MaxIncomingAtOnce the oldest not being asked about is cut for a newer one,
+    // so connections that say nothing (or wait for a question) cannot keep a known peer out; past
+    // MaxIncomingAtOncePerAddress the newer one is refused.
+    private readonly List<Incoming> _incoming = [];
+
+    private Incoming? TryAdmit(IPAddress address)
+    {
+        lock (_incoming)
         {
-            int fromAddress = _incomingByAddress.GetValueOrDefault(address);
-            if (_incoming >= _options.MaxIncomingAtOnce || fromAddress >= _options.MaxIncomingAtOncePerAddress)
+            if (_incoming.Count(i => i.Address.Equals(address)) >= _options.MaxIncomingAtOncePerAddress)
             {
-                return false;
+                return null;
             }
-            _incoming++;
-            _incomingByAddress[address] = fromAddress + 1;
-            return true;
+            if (_incoming.Count >= _options.MaxIncomingAtOnce)
+            {
+                if (_incoming.FirstOrDefault(i => !i.Asking) is not { } oldest)
+                {
+                    return null;
+                }
+                _incoming.Remove(oldest);
+                oldest.Cut.Cancel();
+            }
+            Incoming admitted = new(address, _stop.Token);
+            _incoming.Add(admitted);
+            return admitted;
         }
     }
 
-    private void Release(IPAddress address)
+    private void Release(Incoming incoming)
     {
-        lock (_incomingByAddress)
+        lock (_incoming)
         {
-            _incoming--;
-            if (--_incomingByAddress[address] == 0)
-            {
-                _incomingByAddress.Remove(address);
-            }
+            _incoming.Remove(incoming);
         }
+        incoming.Dispose();
     }
 
     /// <summary>Incoming connections being set up now (tests check the bound).</summary>
@@ -199,15 +221,17 @@ public sealed class PeerNode : IAsyncDisposable
     {
         get
         {
-            lock (_incomingByAddress)
+            lock (_incoming)
             {
-                return _incoming;
+                return _incoming.Count;
             }
         }
     }
 
-    private async Task RunConnectionAsync(NetworkStream stream, bool dialed, string where)
+    private async Task RunConnectionAsync(NetworkStream stream, bool dialed, string where, Incoming? incoming = null)
     {
+        // Until the session starts: stopping the node, or a newer incoming connection needing the place.
+        CancellationToken setup = incoming?.Cut.Token ?? _stop.Token;
         SecureChannel? channel = null;
         bool kept = false;
         try
@@ -217,11 +241,11 @@ public sealed class PeerNode : IAsyncDisposable
                 {
                     Handshake = new ClientHandshakeOptions { Identity = _options.Identity },
                     HandshakeTimeout = _options.HandshakeTimeout,
-                }, _stop.Token).ConfigureAwait(false)
+                }, setup).ConfigureAwait(false)
                 : await SecureChannel.AcceptAsync(stream, new ServerChannelOptions(new ServerHandshakeOptions(_options.Identity) { RequireClientIdentity = true })
                 {
                     HandshakeTimeout = _options.HandshakeTimeout,
-                }, _stop.Token).ConfigureAwait(false);
+                }, setup).ConfigureAwait(false);
             PeerIdentity peer = channel.RemoteIdentity!;
             int order = _options.Identity.PublicKey.SequenceCompareTo(peer.PublicKey);
             if (order == 0)
@@ -229,8 +253,8 @@ public sealed class PeerNode : IAsyncDisposable
                 throw new PeerRefusedException("that is your own identity: refusing to chat with yourself");
             }
             ThrowIfBusyWithAnother(peer);
-            await channel.SendAsync(PeerCodec.Encode(new PeerHello(_options.Name)), _stop.Token).ConfigureAwait(false);
-            PeerHello hello = await ReadAsync<PeerHello>(channel).ConfigureAwait(false);
+            await channel.SendAsync(PeerCodec.Encode(new PeerHello(_options.Name)), setup).ConfigureAwait(false);
+            PeerHello hello = await ReadAsync<PeerHello>(channel, setup).ConfigureAwait(false);
             if (!Messaging.Usernames.TryNormalize(hello.Name, out string name, out _))
             {
                 throw new PeerRefusedException("the peer sent an invalid name");
@@ -239,10 +263,10 @@ public sealed class PeerNode : IAsyncDisposable
             TrustDecision trust;
             try
             {
-                using CancellationTokenSource mayPin = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, _pinning.Token);
-                trust = await _options.Trust.CheckAsync(name, peer, mayPin.Token).ConfigureAwait(false);
+                using CancellationTokenSource mayPin = CancellationTokenSource.CreateLinkedTokenSource(setup, _pinning.Token);
+                trust = await _options.Trust.CheckAsync(name, peer, mayPin.Token, asking: () => MarkAsking(incoming)).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_pinning.IsCancellationRequested && !_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (_pinning.IsCancellationRequested && !setup.IsCancellationRequested)
             {
                 // The session started while this connection was being checked: another peer is
                 // refused, but the session's own peer (a simultaneous dial) holds the key just
@@ -256,9 +280,9 @@ public sealed class PeerNode : IAsyncDisposable
                 throw new PeerRefusedException(trust.Reason);
             }
             // Both sides say they trust the other before either chooses, so no session starts one-sided.
-            await channel.SendAsync(PeerCodec.Encode(new PeerReady()), _stop.Token).ConfigureAwait(false);
-            await ReadAsync<PeerReady>(channel).ConfigureAwait(false);
-            kept = order < 0 ? await DecideAsync(channel).ConfigureAwait(false) : await AwaitDecisionAsync(channel).ConfigureAwait(false);
+            await channel.SendAsync(PeerCodec.Encode(new PeerReady()), setup).ConfigureAwait(false);
+            await ReadAsync<PeerReady>(channel, setup).ConfigureAwait(false);
+            kept = order < 0 ? await DecideAsync(channel, setup).ConfigureAwait(false) : await AwaitDecisionAsync(channel, setup).ConfigureAwait(false);
             if (kept)
             {
                 StartSession(new PeerSession(channel, name, peer));
@@ -308,6 +332,18 @@ public sealed class PeerNode : IAsyncDisposable
         }
     }
 
+    private void MarkAsking(Incoming? incoming)
+    {
+        if (incoming is null)
+        {
+            return;
+        }
+        lock (_incoming)
+        {
+            incoming.Asking = true;
+        }
+    }
+
     /// <summary>The one session: no more listening, and no more pinning.</summary>
     private void StartSession(PeerSession session)
     {
@@ -337,7 +373,7 @@ public sealed class PeerNode : IAsyncDisposable
     }
 
     /// <summary>The deciding side: the first connection to get here is the session.</summary>
-    private async Task<bool> DecideAsync(SecureChannel channel)
+    private async Task<bool> DecideAsync(SecureChannel channel, CancellationToken setup)
     {
         bool first;
         lock (_decision)
@@ -345,14 +381,14 @@ public sealed class PeerNode : IAsyncDisposable
             first = !_selected;
             _selected = true;
         }
-        await channel.SendAsync(PeerCodec.Encode(first ? new PeerSelect() : new PeerDuplicate()), _stop.Token).ConfigureAwait(false);
+        await channel.SendAsync(PeerCodec.Encode(first ? new PeerSelect() : new PeerDuplicate()), setup).ConfigureAwait(false);
         return first;
     }
 
     /// <summary>The other side: the decider says which connection it keeps.</summary>
-    private async Task<bool> AwaitDecisionAsync(SecureChannel channel)
+    private async Task<bool> AwaitDecisionAsync(SecureChannel channel, CancellationToken setup)
     {
-        PeerMessage word = await ReadAsync<PeerMessage>(channel).ConfigureAwait(false);
+        PeerMessage word = await ReadAsync<PeerMessage>(channel, setup).ConfigureAwait(false);
         return word switch
         {
             PeerSelect => true,
@@ -362,10 +398,10 @@ public sealed class PeerNode : IAsyncDisposable
         };
     }
 
-    private async Task<T> ReadAsync<T>(SecureChannel channel) where T : PeerMessage
+    private async Task<T> ReadAsync<T>(SecureChannel channel, CancellationToken setup) where T : PeerMessage
     {
         using CancellationTokenSource timeout = new(_options.HandshakeTimeout, _options.Time);
-        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, timeout.Token);
+        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(setup, timeout.Token);
         byte[] payload = await channel.ReceiveAsync(deadline.Token).ConfigureAwait(false)
             ?? throw new PeerProtocolException("the peer closed the connection before the session started");
         PeerMessage message = PeerCodec.Decode(payload);
@@ -403,6 +439,16 @@ public sealed class PeerNode : IAsyncDisposable
         }
         if (error is PeerKeyMismatchException changed && !dialed)
         {
+            // Loudly once per name: a stranger repeating it must not fill the console.
+            bool first;
+            lock (_warnedNames)
+            {
+                first = _warnedNames.Add(changed.Name);
+            }
+            if (!first)
+            {
+                return;
+            }
             if (KeyChanged is not null)
             {
                 KeyChanged(changed);

@@ -19,11 +19,12 @@ public sealed class PeerTrust(KnownPeersFile file)
     // answer typed for one could be read by another (found by review). Known peers never wait here.
     private readonly SemaphoreSlim _oneQuestionAtATime = new(1, 1);
 
-    private async ValueTask<bool> AskAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
+    private async ValueTask<bool> AskAsync(string name, PeerIdentity identity, Action? asking, CancellationToken cancellationToken)
     {
         await _oneQuestionAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            asking?.Invoke();
             return await Prompt!(name, identity, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -33,7 +34,8 @@ public sealed class PeerTrust(KnownPeersFile file)
     }
 
     /// <exception cref="PeerKeyMismatchException">The name is known with another key.</exception>
-    public async ValueTask<TrustDecision> CheckAsync(string name, PeerIdentity identity, CancellationToken cancellationToken)
+    /// <param name="asking">Told when the question about this peer is put to the user (after any other question before it).</param>
+    public async ValueTask<TrustDecision> CheckAsync(string name, PeerIdentity identity, CancellationToken cancellationToken, Action? asking = null)
     {
         if (ExpectedFingerprint is not null && !Fingerprint.Matches(ExpectedFingerprint, identity.Fingerprint))
         {
@@ -48,7 +50,7 @@ public sealed class PeerTrust(KnownPeersFile file)
                 throw new PeerKeyMismatchException(name, identity.Fingerprint, lookup.StoredFingerprint!, File.Path, lookup.LineNumber);
         }
         bool accepted = ExpectedFingerprint is not null || TrustNew
-            || (Prompt is not null && await AskAsync(name, identity, cancellationToken).ConfigureAwait(false));
+            || (Prompt is not null && await AskAsync(name, identity, asking, cancellationToken).ConfigureAwait(false));
         if (!accepted)
         {
             return TrustDecision.Refuse($"{name}'s key {identity.Fingerprint} is not known; compare it with {name} and pass --trust-new or --fingerprint {identity.Fingerprint}");

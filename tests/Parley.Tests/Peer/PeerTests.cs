@@ -241,6 +241,41 @@ public class PeerTests
         }
     }
 
+    /// <summary>
+    /// Eight silent connections from four addresses fill every place: a known peer dialling in takes
+    /// the oldest one's place and gets its session (found by review: it was refused for as long as
+    /// the strangers sat there, another remote off switch).
+    /// </summary>
+    [Fact]
+    public async Task Silent_connections_from_several_addresses_do_not_keep_a_known_peer_out()
+    {
+        using TempDirectory temp = new();
+        using Person alice = new(temp, "alice"), bob = new(temp, "bob");
+        await (await ConnectAsync(alice, bob)).DisposeAsync();
+        await using PeerNode listener = alice.Node(listen: 0);
+        listener.StartListening();
+        Task<PeerSession> waiting = listener.EstablishAsync();
+        List<TcpClient> silent = [];
+        try
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                TcpClient tcp = new(new IPEndPoint(IPAddress.Parse($"127.0.0.{2 + i / 2}"), 0));
+                await tcp.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
+                silent.Add(tcp);
+            }
+            await WaitUntilAsync(() => listener.IncomingInFlight == 8);
+            await using PeerNode realBob = bob.Node(connectTo: listener.ListeningPort);
+            await using PeerSession bobSide = await realBob.EstablishAsync().WithTimeout();
+            await using PeerSession aliceSide = await waiting.WithTimeout();
+            Assert.Equal("bob", aliceSide.PeerName);
+        }
+        finally
+        {
+            silent.ForEach(t => t.Dispose());
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
