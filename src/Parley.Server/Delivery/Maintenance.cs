@@ -54,14 +54,6 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
         }
         try
         {
-            await writer.CheckpointAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            Failed("checkpoint", e);
-        }
-        try
-        {
             if (Files is not null)
             {
                 DateTimeOffset now = options.Time.GetUtcNow();
@@ -78,9 +70,19 @@ internal sealed class Maintenance(Hosting.ServerOptions options, StoreWriter wri
         {
             Failed("file", e);
         }
-        finally
+        try
         {
             rateLimiter.ForgetIdle();
+            // Last: on PostgreSQL a VACUUM of a large table takes as long as it takes, and nothing
+            // else of this sweep waits behind it (the next sweep does).
+            await writer.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failed("checkpoint", e);
+        }
+        finally
+        {
             Interlocked.Exchange(ref _nextSweep, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
