@@ -40,7 +40,7 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             Assert.Equal("after", (await aliceInbox.NextAsync()).Text());
 
             // Each node writes its users into the new Redis at its next heartbeat: the list is the cluster's again.
-            await WaitUntilAsync(async () => (await alice.ListAsync().WithTimeout()).SequenceEqual(["alice", "bob"]));
+            await TestTimeouts.UntilAsync(async () => (await alice.ListAsync().WithTimeout()).SequenceEqual(["alice", "bob"]));
             Assert.False(aliceInbox.Reader.TryRead(out ChatMessage? extra), $"delivered twice: {extra}");
         }
     }
@@ -105,9 +105,9 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             try
             {
                 alice = await one.LoginAsync("alice", inbox: aliceInbox);
-                await WaitUntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a login on the bus", StringComparison.Ordinal)));
+                await TestTimeouts.UntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a login on the bus", StringComparison.Ordinal)));
                 await carol.DisposeAsync();
-                await WaitUntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a logout on the bus", StringComparison.Ordinal)));
+                await TestTimeouts.UntilAsync(() => Task.FromResult(one.Log.Contains("Could not record a logout on the bus", StringComparison.Ordinal)));
             }
             finally
             {
@@ -115,7 +115,7 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             }
             await using (alice)
             {
-                await WaitUntilAsync(async () => (await bob.ListAsync().WithTimeout()).SequenceEqual(["alice", "bob"]));
+                await TestTimeouts.UntilAsync(async () => (await bob.ListAsync().WithTimeout()).SequenceEqual(["alice", "bob"]));
                 SendResult sent = await bob.SendTextAsync("alice", "hello").WithTimeout();
                 Assert.Equal(DeliveryStatus.Delivered, sent.Status);
                 Assert.Equal("hello", (await aliceInbox.NextAsync()).Text());
@@ -198,17 +198,6 @@ public sealed class ClusterFailureTests(ClusterEngines engines)
             GroupInfo unchanged = await bob.GroupMembersAsync("team").WithTimeout();
             Assert.Equal((group.GroupId, 1L), (unchanged.GroupId, unchanged.Version));
             Assert.Equal(["bob"], unchanged.Members);
-        }
-    }
-
-    /// <summary>Asks again until <paramref name="condition"/> holds (each try waits for a reply, not a clock), within the test timeout.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
-            await Task.Delay(100);
         }
     }
 }

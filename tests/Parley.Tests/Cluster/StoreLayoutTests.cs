@@ -59,9 +59,9 @@ public sealed class StoreLayoutTests(ClusterEngines engines)
         Assert.False(Directory.Exists(Path.Combine(data.Path, "data")));
 
         // The running node saw it at a heartbeat, and says so once however many heartbeats pass.
-        await WaitUntilAsync(() => one.Log.Contains("node 0ld0000000000000 (store layout from before layouts were recorded) runs beside this node", StringComparison.Ordinal));
+        await TestTimeouts.UntilAsync(() => one.Log.Contains("node 0ld0000000000000 (store layout from before layouts were recorded) runs beside this node", StringComparison.Ordinal));
         long beats = await db.SortedSetScoreAsync($"{prefix}:nodes", one.Server.NodeId!) is double first ? (long)first : 0;
-        await WaitUntilAsync(async () => await db.SortedSetScoreAsync($"{prefix}:nodes", one.Server.NodeId!) is double s && (long)s > beats);
+        await TestTimeouts.UntilAsync(async () => await db.SortedSetScoreAsync($"{prefix}:nodes", one.Server.NodeId!) is double s && (long)s > beats);
         Assert.Single(one.Log.Split('\n'), line => line.Contains("0ld0000000000000 (store layout from before layouts were recorded) runs beside", StringComparison.Ordinal));
 
         // A node of the same layout is welcome; the older one gone, the next node starts.
@@ -80,16 +80,5 @@ public sealed class StoreLayoutTests(ClusterEngines engines)
         await FakeNodeAsync(redis.GetDatabase(), PrefixOf(bus), "5t0pped000000000", TimeSpan.FromSeconds(2), layout: 1);
         await using TestServer node = await TestServer.StartAsync(o => o with { Store = store, Bus = bus });
         Assert.NotNull(node.Server.NodeId);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition) => await WaitUntilAsync(() => Task.FromResult(condition()));
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using CancellationTokenSource timeout = new(TestTimeouts.Event);
-        while (!await condition())
-        {
-            await Task.Delay(50, timeout.Token);
-        }
     }
 }

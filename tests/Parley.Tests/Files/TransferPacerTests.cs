@@ -83,7 +83,7 @@ public class TransferPacerTests
         Task<UploadEntry> upload = sender.UploadAsync(path, ["bob"], "application/octet-stream", null);
         for (int second = 0; second < 3; second++)
         {
-            await WaitUntilAsync(() => upload.IsCompleted || clock.ArmedTimers > 0);
+            await TestTimeouts.UntilAsync(() => upload.IsCompleted || clock.ArmedTimers > 0);
             Assert.False(upload.IsCompleted, $"the upload finished after {second} s of a 3 s pace");
             clock.Advance(TimeSpan.FromSeconds(1));
         }
@@ -95,7 +95,7 @@ public class TransferPacerTests
         Task download = receiver.ReceiveAsync(offer, destination, null);
         for (int second = 0; second < 3; second++)
         {
-            await WaitUntilAsync(() => download.IsCompleted || clock.ArmedTimers > 0);
+            await TestTimeouts.UntilAsync(() => download.IsCompleted || clock.ArmedTimers > 0);
             Assert.False(download.IsCompleted, $"the download finished after {second} s of a 3 s pace");
             clock.Advance(TimeSpan.FromSeconds(1));
         }
@@ -129,14 +129,5 @@ public class TransferPacerTests
     {
         Assert.False(ByteRateOption.TryParse(text, out _, out string error));
         Assert.Contains(words, error, StringComparison.Ordinal);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using CancellationTokenSource timeout = new(TestTimeouts.Event);
-        while (!condition())
-        {
-            await Task.Delay(5, timeout.Token);
-        }
     }
 }

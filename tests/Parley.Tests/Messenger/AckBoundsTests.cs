@@ -49,7 +49,7 @@ public class AckBoundsTests
                     await mallory.SendRawAsync(new AckRequest(ids));
                 }
             });
-            await WaitUntilAsync(() => connection.QueuedAckIds >= AcknowledgementBudget.MaxQueuedIds);
+            await TestTimeouts.UntilAsync(() => connection.QueuedAckIds >= AcknowledgementBudget.MaxQueuedIds);
             Assert.Equal(AcknowledgementBudget.MaxQueuedIds, connection.QueuedAckIds);
             long queued = server.Server.StoreWriterOutstanding;
             Assert.InRange(queued, 1, AcknowledgementBudget.MaxQueuedIds / MessengerLimits.MaxAckIds);
@@ -64,16 +64,6 @@ public class AckBoundsTests
         // The rest go through, a budget at a time, and the connection is served after them.
         await flood.WithTimeout();
         Assert.IsType<UserList>(await mallory.RequestAsync(r => new ListRequest(r)));
-        await WaitUntilAsync(() => connection.QueuedAckIds == 0);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
-            await Task.Delay(10);
-        }
+        await TestTimeouts.UntilAsync(() => connection.QueuedAckIds == 0);
     }
 }

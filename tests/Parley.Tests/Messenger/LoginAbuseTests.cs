@@ -139,7 +139,7 @@ public class LoginAbuseTests
         try
         {
             Task<LoginResult>[] registrations = flood.Select((c, i) => c.LoginAsync($"flood{i}", $"flood password {i}", null)).ToArray();
-            await WaitUntilAsync(() => gate.WaitingRegistrations >= 10);
+            await TestTimeouts.UntilAsync(() => gate.WaitingRegistrations >= 10);
 
             long before = server.Server.PasswordHasher.Evaluations;
             LoginResult login = await alice.LoginAsync("alice", "alice password", null).WithTimeout();
@@ -209,14 +209,5 @@ public class LoginAbuseTests
         string[] lines = server.Log.Split('\n');
         Assert.Contains(lines, l => l.Contains("140 failed logins were not logged", StringComparison.Ordinal));
         Assert.Equal(limit + 1, lines.Count(l => l.Contains("Failed login for", StringComparison.Ordinal)));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using CancellationTokenSource timeout = new(TestTimeouts.Event);
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
-        }
     }
 }

@@ -218,7 +218,7 @@ public class PeerTests
                 await tcp.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
                 silent.Add(tcp);
             }
-            await WaitUntilAsync(() => listener.IncomingInFlight == 2);
+            await TestTimeouts.UntilAsync(() => listener.IncomingInFlight == 2);
             using TcpClient third = new();
             await third.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
             // Closed without a word: the read ends (or the socket is reset).
@@ -231,7 +231,7 @@ public class PeerTests
         {
             silent.ForEach(t => t.Dispose());
         }
-        await WaitUntilAsync(() => listener.IncomingInFlight == 0);
+        await TestTimeouts.UntilAsync(() => listener.IncomingInFlight == 0);
         await using PeerNode dialer = bob.Node(connectTo: listener.ListeningPort);
         await using PeerSession session = await dialer.EstablishAsync().WithTimeout();
         await using PeerSession other = await waiting.WithTimeout();
@@ -264,7 +264,7 @@ public class PeerTests
                 await tcp.ConnectAsync(IPAddress.Loopback, listener.ListeningPort!.Value);
                 silent.Add(tcp);
             }
-            await WaitUntilAsync(() => listener.IncomingInFlight == 8);
+            await TestTimeouts.UntilAsync(() => listener.IncomingInFlight == 8);
             await using PeerNode realBob = bob.Node(connectTo: listener.ListeningPort);
             await using PeerSession bobSide = await realBob.EstablishAsync().WithTimeout();
             await using PeerSession aliceSide = await waiting.WithTimeout();
@@ -273,16 +273,6 @@ public class PeerTests
         finally
         {
             silent.ForEach(t => t.Dispose());
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
-            await Task.Delay(10);
         }
     }
 

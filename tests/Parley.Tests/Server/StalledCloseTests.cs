@@ -57,23 +57,13 @@ public class StalledCloseTests
 
             // It cannot take the notice; after the grace it is cut off.
             clock.Advance(ClientConnection.CloseGrace);
-            await WaitUntilAsync(() => !server.Server.Presence.TryGetDevice("alice", thiefDevice, out _));
+            await TestTimeouts.UntilAsync(() => !server.Server.Presence.TryGetDevice("alice", thiefDevice, out _));
 
             Channel<ChatMessage> bobInbox = InboxExtensions.NewInbox();
             await using ChatClient bob = await server.LoginAsync("bob", inbox: bobInbox);
             await flood.SendTextAsync("bob", "marker").WithTimeout();
             ChatMessage first = await bobInbox.NextAsync();
             Assert.True(first.Text() == "marker", $"bob got '{first.Text()}' from {first.From}/{first.FromDevice}, sent by the revoked device");
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        DateTime deadline = DateTime.UtcNow + TestTimeouts.Event;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
-            await Task.Delay(20);
         }
     }
 }

@@ -34,6 +34,23 @@ public static class TestTimeouts
     public static async Task<T> WithTimeout<T>(this Task<T> task) => await task.WaitAsync(Event);
 
     public static async Task WithTimeout(this Task task) => await task.WaitAsync(Event);
+
+    /// <summary>
+    /// Looks again until <paramref name="condition"/> holds, failing after <see cref="Event"/>: for a
+    /// state no event announces (a count inside the server), never for a fixed wait.
+    /// </summary>
+    public static Task UntilAsync(Func<bool> condition) => UntilAsync(() => Task.FromResult(condition()));
+
+    /// <inheritdoc cref="UntilAsync(Func{bool})"/>
+    public static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        DateTime deadline = DateTime.UtcNow + Event;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold in time");
+            await Task.Delay(10);
+        }
+    }
 }
 
 public sealed class TempDirectory : IDisposable
