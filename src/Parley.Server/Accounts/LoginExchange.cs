@@ -23,13 +23,14 @@ internal sealed class LoginExchange(AccountService accounts, ILogger logger, Hos
     /// <summary>The successful login, to be sent once the user is online; null when the client left, failed or ran out of time.</summary>
     public async Task<LoginResult?> RunAsync(SecureChannel channel, string address, string source, CancellationToken deadline, CancellationToken stopping)
     {
-        int handled = 0;
+        long turnStart = 0;
         try
         {
             while (true)
             {
-                if (++handled % Hosting.EventThreads.RecordsPerTurn == 0)
+                if (channel.RecordsRead - turnStart >= Hosting.EventThreads.RecordsPerTurn)
                 {
+                    turnStart = channel.RecordsRead;
                     await Hosting.EventThreads.Leave();
                 }
                 byte[]? payload = await channel.ReceiveAsync(deadline).ConfigureAwait(false);

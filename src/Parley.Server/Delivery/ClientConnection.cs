@@ -314,13 +314,16 @@ public sealed partial class ClientConnection
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
-        int handled = 0;
+        long turnStart = 0;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                if (++handled % EventThreads.RecordsPerTurn == 0)
+                // Counted in records read, not requests: 32 KeyUpdates in a row before each request
+                // were 33 records of work for one count.
+                if (_channel.RecordsRead - turnStart >= EventThreads.RecordsPerTurn)
                 {
+                    turnStart = _channel.RecordsRead;
                     await EventThreads.Leave();
                 }
                 // Idle here, not deep in a receive: no buffer and no chain of receive calls held meanwhile.

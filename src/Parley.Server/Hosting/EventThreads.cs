@@ -18,7 +18,7 @@ public static class EventThreads
 {
     /// <summary>
     /// A loop that serves one peer's records for as long as they keep coming leaves the event
-    /// thread after this many (<c>if (++handled % RecordsPerTurn == 0) await Leave();</c>), so a
+    /// thread after this many (counted by <c>SecureChannel.RecordsRead</c>, KeyUpdates too), so a
     /// peer that keeps its socket full cannot keep the other connections of that thread waiting.
     /// One hop per 32 records costs a thirty-second of what every socket event cost before.
     /// </summary>

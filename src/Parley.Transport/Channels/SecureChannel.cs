@@ -446,12 +446,19 @@ public sealed class SecureChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Records read so far, whatever they held: those the caller never sees (KeyUpdate, a ticket)
+    /// included, so a loop taking turns on a shared thread counts the work they cost.
+    /// </summary>
+    public long RecordsRead { get; private set; }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ChannelEvent> ReceiveEventCoreAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
             (FrameEvent frameEvent, ReadOnlyMemory<byte> body) = await ReadRecordFrameAsync(cancellationToken).ConfigureAwait(false);
+            RecordsRead++;
             if (frameEvent == FrameEvent.OversizeFrameSkipped)
             {
                 return ChannelEvent.OversizeRecordSkipped(_session.SkipOversizeRecord(_decoder.LastSkippedLength));
