@@ -31,8 +31,7 @@ public partial class BrowserChatTests
     public async Task A_browser_user_and_parley_chat_talk_end_to_end_both_ways_offline_and_across_a_server_restart()
     {
         using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, string fingerprint) = await StartServerAsync(temp, port, webPort);
+        (ParleyProcess server, string fingerprint, int port, int webPort) = await StartServerAsync(temp);
         try
         {
             await using Browser browser = await Browser.LaunchAsync();
@@ -154,7 +153,25 @@ public partial class BrowserChatTests
     /// <summary>The compact form's version the page's connection agreed at login; 0: JSON only.</summary>
     internal static Task<int> CompactAgreedAsync(IPage page) => page.EvaluateAsync<int>("() => window.parley.app.messenger?.compact ?? 0");
 
-    /// <summary>The server and the fingerprint it printed at start-up.</summary>
+    /// <summary>
+    /// A server on ports it chose itself (a port found free beforehand could be taken by any socket
+    /// before the server bound it: "address already in use" failed a CI run), the fingerprint it
+    /// printed and both ports.
+    /// </summary>
+    internal static async Task<(ParleyProcess Server, string Fingerprint, int Port, int WebPort)> StartServerAsync(TempDirectory temp)
+    {
+        ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--host", "localhost", "--port", "0", "--web-port", "0", "--data", "data");
+        // In the order the server prints them.
+        string started = await server.WaitForLineAsync("[SERVER] Started on localhost:", s_wait);
+        string fingerprint = (await server.WaitForLineAsync("[SERVER] Identity", s_wait)).Split(' ')[^1];
+        string web = await server.WaitForLineAsync("[SERVER] Web client on http://localhost:", s_wait);
+        await server.WaitForLineAsync("[SERVER] Waiting for connections...", s_wait);
+        int port = int.Parse(Regex.Match(started, @"localhost:(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        int webPort = int.Parse(Regex.Match(web, @"localhost:(\d+)/").Groups[1].Value, CultureInfo.InvariantCulture);
+        return (server, fingerprint, port, webPort);
+    }
+
+    /// <summary>The server again on the ports of an earlier run (a restart), and the fingerprint it printed.</summary>
     internal static async Task<(ParleyProcess Server, string Fingerprint)> StartServerAsync(TempDirectory temp, int port, int webPort)
     {
         ParleyProcess server = ParleyProcess.Start(temp.Path, null, "server", "--host", "localhost", "--port", port.ToString(CultureInfo.InvariantCulture),
@@ -172,14 +189,6 @@ public partial class BrowserChatTests
         Dictionary<string, string> environment = new() { ["PARLEY_HOME"] = temp.File(home ?? $"home-{user}") };
         return ParleyProcess.Start(temp.Path, environment, "chat", "--user", user, "--host", "localhost", "--port",
             port.ToString(CultureInfo.InvariantCulture), "--password-file", temp.File($"{user}.password"), "--trust-new", "--register");
-    }
-
-    /// <summary>A port free now, for a server that must come back on the same one after a restart.</summary>
-    internal static int FreePort()
-    {
-        using TcpListener listener = new(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string Digits(string verifyLine) => Regex.Replace(verifyLine[(verifyLine.LastIndexOf(':') + 1)..], "[^0-9]", "");

@@ -14,8 +14,7 @@ public partial class BrowserChatTests
     public async Task A_contacts_new_device_is_found_from_the_send_result_and_gets_the_message_too()
     {
         using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        (ParleyProcess server, _, int port, int webPort) = await StartServerAsync(temp);
         await using (server)
         {
             await using Browser browser = await Browser.LaunchAsync();

@@ -186,8 +186,7 @@ public partial class BrowserChatTests
         public static async Task<RestartablePageOnServer> StartAsync()
         {
             TempDirectory temp = new();
-            int port = FreePort(), webPort = FreePort();
-            (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+            (ParleyProcess server, _, int port, int webPort) = await StartServerAsync(temp);
             Browser browser = await Browser.LaunchAsync();
             IBrowserContext context = await browser.NewContextAsync();
             IPage page = await context.NewPageAsync();

@@ -14,8 +14,7 @@ public partial class BrowserChatTests
     public async Task Leaving_the_page_sends_close_notify_that_the_server_accepts()
     {
         using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        (ParleyProcess server, _, int port, int webPort) = await StartServerAsync(temp);
         await using (server)
         {
             await using Browser browser = await Browser.LaunchAsync();

@@ -16,8 +16,7 @@ public partial class BrowserChatTests
     public async Task Receipts_the_page_shows_delivered_and_read_and_parley_chat_hears_the_browser_users_read_receipt()
     {
         using TempDirectory temp = new();
-        int port = FreePort(), webPort = FreePort();
-        (ParleyProcess server, _) = await StartServerAsync(temp, port, webPort);
+        (ParleyProcess server, _, int port, int webPort) = await StartServerAsync(temp);
         await using (server)
         {
             await using Browser browser = await Browser.LaunchAsync();

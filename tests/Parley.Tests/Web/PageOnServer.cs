@@ -39,8 +39,7 @@ internal sealed class PageOnServer : IAsyncDisposable
     public static async Task<PageOnServer> StartAsync()
     {
         TempDirectory temp = new();
-        int port = BrowserChatTests.FreePort(), webPort = BrowserChatTests.FreePort();
-        (ParleyProcess server, _) = await BrowserChatTests.StartServerAsync(temp, port, webPort);
+        (ParleyProcess server, _, int port, int webPort) = await BrowserChatTests.StartServerAsync(temp);
         Browser browser = await Browser.LaunchAsync();
         IBrowserContext context = await browser.NewContextAsync();
         return new PageOnServer(temp, port, webPort, server, browser, context, await context.NewPageAsync());
