@@ -32,6 +32,7 @@ public sealed record Alert(ProtocolError Error, string Reason)
     /// <summary>The plaintext handshake message: type 0x15 then the payload.</summary>
     public byte[] EncodeMessage() => [(byte)MessageType.Alert, .. EncodePayload()];
 
+    /// <summary>Reads an alert; its reason comes back as <see cref="Text.UntrustedText.Sanitize"/> makes it.</summary>
     public static Alert DecodePayload(ReadOnlySpan<byte> payload)
     {
         WireReader r = new(payload, "Alert");
@@ -39,14 +40,12 @@ public sealed record Alert(ProtocolError Error, string Reason)
         int length = r.ReadByte("reason length");
         string reason = Encoding.UTF8.GetString(r.ReadBytes(length, "reason"));
         r.EnsureEnd();
-        return new Alert(error, Sanitise(reason));
+        // A peer's text reaches our terminal and logs: through the one sanitiser, as every other
+        // string from outside (it kept bidi overrides and zero-width characters before).
+        return new Alert(error, Text.UntrustedText.Sanitize(reason, MaxReasonBytes));
     }
 
     /// <summary>Turns a received alert into the exception that reports it.</summary>
     public ParleyProtocolException ToException() =>
         new(Error, Reason.Length == 0 ? "(no reason given)" : Reason, isRemote: true);
-
-    // A peer's text reaches our terminal and logs: keep control characters out.
-    private static string Sanitise(string reason) =>
-        new(reason.Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }
